@@ -1,0 +1,3 @@
+module github.com/elkspipe/elkspipe
+
+go 1.26.8

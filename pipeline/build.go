@@ -1,0 +1,275 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Stage is one constructed stage of a Graph: a source (Open), a transform
+// or a sink, with the name that errors and the printed chain use.
+type Stage struct {
+	Name      string
+	Open      Opener
+	Transform Transform
+	Sink      Sink
+}
+
+// Graph is a pipeline assembled from constructed stages: sources played one
+// after another, transforms in order, and a sink. Build turns it into a
+// runnable Pipeline; it can be built any number of times.
+type Graph struct {
+	Sources    []Stage
+	Transforms []Stage
+	Sink       Stage
+}
+
+// Graph runs the element constructors of every node of the spec.
+func (s *Spec) Graph() (*Graph, error) {
+	g := &Graph{}
+	for _, n := range s.Sources {
+		open, err := n.Element.NewSource(n.Args)
+		if err != nil {
+			return nil, StageErr(n.Label(), err)
+		}
+		g.Sources = append(g.Sources, Stage{Name: n.Label(), Open: open})
+	}
+	for _, n := range s.Transforms {
+		t, err := n.Element.NewTransform(n.Args)
+		if err != nil {
+			return nil, StageErr(n.Label(), err)
+		}
+		g.Transforms = append(g.Transforms, Stage{Name: n.Label(), Transform: t})
+	}
+	if s.Sink != nil {
+		k, err := s.Sink.Element.NewSink(s.Sink.Args)
+		if err != nil {
+			return nil, StageErr(s.Sink.Label(), err)
+		}
+		g.Sink = Stage{Name: s.Sink.Label(), Sink: k}
+	}
+	return g, nil
+}
+
+// StageInfo describes one stage of a built pipeline, for `elkspipe -v`.
+type StageInfo struct {
+	Name   string
+	Format Format // the format the stage outputs (zero for the sink)
+	Auto   bool   // inserted automatically to deliver the sink's format
+}
+
+// Opener returns an Opener for the source chain of g: the sources joined
+// one after another, then the transforms. Every stage's errors name it, and
+// its panics become errors.
+func (g *Graph) Opener() (Opener, error) {
+	o, err := g.opener(nil)
+	return o, err
+}
+
+// recorder collects the chain while Build opens it for the first time.
+type recorder struct {
+	active bool
+	stages []StageInfo
+}
+
+func (r *recorder) add(name string, f Format) {
+	if r != nil && r.active {
+		r.stages = append(r.stages, StageInfo{Name: name, Format: f})
+	}
+}
+
+func (g *Graph) opener(rec *recorder) (Opener, error) {
+	if len(g.Sources) == 0 {
+		return nil, fmt.Errorf("the pipeline has no source")
+	}
+	var open Opener
+	if len(g.Sources) == 1 {
+		st := g.Sources[0]
+		open = func(ctx context.Context) (Source, error) {
+			src, err := st.Open(ctx)
+			if err != nil {
+				return nil, StageErr(st.Name, err)
+			}
+			if err := src.Format().Validate(); err != nil {
+				Close(src)
+				return nil, StageErr(st.Name, err)
+			}
+			src = Label(st.Name, src)
+			rec.add(st.Name, src.Format())
+			return src, nil
+		}
+	} else {
+		opens := make([]Opener, len(g.Sources))
+		names := make([]string, len(g.Sources))
+		for i, st := range g.Sources {
+			names[i] = st.Name
+			opens[i] = labelOpener(st)
+		}
+		name := strings.Join(names, " + ")
+		open = func(ctx context.Context) (Source, error) {
+			src, err := Concat(ctx, opens, ConcatOptions{Stage: "+", Names: names})
+			if err != nil {
+				return nil, err
+			}
+			rec.add(name, src.Format())
+			return src, nil
+		}
+	}
+	for _, st := range g.Transforms {
+		open = transformOpener(st, open, rec)
+	}
+	return open, nil
+}
+
+func labelOpener(st Stage) Opener {
+	return func(ctx context.Context) (Source, error) {
+		src, err := st.Open(ctx)
+		if err != nil {
+			return nil, StageErr(st.Name, err)
+		}
+		return Label(st.Name, src), nil
+	}
+}
+
+func transformOpener(st Stage, upstream Opener, rec *recorder) Opener {
+	if r, ok := st.Transform.(Reopener); ok {
+		wrapped := r.Wrap(upstream)
+		return func(ctx context.Context) (Source, error) {
+			src, err := wrapped(ctx)
+			if err != nil {
+				return nil, StageErr(st.Name, err)
+			}
+			src = Label(st.Name, src)
+			rec.add(st.Name, src.Format())
+			return src, nil
+		}
+	}
+	return func(ctx context.Context) (Source, error) {
+		up, err := upstream(ctx)
+		if err != nil {
+			return nil, err
+		}
+		src, err := st.Transform.Apply(up)
+		if err != nil {
+			Close(up)
+			return nil, StageErr(st.Name, err)
+		}
+		if err := src.Format().Validate(); err != nil {
+			Close(src)
+			return nil, StageErr(st.Name, err)
+		}
+		src = Label(st.Name, src)
+		rec.add(st.Name, src.Format())
+		return src, nil
+	}
+}
+
+// Pipeline is a built pipeline: its source chain is open and converted to
+// the format its sink wants. Run it once; it closes every stage when done.
+type Pipeline struct {
+	src   Source
+	sink  Sink
+	chain []StageInfo
+}
+
+// Build opens the source chain of g once, negotiates the sink's format and
+// inserts the converters it needs. ctx is the context the sources keep for
+// their lifetime (loops re-open with it, events go to its observer).
+func Build(ctx context.Context, g *Graph) (*Pipeline, error) {
+	if g.Sink.Sink == nil {
+		return nil, fmt.Errorf("the pipeline has no sink (end it with wav, raw, null or elks)")
+	}
+	rec := &recorder{active: true}
+	open, err := g.opener(rec)
+	if err != nil {
+		return nil, err
+	}
+	src, err := open(ctx)
+	rec.active = false
+	if err != nil {
+		return nil, err
+	}
+	p := &Pipeline{src: src, sink: g.Sink.Sink, chain: rec.stages}
+	if n, ok := g.Sink.Sink.(Negotiator); ok {
+		want := n.Want(src.Format())
+		conv, done, err := Convert(src, want)
+		if err != nil {
+			Close(src)
+			return nil, StageErr(g.Sink.Name, err)
+		}
+		p.src = conv
+		for _, c := range done {
+			p.chain = append(p.chain, StageInfo{Name: c.Name, Format: c.Format, Auto: true})
+		}
+	}
+	p.chain = append(p.chain, StageInfo{Name: g.Sink.Name})
+	return p, nil
+}
+
+// BuildText parses text in pipe syntax with the default registry and builds
+// it: the shortest way from a pipeline description to something to Run.
+func BuildText(ctx context.Context, text string) (*Pipeline, error) {
+	spec, err := Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	g, err := spec.Graph()
+	if err != nil {
+		return nil, err
+	}
+	return Build(ctx, g)
+}
+
+// Source returns the pipeline's open source chain, as the sink will read it.
+func (p *Pipeline) Source() Source { return p.src }
+
+// Chain describes the stages in order, sink last, with automatic
+// converters marked.
+func (p *Pipeline) Chain() []StageInfo { return p.chain }
+
+// Describe renders the chain on one line, e.g.
+// `tone 440 [48000 Hz mono] | resample 8000 (auto) [8000 Hz mono] | wav "x.wav"`.
+func (p *Pipeline) Describe() string {
+	parts := make([]string, len(p.chain))
+	for i, s := range p.chain {
+		t := s.Name
+		if s.Auto {
+			t += " (auto)"
+		}
+		if s.Format != (Format{}) {
+			t += " [" + s.Format.String() + "]"
+		}
+		parts[i] = t
+	}
+	return strings.Join(parts, " | ")
+}
+
+// Run feeds the source chain to the sink until the audio ends, an error
+// occurs or ctx is cancelled, then closes every stage. It returns the first
+// error; a cancelled ctx yields ctx.Err().
+func (p *Pipeline) Run(ctx context.Context) error {
+	err := p.sink.Run(ctx, p.src)
+	cerr := p.Close()
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	switch {
+	case cerr == nil:
+		return err
+	case err == nil:
+		return cerr
+	}
+	return errors.Join(err, cerr)
+}
+
+// Close closes the source chain. Run calls it; call it yourself only for a
+// pipeline you built but do not run.
+func (p *Pipeline) Close() error {
+	if p.src == nil {
+		return nil
+	}
+	err := Close(p.src)
+	p.src = nil
+	return err
+}

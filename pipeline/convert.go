@@ -1,0 +1,91 @@
+package pipeline
+
+import (
+	"fmt"
+	"strconv"
+	"sync"
+)
+
+// Converters are the stages Build and Concat insert to change a stream's
+// format. The transforms package registers its remix and resample stages
+// when it is imported.
+type Converters struct {
+	// Remix returns src with its channels mixed to the given count.
+	Remix func(src Source, channels int) (Source, error)
+	// Resample returns src converted to the given sample rate.
+	Resample func(src Source, rate int) (Source, error)
+}
+
+var (
+	convertersMu sync.RWMutex
+	converters   Converters
+)
+
+// RegisterConverters sets the converters used for automatic format
+// conversion. The transforms package calls it from its init function.
+func RegisterConverters(c Converters) {
+	convertersMu.Lock()
+	converters = c
+	convertersMu.Unlock()
+}
+
+// Conversion is one automatically inserted stage.
+type Conversion struct {
+	Name   string // e.g. "remix 1" or "resample 8000"
+	Format Format // the format it outputs
+}
+
+// Convert returns src converted to the format to, and the stages it inserted
+// (none if src already has that format). Following SoX, it downmixes before
+// resampling and upmixes after, so the resampler works on as few channels as
+// possible.
+func Convert(src Source, to Format) (Source, []Conversion, error) {
+	if err := to.Validate(); err != nil {
+		return nil, nil, err
+	}
+	convertersMu.RLock()
+	c := converters
+	convertersMu.RUnlock()
+	from := src.Format()
+	var done []Conversion
+	step := func(name string, f func() (Source, error)) error {
+		if f == nil {
+			return fmt.Errorf("cannot convert %s to %s: no %s stage registered (import github.com/elkspipe/elkspipe/transforms)", from, to, name)
+		}
+		out, err := f()
+		if err != nil {
+			return err
+		}
+		src = Label(name, out)
+		done = append(done, Conversion{Name: name, Format: src.Format()})
+		return nil
+	}
+	remix := func() error {
+		name := "channels " + strconv.Itoa(to.Channels)
+		if c.Remix == nil {
+			return step(name, nil)
+		}
+		return step(name, func() (Source, error) { return c.Remix(src, to.Channels) })
+	}
+	if to.Channels < from.Channels {
+		if err := remix(); err != nil {
+			return nil, nil, err
+		}
+	}
+	if to.Rate != from.Rate {
+		name := "resample " + strconv.Itoa(to.Rate)
+		var f func() (Source, error)
+		if c.Resample != nil {
+			f = func() (Source, error) { return c.Resample(src, to.Rate) }
+		}
+		if err := step(name, f); err != nil {
+			return nil, nil, err
+		}
+	}
+	if to.Channels > from.Channels {
+		if err := remix(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return src, done, nil
+}

@@ -1,0 +1,81 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+)
+
+// StageError is an error that happened in a named stage of a pipeline, such
+// as `wav "hold.wav"` or `resample 8000`.
+type StageError struct {
+	Stage string
+	Err   error
+}
+
+// Error renders the error as "stage: reason".
+func (e *StageError) Error() string { return e.Stage + ": " + e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *StageError) Unwrap() error { return e.Err }
+
+// StageErr wraps err with the name of the stage it came from. It returns nil
+// for nil, passes io.EOF through untouched, and does not wrap an error that
+// already names a stage.
+func StageErr(stage string, err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	var se *StageError
+	if errors.As(err, &se) {
+		return err
+	}
+	return &StageError{Stage: stage, Err: err}
+}
+
+// PanicError turns a recovered panic value into an error that keeps the
+// panic's message and the stack where it happened, for decoders that panic on
+// malformed input.
+func PanicError(r any) error {
+	return fmt.Errorf("internal error (recovered panic: %v)\n%s", r, debug.Stack())
+}
+
+// labeled wraps a Source so that every error it returns names its stage and
+// every panic inside it becomes such an error.
+type labeled struct {
+	Source
+	stage string
+	err   error
+}
+
+// Label returns src wrapped so that its errors name stage and its panics turn
+// into errors. Build labels every stage; library users who assemble sources
+// by hand can use it too.
+func Label(stage string, src Source) Source {
+	if l, ok := src.(*labeled); ok && l.stage == stage {
+		return src
+	}
+	return &labeled{Source: src, stage: stage}
+}
+
+func (l *labeled) Read(p []float32) (n int, err error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			n, err = 0, StageErr(l.stage, PanicError(r))
+			l.err = err
+		}
+	}()
+	n, err = l.Source.Read(p)
+	if err != nil && err != io.EOF {
+		err = StageErr(l.stage, err)
+		l.err = err
+	}
+	return n, err
+}
+
+// Close closes the wrapped source, naming the stage in its error.
+func (l *labeled) Close() error { return StageErr(l.stage, Close(l.Source)) }

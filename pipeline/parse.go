@@ -1,0 +1,313 @@
+package pipeline
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// Node is one parsed stage of a pipeline: an element and its arguments.
+type Node struct {
+	Element *Element
+	Args    Args
+	// Words are the words the user wrote after the element's name.
+	Words []string
+}
+
+// Label names the node in errors and in the printed chain, e.g.
+// `file "in.mp3"` or `resample 8k`.
+func (n *Node) Label() string {
+	var b strings.Builder
+	b.WriteString(n.Element.Name)
+	pos := 0
+	for _, w := range n.Words {
+		b.WriteByte(' ')
+		key, _, named := splitKeyValue(w)
+		var p *Param
+		if named {
+			p = n.Element.Param(key)
+		} else {
+			p = n.Element.positional(pos)
+			pos++
+		}
+		if p != nil && p.Type == TypePath && !named || strings.ContainsAny(w, " \t\"'") {
+			b.WriteString(strconv.Quote(w))
+		} else {
+			b.WriteString(w)
+		}
+	}
+	return b.String()
+}
+
+// Spec is a parsed pipeline: sources played one after another (joined by
+// `+`), transforms in order, and an optional sink. Parsing checks element
+// names and parameter values against the registry but opens nothing.
+type Spec struct {
+	Sources    []*Node
+	Transforms []*Node
+	Sink       *Node
+}
+
+// String renders the spec back in pipe syntax.
+func (s *Spec) String() string {
+	var parts []string
+	var srcs []string
+	for _, n := range s.Sources {
+		srcs = append(srcs, n.Label())
+	}
+	parts = append(parts, strings.Join(srcs, " + "))
+	for _, n := range s.Transforms {
+		parts = append(parts, n.Label())
+	}
+	if s.Sink != nil {
+		parts = append(parts, s.Sink.Label())
+	}
+	return strings.Join(parts, " | ")
+}
+
+// Parse reads a pipeline written in pipe syntax, with the default registry:
+//
+//	STAGE | STAGE | ... | SINK     or     STAGE ! STAGE ! ... ! SINK
+//	STAGE  = NAME { VALUE | KEY=VALUE }
+//	SOURCE = STAGE { + STAGE }
+//
+// Words may be quoted with '...' or "..." and characters escaped with \.
+func Parse(text string) (*Spec, error) { return DefaultRegistry.Parse(text) }
+
+// ParseWords reads a pipeline already split into words, as a shell passes
+// them to a program: `|`, `!` and `+` separate stages only as whole words.
+func ParseWords(words []string) (*Spec, error) { return DefaultRegistry.ParseWords(words) }
+
+// Parse reads a pipeline in pipe syntax with the elements of r.
+func (r *Registry) Parse(text string) (*Spec, error) {
+	toks, err := tokenize(text)
+	if err != nil {
+		return nil, err
+	}
+	return r.parseTokens(toks)
+}
+
+// ParseWords reads a pipeline split into words with the elements of r.
+func (r *Registry) ParseWords(words []string) (*Spec, error) {
+	toks := make([]token, len(words))
+	for i, w := range words {
+		toks[i] = token{text: w, sep: w == "|" || w == "!" || w == "+"}
+	}
+	return r.parseTokens(toks)
+}
+
+type token struct {
+	text   string
+	sep    bool // an unquoted |, ! or +
+	quoted bool // written with quotes: never a separator or key=value
+}
+
+func tokenize(text string) ([]token, error) {
+	var toks []token
+	var cur strings.Builder
+	inWord, quoted := false, false
+	flush := func() {
+		if inWord {
+			w := cur.String()
+			toks = append(toks, token{text: w, quoted: quoted, sep: !quoted && (w == "!" || w == "+")})
+		}
+		cur.Reset()
+		inWord, quoted = false, false
+	}
+	rs := []rune(text)
+	for i := 0; i < len(rs); i++ {
+		c := rs[i]
+		switch {
+		case unicode.IsSpace(c):
+			flush()
+		case c == '|':
+			flush()
+			toks = append(toks, token{text: "|", sep: true})
+		case c == '\\':
+			if i+1 >= len(rs) {
+				return nil, fmt.Errorf("pipeline ends with a lone backslash")
+			}
+			i++
+			cur.WriteRune(rs[i])
+			inWord = true
+		case c == '\'' || c == '"':
+			end := -1
+			for j := i + 1; j < len(rs); j++ {
+				if rs[j] == '\\' && c == '"' && j+1 < len(rs) {
+					cur.WriteRune(rs[j+1])
+					j++
+					continue
+				}
+				if rs[j] == c {
+					end = j
+					break
+				}
+				cur.WriteRune(rs[j])
+			}
+			if end < 0 {
+				return nil, fmt.Errorf("unclosed %c quote", c)
+			}
+			i = end
+			inWord, quoted = true, true
+		default:
+			cur.WriteRune(c)
+			inWord = true
+		}
+	}
+	flush()
+	return toks, nil
+}
+
+func (r *Registry) parseTokens(toks []token) (*Spec, error) {
+	// Split into stages at | and !, and the first stage's sources at +.
+	type group struct {
+		words []token
+		plus  bool // joined to the previous group by +
+	}
+	var groups []group
+	cur := group{}
+	startNew := func(plus bool) error {
+		if len(cur.words) == 0 {
+			if len(groups) == 0 {
+				return fmt.Errorf("pipeline starts with a separator")
+			}
+			return fmt.Errorf("empty stage after %q", groups[len(groups)-1].words[0].text)
+		}
+		groups = append(groups, cur)
+		cur = group{plus: plus}
+		return nil
+	}
+	for _, t := range toks {
+		if t.sep && !t.quoted {
+			if err := startNew(t.text == "+"); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		cur.words = append(cur.words, t)
+	}
+	if len(cur.words) == 0 {
+		if len(groups) == 0 {
+			return nil, fmt.Errorf("empty pipeline")
+		}
+		return nil, fmt.Errorf("pipeline ends with a separator")
+	}
+	groups = append(groups, cur)
+
+	spec := &Spec{}
+	stageNo := 0
+	for gi, g := range groups {
+		if !g.plus {
+			stageNo++
+		}
+		node, err := r.parseNode(g.words)
+		if err != nil {
+			return nil, fmt.Errorf("stage %d (%s): %w", stageNo, g.words[0].text, err)
+		}
+		name := node.Element.Name
+		last := gi == len(groups)-1
+		switch {
+		case stageNo == 1:
+			if node.Element.Kind != KindSource {
+				return nil, fmt.Errorf("stage 1 (%s): a pipeline starts with a source, and %s is a %s", name, name, node.Element.Kind)
+			}
+			spec.Sources = append(spec.Sources, node)
+		case g.plus:
+			return nil, fmt.Errorf("stage %d (%s): `+` joins sources only in the first stage", stageNo, name)
+		case node.Element.Kind == KindSource:
+			return nil, fmt.Errorf("stage %d (%s): %s is a source; join sources with `+`, not `|`", stageNo, name, name)
+		case node.Element.Kind == KindSink:
+			if !last {
+				return nil, fmt.Errorf("stage %d (%s): %s is a sink and must be the last stage", stageNo, name, name)
+			}
+			spec.Sink = node
+		default:
+			spec.Transforms = append(spec.Transforms, node)
+		}
+	}
+	return spec, nil
+}
+
+// positional returns the i-th positional parameter, counting a variadic
+// parameter for all remaining positions.
+func (e *Element) positional(i int) *Param {
+	k := 0
+	for j := range e.Params {
+		p := &e.Params[j]
+		if !p.Positional {
+			continue
+		}
+		if k == i || p.Variadic && i >= k {
+			return p
+		}
+		k++
+	}
+	return nil
+}
+
+func (r *Registry) parseNode(words []token) (*Node, error) {
+	if words[0].quoted {
+		return nil, fmt.Errorf("element name %q must not be quoted", words[0].text)
+	}
+	e, err := r.Lookup(words[0].text)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{Element: e}
+	a := Args{elem: e, values: map[string]any{}, given: map[string]bool{}}
+	pos := 0
+	for _, w := range words[1:] {
+		n.Words = append(n.Words, w.text)
+		if key, val, ok := splitKeyValue(w.text); ok && !w.quoted {
+			if err := a.set(key, val); err != nil {
+				return nil, fmt.Errorf("%q: %w", w.text, err)
+			}
+			continue
+		}
+		p := e.positional(pos)
+		for p != nil && a.given[p.Name] && !p.Variadic {
+			pos++
+			p = e.positional(pos)
+		}
+		if p == nil {
+			return nil, fmt.Errorf("unexpected value %q: %s", w.text, positionalHelp(e))
+		}
+		pos++
+		if err := a.set(p.Name, w.text); err != nil {
+			return nil, fmt.Errorf("%q: %w", w.text, err)
+		}
+	}
+	if err := a.finish(); err != nil {
+		return nil, err
+	}
+	n.Args = a
+	return n, nil
+}
+
+func positionalHelp(e *Element) string {
+	var names []string
+	for _, p := range e.Params {
+		if p.Positional {
+			names = append(names, p.Name)
+		}
+	}
+	if len(names) == 0 {
+		return e.Name + " takes only key=value parameters"
+	}
+	return e.Name + " takes " + strings.Join(names, ", ") + " by position"
+}
+
+// splitKeyValue splits "key=value" where key looks like a parameter name.
+func splitKeyValue(w string) (key, value string, ok bool) {
+	i := strings.IndexByte(w, '=')
+	if i <= 0 {
+		return "", "", false
+	}
+	for _, c := range w[:i] {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return "", "", false
+		}
+	}
+	return w[:i], w[i+1:], true
+}
