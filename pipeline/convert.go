@@ -21,11 +21,17 @@ var (
 	converters   Converters
 )
 
-// RegisterConverters sets the converters used for automatic format
-// conversion. The transforms package calls it from its init function.
+// RegisterConverters sets the non-nil converters of c as those used for
+// automatic format conversion. The transforms package calls it from its
+// init functions.
 func RegisterConverters(c Converters) {
 	convertersMu.Lock()
-	converters = c
+	if c.Remix != nil {
+		converters.Remix = c.Remix
+	}
+	if c.Resample != nil {
+		converters.Resample = c.Resample
+	}
 	convertersMu.Unlock()
 }
 

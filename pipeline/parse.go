@@ -201,7 +201,14 @@ func (r *Registry) parseTokens(toks []token) (*Spec, error) {
 		if !g.plus {
 			stageNo++
 		}
-		node, err := r.parseNode(g.words)
+		prefer := []Kind{KindTransform, KindSink}
+		switch {
+		case stageNo == 1:
+			prefer = []Kind{KindSource}
+		case gi == len(groups)-1:
+			prefer = []Kind{KindSink, KindTransform}
+		}
+		node, err := r.parseNode(g.words, prefer)
 		if err != nil {
 			return nil, fmt.Errorf("stage %d (%s): %w", stageNo, g.words[0].text, err)
 		}
@@ -246,11 +253,11 @@ func (e *Element) positional(i int) *Param {
 	return nil
 }
 
-func (r *Registry) parseNode(words []token) (*Node, error) {
+func (r *Registry) parseNode(words []token, prefer []Kind) (*Node, error) {
 	if words[0].quoted {
 		return nil, fmt.Errorf("element name %q must not be quoted", words[0].text)
 	}
-	e, err := r.Lookup(words[0].text)
+	e, err := r.Lookup(words[0].text, prefer...)
 	if err != nil {
 		return nil, err
 	}

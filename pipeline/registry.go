@@ -114,14 +114,16 @@ func (e *Element) Param(name string) *Param {
 	return nil
 }
 
-// Registry maps element names to Elements. It is safe for concurrent use.
+// Registry maps element names to Elements. One name may stand for one
+// element of each kind (raw is both a source and a sink); the parser picks by
+// position. It is safe for concurrent use.
 type Registry struct {
 	mu       sync.RWMutex
-	elements map[string]*Element
+	elements map[string][]*Element
 }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{elements: map[string]*Element{}} }
+func NewRegistry() *Registry { return &Registry{elements: map[string][]*Element{}} }
 
 // DefaultRegistry holds the elements that elkspipe's packages register when
 // they are imported (sources, transforms, sinks, sinks/elks).
@@ -131,17 +133,20 @@ var DefaultRegistry = NewRegistry()
 // its name is taken: both are programming errors found at start-up.
 func Register(e Element) { DefaultRegistry.Register(e) }
 
-// Register adds e to r. It panics if e is malformed or its name is taken.
+// Register adds e to r. It panics if e is malformed or its name is taken
+// by an element of the same kind.
 func (r *Registry) Register(e Element) {
 	if err := e.check(); err != nil {
 		panic("pipeline: registering element " + strconv.Quote(e.Name) + ": " + err.Error())
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, dup := r.elements[e.Name]; dup {
-		panic("pipeline: element " + strconv.Quote(e.Name) + " registered twice")
+	for _, o := range r.elements[e.Name] {
+		if o.Kind == e.Kind {
+			panic("pipeline: " + e.Kind.String() + " " + strconv.Quote(e.Name) + " registered twice")
+		}
 	}
-	r.elements[e.Name] = &e
+	r.elements[e.Name] = append(r.elements[e.Name], &e)
 }
 
 func (e *Element) check() error {
@@ -170,14 +175,22 @@ func (e *Element) check() error {
 	return nil
 }
 
-// Lookup returns the element called name. For an unknown name the error
-// suggests the nearest registered name.
-func (r *Registry) Lookup(name string) (*Element, error) {
+// Lookup returns the element called name, preferring the given kinds in
+// order when the name stands for more than one. For an unknown name the
+// error suggests the nearest registered name.
+func (r *Registry) Lookup(name string, prefer ...Kind) (*Element, error) {
 	r.mu.RLock()
-	e, ok := r.elements[name]
+	es := r.elements[name]
 	r.mu.RUnlock()
-	if ok {
-		return e, nil
+	for _, k := range prefer {
+		for _, e := range es {
+			if e.Kind == k {
+				return e, nil
+			}
+		}
+	}
+	if len(es) > 0 {
+		return es[0], nil
 	}
 	msg := fmt.Sprintf("unknown element %q", name)
 	if near := nearest(name, r.Names()); near != "" {
@@ -203,10 +216,12 @@ func (r *Registry) Names() []string {
 // Elements returns every registered element, sorted by kind then name.
 func (r *Registry) Elements() []*Element {
 	var out []*Element
-	for _, n := range r.Names() {
-		e, _ := r.Lookup(n)
-		out = append(out, e)
+	r.mu.RLock()
+	for _, es := range r.elements {
+		out = append(out, es...)
 	}
+	r.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Kind < out[j].Kind })
 	return out
 }
