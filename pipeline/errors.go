@@ -77,5 +77,8 @@ func (l *labeled) Read(p []float32) (n int, err error) {
 	return n, err
 }
 
+// Frames passes on the wrapped source's length.
+func (l *labeled) Frames() int64 { return FramesOf(l.Source) }
+
 // Close closes the wrapped source, naming the stage in its error.
 func (l *labeled) Close() error { return StageErr(l.stage, Close(l.Source)) }

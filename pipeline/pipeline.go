@@ -132,3 +132,20 @@ func ReadFull(src Source, p []float32) (frames int, err error) {
 	}
 	return frames, err
 }
+
+// Lengther is implemented by sources that know how many frames they will
+// deliver in all, such as WAV files, tones with a duration and the
+// transforms over them. Fade-out and progress reports use it.
+type Lengther interface {
+	// Frames returns the total number of frames of the stream from its
+	// start, or -1 if it is not known (endless or undetermined).
+	Frames() int64
+}
+
+// FramesOf returns src's total length in frames, or -1 if src does not know.
+func FramesOf(src Source) int64 {
+	if l, ok := src.(Lengther); ok {
+		return l.Frames()
+	}
+	return -1
+}

@@ -28,3 +28,6 @@ func (s *sliceSource) Read(p []float32) (int, error) {
 	s.pos += n
 	return n / ch, nil
 }
+
+// Frames returns the length of the slice in frames.
+func (s *sliceSource) Frames() int64 { return int64(len(s.data) / s.format.Channels) }
