@@ -41,7 +41,7 @@ func Concat(ctx context.Context, opens []Opener, opt ConcatOptions) (Source, err
 	if opt.Stage == "" {
 		opt.Stage = "concat"
 	}
-	c := &concat{ctx: ctx, opens: opens, opt: opt, pending: make([]Source, len(opens))}
+	c := &concat{ctx: ctx, opens: opens, opt: opt, pending: make([]Source, len(opens)), broken: make([]bool, len(opens))}
 	if err := c.chooseFormat(); err != nil {
 		c.Close()
 		return nil, err
@@ -59,6 +59,7 @@ type concat struct {
 	opt     ConcatOptions
 	format  Format
 	pending []Source // items opened early while choosing the format
+	broken  []bool   // items skipped while choosing the format
 	cur     Source   // the item playing, converted
 	index   int      // index of cur
 	played  int      // items that played to their end
@@ -118,6 +119,7 @@ func (c *concat) chooseFormat() error {
 			if err := c.skip(i, err); err != nil {
 				return err
 			}
+			c.broken[i] = true
 			continue
 		}
 		c.pending[i] = s
@@ -145,6 +147,9 @@ func (c *concat) advance(i int) error {
 		c.cur = nil
 	}
 	for ; i < len(c.opens); i++ {
+		if c.broken[i] {
+			continue
+		}
 		s, err := c.open(i)
 		if err == nil {
 			s, err = c.fit(s)

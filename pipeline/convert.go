@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -56,7 +57,8 @@ func Convert(src Source, to Format) (Source, []Conversion, error) {
 	var done []Conversion
 	step := func(name string, f func() (Source, error)) error {
 		if f == nil {
-			return fmt.Errorf("cannot convert %s to %s: no %s stage registered (import github.com/elkspipe/elkspipe/transforms)", from, to, name)
+			kind, _, _ := strings.Cut(name, " ")
+			return fmt.Errorf("cannot convert %s to %s: no %s stage registered (import github.com/elkspipe/elkspipe/transforms)", from, to, kind)
 		}
 		out, err := f()
 		if err != nil {

@@ -1,0 +1,220 @@
+package pipeline
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testRegistry holds small elements for parser and Build tests.
+func testRegistry() *Registry {
+	r := NewRegistry()
+	constSrc := func(a Args) (Opener, error) {
+		n := int(a.Duration("dur").Seconds() * float64(a.Int("rate")))
+		f := Format{Rate: a.Int("rate"), Channels: a.Int("channels")}
+		v := float32(a.Float("value"))
+		return func(context.Context) (Source, error) {
+			data := make([]float32, n*f.Channels)
+			for i := range data {
+				data[i] = v
+			}
+			return FromSlice(f, data), nil
+		}, nil
+	}
+	r.Register(Element{Name: "const", Kind: KindSource, Summary: "constant samples",
+		Params: []Param{
+			{Name: "value", Type: TypeFloat, Positional: true, Default: "0.5"},
+			{Name: "dur", Type: TypeDuration, Default: "1s"},
+			{Name: "rate", Type: TypeRate, Default: "8k"},
+			{Name: "channels", Type: TypeInt, Default: "1", HasRange: true, Min: 1, Max: 8},
+		}, NewSource: constSrc})
+	r.Register(Element{Name: "files", Kind: KindSource, Summary: "variadic test",
+		Params: []Param{
+			{Name: "paths", Type: TypePath, Positional: true, Variadic: true, Required: true},
+			{Name: "shuffle", Type: TypeBool},
+		}, NewSource: constSrc})
+	r.Register(Element{Name: "resample", Kind: KindTransform, Summary: "rate",
+		Params: []Param{
+			{Name: "rate", Type: TypeRate, Positional: true, Required: true},
+			{Name: "quality", Type: TypeEnum, Choices: []string{"low", "high"}, Default: "high"},
+		}, NewTransform: func(a Args) (Transform, error) { return TransformFunc(func(s Source) (Source, error) { return s, nil }), nil }})
+	r.Register(Element{Name: "gain", Kind: KindTransform, Summary: "level",
+		Params:       []Param{{Name: "db", Type: TypeGain, Positional: true, Required: true}},
+		NewTransform: func(a Args) (Transform, error) { return scale(DBToAmplitude(a.Float("db"))), nil }})
+	r.Register(Element{Name: "raw", Kind: KindSource, Summary: "raw in",
+		Params: []Param{{Name: "path", Type: TypePath, Positional: true, Required: true}}, NewSource: constSrc})
+	r.Register(Element{Name: "raw", Kind: KindSink, Summary: "raw out",
+		Params:  []Param{{Name: "path", Type: TypePath, Positional: true, Required: true}},
+		NewSink: func(a Args) (Sink, error) { return &collect{}, nil }})
+	r.Register(Element{Name: "collect", Kind: KindSink, Summary: "test sink",
+		Params: []Param{{Name: "rate", Type: TypeRate}},
+		NewSink: func(a Args) (Sink, error) {
+			return &collect{want: Format{Rate: a.Int("rate"), Channels: 1}}, nil
+		}})
+	return r
+}
+
+type scale float64
+
+func (g scale) Apply(s Source) (Source, error) { return &scaled{Source: s, g: float32(g)}, nil }
+
+type scaled struct {
+	Source
+	g float32
+}
+
+func (s *scaled) Read(p []float32) (int, error) {
+	n, err := s.Source.Read(p)
+	for i := range p[:n*s.Format().Channels] {
+		p[i] *= s.g
+	}
+	return n, err
+}
+
+type collect struct {
+	want Format
+	got  []float32
+	f    Format
+}
+
+func (c *collect) Want(offered Format) Format {
+	if c.want.Rate == 0 {
+		return offered
+	}
+	return c.want
+}
+
+func (c *collect) Run(ctx context.Context, src Source) error {
+	c.f = src.Format()
+	buf := make([]float32, 256*c.f.Channels)
+	for {
+		n, err := src.Read(buf)
+		c.got = append(c.got, buf[:n*c.f.Channels]...)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func TestParseShapes(t *testing.T) {
+	r := testRegistry()
+	cases := []struct{ in, want string }{
+		{"const 0.25 dur=2s | gain -6dB | collect", "const 0.25 dur=2s | gain -6dB | collect"},
+		{"const | resample 16k quality=low | raw out.pcm", `const | resample 16k quality=low | raw "out.pcm"`},
+		{"const 1 + const 2 | collect", "const 1 + const 2 | collect"},
+		{"raw in.pcm|raw out.pcm", `raw "in.pcm" | raw "out.pcm"`},
+		{`files "a b.wav" c.wav shuffle=yes | collect`, `files "a b.wav" "c.wav" shuffle=yes | collect`},
+		{"const ! gain -3 ! collect", "const | gain -3 | collect"},
+		{"const", "const"},
+	}
+	for _, c := range cases {
+		spec, err := r.Parse(c.in)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", c.in, err)
+			continue
+		}
+		if got := spec.String(); got != c.want {
+			t.Errorf("Parse(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestParseValues(t *testing.T) {
+	r := testRegistry()
+	spec, err := r.Parse("files a.wav b.mp3 'c d.wav' | resample 44.1k | gain +3db | raw -")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := spec.Sources[0].Args.Strings("paths"); strings.Join(got, ",") != "a.wav,b.mp3,c d.wav" {
+		t.Errorf("paths = %q", got)
+	}
+	if got := spec.Transforms[0].Args.Int("rate"); got != 44100 {
+		t.Errorf("rate = %d", got)
+	}
+	if got := spec.Transforms[0].Args.String("quality"); got != "high" {
+		t.Errorf("default quality = %q", got)
+	}
+	if got := spec.Transforms[1].Args.Float("db"); got != 3 {
+		t.Errorf("gain = %v", got)
+	}
+	if spec.Sink.Element.Kind != KindSink || spec.Sources[0].Element.Kind != KindSource {
+		t.Errorf("kinds: %v %v", spec.Sources[0].Element.Kind, spec.Sink.Element.Kind)
+	}
+	words, err := r.ParseWords([]string{"raw", "my file.pcm", "!", "gain", "-6dB", "|", "raw", "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := words.Sources[0].Args.String("path"); got != "my file.pcm" || words.Sink.Element.Kind != KindSink {
+		t.Errorf("ParseWords path %q sink %v", got, words.Sink.Element.Kind)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	r := testRegistry()
+	cases := []struct{ in, want string }{
+		{"", "empty pipeline"},
+		{"| const", "starts with a separator"},
+		{"const |", "ends with a separator"},
+		{"const | | collect", "empty stage"},
+		{"cnost", `unknown element "cnost"; did you mean "const"?`},
+		{"const | resampel 8k", `stage 2 (resampel): unknown element "resampel"; did you mean "resample"?`},
+		{"const | resample", "stage 2 (resample): missing rate"},
+		{"const | resample 8k qualty=low", `unknown parameter "qualty"; did you mean "quality"?`},
+		{"const | resample 8k quality=hgih", `"hgih" is not one of low, high; did you mean "high"?`},
+		{"const | resample eight", `"eight" is not a sample rate`},
+		{"const channels=9", "out of range 1..8"},
+		{"const dur=-1s", "negative"},
+		{"const 1 2", "unexpected value \"2\""},
+		{"gain -6 | collect", "a pipeline starts with a source, and gain is a transform"},
+		{"const | collect | gain 1", "collect is a sink and must be the last stage"},
+		{"const | const", "const is a source; join sources with `+`"},
+		{"const | gain 1 + const", "`+` joins sources only in the first stage"},
+		{"const 'unclosed", "unclosed ' quote"},
+		{"const dur=1s dur=2s", "given twice"},
+	}
+	for _, c := range cases {
+		_, err := r.Parse(c.in)
+		if err == nil {
+			t.Errorf("Parse(%q) succeeded, want error containing %q", c.in, c.want)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Parse(%q) = %q, want it to contain %q", c.in, err, c.want)
+		}
+	}
+}
+
+func TestValueSyntax(t *testing.T) {
+	durs := map[string]time.Duration{"250ms": 250 * time.Millisecond, "1.5s": 1500 * time.Millisecond,
+		"2m": 2 * time.Minute, "3": 3 * time.Second, "0.25": 250 * time.Millisecond}
+	for in, want := range durs {
+		if got, err := ParseDuration(in); err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	rates := map[string]int{"8k": 8000, "44.1k": 44100, "16000": 16000, "16kHz": 16000}
+	for in, want := range rates {
+		if got, err := ParseRate(in); err != nil || got != want {
+			t.Errorf("ParseRate(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"8.5", "0", "-8k", "x"} {
+		if _, err := ParseRate(bad); err == nil {
+			t.Errorf("ParseRate(%q) accepted", bad)
+		}
+	}
+	gains := map[string]float64{"-6dB": -6, "-6": -6, "+3db": 3, "0dBFS": 0}
+	for in, want := range gains {
+		if got, err := ParseGain(in); err != nil || got != want {
+			t.Errorf("ParseGain(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if f, err := ParseFrequency("1k"); err != nil || f != 1000 {
+		t.Errorf("ParseFrequency(1k) = %v, %v", f, err)
+	}
+}
