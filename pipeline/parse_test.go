@@ -39,7 +39,9 @@ func testRegistry() *Registry {
 		Params: []Param{
 			{Name: "rate", Type: TypeRate, Positional: true, Required: true},
 			{Name: "quality", Type: TypeEnum, Choices: []string{"low", "high"}, Default: "high"},
-		}, NewTransform: func(a Args) (Transform, error) { return TransformFunc(func(s Source) (Source, error) { return s, nil }), nil }})
+		}, NewTransform: func(a Args) (Transform, error) {
+			return TransformFunc(func(s Source) (Source, error) { return s, nil }), nil
+		}})
 	r.Register(Element{Name: "gain", Kind: KindTransform, Summary: "level",
 		Params:       []Param{{Name: "db", Type: TypeGain, Positional: true, Required: true}},
 		NewTransform: func(a Args) (Transform, error) { return scale(DBToAmplitude(a.Float("db"))), nil }})
