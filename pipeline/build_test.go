@@ -214,6 +214,9 @@ func TestConcatSkipsBroken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if n := FramesOf(src); n != 6 {
+		t.Errorf("Frames = %d, want 6 (two good items of 3)", n)
+	}
 	buf := make([]float32, 10)
 	var got []float32
 	for {

@@ -54,16 +54,18 @@ func Concat(ctx context.Context, opens []Opener, opt ConcatOptions) (Source, err
 }
 
 type concat struct {
-	ctx     context.Context
-	opens   []Opener
-	opt     ConcatOptions
-	format  Format
-	pending []Source // items opened early while choosing the format
-	broken  []bool   // items skipped while choosing the format
-	cur     Source   // the item playing, converted
-	index   int      // index of cur
-	played  int      // items that played to their end
-	err     error    // an item's error held back while its last frames go out
+	ctx      context.Context
+	opens    []Opener
+	opt      ConcatOptions
+	format   Format
+	pending  []Source // items opened early while choosing the format
+	broken   []bool   // items skipped while choosing the format
+	cur      Source   // the item playing, converted
+	index    int      // index of cur
+	played   int      // items that played to their end
+	err      error    // an item's error held back while its last frames go out
+	length   int64    // total frames, once lengthOK
+	lengthOK bool
 }
 
 func (c *concat) name(i int) string {
@@ -196,6 +198,59 @@ func (c *concat) fit(s Source) (Source, error) {
 }
 
 func (c *concat) Format() Format { return c.format }
+
+// Frames returns the total length, the sum of every item's length in the
+// output format, or -1 if any item's length is unknown. Items not yet open
+// are opened to ask and closed again (broken ones count as skipped).
+func (c *concat) Frames() int64 {
+	if c.lengthOK {
+		return c.length
+	}
+	var total int64
+	for i := range c.opens {
+		if c.broken[i] {
+			continue
+		}
+		var n int64
+		switch {
+		case c.cur != nil && i == c.index:
+			n = FramesOf(c.cur)
+		case c.pending[i] != nil:
+			s, err := c.fit(c.pending[i])
+			c.pending[i] = nil
+			if err != nil {
+				if c.skip(i, err) != nil {
+					return -1 // playing reaches the error and reports it
+				}
+				c.broken[i] = true
+				continue
+			}
+			c.pending[i] = s
+			n = FramesOf(s)
+		default:
+			s, err := c.open(i)
+			if err == nil {
+				s, err = c.fit(s)
+			}
+			if err != nil {
+				if c.skip(i, err) != nil {
+					return -1 // playing reaches the error and reports it
+				}
+				c.broken[i] = true
+				continue
+			}
+			n = FramesOf(s)
+			Close(s)
+		}
+		if n < 0 {
+			total = -1
+			break
+		}
+		total += n
+	}
+	c.length, c.lengthOK = total, true
+	return total
+}
 
 func (c *concat) Read(p []float32) (int, error) {
 	if len(p) < c.format.Channels {
