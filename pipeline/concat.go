@@ -21,7 +21,8 @@ type ConcatOptions struct {
 	// Names name the items in events and errors; missing names are "#i".
 	Names []string
 	// Format, if set, is the output format. Otherwise it is the format of
-	// the first item that is not Adaptable (or of the first item).
+	// the first item that is not Adaptable (or of the first item); a Format
+	// with only Rate or only Channels set overrides just that.
 	Format Format
 	// SkipBroken skips items that fail to open or fail while playing,
 	// reporting an ItemSkipped event, instead of ending the stream with the
@@ -110,10 +111,19 @@ func itemErr(name string, err error) error {
 // chooseFormat settles the output format, opening items until one that is
 // not Adaptable decides it.
 func (c *concat) chooseFormat() error {
-	if c.opt.Format != (Format{}) {
-		c.format = c.opt.Format
+	want := c.opt.Format
+	if want.Rate != 0 && want.Channels != 0 {
+		c.format = want
 		return c.format.Validate()
 	}
+	defer func() {
+		if want.Rate != 0 {
+			c.format.Rate = want.Rate
+		}
+		if want.Channels != 0 {
+			c.format.Channels = want.Channels
+		}
+	}()
 	var first *Format
 	for i := range c.opens {
 		s, err := c.open(i)

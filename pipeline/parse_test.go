@@ -220,3 +220,28 @@ func TestValueSyntax(t *testing.T) {
 		t.Errorf("ParseFrequency(1k) = %v, %v", f, err)
 	}
 }
+
+func TestHelpText(t *testing.T) {
+	r := testRegistry()
+	var b strings.Builder
+	if err := r.WriteInspect(&b, "resample"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"resample (transform)", "resample RATE [key=value...]", "quality", "one of low|high", "default high", "positional; required"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("inspect output lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	if err := r.WriteInspect(&b, "raw"); err != nil || !strings.Contains(b.String(), "raw (source)") || !strings.Contains(b.String(), "raw (sink)") {
+		t.Errorf("inspect raw: %v\n%s", err, b.String())
+	}
+	if err := r.WriteInspect(&b, "resampel"); err == nil || !strings.Contains(err.Error(), `did you mean "resample"`) {
+		t.Errorf("inspect of a typo: %v", err)
+	}
+	b.Reset()
+	r.WriteList(&b)
+	if !strings.Contains(b.String(), "Sources:") || !strings.Contains(b.String(), "files PATHS...") {
+		t.Errorf("list:\n%s", b.String())
+	}
+}

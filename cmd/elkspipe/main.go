@@ -1,0 +1,163 @@
+// Command elkspipe runs audio pipelines written in pipe syntax:
+//
+//	elkspipe 'tone 440 dur=3s | wav out.wav'
+//	elkspipe 'file in.mp3 | mono | resample 8k | wav out-8k.wav'
+//	elkspipe tone 440 dur=1s ! gain -6dB ! wav out.wav
+//	elkspipe list
+//	elkspipe inspect resample
+//
+// It is thin wiring over the packages pipeline, sources, transforms and
+// sinks: flags, signals and printing.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/elkspipe/elkspipe/pipeline"
+	_ "github.com/elkspipe/elkspipe/sinks"
+	_ "github.com/elkspipe/elkspipe/sources"
+	_ "github.com/elkspipe/elkspipe/transforms"
+)
+
+const usage = `elkspipe runs audio pipelines.
+
+Usage:
+  elkspipe [flags] 'SOURCE [+ SOURCE...] | TRANSFORM | ... | SINK'
+  elkspipe [flags] SOURCE ! TRANSFORM ! ... ! SINK     (no quoting needed)
+  elkspipe list                 every element, with a summary
+  elkspipe inspect NAME         an element's parameters, defaults and ranges
+
+Stages: NAME { VALUE | KEY=VALUE }. Durations: 250ms, 1.5s, 2m, 3. Rates: 8k, 44.1k.
+Gains: -6dB or -6.
+
+Examples:
+  elkspipe 'tone 440 dur=3s | wav out.wav'
+  elkspipe 'file in.mp3 | mono | resample 8k | wav out-8k.wav'
+  elkspipe 'playlist a.wav b.mp3 | loop 3 | fade in=200ms out=500ms | wav out.wav'
+
+Flags:
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit statuses.
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitInterrupted = 130
+)
+
+// run is the whole command, minus the process: it returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("elkspipe", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	verbose := fs.Bool("v", false, "print the negotiated chain (automatic stages marked) and stream events")
+	quiet := fs.Bool("q", false, "print nothing but errors (not even warnings about skipped playlist items)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	switch rest[0] {
+	case "list":
+		if len(rest) > 1 {
+			fmt.Fprintln(stderr, "elkspipe: list takes no arguments")
+			return exitUsage
+		}
+		pipeline.DefaultRegistry.WriteList(stdout)
+		return exitOK
+	case "inspect":
+		if len(rest) != 2 {
+			fmt.Fprintln(stderr, "elkspipe: usage: elkspipe inspect NAME")
+			return exitUsage
+		}
+		if err := pipeline.DefaultRegistry.WriteInspect(stdout, rest[1]); err != nil {
+			fmt.Fprintln(stderr, "elkspipe:", err)
+			return exitUsage
+		}
+		return exitOK
+	case "help":
+		fs.Usage()
+		return exitOK
+	}
+
+	var spec *pipeline.Spec
+	var err error
+	if len(rest) == 1 {
+		spec, err = pipeline.Parse(rest[0])
+	} else {
+		spec, err = pipeline.ParseWords(rest)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "elkspipe:", err)
+		return exitUsage
+	}
+	if spec.Sink == nil {
+		fmt.Fprintln(stderr, "elkspipe: the pipeline has no sink: end it with wav, raw or null (elkspipe list shows them)")
+		return exitUsage
+	}
+	ctx = pipeline.WithObserver(ctx, func(e pipeline.Event) {
+		switch {
+		case e.Kind == pipeline.ItemSkipped && !*quiet:
+			fmt.Fprintln(stderr, "elkspipe: warning:", e)
+		case *verbose:
+			fmt.Fprintln(stderr, "elkspipe:", e)
+		}
+	})
+	g, err := spec.Graph()
+	if err != nil {
+		fmt.Fprintln(stderr, "elkspipe:", err)
+		return exitUsage
+	}
+	p, err := pipeline.Build(ctx, g)
+	if err != nil {
+		fmt.Fprintln(stderr, "elkspipe:", oneLine(err))
+		return exitFailed
+	}
+	if *verbose {
+		fmt.Fprintln(stderr, "elkspipe: chain:", p.Describe())
+	}
+	if err := p.Run(ctx); err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			fmt.Fprintln(stderr, "elkspipe: interrupted; output closed cleanly")
+			return exitInterrupted
+		}
+		fmt.Fprintln(stderr, "elkspipe:", oneLine(err))
+		return exitFailed
+	}
+	return exitOK
+}
+
+// oneLine keeps an error to its first line (recovered panics carry a stack,
+// which -v would be the place for; the message itself comes first).
+func oneLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,150 @@
+package sources
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/elkspipe/elkspipe/pipeline"
+)
+
+func init() {
+	pipeline.Register(pipeline.Element{
+		Name:    "playlist",
+		Kind:    pipeline.KindSource,
+		Summary: "play files one after another (WAV, MP3, or M3U/M3U8 lists of them), converted to one format",
+		Example: "playlist intro.wav hold.mp3 | loop | wav out.wav",
+		Params: []pipeline.Param{
+			{Name: "files", Type: pipeline.TypePath, Positional: true, Variadic: true, Required: true,
+				Doc: "the files to play; .m3u/.m3u8 files are expanded to the files they list"},
+			{Name: "shuffle", Type: pipeline.TypeBool, Default: "false",
+				Doc: "play in random order (a new order every time the playlist is re-opened, e.g. by loop)"},
+			pipeline.Param{Name: "seed", Type: pipeline.TypeInt,
+				Doc: "seed for shuffle, for a repeatable order (absent: random)"}.Range(0, 1<<62),
+			{Name: "on-error", Type: pipeline.TypeEnum, Choices: []string{"skip", "stop"}, Default: "skip",
+				Doc: "what a broken item does: skip it with a warning, or stop the run with its error"},
+			{Name: "rate", Type: pipeline.TypeRate,
+				Doc: "output sample rate (absent: the first item's)"},
+			pipeline.Param{Name: "channels", Type: pipeline.TypeInt,
+				Doc: "output channels (absent: the first item's)"}.Range(1, pipeline.MaxChannels),
+		},
+		NewSource: func(a pipeline.Args) (pipeline.Opener, error) {
+			opt := PlaylistOptions{
+				Shuffle:    a.Bool("shuffle"),
+				Seed:       uint64(a.Int("seed")),
+				SeedSet:    a.Has("seed"),
+				SkipBroken: a.String("on-error") == "skip",
+				Format:     pipeline.Format{Rate: a.Int("rate"), Channels: a.Int("channels")},
+			}
+			return Playlist(a.Strings("files"), opt)
+		},
+	})
+}
+
+// PlaylistOptions configures Playlist.
+type PlaylistOptions struct {
+	// Shuffle plays the items in a random order, drawn anew at every open.
+	Shuffle bool
+	// Seed seeds the shuffle when SeedSet, so that the sequence of orders
+	// is the same on every run.
+	Seed    uint64
+	SeedSet bool
+	// SkipBroken skips items that cannot be opened or decoded (reporting
+	// a pipeline.ItemSkipped event) instead of failing.
+	SkipBroken bool
+	// Format fixes the output format; a zero Rate or Channels takes the
+	// first item's.
+	Format pipeline.Format
+}
+
+// Playlist returns an Opener that plays the files one after another, each
+// converted to one format, with an ItemStarted and ItemEnded event for each.
+// Files whose name ends in .m3u or .m3u8 are read (when opened) as lists of
+// files: one path per line, blank lines and #-comments ignored, relative
+// paths taken from the list's folder.
+func Playlist(files []string, opt PlaylistOptions) (pipeline.Opener, error) {
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no files to play")
+	}
+	seed := opt.Seed
+	if !opt.SeedSet {
+		seed = uint64(time.Now().UnixNano())
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x656c6b73)) // "elks"
+	return func(ctx context.Context) (pipeline.Source, error) {
+		items, err := expandPlaylist(files)
+		if err != nil {
+			return nil, err
+		}
+		if opt.Shuffle {
+			rng.Shuffle(len(items), func(i, j int) { items[i], items[j] = items[j], items[i] })
+		}
+		opens := make([]pipeline.Opener, len(items))
+		for i, it := range items {
+			opens[i] = File(it)
+		}
+		return pipeline.Concat(ctx, opens, pipeline.ConcatOptions{
+			Stage: "playlist", Names: items, Format: opt.Format, SkipBroken: opt.SkipBroken,
+		})
+	}, nil
+}
+
+// expandPlaylist replaces every .m3u/.m3u8 file in files by the paths it
+// lists.
+func expandPlaylist(files []string) ([]string, error) {
+	var out []string
+	for _, f := range files {
+		ext := strings.ToLower(filepath.Ext(f))
+		if ext != ".m3u" && ext != ".m3u8" {
+			out = append(out, f)
+			continue
+		}
+		items, err := ReadM3U(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, items...)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("the playlist lists no files")
+	}
+	return out, nil
+}
+
+// ReadM3U reads an M3U or M3U8 playlist and returns the paths it lists,
+// relative ones resolved against the list's folder. Comment lines (#EXTM3U,
+// #EXTINF and others) and blank lines are skipped; URLs are refused.
+func ReadM3U(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	dir := filepath.Dir(path)
+	var items []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\uFEFF"))
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		line = strings.TrimPrefix(line, "file://")
+		if strings.Contains(line, "://") {
+			return nil, fmt.Errorf("%s line %d: %q is a URL; elkspipe plays local files only", path, n, line)
+		}
+		if !filepath.IsAbs(line) {
+			line = filepath.Join(dir, line)
+		}
+		items = append(items, line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return items, nil
+}
