@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elkspipe/elkspipe/internal/audiotest"
+	"github.com/elkspipe/elkspipe/pipeline"
+	"github.com/elkspipe/elkspipe/sources"
+)
+
+func runCLI(t *testing.T, ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(ctx, args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func decodeFile(t *testing.T, path string) ([]float32, pipeline.Format) {
+	t.Helper()
+	src, err := sources.File(path)(context.Background())
+	if err != nil {
+		t.Fatalf("decoding %s: %v", path, err)
+	}
+	defer pipeline.Close(src)
+	return audiotest.MustReadAll(t, src), src.Format()
+}
+
+func TestToneToWAV(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out.wav")
+	code, _, stderr := runCLI(t, context.Background(), "tone 440 dur=3s | wav "+out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	got, f := decodeFile(t, out)
+	if len(got) != 3*f.Rate*f.Channels {
+		t.Errorf("%d samples at %v, want 3 s", len(got), f)
+	}
+	if fr := audiotest.Frequency(audiotest.Channel(got, f.Channels, 0), f.Rate, 300, 600); fr < 439.99 || fr > 440.01 {
+		t.Errorf("frequency %.3f Hz, want 440", fr)
+	}
+}
+
+func TestBangFormAndVerboseChain(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out.wav")
+	code, _, stderr := runCLI(t, context.Background(), "-v", "tone", "440", "dur=1s", "!", "gain", "-6dB", "!", "raw", out, "rate=8k")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "resample 8000 (auto) [8000 Hz mono]") {
+		t.Errorf("-v does not show the automatic resampler:\n%s", stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := audiotest.S16LE(b)
+	if len(x) != 8000 {
+		t.Fatalf("%d samples, want 8000", len(x))
+	}
+	amp, _, _ := audiotest.SineFit(audiotest.Channel(x[1000:7000], 1, 0), 440, 8000)
+	want := pipeline.DBToAmplitude(-6) * pipeline.DBToAmplitude(-6) // tone's default level is -6 dBFS
+	if amp < want*0.99 || amp > want*1.01 {
+		t.Errorf("amplitude %.4f, want %.4f", amp, want)
+	}
+}
+
+func TestListAndInspect(t *testing.T) {
+	code, out, _ := runCLI(t, context.Background(), "list")
+	if code != 0 {
+		t.Fatalf("list exit %d", code)
+	}
+	for _, name := range []string{"file", "tone", "dtmf", "silence", "noise", "raw", "playlist",
+		"resample", "mono", "channels", "gain", "fade", "trim", "pad", "loop", "wav", "null"} {
+		if !strings.Contains(out, "\n  "+name+" ") {
+			t.Errorf("list lacks %s:\n%s", name, out)
+		}
+	}
+	code, out, _ = runCLI(t, context.Background(), "inspect", "resample")
+	if code != 0 || !strings.Contains(out, "quality") || !strings.Contains(out, "veryhigh") {
+		t.Errorf("inspect resample: exit %d\n%s", code, out)
+	}
+}
+
+func TestErrorsAreOneLineAndNameTheStage(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.wav")
+	os.WriteFile(junk, []byte("this is not audio at all"), 0o644)
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"tone 440 | resampel 8k | null"}, exitUsage, `unknown element "resampel"; did you mean "resample"?`},
+		{[]string{"tone 440"}, exitUsage, "no sink"},
+		{[]string{"file " + filepath.Join(dir, "missing.wav") + " | null"}, exitFailed, "missing.wav\": no such file or directory"},
+		{[]string{"file " + junk + " | null"}, exitFailed, `junk.wav": not a WAV or MP3 file`},
+		{[]string{"tone 440 | fade out=1s | null"}, exitFailed, "fade"},
+	}
+	for _, c := range cases {
+		code, _, stderr := runCLI(t, context.Background(), c.args...)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, c.code, c.want)
+		}
+		if strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+			t.Errorf("%q: error is not one line: %q", c.args, stderr)
+		}
+	}
+}
+
+// Cancelling (Ctrl-C) an endless pipeline leaves a valid WAV file.
+func TestInterruptLeavesValidWAV(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out.wav")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	code, _, stderr := runCLI(t, ctx, "tone 440 | wav "+out)
+	if code != exitInterrupted {
+		t.Fatalf("exit %d (%s), want %d", code, stderr, exitInterrupted)
+	}
+	got, f := decodeFile(t, out)
+	if len(got) < f.Rate/100 {
+		t.Fatalf("only %d samples written", len(got))
+	}
+	if fr := audiotest.Frequency(audiotest.Channel(got, f.Channels, 0), f.Rate, 300, 600); fr < 439.9 || fr > 440.1 {
+		t.Errorf("frequency %.3f", fr)
+	}
+}
