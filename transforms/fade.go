@@ -15,7 +15,7 @@ func init() {
 		Name:    "fade",
 		Kind:    pipeline.KindTransform,
 		Summary: "fade in from silence at the start and out to silence at the end",
-		Example: "file hold.mp3 | fade in=200ms out=500ms | wav out.wav",
+		Example: "tone 440 dur=3s | fade in=200ms out=500ms | wav out.wav",
 		Params: []pipeline.Param{
 			{Name: "in", Type: pipeline.TypeDuration, Positional: true,
 				Doc: "length of the fade-in at the start"},

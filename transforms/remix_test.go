@@ -243,3 +243,15 @@ func TestRemixElements(t *testing.T) {
 		t.Fatalf("mono: %v, %v", src, err)
 	}
 }
+
+// BenchmarkMono measures downmixing 44.1 kHz stereo, in input bytes per
+// second.
+func BenchmarkMono(b *testing.B) {
+	src, _ := Remix(&audiotest.Endless{F: pipeline.Format{Rate: 44100, Channels: 2}, Value: 0.5}, 1)
+	buf := make([]float32, 4096)
+	b.SetBytes(int64(len(buf)) * 2 * 4)
+	b.ReportAllocs()
+	for b.Loop() {
+		src.Read(buf)
+	}
+}
