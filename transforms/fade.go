@@ -167,7 +167,7 @@ func (s *fader) Read(p []float32) (int, error) {
 		return 0, pipeline.ErrShortBuffer
 	}
 	n, err := s.src.Read(p[:frames*s.ch])
-	if bad := checkFrames(n, frames); bad != nil {
+	if bad := checkUpstreamFrames(n, frames); bad != nil {
 		return 0, bad
 	}
 	s.apply(p[:n*s.ch], s.pos)

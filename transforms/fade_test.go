@@ -14,9 +14,9 @@ import (
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
-// dc returns frames of a constant, so that a fade's output is its gain
+// constFrames returns frames of a constant, so that a fade's output is its gain
 // curve times v.
-func dc(frames int, v float32) []float32 {
+func constFrames(frames int, v float32) []float32 {
 	out := make([]float32, frames)
 	for i := range out {
 		out[i] = v
@@ -50,7 +50,7 @@ func TestFadeShapesAtExactFrames(t *testing.T) {
 	const rate = 1000 // 100 ms = 100 frames
 	for shape, mid := range halfway {
 		// Fade in over 100 frames of a 1000-frame stream.
-		got := fadeAll(t, pipeline.FromSlice(pipeline.Format{Rate: rate, Channels: 1}, dc(1000, 1)),
+		got := fadeAll(t, pipeline.FromSlice(pipeline.Format{Rate: rate, Channels: 1}, constFrames(1000, 1)),
 			100*time.Millisecond, 0, shape)
 		if len(got) != 1000 {
 			t.Fatalf("%v: %d frames, want 1000", shape, len(got))
@@ -73,7 +73,7 @@ func TestFadeShapesAtExactFrames(t *testing.T) {
 		}
 
 		// Fade out over the last 100 frames: the mirror image.
-		got = fadeAll(t, pipeline.FromSlice(pipeline.Format{Rate: rate, Channels: 1}, dc(1000, 1)),
+		got = fadeAll(t, pipeline.FromSlice(pipeline.Format{Rate: rate, Channels: 1}, constFrames(1000, 1)),
 			0, 100*time.Millisecond, shape)
 		check("fade-out", 0, 1)
 		check("fade-out", 899, 1)
@@ -86,7 +86,7 @@ func TestFadeShapesAtExactFrames(t *testing.T) {
 func TestFadeOverlapMultiplies(t *testing.T) {
 	// 100 frames, fade in and out over 80 each: the gains multiply where
 	// they overlap.
-	got := fadeAll(t, pipeline.FromSlice(pipeline.Format{Rate: 1000, Channels: 1}, dc(100, 1)),
+	got := fadeAll(t, pipeline.FromSlice(pipeline.Format{Rate: 1000, Channels: 1}, constFrames(100, 1)),
 		80*time.Millisecond, 80*time.Millisecond, FadeLinear)
 	for i := range got {
 		want := 1.0
@@ -130,11 +130,11 @@ func TestFadeOutNeedsLength(t *testing.T) {
 		t.Errorf("fade in= on an endless stream: %v", err)
 	}
 	trim, _ := Trim(0, 2*time.Second)
-	bounded, _ := trim.Apply(audiotest.Unsized(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, dc(30000, 1))))
+	bounded, _ := trim.Apply(audiotest.Unsized(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, constFrames(30000, 1))))
 	if pipeline.FramesOf(bounded) != -1 {
 		t.Fatal("trim of an unsized stream claims a length")
 	}
-	bounded, _ = trim.Apply(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, dc(30000, 1)))
+	bounded, _ = trim.Apply(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, constFrames(30000, 1)))
 	got := fadeAll(t, bounded, 0, time.Second, FadeLinear)
 	if len(got) != 16000 || got[15999] != 0 || got[7999] != 1 {
 		t.Errorf("trim then fade out: %d frames, last %v, frame 7999 %v", len(got), got[len(got)-1], got[7999])
@@ -158,7 +158,7 @@ func TestFadeErrorsAndElement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, _ := tr.Apply(pipeline.FromSlice(pipeline.Format{Rate: 1000, Channels: 1}, dc(40, 1)))
+	src, _ := tr.Apply(pipeline.FromSlice(pipeline.Format{Rate: 1000, Channels: 1}, constFrames(40, 1)))
 	got := audiotest.MustReadAll(t, src)
 	if math.Abs(float64(got[10])-math.Sqrt2/2) > 1e-7 || got[0] != 0 {
 		t.Errorf("fade in=20ms shape=qsin: frame 0 %v, frame 10 %v", got[0], got[10])
@@ -205,7 +205,7 @@ func TestFadeMatchesSoX(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "dc.f32")
 	var b bytes.Buffer
-	binary.Write(&b, binary.LittleEndian, dc(frames, 0.5))
+	binary.Write(&b, binary.LittleEndian, constFrames(frames, 0.5))
 	if err := os.WriteFile(in, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestFadeMatchesSoX(t *testing.T) {
 		if len(ref) != frames {
 			t.Fatalf("sox gave %d frames", len(ref))
 		}
-		got := fadeAll(t, pipeline.FromSlice(pipeline.Format{Rate: rate, Channels: 1}, dc(frames, 0.5)),
+		got := fadeAll(t, pipeline.FromSlice(pipeline.Format{Rate: rate, Channels: 1}, constFrames(frames, 0.5)),
 			200*time.Millisecond, 300*time.Millisecond, shape)
 		for i := 1; i < 200; i++ { // frame 0: SoX's log curve starts at -100 dB, ours at silence
 			if d := math.Abs(float64(got[i] - ref[i])); d > 1e-6 {

@@ -66,7 +66,7 @@ func (g *gainSource) Read(p []float32) (int, error) {
 		return 0, pipeline.ErrShortBuffer
 	}
 	n, err := g.src.Read(p[:frames*g.ch])
-	if bad := checkFrames(n, frames); bad != nil {
+	if bad := checkUpstreamFrames(n, frames); bad != nil {
 		return 0, bad
 	}
 	scale(p[:n*g.ch], g.k)

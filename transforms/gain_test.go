@@ -9,8 +9,8 @@ import (
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
-// sine returns a mono sine of the given amplitude and frequency.
-func sine(frames, rate int, freq, amp float64) []float32 {
+// toneSamples returns a mono sine of the given amplitude and frequency.
+func toneSamples(frames, rate int, freq, amp float64) []float32 {
 	out := make([]float32, frames)
 	for i := range out {
 		out[i] = float32(amp * math.Sin(2*math.Pi*freq*float64(i)/float64(rate)))
@@ -37,7 +37,7 @@ func TestGainMinus6dBScales(t *testing.T) {
 
 func TestGainChangesMeasuredLevel(t *testing.T) {
 	const rate = 8000
-	data := sine(rate, rate, 997, 0.25)
+	data := toneSamples(rate, rate, 997, 0.25)
 	for _, db := range []float64{-20, -6, -0.5, 3, 12} {
 		src, err := Gain(db).Apply(pipeline.FromSlice(pipeline.Format{Rate: rate, Channels: 1}, data))
 		if err != nil {

@@ -70,7 +70,7 @@ func (s *padder) Read(p []float32) (int, error) {
 	}
 	if !s.upstreamDone {
 		n, err := s.src.Read(p[:frames*s.ch])
-		if bad := checkFrames(n, frames); bad != nil {
+		if bad := checkUpstreamFrames(n, frames); bad != nil {
 			return 0, bad
 		}
 		if err != io.EOF {

@@ -165,9 +165,9 @@ func mix(dst, src []float32, in int, routes [][]route) {
 	}
 }
 
-// maxChunk bounds the frames a transform reads from upstream at once, so
+// transformChunk bounds the frames a transform reads from upstream at once, so
 // that its buffers stay small whatever the reader's buffer size.
-const maxChunk = 8192
+const transformChunk = 8192
 
 type remixer struct {
 	src    pipeline.Source
@@ -180,7 +180,7 @@ type remixer struct {
 func (r *remixer) Format() pipeline.Format { return r.format }
 
 func (r *remixer) Read(p []float32) (int, error) {
-	frames := min(len(p)/r.format.Channels, maxChunk)
+	frames := min(len(p)/r.format.Channels, transformChunk)
 	if frames == 0 {
 		return 0, pipeline.ErrShortBuffer
 	}
@@ -189,7 +189,7 @@ func (r *remixer) Read(p []float32) (int, error) {
 		r.buf = make([]float32, need)
 	}
 	n, err := r.src.Read(r.buf[:need])
-	if bad := checkFrames(n, frames); bad != nil {
+	if bad := checkUpstreamFrames(n, frames); bad != nil {
 		return 0, bad
 	}
 	mix(p[:n*r.format.Channels], r.buf[:n*r.in], r.in, r.routes)
@@ -202,9 +202,9 @@ func (r *remixer) Frames() int64 { return pipeline.FramesOf(r.src) }
 // Close closes the upstream.
 func (r *remixer) Close() error { return pipeline.Close(r.src) }
 
-// checkFrames guards against an upstream that reports more frames than its
+// checkUpstreamFrames guards against an upstream that reports more frames than its
 // buffer holds, which would otherwise make a transform index out of range.
-func checkFrames(n, max int) error {
+func checkUpstreamFrames(n, max int) error {
 	if n < 0 || n > max {
 		return fmt.Errorf("upstream returned %d frames for a %d-frame buffer", n, max)
 	}

@@ -101,7 +101,7 @@ func (t *trimmer) Read(p []float32) (int, error) {
 		frames = int(t.left)
 	}
 	n, err := t.src.Read(p[:frames*t.ch])
-	if bad := checkFrames(n, frames); bad != nil {
+	if bad := checkUpstreamFrames(n, frames); bad != nil {
 		return 0, bad
 	}
 	if t.left > 0 {
@@ -119,20 +119,17 @@ func (t *trimmer) Read(p []float32) (int, error) {
 // discard reads and drops t.skip frames from upstream.
 func (t *trimmer) discard() error {
 	if t.scratch == nil {
-		t.scratch = make([]float32, int(min(t.skip, maxChunk))*t.ch)
+		t.scratch = make([]float32, int(min(t.skip, transformChunk))*t.ch)
 	}
 	for t.skip > 0 {
 		want := int(min(t.skip, int64(len(t.scratch)/t.ch)))
 		n, err := t.src.Read(t.scratch[:want*t.ch])
-		if bad := checkFrames(n, want); bad != nil {
+		if bad := checkUpstreamFrames(n, want); bad != nil {
 			return bad
 		}
 		t.skip -= int64(n)
 		if err != nil {
-			if err == io.EOF && t.skip == 0 {
-				return io.EOF // the input ended exactly where the output starts
-			}
-			return err
+			return err // io.EOF: the input ended before (or where) the output starts
 		}
 	}
 	t.scratch = nil

@@ -95,7 +95,7 @@ func TestTrimSkipsInLargeReads(t *testing.T) {
 	if n, err := s.Read(buf); n != 1 || err != nil {
 		t.Fatalf("Read = %d, %v", n, err)
 	}
-	if up.reads > 80000/maxChunk+2 {
+	if up.reads > 80000/transformChunk+2 {
 		t.Errorf("skipping 80000 frames took %d upstream reads", up.reads)
 	}
 	if allocs := testing.AllocsPerRun(100, func() { s.Read(buf) }); allocs != 0 {
