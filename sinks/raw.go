@@ -1,0 +1,290 @@
+package sinks
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+
+	"github.com/elkspipe/elkspipe/internal/g711"
+	"github.com/elkspipe/elkspipe/pipeline"
+)
+
+func init() {
+	pipeline.Register(pipeline.Element{
+		Name:    "raw",
+		Kind:    pipeline.KindSink,
+		Summary: "write headerless samples to a file or stdout",
+		Example: "tone 1k dur=1s | raw out.ul enc=ulaw rate=8k",
+		Params: []pipeline.Param{
+			{Name: "path", Type: pipeline.TypePath, Positional: true, Required: true,
+				Doc: "the file to write (created or truncated), or - for stdout"},
+			{Name: "enc", Type: pipeline.TypeEnum, Choices: append([]string(nil), encodingNames...),
+				Default: S16LE.String(),
+				Doc:     "sample encoding: s16le, f32le, ulaw (G.711 µ-law) or alaw (G.711 A-law)"},
+			pipeline.Param{Name: "rate", Type: pipeline.TypeRate,
+				Doc: "sample rate to convert to (absent: keep the stream's)"}.Range(1, pipeline.MaxRate),
+			pipeline.Param{Name: "channels", Type: pipeline.TypeInt,
+				Doc: "channel count to convert to (absent: keep the stream's)"}.Range(1, pipeline.MaxChannels),
+		},
+		NewSink: func(a pipeline.Args) (pipeline.Sink, error) {
+			enc, err := ParseEncoding(a.String("enc"))
+			if err != nil {
+				return nil, err
+			}
+			return Raw(a.String("path"), RawOptions{Encoding: enc, Rate: a.Int("rate"), Channels: a.Int("channels")})
+		},
+	})
+}
+
+// Encoding is a headerless sample encoding. The zero value is S16LE.
+type Encoding int
+
+// The encodings the raw sink writes.
+const (
+	// S16LE is signed 16-bit little-endian PCM.
+	S16LE Encoding = iota
+	// F32LE is 32-bit IEEE float little-endian, clamped to [-1, 1].
+	F32LE
+	// ULaw is ITU-T G.711 µ-law, one byte per sample.
+	ULaw
+	// ALaw is ITU-T G.711 A-law, one byte per sample.
+	ALaw
+)
+
+var encodingNames = []string{S16LE: "s16le", F32LE: "f32le", ULaw: "ulaw", ALaw: "alaw"}
+
+// String returns the encoding's name in pipe syntax, e.g. "s16le".
+func (e Encoding) String() string {
+	if e >= 0 && int(e) < len(encodingNames) {
+		return encodingNames[e]
+	}
+	return fmt.Sprintf("Encoding(%d)", int(e))
+}
+
+// ParseEncoding returns the encoding called name: s16le, f32le, ulaw or
+// alaw (mulaw and pcm_mulaw/pcm_alaw are accepted too).
+func ParseEncoding(name string) (Encoding, error) {
+	switch name {
+	case "s16le", "pcm_s16le":
+		return S16LE, nil
+	case "f32le", "pcm_f32le":
+		return F32LE, nil
+	case "ulaw", "mulaw", "pcm_mulaw":
+		return ULaw, nil
+	case "alaw", "pcm_alaw":
+		return ALaw, nil
+	}
+	return 0, fmt.Errorf("unknown encoding %q (use s16le, f32le, ulaw or alaw)", name)
+}
+
+// SampleSize returns the number of bytes one sample takes, or 0 for an
+// unknown encoding.
+func (e Encoding) SampleSize() int {
+	switch e {
+	case S16LE:
+		return 2
+	case F32LE:
+		return 4
+	case ULaw, ALaw:
+		return 1
+	}
+	return 0
+}
+
+// S16 converts a float sample to 16-bit by the project's convention:
+// round(x × 32768), clamped to -32768..32767 (NaN gives 0).
+func S16(x float32) int16 {
+	v := math.Round(float64(x) * 32768)
+	switch {
+	case v >= 32767:
+		return 32767
+	case v <= -32768:
+		return -32768
+	case v != v:
+		return 0
+	}
+	return int16(v)
+}
+
+// EncodeSamples appends the samples of src, encoded as enc, to dst and
+// returns the extended slice, like strconv.AppendInt; pass dst[:0] to reuse
+// a buffer. Samples beyond ±1 are clipped. An unknown encoding appends
+// nothing.
+func EncodeSamples(dst []byte, src []float32, enc Encoding) []byte {
+	size := enc.SampleSize()
+	start := len(dst)
+	dst = slices.Grow(dst, len(src)*size)[:start+len(src)*size]
+	out := dst[start:]
+	switch enc {
+	case S16LE:
+		for i, x := range src {
+			binary.LittleEndian.PutUint16(out[2*i:], uint16(S16(x)))
+		}
+	case F32LE:
+		for i, x := range src {
+			switch {
+			case x > 1:
+				x = 1
+			case x < -1:
+				x = -1
+			case x != x:
+				x = 0
+			}
+			binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(x))
+		}
+	case ULaw:
+		for i, x := range src {
+			out[i] = g711.EncodeULaw(S16(x))
+		}
+	case ALaw:
+		for i, x := range src {
+			out[i] = g711.EncodeALaw(S16(x))
+		}
+	}
+	return dst
+}
+
+// RawOptions configures a raw sink.
+type RawOptions struct {
+	// Encoding of the samples; the zero value is S16LE.
+	Encoding Encoding
+	// Rate, if not 0, is the sample rate to write: the stream is resampled
+	// to it. 0 writes the stream's own rate.
+	Rate int
+	// Channels, if not 0, is the channel count to write: the stream is
+	// remixed to it. 0 writes the stream's own channels.
+	Channels int
+}
+
+func (o RawOptions) check() error {
+	if o.Encoding.SampleSize() == 0 {
+		return fmt.Errorf("unknown encoding %d", int(o.Encoding))
+	}
+	if o.Rate < 0 || o.Rate > pipeline.MaxRate {
+		return fmt.Errorf("sample rate %d out of range 1..%d", o.Rate, pipeline.MaxRate)
+	}
+	if o.Channels < 0 || o.Channels > pipeline.MaxChannels {
+		return fmt.Errorf("channel count %d out of range 1..%d", o.Channels, pipeline.MaxChannels)
+	}
+	return nil
+}
+
+// Raw returns a sink that writes headerless samples to the file at path
+// (created or truncated when Run starts), or to standard output for "-"
+// (which is not closed). Output is buffered and flushed when the stream
+// ends, fails or is cancelled, so everything read before that is written.
+// With opt.Rate or opt.Channels set the sink is a pipeline.Negotiator, so
+// Build inserts the converters; Run converts by itself when handed a stream
+// in another format.
+func Raw(path string, opt RawOptions) (pipeline.Sink, error) {
+	if path == "" {
+		return nil, fmt.Errorf("raw: empty path (give a file name or - for stdout)")
+	}
+	if err := opt.check(); err != nil {
+		return nil, fmt.Errorf("raw: %w", err)
+	}
+	return &rawSink{path: path, opt: opt}, nil
+}
+
+// RawTo returns a sink like Raw that writes to w, which it does not close.
+func RawTo(w io.Writer, opt RawOptions) (pipeline.Sink, error) {
+	if w == nil {
+		return nil, fmt.Errorf("raw: nil writer")
+	}
+	if err := opt.check(); err != nil {
+		return nil, fmt.Errorf("raw: %w", err)
+	}
+	return &rawSink{w: w, opt: opt}, nil
+}
+
+// stdout is where "-" writes; tests replace it.
+var stdout io.Writer = os.Stdout
+
+type rawSink struct {
+	path string
+	w    io.Writer
+	opt  RawOptions
+}
+
+// Want returns offered with the rate and channels of the options applied.
+func (s *rawSink) Want(offered pipeline.Format) pipeline.Format {
+	if s.opt.Rate > 0 {
+		offered.Rate = s.opt.Rate
+	}
+	if s.opt.Channels > 0 {
+		offered.Channels = s.opt.Channels
+	}
+	return offered
+}
+
+// Run writes src to the sink's destination until src ends, fails or ctx is
+// cancelled (then it returns ctx.Err()). It does not close src.
+func (s *rawSink) Run(ctx context.Context, src pipeline.Source) (err error) {
+	if want := s.Want(src.Format()); want != src.Format() {
+		conv, _, err := pipeline.Convert(src, want)
+		if err != nil {
+			return fmt.Errorf("raw: %w", err)
+		}
+		src = conv // not closed: closing it would close src, which we do not own
+	}
+	w := s.w
+	if w == nil {
+		if s.path == "-" {
+			w = stdout
+		} else {
+			f, err := os.Create(s.path)
+			if err != nil {
+				return fmt.Errorf("raw: %w", err)
+			}
+			defer func() {
+				if cerr := f.Close(); cerr != nil && err == nil {
+					err = fmt.Errorf("raw: %w", cerr)
+				}
+			}()
+			w = f
+		}
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	err = writeEncoded(ctx, bw, src, s.opt.Encoding)
+	if ferr := bw.Flush(); ferr != nil && err == nil {
+		err = fmt.Errorf("raw: %w", ferr)
+	}
+	return err
+}
+
+// writeEncoded reads src to its end, writing its samples encoded as enc.
+func writeEncoded(ctx context.Context, w io.Writer, src pipeline.Source, enc Encoding) error {
+	ch := src.Format().Channels
+	if ch < 1 {
+		return fmt.Errorf("raw: source has %d channels", ch)
+	}
+	const chunk = 4096
+	buf := make([]float32, chunk*ch)
+	out := make([]byte, 0, len(buf)*enc.SampleSize())
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, err := src.Read(buf)
+		if n < 0 || n > chunk {
+			return fmt.Errorf("raw: source returned %d frames for a %d-frame buffer", n, chunk)
+		}
+		if n > 0 {
+			out = EncodeSamples(out[:0], buf[:n*ch], enc)
+			if _, werr := w.Write(out); werr != nil {
+				return fmt.Errorf("raw: %w", werr)
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}

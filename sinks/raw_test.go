@@ -1,0 +1,315 @@
+package sinks
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elkspipe/elkspipe/internal/audiotest"
+	"github.com/elkspipe/elkspipe/internal/g711"
+	"github.com/elkspipe/elkspipe/pipeline"
+	_ "github.com/elkspipe/elkspipe/transforms" // the remix converter
+)
+
+var goldenInput = []float32{0, 0.5, -0.5, 1, -1, 1.5, -2, 1.0 / 32768, -1.0 / 32768, 0.25}
+
+func TestEncodeSamplesGolden(t *testing.T) {
+	for enc, want := range map[Encoding][]byte{
+		S16LE: {0x00, 0x00, 0x00, 0x40, 0x00, 0xC0, 0xFF, 0x7F, 0x00, 0x80,
+			0xFF, 0x7F, 0x00, 0x80, 0x01, 0x00, 0xFF, 0xFF, 0x00, 0x20},
+		F32LE: {0, 0, 0, 0, 0, 0, 0, 0x3F, 0, 0, 0, 0xBF, 0, 0, 0x80, 0x3F, 0, 0, 0x80, 0xBF,
+			0, 0, 0x80, 0x3F, 0, 0, 0x80, 0xBF, 0, 0, 0, 0x38, 0, 0, 0, 0xB8, 0, 0, 0x80, 0x3E},
+		// G.711 codes as ffmpeg's pcm_mulaw/pcm_alaw write them for the same
+		// 16-bit levels: µ-law 0 is 0xFF, full scale 0x80/0x00; A-law 0 is
+		// 0xD5, full scale 0xAA/0x2A.
+		ULaw: {0xFF, 0x8F, 0x0F, 0x80, 0x00, 0x80, 0x00, 0xFF, 0x7E, 0x9F},
+		ALaw: {0xD5, 0xBA, 0x3A, 0xAA, 0x2A, 0xAA, 0x2A, 0xD5, 0x55, 0x8A},
+	} {
+		prefix := []byte("xy")
+		got := EncodeSamples(prefix, goldenInput, enc)
+		if !bytes.Equal(got[:2], []byte("xy")) || !bytes.Equal(got[2:], want) {
+			t.Errorf("%v:\n got % X\nwant xy % X", enc, got, want)
+		}
+	}
+	if got := EncodeSamples(nil, goldenInput, Encoding(9)); len(got) != 0 {
+		t.Errorf("unknown encoding appended %d bytes", len(got))
+	}
+}
+
+func TestS16Convention(t *testing.T) {
+	for x, want := range map[float32]int16{
+		0: 0, 1: 32767, -1: -32768, 0.5 / 32768: 1, -0.5 / 32768: -1, 0.49 / 32768: 0,
+		100.5 / 32768: 101, 3: 32767, -3: -32768, float32(math.NaN()): 0,
+		float32(math.Inf(1)): 32767, float32(math.Inf(-1)): -32768,
+	} {
+		if got := S16(x); got != want {
+			t.Errorf("S16(%v) = %d, want %d", x, got, want)
+		}
+	}
+	for s := -32768; s < 32768; s++ {
+		if got := S16(float32(s) / 32768); int(got) != s {
+			t.Fatalf("S16(%d/32768) = %d", s, got)
+		}
+	}
+}
+
+// TestG711MatchesFFmpeg encodes every 16-bit level and compares the bytes
+// with ffmpeg's pcm_mulaw and pcm_alaw encoders.
+func TestG711MatchesFFmpeg(t *testing.T) {
+	audiotest.NeedTool(t, "ffmpeg")
+	x := make([]float32, 65536)
+	for i := range x {
+		x[i] = float32(i-32768) / 32768
+	}
+	pcm := filepath.Join(t.TempDir(), "all.s16")
+	if err := os.WriteFile(pcm, EncodeSamples(nil, x, S16LE), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for enc, format := range map[Encoding]string{ULaw: "mulaw", ALaw: "alaw"} {
+		want := audiotest.Run(t, "ffmpeg", "-v", "error", "-f", "s16le", "-ar", "8000", "-ac", "1",
+			"-i", pcm, "-f", format, "-")
+		got := EncodeSamples(nil, x, enc)
+		if !bytes.Equal(got, want) {
+			for i := range got {
+				if i >= len(want) || got[i] != want[i] {
+					t.Fatalf("%v: %d bytes vs ffmpeg's %d; first difference at level %d", enc, len(got), len(want), i-32768)
+				}
+			}
+			t.Fatalf("%v: %d bytes vs ffmpeg's %d", enc, len(got), len(want))
+		}
+		// And decoding gives back the level within the code's step.
+		for i, b := range got {
+			lin := g711.ULawToLinear[b]
+			if enc == ALaw {
+				lin = g711.ALawToLinear[b]
+			}
+			if d := math.Abs(float64(lin) - float64(i-32768)); d > 1100 {
+				t.Fatalf("%v level %d decodes to %d", enc, i-32768, lin)
+			}
+		}
+	}
+}
+
+func TestRawWritesFileAndTruncates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.raw")
+	if err := os.WriteFile(path, bytes.Repeat([]byte("old"), 100000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := pipeline.Format{Rate: 8000, Channels: 2}
+	data := audiotest.Pattern(50000, 2)
+	for _, enc := range []Encoding{S16LE, F32LE, ULaw, ALaw} {
+		sink, err := Raw(path, RawOptions{Encoding: enc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sink.Run(context.Background(), pipeline.FromSlice(f, data)); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(path)
+		if want := EncodeSamples(nil, data, enc); !bytes.Equal(got, want) {
+			t.Errorf("%v: file has %d bytes, want %d (or contents differ)", enc, len(got), len(want))
+		}
+	}
+}
+
+func TestRawToStdout(t *testing.T) {
+	var buf bytes.Buffer
+	old := stdout
+	stdout = &buf
+	defer func() { stdout = old }()
+	data := audiotest.Pattern(12345, 1)
+	sink, err := Raw("-", RawOptions{Encoding: ULaw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Run(context.Background(), pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, data)); err != nil {
+		t.Fatal(err)
+	}
+	if want := EncodeSamples(nil, data, ULaw); !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("stdout got %d bytes, want %d", buf.Len(), len(want))
+	}
+
+	var w bytes.Buffer
+	sink, _ = RawTo(&w, RawOptions{})
+	if err := sink.Run(context.Background(), pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, data)); err != nil {
+		t.Fatal(err)
+	}
+	if want := EncodeSamples(nil, data, S16LE); !bytes.Equal(w.Bytes(), want) {
+		t.Errorf("writer got %d bytes, want %d", w.Len(), len(want))
+	}
+}
+
+func TestRawNegotiatesChannels(t *testing.T) {
+	stereo := []float32{0.5, 0.25, -1, 0, 1, 1}
+	mono := []float32{0.375, -0.5, 1}
+	g := &pipeline.Graph{
+		Sources: []pipeline.Stage{{Name: "test", Open: func(context.Context) (pipeline.Source, error) {
+			return pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 2}, stereo), nil
+		}}},
+	}
+	var w bytes.Buffer
+	sink, _ := RawTo(&w, RawOptions{Encoding: F32LE, Channels: 1})
+	g.Sink = pipeline.Stage{Name: "raw", Sink: sink}
+	p, err := pipeline.Build(context.Background(), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := p.Describe(); !strings.Contains(d, "channels 1 (auto) [8000 Hz mono]") {
+		t.Errorf("chain %q lacks the automatic remix", d)
+	}
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if want := EncodeSamples(nil, mono, F32LE); !bytes.Equal(w.Bytes(), want) {
+		t.Errorf("got % X, want % X", w.Bytes(), want)
+	}
+	if got := sink.(pipeline.Negotiator).Want(pipeline.Format{Rate: 44100, Channels: 2}); got != (pipeline.Format{Rate: 44100, Channels: 1}) {
+		t.Errorf("Want = %v", got)
+	}
+
+	// Run converts by itself when handed another format directly.
+	w.Reset()
+	if err := sink.Run(context.Background(), pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 2}, stereo)); err != nil {
+		t.Fatal(err)
+	}
+	if want := EncodeSamples(nil, mono, F32LE); !bytes.Equal(w.Bytes(), want) {
+		t.Errorf("direct Run: got % X, want % X", w.Bytes(), want)
+	}
+}
+
+// cancelWriter cancels a context on its first write.
+type cancelWriter struct {
+	bytes.Buffer
+	cancel context.CancelFunc
+}
+
+func (c *cancelWriter) Write(p []byte) (int, error) { c.cancel(); return c.Buffer.Write(p) }
+
+func TestRawCancelFlushesAndStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &cancelWriter{cancel: cancel}
+	src := &audiotest.Endless{F: pipeline.Format{Rate: 8000, Channels: 2}, Value: 0.5}
+	sink, _ := RawTo(w, RawOptions{})
+	if err := sink.Run(ctx, src); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	if want := int(src.Delivered()) * 2 * 2; w.Len() != want || want == 0 {
+		t.Errorf("wrote %d bytes for %d frames read; want every frame read flushed", w.Len(), src.Delivered())
+	}
+
+	// Cancelled from elsewhere while running, to a file.
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	path := filepath.Join(t.TempDir(), "endless.raw")
+	file, _ := Raw(path, RawOptions{Encoding: ULaw})
+	src = &audiotest.Endless{F: pipeline.Format{Rate: 8000, Channels: 1}, Value: 0.5}
+	start := time.Now()
+	if err := file.Run(ctx, src); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Run = %v, want context.DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Run took %v to notice the cancel", d)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() != src.Delivered() {
+		t.Errorf("file holds %v bytes (%v) for %d frames read", fi.Size(), err, src.Delivered())
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+type failSource struct{ pipeline.Source }
+
+func (failSource) Read([]float32) (int, error) { return 0, errors.New("decoder broke") }
+
+func TestRawErrors(t *testing.T) {
+	f := pipeline.Format{Rate: 8000, Channels: 1}
+	data := audiotest.Pattern(100000, 1)
+	sink, _ := RawTo(failWriter{}, RawOptions{})
+	if err := sink.Run(context.Background(), pipeline.FromSlice(f, data)); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("write failure: %v", err)
+	}
+	var w bytes.Buffer
+	sink, _ = RawTo(&w, RawOptions{})
+	if err := sink.Run(context.Background(), failSource{pipeline.FromSlice(f, data)}); err == nil || !strings.Contains(err.Error(), "decoder broke") {
+		t.Errorf("source failure: %v", err)
+	}
+	sink, _ = Raw(filepath.Join(t.TempDir(), "no", "such", "dir.raw"), RawOptions{})
+	if err := sink.Run(context.Background(), pipeline.FromSlice(f, data)); err == nil || !strings.HasPrefix(err.Error(), "raw: ") {
+		t.Errorf("unwritable path: %v", err)
+	}
+	for _, opt := range []RawOptions{{Encoding: 7}, {Rate: -1}, {Rate: pipeline.MaxRate + 1}, {Channels: 65}} {
+		if _, err := Raw("x", opt); err == nil {
+			t.Errorf("Raw accepted %+v", opt)
+		}
+	}
+	if _, err := Raw("", RawOptions{}); err == nil {
+		t.Error("Raw accepted an empty path")
+	}
+	if _, err := RawTo(nil, RawOptions{}); err == nil {
+		t.Error("RawTo accepted a nil writer")
+	}
+}
+
+func TestRawElement(t *testing.T) {
+	e, err := pipeline.DefaultRegistry.Lookup("raw", pipeline.KindSink)
+	if err != nil || e.Kind != pipeline.KindSink {
+		t.Fatalf("raw sink not registered: %v", err)
+	}
+	a, err := pipeline.NewArgs(e, map[string]string{"path": "-", "enc": "ulaw", "rate": "8k", "channels": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink, err := e.NewSink(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sink.(pipeline.Negotiator).Want(pipeline.Format{Rate: 44100, Channels: 2}); got != (pipeline.Format{Rate: 8000, Channels: 1}) {
+		t.Errorf("Want = %v, want 8000 Hz mono", got)
+	}
+	a, _ = pipeline.NewArgs(e, map[string]string{"path": "-"})
+	sink, _ = e.NewSink(a)
+	if s := sink.(*rawSink); s.opt != (RawOptions{Encoding: S16LE}) {
+		t.Errorf("defaults: %+v", s.opt)
+	}
+	if got := sink.(pipeline.Negotiator).Want(pipeline.Format{Rate: 44100, Channels: 2}); got != (pipeline.Format{Rate: 44100, Channels: 2}) {
+		t.Errorf("Want without rate/channels = %v, want the offered format", got)
+	}
+	for _, bad := range []map[string]string{{"path": "-", "enc": "mp3"}, {"path": "-", "channels": "0"}, {}} {
+		if _, err := pipeline.NewArgs(e, bad); err == nil {
+			t.Errorf("raw %v accepted", bad)
+		}
+	}
+	for name, want := range map[string]Encoding{"s16le": S16LE, "f32le": F32LE, "ulaw": ULaw, "mulaw": ULaw, "alaw": ALaw} {
+		if got, err := ParseEncoding(name); err != nil || got != want {
+			t.Errorf("ParseEncoding(%q) = %v, %v", name, got, err)
+		}
+	}
+	if _, err := ParseEncoding("s24le"); err == nil {
+		t.Error("ParseEncoding accepted s24le")
+	}
+}
+
+// BenchmarkEncodeSamples measures encoding throughput, in input bytes
+// (float32) per second.
+func BenchmarkEncodeSamples(b *testing.B) {
+	x := audiotest.Pattern(4096, 2)
+	out := make([]byte, 0, len(x)*4)
+	for _, enc := range []Encoding{S16LE, F32LE, ULaw, ALaw} {
+		b.Run(enc.String(), func(b *testing.B) {
+			b.SetBytes(int64(len(x) * 4))
+			b.ReportAllocs()
+			for b.Loop() {
+				out = EncodeSamples(out[:0], x, enc)
+			}
+		})
+	}
+}
