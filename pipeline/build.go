@@ -168,9 +168,10 @@ func transformOpener(st Stage, upstream Opener, rec *recorder) Opener {
 // Pipeline is a built pipeline: its source chain is open and converted to
 // the format its sink wants. Run it once; it closes every stage when done.
 type Pipeline struct {
-	src   Source
-	sink  Sink
-	chain []StageInfo
+	src      Source
+	sink     Sink
+	sinkName string
+	chain    []StageInfo
 }
 
 // Build opens the source chain of g once, negotiates the sink's format and
@@ -190,7 +191,7 @@ func Build(ctx context.Context, g *Graph) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pipeline{src: src, sink: g.Sink.Sink, chain: rec.stages}
+	p := &Pipeline{src: src, sink: g.Sink.Sink, sinkName: g.Sink.Name, chain: rec.stages}
 	if n, ok := g.Sink.Sink.(Negotiator); ok {
 		want := n.Want(src.Format())
 		conv, done, err := Convert(src, want)
@@ -251,8 +252,11 @@ func (p *Pipeline) Describe() string {
 func (p *Pipeline) Run(ctx context.Context) error {
 	err := p.sink.Run(ctx, p.src)
 	cerr := p.Close()
-	if err == nil && ctx.Err() != nil {
+	switch {
+	case err == nil && ctx.Err() != nil:
 		err = ctx.Err()
+	case err != nil && !errors.Is(err, ctx.Err()):
+		err = StageErr(p.sinkName, err)
 	}
 	switch {
 	case cerr == nil:

@@ -36,7 +36,7 @@ func (s *NullSink) Run(ctx context.Context, src pipeline.Source) error {
 	s.frames.Store(0)
 	ch := src.Format().Channels
 	if ch < 1 {
-		return fmt.Errorf("null: source has %d channels", ch)
+		return fmt.Errorf("source has %d channels", ch)
 	}
 	const chunk = 4096
 	buf := make([]float32, chunk*ch)
@@ -46,7 +46,7 @@ func (s *NullSink) Run(ctx context.Context, src pipeline.Source) error {
 		}
 		n, err := src.Read(buf)
 		if n < 0 || n > chunk {
-			return fmt.Errorf("null: source returned %d frames for a %d-frame buffer", n, chunk)
+			return fmt.Errorf("source returned %d frames for a %d-frame buffer", n, chunk)
 		}
 		s.frames.Add(int64(n))
 		if err == io.EOF {

@@ -183,10 +183,10 @@ func (o RawOptions) check() error {
 // in another format.
 func Raw(path string, opt RawOptions) (pipeline.Sink, error) {
 	if path == "" {
-		return nil, fmt.Errorf("raw: empty path (give a file name or - for stdout)")
+		return nil, fmt.Errorf("empty path (give a file name or - for stdout)")
 	}
 	if err := opt.check(); err != nil {
-		return nil, fmt.Errorf("raw: %w", err)
+		return nil, err
 	}
 	return &rawSink{path: path, opt: opt}, nil
 }
@@ -194,10 +194,10 @@ func Raw(path string, opt RawOptions) (pipeline.Sink, error) {
 // RawTo returns a sink like Raw that writes to w, which it does not close.
 func RawTo(w io.Writer, opt RawOptions) (pipeline.Sink, error) {
 	if w == nil {
-		return nil, fmt.Errorf("raw: nil writer")
+		return nil, fmt.Errorf("nil writer")
 	}
 	if err := opt.check(); err != nil {
-		return nil, fmt.Errorf("raw: %w", err)
+		return nil, err
 	}
 	return &rawSink{w: w, opt: opt}, nil
 }
@@ -228,7 +228,7 @@ func (s *rawSink) Run(ctx context.Context, src pipeline.Source) (err error) {
 	if want := s.Want(src.Format()); want != src.Format() {
 		conv, _, err := pipeline.Convert(src, want)
 		if err != nil {
-			return fmt.Errorf("raw: %w", err)
+			return err
 		}
 		src = conv // not closed: closing it would close src, which we do not own
 	}
@@ -239,11 +239,11 @@ func (s *rawSink) Run(ctx context.Context, src pipeline.Source) (err error) {
 		} else {
 			f, err := os.Create(s.path)
 			if err != nil {
-				return fmt.Errorf("raw: %w", err)
+				return err
 			}
 			defer func() {
 				if cerr := f.Close(); cerr != nil && err == nil {
-					err = fmt.Errorf("raw: %w", cerr)
+					err = cerr
 				}
 			}()
 			w = f
@@ -252,7 +252,7 @@ func (s *rawSink) Run(ctx context.Context, src pipeline.Source) (err error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	err = writeEncoded(ctx, bw, src, s.opt.Encoding)
 	if ferr := bw.Flush(); ferr != nil && err == nil {
-		err = fmt.Errorf("raw: %w", ferr)
+		err = ferr
 	}
 	return err
 }
@@ -261,7 +261,7 @@ func (s *rawSink) Run(ctx context.Context, src pipeline.Source) (err error) {
 func writeEncoded(ctx context.Context, w io.Writer, src pipeline.Source, enc Encoding) error {
 	ch := src.Format().Channels
 	if ch < 1 {
-		return fmt.Errorf("raw: source has %d channels", ch)
+		return fmt.Errorf("source has %d channels", ch)
 	}
 	const chunk = 4096
 	buf := make([]float32, chunk*ch)
@@ -272,12 +272,12 @@ func writeEncoded(ctx context.Context, w io.Writer, src pipeline.Source, enc Enc
 		}
 		n, err := src.Read(buf)
 		if n < 0 || n > chunk {
-			return fmt.Errorf("raw: source returned %d frames for a %d-frame buffer", n, chunk)
+			return fmt.Errorf("source returned %d frames for a %d-frame buffer", n, chunk)
 		}
 		if n > 0 {
 			out = EncodeSamples(out[:0], buf[:n*ch], enc)
 			if _, werr := w.Write(out); werr != nil {
-				return fmt.Errorf("raw: %w", werr)
+				return werr
 			}
 		}
 		if err == io.EOF {

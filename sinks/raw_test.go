@@ -243,7 +243,7 @@ func TestRawErrors(t *testing.T) {
 		t.Errorf("source failure: %v", err)
 	}
 	sink, _ = Raw(filepath.Join(t.TempDir(), "no", "such", "dir.raw"), RawOptions{})
-	if err := sink.Run(context.Background(), pipeline.FromSlice(f, data)); err == nil || !strings.HasPrefix(err.Error(), "raw: ") {
+	if err := sink.Run(context.Background(), pipeline.FromSlice(f, data)); err == nil || !strings.Contains(err.Error(), "no such file or directory") {
 		t.Errorf("unwritable path: %v", err)
 	}
 	for _, opt := range []RawOptions{{Encoding: 7}, {Rate: -1}, {Rate: pipeline.MaxRate + 1}, {Channels: 65}} {
