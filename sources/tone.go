@@ -41,8 +41,8 @@ const (
 )
 
 // DefaultAmp is the peak amplitude of tone, dtmf and noise when none is
-// given: -6 dBFS (about 0.501).
-var DefaultAmp = pipeline.DBToAmplitude(-6)
+// given: -6 dBFS.
+const DefaultAmp = 0.5011872336272722
 
 // ToneOptions configures Tone.
 type ToneOptions struct {
@@ -58,8 +58,8 @@ type ToneOptions struct {
 	Wave Wave
 	// Amp is the peak amplitude of the ideal wave, from 0 (exclusive) to 1
 	// (0 dBFS); 0 means DefaultAmp. Band-limited square and saw waves
-	// overshoot it by up to 9% at their edges (the Gibbs phenomenon); what
-	// would exceed full scale is clipped.
+	// overshoot it by up to 18% next to their jumps (the Gibbs phenomenon);
+	// what would exceed full scale is clipped.
 	Amp float64
 	// Dur is the length, rounded to the nearest frame; zero or negative
 	// means endless.
@@ -405,7 +405,7 @@ func init() {
 			{Name: "wave", Type: pipeline.TypeEnum, Default: "sine", Choices: []string{"sine", "square", "saw", "triangle"},
 				Doc: "wave shape; all but sine are band-limited"},
 			pipeline.Param{Name: "amp", Type: pipeline.TypeGain, Default: "-6dB",
-				Doc: "peak level in dBFS (0 dBFS = full scale)"}.Range(-200, 0),
+				Doc: "peak level in dBFS (0 dBFS = full scale; square and saw overshoot it by up to 18%, clipped at full scale)"}.Range(-200, 0),
 			{Name: "dur", Type: pipeline.TypeDuration,
 				Doc: "length, rounded to the nearest frame (leave out for an endless tone)"},
 			rateParam(),

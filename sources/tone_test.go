@@ -187,6 +187,31 @@ func worstAlias(x []float64, rate int, f0, f1, ref float64) (level, at float64) 
 	return level, at
 }
 
+// The band-limited waves have the shapes of the ideal ones away from their
+// corners.
+func TestToneShapes(t *testing.T) {
+	const amp = 0.5
+	// Values at 1/8, 1/4, 3/8, 5/8 and 3/4 of the period.
+	want := map[Wave][5]float64{
+		Sine:     {amp * math.Sqrt2 / 2, amp, amp * math.Sqrt2 / 2, -amp * math.Sqrt2 / 2, -amp},
+		Square:   {amp, amp, amp, -amp, -amp},
+		Saw:      {amp / 4, amp / 2, amp * 3 / 4, -amp * 3 / 4, -amp / 2},
+		Triangle: {amp / 2, amp, amp / 2, -amp / 2, -amp},
+	}
+	for w, vals := range want {
+		o, err := Tone(ToneOptions{Freq: 100, Wave: w, Amp: amp, Dur: 10 * time.Millisecond, Rate: 48000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := audiotest.MustReadAll(t, open(t, o))
+		for i, at := range []int{60, 120, 180, 300, 360} {
+			if d := math.Abs(float64(x[at]) - vals[i]); d > 0.005*amp {
+				t.Errorf("%s: frame %d = %.4f, want %.4f", w, at, x[at], vals[i])
+			}
+		}
+	}
+}
+
 func TestToneBandLimited(t *testing.T) {
 	const rate, freq, amp = 48000, 1111.0, 0.5
 	for _, w := range []Wave{Square, Saw, Triangle} {
