@@ -89,7 +89,7 @@ func DTMF(opt DTMFOptions) (pipeline.Opener, error) {
 		}
 	}
 	build := func(f pipeline.Format) (*genSource, error) {
-		if err := checkFreq("DTMF frequency", dtmfCols[3], f.Rate); err != nil {
+		if err := genCheckFreq("DTMF frequency", dtmfCols[3], f.Rate); err != nil {
 			return nil, err
 		}
 		r := &dtmfRenderer{amp: opt.Amp / 2}
@@ -103,7 +103,7 @@ func DTMF(opt DTMFOptions) (pipeline.Opener, error) {
 		for _, d := range opt.Digits {
 			seg := dtmfSegment{silence: pause}
 			if low, high, ok := DTMFFrequencies(d); ok {
-				seg = dtmfSegment{low: newOsc(low, f.Rate, 0), high: newOsc(high, f.Rate, 0), tone: tone, silence: gap}
+				seg = dtmfSegment{low: newToneOsc(low, f.Rate, 0), high: newToneOsc(high, f.Rate, 0), tone: tone, silence: gap}
 			}
 			r.segs = append(r.segs, seg)
 			total += seg.tone + seg.silence
@@ -116,7 +116,7 @@ func DTMF(opt DTMFOptions) (pipeline.Opener, error) {
 // dtmfSegment is one digit (tone frames of two tones, then silence frames)
 // or one pause (silence only).
 type dtmfSegment struct {
-	low, high     osc
+	low, high     toneOsc
 	tone, silence int64
 }
 
@@ -141,7 +141,7 @@ func (r *dtmfRenderer) render(p []float32, ch int) {
 			}
 			_, a := s.low.next()
 			_, b := s.high.next()
-			fill(p[i:i+ch], float32(r.amp*(a+b)))
+			genFill(p[i:i+ch], float32(r.amp*(a+b)))
 			i += ch
 			r.pos++
 		} else {
@@ -175,8 +175,8 @@ func init() {
 				Doc: "silence that a comma stands for"}.Range(0.001, 3600),
 			pipeline.Param{Name: "amp", Type: pipeline.TypeGain, Default: "-6dB",
 				Doc: "peak level of the two-tone sum in dBFS; each tone is 6 dB lower"}.Range(-200, 0),
-			rateParam(),
-			channelsParam(),
+			genRateParam(),
+			genChannelsParam(),
 		},
 		NewSource: func(a pipeline.Args) (pipeline.Opener, error) {
 			opt := DTMFOptions{
@@ -189,7 +189,7 @@ func init() {
 			if opt.Gap == 0 {
 				opt.Gap = -1 // gap=0: no gap
 			}
-			opt.Rate, opt.Channels = formatArgs(a)
+			opt.Rate, opt.Channels = genFormatArgs(a)
 			return DTMF(opt)
 		},
 	})

@@ -10,7 +10,7 @@ import (
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
-var allDTMF = []float64{697, 770, 852, 941, 1209, 1336, 1477, 1633}
+var dtmfAll = []float64{697, 770, 852, 941, 1209, 1336, 1477, 1633}
 
 func TestDTMFDigits(t *testing.T) {
 	const digits = "0123456789*#ABCDabcd"
@@ -22,8 +22,8 @@ func TestDTMFDigits(t *testing.T) {
 		'a': {697, 1633}, 'b': {770, 1633}, 'c': {852, 1633}, 'd': {941, 1633},
 	}
 	for _, rate := range []int{8000, 48000} {
-		o := mustElement(t, "dtmf", map[string]string{"digits": digits, "tone": "70ms", "gap": "30ms", "amp": "-3dB", "rate": itoa(rate)})
-		src := open(t, o)
+		o := mustGen(t, "dtmf", map[string]string{"digits": digits, "tone": "70ms", "gap": "30ms", "amp": "-3dB", "rate": genItoa(rate)})
+		src := genOpen(t, o)
 		x := audiotest.Channel(audiotest.MustReadAll(t, src), 1, 0)
 		tone, gap := 70*rate/1000, 30*rate/1000
 		if len(x) != len(digits)*(tone+gap) || pipeline.FramesOf(src) != int64(len(x)) {
@@ -33,8 +33,8 @@ func TestDTMFDigits(t *testing.T) {
 		level := pipeline.DBToAmplitude(-3) / 2
 		for i, d := range digits {
 			seg := x[i*(tone+gap) : (i+1)*(tone+gap)]
-			amps, res := audiotest.FitSines(seg[:tone], allDTMF, rate)
-			for k, f := range allDTMF {
+			amps, res := audiotest.FitSines(seg[:tone], dtmfAll, rate)
+			for k, f := range dtmfAll {
 				if f == want[d][0] || f == want[d][1] {
 					if math.Abs(audiotest.DB(amps[k]/level)) > 0.05 {
 						t.Errorf("rate %d digit %c: %g Hz at %.3f dB re its level", rate, d, f, audiotest.DB(amps[k]/level))
@@ -74,7 +74,7 @@ func TestDTMFPauseAndDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := open(t, o)
+	src := genOpen(t, o)
 	x := audiotest.Channel(audiotest.MustReadAll(t, src), 1, 0)
 	if len(x) != 48000*(200+500+200)/1000 {
 		t.Fatalf("%d frames", len(x))
@@ -89,7 +89,7 @@ func TestDTMFPauseAndDefaults(t *testing.T) {
 			t.Fatalf("frame %d of the last gap = %v", 38400+i, v)
 		}
 	}
-	amps, _ := audiotest.FitSines(x[33600:38400], allDTMF, 48000)
+	amps, _ := audiotest.FitSines(x[33600:38400], dtmfAll, 48000)
 	if math.Abs(audiotest.DB(amps[0]/(DefaultAmp/2))) > 0.05 || math.Abs(audiotest.DB(amps[5]/(DefaultAmp/2))) > 0.05 {
 		t.Errorf("second digit: %v", amps)
 	}
@@ -102,19 +102,19 @@ func TestDTMFPauseAndDefaults(t *testing.T) {
 		t.Errorf("peak %.4f, want just below %.4f", peak, DefaultAmp)
 	}
 	// gap=0 means no gap.
-	x = audiotest.Channel(audiotest.MustReadAll(t, open(t, mustElement(t, "dtmf", map[string]string{"digits": "55", "gap": "0", "rate": "8k"}))), 1, 0)
+	x = audiotest.Channel(audiotest.MustReadAll(t, genOpen(t, mustGen(t, "dtmf", map[string]string{"digits": "55", "gap": "0", "rate": "8k"}))), 1, 0)
 	if len(x) != 1600 {
 		t.Errorf("gap=0: %d frames, want 1600", len(x))
 	}
 }
 
 func TestDTMFContract(t *testing.T) {
-	audiotest.CheckContract(t, opener(mustElement(t, "dtmf", map[string]string{"digits": "12,#", "tone": "40ms", "gap": "25ms", "pause": "50ms", "rate": "8k", "channels": "2"})))
-	audiotest.CheckContract(t, opener(mustElement(t, "dtmf", map[string]string{"digits": "9", "tone": "50ms"})))
+	audiotest.CheckContract(t, genContract(mustGen(t, "dtmf", map[string]string{"digits": "12,#", "tone": "40ms", "gap": "25ms", "pause": "50ms", "rate": "8k", "channels": "2"})))
+	audiotest.CheckContract(t, genContract(mustGen(t, "dtmf", map[string]string{"digits": "9", "tone": "50ms"})))
 }
 
 func TestDTMFAdapt(t *testing.T) {
-	src := open(t, mustElement(t, "dtmf", map[string]string{"digits": "5"}))
+	src := genOpen(t, mustGen(t, "dtmf", map[string]string{"digits": "5"}))
 	a, ok := src.(pipeline.Adaptable)
 	if !ok {
 		t.Fatal("dtmf without rate= is not Adaptable")
@@ -129,7 +129,7 @@ func TestDTMFAdapt(t *testing.T) {
 	if _, err := a.Adapt(pipeline.Format{Rate: 3000, Channels: 1}); err == nil {
 		t.Error("adapted to 3 kHz, below twice 1633 Hz")
 	}
-	if _, ok := open(t, mustElement(t, "dtmf", map[string]string{"digits": "5", "rate": "8k"})).(pipeline.Adaptable); ok {
+	if _, ok := genOpen(t, mustGen(t, "dtmf", map[string]string{"digits": "5", "rate": "8k"})).(pipeline.Adaptable); ok {
 		t.Error("dtmf rate=8k is Adaptable")
 	}
 }
@@ -147,12 +147,12 @@ func TestDTMFErrors(t *testing.T) {
 		{map[string]string{"digits": "1", "tone": "0"}, "out of range"},
 		{map[string]string{"digits": "1", "amp": "1dB"}, "out of range"},
 	} {
-		_, err := element("dtmf", c.params)
+		_, err := genElement("dtmf", c.params)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("dtmf %v: error %v, want one containing %q", c.params, err, c.want)
 		}
 	}
-	if _, err := element("dtmf", map[string]string{}); err == nil {
+	if _, err := genElement("dtmf", map[string]string{}); err == nil {
 		t.Error("dtmf without digits accepted")
 	}
 	for _, opt := range []DTMFOptions{

@@ -79,11 +79,11 @@ func init() {
 				Doc: "picks the noise: the same seed gives the same samples"},
 			{Name: "color", Type: pipeline.TypeEnum, Default: "white", Choices: []string{"white"},
 				Doc: "spectrum of the noise (white: flat)"},
-			rateParam(),
-			channelsParam(),
+			genRateParam(),
+			genChannelsParam(),
 		},
 		NewSource: func(a pipeline.Args) (pipeline.Opener, error) {
-			dur, err := durArg(a, "dur")
+			dur, err := genDurArg(a, "dur")
 			if err != nil {
 				return nil, err
 			}
@@ -92,7 +92,7 @@ func init() {
 				Amp:  pipeline.DBToAmplitude(a.Float("amp")),
 				Seed: uint64(a.Int("seed")),
 			}
-			opt.Rate, opt.Channels = formatArgs(a)
+			opt.Rate, opt.Channels = genFormatArgs(a)
 			return Noise(opt)
 		},
 	})

@@ -11,7 +11,7 @@ import (
 
 func TestNoiseLevels(t *testing.T) {
 	for _, amp := range []float64{-6, -20} {
-		src := open(t, mustElement(t, "noise", map[string]string{"dur": "1s", "amp": ftoa(amp), "rate": "48k"}))
+		src := genOpen(t, mustGen(t, "noise", map[string]string{"dur": "1s", "amp": genFtoa(amp), "rate": "48k"}))
 		if pipeline.FramesOf(src) != 48000 {
 			t.Fatalf("Frames() = %d", pipeline.FramesOf(src))
 		}
@@ -57,14 +57,14 @@ func TestNoiseLevels(t *testing.T) {
 func TestNoiseSeeds(t *testing.T) {
 	read := func(p map[string]string) []float32 {
 		p["dur"] = "100ms"
-		return audiotest.MustReadAll(t, open(t, mustElement(t, "noise", p)))
+		return audiotest.MustReadAll(t, genOpen(t, mustGen(t, "noise", p)))
 	}
 	a, b := read(map[string]string{"seed": "7"}), read(map[string]string{"seed": "7"})
 	if audiotest.MaxDiff(a, b) != 0 {
 		t.Error("the same seed gave different noise")
 	}
 	c := read(map[string]string{"seed": "8"})
-	if corr(audiotest.Channel(a, 1, 0), audiotest.Channel(c, 1, 0)) > 0.05 {
+	if noiseCorr(audiotest.Channel(a, 1, 0), audiotest.Channel(c, 1, 0)) > 0.05 {
 		t.Error("seeds 7 and 8 gave correlated noise")
 	}
 	if audiotest.MaxDiff(read(map[string]string{}), read(map[string]string{"seed": "1"})) != 0 {
@@ -72,12 +72,12 @@ func TestNoiseSeeds(t *testing.T) {
 	}
 	// Channels carry independent noise.
 	st := read(map[string]string{"channels": "2"})
-	if r := corr(audiotest.Channel(st, 2, 0), audiotest.Channel(st, 2, 1)); math.Abs(r) > 0.05 {
+	if r := noiseCorr(audiotest.Channel(st, 2, 0), audiotest.Channel(st, 2, 1)); math.Abs(r) > 0.05 {
 		t.Errorf("channels correlate: %.3f", r)
 	}
 }
 
-func corr(a, b []float64) float64 {
+func noiseCorr(a, b []float64) float64 {
 	var ab, aa, bb float64
 	for i := range a {
 		ab += a[i] * b[i]
@@ -88,7 +88,7 @@ func corr(a, b []float64) float64 {
 }
 
 func TestNoiseEndlessAndContract(t *testing.T) {
-	src := open(t, mustElement(t, "noise", map[string]string{"rate": "8k"}))
+	src := genOpen(t, mustGen(t, "noise", map[string]string{"rate": "8k"}))
 	if n := pipeline.FramesOf(src); n != -1 {
 		t.Fatalf("Frames() = %d, want -1", n)
 	}
@@ -99,12 +99,12 @@ func TestNoiseEndlessAndContract(t *testing.T) {
 	if rms := audiotest.RMS(audiotest.Channel(buf[16000:], 1, 0)); math.Abs(audiotest.DB(rms/DefaultAmp)+4.77) > 0.2 {
 		t.Errorf("third second: RMS %.2f dB re amp", audiotest.DB(rms/DefaultAmp))
 	}
-	audiotest.CheckContract(t, opener(mustElement(t, "noise", map[string]string{"dur": "200ms", "channels": "2", "seed": "42"})))
-	a := open(t, mustElement(t, "noise", map[string]string{"dur": "1s"}))
+	audiotest.CheckContract(t, genContract(mustGen(t, "noise", map[string]string{"dur": "200ms", "channels": "2", "seed": "42"})))
+	a := genOpen(t, mustGen(t, "noise", map[string]string{"dur": "1s"}))
 	if _, ok := a.(pipeline.Adaptable); !ok {
 		t.Error("noise without rate= is not Adaptable")
 	}
-	if _, ok := open(t, mustElement(t, "noise", map[string]string{"rate": "8k"})).(pipeline.Adaptable); ok {
+	if _, ok := genOpen(t, mustGen(t, "noise", map[string]string{"rate": "8k"})).(pipeline.Adaptable); ok {
 		t.Error("noise rate=8k is Adaptable")
 	}
 }
@@ -119,7 +119,7 @@ func TestNoiseErrors(t *testing.T) {
 		{map[string]string{"seed": "x"}, "whole number"},
 		{map[string]string{"dur": "0"}, "above zero"},
 	} {
-		_, err := element("noise", c.params)
+		_, err := genElement("noise", c.params)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("noise %v: error %v, want one containing %q", c.params, err, c.want)
 		}

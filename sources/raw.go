@@ -216,12 +216,12 @@ func (s *rawSource) Read(p []float32) (int, error) {
 	return frames, nil
 }
 
-var ulawFloat, alawFloat [256]float32
+var rawULawFloat, rawALawFloat [256]float32
 
 func init() {
 	for i := range 256 {
-		ulawFloat[i] = float32(g711.ULawToLinear[i]) / 32768
-		alawFloat[i] = float32(g711.ALawToLinear[i]) / 32768
+		rawULawFloat[i] = float32(g711.ULawToLinear[i]) / 32768
+		rawALawFloat[i] = float32(g711.ALawToLinear[i]) / 32768
 	}
 }
 
@@ -246,11 +246,11 @@ func (s *rawSource) decode(dst []float32, b []byte) {
 		}
 	case EncULaw:
 		for i := range dst {
-			dst[i] = ulawFloat[b[i]]
+			dst[i] = rawULawFloat[b[i]]
 		}
 	case EncALaw:
 		for i := range dst {
-			dst[i] = alawFloat[b[i]]
+			dst[i] = rawALawFloat[b[i]]
 		}
 	}
 }

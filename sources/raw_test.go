@@ -17,19 +17,19 @@ import (
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
-// ffmpegFormat names each encoding as ffmpeg's raw muxers and demuxers do.
-var ffmpegFormat = map[RawEncoding]string{EncS16LE: "s16le", EncF32LE: "f32le", EncULaw: "mulaw", EncALaw: "alaw"}
+// rawFFmpegFormat names each encoding as ffmpeg's raw muxers and demuxers do.
+var rawFFmpegFormat = map[RawEncoding]string{EncS16LE: "s16le", EncF32LE: "f32le", EncULaw: "mulaw", EncALaw: "alaw"}
 
-// makeRaw has ffmpeg write 0.5 s of a stereo test signal at rate in enc,
+// rawMakeRaw has ffmpeg write 0.5 s of a stereo test signal at rate in enc,
 // and returns the file and ffmpeg's own decoding of it as float32.
-func makeRaw(t *testing.T, enc RawEncoding, rate int) (path string, want []float32) {
+func rawMakeRaw(t *testing.T, enc RawEncoding, rate int) (path string, want []float32) {
 	t.Helper()
 	audiotest.NeedTool(t, "ffmpeg")
 	path = filepath.Join(t.TempDir(), "x."+string(enc))
 	audiotest.Run(t, "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
-		"aevalsrc=0.8*sin(2*PI*440*t)|0.5*sin(2*PI*1003*t)+0.3*sin(2*PI*97*t):s="+itoa(rate)+":d=0.5",
-		"-f", ffmpegFormat[enc], path)
-	b := audiotest.Run(t, "ffmpeg", "-v", "error", "-f", ffmpegFormat[enc], "-ar", itoa(rate), "-ac", "2",
+		"aevalsrc=0.8*sin(2*PI*440*t)|0.5*sin(2*PI*1003*t)+0.3*sin(2*PI*97*t):s="+genItoa(rate)+":d=0.5",
+		"-f", rawFFmpegFormat[enc], path)
+	b := audiotest.Run(t, "ffmpeg", "-v", "error", "-f", rawFFmpegFormat[enc], "-ar", genItoa(rate), "-ac", "2",
 		"-i", path, "-f", "f32le", "-")
 	want = make([]float32, len(b)/4)
 	for i := range want {
@@ -41,19 +41,19 @@ func makeRaw(t *testing.T, enc RawEncoding, rate int) (path string, want []float
 // Every encoding decodes exactly as ffmpeg decodes it.
 func TestRawMatchesFFmpeg(t *testing.T) {
 	for _, enc := range []RawEncoding{EncS16LE, EncF32LE, EncULaw, EncALaw} {
-		path, want := makeRaw(t, enc, 8000)
+		path, want := rawMakeRaw(t, enc, 8000)
 		if len(want) != 8000 {
 			t.Fatalf("%s: ffmpeg decoded %d samples", enc, len(want))
 		}
-		o := mustElement(t, "raw", map[string]string{"path": path, "enc": string(enc), "rate": "8k", "channels": "2"})
-		got := audiotest.CheckContract(t, opener(o))
+		o := mustGen(t, "raw", map[string]string{"path": path, "enc": string(enc), "rate": "8k", "channels": "2"})
+		got := audiotest.CheckContract(t, genContract(o))
 		if len(got) != len(want) {
 			t.Fatalf("%s: %d samples, ffmpeg %d", enc, len(got), len(want))
 		}
 		if d := audiotest.MaxDiff(got, want); d != 0 {
 			t.Errorf("%s: differs from ffmpeg by up to %g", enc, d)
 		}
-		src := open(t, o)
+		src := genOpen(t, o)
 		if n := pipeline.FramesOf(src); n != 4000 {
 			t.Errorf("%s: Frames() = %d, want 4000", enc, n)
 		}
@@ -68,9 +68,9 @@ func TestRawMatchesFFmpeg(t *testing.T) {
 	}
 }
 
-// oneByteWriter feeds b through a pipe one byte per Write, so that every
+// rawOneBytePipe feeds b through a pipe one byte per Write, so that every
 // Read on the other end is short.
-func oneBytePipe(t *testing.T, b []byte) io.Reader {
+func rawOneBytePipe(t *testing.T, b []byte) io.Reader {
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
 	go func() {
@@ -91,13 +91,13 @@ func oneBytePipe(t *testing.T, b []byte) io.Reader {
 
 func TestRawShortReads(t *testing.T) {
 	for _, enc := range []RawEncoding{EncS16LE, EncF32LE, EncULaw, EncALaw} {
-		path, want := makeRaw(t, enc, 8000)
+		path, want := rawMakeRaw(t, enc, 8000)
 		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, chunk := range []int{3, 4096} {
-			src, err := RawFrom(oneBytePipe(t, b), RawOptions{Rate: 8000, Channels: 2, Encoding: enc})
+			src, err := RawFrom(rawOneBytePipe(t, b), RawOptions{Rate: 8000, Channels: 2, Encoding: enc})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,7 +119,7 @@ func TestRawShortReads(t *testing.T) {
 func TestRawPartialFrameDropped(t *testing.T) {
 	// Two stereo s16 frames and three bytes of a third.
 	b := []byte{0, 0x40, 0, 0xC0, 0xFF, 0x7F, 0x00, 0x80, 1, 2, 3}
-	for _, r := range []io.Reader{bytes.NewReader(b), oneBytePipe(t, b)} {
+	for _, r := range []io.Reader{bytes.NewReader(b), rawOneBytePipe(t, b)} {
 		src, err := RawFrom(r, RawOptions{Channels: 2})
 		if err != nil {
 			t.Fatal(err)
@@ -176,12 +176,12 @@ func TestRawG711AllCodes(t *testing.T) {
 	}
 }
 
-type failingReader struct {
+type rawFailingReader struct {
 	data []byte
 	err  error
 }
 
-func (r *failingReader) Read(p []byte) (int, error) {
+func (r *rawFailingReader) Read(p []byte) (int, error) {
 	if len(r.data) == 0 {
 		return 0, r.err
 	}
@@ -192,7 +192,7 @@ func (r *failingReader) Read(p []byte) (int, error) {
 
 func TestRawReadError(t *testing.T) {
 	boom := errors.New("boom")
-	src, _ := RawFrom(&failingReader{data: []byte{0, 0x40, 0, 0x20, 7}, err: boom}, RawOptions{})
+	src, _ := RawFrom(&rawFailingReader{data: []byte{0, 0x40, 0, 0x20, 7}, err: boom}, RawOptions{})
 	buf := make([]float32, 16)
 	n, err := src.Read(buf)
 	if n != 2 || err != nil || buf[0] != 0.5 || buf[1] != 0.25 {
@@ -204,7 +204,7 @@ func TestRawReadError(t *testing.T) {
 		}
 	}
 	// A reader that never makes progress is an error, not a hang.
-	src, _ = RawFrom(&failingReader{err: nil}, RawOptions{})
+	src, _ = RawFrom(&rawFailingReader{err: nil}, RawOptions{})
 	if _, err := src.Read(buf); !errors.Is(err, io.ErrNoProgress) {
 		t.Errorf("empty reads: %v", err)
 	}
@@ -215,7 +215,7 @@ func TestRawFileLengthAndDefaults(t *testing.T) {
 	if err := os.WriteFile(path, make([]byte, 32001), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	src := open(t, mustElement(t, "raw", map[string]string{"path": path}))
+	src := genOpen(t, mustGen(t, "raw", map[string]string{"path": path}))
 	defer pipeline.Close(src)
 	if f := src.Format(); f != (pipeline.Format{Rate: 16000, Channels: 1}) {
 		t.Errorf("default format %v, want 16000 Hz mono", f)
@@ -227,13 +227,13 @@ func TestRawFileLengthAndDefaults(t *testing.T) {
 		t.Errorf("read %d frames", len(got))
 	}
 	for enc, rate := range map[string]int{"ulaw": 8000, "alaw": 8000, "f32le": 16000} {
-		src := open(t, mustElement(t, "raw", map[string]string{"path": path, "enc": enc}))
+		src := genOpen(t, mustGen(t, "raw", map[string]string{"path": path, "enc": enc}))
 		if src.Format().Rate != rate {
 			t.Errorf("enc=%s: default rate %d, want %d", enc, src.Format().Rate, rate)
 		}
 		pipeline.Close(src)
 	}
-	src = open(t, mustElement(t, "raw", map[string]string{"path": path, "enc": "ulaw", "rate": "16k"}))
+	src = genOpen(t, mustGen(t, "raw", map[string]string{"path": path, "enc": "ulaw", "rate": "16k"}))
 	if src.Format().Rate != 16000 {
 		t.Errorf("enc=ulaw rate=16k: rate %d", src.Format().Rate)
 	}
@@ -258,8 +258,8 @@ func TestRawFileLengthAndDefaults(t *testing.T) {
 }
 
 func TestRawStdinOnce(t *testing.T) {
-	o := mustElement(t, "raw", map[string]string{"path": "-"})
-	src := open(t, o) // not read: the test's standard input stays untouched
+	o := mustGen(t, "raw", map[string]string{"path": "-"})
+	src := genOpen(t, o) // not read: the test's standard input stays untouched
 	if err := pipeline.Close(src); err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestRawStdinOnce(t *testing.T) {
 }
 
 func TestRawErrors(t *testing.T) {
-	_, err := open2(mustElement(t, "raw", map[string]string{"path": filepath.Join(t.TempDir(), "missing.pcm")}))
+	_, err := genTryOpen(mustGen(t, "raw", map[string]string{"path": filepath.Join(t.TempDir(), "missing.pcm")}))
 	if err == nil || strings.Contains(err.Error(), "missing.pcm") || !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("missing file: %v (want the reason, without the name the stage label carries)", err)
 	}
@@ -282,7 +282,7 @@ func TestRawErrors(t *testing.T) {
 		{map[string]string{"path": "x", "rate": "0"}, "sample rate"},
 		{map[string]string{"path": "x", "channels": "0"}, "out of range"},
 	} {
-		_, err := element("raw", c.params)
+		_, err := genElement("raw", c.params)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("raw %v: error %v, want one containing %q", c.params, err, c.want)
 		}
@@ -300,15 +300,15 @@ func TestRawErrors(t *testing.T) {
 	}
 }
 
-func open2(o pipeline.Opener) (pipeline.Source, error) { return o(context.Background()) }
+func genTryOpen(o pipeline.Opener) (pipeline.Source, error) { return o(context.Background()) }
 
-// cycleReader yields data over and over.
-type cycleReader struct {
+// rawCycleReader yields data over and over.
+type rawCycleReader struct {
 	data []byte
 	pos  int
 }
 
-func (r *cycleReader) Read(p []byte) (int, error) {
+func (r *rawCycleReader) Read(p []byte) (int, error) {
 	n := copy(p, r.data[r.pos:])
 	r.pos = (r.pos + n) % len(r.data)
 	return n, nil
@@ -320,7 +320,7 @@ func BenchmarkRawS16LE(b *testing.B) {
 	for i := range 48000 {
 		binary.LittleEndian.PutUint16(data[2*i:], uint16(int16(10000*math.Sin(float64(i)/10))))
 	}
-	src, _ := RawFrom(&cycleReader{data: data}, RawOptions{Rate: 48000})
+	src, _ := RawFrom(&rawCycleReader{data: data}, RawOptions{Rate: 48000})
 	buf := make([]float32, 4096)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()

@@ -42,25 +42,25 @@ type silenceRenderer struct{}
 
 func (silenceRenderer) render(p []float32, _ int) { clear(p) }
 
-// renderer writes the next len(p)/ch frames of a generated signal into p,
-// interleaved with ch channels. Calls come in stream order, so a renderer
+// genRenderer writes the next len(p)/ch frames of a generated signal into p,
+// interleaved with ch channels. Calls come in stream order, so a genRenderer
 // may keep state, but its output depends only on the frame position, never
 // on how the stream is cut into reads.
-type renderer interface {
+type genRenderer interface {
 	render(p []float32, ch int)
 }
 
 // genSource is the Source of every generated element: it counts frames,
 // ends the stream after total frames (never when total < 0) and lets its
-// renderer fill the buffer in place.
+// genRenderer genFill the buffer in place.
 type genSource struct {
 	format pipeline.Format
 	total  int64 // frames in all, -1 for endless
 	pos    int64
-	r      renderer
+	r      genRenderer
 }
 
-func newGen(f pipeline.Format, dur time.Duration, r renderer) *genSource {
+func newGen(f pipeline.Format, dur time.Duration, r genRenderer) *genSource {
 	total := int64(-1)
 	if dur > 0 {
 		total = pipeline.FramesIn(dur, f.Rate)
@@ -143,19 +143,19 @@ func genOpener(rate, channels int, build func(pipeline.Format) (*genSource, erro
 
 // Parameters shared by the generated elements.
 
-func rateParam() pipeline.Param {
+func genRateParam() pipeline.Param {
 	return pipeline.Param{Name: "rate", Type: pipeline.TypeRate, Default: "48000",
 		Doc: "sample rate; when not given the source takes its neighbours' rate in a + sequence"}
 }
 
-func channelsParam() pipeline.Param {
+func genChannelsParam() pipeline.Param {
 	return pipeline.Param{Name: "channels", Type: pipeline.TypeInt, Default: "1",
 		Doc: "channel count (every channel carries the same signal, except for noise)"}.Range(1, pipeline.MaxChannels)
 }
 
-// formatArgs returns the rate and channels the user gave, 0 for those not
+// genFormatArgs returns the rate and channels the user gave, 0 for those not
 // given.
-func formatArgs(a pipeline.Args) (rate, channels int) {
+func genFormatArgs(a pipeline.Args) (rate, channels int) {
 	if a.Has("rate") {
 		rate = a.Int("rate")
 	}
@@ -165,9 +165,9 @@ func formatArgs(a pipeline.Args) (rate, channels int) {
 	return rate, channels
 }
 
-// durArg returns the dur parameter, refusing an explicit zero (leaving the
+// genDurArg returns the dur parameter, refusing an explicit zero (leaving the
 // parameter out is how to ask for an endless stream).
-func durArg(a pipeline.Args, name string) (time.Duration, error) {
+func genDurArg(a pipeline.Args, name string) (time.Duration, error) {
 	if !a.Has(name) {
 		return 0, nil
 	}
@@ -187,15 +187,15 @@ func init() {
 		Params: []pipeline.Param{
 			{Name: "dur", Type: pipeline.TypeDuration, Positional: true,
 				Doc: "length (leave out for endless silence)"},
-			rateParam(),
-			channelsParam(),
+			genRateParam(),
+			genChannelsParam(),
 		},
 		NewSource: func(a pipeline.Args) (pipeline.Opener, error) {
-			dur, err := durArg(a, "dur")
+			dur, err := genDurArg(a, "dur")
 			if err != nil {
 				return nil, err
 			}
-			rate, ch := formatArgs(a)
+			rate, ch := genFormatArgs(a)
 			return Silence(SilenceOptions{Dur: dur, Rate: rate, Channels: ch})
 		},
 	})

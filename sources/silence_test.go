@@ -20,7 +20,7 @@ func TestSilence(t *testing.T) {
 		{map[string]string{"dur": "10ms", "rate": "44.1k"}, pipeline.Format{Rate: 44100, Channels: 1}, 441},
 		{map[string]string{"dur": "1ms", "rate": "22050"}, pipeline.Format{Rate: 22050, Channels: 1}, 22}, // 22.05
 	} {
-		src := open(t, mustElement(t, "silence", c.params))
+		src := genOpen(t, mustGen(t, "silence", c.params))
 		if src.Format() != c.format || pipeline.FramesOf(src) != int64(c.frames) {
 			t.Errorf("silence %v: %v, %d frames; want %v, %d", c.params, src.Format(), pipeline.FramesOf(src), c.format, c.frames)
 		}
@@ -37,7 +37,7 @@ func TestSilence(t *testing.T) {
 }
 
 func TestSilenceEndless(t *testing.T) {
-	src := open(t, mustElement(t, "silence", map[string]string{"rate": "8k", "channels": "2"}))
+	src := genOpen(t, mustGen(t, "silence", map[string]string{"rate": "8k", "channels": "2"}))
 	if n := pipeline.FramesOf(src); n != -1 {
 		t.Fatalf("Frames() = %d, want -1", n)
 	}
@@ -56,16 +56,16 @@ func TestSilenceEndless(t *testing.T) {
 }
 
 func TestSilenceContract(t *testing.T) {
-	audiotest.CheckContract(t, opener(mustElement(t, "silence", map[string]string{"dur": "100ms", "channels": "3", "rate": "16k"})))
+	audiotest.CheckContract(t, genContract(mustGen(t, "silence", map[string]string{"dur": "100ms", "channels": "3", "rate": "16k"})))
 	o, err := Silence(SilenceOptions{Dur: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	audiotest.CheckContract(t, opener(o))
+	audiotest.CheckContract(t, genContract(o))
 }
 
 func TestSilenceAdapt(t *testing.T) {
-	src := open(t, mustElement(t, "silence", map[string]string{"dur": "250ms"}))
+	src := genOpen(t, mustGen(t, "silence", map[string]string{"dur": "250ms"}))
 	a, ok := src.(pipeline.Adaptable)
 	if !ok {
 		t.Fatal("silence without rate= is not Adaptable")
@@ -80,7 +80,7 @@ func TestSilenceAdapt(t *testing.T) {
 	if _, err := a.Adapt(pipeline.Format{Rate: 0, Channels: 1}); err == nil {
 		t.Error("adapted to rate 0")
 	}
-	if _, ok := open(t, mustElement(t, "silence", map[string]string{"channels": "2"})).(pipeline.Adaptable); ok {
+	if _, ok := genOpen(t, mustGen(t, "silence", map[string]string{"channels": "2"})).(pipeline.Adaptable); ok {
 		t.Error("silence channels=2 is Adaptable")
 	}
 }
@@ -96,7 +96,7 @@ func TestSilenceErrors(t *testing.T) {
 		{map[string]string{"rate": "0"}, "sample rate"},
 		{map[string]string{"channels": "65"}, "out of range"},
 	} {
-		_, err := element("silence", c.params)
+		_, err := genElement("silence", c.params)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("silence %v: error %v, want one containing %q", c.params, err, c.want)
 		}

@@ -12,19 +12,19 @@ import (
 type Wave string
 
 // The wave shapes of Tone. All but Sine are band-limited: they hold exactly
-// the harmonics of the ideal shape that lie below half the sample rate, so
+// the toneHarmonics of the ideal shape that lie below half the sample rate, so
 // nothing aliases.
 const (
 	// Sine starts at 0, rising.
 	Sine Wave = "sine"
 	// Square is +amp for the first half of each period, -amp for the
-	// second; odd harmonics n at 1/n of 4/π·amp.
+	// second; odd toneHarmonics n at 1/n of 4/π·amp.
 	Square Wave = "square"
 	// Saw rises from -amp to +amp and drops back; it starts at 0, rising,
 	// in the middle of its ramp. Harmonic n at 1/n of 2/π·amp.
 	Saw Wave = "saw"
 	// Triangle starts at 0, rising to +amp a quarter period later; odd
-	// harmonics n at 1/n² of 8/π²·amp.
+	// toneHarmonics n at 1/n² of 8/π²·amp.
 	Triangle Wave = "triangle"
 )
 
@@ -117,8 +117,8 @@ func Tone(opt ToneOptions) (pipeline.Opener, error) {
 	return genOpener(opt.Rate, opt.Channels, build)
 }
 
-// checkFreq reports whether freq can be generated at rate.
-func checkFreq(what string, freq float64, rate int) error {
+// genCheckFreq reports whether freq can be generated at rate.
+func genCheckFreq(what string, freq float64, rate int) error {
 	if !(freq > 0) || math.IsInf(freq, 0) {
 		return fmt.Errorf("%s %g Hz must be above 0 Hz", what, freq)
 	}
@@ -129,38 +129,38 @@ func checkFreq(what string, freq float64, rate int) error {
 	return nil
 }
 
-// osc yields cos and sin of 2π(phase + n·freq/rate) for n = 0, 1, 2, ...
+// toneOsc yields cos and sin of 2π(phase + n·freq/rate) for n = 0, 1, 2, ...
 // It rotates a unit phasor once per sample and re-anchors it at the exactly
-// computed phase every oscAnchor samples, so rounding never accumulates and
+// computed phase every toneOscAnchor samples, so rounding never accumulates and
 // the output depends only on n. The exact phase uses mod(n·freq, rate),
 // which is exact for whole-Hz frequencies for as long as n·freq < 2^53.
-type osc struct {
+type toneOsc struct {
 	freq, rate, phase float64 // phase in cycles
 	wc, ws            float64 // the rotation per sample
 	c, s              float64
 	n                 int64
 }
 
-const oscAnchor = 1024
+const toneOscAnchor = 1024
 
-func newOsc(freq float64, rate int, phase float64) osc {
-	o := osc{freq: freq, rate: float64(rate), phase: phase}
+func newToneOsc(freq float64, rate int, phase float64) toneOsc {
+	o := toneOsc{freq: freq, rate: float64(rate), phase: phase}
 	o.ws, o.wc = math.Sincos(2 * math.Pi * freq / float64(rate))
 	return o
 }
 
 // reset restarts the oscillator at n = 0.
-func (o *osc) reset() { o.n = 0 }
+func (o *toneOsc) reset() { o.n = 0 }
 
-func (o *osc) exact(n int64) (c, s float64) {
+func (o *toneOsc) exact(n int64) (c, s float64) {
 	cyc := math.Mod(float64(n)*o.freq, o.rate)/o.rate + o.phase
 	cyc -= math.Floor(cyc)
 	s, c = math.Sincos(2 * math.Pi * cyc)
 	return c, s
 }
 
-func (o *osc) next() (c, s float64) {
-	if o.n%oscAnchor == 0 {
+func (o *toneOsc) next() (c, s float64) {
+	if o.n%toneOscAnchor == 0 {
 		o.c, o.s = o.exact(o.n)
 	}
 	c, s = o.c, o.s
@@ -171,13 +171,13 @@ func (o *osc) next() (c, s float64) {
 
 // sines writes amp·sin of the next len(p)/ch phases into p, the same on
 // all ch channels: next, unrolled into runs between anchors.
-func (o *osc) sines(p []float32, ch int, amp float64) {
+func (o *toneOsc) sines(p []float32, ch int, amp float64) {
 	for i := 0; i < len(p); {
-		k := o.n % oscAnchor
+		k := o.n % toneOscAnchor
 		if k == 0 {
 			o.c, o.s = o.exact(o.n)
 		}
-		run := min(oscAnchor-k, int64((len(p)-i)/ch))
+		run := min(toneOscAnchor-k, int64((len(p)-i)/ch))
 		c, s, wc, ws := o.c, o.s, o.wc, o.ws
 		if ch == 1 {
 			for j := range p[i : i+int(run)] {
@@ -186,7 +186,7 @@ func (o *osc) sines(p []float32, ch int, amp float64) {
 			}
 		} else {
 			for j := i; j < i+int(run)*ch; j += ch {
-				fill(p[j:j+ch], float32(amp*s))
+				genFill(p[j:j+ch], float32(amp*s))
 				c, s = c*wc-s*ws, s*wc+c*ws
 			}
 		}
@@ -203,9 +203,9 @@ type toneRenderer struct {
 	rate float64
 
 	// A steady tone.
-	osc osc
-	// The band-limited series of a steady non-sine wave: coef[j] is the
-	// amplitude of harmonic j+1 (all harmonics) or 2j+1 (odd ones).
+	osc toneOsc
+	// The band-limited toneSeries of a steady non-sine wave: coef[j] is the
+	// amplitude of harmonic j+1 (all toneHarmonics) or 2j+1 (odd ones).
 	coef []float64
 	odd  bool
 
@@ -220,25 +220,25 @@ type toneRenderer struct {
 	n               int64
 }
 
-// The top of the band where a sweeping non-sine wave fades its harmonics
+// The top of the band where a sweeping non-sine wave fades its toneHarmonics
 // out, as a fraction of the sample rate: a harmonic crossing half the rate
 // fades smoothly instead of switching off with a click.
 const sweepTaperStart = 0.45
 
 func newToneRenderer(opt ToneOptions, rate int) (*toneRenderer, error) {
-	if err := checkFreq("frequency", opt.Freq, rate); err != nil {
+	if err := genCheckFreq("frequency", opt.Freq, rate); err != nil {
 		return nil, err
 	}
 	r := &toneRenderer{amp: opt.Amp, wave: opt.Wave, rate: float64(rate)}
 	phase := opt.Phase / 360
 	if opt.To == 0 {
-		r.osc = newOsc(opt.Freq, rate, phase)
+		r.osc = newToneOsc(opt.Freq, rate, phase)
 		if opt.Wave != Sine {
-			r.coef, r.odd = harmonics(opt.Wave, opt.Amp, int(math.Ceil(float64(rate)/2/opt.Freq))-1)
+			r.coef, r.odd = toneHarmonics(opt.Wave, opt.Amp, int(math.Ceil(float64(rate)/2/opt.Freq))-1)
 		}
 		return r, nil
 	}
-	if err := checkFreq("sweep end frequency", opt.To, rate); err != nil {
+	if err := genCheckFreq("sweep end frequency", opt.To, rate); err != nil {
 		return nil, err
 	}
 	r.sweep, r.log = true, opt.Sweep == SweepLog
@@ -246,7 +246,7 @@ func newToneRenderer(opt ToneOptions, rate int) (*toneRenderer, error) {
 	r.lnk = math.Log(opt.To / opt.Freq)
 	if opt.Wave != Sine {
 		// Harmonics up to half the rate at the lowest frequency.
-		r.full, r.odd = harmonics(opt.Wave, opt.Amp, int(math.Ceil(float64(rate)/2/min(opt.Freq, opt.To)))-1)
+		r.full, r.odd = toneHarmonics(opt.Wave, opt.Amp, int(math.Ceil(float64(rate)/2/min(opt.Freq, opt.To)))-1)
 		r.taperLo, r.taperW = sweepTaperStart*r.rate, (0.5-sweepTaperStart)*r.rate
 		r.coef = make([]float64, len(r.full))
 	}
@@ -258,10 +258,10 @@ func (r *toneRenderer) setLength(frames int64) {
 	r.t = float64(frames) / r.rate
 }
 
-// harmonics returns the series coefficients of wave, scaled by amp, with
+// toneHarmonics returns the toneSeries coefficients of wave, scaled by amp, with
 // every harmonic up to maxHarm (harmonic numbers, not indexes), and whether
-// the series holds odd harmonics only.
-func harmonics(wave Wave, amp float64, maxHarm int) (coef []float64, odd bool) {
+// the toneSeries holds odd toneHarmonics only.
+func toneHarmonics(wave Wave, amp float64, maxHarm int) (coef []float64, odd bool) {
 	maxHarm = max(maxHarm, 1)
 	switch wave {
 	case Square, Triangle:
@@ -290,10 +290,10 @@ func harmonics(wave Wave, amp float64, maxHarm int) (coef []float64, odd bool) {
 	}
 }
 
-// series sums the harmonic series coef at phase angle θ given cos θ and
-// sin θ, by Clenshaw's recurrence: sin((k+1)θ) for all harmonics, or
+// toneSeries sums the harmonic toneSeries coef at phase angle θ given cos θ and
+// sin θ, by Clenshaw's recurrence: sin((k+1)θ) for all toneHarmonics, or
 // sin((2j+1)θ) for odd ones, both advance as u[k+1] = α·u[k] − u[k-1].
-func series(coef []float64, odd bool, c, s float64) float64 {
+func toneSeries(coef []float64, odd bool, c, s float64) float64 {
 	alpha := 2 * c
 	if odd {
 		alpha = 2 * (2*c*c - 1) // 2·cos 2θ
@@ -308,7 +308,7 @@ func series(coef []float64, odd bool, c, s float64) float64 {
 	return b1 * s
 }
 
-func clamp1(v float64) float32 {
+func genClamp(v float64) float32 {
 	if v > 1 {
 		return 1
 	}
@@ -327,12 +327,12 @@ func (r *toneRenderer) render(p []float32, ch int) {
 	default:
 		for i := 0; i < len(p); i += ch {
 			c, s := r.osc.next()
-			fill(p[i:i+ch], clamp1(series(r.coef, r.odd, c, s)))
+			genFill(p[i:i+ch], genClamp(toneSeries(r.coef, r.odd, c, s)))
 		}
 	}
 }
 
-func fill(p []float32, v float32) {
+func genFill(p []float32, v float32) {
 	for i := range p {
 		p[i] = v
 	}
@@ -359,14 +359,14 @@ func (r *toneRenderer) renderSweep(p []float32, ch int) {
 		if r.wave == Sine {
 			v = float32(r.amp * s)
 		} else {
-			v = clamp1(series(r.sweepCoef(freq), r.odd, c, s))
+			v = genClamp(toneSeries(r.sweepCoef(freq), r.odd, c, s))
 		}
-		fill(p[i:i+ch], v)
+		genFill(p[i:i+ch], v)
 	}
 }
 
-// sweepCoef returns the series to play at fundamental frequency freq: the
-// harmonics below half the rate, those in the top band faded out by a
+// sweepCoef returns the toneSeries to play at fundamental frequency freq: the
+// toneHarmonics below half the rate, those in the top band faded out by a
 // raised cosine.
 func (r *toneRenderer) sweepCoef(freq float64) []float64 {
 	n := 0
@@ -408,13 +408,13 @@ func init() {
 				Doc: "peak level in dBFS (0 dBFS = full scale; square and saw overshoot it by up to 18%, clipped at full scale)"}.Range(-200, 0),
 			{Name: "dur", Type: pipeline.TypeDuration,
 				Doc: "length, rounded to the nearest frame (leave out for an endless tone)"},
-			rateParam(),
-			channelsParam(),
+			genRateParam(),
+			genChannelsParam(),
 			pipeline.Param{Name: "phase", Type: pipeline.TypeFloat, Default: "0",
 				Doc: "starting phase in degrees"}.Range(0, 360),
 		},
 		NewSource: func(a pipeline.Args) (pipeline.Opener, error) {
-			dur, err := durArg(a, "dur")
+			dur, err := genDurArg(a, "dur")
 			if err != nil {
 				return nil, err
 			}
@@ -432,7 +432,7 @@ func init() {
 					return nil, fmt.Errorf("sweep end frequency must be above 0 Hz")
 				}
 			}
-			opt.Rate, opt.Channels = formatArgs(a)
+			opt.Rate, opt.Channels = genFormatArgs(a)
 			return Tone(opt)
 		},
 	})

@@ -3,6 +3,7 @@ package sources
 import (
 	"context"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,9 +16,9 @@ func TestToneFrequency(t *testing.T) {
 	worst := 0.0
 	for _, rate := range []int{8000, 16000, 44100, 48000} {
 		for _, freq := range []float64{50, 440, 997, 1000.5, 3000} {
-			o := mustElement(t, "tone", map[string]string{
-				"freq": ftoa(freq), "dur": "1s", "rate": itoa(rate)})
-			x := audiotest.Channel(audiotest.MustReadAll(t, open(t, o)), 1, 0)
+			o := mustGen(t, "tone", map[string]string{
+				"freq": genFtoa(freq), "dur": "1s", "rate": genItoa(rate)})
+			x := audiotest.Channel(audiotest.MustReadAll(t, genOpen(t, o)), 1, 0)
 			if len(x) != rate {
 				t.Fatalf("%g Hz at %d Hz: %d frames, want %d", freq, rate, len(x), rate)
 			}
@@ -37,7 +38,7 @@ func TestToneLevel(t *testing.T) {
 		if amp != "-6dB" { // -6 dB is the default
 			params["amp"] = amp
 		}
-		x := audiotest.Channel(audiotest.MustReadAll(t, open(t, mustElement(t, "tone", params))), 1, 0)
+		x := audiotest.Channel(audiotest.MustReadAll(t, genOpen(t, mustGen(t, "tone", params))), 1, 0)
 		want, _ := pipeline.ParseGain(amp)
 		if got := audiotest.Level(x, 997, 48000); math.Abs(got-want) > 0.05 {
 			t.Errorf("amp=%s: level %.3f dBFS", amp, got)
@@ -60,8 +61,8 @@ func TestToneSineSNR(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x := audiotest.Channel(audiotest.MustReadAll(t, open(t, o)), 1, 0)
-		_, _, snr16 := audiotest.SineFit(quantize16(x), 997, rate)
+		x := audiotest.Channel(audiotest.MustReadAll(t, genOpen(t, o)), 1, 0)
+		_, _, snr16 := audiotest.SineFit(genQuantize16(x), 997, rate)
 		_, _, snr := audiotest.SineFit(x, 997, rate)
 		t.Logf("rate %d: SNR %.1f dB as float32, %.1f dB at 16 bits", rate, snr, snr16)
 		if snr16 < 95 || snr < 130 {
@@ -75,8 +76,8 @@ func TestToneSineSNR(t *testing.T) {
 func TestToneNoDrift(t *testing.T) {
 	const rate, freq = 48000, 997
 	for _, start := range []int64{0, 10 * 3600 * rate, 10*3600*rate + 517} {
-		o := newOsc(freq, rate, 0.25)
-		o.n = start - start%oscAnchor
+		o := newToneOsc(freq, rate, 0.25)
+		o.n = start - start%toneOscAnchor
 		for o.n < start {
 			o.next()
 		}
@@ -106,7 +107,7 @@ func TestToneLength(t *testing.T) {
 	}
 	for _, c := range cases {
 		for _, ch := range []string{"1", "2"} {
-			src := open(t, mustElement(t, "tone", map[string]string{"freq": "100", "dur": c.dur, "rate": itoa(c.rate), "channels": ch}))
+			src := genOpen(t, mustGen(t, "tone", map[string]string{"freq": "100", "dur": c.dur, "rate": genItoa(c.rate), "channels": ch}))
 			if got := pipeline.FramesOf(src); got != int64(c.want) {
 				t.Errorf("dur=%s rate=%d: Frames() = %d, want %d", c.dur, c.rate, got, c.want)
 			}
@@ -120,7 +121,7 @@ func TestToneLength(t *testing.T) {
 }
 
 func TestToneEndless(t *testing.T) {
-	src := open(t, mustElement(t, "tone", map[string]string{"freq": "1k", "rate": "16k"}))
+	src := genOpen(t, mustGen(t, "tone", map[string]string{"freq": "1k", "rate": "16k"}))
 	if n := pipeline.FramesOf(src); n != -1 {
 		t.Fatalf("Frames() = %d, want -1", n)
 	}
@@ -134,7 +135,7 @@ func TestToneEndless(t *testing.T) {
 }
 
 func TestToneChannelsAndPhase(t *testing.T) {
-	src := open(t, mustElement(t, "tone", map[string]string{"freq": "1k", "dur": "10ms", "rate": "8k", "channels": "3", "phase": "90", "amp": "0dB"}))
+	src := genOpen(t, mustGen(t, "tone", map[string]string{"freq": "1k", "dur": "10ms", "rate": "8k", "channels": "3", "phase": "90", "amp": "0dB"}))
 	x := audiotest.MustReadAll(t, src)
 	if x[0] != 1 || x[1] != 1 || x[2] != 1 {
 		t.Errorf("phase=90 starts at %v, want 1 on every channel", x[:3])
@@ -150,9 +151,9 @@ func TestToneChannelsAndPhase(t *testing.T) {
 	}
 }
 
-// harmonicLevels describes the ideal series of each wave: the amplitude of
-// harmonic n relative to amp (0 for absent harmonics).
-var harmonicLevels = map[Wave]func(n int) float64{
+// toneHarmonicLevels describes the ideal toneSeries of each wave: the amplitude of
+// harmonic n relative to amp (0 for absent toneHarmonics).
+var toneHarmonicLevels = map[Wave]func(n int) float64{
 	Square: func(n int) float64 {
 		if n%2 == 0 {
 			return 0
@@ -168,10 +169,10 @@ var harmonicLevels = map[Wave]func(n int) float64{
 	},
 }
 
-// worstAlias returns the strongest spectral component of x, in dB relative
+// toneWorstAlias returns the strongest spectral component of x, in dB relative
 // to ref, farther than 15 Hz from every multiple of f0..f1 (a steady tone
 // when f0 == f1).
-func worstAlias(x []float64, rate int, f0, f1, ref float64) (level, at float64) {
+func toneWorstAlias(x []float64, rate int, f0, f1, ref float64) (level, at float64) {
 	sp := audiotest.Spectrum(x)
 	level = math.Inf(-1)
 	for i, a := range sp {
@@ -206,7 +207,7 @@ func TestToneShapes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x := audiotest.MustReadAll(t, open(t, o))
+		x := audiotest.MustReadAll(t, genOpen(t, o))
 		for i, at := range []int{60, 120, 180, 300, 360} {
 			if d := math.Abs(float64(x[at]) - vals[i]); d > 0.005*amp {
 				t.Errorf("%s: frame %d = %.4f, want %.4f", w, at, x[at], vals[i])
@@ -222,11 +223,11 @@ func TestToneBandLimited(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x := audiotest.Channel(audiotest.MustReadAll(t, open(t, o)), 1, 0)
+		x := audiotest.Channel(audiotest.MustReadAll(t, genOpen(t, o)), 1, 0)
 		// Every harmonic below Nyquist at its ideal level, the absent ones
 		// absent.
 		for n := 1; float64(n)*freq < rate/2; n++ {
-			want := amp * harmonicLevels[w](n)
+			want := amp * toneHarmonicLevels[w](n)
 			got := audiotest.Level(x, float64(n)*freq, rate)
 			if want == 0 {
 				if got > -120 {
@@ -236,9 +237,9 @@ func TestToneBandLimited(t *testing.T) {
 				t.Errorf("%s: harmonic %d at %.3f dBFS, want %.3f", w, n, got, audiotest.DB(want))
 			}
 		}
-		// Nothing else: no aliases of the harmonics above Nyquist.
-		level, at := worstAlias(x, rate, freq, freq, amp)
-		t.Logf("%s %g Hz: strongest component off the harmonics %.1f dB (at %.0f Hz)", w, freq, level, at)
+		// Nothing else: no aliases of the toneHarmonics above Nyquist.
+		level, at := toneWorstAlias(x, rate, freq, freq, amp)
+		t.Logf("%s %g Hz: strongest component off the toneHarmonics %.1f dB (at %.0f Hz)", w, freq, level, at)
 		if level > -90 {
 			t.Errorf("%s: component at %.1f Hz, %.1f dB below the wave's level; want below -90 dB", w, at, -level)
 		}
@@ -252,12 +253,12 @@ func TestToneBandLimited(t *testing.T) {
 			naive[i] = -amp
 		}
 	}
-	if level, _ := worstAlias(naive, rate, freq, freq, amp); level < -60 {
+	if level, _ := toneWorstAlias(naive, rate, freq, freq, amp); level < -60 {
 		t.Errorf("a naive square wave measures %.1f dB of aliasing; the check cannot see aliasing", level)
 	}
 }
 
-// A slowly sweeping square wave fades harmonics out near Nyquist instead of
+// A slowly sweeping square wave fades toneHarmonics out near Nyquist instead of
 // letting them alias.
 func TestToneSweepBandLimited(t *testing.T) {
 	const rate = 48000
@@ -266,18 +267,18 @@ func TestToneSweepBandLimited(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x := audiotest.Channel(audiotest.MustReadAll(t, open(t, o)), 1, 0)
-		level, at := worstAlias(x, rate, 1500, 1520, 0.5)
-		t.Logf("%s sweep: strongest component off the harmonics %.1f dB (at %.0f Hz)", w, level, at)
+		x := audiotest.Channel(audiotest.MustReadAll(t, genOpen(t, o)), 1, 0)
+		level, at := toneWorstAlias(x, rate, 1500, 1520, 0.5)
+		t.Logf("%s sweep: strongest component off the toneHarmonics %.1f dB (at %.0f Hz)", w, level, at)
 		if level > -90 {
 			t.Errorf("%s sweep: component at %.1f Hz, %.1f dB below the wave's level", w, at, -level)
 		}
 	}
 }
 
-// sweepWindow measures the frequency of x[from:to] and returns it with
+// toneSweepWindow measures the frequency of x[from:to] and returns it with
 // the mean frequency the sweep law predicts over that window.
-func sweepWindow(t *testing.T, x []float64, rate, from, to int, predict func(t float64) float64) (got, want float64) {
+func toneSweepWindow(t *testing.T, x []float64, rate, from, to int, predict func(t float64) float64) (got, want float64) {
 	t.Helper()
 	t0, t1 := float64(from)/float64(rate), float64(to)/float64(rate)
 	want = (predict(t1) - predict(t0)) / (t1 - t0)
@@ -292,8 +293,8 @@ func TestToneSweep(t *testing.T) {
 		mid    float64 // the frequency half way: √(f0·f1) for log, (f0+f1)/2 for linear
 	}{{"log", 100, 6400, 800}, {"linear", 1000, 6000, 3500}} {
 		law, f0, f1 := c.law, c.f0, c.f1
-		o := mustElement(t, "tone", map[string]string{"freq": ftoa(f0), "to": ftoa(f1), "dur": "2s", "sweep": law, "rate": "48k"})
-		src := open(t, o)
+		o := mustGen(t, "tone", map[string]string{"freq": genFtoa(f0), "to": genFtoa(f1), "dur": "2s", "sweep": law, "rate": "48k"})
+		src := genOpen(t, o)
 		if n := pipeline.FramesOf(src); n != 2*rate {
 			t.Fatalf("%s: Frames() = %d", law, n)
 		}
@@ -324,7 +325,7 @@ func TestToneSweep(t *testing.T) {
 			name     string
 			from, to int
 		}{{"start", 0, ws}, {"middle", rate - wm/2, rate + wm/2}, {"end", len(x) - we, len(x)}} {
-			got, want := sweepWindow(t, x, rate, w.from, w.to, cycles)
+			got, want := toneSweepWindow(t, x, rate, w.from, w.to, cycles)
 			t.Logf("%s sweep %g-%g Hz, %s (%d frames): %.2f Hz, law says %.2f", law, f0, f1, w.name, w.to-w.from, got, want)
 			if math.Abs(got-want) > want*0.005 {
 				t.Errorf("%s sweep, %s: %.2f Hz, want %.2f", law, w.name, got, want)
@@ -354,7 +355,7 @@ func TestToneContract(t *testing.T) {
 		{"freq": "200", "to": "3k", "dur": "300ms", "wave": "saw"},
 		{"freq": "3k", "to": "200", "dur": "300ms", "sweep": "linear", "channels": "2"},
 	} {
-		x := audiotest.CheckContract(t, opener(mustElement(t, "tone", params)))
+		x := audiotest.CheckContract(t, genContract(mustGen(t, "tone", params)))
 		for _, v := range x {
 			if v < -1 || v > 1 {
 				t.Fatalf("%v: sample %v out of range", params, v)
@@ -366,7 +367,7 @@ func TestToneContract(t *testing.T) {
 // Full-scale band-limited squares overshoot (Gibbs) and are clipped, never
 // beyond full scale.
 func TestToneClipsOvershoot(t *testing.T) {
-	x := audiotest.MustReadAll(t, open(t, mustElement(t, "tone", map[string]string{"freq": "1k", "dur": "50ms", "wave": "square", "amp": "0"})))
+	x := audiotest.MustReadAll(t, genOpen(t, mustGen(t, "tone", map[string]string{"freq": "1k", "dur": "50ms", "wave": "square", "amp": "0"})))
 	clipped := 0
 	for _, v := range x {
 		if v > 1 || v < -1 {
@@ -399,7 +400,7 @@ func TestToneErrors(t *testing.T) {
 		{map[string]string{"freq": "440", "wave": "sqare"}, `did you mean "square"`},
 		{map[string]string{"freq": "440", "channels": "0"}, "out of range"},
 	} {
-		_, err := element("tone", c.params)
+		_, err := genElement("tone", c.params)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("tone %v: error %v, want one containing %q", c.params, err, c.want)
 		}
@@ -422,7 +423,7 @@ func TestToneErrors(t *testing.T) {
 
 func TestToneAdapt(t *testing.T) {
 	// Without rate= and channels= the tone takes the format asked of it.
-	src := open(t, mustElement(t, "tone", map[string]string{"freq": "440", "dur": "1s"}))
+	src := genOpen(t, mustGen(t, "tone", map[string]string{"freq": "440", "dur": "1s"}))
 	if f := src.Format(); f != (pipeline.Format{Rate: DefaultRate, Channels: 1}) {
 		t.Fatalf("default format %v", f)
 	}
@@ -445,14 +446,14 @@ func TestToneAdapt(t *testing.T) {
 		t.Errorf("adapted: %.4f Hz", got)
 	}
 	// A frequency the new rate cannot carry is an error.
-	hi := open(t, mustElement(t, "tone", map[string]string{"freq": "6k", "dur": "1s"}))
+	hi := genOpen(t, mustGen(t, "tone", map[string]string{"freq": "6k", "dur": "1s"}))
 	if _, err := hi.(pipeline.Adaptable).Adapt(pipeline.Format{Rate: 8000, Channels: 1}); err == nil {
 		t.Error("6 kHz tone adapted to 8 kHz without an error")
 	}
 	// With rate= or channels= it keeps its format.
 	for _, p := range []map[string]string{{"rate": "48k"}, {"channels": "1"}} {
 		p["freq"] = "440"
-		if _, ok := open(t, mustElement(t, "tone", p)).(pipeline.Adaptable); ok {
+		if _, ok := genOpen(t, mustGen(t, "tone", p)).(pipeline.Adaptable); ok {
 			t.Errorf("tone %v is Adaptable", p)
 		}
 	}
@@ -487,19 +488,19 @@ func TestToneAdaptInConcat(t *testing.T) {
 }
 
 func BenchmarkToneSine(b *testing.B) {
-	benchTone(b, ToneOptions{Freq: 997, Rate: 48000})
+	toneBench(b, ToneOptions{Freq: 997, Rate: 48000})
 }
 
 func BenchmarkToneSquare(b *testing.B) {
-	benchTone(b, ToneOptions{Freq: 440, Wave: Square, Rate: 48000})
+	toneBench(b, ToneOptions{Freq: 440, Wave: Square, Rate: 48000})
 }
 
 func BenchmarkToneSweep(b *testing.B) {
-	benchTone(b, ToneOptions{Freq: 20, To: 20000, Dur: 1000 * time.Hour, Rate: 48000})
+	toneBench(b, ToneOptions{Freq: 20, To: 20000, Dur: 1000 * time.Hour, Rate: 48000})
 }
 
-// benchTone reads one second of audio per iteration, in 4096-frame reads.
-func benchTone(b *testing.B, opt ToneOptions) {
+// toneBench reads one second of audio per iteration, in 4096-frame reads.
+func toneBench(b *testing.B, opt ToneOptions) {
 	o, err := Tone(opt)
 	if err != nil {
 		b.Fatal(err)
@@ -519,3 +520,56 @@ func benchTone(b *testing.B, opt ToneOptions) {
 		}
 	}
 }
+
+// genOpen opens o, failing the test on error.
+func genOpen(t testing.TB, o pipeline.Opener) pipeline.Source {
+	t.Helper()
+	src, err := o(context.Background())
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return src
+}
+
+// genElement builds the registered source element name from named parameter
+// values, as the pipe syntax would.
+func genElement(name string, params map[string]string) (pipeline.Opener, error) {
+	e, err := pipeline.DefaultRegistry.Lookup(name, pipeline.KindSource)
+	if err != nil {
+		return nil, err
+	}
+	a, err := pipeline.NewArgs(e, params)
+	if err != nil {
+		return nil, err
+	}
+	return e.NewSource(a)
+}
+
+// mustGen is genElement that fails the test on error.
+func mustGen(t testing.TB, name string, params map[string]string) pipeline.Opener {
+	t.Helper()
+	o, err := genElement(name, params)
+	if err != nil {
+		t.Fatalf("%s %v: %v", name, params, err)
+	}
+	return o
+}
+
+// genContract adapts an Opener to audiotest.CheckContract.
+func genContract(o pipeline.Opener) func() (pipeline.Source, error) {
+	return func() (pipeline.Source, error) { return o(context.Background()) }
+}
+
+// genQuantize16 rounds samples to 16 bits by the project's convention.
+func genQuantize16(x []float64) []float64 {
+	out := make([]float64, len(x))
+	for i, v := range x {
+		s := math.Max(-32768, math.Min(32767, math.Round(v*32768)))
+		out[i] = s / 32768
+	}
+	return out
+}
+
+func genItoa(n int) string { return strconv.Itoa(n) }
+
+func genFtoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
