@@ -43,7 +43,7 @@ type silenceRenderer struct{}
 func (silenceRenderer) render(p []float32, _ int) { clear(p) }
 
 // genRenderer writes the next len(p)/ch frames of a generated signal into p,
-// interleaved with ch channels. Calls come in stream order, so a genRenderer
+// interleaved with ch channels. Calls come in stream order, so a renderer
 // may keep state, but its output depends only on the frame position, never
 // on how the stream is cut into reads.
 type genRenderer interface {
@@ -52,7 +52,7 @@ type genRenderer interface {
 
 // genSource is the Source of every generated element: it counts frames,
 // ends the stream after total frames (never when total < 0) and lets its
-// genRenderer genFill the buffer in place.
+// renderer fill the buffer in place.
 type genSource struct {
 	format pipeline.Format
 	total  int64 // frames in all, -1 for endless

@@ -12,19 +12,19 @@ import (
 type Wave string
 
 // The wave shapes of Tone. All but Sine are band-limited: they hold exactly
-// the toneHarmonics of the ideal shape that lie below half the sample rate, so
+// the harmonics of the ideal shape that lie below half the sample rate, so
 // nothing aliases.
 const (
 	// Sine starts at 0, rising.
 	Sine Wave = "sine"
 	// Square is +amp for the first half of each period, -amp for the
-	// second; odd toneHarmonics n at 1/n of 4/π·amp.
+	// second; odd harmonics n at 1/n of 4/π·amp.
 	Square Wave = "square"
 	// Saw rises from -amp to +amp and drops back; it starts at 0, rising,
 	// in the middle of its ramp. Harmonic n at 1/n of 2/π·amp.
 	Saw Wave = "saw"
 	// Triangle starts at 0, rising to +amp a quarter period later; odd
-	// toneHarmonics n at 1/n² of 8/π²·amp.
+	// harmonics n at 1/n² of 8/π²·amp.
 	Triangle Wave = "triangle"
 )
 
@@ -204,8 +204,8 @@ type toneRenderer struct {
 
 	// A steady tone.
 	osc toneOsc
-	// The band-limited toneSeries of a steady non-sine wave: coef[j] is the
-	// amplitude of harmonic j+1 (all toneHarmonics) or 2j+1 (odd ones).
+	// The band-limited series of a steady non-sine wave: coef[j] is the
+	// amplitude of harmonic j+1 (all harmonics) or 2j+1 (odd ones).
 	coef []float64
 	odd  bool
 
@@ -220,7 +220,7 @@ type toneRenderer struct {
 	n               int64
 }
 
-// The top of the band where a sweeping non-sine wave fades its toneHarmonics
+// The top of the band where a sweeping non-sine wave fades its harmonics
 // out, as a fraction of the sample rate: a harmonic crossing half the rate
 // fades smoothly instead of switching off with a click.
 const sweepTaperStart = 0.45
@@ -258,9 +258,9 @@ func (r *toneRenderer) setLength(frames int64) {
 	r.t = float64(frames) / r.rate
 }
 
-// toneHarmonics returns the toneSeries coefficients of wave, scaled by amp, with
+// toneHarmonics returns the series coefficients of wave, scaled by amp, with
 // every harmonic up to maxHarm (harmonic numbers, not indexes), and whether
-// the toneSeries holds odd toneHarmonics only.
+// the series holds odd harmonics only.
 func toneHarmonics(wave Wave, amp float64, maxHarm int) (coef []float64, odd bool) {
 	maxHarm = max(maxHarm, 1)
 	switch wave {
@@ -290,8 +290,8 @@ func toneHarmonics(wave Wave, amp float64, maxHarm int) (coef []float64, odd boo
 	}
 }
 
-// toneSeries sums the harmonic toneSeries coef at phase angle θ given cos θ and
-// sin θ, by Clenshaw's recurrence: sin((k+1)θ) for all toneHarmonics, or
+// toneSeries sums the harmonic series coef at phase angle θ given cos θ and
+// sin θ, by Clenshaw's recurrence: sin((k+1)θ) for all harmonics, or
 // sin((2j+1)θ) for odd ones, both advance as u[k+1] = α·u[k] − u[k-1].
 func toneSeries(coef []float64, odd bool, c, s float64) float64 {
 	alpha := 2 * c
@@ -365,8 +365,8 @@ func (r *toneRenderer) renderSweep(p []float32, ch int) {
 	}
 }
 
-// sweepCoef returns the toneSeries to play at fundamental frequency freq: the
-// toneHarmonics below half the rate, those in the top band faded out by a
+// sweepCoef returns the series to play at fundamental frequency freq: the
+// harmonics below half the rate, those in the top band faded out by a
 // raised cosine.
 func (r *toneRenderer) sweepCoef(freq float64) []float64 {
 	n := 0

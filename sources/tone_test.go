@@ -151,8 +151,8 @@ func TestToneChannelsAndPhase(t *testing.T) {
 	}
 }
 
-// toneHarmonicLevels describes the ideal toneSeries of each wave: the amplitude of
-// harmonic n relative to amp (0 for absent toneHarmonics).
+// toneHarmonicLevels describes the ideal series of each wave: the amplitude of
+// harmonic n relative to amp (0 for absent harmonics).
 var toneHarmonicLevels = map[Wave]func(n int) float64{
 	Square: func(n int) float64 {
 		if n%2 == 0 {
@@ -237,7 +237,7 @@ func TestToneBandLimited(t *testing.T) {
 				t.Errorf("%s: harmonic %d at %.3f dBFS, want %.3f", w, n, got, audiotest.DB(want))
 			}
 		}
-		// Nothing else: no aliases of the toneHarmonics above Nyquist.
+		// Nothing else: no aliases of the harmonics above Nyquist.
 		level, at := toneWorstAlias(x, rate, freq, freq, amp)
 		t.Logf("%s %g Hz: strongest component off the toneHarmonics %.1f dB (at %.0f Hz)", w, freq, level, at)
 		if level > -90 {
@@ -258,7 +258,7 @@ func TestToneBandLimited(t *testing.T) {
 	}
 }
 
-// A slowly sweeping square wave fades toneHarmonics out near Nyquist instead of
+// A slowly sweeping square wave fades harmonics out near Nyquist instead of
 // letting them alias.
 func TestToneSweepBandLimited(t *testing.T) {
 	const rate = 48000
