@@ -1,0 +1,293 @@
+package sources
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"sync/atomic"
+
+	"github.com/elkspipe/elkspipe/internal/g711"
+	"github.com/elkspipe/elkspipe/pipeline"
+)
+
+// RawEncoding is the sample encoding of headerless audio.
+type RawEncoding string
+
+// The encodings of raw audio. Multi-channel audio is interleaved.
+const (
+	// EncS16LE is signed 16-bit little-endian PCM (ffmpeg -f s16le).
+	EncS16LE RawEncoding = "s16le"
+	// EncF32LE is 32-bit little-endian IEEE float (ffmpeg -f f32le).
+	EncF32LE RawEncoding = "f32le"
+	// EncULaw is G.711 µ-law, one byte a sample (ffmpeg -f mulaw).
+	EncULaw RawEncoding = "ulaw"
+	// EncALaw is G.711 A-law, one byte a sample (ffmpeg -f alaw).
+	EncALaw RawEncoding = "alaw"
+)
+
+// Size returns the bytes per sample of e, or 0 for an unknown encoding.
+func (e RawEncoding) Size() int {
+	switch e {
+	case EncS16LE:
+		return 2
+	case EncF32LE:
+		return 4
+	case EncULaw, EncALaw:
+		return 1
+	}
+	return 0
+}
+
+// RawOptions describes headerless audio.
+type RawOptions struct {
+	// Rate is the sample rate in Hz; 0 means 16000, or 8000 for µ-law and
+	// A-law.
+	Rate int
+	// Channels is the channel count; 0 means mono.
+	Channels int
+	// Encoding is the sample encoding; "" means EncS16LE.
+	Encoding RawEncoding
+}
+
+func (o RawOptions) normalize() (RawOptions, error) {
+	if o.Encoding == "" {
+		o.Encoding = EncS16LE
+	}
+	if o.Encoding.Size() == 0 {
+		return o, fmt.Errorf("raw: unknown encoding %q (s16le, f32le, ulaw or alaw)", o.Encoding)
+	}
+	if o.Rate == 0 {
+		o.Rate = 16000
+		if o.Encoding == EncULaw || o.Encoding == EncALaw {
+			o.Rate = 8000
+		}
+	}
+	if o.Channels == 0 {
+		o.Channels = 1
+	}
+	if err := (pipeline.Format{Rate: o.Rate, Channels: o.Channels}).Validate(); err != nil {
+		return o, fmt.Errorf("raw: %w", err)
+	}
+	return o, nil
+}
+
+// Raw returns an Opener of the headerless audio in the file at path, or on
+// standard input when path is "-" (which can be opened only once: a loop
+// over it fails when it re-opens). Every open reads the file from its
+// start. See RawFrom for how the bytes are read.
+func Raw(path string, opt RawOptions) (pipeline.Opener, error) {
+	opt, err := opt.normalize()
+	if err != nil {
+		return nil, err
+	}
+	if path == "" {
+		return nil, fmt.Errorf("raw: no file name (use - for standard input)")
+	}
+	if path == "-" {
+		var used atomic.Bool
+		return func(context.Context) (pipeline.Source, error) {
+			if used.Swap(true) {
+				return nil, fmt.Errorf("raw: standard input can be read only once (loops and repeated calls need a file)")
+			}
+			return newRaw(os.Stdin, nil, opt), nil
+		}, nil
+	}
+	return func(context.Context) (pipeline.Source, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return nil, fmt.Errorf("raw: cannot open: %w", err)
+		}
+		return newRaw(f, f, opt), nil
+	}, nil
+}
+
+// RawFrom returns a Source of the headerless audio that r yields. Short
+// reads from r are fine: samples are reassembled across them. A partial
+// frame at the end of the data (a few bytes too short to make one) is
+// dropped. Float samples outside [-1, 1] are clipped, and NaNs read as 0.
+// When r is a regular file, the source knows its length (pipeline.Lengther)
+// from the bytes left in it. Closing the source closes r if it is an
+// io.Closer.
+func RawFrom(r io.Reader, opt RawOptions) (pipeline.Source, error) {
+	opt, err := opt.normalize()
+	if err != nil {
+		return nil, err
+	}
+	c, _ := r.(io.Closer)
+	return newRaw(r, c, opt), nil
+}
+
+func newRaw(r io.Reader, c io.Closer, opt RawOptions) *rawSource {
+	s := &rawSource{
+		format:    pipeline.Format{Rate: opt.Rate, Channels: opt.Channels},
+		enc:       opt.Encoding,
+		frameSize: opt.Encoding.Size() * opt.Channels,
+		closer:    c,
+		frames:    -1,
+	}
+	if f, ok := r.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			if off, err := f.Seek(0, io.SeekCurrent); err == nil && off <= fi.Size() {
+				s.frames = (fi.Size() - off) / int64(s.frameSize)
+			}
+		}
+	}
+	s.r = bufio.NewReaderSize(r, 32<<10)
+	return s
+}
+
+// rawSource decodes headerless audio.
+type rawSource struct {
+	r         io.Reader
+	closer    io.Closer
+	format    pipeline.Format
+	enc       RawEncoding
+	frameSize int
+	frames    int64
+	buf       []byte // buf[:pend] holds bytes read but not yet decoded
+	pend      int
+	err       error // the error to return once the frames before it are out
+}
+
+// Format returns the format the options declared.
+func (s *rawSource) Format() pipeline.Format { return s.format }
+
+// Frames returns the length in frames when the input is a regular file,
+// -1 otherwise.
+func (s *rawSource) Frames() int64 { return s.frames }
+
+var errRawClosed = errors.New("raw: read after close")
+
+// Read decodes the next frames. It returns as soon as it holds at least one
+// whole frame, so a live stream (standard input) plays as it arrives.
+func (s *rawSource) Read(p []float32) (int, error) {
+	ch := s.format.Channels
+	if len(p) < ch {
+		return 0, pipeline.ErrShortBuffer
+	}
+	if s.err != nil {
+		return 0, s.err
+	}
+	want := len(p) / ch
+	need := want * s.frameSize
+	if len(s.buf) < need {
+		b := make([]byte, need)
+		copy(b, s.buf[:s.pend])
+		s.buf = b
+	}
+	buf := s.buf[:need]
+	for empty := 0; s.pend < s.frameSize; {
+		n, err := s.r.Read(buf[s.pend:])
+		s.pend += n
+		if err != nil {
+			if err != io.EOF {
+				err = fmt.Errorf("raw: %w", err)
+			}
+			s.err = err
+			if s.pend < s.frameSize {
+				s.pend = 0 // a partial frame at the end is dropped
+				return 0, err
+			}
+			break
+		}
+		if n == 0 {
+			if empty++; empty >= 100 {
+				s.err = fmt.Errorf("raw: %w", io.ErrNoProgress)
+				return 0, s.err
+			}
+		}
+	}
+	frames := s.pend / s.frameSize
+	s.decode(p[:frames*ch], buf[:frames*s.frameSize])
+	s.pend = copy(buf, buf[frames*s.frameSize:s.pend])
+	if s.err != nil {
+		s.pend = 0
+	}
+	return frames, nil
+}
+
+var rawULawFloat, rawALawFloat [256]float32
+
+func init() {
+	for i := range 256 {
+		rawULawFloat[i] = float32(g711.ULawToLinear[i]) / 32768
+		rawALawFloat[i] = float32(g711.ALawToLinear[i]) / 32768
+	}
+}
+
+func (s *rawSource) decode(dst []float32, b []byte) {
+	switch s.enc {
+	case EncS16LE:
+		for i := range dst {
+			dst[i] = float32(int16(binary.LittleEndian.Uint16(b[2*i:]))) / 32768
+		}
+	case EncF32LE:
+		for i := range dst {
+			v := math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+			switch {
+			case v != v:
+				v = 0
+			case v > 1:
+				v = 1
+			case v < -1:
+				v = -1
+			}
+			dst[i] = v
+		}
+	case EncULaw:
+		for i := range dst {
+			dst[i] = rawULawFloat[b[i]]
+		}
+	case EncALaw:
+		for i := range dst {
+			dst[i] = rawALawFloat[b[i]]
+		}
+	}
+}
+
+// Close closes the file (never standard input).
+func (s *rawSource) Close() error {
+	s.err = errRawClosed
+	if s.closer == nil {
+		return nil
+	}
+	c := s.closer
+	s.closer = nil
+	return c.Close()
+}
+
+func init() {
+	pipeline.Register(pipeline.Element{
+		Name:    "raw",
+		Kind:    pipeline.KindSource,
+		Summary: "headerless audio (s16le, f32le, µ-law, A-law) from a file or standard input",
+		Example: "raw call.ulaw enc=ulaw rate=8k | wav call.wav",
+		Params: []pipeline.Param{
+			{Name: "path", Type: pipeline.TypePath, Positional: true, Required: true,
+				Doc: "file to read, or - for standard input"},
+			{Name: "rate", Type: pipeline.TypeRate, Default: "16000",
+				Doc: "sample rate (when not given: 16000, or 8000 for ulaw and alaw)"},
+			pipeline.Param{Name: "channels", Type: pipeline.TypeInt, Default: "1",
+				Doc: "channel count (samples interleaved)"}.Range(1, pipeline.MaxChannels),
+			{Name: "enc", Type: pipeline.TypeEnum, Default: "s16le", Choices: []string{"s16le", "f32le", "ulaw", "alaw"},
+				Doc: "sample encoding: signed 16-bit LE, 32-bit float LE, G.711 µ-law or A-law"},
+		},
+		NewSource: func(a pipeline.Args) (pipeline.Opener, error) {
+			opt := RawOptions{Channels: a.Int("channels"), Encoding: RawEncoding(a.String("enc"))}
+			if a.Has("rate") {
+				opt.Rate = a.Int("rate")
+			}
+			return Raw(a.String("path"), opt)
+		},
+	})
+}
