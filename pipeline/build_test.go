@@ -245,3 +245,21 @@ func TestConcatSkipsBroken(t *testing.T) {
 		t.Error("a playlist of broken items opened")
 	}
 }
+
+type adaptable struct{ Source }
+
+func (a adaptable) Adapt(f Format) (Source, error) {
+	return FromSlice(f, make([]float32, 10*f.Channels)), nil
+}
+
+func TestLabelKeepsAdaptable(t *testing.T) {
+	src := Label("tone", adaptable{FromSlice(Format{48000, 1}, make([]float32, 10))})
+	a, ok := src.(Adaptable)
+	if !ok {
+		t.Fatal("Label hid Adaptable")
+	}
+	out, err := a.Adapt(Format{8000, 2})
+	if err != nil || out.Format() != (Format{8000, 2}) || FramesOf(out) != 10 {
+		t.Errorf("Adapt through Label: %v %v %d", out, err, FramesOf(out))
+	}
+}

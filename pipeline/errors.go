@@ -53,10 +53,32 @@ type labeled struct {
 // into errors. Build labels every stage; library users who assemble sources
 // by hand can use it too.
 func Label(stage string, src Source) Source {
-	if l, ok := src.(*labeled); ok && l.stage == stage {
-		return src
+	switch l := src.(type) {
+	case *labeled:
+		if l.stage == stage {
+			return src
+		}
+	case *labeledAdaptable:
+		if l.stage == stage {
+			return src
+		}
+	}
+	if _, ok := src.(Adaptable); ok {
+		return &labeledAdaptable{labeled{Source: src, stage: stage}}
 	}
 	return &labeled{Source: src, stage: stage}
+}
+
+// labeledAdaptable keeps a labeled source Adaptable when the source is.
+type labeledAdaptable struct{ labeled }
+
+// Adapt adapts the wrapped source and labels the result.
+func (l *labeledAdaptable) Adapt(f Format) (Source, error) {
+	out, err := l.Source.(Adaptable).Adapt(f)
+	if err != nil {
+		return nil, StageErr(l.stage, err)
+	}
+	return Label(l.stage, out), nil
 }
 
 func (l *labeled) Read(p []float32) (n int, err error) {
