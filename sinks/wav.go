@@ -1,0 +1,508 @@
+package sinks
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+
+	"github.com/elkspipe/elkspipe/pipeline"
+)
+
+func init() {
+	pipeline.Register(pipeline.Element{
+		Name:    "wav",
+		Kind:    pipeline.KindSink,
+		Summary: "write a WAV file (16-bit PCM by default), or a streaming WAV to stdout with -",
+		Example: "tone 440 dur=3s | wav out.wav bits=24",
+		Params: []pipeline.Param{
+			{Name: "path", Type: pipeline.TypePath, Positional: true, Required: true,
+				Doc: "the file to write (created or truncated), or - for stdout"},
+			{Name: "bits", Type: pipeline.TypeEnum, Choices: append([]string(nil), wavEncodingNames...),
+				Default: WAVS16.String(),
+				Doc:     "sample format: 8 (unsigned), 16, 24 or 32-bit integer PCM, float (32-bit) or float64"},
+		},
+		NewSink: func(a pipeline.Args) (pipeline.Sink, error) {
+			enc, err := ParseWAVEncoding(a.String("bits"))
+			if err != nil {
+				return nil, err
+			}
+			return WAV(a.String("path"), WAVOptions{Encoding: enc})
+		},
+	})
+}
+
+// WAVEncoding is the sample format of a WAV file that WAVWriter writes. The
+// zero value is WAVS16.
+type WAVEncoding int
+
+// The sample formats WAVWriter writes.
+const (
+	// WAVS16 is signed 16-bit integer PCM.
+	WAVS16 WAVEncoding = iota
+	// WAVU8 is unsigned 8-bit integer PCM.
+	WAVU8
+	// WAVS24 is signed 24-bit integer PCM in 3 bytes.
+	WAVS24
+	// WAVS32 is signed 32-bit integer PCM.
+	WAVS32
+	// WAVF32 is 32-bit IEEE float.
+	WAVF32
+	// WAVF64 is 64-bit IEEE float.
+	WAVF64
+)
+
+var wavEncodingNames = []string{WAVU8: "8", WAVS16: "16", WAVS24: "24", WAVS32: "32", WAVF32: "float", WAVF64: "float64"}
+
+var wavEncodingBits = []int{WAVU8: 8, WAVS16: 16, WAVS24: 24, WAVS32: 32, WAVF32: 32, WAVF64: 64}
+
+func (e WAVEncoding) valid() bool { return e >= 0 && int(e) < len(wavEncodingNames) }
+
+// String returns the encoding's name as the bits= parameter takes it: "8",
+// "16", "24", "32", "float" or "float64".
+func (e WAVEncoding) String() string {
+	if e.valid() {
+		return wavEncodingNames[e]
+	}
+	return fmt.Sprintf("WAVEncoding(%d)", int(e))
+}
+
+// BitsPerSample returns the bits that one sample takes in the file, or 0
+// for an unknown encoding.
+func (e WAVEncoding) BitsPerSample() int {
+	if e.valid() {
+		return wavEncodingBits[e]
+	}
+	return 0
+}
+
+// Float reports whether e is an IEEE float encoding.
+func (e WAVEncoding) Float() bool { return e == WAVF32 || e == WAVF64 }
+
+// ParseWAVEncoding returns the encoding named as the bits= parameter names
+// it: 8, 16, 24, 32, float (also f32) or float64 (also f64).
+func ParseWAVEncoding(name string) (WAVEncoding, error) {
+	switch name {
+	case "f32":
+		return WAVF32, nil
+	case "f64":
+		return WAVF64, nil
+	}
+	for e, n := range wavEncodingNames {
+		if n == name {
+			return WAVEncoding(e), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown WAV sample format %q (use 8, 16, 24, 32, float or float64)", name)
+}
+
+// WAVOptions configures a wav sink.
+type WAVOptions struct {
+	// Encoding of the samples; the zero value is WAVS16.
+	Encoding WAVEncoding
+}
+
+// WAV returns a sink that writes its stream, at the stream's own rate and
+// channel count, as a WAV file at path (created or truncated when Run
+// starts), or to standard output for "-" (which is not closed). The file
+// is valid at every moment (see WAVWriter); Run completes its header when
+// the stream ends, fails or ctx is cancelled. To standard output it writes
+// a streaming header whose sizes are 0xFFFFFFFF, as ffmpeg does, and never
+// seeks.
+func WAV(path string, opt WAVOptions) (pipeline.Sink, error) {
+	if path == "" {
+		return nil, errors.New("empty path (give a file name or - for stdout)")
+	}
+	if !opt.Encoding.valid() {
+		return nil, fmt.Errorf("unknown WAV encoding %d", int(opt.Encoding))
+	}
+	return &wavSink{path: path, opt: opt}, nil
+}
+
+// WAVTo returns a sink like WAV that writes to w, which it does not close.
+// If w is an io.WriteSeeker that can seek (a file), the header's sizes are
+// completed at the end; otherwise they stay 0xFFFFFFFF, "until the end".
+func WAVTo(w io.Writer, opt WAVOptions) (pipeline.Sink, error) {
+	if w == nil {
+		return nil, errors.New("nil writer")
+	}
+	if !opt.Encoding.valid() {
+		return nil, fmt.Errorf("unknown WAV encoding %d", int(opt.Encoding))
+	}
+	return &wavSink{w: w, opt: opt}, nil
+}
+
+// wavStdout is where "-" writes; tests replace it.
+var wavStdout io.Writer = os.Stdout
+
+// writeOnly hides the Seek method of a writer, so that standard output
+// gets a streaming header even when it is redirected to a file.
+type writeOnly struct{ w io.Writer }
+
+func (w writeOnly) Write(p []byte) (int, error) { return w.w.Write(p) }
+
+type wavSink struct {
+	path string
+	w    io.Writer
+	opt  WAVOptions
+}
+
+// wavChunkFrames is how many frames the sink reads and writes at a time.
+const wavChunkFrames = 4096
+
+// Run writes src until it ends, fails or ctx is cancelled, then completes
+// the header. It returns ctx.Err() when cancelled. It does not close src.
+func (s *wavSink) Run(ctx context.Context, src pipeline.Source) (err error) {
+	w := s.w
+	if w == nil {
+		if s.path == "-" {
+			w = writeOnly{wavStdout}
+		} else {
+			f, err := os.Create(s.path)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				if cerr := f.Close(); cerr != nil && err == nil {
+					err = cerr
+				}
+			}()
+			w = f
+		}
+	}
+	ww, err := NewWAVWriter(w, src.Format(), s.opt.Encoding)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := ww.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	ch := src.Format().Channels
+	buf := make([]float32, wavChunkFrames*ch)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, rerr := src.Read(buf)
+		if n < 0 || n > wavChunkFrames {
+			return fmt.Errorf("source returned %d frames for a %d-frame buffer", n, wavChunkFrames)
+		}
+		if n > 0 {
+			if err := ww.Write(buf[:n*ch]); err != nil {
+				return err
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+// WAVWriter writes interleaved float samples as a WAV file.
+//
+// The header goes out at once, with the RIFF and data sizes set to
+// 0xFFFFFFFF: the streaming form that ffmpeg writes to pipes, which ffmpeg,
+// sox and elkspipe read as "audio until the end of the file". So the file
+// is valid at every moment, even if the process dies before Close. Close
+// then writes the real sizes if the writer is an io.WriteSeeker that can
+// seek; if not, or if the file outgrew the 4 GiB that a RIFF header can
+// describe, the sizes stay 0xFFFFFFFF.
+//
+// Integer PCM of 8 or 16 bits with one or two channels gets a plain PCM
+// header (WAVEFORMAT), float with one or two channels an IEEE float one
+// (format tag 3, WAVEFORMATEX, as sox writes it); 24- and 32-bit integers
+// and more than two channels get WAVE_FORMAT_EXTENSIBLE, as the format's
+// specification recommends. Float files also carry a fact chunk with the
+// frame count.
+// Floats convert to integers by round(x × 2^(bits-1)), halves away from
+// zero, clamped to the integer range (u8 is that value plus 128), without
+// dither; float files keep values beyond ±1, and write NaN as 0 and
+// infinities as ±1.
+type WAVWriter struct {
+	w         io.Writer
+	seeker    io.WriteSeeker // w, when it can seek
+	start     int64          // offset of the header in seeker
+	format    pipeline.Format
+	enc       WAVEncoding
+	size      int // bytes per sample
+	header    wavLayout
+	dataBytes int64
+	buf       []byte
+	err       error // sticky write error
+	closed    bool
+}
+
+// wavLayout says where the sizes sit in a header.
+type wavLayout struct {
+	length int // header bytes before the audio
+	data   int // offset of the data chunk size
+	fact   int // offset of the fact sample count, 0 if none
+}
+
+// NewWAVWriter writes a WAV header for audio of format f, encoded as enc,
+// to w and returns a writer for the samples. It does not close w.
+func NewWAVWriter(w io.Writer, f pipeline.Format, enc WAVEncoding) (*WAVWriter, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	if !enc.valid() {
+		return nil, fmt.Errorf("unknown WAV encoding %d", int(enc))
+	}
+	ww := &WAVWriter{w: w, format: f, enc: enc, size: enc.BitsPerSample() / 8}
+	if s, ok := w.(io.WriteSeeker); ok {
+		if pos, err := s.Seek(0, io.SeekCurrent); err == nil {
+			ww.seeker, ww.start = s, pos
+		}
+	}
+	hdr, layout := wavHeaderBytes(f, enc)
+	ww.header = layout
+	if _, err := w.Write(hdr); err != nil {
+		return nil, err
+	}
+	return ww, nil
+}
+
+// wavHeaderBytes renders the header, with the sizes unknown (0xFFFFFFFF,
+// and 0 frames in the fact chunk).
+func wavHeaderBytes(f pipeline.Format, enc WAVEncoding) ([]byte, wavLayout) {
+	le := binary.LittleEndian
+	bits := enc.BitsPerSample()
+	block := bits / 8 * f.Channels
+	extensible := f.Channels > 2 || bits > 16 && !enc.Float()
+	tag := uint16(0x0001)
+	if enc.Float() {
+		tag = 0x0003
+	}
+	b := make([]byte, 0, 80)
+	b = append(b, "RIFF\xff\xff\xff\xffWAVEfmt "...)
+	switch {
+	case extensible:
+		b = le.AppendUint32(b, 40)
+		b = le.AppendUint16(b, 0xFFFE)
+	case enc.Float():
+		b = le.AppendUint32(b, 18) // WAVEFORMATEX, as non-PCM formats need
+		b = le.AppendUint16(b, tag)
+	default:
+		b = le.AppendUint32(b, 16)
+		b = le.AppendUint16(b, tag)
+	}
+	b = le.AppendUint16(b, uint16(f.Channels))
+	b = le.AppendUint32(b, uint32(f.Rate))
+	b = le.AppendUint32(b, uint32(f.Rate*block))
+	b = le.AppendUint16(b, uint16(block))
+	b = le.AppendUint16(b, uint16(bits))
+	if enc.Float() && !extensible {
+		b = le.AppendUint16(b, 0) // cbSize
+	}
+	if extensible {
+		b = le.AppendUint16(b, 22)           // cbSize
+		b = le.AppendUint16(b, uint16(bits)) // valid bits
+		var mask uint32                      // no speaker positions beyond stereo
+		switch f.Channels {
+		case 1:
+			mask = 0x4 // front centre
+		case 2:
+			mask = 0x3 // front left, front right
+		}
+		b = le.AppendUint32(b, mask)
+		b = le.AppendUint16(b, tag) // subformat GUID {0000xxxx-0000-0010-8000-00AA00389B71}
+		b = append(b, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71)
+	}
+	var l wavLayout
+	if enc.Float() {
+		b = append(b, "fact\x04\x00\x00\x00"...)
+		l.fact = len(b)
+		b = le.AppendUint32(b, 0)
+	}
+	b = append(b, "data"...)
+	l.data = len(b)
+	b = append(b, 0xFF, 0xFF, 0xFF, 0xFF)
+	l.length = len(b)
+	return b, l
+}
+
+// Format returns the format of the audio being written.
+func (w *WAVWriter) Format() pipeline.Format { return w.format }
+
+// Frames returns the number of frames written so far.
+func (w *WAVWriter) Frames() int64 {
+	return w.dataBytes / int64(w.size*w.format.Channels)
+}
+
+// Write encodes and writes interleaved samples, a whole number of frames.
+// After a write error every call returns that error.
+func (w *WAVWriter) Write(samples []float32) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.closed {
+		return errors.New("WAV writer used after Close")
+	}
+	ch := w.format.Channels
+	if len(samples)%ch != 0 {
+		return fmt.Errorf("%d samples is not a whole number of %d-channel frames", len(samples), ch)
+	}
+	for len(samples) > 0 {
+		n := min(len(samples), wavChunkFrames*ch)
+		need := n * w.size
+		if cap(w.buf) < need {
+			w.buf = make([]byte, need)
+		}
+		b := w.buf[:need]
+		encodeWAV(b, samples[:n], w.enc)
+		k, err := w.w.Write(b)
+		w.dataBytes += int64(k)
+		if err == nil && k < len(b) {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			w.err = err
+			return err
+		}
+		samples = samples[n:]
+	}
+	return nil
+}
+
+// Close ends the data chunk (with a pad byte when its size is odd) and, if
+// the writer can seek, writes the sizes into the header and seeks back to
+// the end. It does not close the underlying writer. It returns the first
+// error of the writer's life; calling it again returns nil.
+func (w *WAVWriter) Close() error {
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	err := w.err
+	pad := w.dataBytes & 1
+	if pad == 1 && err == nil {
+		if _, werr := w.w.Write([]byte{0}); werr != nil {
+			err = werr
+			pad = 0
+		}
+	}
+	if w.seeker == nil {
+		return err
+	}
+	if perr := w.patch(pad); perr != nil && err == nil {
+		err = perr
+	}
+	return err
+}
+
+// patch writes the final sizes into the header.
+func (w *WAVWriter) patch(pad int64) error {
+	end := w.start + int64(w.header.length) + w.dataBytes + pad
+	riffSize, dataSize, frames, ok := wavSizes(int64(w.header.length), w.dataBytes, pad, w.Frames())
+	if !ok {
+		return nil // too big for RIFF: keep "until the end of the file"
+	}
+	le := binary.LittleEndian
+	put := func(off int, v uint32) error {
+		if _, err := w.seeker.Seek(w.start+int64(off), io.SeekStart); err != nil {
+			return err
+		}
+		_, err := w.seeker.Write(le.AppendUint32(nil, v))
+		return err
+	}
+	if err := put(4, riffSize); err != nil {
+		return err
+	}
+	if err := put(w.header.data, dataSize); err != nil {
+		return err
+	}
+	if w.header.fact != 0 {
+		if err := put(w.header.fact, frames); err != nil {
+			return err
+		}
+	}
+	_, err := w.seeker.Seek(end, io.SeekStart)
+	return err
+}
+
+// wavSizes computes the RIFF size, data size and frame count for a header
+// of headerLen bytes followed by dataBytes of audio and pad; ok is false
+// when they do not fit the 32-bit fields.
+func wavSizes(headerLen, dataBytes, pad, frames int64) (riffSize, dataSize, count uint32, ok bool) {
+	riff := headerLen - 8 + dataBytes + pad
+	if riff > math.MaxUint32 || frames > math.MaxUint32 {
+		return 0, 0, 0, false
+	}
+	return uint32(riff), uint32(dataBytes), uint32(frames), true
+}
+
+// encodeWAV encodes src into dst, which holds exactly len(src) samples of
+// enc.
+func encodeWAV(dst []byte, src []float32, enc WAVEncoding) {
+	le := binary.LittleEndian
+	switch enc {
+	case WAVU8:
+		dst = dst[:len(src)]
+		for i, x := range src {
+			dst[i] = byte(wavRound(float64(x)*128, -128, 127) + 128)
+		}
+	case WAVS16:
+		for i, x := range src {
+			le.PutUint16(dst[2*i:], uint16(wavRound(float64(x)*32768, -32768, 32767)))
+		}
+	case WAVS24:
+		for i, x := range src {
+			v := wavRound(float64(x)*8388608, -8388608, 8388607)
+			b := (*[3]byte)(dst[3*i:])
+			b[0], b[1], b[2] = byte(v), byte(v>>8), byte(v>>16)
+		}
+	case WAVS32:
+		for i, x := range src {
+			le.PutUint32(dst[4*i:], uint32(wavRound(float64(x)*2147483648, -2147483648, 2147483647)))
+		}
+	case WAVF32:
+		for i, x := range src {
+			if x-x != 0 {
+				x = wavFinite(x)
+			}
+			le.PutUint32(dst[4*i:], math.Float32bits(x))
+		}
+	case WAVF64:
+		for i, x := range src {
+			if x-x != 0 {
+				x = wavFinite(x)
+			}
+			le.PutUint64(dst[8*i:], math.Float64bits(float64(x)))
+		}
+	}
+}
+
+// wavFinite maps infinities to ±1 and NaN to 0.
+func wavFinite(x float32) float32 {
+	switch {
+	case x > 0:
+		return 1
+	case x < 0:
+		return -1
+	}
+	return 0
+}
+
+// wavRound returns v rounded to the nearest integer, halves away from zero,
+// clamped to [lo, hi]; NaN gives 0.
+func wavRound(v, lo, hi float64) int64 {
+	switch {
+	case v >= hi:
+		return int64(hi)
+	case v <= lo:
+		return int64(lo)
+	case v >= 0:
+		return int64(v + 0.5)
+	case v < 0:
+		return int64(v - 0.5)
+	}
+	return 0
+}
