@@ -41,11 +41,17 @@ func File(path string) pipeline.Opener {
 	}
 }
 
-// openPath opens a file for reading, or standard input for "-", and trims
-// the path from the error (the stage label already names it).
+// stdinReader reads standard input without closing it.
+type stdinReader struct{ *os.File }
+
+func (stdinReader) Close() error { return nil }
+
+// openPath opens a file for reading, or standard input for "-" (which
+// closing does not close), and trims the path from the error: the stage
+// label already names the file.
 func openPath(path string) (io.ReadCloser, error) {
 	if path == "-" {
-		return io.NopCloser(os.Stdin), nil
+		return stdinReader{os.Stdin}, nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -72,6 +78,7 @@ type readCloser struct {
 // returned Source closes r when closed if r is an io.Closer; on error r is
 // closed.
 func Decode(r io.Reader) (pipeline.Source, error) {
+	size := inputSize(r)
 	br := bufio.NewReaderSize(r, 64<<10)
 	var in io.Reader = br
 	if c, ok := r.(io.Closer); ok {
@@ -92,7 +99,8 @@ func Decode(r io.Reader) (pipeline.Source, error) {
 	}
 	switch kind := Sniff(head); kind {
 	case "wav":
-		return DecodeWAV(in)
+		c, _ := r.(io.Closer)
+		return decodeWAV(br, c, size)
 	case "mp3":
 		return DecodeMP3(in)
 	case "":

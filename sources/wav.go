@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"os"
 
@@ -34,28 +33,30 @@ func init() {
 // not closed. Every call of the Opener opens the file anew.
 func WAV(path string) pipeline.Opener {
 	return func(ctx context.Context) (pipeline.Source, error) {
-		if path == "-" {
-			return decodeWAV(bufio.NewReaderSize(os.Stdin, 64<<10), nil, available(os.Stdin))
-		}
-		f, err := os.Open(path)
+		rc, err := openPath(path)
 		if err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				return nil, pe.Err // the stage label names the file
-			}
 			return nil, err
 		}
-		if st, err := f.Stat(); err == nil && st.IsDir() {
-			f.Close()
-			return nil, errors.New("is a directory, not a WAV file")
-		}
-		return decodeWAV(bufio.NewReaderSize(f, 64<<10), f, available(f))
+		return decodeWAV(bufio.NewReaderSize(rc, 64<<10), rc, inputSize(rc))
 	}
 }
 
-// available returns how many bytes f holds from its current offset, or -1
-// when f is not a regular file.
-func available(f *os.File) int64 {
+// inputSize returns how many bytes r holds from its current offset: for a
+// regular file or another io.Seeker; -1 when r cannot tell (pipes,
+// terminals, plain readers).
+func inputSize(r io.Reader) int64 {
+	switch f := r.(type) {
+	case *os.File:
+		return fileAvailable(f)
+	case io.Seeker:
+		return seekerAvailable(f)
+	}
+	return -1
+}
+
+// fileAvailable returns how many bytes f holds from its current offset, or
+// -1 when f is not a regular file.
+func fileAvailable(f *os.File) int64 {
 	st, err := f.Stat()
 	if err != nil || !st.Mode().IsRegular() {
 		return -1
@@ -91,11 +92,7 @@ func available(f *os.File) int64 {
 // to the end of the input and for truncated files.
 func DecodeWAV(r io.Reader) (pipeline.Source, error) {
 	c, _ := r.(io.Closer)
-	avail := int64(-1)
-	if s, ok := r.(io.Seeker); ok {
-		avail = seekerAvailable(s)
-	}
-	return decodeWAV(r, c, avail)
+	return decodeWAV(r, c, inputSize(r))
 }
 
 // seekerAvailable returns the number of bytes from s's offset to its end,
