@@ -82,7 +82,10 @@ func (k rsKernel) at(t float64) float64 {
 // Output sample j of a stage with ratio M/L (input samples per output
 // sample) sits at input time j·M/L = q + r/L. It is
 //
-//	y[j] = Σ_i coef[r·T+i] · x[q-off+i],  i = 0..T-1
+//	y[j] = Σ_i c_r[i] · x[q-off+i],  i = 0..T-1
+//
+// with c_r = coef[r·T : r·T+T]. A single phase (L = 1) is symmetric and
+// stored whole, but only its first half and centre are read.
 //
 // With interp > 0 the table is not exact per phase: it holds interp+1
 // finely spaced phases, each T coefficients followed by the T differences
@@ -228,6 +231,83 @@ func rsDot(h, x []float64) float64 {
 	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 }
 
+// rsDotSym returns Σ c[i]·x[i] over the 2H+1 taps of a symmetric filter c
+// given by its first half and centre h = c[0..H]: it adds the samples that
+// share a coefficient before multiplying.
+//
+//go:norace
+func rsDotSym(h, x []float64) float64 {
+	H := len(h) - 1
+	x = x[:2*H+1]
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= H; i += 4 {
+		hh := h[i : i+4 : i+4]
+		a := x[i : i+4 : i+4]
+		b := x[2*H-i-3 : 2*H-i+1 : 2*H-i+1]
+		s0 += hh[0] * (a[0] + b[3])
+		s1 += hh[1] * (a[1] + b[2])
+		s2 += hh[2] * (a[2] + b[1])
+		s3 += hh[3] * (a[3] + b[0])
+	}
+	for ; i < H; i++ {
+		s0 += h[i] * (x[i] + x[2*H-i])
+	}
+	return (s0 + s1) + (s2 + s3) + h[H]*x[H]
+}
+
+// rsDotPair returns Σ h1[i]·x1[i] and Σ h2[i]·x2[i] over len(h1) terms
+// (h2 at least as long): two outputs computed together.
+//
+//go:norace
+func rsDotPair(h1, x1, h2, x2 []float64) (float64, float64) {
+	n := len(h1)
+	x1, h2, x2 = x1[:n], h2[:n], x2[:n]
+	var a0, a1, a2, a3, b0, b1, b2, b3 float64
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		c := h1[i : i+4 : i+4]
+		u := x1[i : i+4 : i+4]
+		d := h2[i : i+4 : i+4]
+		v := x2[i : i+4 : i+4]
+		a0 += c[0] * u[0]
+		a1 += c[1] * u[1]
+		a2 += c[2] * u[2]
+		a3 += c[3] * u[3]
+		b0 += d[0] * v[0]
+		b1 += d[1] * v[1]
+		b2 += d[2] * v[2]
+		b3 += d[3] * v[3]
+	}
+	for ; i < n; i++ {
+		a0 += h1[i] * x1[i]
+		b0 += h2[i] * x2[i]
+	}
+	return (a0 + a1) + (a2 + a3), (b0 + b1) + (b2 + b3)
+}
+
+// rsDotSym2 is rsDotSym for two outputs at once.
+//
+//go:norace
+func rsDotSym2(h, x1, x2 []float64) (float64, float64) {
+	H := len(h) - 1
+	x1, x2 = x1[:2*H+1], x2[:2*H+1]
+	var a0, a1, b0, b1 float64
+	i := 0
+	for ; i+2 <= H; i += 2 {
+		hh := h[i : i+2 : i+2]
+		a0 += hh[0] * (x1[i] + x1[2*H-i])
+		a1 += hh[1] * (x1[i+1] + x1[2*H-i-1])
+		b0 += hh[0] * (x2[i] + x2[2*H-i])
+		b1 += hh[1] * (x2[i+1] + x2[2*H-i-1])
+	}
+	for ; i < H; i++ {
+		a0 += h[i] * (x1[i] + x1[2*H-i])
+		b0 += h[i] * (x2[i] + x2[2*H-i])
+	}
+	return (a0 + a1) + h[H]*x1[H], (b0 + b1) + h[H]*x2[H]
+}
+
 // rsDot2 returns Σ c[i]·x[i] + mu·Σ d[i]·x[i], reading x once: one output of
 // an interpolated-phase table (coefficients c, differences d).
 //
@@ -269,24 +349,37 @@ func rsPolyRun(t *rsPolyTable, L, M int, out, x []float64, base, q int64, r int,
 	lo := q - int64(t.off) - base
 	switch {
 	case L == 1:
-		// Integer decimation: one phase, no phase arithmetic.
-		h := t.coef[:T]
-		for k := 0; k < n; k++ {
-			out[k] = rsDot(h, x[lo:])
-			lo += int64(M)
+		// Integer decimation: one symmetric phase, no phase arithmetic.
+		h := t.coef[:T/2+1]
+		k := 0
+		for ; k+1 < n; k += 2 {
+			out[k], out[k+1] = rsDotSym2(h, x[lo:], x[lo+int64(M):])
+			lo += 2 * int64(M)
+		}
+		if k < n {
+			out[k] = rsDotSym(h, x[lo:])
 		}
 		return q + int64(n)*int64(M), 0
-	case M == 1 && t.interp == 0:
-		// Integer interpolation: L outputs per input sample.
-		for k := 0; k < n; k++ {
-			out[k] = rsDot(t.coef[r*T:r*T+T], x[lo:])
-			if r++; r == L {
-				r = 0
+	case t.interp == 0:
+		// Two outputs at a time: twice the independent work per loop
+		// iteration, which short filters need to keep the FPUs busy.
+		k := 0
+		for ; k+1 < n; k += 2 {
+			h1, x1 := t.coef[r*T:r*T+T], x[lo:]
+			lo += step
+			if r += rem; r >= L {
+				r -= L
 				lo++
 			}
+			h2, x2 := t.coef[r*T:r*T+T], x[lo:]
+			lo += step
+			if r += rem; r >= L {
+				r -= L
+				lo++
+			}
+			out[k], out[k+1] = rsDotPair(h1, x1, h2, x2)
 		}
-	case t.interp == 0:
-		for k := 0; k < n; k++ {
+		if k < n {
 			out[k] = rsDot(t.coef[r*T:r*T+T], x[lo:])
 			lo += step
 			if r += rem; r >= L {
@@ -364,26 +457,29 @@ func newRSFFT(n int) *rsFFT {
 	return f
 }
 
-// transform runs a forward complex FFT of f.re, f.im in place (inverse:
-// call with the imaginary part negated, and negate the result's).
+// transform runs a forward complex FFT in place on f.re, f.im, which hold
+// the input in bit-reversed order (the callers' packing loops put it there).
+// For an inverse, negate the imaginary parts before and after.
 //
 //go:norace
 func (f *rsFFT) transform() {
 	n := f.n
 	re, im := f.re[:n], f.im[:n]
-	for i, j := range f.rev {
-		if int(j) > i {
-			re[i], re[j] = re[j], re[i]
-			im[i], im[j] = im[j], im[i]
-		}
+	passes := f.passes
+	// The first stages have trivial twiddles and tiny groups: do them in
+	// straight-line code, as one radix-8 pass (odd log2 n) or one radix-4
+	// pass (even), instead of through the general loop.
+	switch {
+	case n >= 8 && (bits.Len(uint(n))-1)%2 == 1:
+		rsFFTFirst8(re, im)
+		passes = passes[1:] // the pass with cur = 2
+	case n >= 4 && (bits.Len(uint(n))-1)%2 == 0:
+		rsFFTFirst4(re, im)
+		passes = passes[1:] // the pass with cur = 1
+	case n == 2:
+		re[0], re[1], im[0], im[1] = re[0]+re[1], re[0]-re[1], im[0]+im[1], im[0]-im[1]
 	}
-	if (bits.Len(uint(n))-1)%2 == 1 {
-		for i := 0; i+1 < n; i += 2 {
-			ar, ai, br, bi := re[i], im[i], re[i+1], im[i+1]
-			re[i], im[i], re[i+1], im[i+1] = ar+br, ai+bi, ar-br, ai-bi
-		}
-	}
-	for _, p := range f.passes {
+	for _, p := range passes {
 		cur := p.cur
 		for g := 0; g+4*cur <= n; g += 4 * cur {
 			r0 := re[g : g+cur]
@@ -424,17 +520,65 @@ func (f *rsFFT) transform() {
 	}
 }
 
+// rsFFTFirst4 runs the stages of sizes 2 and 4 on bit-reversed data.
+//
+//go:norace
+func rsFFTFirst4(re, im []float64) {
+	for g := 0; g+4 <= len(re) && g+4 <= len(im); g += 4 {
+		r := re[g : g+4 : g+4]
+		m := im[g : g+4 : g+4]
+		a0r, a0i := r[0]+r[1], m[0]+m[1]
+		a1r, a1i := r[0]-r[1], m[0]-m[1]
+		a2r, a2i := r[2]+r[3], m[2]+m[3]
+		a3r, a3i := r[2]-r[3], m[2]-m[3]
+		// size 4: (a0, a2) with 1, (a1, a3) with -i
+		r[0], m[0] = a0r+a2r, a0i+a2i
+		r[2], m[2] = a0r-a2r, a0i-a2i
+		r[1], m[1] = a1r+a3i, a1i-a3r
+		r[3], m[3] = a1r-a3i, a1i+a3r
+	}
+}
+
+// rsFFTFirst8 runs the stages of sizes 2, 4 and 8 on bit-reversed data.
+//
+//go:norace
+func rsFFTFirst8(re, im []float64) {
+	const h = math.Sqrt2 / 2
+	for g := 0; g+8 <= len(re) && g+8 <= len(im); g += 8 {
+		r := re[g : g+8 : g+8]
+		m := im[g : g+8 : g+8]
+		// size 2
+		a0r, a0i, a1r, a1i := r[0]+r[1], m[0]+m[1], r[0]-r[1], m[0]-m[1]
+		a2r, a2i, a3r, a3i := r[2]+r[3], m[2]+m[3], r[2]-r[3], m[2]-m[3]
+		a4r, a4i, a5r, a5i := r[4]+r[5], m[4]+m[5], r[4]-r[5], m[4]-m[5]
+		a6r, a6i, a7r, a7i := r[6]+r[7], m[6]+m[7], r[6]-r[7], m[6]-m[7]
+		// size 4: twiddles 1 and -i
+		b0r, b0i, b2r, b2i := a0r+a2r, a0i+a2i, a0r-a2r, a0i-a2i
+		b1r, b1i, b3r, b3i := a1r+a3i, a1i-a3r, a1r-a3i, a1i+a3r
+		b4r, b4i, b6r, b6i := a4r+a6r, a4i+a6i, a4r-a6r, a4i-a6i
+		b5r, b5i, b7r, b7i := a5r+a7i, a5i-a7r, a5r-a7i, a5i+a7r
+		// size 8: twiddles 1, W8 = h(1-i), -i, W8³ = -h(1+i)
+		r[0], m[0], r[4], m[4] = b0r+b4r, b0i+b4i, b0r-b4r, b0i-b4i
+		tr, ti := h*(b5r+b5i), h*(b5i-b5r)
+		r[1], m[1], r[5], m[5] = b1r+tr, b1i+ti, b1r-tr, b1i-ti
+		r[2], m[2], r[6], m[6] = b2r+b6i, b2i-b6r, b2r-b6i, b2i+b6r
+		tr, ti = h*(b7i-b7r), -h*(b7r+b7i)
+		r[3], m[3], r[7], m[7] = b3r+tr, b3i+ti, b3r-tr, b3i-ti
+	}
+}
+
 // forwardReal computes the spectrum X[0..n] of the 2n real samples x into
 // xr, xi (each n+1 long).
 //
 //go:norace
 func (f *rsFFT) forwardReal(x, xr, xi []float64) {
 	n := f.n
-	for k := 0; k < n; k++ {
-		f.re[k], f.im[k] = x[2*k], x[2*k+1]
+	x = x[:2*n]
+	re, im := f.re[:n], f.im[:n]
+	for k, j := range f.rev[:n] {
+		re[j], im[j] = x[2*k], x[2*k+1]
 	}
 	f.transform()
-	re, im := f.re, f.im
 	xr[0], xi[0] = re[0]+im[0], 0
 	xr[n], xi[n] = re[0]-im[0], 0
 	for k := 1; k <= n/2; k++ {
@@ -457,7 +601,8 @@ func (f *rsFFT) forwardReal(x, xr, xi []float64) {
 //go:norace
 func (f *rsFFT) inverseReal(xr, xi, x []float64) {
 	n := f.n
-	re, im := f.re, f.im
+	re, im := f.re[:n], f.im[:n]
+	rev := f.rev[:n]
 	for k := 0; k <= n/2; k++ {
 		// E[k] = (X[k] + conj(X[n-k]))/2, O[k] = (X[k] - conj(X[n-k]))/(2W^k)
 		ar, ai := xr[k], xi[k]
@@ -466,17 +611,16 @@ func (f *rsFFT) inverseReal(xr, xi, x []float64) {
 		dr, di := ar-br, ai-bi
 		wr, wi := f.rcos[k], -f.rsin[k] // 1/W^k = conj(W^k)
 		or, oi := dr*wr-di*wi, dr*wi+di*wr
-		// Z[k] = E + i·O
-		re[k], im[k] = er-oi, ei+or
+		// Z[k] = E + i·O, stored conjugated (inverse FFT by conjugation)
+		// and bit-reversed for transform.
+		j := rev[k%n]
+		re[j], im[j] = er-oi, -(ei + or)
 		if k > 0 && k < n-k {
-			// Z[n-k] = conj(E[k]) + i·conj(O[k]) with E, O of index n-k
-			// being conj of index k for real even/odd sequences.
-			re[n-k], im[n-k] = er+oi, -(ei - or)
+			// Z[n-k] = conj(E[k]) + i·conj(O[k]): for real even and odd
+			// sequences the spectra at n-k are the conjugates of those at k.
+			j = rev[n-k]
+			re[j], im[j] = er+oi, ei-or
 		}
-	}
-	// Inverse FFT by conjugation.
-	for k := 0; k < n; k++ {
-		im[k] = -im[k]
 	}
 	f.transform()
 	for k := 0; k < n; k++ {

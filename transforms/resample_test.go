@@ -762,6 +762,20 @@ func TestRSDot(t *testing.T) {
 		if got := rsDot2(h, d, x, 0.3); math.Abs(got-want2) > 1e-12 {
 			t.Errorf("rsDot2 over %d = %g, want %g", n, got, want2)
 		}
+		if a, b := rsDotPair(h, x, d, x[1:]); math.Abs(a-want) > 1e-12 || math.Abs(b-rsDot(d, x[1:])) > 1e-12 {
+			t.Errorf("rsDotPair over %d = %g, %g", n, a, b)
+		}
+		// Symmetric filters of 2H+1 taps, from their first half.
+		if n%2 == 1 {
+			s := make([]float64, n)
+			for i := range s {
+				s[i] = h[min(i, n-1-i)]
+			}
+			a, b := rsDotSym2(h[:n/2+1], x, x[1:])
+			if w := rsDot(s, x); math.Abs(rsDotSym(h[:n/2+1], x)-w) > 1e-12 || math.Abs(a-w) > 1e-12 || math.Abs(b-rsDot(s, x[1:])) > 1e-12 {
+				t.Errorf("rsDotSym over %d taps = %g, rsDotSym2 = %g, %g; want %g", n, rsDotSym(h[:n/2+1], x), a, b, w)
+			}
+		}
 	}
 }
 
