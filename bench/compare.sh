@@ -67,6 +67,8 @@ for rate in 8000 16000; do
 		fi
 		row "elkspipe quality=$q (raw s16 in/out)" "$w" "$c" "$c_ours"
 	done
+	read -r w c < <(best "$tmp/resamplebench" -in "$tmp/in.raw" -rate 44100 -channels 2 -mono -to 44100 -o "$tmp/out.raw")
+	row "elkspipe mono only (no resampling: I/O floor)" "$w" "$c" "$c_ours"
 	read -r w c < <(best sox "$tmp/in.wav" -r "$rate" -c 1 "$tmp/out.wav")
 	row "sox in.wav -r $rate -c 1 out.wav (rate -h, dither)" "$w" "$c" "$c_ours"
 	read -r w c < <(best sox -D -t s16 -r 44100 -c 2 "$tmp/in.raw" -t s16 "$tmp/out.raw" channels 1 rate -h "$rate")
