@@ -1,0 +1,629 @@
+package transforms
+
+// DSP kernels of the resampler, as pure functions over slices: Kaiser
+// windowed-sinc design, polyphase coefficient tables, the dot products of
+// the inner loops, and a real FFT for the fast-convolution stages. The
+// streaming machinery that uses them is in resample.go.
+//
+// The inner loops are marked //go:norace: they only do arithmetic on slices
+// their caller owns, and the race detector's instrumentation of every load
+// made race-enabled builds (CI) five times slower. The code that fills and
+// drains those slices stays instrumented.
+
+import (
+	"math"
+	"math/bits"
+)
+
+// rsBesselI0 returns the modified Bessel function of the first kind, order 0.
+func rsBesselI0(x float64) float64 {
+	sum, term := 1.0, 1.0
+	q := x * x / 4
+	for k := 1.0; k < 500; k++ {
+		term *= q / (k * k)
+		sum += term
+		if term < sum*1e-17 {
+			break
+		}
+	}
+	return sum
+}
+
+// rsKaiserBeta returns the Kaiser window parameter β giving a stopband
+// attenuation of att dB (Kaiser's empirical formula).
+func rsKaiserBeta(att float64) float64 {
+	switch {
+	case att > 50:
+		return 0.1102 * (att - 8.7)
+	case att > 21:
+		return 0.5842*math.Pow(att-21, 0.4) + 0.07886*(att-21)
+	}
+	return 0
+}
+
+// rsKaiserSpan returns the length, in samples of the rate the filter runs
+// at, that a Kaiser-windowed sinc needs for an attenuation of att dB over a
+// transition band of width tw (a fraction of that rate).
+func rsKaiserSpan(att, tw float64) float64 {
+	return (att - 7.95) / (2.285 * 2 * math.Pi * tw)
+}
+
+// rsKernel is a Kaiser-windowed sinc lowpass in continuous time t (in input
+// samples): g·sinc(g·t)·w(t/half), zero for |t| > half. g is twice the
+// cutoff as a fraction of the input rate, so that the kernel's samples at
+// integer spacing sum to about 1.
+type rsKernel struct {
+	g, half, beta, i0beta float64
+}
+
+func newRSKernel(g, half, beta float64) rsKernel {
+	return rsKernel{g: g, half: half, beta: beta, i0beta: rsBesselI0(beta)}
+}
+
+func (k rsKernel) at(t float64) float64 {
+	if t < 0 {
+		t = -t
+	}
+	if t > k.half {
+		return 0
+	}
+	r := t / k.half
+	w := rsBesselI0(k.beta*math.Sqrt(math.Max(0, 1-r*r))) / k.i0beta
+	x := k.g * t
+	s := 1.0
+	if x != 0 {
+		s = math.Sin(math.Pi*x) / (math.Pi * x)
+	}
+	return k.g * s * w
+}
+
+// rsPolyTable is the coefficient table of a polyphase FIR stage.
+//
+// Output sample j of a stage with ratio M/L (input samples per output
+// sample) sits at input time j·M/L = q + r/L. It is
+//
+//	y[j] = Σ_i c_r[i] · x[q-off+i],  i = 0..T-1
+//
+// with c_r = coef[r·T : r·T+T]. A single phase (L = 1) is symmetric and
+// stored whole, but only its first half and centre are read.
+//
+// With interp > 0 the table is not exact per phase: it holds interp+1
+// finely spaced phases, each T coefficients followed by the T differences
+// to the next phase, and a phase's coefficients are interpolated linearly.
+type rsPolyTable struct {
+	taps   int // T
+	off    int // input index of tap 0 relative to q
+	interp int // 0: L exact phases; >0: interp+1 interpolated phases
+	coef   []float64
+}
+
+// rsMaxExactCoefs bounds the size of an exact polyphase table (L·T
+// coefficients, 8 bytes each); larger ratios interpolate between finely
+// spaced phases instead.
+const rsMaxExactCoefs = 1 << 18
+
+// rsDesignPoly designs the polyphase table of a stage that converts rate
+// ratio M/L (L output samples for every M input samples, gcd 1) with a
+// lowpass whose passband ends at fp and stopband starts at fs, both as
+// fractions of the input rate, attenuating att dB.
+func rsDesignPoly(L, M int, fp, fs, att float64) rsPolyTable {
+	span := rsKaiserSpan(att, fs-fp) // in input samples
+	g := fp + fs                     // 2 × cutoff, cutoff midway
+	beta := rsKaiserBeta(att)
+	if L == 1 {
+		// One phase: an odd, symmetric filter centred on x[q].
+		T := int(math.Ceil(span)) | 1
+		T = max(T, 3)
+		if T%8 > 1 {
+			T = (T+7)&^7 + 1 // 8k+1: one tap after the unrolled loop
+		}
+		off := T / 2
+		k := newRSKernel(g, float64(off), beta)
+		c := make([]float64, T)
+		var sum float64
+		for i := range c {
+			c[i] = k.at(float64(i - off))
+			sum += c[i]
+		}
+		for i := range c {
+			c[i] /= sum
+		}
+		return rsPolyTable{taps: T, off: off, coef: c}
+	}
+	// T is rounded up to a multiple of 8 for the unrolled dot product; the
+	// window widens with it, so the extra taps improve the filter.
+	T := (int(math.Ceil(span)) + 2 + 7) &^ 7
+	off := T/2 - 1
+	if L*T <= rsMaxExactCoefs {
+		// L exact phases; the window spans T-1/L·2 input samples so that
+		// the taps m = -off..T/2 cover it for every phase.
+		k := newRSKernel(g, float64(T)/2-1/float64(L), beta)
+		c := make([]float64, L*T)
+		var sum float64
+		for r := 0; r < L; r++ {
+			for i := 0; i < T; i++ {
+				v := k.at(float64(r)/float64(L) - float64(i-off))
+				c[r*T+i] = v
+				sum += v
+			}
+		}
+		scale := float64(L) / sum
+		for i := range c {
+			c[i] *= scale
+		}
+		return rsPolyTable{taps: T, off: off, coef: c}
+	}
+	// Interpolated phases: the error of linear interpolation between
+	// phases 1/P apart is about (π·g/P)²/8 of the kernel; keep it well
+	// below the stopband.
+	tol := math.Pow(10, -(att+12)/20)
+	P := 1 << bits.Len(uint(math.Ceil(math.Pi*g/math.Sqrt(8*tol))))
+	P = max(P, 64)
+	for P > 64 && (P+1)*2*T > 1<<19 {
+		P >>= 1
+	}
+	k := newRSKernel(g, float64(T)/2-1, beta)
+	c := make([]float64, (P+1)*2*T)
+	var sum float64
+	for p := 0; p <= P; p++ {
+		for i := 0; i < T; i++ {
+			v := k.at(float64(p)/float64(P) - float64(i-off))
+			c[p*2*T+i] = v
+			if p < P {
+				sum += v
+			}
+		}
+	}
+	scale := float64(P) / sum
+	for p := 0; p <= P; p++ {
+		for i := 0; i < T; i++ {
+			c[p*2*T+i] *= scale
+		}
+	}
+	for p := 0; p < P; p++ {
+		for i := 0; i < T; i++ {
+			c[p*2*T+T+i] = c[(p+1)*2*T+i] - c[p*2*T+i]
+		}
+	}
+	return rsPolyTable{taps: T, off: off, interp: P, coef: c}
+}
+
+// rsLowpass returns a symmetric lowpass of odd length 2·half+1 at some rate,
+// cutoff midway between fp and fs (fractions of that rate), Kaiser β for att
+// dB, scaled so that its taps sum to gain.
+func rsLowpass(half int, fp, fs, att, gain float64) []float64 {
+	k := newRSKernel(fp+fs, float64(half), rsKaiserBeta(att))
+	h := make([]float64, 2*half+1)
+	var sum float64
+	for i := range h {
+		h[i] = k.at(float64(i - half))
+		sum += h[i]
+	}
+	for i := range h {
+		h[i] *= gain / sum
+	}
+	return h
+}
+
+// rsDot returns Σ h[i]·x[i] over len(h) terms, with eight partial sums to
+// keep the floating-point units busy.
+//
+//go:norace
+func rsDot(h, x []float64) float64 {
+	x = x[:len(h)]
+	var s0, s1, s2, s3, s4, s5, s6, s7 float64
+	i := 0
+	for ; i+8 <= len(h); i += 8 {
+		hh := h[i : i+8 : i+8]
+		xx := x[i : i+8 : i+8]
+		s0 += hh[0] * xx[0]
+		s1 += hh[1] * xx[1]
+		s2 += hh[2] * xx[2]
+		s3 += hh[3] * xx[3]
+		s4 += hh[4] * xx[4]
+		s5 += hh[5] * xx[5]
+		s6 += hh[6] * xx[6]
+		s7 += hh[7] * xx[7]
+	}
+	for ; i < len(h); i++ {
+		s0 += h[i] * x[i]
+	}
+	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+}
+
+// rsDotSym returns Σ c[i]·x[i] over the 2H+1 taps of a symmetric filter c
+// given by its first half and centre h = c[0..H]: it adds the samples that
+// share a coefficient before multiplying.
+//
+//go:norace
+func rsDotSym(h, x []float64) float64 {
+	H := len(h) - 1
+	x = x[:2*H+1]
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= H; i += 4 {
+		hh := h[i : i+4 : i+4]
+		a := x[i : i+4 : i+4]
+		b := x[2*H-i-3 : 2*H-i+1 : 2*H-i+1]
+		s0 += hh[0] * (a[0] + b[3])
+		s1 += hh[1] * (a[1] + b[2])
+		s2 += hh[2] * (a[2] + b[1])
+		s3 += hh[3] * (a[3] + b[0])
+	}
+	for ; i < H; i++ {
+		s0 += h[i] * (x[i] + x[2*H-i])
+	}
+	return (s0 + s1) + (s2 + s3) + h[H]*x[H]
+}
+
+// rsDotPair returns Σ h1[i]·x1[i] and Σ h2[i]·x2[i] over len(h1) terms
+// (h2 at least as long): two outputs computed together.
+//
+//go:norace
+func rsDotPair(h1, x1, h2, x2 []float64) (float64, float64) {
+	n := len(h1)
+	x1, h2, x2 = x1[:n], h2[:n], x2[:n]
+	var a0, a1, a2, a3, b0, b1, b2, b3 float64
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		c := h1[i : i+4 : i+4]
+		u := x1[i : i+4 : i+4]
+		d := h2[i : i+4 : i+4]
+		v := x2[i : i+4 : i+4]
+		a0 += c[0] * u[0]
+		a1 += c[1] * u[1]
+		a2 += c[2] * u[2]
+		a3 += c[3] * u[3]
+		b0 += d[0] * v[0]
+		b1 += d[1] * v[1]
+		b2 += d[2] * v[2]
+		b3 += d[3] * v[3]
+	}
+	for ; i < n; i++ {
+		a0 += h1[i] * x1[i]
+		b0 += h2[i] * x2[i]
+	}
+	return (a0 + a1) + (a2 + a3), (b0 + b1) + (b2 + b3)
+}
+
+// rsDotSym2 is rsDotSym for two outputs at once.
+//
+//go:norace
+func rsDotSym2(h, x1, x2 []float64) (float64, float64) {
+	H := len(h) - 1
+	x1, x2 = x1[:2*H+1], x2[:2*H+1]
+	var a0, a1, b0, b1 float64
+	i := 0
+	for ; i+2 <= H; i += 2 {
+		hh := h[i : i+2 : i+2]
+		a0 += hh[0] * (x1[i] + x1[2*H-i])
+		a1 += hh[1] * (x1[i+1] + x1[2*H-i-1])
+		b0 += hh[0] * (x2[i] + x2[2*H-i])
+		b1 += hh[1] * (x2[i+1] + x2[2*H-i-1])
+	}
+	for ; i < H; i++ {
+		a0 += h[i] * (x1[i] + x1[2*H-i])
+		b0 += h[i] * (x2[i] + x2[2*H-i])
+	}
+	return (a0 + a1) + h[H]*x1[H], (b0 + b1) + h[H]*x2[H]
+}
+
+// rsDot2 returns Σ c[i]·x[i] + mu·Σ d[i]·x[i], reading x once: one output of
+// an interpolated-phase table (coefficients c, differences d).
+//
+//go:norace
+func rsDot2(c, d, x []float64, mu float64) float64 {
+	x = x[:len(c)]
+	d = d[:len(c)]
+	var a0, a1, a2, a3, b0, b1, b2, b3 float64
+	i := 0
+	for ; i+4 <= len(c); i += 4 {
+		cc := c[i : i+4 : i+4]
+		dd := d[i : i+4 : i+4]
+		xx := x[i : i+4 : i+4]
+		a0 += cc[0] * xx[0]
+		a1 += cc[1] * xx[1]
+		a2 += cc[2] * xx[2]
+		a3 += cc[3] * xx[3]
+		b0 += dd[0] * xx[0]
+		b1 += dd[1] * xx[1]
+		b2 += dd[2] * xx[2]
+		b3 += dd[3] * xx[3]
+	}
+	for ; i < len(c); i++ {
+		a0 += c[i] * x[i]
+		b0 += d[i] * x[i]
+	}
+	return ((a0 + a1) + (a2 + a3)) + mu*((b0+b1)+(b2+b3))
+}
+
+// rsPolyRun computes n outputs of a polyphase stage into out, starting at
+// the output whose input position is q + r/L, where x[0] is input sample
+// base. It returns the position after the last output. The caller
+// guarantees that x holds every tap read.
+//
+//go:norace
+func rsPolyRun(t *rsPolyTable, L, M int, out, x []float64, base, q int64, r int, n int) (int64, int) {
+	T := t.taps
+	step, rem := int64(M/L), M%L
+	lo := q - int64(t.off) - base
+	switch {
+	case L == 1:
+		// Integer decimation: one symmetric phase, no phase arithmetic.
+		h := t.coef[:T/2+1]
+		k := 0
+		for ; k+1 < n; k += 2 {
+			out[k], out[k+1] = rsDotSym2(h, x[lo:], x[lo+int64(M):])
+			lo += 2 * int64(M)
+		}
+		if k < n {
+			out[k] = rsDotSym(h, x[lo:])
+		}
+		return q + int64(n)*int64(M), 0
+	case t.interp == 0:
+		// Two outputs at a time: twice the independent work per loop
+		// iteration, which short filters need to keep the FPUs busy.
+		k := 0
+		for ; k+1 < n; k += 2 {
+			h1, x1 := t.coef[r*T:r*T+T], x[lo:]
+			lo += step
+			if r += rem; r >= L {
+				r -= L
+				lo++
+			}
+			h2, x2 := t.coef[r*T:r*T+T], x[lo:]
+			lo += step
+			if r += rem; r >= L {
+				r -= L
+				lo++
+			}
+			out[k], out[k+1] = rsDotPair(h1, x1, h2, x2)
+		}
+		if k < n {
+			out[k] = rsDot(t.coef[r*T:r*T+T], x[lo:])
+			lo += step
+			if r += rem; r >= L {
+				r -= L
+				lo++
+			}
+		}
+	default:
+		P := t.interp
+		scale := float64(P) / float64(L)
+		for k := 0; k < n; k++ {
+			pos := float64(r) * scale
+			p := int(pos)
+			c := t.coef[p*2*T : p*2*T+2*T]
+			out[k] = rsDot2(c[:T], c[T:], x[lo:], pos-float64(p))
+			lo += step
+			if r += rem; r >= L {
+				r -= L
+				lo++
+			}
+		}
+	}
+	return lo + int64(t.off) + base, r
+}
+
+// rsFFT is a plan for complex FFTs of size n (a power of two), and for real
+// FFTs of size 2n built on them.
+type rsFFT struct {
+	n      int
+	rev    []int32     // bit-reversal permutation
+	passes []rsFFTPass // radix-2² passes after the optional radix-2 one
+	rcos   []float64   // real-FFT post-processing twiddles, k = 0..n/2
+	rsin   []float64
+	re, im []float64 // work space
+}
+
+// rsFFTPass holds the twiddles of two merged radix-2 stages: the stage of
+// size 2·cur (w1 = W_{2cur}^k) and the one of size 4·cur (w2 = W_{4cur}^k).
+type rsFFTPass struct {
+	cur                int
+	w1r, w1i, w2r, w2i []float64
+}
+
+func newRSFFT(n int) *rsFFT {
+	f := &rsFFT{n: n, rev: make([]int32, n), re: make([]float64, n), im: make([]float64, n)}
+	lg := bits.Len(uint(n)) - 1
+	if lg > 0 {
+		for i := range f.rev {
+			f.rev[i] = int32(bits.Reverse32(uint32(i)) >> (32 - lg))
+		}
+	}
+	cur := 1
+	if lg%2 == 1 {
+		cur = 2
+	}
+	for ; cur*4 <= n; cur *= 4 {
+		p := rsFFTPass{cur: cur,
+			w1r: make([]float64, cur), w1i: make([]float64, cur),
+			w2r: make([]float64, cur), w2i: make([]float64, cur)}
+		for k := 0; k < cur; k++ {
+			a1 := -2 * math.Pi * float64(k) / float64(2*cur)
+			a2 := -2 * math.Pi * float64(k) / float64(4*cur)
+			p.w1r[k], p.w1i[k] = math.Cos(a1), math.Sin(a1)
+			p.w2r[k], p.w2i[k] = math.Cos(a2), math.Sin(a2)
+		}
+		f.passes = append(f.passes, p)
+	}
+	N := 2 * n
+	f.rcos = make([]float64, n/2+1)
+	f.rsin = make([]float64, n/2+1)
+	for k := range f.rcos {
+		a := -2 * math.Pi * float64(k) / float64(N)
+		f.rcos[k], f.rsin[k] = math.Cos(a), math.Sin(a)
+	}
+	return f
+}
+
+// transform runs a forward complex FFT in place on f.re, f.im, which hold
+// the input in bit-reversed order (the callers' packing loops put it there).
+// For an inverse, negate the imaginary parts before and after.
+//
+//go:norace
+func (f *rsFFT) transform() {
+	n := f.n
+	re, im := f.re[:n], f.im[:n]
+	passes := f.passes
+	// The first stages have trivial twiddles and tiny groups: do them in
+	// straight-line code, as one radix-8 pass (odd log2 n) or one radix-4
+	// pass (even), instead of through the general loop.
+	switch {
+	case n >= 8 && (bits.Len(uint(n))-1)%2 == 1:
+		rsFFTFirst8(re, im)
+		passes = passes[1:] // the pass with cur = 2
+	case n >= 4 && (bits.Len(uint(n))-1)%2 == 0:
+		rsFFTFirst4(re, im)
+		passes = passes[1:] // the pass with cur = 1
+	case n == 2:
+		re[0], re[1], im[0], im[1] = re[0]+re[1], re[0]-re[1], im[0]+im[1], im[0]-im[1]
+	}
+	for _, p := range passes {
+		cur := p.cur
+		for g := 0; g+4*cur <= n; g += 4 * cur {
+			r0 := re[g : g+cur]
+			r1 := re[g+cur : g+2*cur]
+			r2 := re[g+2*cur : g+3*cur]
+			r3 := re[g+3*cur : g+4*cur]
+			i0 := im[g : g+cur]
+			i1 := im[g+cur : g+2*cur]
+			i2 := im[g+2*cur : g+3*cur]
+			i3 := im[g+3*cur : g+4*cur]
+			w1r, w1i := p.w1r[:len(r0)], p.w1i[:len(r0)]
+			w2r, w2i := p.w2r[:len(r0)], p.w2i[:len(r0)]
+			r1, r2, r3 = r1[:len(r0)], r2[:len(r0)], r3[:len(r0)]
+			i0, i1, i2, i3 = i0[:len(r0)], i1[:len(r0)], i2[:len(r0)], i3[:len(r0)]
+			for k := range r0 {
+				// Stage of size 2·cur: (x0, x1) and (x2, x3) with w1.
+				ar, ai := w1r[k], w1i[k]
+				tr := ar*r1[k] - ai*i1[k]
+				ti := ar*i1[k] + ai*r1[k]
+				ur := ar*r3[k] - ai*i3[k]
+				ui := ar*i3[k] + ai*r3[k]
+				b0r, b0i := r0[k]+tr, i0[k]+ti
+				b1r, b1i := r0[k]-tr, i0[k]-ti
+				b2r, b2i := r2[k]+ur, i2[k]+ui
+				b3r, b3i := r2[k]-ur, i2[k]-ui
+				// Stage of size 4·cur: (b0, b2) with w2, (b1, b3) with -i·w2.
+				cr, ci := w2r[k], w2i[k]
+				tr = cr*b2r - ci*b2i
+				ti = cr*b2i + ci*b2r
+				ur = cr*b3i + ci*b3r // -i·(w2·b3): (im, -re)
+				ui = -(cr*b3r - ci*b3i)
+				r0[k], i0[k] = b0r+tr, b0i+ti
+				r2[k], i2[k] = b0r-tr, b0i-ti
+				r1[k], i1[k] = b1r+ur, b1i+ui
+				r3[k], i3[k] = b1r-ur, b1i-ui
+			}
+		}
+	}
+}
+
+// rsFFTFirst4 runs the stages of sizes 2 and 4 on bit-reversed data.
+//
+//go:norace
+func rsFFTFirst4(re, im []float64) {
+	for g := 0; g+4 <= len(re) && g+4 <= len(im); g += 4 {
+		r := re[g : g+4 : g+4]
+		m := im[g : g+4 : g+4]
+		a0r, a0i := r[0]+r[1], m[0]+m[1]
+		a1r, a1i := r[0]-r[1], m[0]-m[1]
+		a2r, a2i := r[2]+r[3], m[2]+m[3]
+		a3r, a3i := r[2]-r[3], m[2]-m[3]
+		// size 4: (a0, a2) with 1, (a1, a3) with -i
+		r[0], m[0] = a0r+a2r, a0i+a2i
+		r[2], m[2] = a0r-a2r, a0i-a2i
+		r[1], m[1] = a1r+a3i, a1i-a3r
+		r[3], m[3] = a1r-a3i, a1i+a3r
+	}
+}
+
+// rsFFTFirst8 runs the stages of sizes 2, 4 and 8 on bit-reversed data.
+//
+//go:norace
+func rsFFTFirst8(re, im []float64) {
+	const h = math.Sqrt2 / 2
+	for g := 0; g+8 <= len(re) && g+8 <= len(im); g += 8 {
+		r := re[g : g+8 : g+8]
+		m := im[g : g+8 : g+8]
+		// size 2
+		a0r, a0i, a1r, a1i := r[0]+r[1], m[0]+m[1], r[0]-r[1], m[0]-m[1]
+		a2r, a2i, a3r, a3i := r[2]+r[3], m[2]+m[3], r[2]-r[3], m[2]-m[3]
+		a4r, a4i, a5r, a5i := r[4]+r[5], m[4]+m[5], r[4]-r[5], m[4]-m[5]
+		a6r, a6i, a7r, a7i := r[6]+r[7], m[6]+m[7], r[6]-r[7], m[6]-m[7]
+		// size 4: twiddles 1 and -i
+		b0r, b0i, b2r, b2i := a0r+a2r, a0i+a2i, a0r-a2r, a0i-a2i
+		b1r, b1i, b3r, b3i := a1r+a3i, a1i-a3r, a1r-a3i, a1i+a3r
+		b4r, b4i, b6r, b6i := a4r+a6r, a4i+a6i, a4r-a6r, a4i-a6i
+		b5r, b5i, b7r, b7i := a5r+a7i, a5i-a7r, a5r-a7i, a5i+a7r
+		// size 8: twiddles 1, W8 = h(1-i), -i, W8³ = -h(1+i)
+		r[0], m[0], r[4], m[4] = b0r+b4r, b0i+b4i, b0r-b4r, b0i-b4i
+		tr, ti := h*(b5r+b5i), h*(b5i-b5r)
+		r[1], m[1], r[5], m[5] = b1r+tr, b1i+ti, b1r-tr, b1i-ti
+		r[2], m[2], r[6], m[6] = b2r+b6i, b2i-b6r, b2r-b6i, b2i+b6r
+		tr, ti = h*(b7i-b7r), -h*(b7r+b7i)
+		r[3], m[3], r[7], m[7] = b3r+tr, b3i+ti, b3r-tr, b3i-ti
+	}
+}
+
+// forwardReal computes the spectrum X[0..n] of the 2n real samples x into
+// xr, xi (each n+1 long).
+//
+//go:norace
+func (f *rsFFT) forwardReal(x, xr, xi []float64) {
+	n := f.n
+	x = x[:2*n]
+	re, im := f.re[:n], f.im[:n]
+	for k, j := range f.rev[:n] {
+		re[j], im[j] = x[2*k], x[2*k+1]
+	}
+	f.transform()
+	xr[0], xi[0] = re[0]+im[0], 0
+	xr[n], xi[n] = re[0]-im[0], 0
+	for k := 1; k <= n/2; k++ {
+		// Z[k] and conj(Z[n-k]) give the spectra of the even and odd samples.
+		zr, zi := re[k], im[k]
+		cr, ci := re[n-k], -im[n-k]
+		er, ei := (zr+cr)/2, (zi+ci)/2  // even
+		or, oi := (zi-ci)/2, -(zr-cr)/2 // odd = (Z - conj)/(2i)
+		wr, wi := f.rcos[k], f.rsin[k]
+		tr, ti := wr*or-wi*oi, wr*oi+wi*or
+		xr[k], xi[k] = er+tr, ei+ti
+		// X[n-k] = conj(E[k]) - conj(W^k·O[k])·(-1)... via symmetry:
+		xr[n-k], xi[n-k] = er-tr, -(ei - ti)
+	}
+}
+
+// inverseReal computes the 2n real samples x whose spectrum is X[0..n]
+// (xr, xi), scaled by n (so that inverseReal(forwardReal(x)) = 2n·x/2).
+//
+//go:norace
+func (f *rsFFT) inverseReal(xr, xi, x []float64) {
+	n := f.n
+	re, im := f.re[:n], f.im[:n]
+	rev := f.rev[:n]
+	for k := 0; k <= n/2; k++ {
+		// E[k] = (X[k] + conj(X[n-k]))/2, O[k] = (X[k] - conj(X[n-k]))/(2W^k)
+		ar, ai := xr[k], xi[k]
+		br, bi := xr[n-k], -xi[n-k]
+		er, ei := ar+br, ai+bi
+		dr, di := ar-br, ai-bi
+		wr, wi := f.rcos[k], -f.rsin[k] // 1/W^k = conj(W^k)
+		or, oi := dr*wr-di*wi, dr*wi+di*wr
+		// Z[k] = E + i·O, stored conjugated (inverse FFT by conjugation)
+		// and bit-reversed for transform.
+		j := rev[k%n]
+		re[j], im[j] = er-oi, -(ei + or)
+		if k > 0 && k < n-k {
+			// Z[n-k] = conj(E[k]) + i·conj(O[k]): for real even and odd
+			// sequences the spectra at n-k are the conjugates of those at k.
+			j = rev[n-k]
+			re[j], im[j] = er+oi, ei-or
+		}
+	}
+	f.transform()
+	for k := 0; k < n; k++ {
+		x[2*k], x[2*k+1] = re[k], -im[k]
+	}
+}
