@@ -43,8 +43,9 @@ var (
 )
 
 // parseMP3Header decodes the four bytes at the start of b. It reports false
-// for anything that is not a valid header by the rules go-mp3 also applies
-// (sync, version, layer, bitrate, sample rate, emphasis).
+// for anything that is not a valid header (sync, version, layer, bitrate,
+// sample rate). Like ffmpeg, it ignores the emphasis field, whose reserved
+// value go-mp3 would reject.
 func parseMP3Header(b []byte) (mp3Header, bool) {
 	if len(b) < 4 || b[0] != 0xFF || b[1]&0xE0 != 0xE0 {
 		return mp3Header{}, false
@@ -67,7 +68,7 @@ func parseMP3Header(b []byte) (mp3Header, bool) {
 	h.crc = b[1]&1 == 0
 	bi := int(b[2] >> 4)
 	h.rateIndex = int(b[2]>>2) & 3
-	if bi == 15 || h.rateIndex == 3 || b[3]&3 == 2 {
+	if bi == 15 || h.rateIndex == 3 {
 		return h, false
 	}
 	h.padding = int(b[2]>>1) & 1
@@ -228,9 +229,8 @@ type mp3Scanner struct {
 	ref mp3Header
 	buf [2048]byte // the current frame; Layer III frames are at most 1441 bytes
 
-	// Bit reservoir bookkeeping: reservoir is how many bytes of main data
-	// go-mp3 holds from the frames handed to it so far.
-	reservoir int
+	res mp3Repacker // rebuilds frames for go-mp3
+
 	frames    int   // audio frames handed out
 	frameOff  int64 // byte offset of the last frame handed out
 	skipped   int64 // bytes of junk skipped between frames
@@ -383,6 +383,9 @@ func (s *mp3Scanner) acceptFirst(h mp3Header, afterJunk bool) (bool, error) {
 		depth = 3
 	}
 	if h.size == 0 { // free format: the frame length is not in the header
+		if afterJunk {
+			return false, nil // too weak a sign to call junk free format
+		}
 		b, err := s.peek(4 + 2*1441 + 4)
 		if err != nil {
 			return false, fmt.Errorf("mp3: %w", err)
@@ -429,8 +432,7 @@ func (s *mp3Scanner) readFrame(h mp3Header) ([]byte, error) {
 // recorded in s.tag and skipped. Tags between and after frames are skipped, and
 // so is junk: the scanner searches for the next frame of the same stream
 // that is followed by another one, a tag or the end, like ffmpeg's and
-// mpg123's resync. Frames are prepared for go-mp3's bit reservoir (see
-// fixReservoir).
+// mpg123's resync. Frames are rebuilt for go-mp3 by mp3Repacker.
 func (s *mp3Scanner) next() ([]byte, error) {
 	resync := false
 	for {
@@ -473,7 +475,7 @@ func (s *mp3Scanner) next() ([]byte, error) {
 				}
 				s.frames++
 				s.frameOff = off
-				return s.fixReservoir(h, f), nil
+				return s.res.repack(h, f), nil
 			}
 		}
 		resync = true
@@ -482,33 +484,6 @@ func (s *mp3Scanner) next() ([]byte, error) {
 			return nil, err
 		}
 	}
-}
-
-// fixReservoir checks that the main data the frame f refers back to
-// (main_data_begin bytes of earlier frames) is there. When it is not — the
-// stream was cut, or starts, in the middle of a bit reservoir — go-mp3
-// would decode garbage (noise); instead the frame's side information is
-// cleared, which makes it decode to silence of the right length while its
-// own main data still feeds the reservoir of the frames after it.
-func (s *mp3Scanner) fixReservoir(h mp3Header, f []byte) []byte {
-	si := 4
-	if h.crc {
-		si += 2
-	}
-	main := len(f) - si - h.sideInfoSize()
-	if main < 0 {
-		return f // go-mp3 rejects it
-	}
-	begin := int(f[si])
-	if h.version == 1 {
-		begin = begin<<1 | int(f[si+1]>>7)
-	}
-	if begin > s.reservoir {
-		clear(f[si : si+h.sideInfoSize()])
-		begin = 0
-	}
-	s.reservoir = begin + main
-	return f
 }
 
 // audioEnd finds where the MPEG data of rs ends, before any ID3v1, APEv2
