@@ -231,9 +231,9 @@ type mp3Scanner struct {
 
 	res mp3Repacker // rebuilds frames for go-mp3
 
-	frames    int   // audio frames handed out
-	frameOff  int64 // byte offset of the last frame handed out
-	skipped   int64 // bytes of junk skipped between frames
+	frames   int   // audio frames handed out
+	frameOff int64 // byte offset of the last frame handed out
+	skipped  int64 // bytes of junk skipped between frames
 
 	// The first frame is checked for a Xing/Info/VBRI tag, which is not
 	// audio and is not handed out.
