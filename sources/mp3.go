@@ -319,11 +319,15 @@ func (d *mp3Source) fill() {
 
 // mp3Sample turns one 16-bit sample of go-mp3 (little-endian bytes lo, hi)
 // back into the float it came from. go-mp3 computes int(x*32767), which
-// truncates towards zero, so the best estimate of x is the middle of the
-// step: (s ± 0.5)/32767.
+// truncates towards zero, and saturates at ±32767, so the best estimate of
+// x is the middle of the step, (s ± 0.5)/32767, or ±1 when saturated.
 func mp3Sample(lo, hi byte) float32 {
 	s := float32(int16(uint16(lo) | uint16(hi)<<8))
 	switch {
+	case s >= 32767:
+		return 1
+	case s <= -32767:
+		return -1
 	case s > 0:
 		s += 0.5
 	case s < 0:
