@@ -739,7 +739,7 @@ func TestMP3Corpus(t *testing.T) {
 	cases := map[string]mp3CorpusCase{
 		// Every MPEG-2 bitrate at 22050 Hz: the padded frames go-mp3 reads
 		// one byte short.
-		"M2L3_bitrate_22_all.mp3": {whole: true},
+		"M2L3_bitrate_22_all.mp3":          {whole: true},
 		"l1-fl4.mp3":                       {err: "MPEG-1 Layer I audio is not supported"},
 		"l2-fl13.mp3":                      {err: "MPEG-1 Layer II audio is not supported"},
 		"l3-he_free.mp3":                   {err: "free-format"},
