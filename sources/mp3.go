@@ -28,11 +28,7 @@ func MP3(path string) pipeline.Opener {
 		}
 		f, err := os.Open(path)
 		if err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err // the stage label names the file
-			}
-			return nil, fmt.Errorf("mp3: %w", err)
+			return nil, mp3ReadError(err)
 		}
 		src, err := DecodeMP3(f)
 		if err != nil {
@@ -121,7 +117,7 @@ func (f *mp3Feed) Read(p []byte) (int, error) {
 		b, err := f.scan.next()
 		if err != nil {
 			if err != io.EOF {
-				err = fmt.Errorf("mp3: %w", err)
+				err = mp3ReadError(err)
 			}
 			f.err = err
 			return 0, err
@@ -141,7 +137,7 @@ func newMP3Source(r io.Reader) (*mp3Source, error) {
 		if start, err := rs.Seek(0, io.SeekCurrent); err == nil {
 			end, ok, err := audioEnd(rs, start)
 			if err != nil {
-				return nil, fmt.Errorf("mp3: %w", err)
+				return nil, mp3ReadError(err)
 			}
 			if ok {
 				d.base = start
@@ -165,7 +161,7 @@ func newMP3Source(r io.Reader) (*mp3Source, error) {
 	case err == io.EOF:
 		d.err = io.EOF // only a tag frame, or a cut frame: an empty stream
 	case err != nil:
-		return nil, fmt.Errorf("mp3: %w", err)
+		return nil, mp3ReadError(err)
 	default:
 		d.feed.cur = first
 		if err := d.newDecoder(); err != nil {
@@ -194,7 +190,20 @@ func newMP3Source(r io.Reader) (*mp3Source, error) {
 			}
 		}
 	}
+	if d.dec == nil {
+		d.length = 0 // no audio frame
+	}
 	return d, nil
+}
+
+// mp3ReadError wraps an error of the underlying reader, without the file
+// name an *fs.PathError carries: the pipeline's stage label names the file.
+func mp3ReadError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("mp3: %w", err)
 }
 
 // newDecoder starts go-mp3 on the feed; it decodes the first frame.
@@ -294,7 +303,7 @@ func (d *mp3Source) Read(p []float32) (int, error) {
 		n += k
 	}
 	if n > 0 {
-		if d.err == io.EOF {
+		if d.err == io.EOF && d.pcmPos >= d.pcmLen {
 			return n, io.EOF
 		}
 		return n, nil // an error waits for the next call

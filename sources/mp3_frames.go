@@ -333,7 +333,7 @@ func (s *mp3Scanner) start() (mp3Header, error) {
 	for {
 		b, err := s.peek(32)
 		if err != nil {
-			return mp3Header{}, fmt.Errorf("mp3: %w", err)
+			return mp3Header{}, mp3ReadError(err)
 		}
 		if len(b) < 4 {
 			return mp3Header{}, errNoMP3Frames
@@ -344,7 +344,7 @@ func (s *mp3Scanner) start() (mp3Header, error) {
 					if err == io.EOF {
 						return mp3Header{}, errNoMP3Frames
 					}
-					return mp3Header{}, fmt.Errorf("mp3: %w", err)
+					return mp3Header{}, mp3ReadError(err)
 				}
 				continue
 			}
@@ -367,7 +367,7 @@ func (s *mp3Scanner) start() (mp3Header, error) {
 			if err == io.EOF {
 				return mp3Header{}, errNoMP3Frames
 			}
-			return mp3Header{}, fmt.Errorf("mp3: %w", err)
+			return mp3Header{}, mp3ReadError(err)
 		}
 	}
 }
@@ -388,7 +388,7 @@ func (s *mp3Scanner) acceptFirst(h mp3Header, afterJunk bool) (bool, error) {
 		}
 		b, err := s.peek(4 + 2*1441 + 4)
 		if err != nil {
-			return false, fmt.Errorf("mp3: %w", err)
+			return false, mp3ReadError(err)
 		}
 		for i := 4; i+4 <= len(b); i++ {
 			if n, ok := parseMP3Header(b[i:]); ok && n.size == 0 && n.version == h.version &&
@@ -400,7 +400,7 @@ func (s *mp3Scanner) acceptFirst(h mp3Header, afterJunk bool) (bool, error) {
 	}
 	b, err := s.peek((depth+1)*1729 + 4)
 	if err != nil {
-		return false, fmt.Errorf("mp3: %w", err)
+		return false, mp3ReadError(err)
 	}
 	if !followerOK(b, h, h, depth, !afterJunk) {
 		return false, nil
@@ -444,11 +444,19 @@ func (s *mp3Scanner) next() ([]byte, error) {
 			return nil, io.EOF // trailing bytes too short to be a frame
 		}
 		if n := tagLength(b); n > 0 {
-			if err := s.discard(n); err != nil {
-				return nil, err
+			if resync && n == 128 {
+				// "TAG" amid junk is an ID3v1 tag only at the very end.
+				if t, err := s.peek(129); err != nil || len(t) != 128 {
+					n = 0
+				}
 			}
-			resync = false
-			continue
+			if n > 0 {
+				if err := s.discard(n); err != nil {
+					return nil, err
+				}
+				resync = false
+				continue
+			}
 		}
 		if h, ok := parseMP3Header(b); ok && h.sameStream(s.ref) {
 			ok = !resync

@@ -30,6 +30,7 @@ package sources
 // mp3Repacker holds the main data not yet handed to go-mp3. Positions are
 // offsets in S, the concatenated main data of all frames so far.
 type mp3Repacker struct {
+	store     []byte // backing array of pend
 	pend      []byte // S from frontier to end, not yet given to go-mp3
 	frontier  int64  // S position of pend[0]
 	end       int64  // S position after the last frame's main data
@@ -105,9 +106,18 @@ func goMP3FrameSize(h mp3Header, bitrateIndex, padding int) int {
 func (m *mp3Repacker) take(n int) {
 	m.pend = m.pend[n:]
 	m.frontier += int64(n)
-	if len(m.pend) == 0 {
-		m.pend = m.pend[:0:cap(m.pend)] // reuse from the start
+}
+
+// add appends b to pend, moving pend to the front of its buffer first when
+// needed, so that the buffer is reused.
+func (m *mp3Repacker) add(b []byte) {
+	if cap(m.pend)-len(m.pend) < len(b) {
+		if cap(m.store) < len(m.pend)+len(b) {
+			m.store = make([]byte, 0, max(4096, 2*(len(m.pend)+len(b))))
+		}
+		m.pend = m.store[:copy(m.store[:cap(m.store)], m.pend)]
 	}
+	m.pend = append(m.pend, b...)
 }
 
 // repack returns frame f (header h) rebuilt for go-mp3, valid until the
@@ -123,11 +133,7 @@ func (m *mp3Repacker) repack(h mp3Header, f []byte) []byte {
 	}
 	body := f[si+sis:]
 	prevEnd := m.end
-	if cap(m.pend)-len(m.pend) < len(body) && len(m.pend) > 0 {
-		// Move the pending bytes to the front of their buffer.
-		m.pend = append(m.pend[:0:0], m.pend...)
-	}
-	m.pend = append(m.pend, body...)
+	m.add(body)
 	m.end += int64(len(body))
 
 	out := m.out[:]
