@@ -40,32 +40,42 @@ func MP3(path string) pipeline.Opener {
 }
 
 // DecodeMP3 decodes an MPEG-1 or MPEG-2 (LSF) Layer III stream from r with
-// github.com/hajimehoshi/go-mp3. The Source has the stream's own sample rate
-// and channel count (1 for single-channel files, else 2). Closing it closes
-// r if r is an io.Closer.
+// github.com/hajimehoshi/go-mp3. The Source has the stream's sample rate
+// and the channel count of its first frame: 1 for single-channel files
+// (later stereo frames, if any, are mixed down), else 2. Closing it closes r
+// if r is an io.Closer.
 //
-// ID3v2 tags at the start (several, with or without footer), ID3v1, APEv2
-// and Lyrics3v2 tags at the end, and tags or junk between frames are
-// skipped; when r is an io.ReadSeeker the end tags are located from the end
-// of the data first, like ffmpeg does. A Xing, Info or VBRI frame is not
-// decoded as audio. When it carries a LAME extension (written by LAME and by
-// ffmpeg), the encoder delay and padding are trimmed exactly as ffmpeg does:
-// delay+529 samples at the start and padding-529 at the end, so that the
-// output has the length of the audio that was encoded and loops are
-// gapless. Without a LAME extension nothing is trimmed, like ffmpeg.
+// Tags: ID3v2 tags at the start (several, with or without footer) are
+// skipped, and ID3v1, APEv2 and Lyrics3v2 tags at the end: found from the
+// end of the data when r is an io.ReadSeeker (like ffmpeg), else where the
+// frames stop. Junk between frames is skipped the way ffmpeg and mpg123
+// resynchronize: the next header of the same stream that another frame, a
+// tag or the end follows.
+//
+// Gapless playback: a Xing, Info or VBRI frame at the start is not audio.
+// When it carries a LAME extension (LAME and ffmpeg write one), the encoder
+// delay and padding it records are trimmed exactly as ffmpeg trims them:
+// delay+529 samples at the start and padding-529 at the end, so the output
+// is the audio that was encoded, sample for sample, and a loop of it is
+// seamless. Without a LAME extension nothing is trimmed, as with ffmpeg.
 //
 // The Source implements pipeline.Lengther: Frames returns the length the
-// Xing/Info header gives (its frame count times the samples per frame, less
-// delay and padding), or -1 when the stream has no such header or, for a
-// seekable r, when the header's byte count does not match the data (a file
-// concatenated from several MP3s, or a cut one).
+// Xing/Info frame gives (frames × samples per frame − delay − padding), 0
+// for a stream without audio frames, and -1 when there is no frame count
+// or, for a seekable r, when the tag's byte count does not match the data
+// (files joined or cut: the padding of the first part is still trimmed).
 //
-// MPEG-2.5, Layer I and II and free-format streams, which go-mp3 cannot
-// decode, are rejected with an error that says how to convert them. Data
-// without an MPEG audio frame is an error; a stream whose only frame is a
-// Xing/Info tag is empty. A last frame that is cut short is dropped. A
-// frame that go-mp3 fails on (or panics on) ends the stream with an error
-// naming the frame, after the audio decoded before it.
+// go-mp3 gets the length of padded MPEG-2 frames one byte short and decodes
+// frames without their bit reservoir from the wrong bytes; the frames are
+// rebuilt so that it decodes them as ffmpeg does (see mp3_repack.go). A
+// frame whose reservoir is missing (a stream cut in the middle) decodes as
+// silence. A last frame cut short is dropped.
+//
+// Errors: MPEG-2.5, Layer I and II and free-format streams, which go-mp3
+// cannot decode, get an error that says how to convert them; data without
+// an MPEG audio stream is an error; a stream with only a Xing/Info frame is
+// empty. A frame go-mp3 fails or panics on ends the stream, after the audio
+// before it, with an error naming the frame's number and byte offset.
 func DecodeMP3(r io.Reader) (pipeline.Source, error) {
 	d, err := newMP3Source(r)
 	if err != nil {

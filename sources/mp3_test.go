@@ -505,6 +505,19 @@ func TestMP3Malformed(t *testing.T) {
 		}
 	}
 
+	// Only the Info frame of a LAME file: an empty stream of known length.
+	b := readMP3Fixture(t, "sine44m.mp3")
+	h, _ := parseMP3Header(b)
+	for _, r := range []io.Reader{bytes.NewReader(b[:h.size]), onlyReader{bytes.NewReader(b[:h.size])}} {
+		src, err := DecodeMP3(r)
+		if err != nil {
+			t.Fatalf("Info frame only: %v", err)
+		}
+		if got := audiotest.MustReadAll(t, src); len(got) != 0 || pipeline.FramesOf(src) != 0 || src.Format() != (pipeline.Format{Rate: 44100, Channels: 1}) {
+			t.Errorf("Info frame only: %d samples, Frames() %d, %v; want none, 0, 44100 Hz mono", len(got), pipeline.FramesOf(src), src.Format())
+		}
+	}
+
 	// Random bytes, seekable or not.
 	r := rand.New(rand.NewPCG(9, 9))
 	for i := range 20 {
@@ -1096,4 +1109,31 @@ func TestMP3RepackPreservesMainData(t *testing.T) {
 		}
 		t.Logf("%s: %d frames carry their main data, %d decode as silence", filepath.Base(p), checked, lost)
 	}
+}
+
+// BenchmarkDecodeMP3GoMP3 decodes the same file with go-mp3 alone, for
+// comparison: the allocations per run are go-mp3's own.
+func BenchmarkDecodeMP3GoMP3(b *testing.B) {
+	data := readMP3Fixture(b, "sine44s.mp3")
+	buf := make([]byte, 4*4096)
+	frames := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		dec, err := mp3.NewDecoder(onlyReader{bytes.NewReader(data)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			n, err := dec.Read(buf)
+			frames += n / 4
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(frames)/44100/b.Elapsed().Seconds(), "x_realtime")
 }
