@@ -565,7 +565,7 @@ func TestMP3Truncated(t *testing.T) {
 	for _, file := range []string{"sine44s.mp3", "sine22v.mp3"} {
 		base := readMP3Fixture(t, file)
 		_, full := decodeMP3Bytes(t, base)
-		for _, cut := range []int{3, 40, 417, 1000, 1555, 3001, len(base) / 2, len(base) - 200, len(base) - 1} {
+		for _, cut := range []int{40, 417, 1555, len(base) / 2, len(base) - 200, len(base) - 1} {
 			if cut >= len(base) {
 				continue
 			}
@@ -620,7 +620,7 @@ func TestMP3Corrupt(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	errs := 0
 	base = readMP3Fixture(t, "sine22v.mp3") // MPEG-2: repacked frames
-	for i := range 24 {
+	for i := range 16 {
 		data := append([]byte{}, base...)
 		for range 1 + r.IntN(20) {
 			data[500+r.IntN(len(data)-500)] = byte(r.Uint32())
@@ -629,7 +629,7 @@ func TestMP3Corrupt(t *testing.T) {
 			errs++
 		}
 	}
-	t.Logf("24 corrupted files: %d ended with an error", errs)
+	t.Logf("16 corrupted files: %d ended with an error", errs)
 }
 
 // go-mp3 panics on some corrupt frames; the panic becomes an error naming
@@ -883,7 +883,7 @@ func TestMP3Corpus(t *testing.T) {
 // mp3CorpusMaxFrames bounds the decode of the longer corpus files (the 75 s
 // mpeg2.mp3, the 8 s sine tests, ...) to keep the test fast under -race.
 // Decoded whole, they all match as well.
-const mp3CorpusMaxFrames = 60_000
+const mp3CorpusMaxFrames = 40_000
 
 // mp3ReadUpTo reads src to its end or to at least max frames; whole says
 // which.
