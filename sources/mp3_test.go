@@ -382,17 +382,10 @@ func apev2(withHeader bool) []byte {
 	return append(out, hf(false)...)
 }
 
+// lyrics3v2 returns a Lyrics3 v2.00 tag (which goes before an ID3v1 tag).
 func lyrics3v2() []byte {
-	body := "LYRICSBEGININD00002" + "10" + "LYR00010la la la \xff\xfb"
-	return []byte(body + "000042"[:6-len(itoa(len(body)))] + itoa(len(body)) + "LYRICS200")
-}
-
-func itoa(n int) string {
-	s := ""
-	for ; n > 0; n /= 10 {
-		s = string(rune('0'+n%10)) + s
-	}
-	return s
+	body := "LYRICSBEGININD0000210LYR00010la la la \xff\xfb"
+	return []byte(body + fmt.Sprintf("%06d", len(body)) + "LYRICS200")
 }
 
 type onlyReader struct{ io.Reader } // hides Seek
