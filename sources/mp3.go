@@ -1,0 +1,372 @@
+package sources
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	mp3 "github.com/hajimehoshi/go-mp3"
+
+	"github.com/elkspipe/elkspipe/pipeline"
+)
+
+// mp3DecoderDelay is the delay of the MPEG audio synthesis filter bank in
+// samples (528 + 1, as LAME, ffmpeg and mpg123 count it). go-mp3's output
+// has it too: it is sample-aligned with ffmpeg's untrimmed decode.
+const mp3DecoderDelay = 529
+
+// MP3 returns an Opener that opens the MPEG Layer III file at path and
+// decodes it with DecodeMP3.
+func MP3(path string) pipeline.Opener {
+	return func(ctx context.Context) (pipeline.Source, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, mp3ReadError(err)
+		}
+		src, err := DecodeMP3(f)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return src, nil
+	}
+}
+
+// DecodeMP3 decodes an MPEG-1 or MPEG-2 (LSF) Layer III stream from r with
+// github.com/hajimehoshi/go-mp3. The Source has the stream's sample rate
+// and the channel count of its first frame: 1 for single-channel files
+// (later stereo frames, if any, are mixed down), else 2. Closing it closes r
+// if r is an io.Closer.
+//
+// Tags: ID3v2 tags at the start (several, with or without footer) are
+// skipped, and ID3v1, APEv2 and Lyrics3v2 tags at the end: found from the
+// end of the data when r is an io.ReadSeeker (like ffmpeg), else where the
+// frames stop. Junk between frames is skipped the way ffmpeg and mpg123
+// resynchronize: the next header of the same stream that another frame, a
+// tag or the end follows.
+//
+// Gapless playback: a Xing, Info or VBRI frame at the start is not audio.
+// When it carries a LAME extension (LAME and ffmpeg write one), the encoder
+// delay and padding it records are trimmed exactly as ffmpeg trims them:
+// delay+529 samples at the start and padding-529 at the end, so the output
+// is the audio that was encoded, sample for sample, and a loop of it is
+// seamless. Without a LAME extension nothing is trimmed, as with ffmpeg.
+//
+// The Source implements pipeline.Lengther: Frames returns the length the
+// Xing/Info frame gives (frames × samples per frame − delay − padding), 0
+// for a stream without audio frames, and -1 when there is no frame count
+// or, for a seekable r, when the tag's byte count does not match the data
+// (files joined or cut: the padding of the first part is still trimmed).
+//
+// go-mp3 gets the length of padded MPEG-2 frames one byte short and decodes
+// frames without their bit reservoir from the wrong bytes; the frames are
+// rebuilt so that it decodes them as ffmpeg does (see mp3_repack.go). A
+// frame whose reservoir is missing (a stream cut in the middle) decodes as
+// silence. A last frame cut short is dropped.
+//
+// Errors: MPEG-2.5, Layer I and II and free-format streams, which go-mp3
+// cannot decode, get an error that says how to convert them; data without
+// an MPEG audio stream is an error; a stream with only a Xing/Info frame is
+// empty. A frame go-mp3 fails or panics on ends the stream, after the audio
+// before it, with an error naming the frame's number and byte offset.
+func DecodeMP3(r io.Reader) (pipeline.Source, error) {
+	d, err := newMP3Source(r)
+	if err != nil {
+		if c, ok := r.(io.Closer); ok {
+			c.Close()
+		}
+		return nil, err
+	}
+	return d, nil
+}
+
+// mp3Source is the Source DecodeMP3 returns.
+type mp3Source struct {
+	in     io.Reader
+	scan   *mp3Scanner
+	feed   mp3Feed
+	dec    *mp3.Decoder
+	format pipeline.Format
+	base   int64 // offset of the stream in r, for error messages
+	length int64
+
+	pcm            [4 * 1152]byte // one frame of go-mp3 output: s16le stereo
+	pcmPos, pcmLen int            // in stereo frames
+	raw            int64          // decoder output position of pcm[0], in frames
+
+	// Gapless trimming, in decoder output positions: samples before skip
+	// and in [endPos, discardTo) are dropped.
+	skip              int64
+	endPos, discardTo int64
+	hasEnd            bool
+
+	err    error // sticky: io.EOF or the error that ended the stream
+	closed bool
+}
+
+// mp3Feed is the io.Reader go-mp3 decodes from: the scanner's frames, one
+// after the other, and nothing else.
+type mp3Feed struct {
+	scan *mp3Scanner
+	cur  []byte
+	err  error // a read error from the underlying reader
+}
+
+func (f *mp3Feed) Read(p []byte) (int, error) {
+	for len(f.cur) == 0 {
+		if f.err != nil {
+			return 0, f.err
+		}
+		b, err := f.scan.next()
+		if err != nil {
+			if err != io.EOF {
+				err = mp3ReadError(err)
+			}
+			f.err = err
+			return 0, err
+		}
+		f.cur = b
+	}
+	n := copy(p, f.cur)
+	f.cur = f.cur[n:]
+	return n, nil
+}
+
+func newMP3Source(r io.Reader) (*mp3Source, error) {
+	d := &mp3Source{in: r, length: -1}
+	var audioLen int64 = -1 // bytes of MPEG data from the stream start, if known
+	src := r
+	if rs, ok := r.(io.ReadSeeker); ok {
+		if start, err := rs.Seek(0, io.SeekCurrent); err == nil {
+			end, ok, err := audioEnd(rs, start)
+			if err != nil {
+				return nil, mp3ReadError(err)
+			}
+			if ok {
+				d.base = start
+				audioLen = max(end-start, 0)
+				src = io.LimitReader(r, audioLen)
+			}
+		}
+	}
+	d.scan = newMP3Scanner(src)
+	h, err := d.scan.start()
+	if err != nil {
+		return nil, err
+	}
+	d.format = pipeline.Format{Rate: h.rate, Channels: 2}
+	if h.mono {
+		d.format.Channels = 1
+	}
+	d.feed.scan = d.scan
+	first, err := d.scan.next()
+	switch {
+	case err == io.EOF:
+		d.err = io.EOF // only a tag frame, or a cut frame: an empty stream
+	case err != nil:
+		return nil, mp3ReadError(err)
+	default:
+		d.feed.cur = first
+		if err := d.newDecoder(); err != nil {
+			return nil, err
+		}
+	}
+
+	sc := d.scan
+	if sc.hasTag {
+		spf := int64(h.samplesPerFrame())
+		g := sc.tag
+		if g.lame {
+			d.skip = int64(g.delay) + mp3DecoderDelay
+		}
+		if g.frames > 0 {
+			n := g.frames * spf
+			if g.lame {
+				d.hasEnd = true
+				d.discardTo = n
+				d.endPos = n - int64(g.padding) + mp3DecoderDelay
+				n -= int64(g.delay + g.padding)
+			}
+			d.length = max(n, 0)
+			if audioLen >= 0 && g.bytes > 0 && g.bytes != audioLen-g.tagOffset {
+				d.length = -1 // the header does not describe all of this data
+			}
+		}
+	}
+	if d.dec == nil {
+		d.length = 0 // no audio frame
+	}
+	return d, nil
+}
+
+// mp3ReadError wraps an error of the underlying reader, without the file
+// name an *fs.PathError carries: the pipeline's stage label names the file.
+func mp3ReadError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("mp3: %w", err)
+}
+
+// newDecoder starts go-mp3 on the feed; it decodes the first frame.
+func (d *mp3Source) newDecoder() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = d.frameError(fmt.Errorf("decoder panic: %v", r))
+		}
+	}()
+	dec, err := mp3.NewDecoder(&d.feed)
+	if err != nil {
+		if d.feed.err != nil && d.feed.err != io.EOF {
+			return d.feed.err
+		}
+		return d.frameError(err)
+	}
+	d.dec = dec
+	return nil
+}
+
+// decode reads the next frame of PCM from go-mp3 into d.pcm.
+func (d *mp3Source) decode() (n int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			n, err = 0, d.frameError(fmt.Errorf("decoder panic: %v", r))
+		}
+	}()
+	n, err = d.dec.Read(d.pcm[:])
+	if err != nil && err != io.EOF {
+		if d.feed.err != nil && d.feed.err != io.EOF {
+			err = d.feed.err
+		} else {
+			err = d.frameError(err)
+		}
+	}
+	return n, err
+}
+
+// frameError describes a failure of go-mp3 on the frame it was decoding.
+func (d *mp3Source) frameError(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "mp3: ")
+	return fmt.Errorf("mp3: corrupt audio frame %d at byte %d: %s", d.scan.frames, d.base+d.scan.frameOff, msg)
+}
+
+// Format returns the stream's sample rate and channel count.
+func (d *mp3Source) Format() pipeline.Format { return d.format }
+
+// Frames returns the stream's length from its Xing/Info header, or -1.
+func (d *mp3Source) Frames() int64 { return d.length }
+
+// Read decodes into p. See pipeline.Source.
+func (d *mp3Source) Read(p []float32) (int, error) {
+	ch := d.format.Channels
+	if len(p) < ch {
+		return 0, pipeline.ErrShortBuffer
+	}
+	want := len(p) / ch
+	n := 0
+	for n < want {
+		if d.pcmPos >= d.pcmLen {
+			if d.err != nil {
+				break
+			}
+			d.fill()
+			continue
+		}
+		pos := d.raw + int64(d.pcmPos)
+		avail := int64(d.pcmLen - d.pcmPos)
+		if pos < d.skip {
+			d.pcmPos += int(min(avail, d.skip-pos))
+			continue
+		}
+		if d.hasEnd && pos >= d.endPos && pos < d.discardTo {
+			d.pcmPos += int(min(avail, d.discardTo-pos))
+			continue
+		}
+		m := min(avail, int64(want-n))
+		if d.hasEnd && pos < d.endPos {
+			m = min(m, d.endPos-pos)
+		}
+		k := int(m)
+		b := d.pcm[4*d.pcmPos : 4*(d.pcmPos+k)]
+		if ch == 1 {
+			out := p[n : n+k]
+			for i := range out {
+				l := mp3Sample(b[4*i], b[4*i+1])
+				r := mp3Sample(b[4*i+2], b[4*i+3])
+				out[i] = (l + r) / 2
+			}
+		} else {
+			out := p[2*n : 2*(n+k)]
+			for i := range out {
+				out[i] = mp3Sample(b[2*i], b[2*i+1])
+			}
+		}
+		d.pcmPos += k
+		n += k
+	}
+	if n > 0 {
+		if d.err == io.EOF && d.pcmPos >= d.pcmLen {
+			return n, io.EOF
+		}
+		return n, nil // an error waits for the next call
+	}
+	return 0, d.err
+}
+
+// fill decodes the next frame into d.pcm.
+func (d *mp3Source) fill() {
+	d.raw += int64(d.pcmLen)
+	d.pcmPos, d.pcmLen = 0, 0
+	if d.dec == nil {
+		d.err = io.EOF
+		return
+	}
+	n, err := d.decode()
+	d.pcmLen = n / 4
+	if err != nil {
+		d.err = err
+	}
+}
+
+// mp3Sample turns one 16-bit sample of go-mp3 (little-endian bytes lo, hi)
+// back into the float it came from. go-mp3 computes int(x*32767), which
+// truncates towards zero, and saturates at ±32767, so the best estimate of
+// x is the middle of the step, (s ± 0.5)/32767, or ±1 when saturated.
+func mp3Sample(lo, hi byte) float32 {
+	s := float32(int16(uint16(lo) | uint16(hi)<<8))
+	switch {
+	case s >= 32767:
+		return 1
+	case s <= -32767:
+		return -1
+	case s > 0:
+		s += 0.5
+	case s < 0:
+		s -= 0.5
+	}
+	return s / 32767
+}
+
+// Close closes the underlying reader if it is an io.Closer. Reading after
+// Close returns an error.
+func (d *mp3Source) Close() error {
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	d.dec = nil
+	d.pcmPos, d.pcmLen = 0, 0
+	d.err = errors.New("mp3: read after Close")
+	if c, ok := d.in.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}

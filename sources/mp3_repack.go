@@ -1,0 +1,200 @@
+package sources
+
+// This file rebuilds Layer III frames so that go-mp3 decodes them right.
+//
+// A Layer III frame's main data (scale factors and Huffman codes) need not
+// sit in the frame itself: main_data_begin says how many bytes before the
+// frame's header it starts, in the main data of the frames before (the bit
+// reservoir). go-mp3 keeps that reservoir but gets two things wrong:
+//
+//   - For MPEG-2 it computes the frame length as ((144*bitrate)/rate +
+//     padding) >> 1, one byte short of 72*bitrate/rate + padding when
+//     144*bitrate/rate is even and the padding bit is set (22050 Hz at 8,
+//     16, 24, 32, 80, 96, 144 and 160 kbit/s). The lost byte shifts the
+//     reservoir for the frames after it, which then decode as loud noise.
+//   - A frame whose main data begins before the data it has (a stream that
+//     starts, or was cut, in the middle of the reservoir) is decoded from
+//     the wrong bytes, as noise, instead of being skipped.
+//
+// mp3Repacker therefore lays the main data out anew, as a stream S' that
+// go-mp3 reads in chunks of the length it computes from each header. Every
+// frame's main data keeps its bytes and stays contiguous; between the main
+// data of one frame and the next (where no frame reads) bytes may be
+// dropped, filler inserted, or bytes held back for the next frame, and
+// main_data_begin is rewritten to match. Where the frame's own chunk is too
+// small for the main data it has to carry, its bitrate field is raised (a
+// larger chunk; bitrate plays no part in decoding). For a stream that go-mp3
+// reads right, the frames come out unchanged. A frame whose main data is not
+// there decodes as silence of the right length.
+
+// mp3Repacker holds the main data not yet handed to go-mp3. Positions are
+// offsets in S, the concatenated main data of all frames so far.
+type mp3Repacker struct {
+	store     []byte // backing array of pend
+	pend      []byte // S from frontier to end, not yet given to go-mp3
+	frontier  int64  // S position of pend[0]
+	end       int64  // S position after the last frame's main data
+	validFrom int64  // go-mp3's reservoir holds S from here to frontier
+	out       [2048]byte
+	lost      int // frames decoded as silence
+}
+
+// mp3SideBits reads and writes big-endian bit fields of side information.
+type mp3SideBits struct {
+	b   []byte
+	pos int
+}
+
+func (r *mp3SideBits) read(n int) int {
+	v := 0
+	for ; n > 0; n-- {
+		v = v<<1 | int(r.b[r.pos>>3]>>(7-r.pos&7))&1
+		r.pos++
+	}
+	return v
+}
+
+// mainDataBits returns main_data_begin and the total length in bits of the
+// main data (scale factors and Huffman codes of every granule and channel)
+// of a Layer III frame with header h and side information si.
+func mainDataBits(h mp3Header, si []byte) (begin, bits int) {
+	r := mp3SideBits{b: si}
+	nch := 2
+	if h.mono {
+		nch = 1
+	}
+	if h.version == 1 {
+		begin = r.read(9)
+		r.pos += 5 - 2*(nch-1) + 4*nch // private bits, scfsi
+		for range 2 * nch {
+			bits += r.read(12)
+			r.pos += 59 - 12
+		}
+		return begin, bits
+	}
+	begin = r.read(8)
+	r.pos += nch // private bits
+	for range nch {
+		bits += r.read(12)
+		r.pos += 63 - 12
+	}
+	return begin, bits
+}
+
+// setMainDataBegin writes main_data_begin into side information si.
+func setMainDataBegin(h mp3Header, si []byte, begin int) {
+	if h.version == 1 {
+		si[0] = byte(begin >> 1)
+		si[1] = si[1]&0x7F | byte(begin&1)<<7
+		return
+	}
+	si[0] = byte(begin)
+}
+
+// goMP3FrameSize is the frame length go-mp3 computes for a frame of the
+// stream of h with the given bitrate index and padding bit.
+func goMP3FrameSize(h mp3Header, bitrateIndex, padding int) int {
+	lsf := 0
+	if h.version != 1 {
+		lsf = 1
+	}
+	br := mp3Bitrates[lsf][2][bitrateIndex] * 1000
+	return (144*br/h.rate + padding) >> lsf
+}
+
+// take removes n bytes from the front of pend.
+func (m *mp3Repacker) take(n int) {
+	m.pend = m.pend[n:]
+	m.frontier += int64(n)
+}
+
+// add appends b to pend, moving pend to the front of its buffer first when
+// needed, so that the buffer is reused.
+func (m *mp3Repacker) add(b []byte) {
+	if cap(m.pend)-len(m.pend) < len(b) {
+		if cap(m.store) < len(m.pend)+len(b) {
+			m.store = make([]byte, 0, max(4096, 2*(len(m.pend)+len(b))))
+		}
+		m.pend = m.store[:copy(m.store[:cap(m.store)], m.pend)]
+	}
+	m.pend = append(m.pend, b...)
+}
+
+// repack returns frame f (header h) rebuilt for go-mp3, valid until the
+// next call.
+func (m *mp3Repacker) repack(h mp3Header, f []byte) []byte {
+	si := 4
+	if h.crc {
+		si += 2
+	}
+	sis := h.sideInfoSize()
+	if len(f) < si+sis {
+		return f // go-mp3 rejects it
+	}
+	body := f[si+sis:]
+	prevEnd := m.end
+	m.add(body)
+	m.end += int64(len(body))
+
+	out := m.out[:]
+	copy(out, f[:si+sis])
+	side := out[si : si+sis]
+	begin, bits := mainDataBits(h, side)
+	p := prevEnd - int64(begin) // where the main data starts in S
+	e := p + int64((bits+7)/8)  // and ends
+	bi, pad := int(f[2]>>4), int(f[2]>>1)&1
+	lost := p < m.validFrom || e > m.end
+	var must int
+	size := 0
+	if !lost {
+		if p > m.frontier { // bytes no frame reads
+			m.take(int(p - m.frontier))
+		}
+		must = int(max(e-m.frontier, 0)) // main data go-mp3 has not got yet
+		for ; bi < 15; bi, pad = bi+1, 0 {
+			if size = goMP3FrameSize(h, bi, pad); size-si-sis >= must {
+				break
+			}
+		}
+		lost = bi == 15
+	}
+	if lost {
+		// Decode silence: no main data. main_data_begin still reaches back
+		// as far as it can, so that go-mp3 keeps the reservoir for the
+		// frames after this one.
+		m.lost++
+		clear(side)
+		maxBegin := int64(511)
+		if h.version != 1 {
+			maxBegin = 255
+		}
+		p, must = max(m.validFrom, m.frontier-maxBegin), 0
+		bi, pad = int(f[2]>>4), int(f[2]>>1)&1
+		size = goMP3FrameSize(h, bi, pad)
+	}
+	setMainDataBegin(h, side, int(m.frontier-p))
+	m.validFrom = p
+	out[2] = byte(bi)<<4 | f[2]&0x0D | byte(pad)<<1
+	out[3] &^= 3 // emphasis: unused by go-mp3, which rejects its reserved value
+
+	room := size - si - sis - must
+	rest := len(m.pend) - must
+	dst := out[si+sis : size]
+	copy(dst, m.pend[:must])
+	if rest <= room {
+		// All of it fits: filler goes between this frame's main data and
+		// the next frame's, where nothing reads. go-mp3's reservoir is a
+		// copy of S only after the filler.
+		if room > rest {
+			m.validFrom = m.frontier + int64(must)
+		}
+		clear(dst[must : must+room-rest])
+		copy(dst[must+room-rest:], m.pend[must:])
+		m.take(len(m.pend))
+	} else {
+		// Hold back what does not fit for the next frame.
+		copy(dst[must:], m.pend[must:must+room])
+		m.take(must + room)
+	}
+	return out[:size]
+}
