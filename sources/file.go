@@ -97,7 +97,15 @@ func Decode(r io.Reader) (pipeline.Source, error) {
 		}
 		return fail(err)
 	}
-	switch kind := Sniff(head); kind {
+	kind := Sniff(head)
+	if kind == "" {
+		// MP3 streams may start with junk or zeros before the first frame.
+		more, _ := br.Peek(br.Size())
+		if findMPEGStream(more) {
+			kind = "mp3"
+		}
+	}
+	switch kind {
 	case "wav":
 		c, _ := r.(io.Closer)
 		return decodeWAV(br, c, size)
@@ -158,4 +166,19 @@ func printable(b []byte) string {
 		return r
 	}, b)
 	return string(out)
+}
+
+// findMPEGStream reports whether b holds, somewhere, an MPEG audio frame
+// followed by three more frames of the same stream: the test the MP3
+// decoder applies to find the first frame after junk.
+func findMPEGStream(b []byte) bool {
+	for i := 0; i+4 <= len(b); i++ {
+		if b[i] != 0xFF {
+			continue
+		}
+		if h, ok := parseMP3Header(b[i:]); ok && h.size > 0 && followerOK(b[i:], h, h, 3, false) {
+			return true
+		}
+	}
+	return false
 }
