@@ -87,7 +87,11 @@ func (r *Registry) WriteInspect(w io.Writer, name string) error {
 			if len(p.Choices) > 0 {
 				notes = append(notes, "one of "+strings.Join(p.Choices, "|"))
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t(%s)\n", p.Name, p.Type, p.Doc, strings.Join(notes, "; "))
+			note := ""
+			if len(notes) > 0 {
+				note = "(" + strings.Join(notes, "; ") + ")"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", p.Name, p.Type, p.Doc, note)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
