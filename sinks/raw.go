@@ -3,14 +3,11 @@ package sinks
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"slices"
 
-	"github.com/elkspipe/elkspipe/internal/g711"
+	"github.com/elkspipe/elkspipe/internal/pcm"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
@@ -23,7 +20,7 @@ func init() {
 		Params: []pipeline.Param{
 			{Name: "path", Type: pipeline.TypePath, Positional: true, Required: true,
 				Doc: "the file to write (created or truncated), or - for stdout"},
-			{Name: "enc", Type: pipeline.TypeEnum, Choices: append([]string(nil), encodingNames...),
+			{Name: "enc", Type: pipeline.TypeEnum, Choices: append([]string(nil), pcm.Names()...),
 				Default: S16LE.String(),
 				Doc:     "sample encoding: s16le, f32le, ulaw (G.711 µ-law) or alaw (G.711 A-law)"},
 			pipeline.Param{Name: "rate", Type: pipeline.TypeRate,
@@ -41,113 +38,35 @@ func init() {
 	})
 }
 
-// Encoding is a headerless sample encoding. The zero value is S16LE.
-type Encoding int
+// Encoding is a headerless sample encoding: S16LE (the zero value),
+// F32LE, ULaw or ALaw.
+type Encoding = pcm.Encoding
 
 // The encodings the raw sink writes.
 const (
 	// S16LE is signed 16-bit little-endian PCM.
-	S16LE Encoding = iota
+	S16LE = pcm.S16LE
 	// F32LE is 32-bit IEEE float little-endian, clamped to [-1, 1].
-	F32LE
+	F32LE = pcm.F32LE
 	// ULaw is ITU-T G.711 µ-law, one byte per sample.
-	ULaw
+	ULaw = pcm.ULaw
 	// ALaw is ITU-T G.711 A-law, one byte per sample.
-	ALaw
+	ALaw = pcm.ALaw
 )
-
-var encodingNames = []string{S16LE: "s16le", F32LE: "f32le", ULaw: "ulaw", ALaw: "alaw"}
-
-// String returns the encoding's name in pipe syntax, e.g. "s16le".
-func (e Encoding) String() string {
-	if e >= 0 && int(e) < len(encodingNames) {
-		return encodingNames[e]
-	}
-	return fmt.Sprintf("Encoding(%d)", int(e))
-}
 
 // ParseEncoding returns the encoding called name: s16le, f32le, ulaw or
 // alaw (mulaw and pcm_mulaw/pcm_alaw are accepted too).
-func ParseEncoding(name string) (Encoding, error) {
-	switch name {
-	case "s16le", "pcm_s16le":
-		return S16LE, nil
-	case "f32le", "pcm_f32le":
-		return F32LE, nil
-	case "ulaw", "mulaw", "pcm_mulaw":
-		return ULaw, nil
-	case "alaw", "pcm_alaw":
-		return ALaw, nil
-	}
-	return 0, fmt.Errorf("unknown encoding %q (use s16le, f32le, ulaw or alaw)", name)
-}
-
-// SampleSize returns the number of bytes one sample takes, or 0 for an
-// unknown encoding.
-func (e Encoding) SampleSize() int {
-	switch e {
-	case S16LE:
-		return 2
-	case F32LE:
-		return 4
-	case ULaw, ALaw:
-		return 1
-	}
-	return 0
-}
+func ParseEncoding(name string) (Encoding, error) { return pcm.Parse(name) }
 
 // S16 converts a float sample to 16-bit by the project's convention:
 // round(x × 32768), clamped to -32768..32767 (NaN gives 0).
-func S16(x float32) int16 {
-	v := math.Round(float64(x) * 32768)
-	switch {
-	case v >= 32767:
-		return 32767
-	case v <= -32768:
-		return -32768
-	case v != v:
-		return 0
-	}
-	return int16(v)
-}
+func S16(x float32) int16 { return pcm.S16(x) }
 
 // EncodeSamples appends the samples of src, encoded as enc, to dst and
 // returns the extended slice, like strconv.AppendInt; pass dst[:0] to reuse
 // a buffer. Samples beyond ±1 are clipped. An unknown encoding appends
 // nothing.
-func EncodeSamples(dst []byte, src []float32, enc Encoding) []byte {
-	size := enc.SampleSize()
-	start := len(dst)
-	dst = slices.Grow(dst, len(src)*size)[:start+len(src)*size]
-	out := dst[start:]
-	switch enc {
-	case S16LE:
-		for i, x := range src {
-			binary.LittleEndian.PutUint16(out[2*i:], uint16(S16(x)))
-		}
-	case F32LE:
-		for i, x := range src {
-			switch {
-			case x > 1:
-				x = 1
-			case x < -1:
-				x = -1
-			case x != x:
-				x = 0
-			}
-			binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(x))
-		}
-	case ULaw:
-		for i, x := range src {
-			out[i] = g711.EncodeULaw(S16(x))
-		}
-	case ALaw:
-		for i, x := range src {
-			out[i] = g711.EncodeALaw(S16(x))
-		}
-	}
-	return dst
-}
+func EncodeSamples(dst []byte, src []float32, enc Encoding) []byte { return pcm.Append(dst, src, enc) }
 
 // RawOptions configures a raw sink.
 type RawOptions struct {
@@ -162,7 +81,7 @@ type RawOptions struct {
 }
 
 func (o RawOptions) check() error {
-	if o.Encoding.SampleSize() == 0 {
+	if o.Encoding.Size() == 0 {
 		return fmt.Errorf("unknown encoding %d", int(o.Encoding))
 	}
 	if o.Rate < 0 || o.Rate > pipeline.MaxRate {
@@ -265,7 +184,7 @@ func writeEncoded(ctx context.Context, w io.Writer, src pipeline.Source, enc Enc
 	}
 	const chunk = 4096
 	buf := make([]float32, chunk*ch)
-	out := make([]byte, 0, len(buf)*enc.SampleSize())
+	out := make([]byte, 0, len(buf)*enc.Size())
 	for {
 		if err := ctx.Err(); err != nil {
 			return err

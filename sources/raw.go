@@ -3,46 +3,33 @@ package sources
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"sync/atomic"
 
-	"github.com/elkspipe/elkspipe/internal/g711"
+	"github.com/elkspipe/elkspipe/internal/pcm"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
-// RawEncoding is the sample encoding of headerless audio.
-type RawEncoding string
+// RawEncoding is the sample encoding of headerless audio: EncS16LE (the
+// zero value), EncF32LE, EncULaw or EncALaw. Multi-channel audio is
+// interleaved.
+type RawEncoding = pcm.Encoding
 
-// The encodings of raw audio. Multi-channel audio is interleaved.
+// The encodings of raw audio.
 const (
 	// EncS16LE is signed 16-bit little-endian PCM (ffmpeg -f s16le).
-	EncS16LE RawEncoding = "s16le"
+	EncS16LE = pcm.S16LE
 	// EncF32LE is 32-bit little-endian IEEE float (ffmpeg -f f32le).
-	EncF32LE RawEncoding = "f32le"
+	EncF32LE = pcm.F32LE
 	// EncULaw is G.711 µ-law, one byte a sample (ffmpeg -f mulaw).
-	EncULaw RawEncoding = "ulaw"
+	EncULaw = pcm.ULaw
 	// EncALaw is G.711 A-law, one byte a sample (ffmpeg -f alaw).
-	EncALaw RawEncoding = "alaw"
+	EncALaw = pcm.ALaw
 )
-
-// Size returns the bytes per sample of e, or 0 for an unknown encoding.
-func (e RawEncoding) Size() int {
-	switch e {
-	case EncS16LE:
-		return 2
-	case EncF32LE:
-		return 4
-	case EncULaw, EncALaw:
-		return 1
-	}
-	return 0
-}
 
 // RawOptions describes headerless audio.
 type RawOptions struct {
@@ -51,16 +38,13 @@ type RawOptions struct {
 	Rate int
 	// Channels is the channel count; 0 means mono.
 	Channels int
-	// Encoding is the sample encoding; "" means EncS16LE.
+	// Encoding is the sample encoding; the zero value is EncS16LE.
 	Encoding RawEncoding
 }
 
 func (o RawOptions) normalize() (RawOptions, error) {
-	if o.Encoding == "" {
-		o.Encoding = EncS16LE
-	}
 	if o.Encoding.Size() == 0 {
-		return o, fmt.Errorf("raw: unknown encoding %q (s16le, f32le, ulaw or alaw)", o.Encoding)
+		return o, fmt.Errorf("unknown encoding %v (s16le, f32le, ulaw or alaw)", o.Encoding)
 	}
 	if o.Rate == 0 {
 		o.Rate = 16000
@@ -216,44 +200,7 @@ func (s *rawSource) Read(p []float32) (int, error) {
 	return frames, nil
 }
 
-var rawULawFloat, rawALawFloat [256]float32
-
-func init() {
-	for i := range 256 {
-		rawULawFloat[i] = float32(g711.ULawToLinear[i]) / 32768
-		rawALawFloat[i] = float32(g711.ALawToLinear[i]) / 32768
-	}
-}
-
-func (s *rawSource) decode(dst []float32, b []byte) {
-	switch s.enc {
-	case EncS16LE:
-		for i := range dst {
-			dst[i] = float32(int16(binary.LittleEndian.Uint16(b[2*i:]))) / 32768
-		}
-	case EncF32LE:
-		for i := range dst {
-			v := math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-			switch {
-			case v != v:
-				v = 0
-			case v > 1:
-				v = 1
-			case v < -1:
-				v = -1
-			}
-			dst[i] = v
-		}
-	case EncULaw:
-		for i := range dst {
-			dst[i] = rawULawFloat[b[i]]
-		}
-	case EncALaw:
-		for i := range dst {
-			dst[i] = rawALawFloat[b[i]]
-		}
-	}
-}
+func (s *rawSource) decode(dst []float32, b []byte) { pcm.Decode(dst, b, s.enc) }
 
 // Close closes the file (never standard input).
 func (s *rawSource) Close() error {
@@ -283,7 +230,11 @@ func init() {
 				Doc: "sample encoding: signed 16-bit LE, 32-bit float LE, G.711 µ-law or A-law"},
 		},
 		NewSource: func(a pipeline.Args) (pipeline.Opener, error) {
-			opt := RawOptions{Channels: a.Int("channels"), Encoding: RawEncoding(a.String("enc"))}
+			enc, err := pcm.Parse(a.String("enc"))
+			if err != nil {
+				return nil, err
+			}
+			opt := RawOptions{Channels: a.Int("channels"), Encoding: enc}
 			if a.Has("rate") {
 				opt.Rate = a.Int("rate")
 			}

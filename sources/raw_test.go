@@ -25,7 +25,7 @@ var rawFFmpegFormat = map[RawEncoding]string{EncS16LE: "s16le", EncF32LE: "f32le
 func rawMakeRaw(t *testing.T, enc RawEncoding, rate int) (path string, want []float32) {
 	t.Helper()
 	audiotest.NeedTool(t, "ffmpeg")
-	path = filepath.Join(t.TempDir(), "x."+string(enc))
+	path = filepath.Join(t.TempDir(), "x."+enc.String())
 	audiotest.Run(t, "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
 		"aevalsrc=0.8*sin(2*PI*440*t)|0.5*sin(2*PI*1003*t)+0.3*sin(2*PI*97*t):s="+genItoa(rate)+":d=0.5",
 		"-f", rawFFmpegFormat[enc], path)
@@ -45,7 +45,7 @@ func TestRawMatchesFFmpeg(t *testing.T) {
 		if len(want) != 8000 {
 			t.Fatalf("%s: ffmpeg decoded %d samples", enc, len(want))
 		}
-		o := mustGen(t, "raw", map[string]string{"path": path, "enc": string(enc), "rate": "8k", "channels": "2"})
+		o := mustGen(t, "raw", map[string]string{"path": path, "enc": enc.String(), "rate": "8k", "channels": "2"})
 		got := audiotest.CheckContract(t, genContract(o))
 		if len(got) != len(want) {
 			t.Fatalf("%s: %d samples, ffmpeg %d", enc, len(got), len(want))
@@ -287,7 +287,7 @@ func TestRawErrors(t *testing.T) {
 			t.Errorf("raw %v: error %v, want one containing %q", c.params, err, c.want)
 		}
 	}
-	for _, opt := range []RawOptions{{Encoding: "u8"}, {Rate: -1}, {Channels: 1000}} {
+	for _, opt := range []RawOptions{{Encoding: 9}, {Rate: -1}, {Channels: 1000}} {
 		if _, err := Raw("x", opt); err == nil {
 			t.Errorf("Raw(%+v) accepted", opt)
 		}
