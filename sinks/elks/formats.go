@@ -1,0 +1,200 @@
+package elks
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/elkspipe/elkspipe/internal/pcm"
+)
+
+// Format names an audio format of the Realtime Voice API, as it appears in
+// "sending" and "listening" messages.
+type Format string
+
+// The formats of the API.
+const (
+	PCM8000  Format = "pcm_8000"  // 16-bit signed little-endian PCM, mono, 8 kHz
+	PCM16000 Format = "pcm_16000" // 16-bit signed little-endian PCM, mono, 16 kHz
+	PCM24000 Format = "pcm_24000" // 16-bit signed little-endian PCM, mono, 24 kHz
+	ULaw     Format = "ulaw"      // G.711 µ-law, 8 kHz, one byte per sample
+	ALaw     Format = "alaw"      // G.711 A-law, 8 kHz, one byte per sample
+	G722     Format = "g722"      // G.722 SB-ADPCM, 16 kHz audio at 64 kbit/s
+	Ogg      Format = "ogg"       // Opus in an Ogg container
+	WAV      Format = "wav"       // whole WAV files, sent as they are (sending only)
+	MP3      Format = "mp3"       // whole MP3 files, sent as they are (sending only)
+)
+
+// FormatInfo describes a format: its sample rate and which directions the
+// API accepts it in.
+type FormatInfo struct {
+	Format Format
+	// Rate is the sample rate of the audio; 0 for file formats (wav, mp3),
+	// whose files carry their own.
+	Rate int
+	// Send and Listen say whether the application may send audio in this
+	// format, and receive the caller's audio in it.
+	Send, Listen bool
+	// File marks the formats that carry whole files, passed through
+	// untouched rather than encoded.
+	File bool
+	// Summary describes the format in a few words, for `inspect`.
+	Summary string
+}
+
+var formatTable = []FormatInfo{
+	{Format: PCM8000, Rate: 8000, Send: true, Listen: true, Summary: "16-bit PCM, 8 kHz"},
+	{Format: PCM16000, Rate: 16000, Send: true, Listen: true, Summary: "16-bit PCM, 16 kHz"},
+	{Format: PCM24000, Rate: 24000, Send: true, Listen: true, Summary: "16-bit PCM, 24 kHz"},
+	{Format: ULaw, Rate: 8000, Send: true, Listen: true, Summary: "G.711 µ-law, 8 kHz"},
+	{Format: ALaw, Rate: 8000, Send: true, Listen: true, Summary: "G.711 A-law, 8 kHz"},
+	{Format: G722, Rate: 16000, Send: true, Listen: true, Summary: "G.722, 16 kHz audio at 64 kbit/s"},
+	{Format: Ogg, Rate: 48000, Send: true, Listen: true, Summary: "Opus in Ogg"},
+	{Format: WAV, Send: true, File: true, Summary: "WAV files, passed through"},
+	{Format: MP3, Send: true, File: true, Summary: "MP3 files, passed through"},
+}
+
+// Formats returns every format of the API, in the order of its documentation.
+func Formats() []FormatInfo { return append([]FormatInfo(nil), formatTable...) }
+
+// FormatNames returns the names of every format.
+func FormatNames() []string {
+	names := make([]string, len(formatTable))
+	for i, f := range formatTable {
+		names[i] = string(f.Format)
+	}
+	return names
+}
+
+// Info returns the description of f, or an error naming the known formats.
+func (f Format) Info() (FormatInfo, error) {
+	for _, i := range formatTable {
+		if i.Format == f {
+			return i, nil
+		}
+	}
+	return FormatInfo{}, fmt.Errorf("unknown format %q (the API knows %s)", string(f), strings.Join(FormatNames(), ", "))
+}
+
+// Encoder turns mono float32 samples into the bytes of a wire format.
+// Encoders keep codec state across calls; Reset starts a fresh stream, as
+// after an interrupt and a new "sending".
+type Encoder interface {
+	// Encode appends the encoding of samples to dst and returns it.
+	Encode(dst []byte, samples []float32) []byte
+	// Flush appends whatever the codec still holds (a partial frame,
+	// end-of-stream marks) and returns dst; the stream ends there.
+	Flush(dst []byte) []byte
+	// Reset forgets all state: the next Encode starts a new stream.
+	Reset()
+}
+
+// Decoder turns the bytes of a wire format into mono float32 samples.
+type Decoder interface {
+	// Decode appends the samples that data holds to dst and returns it.
+	Decode(dst []float32, data []byte) ([]float32, error)
+	// Reset forgets all state: the next Decode starts a new stream.
+	Reset()
+}
+
+// Codec makes encoders and decoders for one format.
+type Codec struct {
+	NewEncoder func() (Encoder, error)
+	NewDecoder func() (Decoder, error)
+}
+
+var (
+	codecsMu sync.RWMutex
+	codecs   = map[Format]Codec{}
+)
+
+// RegisterCodec makes a codec available for f. The PCM and G.711 codecs
+// are built in; G.722 and Ogg Opus register themselves where they are
+// built.
+func RegisterCodec(f Format, c Codec) {
+	codecsMu.Lock()
+	codecs[f] = c
+	codecsMu.Unlock()
+}
+
+func codecFor(f Format) (Codec, error) {
+	info, err := f.Info()
+	if err != nil {
+		return Codec{}, err
+	}
+	if info.File {
+		return Codec{}, fmt.Errorf("format %s carries whole files: it is passed through, not encoded", f)
+	}
+	codecsMu.RLock()
+	c, ok := codecs[f]
+	codecsMu.RUnlock()
+	if !ok {
+		var have []string
+		codecsMu.RLock()
+		for g := range codecs {
+			have = append(have, string(g))
+		}
+		codecsMu.RUnlock()
+		sort.Strings(have)
+		return Codec{}, fmt.Errorf("format %s has no codec in this build of elkspipe (available: %s, wav, mp3)", f, strings.Join(have, ", "))
+	}
+	return c, nil
+}
+
+// NewEncoder returns an encoder for f.
+func NewEncoder(f Format) (Encoder, error) {
+	c, err := codecFor(f)
+	if err != nil {
+		return nil, err
+	}
+	return c.NewEncoder()
+}
+
+// NewDecoder returns a decoder for f.
+func NewDecoder(f Format) (Decoder, error) {
+	c, err := codecFor(f)
+	if err != nil {
+		return nil, err
+	}
+	return c.NewDecoder()
+}
+
+// pcmCodec encodes and decodes the stateless sample formats: 16-bit PCM and
+// G.711, one sample at a time.
+type pcmCodec struct{ enc pcm.Encoding }
+
+func (c pcmCodec) Encode(dst []byte, samples []float32) []byte {
+	return pcm.Append(dst, samples, c.enc)
+}
+
+func (c pcmCodec) Flush(dst []byte) []byte { return dst }
+
+func (c pcmCodec) Reset() {}
+
+func (c pcmCodec) Decode(dst []float32, data []byte) ([]float32, error) {
+	size := c.enc.Size()
+	if len(data)%size != 0 {
+		return dst, fmt.Errorf("%d bytes of %s audio is not a whole number of %d-byte samples", len(data), c.enc, size)
+	}
+	n := len(data) / size
+	start := len(dst)
+	if cap(dst)-start < n {
+		grown := make([]float32, start, start+n)
+		copy(grown, dst)
+		dst = grown
+	}
+	dst = dst[:start+n]
+	pcm.Decode(dst[start:], data, c.enc)
+	return dst, nil
+}
+
+func init() {
+	for f, enc := range map[Format]pcm.Encoding{PCM8000: pcm.S16LE, PCM16000: pcm.S16LE, PCM24000: pcm.S16LE, ULaw: pcm.ULaw, ALaw: pcm.ALaw} {
+		c := pcmCodec{enc}
+		RegisterCodec(f, Codec{
+			NewEncoder: func() (Encoder, error) { return c, nil },
+			NewDecoder: func() (Decoder, error) { return c, nil },
+		})
+	}
+}
