@@ -14,6 +14,10 @@ type Stage struct {
 	Open      Opener
 	Transform Transform
 	Sink      Sink
+	// Node is the parsed node the stage was built from, or nil for stages
+	// built in Go. Sinks that treat some sources specially (the elks sink
+	// passes plain files through) look at it.
+	Node *Node
 }
 
 // Graph is a pipeline assembled from constructed stages: sources played one
@@ -33,21 +37,21 @@ func (s *Spec) Graph() (*Graph, error) {
 		if err != nil {
 			return nil, StageErr(n.Label(), err)
 		}
-		g.Sources = append(g.Sources, Stage{Name: n.Label(), Open: open})
+		g.Sources = append(g.Sources, Stage{Name: n.Label(), Open: open, Node: n})
 	}
 	for _, n := range s.Transforms {
 		t, err := n.Element.NewTransform(n.Args)
 		if err != nil {
 			return nil, StageErr(n.Label(), err)
 		}
-		g.Transforms = append(g.Transforms, Stage{Name: n.Label(), Transform: t})
+		g.Transforms = append(g.Transforms, Stage{Name: n.Label(), Transform: t, Node: n})
 	}
 	if s.Sink != nil {
 		k, err := s.Sink.Element.NewSink(s.Sink.Args)
 		if err != nil {
 			return nil, StageErr(s.Sink.Label(), err)
 		}
-		g.Sink = Stage{Name: s.Sink.Label(), Sink: k}
+		g.Sink = Stage{Name: s.Sink.Label(), Sink: k, Node: s.Sink}
 	}
 	return g, nil
 }
@@ -165,9 +169,43 @@ func transformOpener(st Stage, upstream Opener, rec *recorder) Opener {
 	}
 }
 
+// Open builds one instance of the source chain of g, converted to the
+// format that the sink wants when the sink is a Negotiator, and returns it
+// with the description of its stages (the sink not included). ctx is the
+// context the sources keep for their lifetime: loops re-open with it, and
+// events go to its observer.
+func (g *Graph) Open(ctx context.Context) (Source, []StageInfo, error) {
+	rec := &recorder{active: true}
+	open, err := g.opener(rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	src, err := open(ctx)
+	rec.active = false
+	if err != nil {
+		return nil, nil, err
+	}
+	chain := rec.stages
+	if n, ok := g.Sink.Sink.(Negotiator); ok {
+		want := n.Want(src.Format())
+		conv, done, err := Convert(src, want)
+		if err != nil {
+			Close(src)
+			return nil, nil, StageErr(g.Sink.Name, err)
+		}
+		src = conv
+		for _, c := range done {
+			chain = append(chain, StageInfo{Name: c.Name, Format: c.Format, Auto: true})
+		}
+	}
+	return src, chain, nil
+}
+
 // Pipeline is a built pipeline: its source chain is open and converted to
-// the format its sink wants. Run it once; it closes every stage when done.
+// the format its sink wants (or, for a Server sink, ready to be opened for
+// every use). Run it once; it closes every stage when done.
 type Pipeline struct {
+	graph    *Graph
 	src      Source
 	sink     Sink
 	sinkName string
@@ -175,34 +213,24 @@ type Pipeline struct {
 }
 
 // Build opens the source chain of g once, negotiates the sink's format and
-// inserts the converters it needs. ctx is the context the sources keep for
-// their lifetime (loops re-open with it, events go to its observer).
+// inserts the converters it needs (see Graph.Open). For a sink that is a
+// Server, it opens nothing: Run lets the sink open the chain as often as it
+// needs.
 func Build(ctx context.Context, g *Graph) (*Pipeline, error) {
 	if g.Sink.Sink == nil {
 		return nil, fmt.Errorf("the pipeline has no sink (end it with wav, raw, null or elks)")
 	}
-	rec := &recorder{active: true}
-	open, err := g.opener(rec)
-	if err != nil {
-		return nil, err
-	}
-	src, err := open(ctx)
-	rec.active = false
-	if err != nil {
-		return nil, err
-	}
-	p := &Pipeline{src: src, sink: g.Sink.Sink, sinkName: g.Sink.Name, chain: rec.stages}
-	if n, ok := g.Sink.Sink.(Negotiator); ok {
-		want := n.Want(src.Format())
-		conv, done, err := Convert(src, want)
+	p := &Pipeline{graph: g, sink: g.Sink.Sink, sinkName: g.Sink.Name}
+	if _, ok := g.Sink.Sink.(Server); ok {
+		for _, st := range append(append([]Stage(nil), g.Sources...), g.Transforms...) {
+			p.chain = append(p.chain, StageInfo{Name: st.Name})
+		}
+	} else {
+		src, chain, err := g.Open(ctx)
 		if err != nil {
-			Close(src)
-			return nil, StageErr(g.Sink.Name, err)
+			return nil, err
 		}
-		p.src = conv
-		for _, c := range done {
-			p.chain = append(p.chain, StageInfo{Name: c.Name, Format: c.Format, Auto: true})
-		}
+		p.src, p.chain = src, chain
 	}
 	p.chain = append(p.chain, StageInfo{Name: g.Sink.Name})
 	return p, nil
@@ -222,7 +250,8 @@ func BuildText(ctx context.Context, text string) (*Pipeline, error) {
 	return Build(ctx, g)
 }
 
-// Source returns the pipeline's open source chain, as the sink will read it.
+// Source returns the pipeline's open source chain, as the sink will read
+// it; nil when the sink is a Server, which opens its own.
 func (p *Pipeline) Source() Source { return p.src }
 
 // Chain describes the stages in order, sink last, with automatic
@@ -250,7 +279,12 @@ func (p *Pipeline) Describe() string {
 // occurs or ctx is cancelled, then closes every stage. It returns the first
 // error; a cancelled ctx yields ctx.Err().
 func (p *Pipeline) Run(ctx context.Context) error {
-	err := p.sink.Run(ctx, p.src)
+	var err error
+	if srv, ok := p.sink.(Server); ok {
+		err = srv.Serve(ctx, p.graph)
+	} else {
+		err = p.sink.Run(ctx, p.src)
+	}
 	cerr := p.Close()
 	switch {
 	case err == nil && ctx.Err() != nil:

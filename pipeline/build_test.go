@@ -263,3 +263,57 @@ func TestLabelKeepsAdaptable(t *testing.T) {
 		t.Errorf("Adapt through Label: %v %v %d", out, err, FramesOf(out))
 	}
 }
+
+// serverSink opens the chain for each of its "calls", as the elks sink does.
+type serverSink struct {
+	calls int
+	got   [][]float32
+	f     Format
+}
+
+func (s *serverSink) Run(context.Context, Source) error { return errors.New("Run called on a Server") }
+func (s *serverSink) Want(Format) Format                { return Format{Rate: 8000, Channels: 1} }
+func (s *serverSink) Serve(ctx context.Context, g *Graph) error {
+	for i := 0; i < s.calls; i++ {
+		src, _, err := g.Open(ctx)
+		if err != nil {
+			return err
+		}
+		c := &collect{}
+		if err := c.Run(ctx, src); err != nil {
+			return err
+		}
+		Close(src)
+		s.got, s.f = append(s.got, c.got), c.f
+	}
+	return nil
+}
+
+func TestServerSinkOpensPerUse(t *testing.T) {
+	fakeConverters(t)
+	opens := 0
+	sink := &serverSink{calls: 3}
+	g := &Graph{
+		Sources: []Stage{{Name: "gen", Open: func(context.Context) (Source, error) {
+			opens++
+			return FromSlice(Format{16000, 2}, make([]float32, 2*100)), nil
+		}}},
+		Sink: Stage{Name: "server", Sink: sink},
+	}
+	p, err := Build(context.Background(), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opens != 0 || p.Source() != nil {
+		t.Fatalf("Build opened the chain of a Server sink (%d opens)", opens)
+	}
+	if got := p.Describe(); got != "gen | server" {
+		t.Errorf("Describe = %q", got)
+	}
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if opens != 3 || len(sink.got) != 3 || sink.f != (Format{8000, 1}) || len(sink.got[2]) != 100 {
+		t.Errorf("opens %d, uses %d, format %v", opens, len(sink.got), sink.f)
+	}
+}

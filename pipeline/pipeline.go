@@ -92,6 +92,14 @@ type Sink interface {
 	Run(ctx context.Context, src Source) error
 }
 
+// Server is implemented by sinks that run the source chain many times, each
+// time with a fresh instance of it, such as the elks sink, which opens the
+// pipeline anew for every phone call. Build does not open the chain for
+// them; Run hands them the Graph, whose Open builds one instance.
+type Server interface {
+	Serve(ctx context.Context, g *Graph) error
+}
+
 // Negotiator is implemented by sinks that need a particular format. Build
 // offers the format of the source chain and inserts remix and resample stages
 // to deliver the format that Want returns. Sinks without it take any format.
