@@ -24,8 +24,9 @@ if ! have sox; then
 	exit 1
 fi
 
-echo "building bench/resamplebench"
+echo "building bench/resamplebench and elkspipe"
 go build -o "$tmp/resamplebench" ./bench/resamplebench
+go build -o "$tmp/elkspipe" ./cmd/elkspipe
 
 # The test file: white noise at -20 dBFS plus a different tone per channel.
 sox -n -r 44100 -c 2 -b 16 "$tmp/noise.wav" synth "$secs" whitenoise vol 0.1
@@ -88,5 +89,33 @@ for rate in 8000 16000; do
 		echo "  (ffmpeg not installed)"
 	fi
 done
+# Whole files, as users run them: decode, downmix, resample, write a WAV.
 echo
-echo "÷ours: the job's CPU time divided by elkspipe's at quality=high (above 1: elkspipe is faster)."
+echo "whole file: in.wav (44100 Hz stereo) -> out.wav (8000 Hz mono, 16-bit)"
+printf "  %-52s %9s %9s %9s %6s\n" "job" "wall" "cpu" "realtime" "÷ours"
+read -r w_ours c_ours < <(best "$tmp/elkspipe" "file $tmp/in.wav | mono | resample 8k | wav $tmp/out.wav")
+row "elkspipe 'file in.wav | mono | resample 8k | wav out.wav'" "$w_ours" "$c_ours" "$c_ours"
+read -r w c < <(best sox "$tmp/in.wav" -r 8000 -c 1 "$tmp/out.wav")
+row "sox in.wav -r 8000 -c 1 out.wav" "$w" "$c" "$c_ours"
+if have ffmpeg; then
+	read -r w c < <(best ffmpeg -v error -y -i "$tmp/in.wav" -ar 8000 -ac 1 "$tmp/out.wav")
+	row "ffmpeg -i in.wav -ar 8000 -ac 1 out.wav" "$w" "$c" "$c_ours"
+fi
+if have lame; then
+	lame --quiet -b 128 "$tmp/in.wav" "$tmp/in.mp3"
+	echo
+	echo "whole file: in.mp3 (LAME 128 kbit/s, 44100 Hz stereo) -> out.wav (8000 Hz mono)"
+	printf "  %-52s %9s %9s %9s %6s\n" "job" "wall" "cpu" "realtime" "÷ours"
+	read -r w_ours c_ours < <(best "$tmp/elkspipe" "file $tmp/in.mp3 | mono | resample 8k | wav $tmp/out.wav")
+	row "elkspipe 'file in.mp3 | mono | resample 8k | wav out.wav'" "$w_ours" "$c_ours" "$c_ours"
+	if have ffmpeg; then
+		read -r w c < <(best ffmpeg -v error -y -i "$tmp/in.mp3" -ar 8000 -ac 1 "$tmp/out.wav")
+		row "ffmpeg -i in.mp3 -ar 8000 -ac 1 out.wav" "$w" "$c" "$c_ours"
+	fi
+	if have mpg123; then
+		read -r w c < <(best mpg123 -q -m -r 8000 -w "$tmp/out.wav" "$tmp/in.mp3")
+		row "mpg123 -m -r 8000 -w out.wav in.mp3" "$w" "$c" "$c_ours"
+	fi
+fi
+echo
+echo "÷ours: the job's CPU time divided by elkspipe's (above 1: elkspipe is faster)."
