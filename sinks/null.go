@@ -2,8 +2,6 @@ package sinks
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"sync/atomic"
 
 	"github.com/elkspipe/elkspipe/pipeline"
@@ -34,28 +32,11 @@ func Null() *NullSink { return &NullSink{} }
 // or ctx is cancelled (returning ctx.Err()). It does not close src.
 func (s *NullSink) Run(ctx context.Context, src pipeline.Source) error {
 	s.frames.Store(0)
-	ch := src.Format().Channels
-	if ch < 1 {
-		return fmt.Errorf("source has %d channels", ch)
-	}
-	const chunk = 4096
-	buf := make([]float32, chunk*ch)
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		n, err := src.Read(buf)
-		if n < 0 || n > chunk {
-			return fmt.Errorf("source returned %d frames for a %d-frame buffer", n, chunk)
-		}
-		s.frames.Add(int64(n))
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
+	ch := int64(src.Format().Channels)
+	return drain(ctx, src, 4096, func(samples []float32) error {
+		s.frames.Add(int64(len(samples)) / ch)
+		return nil
+	})
 }
 
 // Frames returns the number of frames read by the latest Run so far. It is

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/elkspipe/elkspipe/internal/pcm"
 	"github.com/elkspipe/elkspipe/pipeline"
@@ -121,8 +120,6 @@ func RawTo(w io.Writer, opt RawOptions) (pipeline.Sink, error) {
 	return &rawSink{w: w, opt: opt}, nil
 }
 
-// stdout is where "-" writes; tests replace it.
-var stdout io.Writer = os.Stdout
 
 type rawSink struct {
 	path string
@@ -151,23 +148,15 @@ func (s *rawSink) Run(ctx context.Context, src pipeline.Source) (err error) {
 		}
 		src = conv // not closed: closing it would close src, which we do not own
 	}
-	w := s.w
-	if w == nil {
-		if s.path == "-" {
-			w = stdout
-		} else {
-			f, err := os.Create(s.path)
-			if err != nil {
-				return err
-			}
-			defer func() {
-				if cerr := f.Close(); cerr != nil && err == nil {
-					err = cerr
-				}
-			}()
-			w = f
-		}
+	w, closeOutput, err := openOutput(s.path, s.w)
+	if err != nil {
+		return err
 	}
+	defer func() {
+		if cerr := closeOutput(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
 	bw := bufio.NewWriterSize(w, 64<<10)
 	err = writeEncoded(ctx, bw, src, s.opt.Encoding)
 	if ferr := bw.Flush(); ferr != nil && err == nil {
@@ -178,32 +167,11 @@ func (s *rawSink) Run(ctx context.Context, src pipeline.Source) (err error) {
 
 // writeEncoded reads src to its end, writing its samples encoded as enc.
 func writeEncoded(ctx context.Context, w io.Writer, src pipeline.Source, enc Encoding) error {
-	ch := src.Format().Channels
-	if ch < 1 {
-		return fmt.Errorf("source has %d channels", ch)
-	}
 	const chunk = 4096
-	buf := make([]float32, chunk*ch)
-	out := make([]byte, 0, len(buf)*enc.Size())
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		n, err := src.Read(buf)
-		if n < 0 || n > chunk {
-			return fmt.Errorf("source returned %d frames for a %d-frame buffer", n, chunk)
-		}
-		if n > 0 {
-			out = EncodeSamples(out[:0], buf[:n*ch], enc)
-			if _, werr := w.Write(out); werr != nil {
-				return werr
-			}
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
+	out := make([]byte, 0, chunk*src.Format().Channels*enc.Size())
+	return drain(ctx, src, chunk, func(samples []float32) error {
+		out = EncodeSamples(out[:0], samples, enc)
+		_, err := w.Write(out)
+		return err
+	})
 }

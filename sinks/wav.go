@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 
 	"github.com/elkspipe/elkspipe/pipeline"
 )
@@ -135,8 +134,6 @@ func WAVTo(w io.Writer, opt WAVOptions) (pipeline.Sink, error) {
 	return &wavSink{w: w, opt: opt}, nil
 }
 
-// wavStdout is where "-" writes; tests replace it.
-var wavStdout io.Writer = os.Stdout
 
 // writeOnly hides the Seek method of a writer, so that standard output
 // gets a streaming header even when it is redirected to a file.
@@ -156,23 +153,15 @@ const wavChunkFrames = 4096
 // Run writes src until it ends, fails or ctx is cancelled, then completes
 // the header. It returns ctx.Err() when cancelled. It does not close src.
 func (s *wavSink) Run(ctx context.Context, src pipeline.Source) (err error) {
-	w := s.w
-	if w == nil {
-		if s.path == "-" {
-			w = writeOnly{wavStdout}
-		} else {
-			f, err := os.Create(s.path)
-			if err != nil {
-				return err
-			}
-			defer func() {
-				if cerr := f.Close(); cerr != nil && err == nil {
-					err = cerr
-				}
-			}()
-			w = f
-		}
+	w, closeOutput, err := openOutput(s.path, s.w)
+	if err != nil {
+		return err
 	}
+	defer func() {
+		if cerr := closeOutput(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
 	ww, err := NewWAVWriter(w, src.Format(), s.opt.Encoding)
 	if err != nil {
 		return err
@@ -182,28 +171,7 @@ func (s *wavSink) Run(ctx context.Context, src pipeline.Source) (err error) {
 			err = cerr
 		}
 	}()
-	ch := src.Format().Channels
-	buf := make([]float32, wavChunkFrames*ch)
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		n, rerr := src.Read(buf)
-		if n < 0 || n > wavChunkFrames {
-			return fmt.Errorf("source returned %d frames for a %d-frame buffer", n, wavChunkFrames)
-		}
-		if n > 0 {
-			if err := ww.Write(buf[:n*ch]); err != nil {
-				return err
-			}
-		}
-		if rerr == io.EOF {
-			return nil
-		}
-		if rerr != nil {
-			return rerr
-		}
-	}
+	return drain(ctx, src, wavChunkFrames, ww.Write)
 }
 
 // WAVWriter writes interleaved float samples as a WAV file.

@@ -247,9 +247,9 @@ func TestWAVStdout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer out.Close()
-	saved := wavStdout
-	wavStdout = out
-	defer func() { wavStdout = saved }()
+	saved := stdout
+	stdout = out
+	defer func() { stdout = saved }()
 	f := pipeline.Format{Rate: 16000, Channels: 2}
 	x := wavTestSignal(3000, 2)
 	if err := sink.Run(context.Background(), pipeline.FromSlice(f, x)); err != nil {
