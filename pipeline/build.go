@@ -89,82 +89,56 @@ func (g *Graph) opener(rec *recorder) (Opener, error) {
 	}
 	var open Opener
 	if len(g.Sources) == 1 {
-		st := g.Sources[0]
-		open = func(ctx context.Context) (Source, error) {
-			src, err := st.Open(ctx)
-			if err != nil {
-				return nil, StageErr(st.Name, err)
-			}
-			if err := src.Format().Validate(); err != nil {
-				Close(src)
-				return nil, StageErr(st.Name, err)
-			}
-			src = Label(st.Name, src)
-			rec.add(st.Name, src.Format())
-			return src, nil
-		}
+		open = stageOpener(g.Sources[0].Name, rec, g.Sources[0].Open)
 	} else {
 		opens := make([]Opener, len(g.Sources))
 		names := make([]string, len(g.Sources))
 		for i, st := range g.Sources {
 			names[i] = st.Name
-			opens[i] = labelOpener(st)
+			opens[i] = stageOpener(st.Name, nil, st.Open)
 		}
-		name := strings.Join(names, " + ")
-		open = func(ctx context.Context) (Source, error) {
-			src, err := Concat(ctx, opens, ConcatOptions{Stage: "+", Names: names})
+		open = stageOpener(strings.Join(names, " + "), rec, func(ctx context.Context) (Source, error) {
+			return Concat(ctx, opens, ConcatOptions{Stage: "+", Names: names})
+		})
+	}
+	for _, st := range g.Transforms {
+		if r, ok := st.Transform.(Reopener); ok {
+			open = stageOpener(st.Name, rec, r.Wrap(open))
+			continue
+		}
+		upstream, t := open, st.Transform
+		open = stageOpener(st.Name, rec, func(ctx context.Context) (Source, error) {
+			up, err := upstream(ctx)
 			if err != nil {
 				return nil, err
 			}
-			rec.add(name, src.Format())
+			src, err := t.Apply(up)
+			if err != nil {
+				Close(up)
+				return nil, err
+			}
 			return src, nil
-		}
-	}
-	for _, st := range g.Transforms {
-		open = transformOpener(st, open, rec)
+		})
 	}
 	return open, nil
 }
 
-func labelOpener(st Stage) Opener {
+// stageOpener wraps open so that the sources it opens are checked (a valid
+// format), labelled with the stage's name (errors name it, panics become
+// errors) and recorded in rec (when not nil) for the printed chain. Errors
+// that already name a stage pass unchanged.
+func stageOpener(name string, rec *recorder, open Opener) Opener {
 	return func(ctx context.Context) (Source, error) {
-		src, err := st.Open(ctx)
+		src, err := open(ctx)
 		if err != nil {
-			return nil, StageErr(st.Name, err)
-		}
-		return Label(st.Name, src), nil
-	}
-}
-
-func transformOpener(st Stage, upstream Opener, rec *recorder) Opener {
-	if r, ok := st.Transform.(Reopener); ok {
-		wrapped := r.Wrap(upstream)
-		return func(ctx context.Context) (Source, error) {
-			src, err := wrapped(ctx)
-			if err != nil {
-				return nil, StageErr(st.Name, err)
-			}
-			src = Label(st.Name, src)
-			rec.add(st.Name, src.Format())
-			return src, nil
-		}
-	}
-	return func(ctx context.Context) (Source, error) {
-		up, err := upstream(ctx)
-		if err != nil {
-			return nil, err
-		}
-		src, err := st.Transform.Apply(up)
-		if err != nil {
-			Close(up)
-			return nil, StageErr(st.Name, err)
+			return nil, StageErr(name, err)
 		}
 		if err := src.Format().Validate(); err != nil {
 			Close(src)
-			return nil, StageErr(st.Name, err)
+			return nil, StageErr(name, err)
 		}
-		src = Label(st.Name, src)
-		rec.add(st.Name, src.Format())
+		src = Label(name, src)
+		rec.add(name, src.Format())
 		return src, nil
 	}
 }
