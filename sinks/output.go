@@ -1,0 +1,63 @@
+package sinks
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/elkspipe/elkspipe/pipeline"
+)
+
+// stdout is where the path "-" writes; tests replace it.
+var stdout io.Writer = os.Stdout
+
+// openOutput returns where a sink writes: w when it is set, standard output
+// for the path "-" (hidden behind writeOnly so that nothing tries to seek
+// it), and otherwise the file at path, created or truncated. closeOutput
+// closes the file, and does nothing for w and standard output.
+func openOutput(path string, w io.Writer) (out io.Writer, closeOutput func() error, err error) {
+	nothing := func() error { return nil }
+	switch {
+	case w != nil:
+		return w, nothing, nil
+	case path == "-":
+		return writeOnly{stdout}, nothing, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, f.Close, nil
+}
+
+// drain reads src to its end in reads of up to chunk frames and hands the
+// samples of each read to use. It checks ctx before every read and returns
+// ctx.Err() once it is cancelled; it returns nil at the end of the stream.
+func drain(ctx context.Context, src pipeline.Source, chunk int, use func(samples []float32) error) error {
+	ch := src.Format().Channels
+	if ch < 1 {
+		return fmt.Errorf("source has %d channels", ch)
+	}
+	buf := make([]float32, chunk*ch)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, err := src.Read(buf)
+		if n < 0 || n > chunk {
+			return fmt.Errorf("source returned %d frames for a %d-frame buffer", n, chunk)
+		}
+		if n > 0 {
+			if uerr := use(buf[:n*ch]); uerr != nil {
+				return uerr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
