@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,34 +27,69 @@ import (
 // answers each sync once the audio before it has been played, obeys
 // sending and interrupt, enforces the buffer limit, can speak as the
 // caller, hangs up when told, records what the caller heard and reports
-// what it saw.
+// what it saw. Where protocol.md leaves the API's behaviour open, these
+// are its rules:
 //
-// Time. Everything happens on the call's clock, which runs Speed times
-// faster than the wall clock from the moment hello is sent: call time =
-// wall time since hello × Speed. Durations in SimOptions and in SimReport
-// (Duration, RTT, gaps, buffered seconds, sync latencies) are call time.
+// Time. The call's clock runs Speed times faster than the wall clock from
+// the moment hello is sent: call time = wall time since hello × Speed.
+// Every duration in SimOptions and SimReport is call time.
 //
-// Playback. The buffer is a queue of decoded audio. When audio arrives
-// while the buffer holds some, it is queued behind it; when the buffer has
-// run dry, it starts playing at its arrival. The moment the buffer runs
-// dry is computed exactly from the lengths of the queued audio (no
-// polling), and the arrival of a message is stamped by the goroutine that
-// reads the socket as soon as the frame has been read; a gap is the time
-// between the two. Its resolution is therefore the wall-clock delay of
-// reading a frame and taking the time (tens of microseconds) times Speed:
-// about 5 ms of call time at Speed 100. Sync answers are timed with a timer
-// set for the exact moment the audio before them ends, plus RTT; they go
-// out late by the timer's wall-clock latency times Speed.
+// Playback. The buffer is a queue of decoded audio. Audio that arrives
+// while the buffer holds some is queued behind it; audio that arrives when
+// it has run dry plays from its arrival. The moment the buffer runs dry is
+// computed from the lengths of the queued audio (no polling), and each
+// message is stamped by the goroutine that reads the socket as soon as it
+// has been read. A gap is the time between the two, so its resolution is
+// the wall-clock delay of reading a frame and taking the time (tens of
+// microseconds, more on a loaded machine) times Speed: about 5 ms of call
+// time at Speed 100. A sync is answered by a timer set for the moment the
+// audio before it ends, plus RTT; it goes out late by the timer's latency
+// times Speed. High speeds magnify the scheduling delays of the machine:
+// to measure gaps, keep the wall-clock margin (window ÷ Speed) well above
+// a millisecond.
 //
-// Gaps. A gap is a stretch of silence between two pieces of audio: the
-// buffer ran dry after audio had started, and audio came again later. The
-// silence after the application's last audio is not a gap (the app may be
-// done, or keeping the call open in silence), nor is the silence after an
-// interrupt, which the application asked for.
+// Gaps. A gap is silence between two pieces of audio: the buffer ran dry
+// after audio had started, and audio came again. The silence after the
+// application's last audio is not a gap (it may be done, or keeping the
+// call open), nor is the silence after an interrupt, which it asked for.
 //
-// RTT. The whole round trip is added to the replies (sync answers), not
-// split between the two directions: for an application that waits for a
-// sync before sending more, the silence it causes is the same.
+// RTT. The whole round trip is added to sync answers rather than split
+// between the two directions: for an application that waits for a sync
+// before it sends more, the silence is the same. hello and bye are not
+// delayed.
+//
+// wav and mp3. The bytes after a sending are one file, decoded by
+// sources.Decode as they arrive. Decoded audio counts as arrived when its
+// bytes did, so the simulator's decoding time never shows as a gap, but
+// decoding must outrun the speed (MP3 at Speed 20 under the race detector
+// does not). A sync waits until every byte before it has been decoded: the
+// WAV decoder then holds nothing back, but the MP3 decoder keeps the last
+// one or two frames until it sees what follows (the next sending ends the
+// file), so a sync after an MP3 file is answered up to two frames early.
+// Bytes after the end of a WAV file (its RIFF header gives its length)
+// are ignored, and reported if they start another file; MP3 has no length,
+// so a second MP3 file without a new sending plays as a continuation. Buffered bytes count the file's bytes
+// not yet played, attributed to the audio as the decoder consumes them.
+//
+// Interrupt. The buffer is emptied at once; pending syncs are answered
+// right away (plus RTT): the audio before them is gone. Audio is ignored,
+// and reported, until the next sending.
+//
+// Bye. When the application sends bye, the call ends at once (buffered
+// audio is dropped) and the simulator answers with bye reason "done", the
+// API's last message, then closes. When the caller hangs up (Duration, or
+// ctx cancelled) it sends bye "hangup"; when the buffer overflows, bye
+// "error". It then waits up to two seconds for the application to close
+// its side, counting what still arrives, and closes the connection.
+//
+// Caller audio. Say is opened when the application sends listening,
+// converted to the listening format's rate, mono, and sent in 20 ms
+// messages, each when its 20 ms have passed on the call's clock. Without
+// Say the caller is silent (no audio messages).
+//
+// Recording. What the caller heard, in time order: the audio as played,
+// silence for gaps and after interrupts, from the first played sample to
+// the last; the silence after the last audio is not recorded.
 
 // DefaultBufferLimit is the API's documented limit on buffered audio, 30
 // MB, counted as decimal megabytes of audio bytes as sent (before base64).
@@ -335,7 +371,7 @@ func Simulate(ctx context.Context, opt SimOptions) (*SimReport, error) {
 // nil report, and their errors are joined in the returned error.
 func SimulateCalls(ctx context.Context, opt SimOptions, n int) ([]*SimReport, error) {
 	if n < 1 {
-		return nil, fmt.Errorf("simulate: %d calls: want at least 1", n)
+		return nil, fmt.Errorf("%d calls: want at least 1", n)
 	}
 	if n == 1 {
 		r, err := Simulate(ctx, opt)
@@ -389,40 +425,47 @@ func simRecordPath(path string, n int, callid string) string {
 	return strings.TrimSuffix(path, ext) + "-" + strconv.Itoa(n) + ext
 }
 
+// Check reports whether o is usable, without connecting: the URL's form
+// and the ranges of the numbers.
+func (o SimOptions) Check() error {
+	_, err := o.simNormalize()
+	return err
+}
+
 func (o SimOptions) simNormalize() (SimOptions, error) {
 	if o.URL == "" {
-		return o, errors.New("simulate: no URL to call")
+		return o, errors.New("no URL to call")
 	}
 	u, err := url.Parse(o.URL)
 	if err != nil {
-		return o, fmt.Errorf("simulate: bad URL %q: %v", o.URL, err)
+		return o, fmt.Errorf("bad URL %q: %v", SimRedact(o.URL), err)
 	}
 	switch u.Scheme {
 	case "ws", "wss", "http", "https":
 	default:
-		return o, fmt.Errorf("simulate: bad URL %q: want ws://HOST:PORT/PATH (or wss://)", o.URL)
+		return o, fmt.Errorf("bad URL %q: want ws://HOST:PORT/PATH (or wss://)", SimRedact(o.URL))
 	}
 	if u.Host == "" {
-		return o, fmt.Errorf("simulate: bad URL %q: no host", o.URL)
+		return o, fmt.Errorf("bad URL %q: no host", SimRedact(o.URL))
 	}
 	if o.Speed == 0 {
 		o.Speed = 1
 	}
 	if o.Speed < 0 || o.Speed > 1e6 || o.Speed != o.Speed {
-		return o, fmt.Errorf("simulate: speed %g out of range (0, 1000000]", o.Speed)
+		return o, fmt.Errorf("speed %g out of range (0, 1000000]", o.Speed)
 	}
 	if o.Duration < 0 || o.RTT < 0 {
-		return o, errors.New("simulate: negative duration or RTT")
+		return o, errors.New("negative duration or RTT")
 	}
 	if o.BufferLimit == 0 {
 		o.BufferLimit = DefaultBufferLimit
 	}
 	if o.BufferLimit < 0 {
-		return o, fmt.Errorf("simulate: negative buffer limit %d", o.BufferLimit)
+		return o, fmt.Errorf("negative buffer limit %d", o.BufferLimit)
 	}
 	if o.RecordRate != 0 {
 		if err := (pipeline.Format{Rate: o.RecordRate, Channels: 1}).Validate(); err != nil {
-			return o, fmt.Errorf("simulate: record rate: %v", err)
+			return o, fmt.Errorf("record rate: %v", err)
 		}
 	}
 	if o.CallID == "" {
@@ -459,11 +502,19 @@ func simRandomID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// simRedactRE finds the value of a token in a URL's query.
+var simRedactRE = regexp.MustCompile(`([?&][Tt][Oo][Kk][Ee][Nn]=)[^&#]*`)
+
+// SimRedact returns u with the value of its token parameter hidden, for
+// reports and logs: ws://h/p?token=s3cret becomes ws://h/p?token=xxx.
+func SimRedact(u string) string { return simRedactRE.ReplaceAllString(u, "${1}xxx") }
+
 // simDial connects to the application, as 46elks does for every call.
 func simDial(ctx context.Context, u string) (*websocket.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, simDialTimeout)
 	defer cancel()
 	conn, resp, err := websocket.Dial(dctx, u, nil)
+	u = SimRedact(u)
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			hint := ""

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"math"
@@ -109,7 +110,7 @@ func simNewCall(opt SimOptions, conn *websocket.Conn, rec *simRecorder) *simCall
 		quit:  make(chan struct{}),
 		rec:   rec,
 		rep: &SimReport{
-			URL: opt.URL, CallID: opt.CallID, From: opt.From, To: opt.To,
+			URL: SimRedact(opt.URL), CallID: opt.CallID, From: opt.From, To: opt.To,
 			Speed:       opt.Speed,
 			BufferLimit: opt.BufferLimit,
 			Sendings:    map[string]int{},
@@ -142,7 +143,7 @@ func (c *simCall) run(ctx context.Context) {
 	c.readCancel = cancel
 	c.readerDone = make(chan struct{})
 	go c.reader(readCtx)
-	c.log.Info("simulated call started", "url", c.opt.URL, "speed", c.speed)
+	c.log.Info("simulated call started", "url", SimRedact(c.opt.URL), "speed", c.speed)
 	if err := c.write(hello); err != nil {
 		c.endConnection(0, err)
 	} else {
@@ -637,7 +638,10 @@ func (c *simCall) onInterrupt(t time.Duration) {
 	}
 }
 
-// feedFile passes bytes of a wav or mp3 file to its decoder.
+// feedFile passes bytes of a wav or mp3 file to its decoder. Bytes after
+// the end of a WAV file (its RIFF header gives its length) or after the
+// decoder has finished are not the file's: they are ignored, and reported
+// if they start another file.
 func (c *simCall) feedFile(t time.Duration, data []byte) {
 	f := c.file
 	if len(f.head) < 12 {
@@ -645,22 +649,42 @@ func (c *simCall) feedFile(t time.Duration, data []byte) {
 		f.head = append(f.head, data[:n]...)
 		if len(f.head) == 12 {
 			c.checkFileKind(t, f)
+			f.limit = simRIFFEnd(f.head)
 		}
 	}
-	if f.done {
-		if f.extra < 12 {
-			n := min(12-f.extra, len(data))
-			f.extraHead = append(f.extraHead, data[:n]...)
-			f.extra += n
-			if f.extra == 12 && sources.Sniff(f.extraHead) != "" {
-				c.problem(t, SimFormatMismatch, "a second %s file after the end of the first without a new sending: ignored", f.format)
-			}
-		}
-		return
+	keep := int64(len(data))
+	switch {
+	case f.done:
+		keep = 0
+	case f.limit > 0:
+		keep = max(0, min(keep, f.limit-f.fed))
 	}
-	f.fed += int64(len(data))
-	f.marks = append(f.marks, simMark{end: f.fed, at: t})
-	f.feed.push(data)
+	if keep > 0 {
+		f.fed += keep
+		f.marks = append(f.marks, simMark{end: f.fed, at: t})
+		f.feed.push(data[:keep])
+	}
+	if extra := data[keep:]; len(extra) > 0 && f.extra < 12 {
+		n := min(12-f.extra, len(extra))
+		f.extraHead = append(f.extraHead, extra[:n]...)
+		f.extra += n
+		if f.extra == 12 && sources.Sniff(f.extraHead) != "" {
+			c.problem(t, SimFormatMismatch, "a second %s file after the end of the first without a new sending: ignored", f.format)
+		}
+	}
+}
+
+// simRIFFEnd returns the length of the WAV file whose first 12 bytes are
+// head, from its RIFF header, or 0 if it does not say.
+func simRIFFEnd(head []byte) int64 {
+	if string(head[:4]) != "RIFF" || string(head[8:12]) != "WAVE" {
+		return 0
+	}
+	size := binary.LittleEndian.Uint32(head[4:8])
+	if size == 0 || size == 0xFFFFFFFF {
+		return 0
+	}
+	return int64(size) + 8
 }
 
 func (c *simCall) checkFileKind(t time.Duration, f *simFile) {
@@ -674,8 +698,7 @@ func (c *simCall) checkFileKind(t time.Duration, f *simFile) {
 func (c *simCall) onFileEvent(f *simFile, ev simFileEvent, t time.Duration) {
 	switch ev.kind {
 	case simFileSamples:
-		from := f.attributed
-		bytes := ev.consumed - from
+		bytes := ev.consumed - f.attributed
 		f.attributed = ev.consumed
 		if f.aborted {
 			return
@@ -684,15 +707,14 @@ func (c *simCall) onFileEvent(f *simFile, ev simFileEvent, t time.Duration) {
 		if c.rec != nil {
 			kept = ev.samples
 		}
-		// The audio is available from the moment its bytes arrived: the
-		// simulator's own decoding time is not the application's gap.
-		t = f.arrival(from, t)
+		t = f.available(t)
 		c.addAudio(t, int64(len(ev.samples)), ev.rate, bytes, kept)
 		if !c.ended {
 			c.checkBuffer(t)
 		}
 	case simFileIdle:
 		f.idleAt = ev.consumed
+		f.waiting = true
 		c.resolveSyncs(t, f.seq, ev.consumed, false)
 	case simFileDone:
 		f.done = true

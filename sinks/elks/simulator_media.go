@@ -38,9 +38,12 @@ type simFile struct {
 	idleAt     int64 // bytes consumed when the decoder last ran out
 	attributed int64 // bytes accounted to decoded audio
 	head       []byte
+	limit      int64 // the file's length from its header, 0 if unknown
 	extra      int
 	extraHead  []byte
 	marks      []simMark // when the bytes not yet decoded arrived
+	waiting    bool          // the decoder ran out since its last samples
+	availAt    time.Duration // when its last samples were available
 }
 
 // simMark records that the file's bytes up to end had arrived at call
@@ -50,19 +53,27 @@ type simMark struct {
 	at  time.Duration
 }
 
-// arrival returns when the first byte after from arrived, and forgets
-// the marks before it. Samples decoded from the bytes after from could not
-// exist before then; the decoder's read-ahead makes the bytes it consumed a
-// poor guide to the bytes it needed, so this is the earliest they could
-// have played: the simulator's decoding never shows as a gap.
-func (f *simFile) arrival(from int64, now time.Duration) time.Duration {
-	for len(f.marks) > 1 && f.marks[0].end <= from {
+// available returns when the samples of the next event could have been
+// decoded at the earliest. If the decoder ran out of bytes (it went idle at
+// idleAt) since its last samples, they needed a byte that came later: they
+// are available from the arrival of the first byte after idleAt. If not,
+// they were decodable from bytes already there, as available as the
+// samples before them (the decoder's read-ahead makes the bytes it
+// consumed no guide to the bytes it needed). So the simulator's own
+// decoding never shows as a gap, and a pause of the application does.
+func (f *simFile) available(now time.Duration) time.Duration {
+	if !f.waiting {
+		return min(f.availAt, now)
+	}
+	f.waiting = false
+	for len(f.marks) > 1 && f.marks[0].end <= f.idleAt {
 		f.marks = f.marks[1:]
 	}
-	if len(f.marks) == 0 {
-		return now
+	f.availAt = now
+	if len(f.marks) > 0 {
+		f.availAt = min(f.marks[0].at, now)
 	}
-	return min(f.marks[0].at, now)
+	return f.availAt
 }
 
 // Kinds of simFileEvent.
@@ -83,7 +94,7 @@ type simFileEvent struct {
 }
 
 func simStartFile(seq int, f Format, quit <-chan struct{}) *simFile {
-	sf := &simFile{seq: seq, format: f, events: make(chan simFileEvent, 64), exited: make(chan struct{})}
+	sf := &simFile{seq: seq, format: f, events: make(chan simFileEvent, 64), exited: make(chan struct{}), waiting: true}
 	send := func(ev simFileEvent) bool {
 		select {
 		case sf.events <- ev:
@@ -313,7 +324,7 @@ func simCreateRecorder(path string, rate int) (*simRecorder, error) {
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("simulate: cannot create the recording: %v", err)
+		return nil, fmt.Errorf("cannot create the recording: %v", err)
 	}
 	return &simRecorder{path: path, file: f, fixed: rate}, nil
 }

@@ -1000,9 +1000,12 @@ func TestSimCannotConnect(t *testing.T) {
 	ln, _ = net.Listen("tcp", "127.0.0.1:0")
 	go srv.Serve(ln)
 	defer srv.Close()
-	_, err = Simulate(context.Background(), SimOptions{URL: "ws://" + ln.Addr().String() + "/?token=x"})
-	if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "token") {
+	_, err = Simulate(context.Background(), SimOptions{URL: "ws://" + ln.Addr().String() + "/?token=s3cret"})
+	if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "token") || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("401: %v", err)
+	}
+	if got := SimRedact("ws://h:1/p?a=1&token=s3cret&b=2"); got != "ws://h:1/p?a=1&token=xxx&b=2" {
+		t.Errorf("SimRedact: %s", got)
 	}
 	for _, bad := range []SimOptions{{}, {URL: "ftp://x/"}, {URL: "ws:///"}, {URL: "ws://x/", Speed: -1}, {URL: "ws://x/", RecordRate: -5}} {
 		if _, err := Simulate(context.Background(), bad); err == nil {
@@ -1152,4 +1155,93 @@ func TestSimConcurrentCalls(t *testing.T) {
 	if err != nil || !bytes.Contains(js, []byte(`"callid":"c-2"`)) {
 		t.Errorf("JSON: %v %s", err, js)
 	}
+}
+
+// Audio before any sending, files that are not what the sending says, a
+// second file without a sending, and messages after the application's
+// bye are reported; the call goes on.
+func TestSimSequenceViolations(t *testing.T) {
+	simCheckLeaks(t)
+	mp3, err := os.ReadFile(filepath.Join("..", "..", "sources", "testdata", "mp3", "sine44m.mp3"))
+	if err != nil {
+		t.Skip(err)
+	}
+	tone := simTone(4000, 8000, 500, 0.3)
+	wav := simWAVFile(t, tone, 8000)
+	srv := simServe(t, func(a *simApp) {
+		a.send(Audio{Data: []byte{0, 0}})
+		a.send(Sending{Format: WAV})
+		a.sendAudio(mp3, 4000) // mp3 bytes after "sending wav": played all the same
+		a.send(Sending{Format: WAV})
+		a.sendAudio(wav, 4000)
+		a.sendAudio(wav, 4000) // a second file without a sending
+		a.send(Sync{})
+		a.expect(TypeSync)
+		a.send(Bye{})
+		a.send(Sync{})
+		a.send(Audio{Data: []byte{0, 0}})
+		a.waitEnd()
+	})
+	rec := filepath.Join(t.TempDir(), "heard.wav")
+	r := simRun(t, SimOptions{URL: srv.url, Speed: 5, Record: rec})
+	srv.wait()
+	want := map[SimViolationKind]int{SimAudioBeforeSending: 1, SimFormatMismatch: 2, SimAfterBye: 2}
+	for k, n := range want {
+		if r.Violations[k] != n {
+			t.Errorf("%s: %d, want %d (%v)", k, r.Violations[k], n, r.Problems)
+		}
+	}
+	if len(r.Violations) != len(want) || r.End.By != SimEndedByApp {
+		t.Errorf("violations %v, end %+v", r.Violations, r.End)
+	}
+	// The mp3 (at 44.1 kHz), then the wav once (resampled into the
+	// recording).
+	src, err := sources.Decode(bytes.NewReader(mp3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp3Len := float64(pipeline.FramesOf(src)) / float64(src.Format().Rate)
+	pipeline.Close(src)
+	heard, rate := simReadWAV(t, rec)
+	if rate != 44100 {
+		t.Fatalf("recording at %d Hz", rate)
+	}
+	// All of the mp3 (the next sending flushed its last frames out of the
+	// decoder) and one wav file.
+	simNear(t, "played", r.Played, mp3Len+0.5, 1e-6)
+	simNear(t, "recording", float64(len(heard))/float64(rate), r.Played, 0.01)
+}
+
+// A pause in the middle of a passthrough file is a gap; the decoding of
+// the bytes that did arrive is not.
+func TestSimPassthroughGap(t *testing.T) {
+	simCheckLeaks(t)
+	const speed, rate = 10.0, 8000
+	tone := simTone(rate, rate, 440, 0.5)
+	wav := simWAVFile(t, tone, rate)
+	half := len(wav) - rate // the header and the first half second
+	srv := simServe(t, func(a *simApp) {
+		a.send(Sending{Format: WAV})
+		a.sendAudio(wav[:half], 1000)
+		time.Sleep(time.Duration(float64(time.Second) / speed))
+		a.sendAudio(wav[half:], 1000)
+		a.send(Sync{})
+		a.expect(TypeSync)
+		a.send(Bye{})
+		a.waitEnd()
+	})
+	rec := filepath.Join(t.TempDir(), "heard.wav")
+	r := simRun(t, SimOptions{URL: srv.url, Speed: speed, Record: rec})
+	srv.wait()
+	if r.Gaps.Count != 1 {
+		t.Fatalf("gaps %+v", r.Gaps)
+	}
+	g := r.Gaps.List[0]
+	simNear(t, "gap heard at", g.Heard, 0.5, 1e-6)
+	simNear(t, "gap length", g.Seconds, 0.5, 0.15)
+	heard, _ := simReadWAV(t, rec)
+	n := int(math.Round(g.Seconds * rate))
+	simEqual(t, "before", heard[:rate/2], tone[:rate/2])
+	simEqual(t, "gap", heard[rate/2:rate/2+n], make([]float32, n))
+	simEqual(t, "after", heard[rate/2+n:], tone[rate/2:])
 }
