@@ -41,7 +41,7 @@ type simFile struct {
 	limit      int64 // the file's length from its header, 0 if unknown
 	extra      int
 	extraHead  []byte
-	marks      []simMark // when the bytes not yet decoded arrived
+	marks      []simMark     // when the bytes not yet decoded arrived
 	waiting    bool          // the decoder ran out since its last samples
 	availAt    time.Duration // when its last samples were available
 }
