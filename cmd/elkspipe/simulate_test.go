@@ -90,10 +90,9 @@ func simToneApp(t *testing.T) (string, []float32) {
 	url := simApp(t, func(m elks.Message, send func(elks.Message)) {
 		switch m.(type) {
 		case elks.Hello:
+			// One message: no stall of the test machine can open a gap.
 			send(elks.Sending{Format: elks.PCM8000})
-			for i := 0; i < len(wire); i += 1600 {
-				send(elks.Audio{Data: wire[i:min(i+1600, len(wire))]})
-			}
+			send(elks.Audio{Data: wire})
 			send(elks.Sync{})
 		case elks.Sync:
 			send(elks.Bye{})
@@ -206,7 +205,7 @@ func TestSimulateHangupAndSay(t *testing.T) {
 func TestSimulateCalls(t *testing.T) {
 	url, _ := simToneApp(t)
 	dir := t.TempDir()
-	code, out, errOut := simCLI(t, url, "--speed", "20", "--calls", "3", "--json", "--record", filepath.Join(dir, "{n}.wav"))
+	code, out, errOut := simCLI(t, url, "--speed", "10", "--calls", "3", "--json", "--record", filepath.Join(dir, "{n}.wav"))
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}

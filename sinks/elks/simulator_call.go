@@ -39,10 +39,9 @@ type simSeg struct {
 	start, end time.Duration
 	frames     int64
 	rate       int
-	bytes      int64     // audio bytes as sent that it stands for
-	samples    []float32 // mono samples, kept only when recording
-	silence    time.Duration
-	// silence is the silence heard before it (the buffer ran dry).
+	bytes      int64         // audio bytes as sent that it stands for
+	samples    []float32     // mono samples, kept only when recording
+	silence    time.Duration // heard before it: the buffer had run dry
 }
 
 // simSync is a pending sync request.
@@ -362,6 +361,9 @@ func simHead(b []byte) string {
 
 func (c *simCall) onSending(t time.Duration, f Format) {
 	c.closeFile(t, false)
+	if c.ended { // the end of the last file overflowed the buffer
+		return
+	}
 	c.rep.Sendings[string(f)]++
 	c.haveSending, c.format, c.interrupted, c.decodable, c.dec = true, f, false, false, nil
 	info, err := f.Info()
@@ -700,7 +702,7 @@ func (c *simCall) onFileEvent(f *simFile, ev simFileEvent, t time.Duration) {
 	case simFileSamples:
 		bytes := ev.consumed - f.attributed
 		f.attributed = ev.consumed
-		if f.aborted {
+		if f.aborted || c.ended {
 			return
 		}
 		var kept []float32

@@ -360,6 +360,9 @@ func (r *simRecorder) start(rate int) {
 
 // write records mono samples at rate.
 func (r *simRecorder) write(samples []float32, rate int) {
+	if r.err != nil {
+		return // reported at the end
+	}
 	if r.w == nil {
 		if r.start(rate); r.w == nil {
 			return
@@ -548,12 +551,14 @@ func (s *simSay) run(open pipeline.Opener, rate int, enc Encoder, conn *websocke
 		st.err = "opening the caller's audio: " + err.Error()
 		return st
 	}
-	defer pipeline.Close(src)
-	src, _, err = pipeline.Convert(src, pipeline.Format{Rate: rate, Channels: 1})
+	conv, _, err := pipeline.Convert(src, pipeline.Format{Rate: rate, Channels: 1})
 	if err != nil {
+		pipeline.Close(src)
 		st.err = "converting the caller's audio: " + err.Error()
 		return st
 	}
+	src = conv
+	defer pipeline.Close(src)
 	chunk := int(int64(rate) * int64(simSayChunk) / int64(time.Second))
 	buf := make([]float32, chunk)
 	var wire, msg []byte
