@@ -2,6 +2,8 @@ module github.com/elkspipe/elkspipe
 
 go 1.26.8
 
-require github.com/hajimehoshi/go-mp3 v0.3.4
-
-require github.com/go-audio/audio v1.0.0
+require (
+	github.com/coder/websocket v1.8.14
+	github.com/go-audio/audio v1.0.0
+	github.com/hajimehoshi/go-mp3 v0.3.4
+)

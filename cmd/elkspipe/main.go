@@ -34,6 +34,7 @@ Usage:
   elkspipe [flags] SOURCE ! TRANSFORM ! ... ! SINK     (no quoting needed)
   elkspipe list                 every element, with a summary
   elkspipe inspect NAME         an element's parameters, defaults and ranges
+  elkspipe simulate URL [flags] play 46elks against an application (elkspipe simulate -h)
 
 Stages: NAME { VALUE | KEY=VALUE }. Durations: 250ms, 1.5s, 2m, 3. Rates: 8k, 44.1k.
 Gains: -6dB or -6.
@@ -103,6 +104,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "help":
 		fs.Usage()
 		return exitOK
+	case "simulate":
+		return runSimulate(ctx, rest[1:], stdout, stderr)
 	}
 
 	var spec *pipeline.Spec

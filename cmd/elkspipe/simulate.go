@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/elkspipe/elkspipe/pipeline"
+	"github.com/elkspipe/elkspipe/sinks/elks"
+	"github.com/elkspipe/elkspipe/sources"
+)
+
+const simulateUsage = `elkspipe simulate plays the 46elks Realtime Voice API against an application:
+it connects to URL as 46elks does for every call, sends hello, plays the audio it
+receives on a clock, answers each sync once the audio before it has played, ends
+the call with bye "error" if more than the buffer limit is buffered, hangs up after
+--duration, and reports what it saw (gaps, buffer, syncs, protocol violations).
+
+Usage:
+  elkspipe simulate URL [flags]          (flags may come before or after URL)
+
+Examples:
+  elkspipe simulate ws://127.0.0.1:8095/ --duration 30s --record heard.wav
+  elkspipe simulate ws://127.0.0.1:8095/hold?token=s3cret --speed 50 --rtt 150ms --json
+  elkspipe simulate ws://127.0.0.1:8095/ --say 'tone 440 dur=2s' --calls 10
+
+Durations are call time: at --speed 10, --duration 30s takes 3 s.
+
+Flags:
+`
+
+// simDuration is a flag.Value of a duration in pipe syntax (250ms, 1.5s, 3).
+type simDuration struct{ d *time.Duration }
+
+func (v simDuration) String() string {
+	if v.d == nil {
+		return ""
+	}
+	return v.d.String()
+}
+
+func (v simDuration) Set(s string) error {
+	d, err := pipeline.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	if d < 0 {
+		return fmt.Errorf("negative duration %s", s)
+	}
+	*v.d = d
+	return nil
+}
+
+// simSize is a flag.Value of a byte count: 30MB, 500kB, 1MiB, 30000000.
+type simSize struct{ n *int64 }
+
+func (v simSize) String() string {
+	if v.n == nil {
+		return ""
+	}
+	if *v.n%1_000_000 == 0 && *v.n > 0 {
+		return strconv.FormatInt(*v.n/1_000_000, 10) + "MB"
+	}
+	return strconv.FormatInt(*v.n, 10)
+}
+
+func (v simSize) Set(s string) error {
+	n, err := parseSize(s)
+	if err != nil {
+		return err
+	}
+	*v.n = n
+	return nil
+}
+
+// parseSize reads a byte count with an optional unit: B, kB/k, MB/M, GB/G
+// (powers of 1000) or KiB, MiB, GiB (powers of 1024), in any case.
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := len(t)
+	for i > 0 && (t[i-1] < '0' || t[i-1] > '9') && t[i-1] != '.' {
+		i--
+	}
+	num, unit := t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
+	mult := map[string]float64{"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9,
+		"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30}[unit]
+	v, err := strconv.ParseFloat(num, 64)
+	if mult == 0 || err != nil || v <= 0 || v*mult > 1<<62 {
+		return 0, fmt.Errorf("bad size %q (want e.g. 30MB, 500kB, 1MiB or a number of bytes)", s)
+	}
+	return int64(v * mult), nil
+}
+
+// runSimulate is `elkspipe simulate`: it returns the exit status.
+func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("elkspipe simulate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	opt := elks.SimOptions{Duration: 30 * time.Second, BufferLimit: elks.DefaultBufferLimit}
+	fs.Var(simDuration{&opt.Duration}, "duration", "how long the caller stays on the line (`DUR` of call time); 0: until the application ends the call")
+	fs.Float64Var(&opt.Speed, "speed", 1, "how many times faster than real time the call runs")
+	fs.Var(simDuration{&opt.RTT}, "rtt", "round-trip delay (`DUR` of call time) added to every sync answer")
+	fs.StringVar(&opt.Record, "record", "", "write what the caller heard to this WAV `FILE` ({callid} and {n} are replaced)")
+	fs.IntVar(&opt.RecordRate, "record-rate", 0, "sample rate of the recording; 0: that of the first audio")
+	say := fs.String("say", "", "the caller's voice: sources and transforms in pipe syntax, e.g. 'tone 440 dur=2s', sent once the application asks for it with listening")
+	sayFile := fs.String("say-file", "", "the caller's voice from a WAV or MP3 `FILE`")
+	fs.StringVar(&opt.CallID, "callid", "", "call id in hello (default: random; with --calls, ID-1, ID-2, ...)")
+	fs.StringVar(&opt.From, "from", elks.SimDefaultFrom, "caller number in hello")
+	fs.StringVar(&opt.To, "to", elks.SimDefaultTo, "called number in hello")
+	calls := fs.Int("calls", 1, "number of concurrent calls")
+	jsonOut := fs.Bool("json", false, "print the report as JSON")
+	fs.Var(simSize{&opt.BufferLimit}, "buffer-limit", "most audio buffered before the call ends with an error (`SIZE` in bytes as sent: 30MB, 500kB)")
+	verbose := fs.Bool("v", false, "log the simulator's events to standard error")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, simulateUsage)
+		fs.PrintDefaults()
+	}
+	// Go's flag package stops at the first argument that is not a flag:
+	// parse what comes before the URL, then what comes after it.
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "elkspipe simulate: no URL to call (elkspipe simulate ws://HOST:PORT/PATH)")
+		return exitUsage
+	}
+	opt.URL = fs.Arg(0)
+	if err := fs.Parse(fs.Args()[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "elkspipe simulate: unexpected argument %q after the URL (quote the --say pipeline)\n", fs.Arg(0))
+		return exitUsage
+	}
+	usage := func(format string, args ...any) int {
+		fmt.Fprintf(stderr, "elkspipe simulate: "+format+"\n", args...)
+		return exitUsage
+	}
+	if err := opt.Check(); err != nil {
+		return usage("%v", err)
+	}
+	if *calls < 1 {
+		return usage("--calls %d: want at least 1", *calls)
+	}
+	switch {
+	case *say != "" && *sayFile != "":
+		return usage("--say and --say-file both given: choose one")
+	case *say != "":
+		open, err := simSayOpener(*say)
+		if err != nil {
+			return usage("--say: %v", err)
+		}
+		opt.Say = open
+	case *sayFile != "":
+		opt.Say = sources.File(*sayFile)
+	}
+	if opt.Say != nil {
+		// Fail now, not in the middle of the call, if it cannot be opened.
+		src, err := opt.Say(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "elkspipe simulate: the caller's voice: %v\n", oneLine(err))
+			return exitFailed
+		}
+		pipeline.Close(src)
+	}
+	if *verbose {
+		opt.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+
+	reports, err := elks.SimulateCalls(ctx, opt, *calls)
+	interrupted := ctx.Err() != nil && errors.Is(err, ctx.Err())
+	if err != nil && !interrupted {
+		for _, e := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(stderr, "elkspipe simulate: %s\n", e)
+		}
+	}
+	var ran []*elks.SimReport
+	for _, r := range reports {
+		if r != nil {
+			ran = append(ran, r)
+		}
+	}
+	if len(ran) > 0 {
+		if werr := writeSimReports(stdout, reports, *calls, *jsonOut); werr != nil {
+			fmt.Fprintln(stderr, "elkspipe simulate:", werr)
+			return exitFailed
+		}
+	}
+	switch {
+	case interrupted:
+		fmt.Fprintln(stderr, "elkspipe simulate: interrupted; the caller hung up")
+		return exitInterrupted
+	case err != nil:
+		return exitFailed
+	}
+	return exitOK
+}
+
+// simSayOpener builds the caller's voice from pipe syntax (sources and
+// transforms, no sink).
+func simSayOpener(text string) (pipeline.Opener, error) {
+	spec, err := pipeline.Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Sink != nil {
+		return nil, fmt.Errorf("the caller's voice is sources and transforms: drop the sink %q", spec.Sink.Label())
+	}
+	g, err := spec.Graph()
+	if err != nil {
+		return nil, err
+	}
+	return g.Opener()
+}
+
+// writeSimReports prints one report, or every call's report and a summary.
+func writeSimReports(w io.Writer, reports []*elks.SimReport, calls int, asJSON bool) error {
+	if asJSON {
+		var v any = reports[0]
+		if calls > 1 {
+			v = struct {
+				Calls   []*elks.SimReport `json:"calls"`
+				Summary elks.SimSummary   `json:"summary"`
+			}{reports, elks.SummarizeSimulations(reports)}
+		}
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(append(b, '\n'))
+		return err
+	}
+	if calls == 1 {
+		return reports[0].WriteText(w)
+	}
+	for i, r := range reports {
+		if r == nil {
+			fmt.Fprintf(w, "call %d: could not be made\n\n", i+1)
+			continue
+		}
+		fmt.Fprintf(w, "call %d: ", i+1)
+		if err := r.WriteText(w); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprint(w, "summary: ")
+	return elks.SummarizeSimulations(reports).WriteText(w)
+}

@@ -1,0 +1,7 @@
+//go:build !race
+
+package elks
+
+// simRace tells the tests that the race detector is on: moving 30 MB
+// through a WebSocket takes seconds under it.
+const simRace = false
