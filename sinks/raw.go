@@ -120,7 +120,6 @@ func RawTo(w io.Writer, opt RawOptions) (pipeline.Sink, error) {
 	return &rawSink{w: w, opt: opt}, nil
 }
 
-
 type rawSink struct {
 	path string
 	w    io.Writer

@@ -134,7 +134,6 @@ func WAVTo(w io.Writer, opt WAVOptions) (pipeline.Sink, error) {
 	return &wavSink{w: w, opt: opt}, nil
 }
 
-
 // writeOnly hides the Seek method of a writer, so that standard output
 // gets a streaming header even when it is redirected to a file.
 type writeOnly struct{ w io.Writer }
