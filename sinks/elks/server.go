@@ -263,9 +263,17 @@ func (srv *Server) serveCall(t Transport, remote string) {
 		delete(srv.sessions, s)
 		srv.mu.Unlock()
 	}()
+	s.Logger().Info("call started", "remote", remote, "format", string(s.Format()))
+	srvRunCall(base, s, srv.Handler, srv.KeepOpen)
+}
+
+// srvRunCall runs h in the call s and ends the call: once the audio has
+// played (Drain) it hangs up, unless the call is over, base is cancelled
+// (the server hangs up at once) or keepOpen is set and h succeeded (then
+// it waits for the caller to hang up). It closes s.
+func srvRunCall(base context.Context, s *Session, h Handler, keepOpen bool) {
 	sl := s.Logger()
-	sl.Info("call started", "remote", remote, "format", string(s.Format()))
-	err = srv.Handler(s.Context(), s)
+	err := h(s.Context(), s)
 	over := func() bool {
 		select {
 		case <-s.Done():
@@ -278,7 +286,7 @@ func (srv *Server) serveCall(t Transport, remote string) {
 		sl.Error("playing failed; hanging up", "err", err)
 	}
 	if !over() {
-		if err == nil && srv.KeepOpen {
+		if err == nil && keepOpen {
 			sl.Info("audio ended; keeping the call open until the caller hangs up")
 			select {
 			case <-s.Done():

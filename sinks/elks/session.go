@@ -440,6 +440,13 @@ func (s *Session) readLoop() {
 				s.malformed(&lim, err)
 				continue
 			}
+			s.mu.Lock()
+			byeSent := s.byeSent
+			s.mu.Unlock()
+			if byeSent {
+				s.finish(End{By: ByApp}) // the API closed after our bye
+				return
+			}
 			msg := "the connection closed"
 			if err != io.EOF {
 				msg = err.Error()
