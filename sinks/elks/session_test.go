@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -43,8 +41,8 @@ type sessPeer struct {
 	started    bool
 	gaps       int
 	gapTime    time.Duration
-	maxBuf     time.Duration // most audio buffered at once
-	played     time.Duration // audio received (in audio time)
+	maxBuf     time.Duration   // most audio buffered at once
+	played     time.Duration   // audio received (in audio time)
 	syncAt     []time.Duration // audio received when each sync came
 	fileAtSync []int           // passthrough: bytes of the current file when each sync came
 	replies    int
@@ -743,6 +741,3 @@ func sessLeakCheck(t *testing.T) {
 		}
 	})
 }
-
-var _ = io.EOF
-var _ = math.Abs
