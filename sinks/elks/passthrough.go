@@ -87,17 +87,18 @@ func sessPassthroughPlan(g *pipeline.Graph, f Format) (*sessPassPlan, error) {
 			return nil, refuse(st, "would change or generate audio")
 		}
 	}
-	for i, st := range g.Transforms {
+	for _, st := range g.Transforms {
 		if st.Node == nil {
 			return nil, refuse(st, "was built in Go, not from pipe syntax, so it cannot be passed through")
 		}
 		if st.Node.Element.Name != "loop" {
 			return nil, refuse(st, "would change the audio")
 		}
-		if i != len(g.Transforms)-1 {
-			return nil, refuse(st, "must be the last stage")
-		}
-		p.loop = st.Node.Args.Int("count")
+	}
+	if n := len(g.Transforms); n > 1 {
+		return nil, refuse(g.Transforms[n-1], "is a second loop; one is enough")
+	} else if n == 1 {
+		p.loop = g.Transforms[0].Node.Args.Int("count")
 	}
 	return p, nil
 }
