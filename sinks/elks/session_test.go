@@ -524,6 +524,7 @@ func TestSessionSurvivesMalformed(t *testing.T) {
 		for i := 0; i < 20; i++ {
 			p.send(`{"t":`)
 		}
+		synctest.Wait() // all read before the audio starts (the stray sync has no checkpoint)
 		g := sessGraph(t, "tone 440 dur=3s rate=8k")
 		srvRunCall(context.Background(), s, GraphHandler(g), false)
 		<-p.done
