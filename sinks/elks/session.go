@@ -700,8 +700,9 @@ func (s *Session) checkpoint() {
 }
 
 // getBuf returns a message buffer from the free list, waiting for the
-// writer when all are in use.
-func (s *Session) getBuf(ctx context.Context) ([]byte, error) {
+// writer when all are in use. New buffers fit a message of n audio bytes;
+// AppendAudio grows them if a later message is longer.
+func (s *Session) getBuf(ctx context.Context, n int) ([]byte, error) {
 	select {
 	case b := <-s.free:
 		return b, nil
@@ -709,7 +710,7 @@ func (s *Session) getBuf(ctx context.Context) ([]byte, error) {
 	}
 	if s.nbufs < sessAudioBuffers {
 		s.nbufs++
-		return make([]byte, 0, AudioMessageSize(sessMaxRaw)), nil
+		return make([]byte, 0, AudioMessageSize(n)), nil
 	}
 	select {
 	case b := <-s.free:
@@ -725,7 +726,7 @@ func (s *Session) getBuf(ctx context.Context) ([]byte, error) {
 // after waiting for room in the window. A "sending" goes first when one
 // is due. It must be called by the playing goroutine, without s.mu.
 func (s *Session) sendPiece(ctx context.Context, gen uint64, raw []byte, d time.Duration) error {
-	b, err := s.getBuf(ctx)
+	b, err := s.getBuf(ctx, len(raw))
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,7 @@ type sessPeer struct {
 	dec        Decoder
 	sendingOK  bool
 	heard      []float32 // decoded audio (PCM and G.711 formats)
+	scratch    []float32
 	files      [][]byte  // passthrough: the bytes after each sending
 	bufEnd     time.Time // when the audio buffered so far will have played
 	started    bool
@@ -115,12 +116,14 @@ func (p *sessPeer) run() {
 				p.files[len(p.files)-1] = append(p.files[len(p.files)-1], m.Data...)
 				d = p.audioDur(len(m.Data), p.passRate)
 			} else {
-				n := len(p.heard)
-				p.heard, err = p.dec.Decode(p.heard, m.Data)
+				// Decode grows its dst to the exact size: decode apart,
+				// then append (amortized).
+				p.scratch, err = p.dec.Decode(p.scratch[:0], m.Data)
 				if err != nil {
 					p.violations = append(p.violations, "undecodable audio: "+err.Error())
 				}
-				d = p.audioDur(len(p.heard)-n, float64(info.Rate))
+				p.heard = append(p.heard, p.scratch...)
+				d = p.audioDur(len(p.scratch), float64(info.Rate))
 			}
 			if p.started && now.After(p.bufEnd) {
 				p.gaps++
@@ -739,6 +742,34 @@ func sessLeakCheck(t *testing.T) {
 		if n := runtime.NumGoroutine(); n > before {
 			buf := make([]byte, 1<<20)
 			t.Errorf("%d goroutines left over:\n%s", n-before, buf[:runtime.Stack(buf, true)])
+		}
+	})
+}
+
+// A looped file plays for 10 virtual minutes: no gap, a bounded buffer, a
+// checkpoint per iteration, and the caller's hangup ends it.
+func TestSessionLongLoop(t *testing.T) {
+	dir := t.TempDir()
+	path, _ := passWAV(t, dir, "hold.wav", 8000, 1, 7300*time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		s, p, _ := sessCall(t, Config{Format: ULaw}, func(p *sessPeer) { p.rtt = 150 * time.Millisecond })
+		done := make(chan struct{})
+		go func() {
+			srvRunCall(context.Background(), s, GraphHandler(sessGraph(t, "file "+path+" | loop")), false)
+			close(done)
+		}()
+		time.Sleep(10 * time.Minute)
+		p.hangup()
+		<-done
+		r := p.snapshot()
+		if r.gaps != 0 || r.maxBuf > 2500*time.Millisecond || len(r.violations) > 0 {
+			t.Errorf("gaps %d, buffered up to %v, %v", r.gaps, r.maxBuf, r.violations)
+		}
+		if got := time.Duration(len(r.heard)) * time.Second / 8000; got < 10*time.Minute || got > 10*time.Minute+2500*time.Millisecond {
+			t.Errorf("heard %v in 30 minutes", got)
+		}
+		if st := s.Stats(); st.MaxBytesInFlight > 20000 || st.Syncs < int(10*time.Minute/(500*time.Millisecond)) {
+			t.Errorf("stats %+v", st)
 		}
 	})
 }

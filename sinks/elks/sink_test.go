@@ -123,6 +123,7 @@ func TestSinkErrors(t *testing.T) {
 		{"tone 440 | elks format=wav listen=127.0.0.1:0", "tone 440 would change or generate audio"},
 		{"file /no/such.wav | elks listen=127.0.0.1:0", "no such file"},
 		{"tone 440 | elks listen=256.0.0.1:99999", "256.0.0.1"},
+		{"file - | elks listen=127.0.0.1:0", "cannot read standard input"},
 	} {
 		spec, err := pipeline.Parse(c.text)
 		if err == nil {
