@@ -154,4 +154,3 @@ func BenchmarkCallMemory(b *testing.B) {
 		}
 	}
 }
-
