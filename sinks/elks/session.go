@@ -1,6 +1,7 @@
 package elks
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -453,6 +454,10 @@ func (s *Session) readLoop() {
 			}
 			s.finish(End{By: ByDrop, Reason: ReasonHangup, Message: msg})
 			return
+		}
+		if bytes.Equal(b, sessMsgSync) { // the common reply, without JSON decoding
+			s.onReply()
+			continue
 		}
 		m, err := Unmarshal(b)
 		if err != nil {
