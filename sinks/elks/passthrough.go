@@ -1,0 +1,332 @@
+package elks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/elkspipe/elkspipe/pipeline"
+	"github.com/elkspipe/elkspipe/sources"
+)
+
+// PassthroughPiece is the most bytes of a file that one audio message
+// carries in the file formats, as in 46elks' own example; a piece also
+// holds at most one checkpoint of audio, so that the window stays fine-
+// grained for low bit rates (a 32 KiB piece of a 64 kbit/s MP3 lasts 4 s).
+const PassthroughPiece = 32 << 10
+
+// sessPassPlan is what a pipeline plays in a file format: sources (files
+// and playlists) one after another, the whole looped Loop times (0:
+// forever).
+type sessPassPlan struct {
+	format  Format
+	sources []sessPassSource
+	loop    int
+
+	mu   sync.Mutex
+	durs map[sessDurKey]time.Duration // decoded durations, by file identity
+}
+
+type sessPassSource struct {
+	name     string // the stage's label, for errors
+	files    []string
+	playlist bool
+	shuffle  bool
+	seed     uint64
+	seedSet  bool
+	skip     bool // playlist on-error=skip
+}
+
+type sessDurKey struct {
+	path string
+	size int64
+	mod  time.Time
+}
+
+// sessPassthroughPlan reads g's stages: only file and playlist sources and
+// one final loop may stand in a pipeline whose files go out untouched.
+func sessPassthroughPlan(g *pipeline.Graph, f Format) (*sessPassPlan, error) {
+	refuse := func(st pipeline.Stage, why string) error {
+		return fmt.Errorf("format=%s sends the files' bytes untouched, so the pipeline may only be file and playlist sources, optionally followed by loop: %s %s (use an encoded format such as format=pcm_16000 or format=ulaw to process the audio)", f, st.Name, why)
+	}
+	if len(g.Sources) == 0 {
+		return nil, errors.New("the pipeline has no source")
+	}
+	p := &sessPassPlan{format: f, loop: 1, durs: map[sessDurKey]time.Duration{}}
+	for _, st := range g.Sources {
+		if st.Node == nil {
+			return nil, refuse(st, "was built in Go, not from pipe syntax, so it cannot be passed through")
+		}
+		a := st.Node.Args
+		switch st.Node.Element.Name {
+		case "file":
+			path := a.String("path")
+			if path == "-" {
+				return nil, refuse(st, "reads standard input, which cannot be replayed for every call")
+			}
+			p.sources = append(p.sources, sessPassSource{name: st.Name, files: []string{path}})
+		case "playlist":
+			for _, k := range []string{"rate", "channels"} {
+				if a.Has(k) {
+					return nil, refuse(st, "sets "+k+"=, which would convert the audio")
+				}
+			}
+			p.sources = append(p.sources, sessPassSource{
+				name: st.Name, files: a.Strings("files"), playlist: true,
+				shuffle: a.Bool("shuffle"), seed: uint64(a.Int("seed")), seedSet: a.Has("seed"),
+				skip: a.String("on-error") == "skip",
+			})
+		default:
+			return nil, refuse(st, "would change or generate audio")
+		}
+	}
+	for _, st := range g.Transforms {
+		if st.Node == nil {
+			return nil, refuse(st, "was built in Go, not from pipe syntax, so it cannot be passed through")
+		}
+		if st.Node.Element.Name != "loop" {
+			return nil, refuse(st, "would change the audio")
+		}
+	}
+	if n := len(g.Transforms); n > 1 {
+		return nil, refuse(g.Transforms[n-1], "is a second loop; one is enough")
+	} else if n == 1 {
+		p.loop = g.Transforms[0].Node.Args.Int("count")
+	}
+	return p, nil
+}
+
+// check opens every file the plan plays once and checks its type.
+func (p *sessPassPlan) check() error {
+	for _, src := range p.sources {
+		files, err := src.expand(nil)
+		if err != nil {
+			return pipeline.StageErr(src.name, err)
+		}
+		for _, path := range files {
+			if _, _, err := p.probe(path); err != nil {
+				if src.playlist {
+					err = fmt.Errorf("item %q: %w", path, err)
+				}
+				return pipeline.StageErr(src.name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// expand lists the files of one source, shuffled with rng if asked.
+func (src *sessPassSource) expand(rng *rand.Rand) ([]string, error) {
+	if !src.playlist {
+		return src.files, nil
+	}
+	var out []string
+	for _, f := range src.files {
+		if ext := strings.ToLower(filepath.Ext(f)); ext != ".m3u" && ext != ".m3u8" {
+			out = append(out, f)
+			continue
+		}
+		items, err := sources.ReadM3U(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, items...)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("the playlist lists no files")
+	}
+	if src.shuffle && rng != nil {
+		rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	}
+	return out, nil
+}
+
+// probe checks that the file at path is of the plan's format and returns
+// its size and duration (decoded once and remembered).
+func (p *sessPassPlan) probe(path string) (int64, time.Duration, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return 0, 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	if st.IsDir() {
+		return 0, 0, errors.New("is a directory, not an audio file")
+	}
+	head := make([]byte, 12)
+	n, _ := io.ReadFull(f, head)
+	kind := sources.Sniff(head[:n])
+	key := sessDurKey{path, st.Size(), st.ModTime()}
+	p.mu.Lock()
+	dur, known := p.durs[key]
+	p.mu.Unlock()
+	if !known {
+		if dur, err = sessFileDuration(path); err != nil {
+			if kind != "" && kind != "wav" && kind != "mp3" {
+				return 0, 0, fmt.Errorf("is %s, but format=%s passes %s files through", kind, p.format, strings.ToUpper(string(p.format)))
+			}
+			return 0, 0, err
+		}
+		p.mu.Lock()
+		p.durs[key] = dur
+		p.mu.Unlock()
+	}
+	if kind == "" {
+		kind = "mp3" // the decoder found an MPEG stream after leading junk
+	}
+	if kind != string(p.format) {
+		return 0, 0, fmt.Errorf("is a %s file, but format=%s passes %s files through untouched (use format=%s, or an encoded format)", strings.ToUpper(kind), p.format, strings.ToUpper(string(p.format)), kind)
+	}
+	if dur <= 0 {
+		return 0, 0, errors.New("holds no audio")
+	}
+	return st.Size(), dur, nil
+}
+
+// sessFileDuration decodes the file's header (or, when that does not
+// tell, the whole file) to learn how long it plays.
+func sessFileDuration(path string) (time.Duration, error) {
+	src, err := sources.File(path)(context.Background())
+	if err != nil {
+		return 0, err
+	}
+	defer pipeline.Close(src)
+	f := src.Format()
+	frames := pipeline.FramesOf(src)
+	if frames < 0 {
+		frames = 0
+		buf := make([]float32, 8192*f.Channels)
+		for {
+			n, err := src.Read(buf)
+			frames += int64(n)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
+	}
+	return time.Duration(frames * int64(time.Second) / int64(f.Rate)), nil
+}
+
+// playPlan plays the plan: every file of every source, iteration after
+// iteration, each file after a "sending" and followed by a checkpoint.
+func (s *Session) playPlan(ctx context.Context, p *sessPassPlan) error {
+	gen, err := s.beginPlay(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.endPlay()
+	rngs := make([]*rand.Rand, len(p.sources))
+	for i, src := range p.sources {
+		seed := src.seed
+		if !src.seedSet {
+			seed = rand.Uint64()
+		}
+		rngs[i] = rand.New(rand.NewPCG(seed, 0x656c6b73))
+	}
+	for iter := 1; p.loop == 0 || iter <= p.loop; iter++ {
+		played := 0
+		for i := range p.sources {
+			src := &p.sources[i]
+			files, err := src.expand(rngs[i])
+			if err != nil {
+				return pipeline.StageErr(src.name, err)
+			}
+			for _, path := range files {
+				err := s.sendFileOf(ctx, gen, p, path)
+				if err == nil {
+					played++
+					continue
+				}
+				if errors.Is(err, ErrCallOver) || errors.Is(err, ErrInterrupted) || ctx.Err() != nil {
+					return err
+				}
+				if src.playlist {
+					err = fmt.Errorf("item %q: %w", path, err)
+					if src.skip {
+						s.Logger().Warn("playlist item skipped", "stage", src.name, "err", err)
+						continue
+					}
+				}
+				return pipeline.StageErr(src.name, err)
+			}
+		}
+		if played == 0 {
+			return errors.New("no file could be played")
+		}
+	}
+	return nil
+}
+
+// sendFile passes one file through (PlayFile in a file format).
+func (s *Session) sendFile(ctx context.Context, gen uint64, path string) error {
+	p := &sessPassPlan{format: s.cfg.Format, durs: map[sessDurKey]time.Duration{}}
+	return pipeline.StageErr(fmt.Sprintf("file %q", path), s.sendFileOf(ctx, gen, p, path))
+}
+
+// sendFileOf sends "sending", the bytes of the file at path in pieces,
+// and a checkpoint. The duration of a piece, for the window, is its share
+// of the file's duration.
+func (s *Session) sendFileOf(ctx context.Context, gen uint64, p *sessPassPlan, path string) error {
+	size, dur, err := p.probe(path)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	piece := PassthroughPiece
+	if perCheckpoint := int64(float64(size) * float64(s.cfg.Checkpoint) / float64(dur)); perCheckpoint < int64(piece) {
+		piece = max(1024, int(perCheckpoint))
+	}
+	if cap(s.rawPass) < piece {
+		s.rawPass = make([]byte, PassthroughPiece)
+	}
+	buf := s.rawPass[:piece]
+	s.mu.Lock()
+	if err := s.stopErrLocked(ctx, gen, true); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	s.needSend = true // one "sending" per file
+	s.mu.Unlock()
+	var off int64
+	var sent time.Duration
+	for {
+		n, rerr := io.ReadFull(f, buf)
+		if n > 0 {
+			off += int64(n)
+			end := time.Duration(float64(dur) * float64(min(off, size)) / float64(size))
+			if err := s.sendPiece(ctx, gen, buf[:n], end-sent); err != nil {
+				return err
+			}
+			sent = end
+		}
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			break
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+	s.checkpoint()
+	return nil
+}

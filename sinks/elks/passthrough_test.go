@@ -1,0 +1,249 @@
+package elks
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/elkspipe/elkspipe/pipeline"
+	"github.com/elkspipe/elkspipe/sinks"
+)
+
+// passWAV writes a WAV file of a tone and returns its path and bytes.
+func passWAV(t *testing.T, dir, name string, rate, channels int, dur time.Duration) (string, []byte) {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := sinks.NewWAVWriter(f, pipeline.Format{Rate: rate, Channels: channels}, sinks.WAVS16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := int(int64(rate) * int64(dur) / int64(time.Second))
+	x := make([]float32, n*channels)
+	for i := range x {
+		x[i] = float32(i%97) / 200
+	}
+	if err := w.Write(x); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	f.Close()
+	b, _ := os.ReadFile(path)
+	return path, b
+}
+
+const passMP3 = "../../sources/testdata/mp3/sine44m.mp3"
+
+// format=wav, a looped file: a sending and a sync per iteration, and the
+// file's bytes untouched in between, paced by the window.
+func TestPassthroughLoop(t *testing.T) {
+	dir := t.TempDir()
+	path, file := passWAV(t, dir, "hold.wav", 16000, 1, 1300*time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		const rtt = 200 * time.Millisecond
+		s, p, _ := sessCall(t, Config{Format: WAV}, func(p *sessPeer) { p.rtt, p.passRate = rtt, 32000 })
+		srvRunCall(context.Background(), s, GraphHandler(sessGraph(t, "file "+path+" | loop 4")), false)
+		<-p.done
+		r := p.snapshot()
+		if len(r.files) != 4 {
+			t.Fatalf("%d sendings, want 4: %v", len(r.files), r.types())
+		}
+		for i, f := range r.files {
+			if !bytes.Equal(f, file) {
+				t.Errorf("iteration %d: %d bytes differ from the file's %d", i+1, len(f), len(file))
+			}
+		}
+		// A sync at the end of every file (the peer notes how much of the
+		// current file it had when each sync came).
+		ends := 0
+		for _, n := range r.fileAtSync {
+			if n == len(file) {
+				ends++
+			}
+		}
+		if ends != 4 {
+			t.Errorf("%d syncs at file ends, want 4 (%v)", ends, r.fileAtSync)
+		}
+		// Pieces: at most one checkpoint each (500 ms: 16000 bytes of
+		// audio, plus a share of the header).
+		for _, m := range r.msgs {
+			if msg, _ := Unmarshal([]byte(m)); msg != nil {
+				if a, ok := msg.(Audio); ok && len(a.Data) > len(file)*5/13 {
+					t.Fatalf("a piece of %d bytes", len(a.Data))
+				}
+			}
+		}
+		if r.gaps != 0 || r.maxBuf > 2600*time.Millisecond || r.byeLate > 0 || len(r.violations) > 0 {
+			t.Errorf("gaps %d, buffered %v, bye with %v unplayed, violations %v", r.gaps, r.maxBuf, r.byeLate, r.violations)
+		}
+		types := r.types()
+		if types[0] != "sending" || types[len(types)-1] != "bye" || types[len(types)-2] != "sync" {
+			t.Errorf("messages %v", types)
+		}
+	})
+}
+
+// A playlist with an MP3 and a WAV cannot pass through as one format;
+// MP3s can, in 32 KiB pieces or less, a sending before each file.
+func TestPassthroughPlaylistMP3(t *testing.T) {
+	mp3, err := os.ReadFile(passMP3)
+	if err != nil {
+		t.Skip(err)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		s, p, _ := sessCall(t, Config{Format: MP3}, func(p *sessPeer) { p.passRate = 16000 })
+		srvRunCall(context.Background(), s, GraphHandler(sessGraph(t, "playlist "+passMP3+" "+passMP3+" | loop 2")), false)
+		<-p.done
+		r := p.snapshot()
+		if len(r.files) != 4 {
+			t.Fatalf("%d sendings: %v", len(r.files), r.types())
+		}
+		for i, f := range r.files {
+			if !bytes.Equal(f, mp3) {
+				t.Errorf("file %d differs", i)
+			}
+		}
+		if st := s.Stats(); st.BytesSent != int64(4*len(mp3)) {
+			t.Errorf("stats %+v", st)
+		}
+	})
+}
+
+func TestPassthroughPlayFile(t *testing.T) {
+	dir := t.TempDir()
+	path, file := passWAV(t, dir, "a.wav", 8000, 1, 300*time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		s, p, _ := sessCall(t, Config{Format: WAV}, func(p *sessPeer) { p.passRate = 16000 })
+		for i := 0; i < 2; i++ {
+			if err := s.PlayFile(context.Background(), path); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.PlayFile(context.Background(), passMP3); err == nil || !strings.Contains(err.Error(), "MP3") {
+			t.Errorf("an MP3 in format wav: %v", err)
+		}
+		if err := s.Play(context.Background(), pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, make([]float32, 80))); err == nil {
+			t.Error("Play of samples in format wav")
+		}
+		s.Drain(context.Background())
+		s.Hangup()
+		<-p.done
+		r := p.snapshot()
+		if len(r.files) != 2 || !bytes.Equal(r.files[1], file) {
+			t.Errorf("%d files", len(r.files))
+		}
+	})
+}
+
+// Anything that is not plain files, playlists and a final loop is refused
+// with the stage that is in the way.
+func TestPassthroughRefused(t *testing.T) {
+	dir := t.TempDir()
+	wav, _ := passWAV(t, dir, "a.wav", 8000, 1, 100*time.Millisecond)
+	os.WriteFile(filepath.Join(dir, "list.m3u"), []byte("#EXTM3U\na.wav\n"+passMP3abs(t)+"\n"), 0o644)
+	for _, c := range []struct {
+		format Format
+		text   string
+		want   string
+	}{
+		{WAV, "file " + wav + " | gain -3dB", `gain -3dB would change the audio`},
+		{WAV, "tone 440", `tone 440 would change or generate audio`},
+		{WAV, "file " + wav + " + tone 440 dur=1s", `tone 440 dur=1s`},
+		{WAV, "file " + wav + " | loop | loop 2", `loop 2 is a second loop`},
+		{WAV, "file " + wav + " | loop 2 | fade in=1s", `fade in=1s would change`},
+		{WAV, "playlist " + wav + " rate=8k", `sets rate=`},
+		{WAV, "file -", `standard input`},
+		{WAV, "file " + passMP3, `is a MP3 file, but format=wav`},
+		{MP3, "file " + wav, `is a WAV file, but format=mp3`},
+		{WAV, "playlist " + filepath.Join(dir, "list.m3u"), `is a MP3 file`},
+		{WAV, "file " + filepath.Join(dir, "missing.wav"), `no such file`},
+	} {
+		g := sessGraph(t, c.text)
+		plan, err := sessPassthroughPlan(g, c.format)
+		if err == nil {
+			err = plan.check()
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s with format %s: %v; want %q", c.text, c.format, err, c.want)
+		}
+	}
+	// A Go-built stage cannot be inspected.
+	g := &pipeline.Graph{Sources: []pipeline.Stage{{Name: "mine", Open: nil}}}
+	if _, err := sessPassthroughPlan(g, WAV); err == nil || !strings.Contains(err.Error(), "built in Go") {
+		t.Errorf("Go-built stage: %v", err)
+	}
+}
+
+func passMP3abs(t *testing.T) string {
+	p, err := filepath.Abs(passMP3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A playlist item that breaks during a call is skipped (on-error=skip).
+func TestPassthroughSkipsBrokenItem(t *testing.T) {
+	dir := t.TempDir()
+	a, file := passWAV(t, dir, "a.wav", 8000, 1, 200*time.Millisecond)
+	b, _ := passWAV(t, dir, "b.wav", 8000, 1, 200*time.Millisecond)
+	g := sessGraph(t, "playlist "+a+" "+b+" | loop 2")
+	plan, err := sessPassthroughPlan(g, WAV)
+	if err != nil || plan.check() != nil {
+		t.Fatal(err)
+	}
+	os.Remove(b)
+	synctest.Test(t, func(t *testing.T) {
+		s, p, logs := sessCall(t, Config{Format: WAV}, func(p *sessPeer) { p.passRate = 16000 })
+		srvRunCall(context.Background(), s, func(ctx context.Context, s *Session) error { return s.playPlan(ctx, plan) }, false)
+		<-p.done
+		r := p.snapshot()
+		if len(r.files) != 2 || !bytes.Equal(r.files[0], file) || !bytes.Equal(r.files[1], file) {
+			t.Errorf("%d files", len(r.files))
+		}
+		if !strings.Contains(logs.String(), "playlist item skipped") {
+			t.Error("the skip was not logged")
+		}
+	})
+}
+
+// High bit rates go out in 32 KiB pieces, as in 46elks' example.
+func TestPassthroughPieces(t *testing.T) {
+	dir := t.TempDir()
+	path, file := passWAV(t, dir, "hifi.wav", 44100, 2, time.Second)
+	synctest.Test(t, func(t *testing.T) {
+		s, p, _ := sessCall(t, Config{Format: WAV}, func(p *sessPeer) { p.passRate = 176400 })
+		if err := s.PlayFile(context.Background(), path); err != nil {
+			t.Fatal(err)
+		}
+		s.Drain(context.Background())
+		s.Hangup()
+		<-p.done
+		r := p.snapshot()
+		var sizes []int
+		for _, m := range r.msgs {
+			if len(m) > MaxMessageSize {
+				t.Errorf("a message of %d bytes", len(m))
+			}
+			if msg, _ := Unmarshal([]byte(m)); msg != nil {
+				if a, ok := msg.(Audio); ok {
+					sizes = append(sizes, len(a.Data))
+				}
+			}
+		}
+		if len(sizes) != 6 || sizes[0] != PassthroughPiece || sizes[5] != len(file)-5*PassthroughPiece {
+			t.Errorf("pieces %v of a %d-byte file", sizes, len(file))
+		}
+		if len(r.files) != 1 || !bytes.Equal(r.files[0], file) {
+			t.Error("the file was not passed through untouched")
+		}
+	})
+}

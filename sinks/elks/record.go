@@ -1,0 +1,154 @@
+package elks
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/elkspipe/elkspipe/pipeline"
+	"github.com/elkspipe/elkspipe/sinks"
+)
+
+// sessListenFormat picks the format in which to ask for the caller's audio:
+// the sending format when the API can send it and it can be decoded here,
+// otherwise pcm_16000.
+func sessListenFormat(send Format) Format {
+	if info, err := send.Info(); err == nil && info.Listen {
+		if _, err := NewDecoder(send); err == nil {
+			return send
+		}
+	}
+	return PCM16000
+}
+
+// RecordPath expands a record= template for a call: {callid}, {from} and
+// {to} become the hello's values reduced to letters, digits, '+', '-' and
+// '_' (anything else becomes '_', so a peer cannot name a directory),
+// and {time} becomes t in UTC as 20060102T150405Z.
+func RecordPath(template string, h Hello, t time.Time) string {
+	return strings.NewReplacer(
+		"{callid}", sessSafeName(h.CallID),
+		"{from}", sessSafeName(h.From),
+		"{to}", sessSafeName(h.To),
+		"{time}", t.UTC().Format("20060102T150405Z"),
+	).Replace(template)
+}
+
+func sessSafeName(v string) string {
+	const most = 64
+	var b strings.Builder
+	for _, r := range v {
+		if b.Len() >= most {
+			break
+		}
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '+', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	if b.Len() == 0 {
+		return "unknown"
+	}
+	return b.String()
+}
+
+// sessRecorder writes the caller's audio, decoded, to a 16-bit mono WAV
+// file that is valid at every moment (see sinks.WAVWriter).
+type sessRecorder struct {
+	path string
+	file *os.File
+	w    *sinks.WAVWriter
+	dec  Decoder
+	rate int
+	buf  []float32
+	log  *slog.Logger
+	err  error // the first write error; recording stopped there
+}
+
+func openRecorder(template string, h Hello, f Format, now time.Time, log *slog.Logger) (*sessRecorder, error) {
+	info, err := f.Info()
+	if err != nil {
+		return nil, err
+	}
+	dec, err := NewDecoder(f)
+	if err != nil {
+		return nil, err
+	}
+	path := RecordPath(template, h, now)
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	file, path, err := sessCreateNew(path)
+	if err != nil {
+		return nil, err
+	}
+	w, err := sinks.NewWAVWriter(file, pipeline.Format{Rate: info.Rate, Channels: 1}, sinks.WAVS16)
+	if err != nil {
+		file.Close()
+		return nil, err
+	}
+	return &sessRecorder{path: path, file: file, w: w, dec: dec, rate: info.Rate, log: log}, nil
+}
+
+// sessCreateNew creates path, or path with a -1, -2... suffix before its
+// extension when it exists: recordings are never overwritten.
+func sessCreateNew(path string) (*os.File, string, error) {
+	ext := filepath.Ext(path)
+	base := strings.TrimSuffix(path, ext)
+	for i := 0; i < 1000; i++ {
+		p := path
+		if i > 0 {
+			p = base + "-" + strconv.Itoa(i) + ext
+		}
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil {
+			return f, p, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, "", err
+		}
+	}
+	return nil, "", fmt.Errorf("%s and 999 numbered variants exist already", path)
+}
+
+// write decodes one message of caller audio and appends it. It returns the
+// audio written, and an error only when data cannot be decoded; a write
+// error is logged once and stops the recording.
+func (r *sessRecorder) write(data []byte) (time.Duration, error) {
+	if r.err != nil {
+		return 0, nil
+	}
+	var err error
+	r.buf, err = r.dec.Decode(r.buf[:0], data)
+	if err != nil {
+		return 0, err
+	}
+	if err := r.w.Write(r.buf); err != nil {
+		r.err = err
+		r.log.Error("recording stopped", "path", r.path, "err", err)
+		return 0, nil
+	}
+	return frameDur(len(r.buf), r.rate), nil
+}
+
+// close completes the WAV header and closes the file.
+func (r *sessRecorder) close() {
+	err := r.w.Close()
+	if cerr := r.file.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && r.err == nil {
+		r.log.Error("closing the recording", "path", r.path, "err", err)
+	}
+	r.log.Info("recording saved", "path", r.path, "duration", frameDur(int(r.w.Frames()), r.rate))
+}

@@ -1,0 +1,186 @@
+package elks
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/elkspipe/elkspipe/internal/audiotest"
+	"github.com/elkspipe/elkspipe/pipeline"
+	"github.com/elkspipe/elkspipe/sources"
+)
+
+// recSay sends samples as caller audio in format f, 20 ms per message.
+func recSay(t *testing.T, p *sessPeer, f Format, samples []float32) {
+	t.Helper()
+	info, _ := f.Info()
+	enc, err := NewEncoder(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := info.Rate / 50
+	for i := 0; i < len(samples); i += step {
+		data := enc.Encode(nil, samples[i:min(i+step, len(samples))])
+		p.t.WriteMessage(context.Background(), AppendAudio(nil, data))
+	}
+}
+
+// recTone is a test signal: a 440 Hz tone at rate.
+func recTone(t *testing.T, rate int, dur string) []float32 {
+	t.Helper()
+	g := sessGraph(t, "tone 440 dur="+dur+" rate="+strconv.Itoa(rate))
+	src, _, err := g.Open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pipeline.Close(src)
+	return audiotest.MustReadAll(t, src)
+}
+
+// recRead decodes a recording with the project's WAV reader.
+func recRead(t *testing.T, path string) (pipeline.Format, []float32) {
+	t.Helper()
+	src, err := sources.File(path)(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pipeline.Close(src)
+	return src.Format(), audiotest.MustReadAll(t, src)
+}
+
+// record= writes what the caller said to a WAV per call, in the format
+// asked for with "listening" (matched to the sending format).
+func TestRecordCallerAudio(t *testing.T) {
+	for _, c := range []struct {
+		send, listen Format
+		rate         int
+		exact        bool
+	}{
+		{PCM8000, PCM8000, 8000, true}, {PCM24000, PCM24000, 24000, true},
+		{ULaw, ULaw, 8000, false}, {ALaw, ALaw, 8000, false}, {WAV, PCM16000, 16000, true},
+	} {
+		t.Run(string(c.send), func(t *testing.T) {
+			dir := t.TempDir()
+			said := recTone(t, c.rate, "1.5s")
+			synctest.Test(t, func(t *testing.T) {
+				cfg := Config{Format: c.send, Record: dir + "/calls/{from}-{callid}.wav"}
+				s, p, _ := sessCall(t, cfg, func(p *sessPeer) { p.passRate = 32000 })
+				recSay(t, p, c.listen, said)
+				time.Sleep(time.Second)
+				if got := p.snapshot().msgs[0]; got != `{"t":"listening","format":"`+string(c.listen)+`"}` {
+					t.Errorf("first message %s", got)
+				}
+				p.hangup()
+				<-s.Done()
+				s.Close()
+				if st := s.Stats(); st.Recorded != 1500*time.Millisecond || st.Malformed != 0 {
+					t.Errorf("stats %+v", st)
+				}
+			})
+			f, got := recRead(t, filepath.Join(dir, "calls", "+46700000001-c1.wav"))
+			if f != (pipeline.Format{Rate: c.rate, Channels: 1}) || len(got) != len(said) {
+				t.Fatalf("recording: %v, %d samples", f, len(got))
+			}
+			if c.exact {
+				sessSameAudio(t, got, sessQuantize(said))
+			} else if d := audiotest.MaxDiff(got, said); d > 0.03 {
+				t.Errorf("G.711 recording differs by %v", d)
+			}
+		})
+	}
+}
+
+// sessQuantize rounds samples to 16 bits as the project does.
+func sessQuantize(x []float32) []float32 {
+	enc, _ := NewEncoder(PCM16000)
+	dec, _ := NewDecoder(PCM16000)
+	out, _ := dec.Decode(nil, enc.Encode(nil, x))
+	return out
+}
+
+// A recording is a valid WAV even when the connection drops mid-call;
+// undecodable caller audio is counted and skipped.
+func TestRecordSurvivesDrop(t *testing.T) {
+	dir := t.TempDir()
+	sessLeakCheck(t)
+	url, _ := srvTest(t, &Server{Config: Config{Format: PCM16000, Record: dir + "/{callid}.wav"},
+		Handler: GraphHandler(srvEndlessGraph(&srvSourceCloser{Endless: audiotest.Endless{F: pipeline.Format{Rate: 16000, Channels: 1}}}))})
+	ctx := context.Background()
+	c, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write(ctx, websocket.MessageText, []byte(`{"t":"hello","callid":"../../evil","from":"+1","to":"+2"}`))
+	said := recTone(t, 16000, "700ms")
+	enc, _ := NewEncoder(PCM16000)
+	c.Write(ctx, websocket.MessageText, AppendAudio(nil, enc.Encode(nil, said[:5000])))
+	c.Write(ctx, websocket.MessageText, AppendAudio(nil, []byte{1, 2, 3})) // odd bytes: not 16-bit audio
+	c.Write(ctx, websocket.MessageText, AppendAudio(nil, enc.Encode(nil, said[5000:])))
+	path := filepath.Join(dir, "______evil.wav")
+	srvWait(t, "the recording", func() bool {
+		st, err := os.Stat(path)
+		return err == nil && st.Size() >= 44+2*int64(len(said))
+	})
+	// Valid while the call goes on (as if the process died now).
+	if _, got := recRead(t, path); len(got) != len(said) {
+		t.Errorf("mid-call the recording holds %d samples", len(got))
+	}
+	c.CloseNow()
+	srvWait(t, "the call to end", func() bool {
+		_, got := recRead(t, path)
+		return len(got) == len(said)
+	})
+	_, got := recRead(t, path)
+	sessSameAudio(t, got, sessQuantize(said))
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("files: %v", entries)
+	}
+}
+
+func TestRecordPath(t *testing.T) {
+	h := Hello{CallID: "a1/../b", From: "+46 70-123", To: `C:\x`}
+	at := time.Date(2025, 3, 4, 5, 6, 7, 0, time.FixedZone("x", 3600))
+	got := RecordPath("rec/{to}/{from}_{callid}_{time}.wav", h, at)
+	if want := "rec/C__x/+46_70-123_a1____b_20250304T040607Z.wav"; got != want {
+		t.Errorf("RecordPath = %q, want %q", got, want)
+	}
+	if got := RecordPath("{callid}.wav", Hello{}, at); got != "unknown.wav" {
+		t.Errorf("empty callid: %q", got)
+	}
+	if got := RecordPath("{from}", Hello{From: strings.Repeat("9", 500)}, at); len(got) != 64 {
+		t.Errorf("long value kept %d characters", len(got))
+	}
+	for send, want := range map[Format]Format{PCM8000: PCM8000, ULaw: ULaw, WAV: PCM16000, MP3: PCM16000, G722: PCM16000, Ogg: PCM16000} {
+		if got := sessListenFormat(send); got != want {
+			t.Errorf("listening for %s: %s, want %s", send, got, want)
+		}
+	}
+}
+
+// Recordings are never overwritten.
+func TestRecordNoOverwrite(t *testing.T) {
+	dir := t.TempDir()
+	log, _ := sessTestLogger()
+	var paths []string
+	for i := 0; i < 3; i++ {
+		r, err := openRecorder(dir+"/same.wav", Hello{}, PCM8000, time.Now(), log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, filepath.Base(r.path))
+		r.close()
+	}
+	if strings.Join(paths, " ") != "same.wav same-1.wav same-2.wav" {
+		t.Errorf("paths %v", paths)
+	}
+	if _, err := openRecorder("/proc/no/such/dir/x.wav", Hello{}, PCM8000, time.Now(), log); err == nil {
+		t.Error("recording into an impossible path succeeded")
+	}
+}

@@ -1,0 +1,419 @@
+package elks
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/elkspipe/elkspipe/pipeline"
+	_ "github.com/elkspipe/elkspipe/sources"    // the elements TextHandler parses
+	_ "github.com/elkspipe/elkspipe/transforms" // loop, and the converters sessions insert
+)
+
+// Handler plays audio into one call. The server calls it once the API's
+// hello has arrived (s.Hello() says who calls whom), with the call's
+// context. When it returns, the server waits until the audio sent has
+// been played (Session.Drain) and hangs up, unless the call is already
+// over or Server.KeepOpen is set; an error is logged first.
+type Handler func(ctx context.Context, s *Session) error
+
+// GraphHandler returns a Handler that plays a fresh instance of g's
+// source chain in every call (Session.PlayGraph).
+func GraphHandler(g *pipeline.Graph) Handler {
+	return func(ctx context.Context, s *Session) error { return s.PlayGraph(ctx, g) }
+}
+
+// TextHandler returns a Handler that plays the pipeline text, in pipe
+// syntax and without a sink (for example "file hold.mp3 | loop"), anew in
+// every call.
+func TextHandler(text string) (Handler, error) {
+	spec, err := pipeline.Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Sink != nil {
+		return nil, fmt.Errorf("the pipeline ends with the sink %q: give only its sources and transforms (the call is the sink)", spec.Sink.Label())
+	}
+	g, err := spec.Graph()
+	if err != nil {
+		return nil, err
+	}
+	return GraphHandler(g), nil
+}
+
+// Defaults of a Server.
+const (
+	DefaultAddr            = ":8095"
+	DefaultPath            = "/"
+	DefaultShutdownTimeout = 5 * time.Second
+)
+
+// Server accepts the API's WebSocket connections, one per call, and runs a
+// Session and the Handler for each. Set its fields, then use it through
+// ListenAndServe or Serve, or mount it in your own mux (it is an
+// http.Handler) and call Shutdown yourself. Do not copy a Server after
+// first use.
+type Server struct {
+	// Addr is the address ListenAndServe listens on; default ":8095".
+	Addr string
+	// Path is the URL path of calls; default "/". GET /healthz (any
+	// other path) answers 200 and {"status":"ok","calls":N,...}.
+	Path string
+	// Token, when set, must be given as ?token=... in the URL: missing
+	// is refused with 401, wrong with 403 (compared in constant time),
+	// before the WebSocket upgrade.
+	Token string
+	// MaxCalls limits the calls served at once (0: no limit); one more is
+	// refused with 503 before the upgrade.
+	MaxCalls int
+	// Config configures every call's Session. Its Logger defaults to the
+	// server's.
+	Config Config
+	// Handler plays audio into each call.
+	Handler Handler
+	// KeepOpen keeps a call open, silent, when its Handler returns nil,
+	// until the caller hangs up, instead of hanging up once the audio
+	// has played.
+	KeepOpen bool
+	// ShutdownTimeout is how long ListenAndServe and Serve, when their
+	// context is cancelled, let calls finish before hanging up on them;
+	// default 5s, negative: hang up at once.
+	ShutdownTimeout time.Duration
+	// Logger receives the server's logs; default slog.Default().
+	Logger *slog.Logger
+	// OnListen, if set, is called with the listening address once Serve
+	// listens (useful with port 0).
+	OnListen func(addr net.Addr)
+
+	mu       sync.Mutex
+	inited   bool
+	active   int // calls reserved, from before the upgrade to the end
+	total    int64
+	closing  bool
+	sessions map[*Session]struct{}
+	base     context.Context // cancelled to hang up on every call
+	stop     context.CancelFunc
+	changed  chan struct{} // closed and replaced when active changes
+}
+
+func (srv *Server) init() {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.inited {
+		return
+	}
+	srv.inited = true
+	srv.sessions = map[*Session]struct{}{}
+	srv.base, srv.stop = context.WithCancel(context.Background())
+	srv.changed = make(chan struct{})
+}
+
+func (srv *Server) logger() *slog.Logger {
+	if srv.Logger != nil {
+		return srv.Logger
+	}
+	return slog.Default()
+}
+
+func (srv *Server) path() string {
+	switch {
+	case srv.Path == "":
+		return DefaultPath
+	case !strings.HasPrefix(srv.Path, "/"):
+		return "/" + srv.Path
+	}
+	return srv.Path
+}
+
+// ActiveCalls returns the number of calls being served (including
+// connections waiting for their hello).
+func (srv *Server) ActiveCalls() int {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.active
+}
+
+// ServeHTTP serves /healthz and, at Path, accepts a call: it checks the
+// token and the call limit, upgrades to a WebSocket and runs the call
+// until it ends.
+func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	srv.init()
+	log := srv.logger()
+	path := srv.path()
+	if r.URL.Path != path {
+		if r.URL.Path == "/healthz" {
+			srv.healthz(w)
+			return
+		}
+		if r.Header.Get("Upgrade") != "" {
+			log.Warn("call refused: wrong path", "path", r.URL.Path, "serving", path, "remote", r.RemoteAddr)
+		}
+		http.NotFound(w, r)
+		return
+	}
+	if srv.Token != "" {
+		got := r.URL.Query().Get("token")
+		if got == "" {
+			log.Warn("call refused: no token", "remote", r.RemoteAddr)
+			http.Error(w, "missing token", http.StatusUnauthorized)
+			return
+		}
+		a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(srv.Token))
+		if subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
+			log.Warn("call refused: wrong token", "remote", r.RemoteAddr)
+			http.Error(w, "wrong token", http.StatusForbidden)
+			return
+		}
+	}
+	if srv.Handler == nil {
+		http.Error(w, "no handler", http.StatusInternalServerError)
+		return
+	}
+	if why := srv.reserve(); why != "" {
+		log.Warn("call refused: "+why, "remote", r.RemoteAddr)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, why, http.StatusServiceUnavailable)
+		return
+	}
+	defer srv.release()
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		log.Debug("not a WebSocket request", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	srv.serveCall(WebSocket(c), r.RemoteAddr)
+}
+
+func (srv *Server) reserve() string {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	switch {
+	case srv.closing:
+		return "shutting down"
+	case srv.MaxCalls > 0 && srv.active >= srv.MaxCalls:
+		return fmt.Sprintf("busy (max-calls=%d)", srv.MaxCalls)
+	}
+	srv.active++
+	srv.total++
+	srv.broadcastLocked()
+	return ""
+}
+
+func (srv *Server) release() {
+	srv.mu.Lock()
+	srv.active--
+	srv.broadcastLocked()
+	srv.mu.Unlock()
+}
+
+func (srv *Server) broadcastLocked() {
+	close(srv.changed)
+	srv.changed = make(chan struct{})
+}
+
+func (srv *Server) healthz(w http.ResponseWriter) {
+	srv.mu.Lock()
+	body := struct {
+		Status   string `json:"status"`
+		Calls    int    `json:"calls"`
+		MaxCalls int    `json:"max_calls"`
+		Total    int64  `json:"total_calls"`
+	}{"ok", srv.active, srv.MaxCalls, srv.total}
+	closing := srv.closing
+	srv.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	if closing {
+		body.Status = "shutting down"
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	json.NewEncoder(w).Encode(body)
+}
+
+// serveCall runs one call over t.
+func (srv *Server) serveCall(t Transport, remote string) {
+	log := srv.logger()
+	cfg := srv.Config
+	if cfg.Logger == nil {
+		cfg.Logger = log
+	}
+	srv.mu.Lock()
+	base := srv.base
+	srv.mu.Unlock()
+	s, err := StartSession(base, t, cfg)
+	if err != nil {
+		log.Warn("call not started", "remote", remote, "err", err)
+		return
+	}
+	srv.mu.Lock()
+	srv.sessions[s] = struct{}{}
+	srv.mu.Unlock()
+	defer func() {
+		srv.mu.Lock()
+		delete(srv.sessions, s)
+		srv.mu.Unlock()
+	}()
+	s.Logger().Info("call started", "remote", remote, "format", string(s.Format()))
+	srvRunCall(base, s, srv.Handler, srv.KeepOpen)
+}
+
+// srvRunCall runs h in the call s and ends the call: once the audio has
+// played (Drain) it hangs up, unless the call is over, base is cancelled
+// (the server hangs up at once) or keepOpen is set and h succeeded (then
+// it waits for the caller to hang up). It closes s.
+func srvRunCall(base context.Context, s *Session, h Handler, keepOpen bool) {
+	sl := s.Logger()
+	err := h(s.Context(), s)
+	over := func() bool {
+		select {
+		case <-s.Done():
+			return true
+		default:
+			return base.Err() != nil
+		}
+	}
+	if err != nil && !over() {
+		sl.Error("playing failed; hanging up", "err", err)
+	}
+	if !over() {
+		if err == nil && keepOpen {
+			sl.Info("audio ended; keeping the call open until the caller hangs up")
+			select {
+			case <-s.Done():
+			case <-base.Done():
+			}
+		} else if derr := s.Drain(s.Context()); derr != nil && !over() {
+			sl.Warn("waiting for the audio to play", "err", derr)
+		}
+	}
+	s.Hangup()
+	st := s.Stats()
+	end := s.End()
+	sl.Info("call closed", "by", end.By, "reason", end.Reason, "audio_sent", st.AudioSent,
+		"syncs", st.Syncs, "max_in_flight", st.MaxInFlight, "max_bytes_in_flight", st.MaxBytesInFlight,
+		"malformed", st.Malformed, "unknown", st.Unknown)
+}
+
+// Shutdown stops accepting calls (refused with 503), waits for the calls
+// going on to end until ctx is done, then hangs up on the rest (a bye
+// each) and waits for them to close. It returns ctx's error if it had to
+// hang up.
+func (srv *Server) Shutdown(ctx context.Context) error {
+	srv.init()
+	srv.mu.Lock()
+	srv.closing = true
+	srv.mu.Unlock()
+	if srv.waitIdle(ctx) {
+		return nil
+	}
+	srv.mu.Lock()
+	n := len(srv.sessions)
+	srv.stop()
+	srv.mu.Unlock()
+	srv.logger().Info("hanging up on the calls still going on", "calls", n)
+	wait := srv.Config.ByeTimeout
+	if wait <= 0 {
+		wait = DefaultByeTimeout
+	}
+	hard, cancel := context.WithTimeout(context.Background(), 2*wait+10*time.Second)
+	defer cancel()
+	srv.waitIdle(hard)
+	return ctx.Err()
+}
+
+// waitIdle waits until no call is active or ctx is done.
+func (srv *Server) waitIdle(ctx context.Context) bool {
+	for {
+		srv.mu.Lock()
+		active, ch := srv.active, srv.changed
+		srv.mu.Unlock()
+		if active == 0 {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// ListenAndServe listens on Addr and serves calls until ctx is cancelled,
+// then shuts down gracefully (see Serve).
+func (srv *Server) ListenAndServe(ctx context.Context) error {
+	addr := srv.Addr
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return srv.Serve(ctx, ln)
+}
+
+// Serve serves calls on ln until ctx is cancelled or ln fails. Then it
+// stops accepting, lets the calls going on finish for up to
+// ShutdownTimeout, hangs up on the rest and returns once every call has
+// closed: nil after a cancellation, the listener's error otherwise.
+func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv.init()
+	if srv.Handler == nil {
+		ln.Close()
+		return errors.New("elks: Server has no Handler")
+	}
+	if _, err := srv.Config.withDefaults(); err != nil {
+		ln.Close()
+		return err
+	}
+	log := srv.logger()
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	format := srv.Config.Format
+	if format == "" {
+		format = DefaultFormat
+	}
+	log.Info("serving calls", "addr", ln.Addr().String(), "path", srv.path(), "format", string(format))
+	if srv.OnListen != nil {
+		srv.OnListen(ln.Addr())
+	}
+	var serveErr error
+	select {
+	case serveErr = <-errc:
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "calls", srv.ActiveCalls())
+	hctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	if hs.Shutdown(hctx) != nil {
+		hs.Close()
+	}
+	cancel()
+	timeout := srv.ShutdownTimeout
+	if timeout == 0 {
+		timeout = DefaultShutdownTimeout
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), max(timeout, 0))
+	srv.Shutdown(sctx)
+	cancel()
+	if serveErr == nil {
+		<-errc
+	} else if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}

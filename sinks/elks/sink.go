@@ -1,0 +1,168 @@
+package elks
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/elkspipe/elkspipe/pipeline"
+)
+
+func init() {
+	pipeline.Register(pipeline.Element{
+		Name: "elks",
+		Kind: pipeline.KindSink,
+		Summary: "serve the pipeline into phone calls of the 46elks Realtime Voice API: a WebSocket server " +
+			"where every call plays a fresh instance, paced by sync checkpoints",
+		Example: "file hold.mp3 | loop | elks format=ulaw listen=:8095",
+		Params: []pipeline.Param{
+			{Name: "format", Type: pipeline.TypeEnum, Positional: true, Choices: FormatNames(), Default: string(DefaultFormat),
+				Doc: "audio sent to the caller: pcm_8000/16000/24000 (16-bit), ulaw, alaw; wav or mp3 send the files' bytes untouched"},
+			{Name: "listen", Type: pipeline.TypeString, Default: DefaultAddr,
+				Doc: "address to listen on, host:port"},
+			{Name: "path", Type: pipeline.TypeString, Default: DefaultPath,
+				Doc: "URL path of calls (46elks connects to ws://host:port/path); GET /healthz reports the calls"},
+			{Name: "token", Type: pipeline.TypeString,
+				Doc: "shared secret the URL must carry as ?token=... (401 when missing, 403 when wrong)"},
+			pipeline.Param{Name: "chunk", Type: pipeline.TypeDuration, Default: "100ms",
+				Doc: "audio per message"}.Range(0.01, 0.5),
+			pipeline.Param{Name: "window", Type: pipeline.TypeDuration, Default: "2s",
+				Doc: "audio kept queued at the API beyond its last confirmed checkpoint; no gap while it exceeds the round trip"}.Range(0.1, 60),
+			pipeline.Param{Name: "checkpoint", Type: pipeline.TypeDuration, Default: "500ms",
+				Doc: "a sync at least this often (and at every loop iteration and playlist item end)"}.Range(0.02, 30),
+			{Name: "hangup", Type: pipeline.TypeBool, Default: "true",
+				Doc: "hang up once the audio has played; false keeps the call open, silent, until the caller hangs up"},
+			{Name: "record", Type: pipeline.TypePath,
+				Doc: "write the caller's audio to this WAV file per call; {callid} {from} {to} {time} are replaced"},
+			pipeline.Param{Name: "max-calls", Type: pipeline.TypeInt, Default: "0",
+				Doc: "calls served at once (0: no limit); more are refused with 503"}.Range(0, 1e6),
+			pipeline.Param{Name: "hello-timeout", Type: pipeline.TypeDuration, Default: "10s",
+				Doc: "how long a new connection may wait before the API's hello"}.Range(0.1, 600),
+			pipeline.Param{Name: "shutdown-timeout", Type: pipeline.TypeDuration, Default: "5s",
+				Doc: "on Ctrl-C or SIGTERM, how long calls may finish before a bye"}.Range(0, 3600),
+		},
+		NewSink: func(a pipeline.Args) (pipeline.Sink, error) {
+			srv := &Server{
+				Addr:     a.String("listen"),
+				Path:     a.String("path"),
+				Token:    a.String("token"),
+				MaxCalls: a.Int("max-calls"),
+				KeepOpen: !a.Bool("hangup"),
+				Config: Config{
+					Format:       Format(a.String("format")),
+					Chunk:        a.Duration("chunk"),
+					Window:       a.Duration("window"),
+					Checkpoint:   a.Duration("checkpoint"),
+					HelloTimeout: a.Duration("hello-timeout"),
+					Record:       a.String("record"),
+				},
+				ShutdownTimeout: a.Duration("shutdown-timeout"),
+			}
+			if srv.ShutdownTimeout == 0 {
+				srv.ShutdownTimeout = -1 // shutdown-timeout=0: hang up at once
+			}
+			return NewSink(srv)
+		},
+	})
+}
+
+// Sink is the elks sink: a pipeline ending in it serves phone calls, each
+// with a fresh instance of the pipeline's source chain (it is a
+// pipeline.Server, so pipeline.Build and Run hand it the Graph).
+type Sink struct {
+	srv *Server
+}
+
+// NewSink returns a sink that serves calls with srv. It checks srv's
+// Config (the format must have a codec, or be wav or mp3). When the sink
+// serves a pipeline and srv.Handler is nil, it sets it to play the
+// pipeline.
+func NewSink(srv *Server) (*Sink, error) {
+	cfg, err := srv.Config.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if info, _ := cfg.Format.Info(); !info.File {
+		if _, err := NewEncoder(cfg.Format); err != nil {
+			return nil, err
+		}
+	}
+	return &Sink{srv: srv}, nil
+}
+
+// Server returns the server the sink runs, to set its Logger or OnListen
+// before the pipeline runs.
+func (k *Sink) Server() *Server { return k.srv }
+
+// Want asks for the format's rate, mono. The file formats take what the
+// pipeline offers: their files are not decoded.
+func (k *Sink) Want(offered pipeline.Format) pipeline.Format {
+	f := k.srv.Config.Format
+	if f == "" {
+		f = DefaultFormat
+	}
+	info, err := f.Info()
+	if err != nil || info.File {
+		return offered
+	}
+	return pipeline.Format{Rate: info.Rate, Channels: 1}
+}
+
+// ErrNeedsServe is returned by the sink's Run.
+var ErrNeedsServe = errors.New("the elks sink serves phone calls and opens the pipeline anew for each, " +
+	"so it cannot play a single source: run it in a pipeline (pipeline.Build and Run, which call its Serve), " +
+	"or use elks.Server directly")
+
+// Run returns ErrNeedsServe.
+func (k *Sink) Run(context.Context, pipeline.Source) error { return ErrNeedsServe }
+
+// Serve checks the pipeline (that it opens, or for wav and mp3 that it is
+// plain files, playlists and a loop, of the right type), then serves calls
+// until ctx is cancelled, each playing a fresh instance of g.
+func (k *Sink) Serve(ctx context.Context, g *pipeline.Graph) error {
+	srv := k.srv
+	f := srv.Config.Format
+	if f == "" {
+		f = DefaultFormat
+	}
+	info, err := f.Info()
+	if err != nil {
+		return err
+	}
+	for _, st := range g.Sources {
+		if st.Node != nil && st.Node.Element.Name == "file" && st.Node.Args.String("path") == "-" {
+			return pipeline.StageErr(st.Name, errors.New("the elks sink opens the pipeline anew for every call, so it cannot read standard input: give a file"))
+		}
+	}
+	var handler Handler
+	if info.File {
+		plan, err := sessPassthroughPlan(g, f)
+		if err != nil {
+			return err
+		}
+		if err := plan.check(); err != nil {
+			return err
+		}
+		handler = func(ctx context.Context, s *Session) error { return s.playPlan(ctx, plan) }
+	} else {
+		start := time.Now()
+		src, chain, err := g.Open(ctx)
+		if err != nil {
+			return err
+		}
+		pipeline.Close(src)
+		names := make([]string, len(chain))
+		for i, st := range chain {
+			names[i] = st.Name
+			if st.Auto {
+				names[i] += " (auto)"
+			}
+		}
+		srv.logger().Debug("pipeline checked", "chain", names, "took", time.Since(start))
+		handler = GraphHandler(g)
+	}
+	if srv.Handler == nil {
+		srv.Handler = handler
+	}
+	return srv.ListenAndServe(ctx)
+}

@@ -1,0 +1,185 @@
+package elks
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+
+	"github.com/coder/websocket"
+)
+
+// Transport carries the text messages of one call, one JSON message each.
+// A Session reads it from one goroutine and writes it from another; Close
+// may be called from any goroutine, and more than once.
+type Transport interface {
+	// ReadMessage blocks until the next message arrives and returns it.
+	// The slice is valid until the next call. An error wrapping
+	// ErrMalformed (a binary frame, say) concerns one message: the
+	// connection is still usable. Any other error means the connection
+	// is gone (io.EOF when the peer closed it cleanly).
+	ReadMessage(ctx context.Context) ([]byte, error)
+	// WriteMessage sends msg as one text message. It does not keep msg.
+	WriteMessage(ctx context.Context, msg []byte) error
+	// Close ends the connection; blocked reads and writes return errors.
+	Close() error
+}
+
+// WSReadLimit is the largest message a WebSocket transport accepts, far
+// above what the API sends (coder/websocket's own default is 32 KiB).
+const WSReadLimit = 1 << 20
+
+// WebSocket returns a Transport over an accepted (or dialled) coder/websocket
+// connection. It raises the connection's read limit to WSReadLimit. Close
+// performs the WebSocket closing handshake, which needs the peer to answer
+// (bounded by coder/websocket's own timeouts), unless the peer has already
+// gone.
+func WebSocket(c *websocket.Conn) Transport {
+	c.SetReadLimit(WSReadLimit)
+	return &wsTransport{c: c}
+}
+
+type wsTransport struct {
+	c    *websocket.Conn
+	rbuf bytes.Buffer
+
+	mu   sync.Mutex
+	gone bool // a read failed: the peer closed or the connection broke
+}
+
+func (t *wsTransport) ReadMessage(ctx context.Context) ([]byte, error) {
+	typ, r, err := t.c.Reader(ctx)
+	if err != nil {
+		t.markGone()
+		return nil, sessWSErr(err)
+	}
+	t.rbuf.Reset()
+	if _, err := t.rbuf.ReadFrom(r); err != nil {
+		t.markGone()
+		return nil, sessWSErr(err)
+	}
+	if typ != websocket.MessageText {
+		return nil, fmt.Errorf("%w: a binary frame of %d bytes (the protocol uses text frames)", ErrMalformed, t.rbuf.Len())
+	}
+	return t.rbuf.Bytes(), nil
+}
+
+func (t *wsTransport) markGone() {
+	t.mu.Lock()
+	t.gone = true
+	t.mu.Unlock()
+}
+
+// sessWSErr turns a clean close by the peer into io.EOF.
+func sessWSErr(err error) error {
+	switch websocket.CloseStatus(err) {
+	case websocket.StatusNormalClosure, websocket.StatusGoingAway, websocket.StatusNoStatusRcvd:
+		return io.EOF
+	}
+	return err
+}
+
+func (t *wsTransport) WriteMessage(ctx context.Context, msg []byte) error {
+	return t.c.Write(ctx, websocket.MessageText, msg)
+}
+
+func (t *wsTransport) Close() error {
+	t.mu.Lock()
+	gone := t.gone
+	t.mu.Unlock()
+	var err error
+	if gone {
+		err = t.c.CloseNow()
+	} else {
+		err = t.c.Close(websocket.StatusNormalClosure, "")
+	}
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// Pipe returns the two ends of an in-memory Transport, like net.Pipe:
+// what one end writes, the other reads, in order. Each direction buffers
+// up to 256 messages; a writer blocks beyond that. Closing either end
+// closes both: the other end reads what was already queued, then io.EOF.
+// Tests use it, and the simulator can drive a Session in-process with it.
+func Pipe() (a, b Transport) {
+	shared := &sessPipeShared{closed: make(chan struct{})}
+	ab := make(chan []byte, 256)
+	ba := make(chan []byte, 256)
+	return &sessPipeEnd{shared: shared, in: ba, out: ab}, &sessPipeEnd{shared: shared, in: ab, out: ba}
+}
+
+type sessPipeShared struct {
+	once   sync.Once
+	closed chan struct{}
+}
+
+type sessPipeEnd struct {
+	shared  *sessPipeShared
+	in, out chan []byte
+
+	mu     sync.Mutex
+	closed bool // this end was closed
+}
+
+func (p *sessPipeEnd) ReadMessage(ctx context.Context) ([]byte, error) {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return nil, net.ErrClosed
+	}
+	select {
+	case m := <-p.in:
+		return m, nil
+	default:
+	}
+	select {
+	case m := <-p.in:
+		return m, nil
+	case <-p.shared.closed:
+		select {
+		case m := <-p.in:
+			return m, nil
+		default:
+		}
+		p.mu.Lock()
+		closed = p.closed
+		p.mu.Unlock()
+		if closed {
+			return nil, net.ErrClosed
+		}
+		return nil, io.EOF
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (p *sessPipeEnd) WriteMessage(ctx context.Context, msg []byte) error {
+	select {
+	case <-p.shared.closed:
+		return net.ErrClosed
+	default:
+	}
+	select {
+	case p.out <- bytes.Clone(msg):
+		return nil
+	case <-p.shared.closed:
+		return net.ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *sessPipeEnd) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.shared.once.Do(func() { close(p.shared.closed) })
+	return nil
+}
