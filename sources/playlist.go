@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/elkspipe/elkspipe/pipeline"
@@ -76,13 +77,16 @@ func Playlist(files []string, opt PlaylistOptions) (pipeline.Opener, error) {
 		seed = uint64(time.Now().UnixNano())
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x656c6b73)) // "elks"
+	var rngMu sync.Mutex                           // the Opener may run for several calls at once
 	return func(ctx context.Context) (pipeline.Source, error) {
 		items, err := expandPlaylist(files)
 		if err != nil {
 			return nil, err
 		}
 		if opt.Shuffle {
+			rngMu.Lock()
 			rng.Shuffle(len(items), func(i, j int) { items[i], items[j] = items[j], items[i] })
+			rngMu.Unlock()
 		}
 		opens := make([]pipeline.Opener, len(items))
 		for i, it := range items {

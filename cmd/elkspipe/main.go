@@ -23,6 +23,7 @@ import (
 
 	"github.com/elkspipe/elkspipe/pipeline"
 	_ "github.com/elkspipe/elkspipe/sinks"
+	_ "github.com/elkspipe/elkspipe/sinks/elks"
 	_ "github.com/elkspipe/elkspipe/sources"
 	_ "github.com/elkspipe/elkspipe/transforms"
 )
@@ -35,6 +36,7 @@ Usage:
   elkspipe list                 every element, with a summary
   elkspipe inspect NAME         an element's parameters, defaults and ranges
   elkspipe simulate URL [flags] play 46elks against an application (elkspipe simulate -h)
+  elkspipe demo [flags]         serve a jingle and call it with the simulator: no files, no account
 
 Stages: NAME { VALUE | KEY=VALUE }. Durations: 250ms, 1.5s, 2m, 3. Rates: 8k, 44.1k.
 Gains: -6dB or -6.
@@ -106,6 +108,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case "simulate":
 		return runSimulate(ctx, rest[1:], stdout, stderr)
+	case "demo":
+		return runDemo(ctx, rest[1:], stdout, stderr)
 	}
 
 	var spec *pipeline.Spec
@@ -120,7 +124,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if spec.Sink == nil {
-		fmt.Fprintln(stderr, "elkspipe: the pipeline has no sink: end it with wav, raw or null (elkspipe list shows them)")
+		fmt.Fprintln(stderr, "elkspipe: the pipeline has no sink: end it with wav, raw, null or elks (elkspipe list shows them)")
 		return exitUsage
 	}
 	ctx = pipeline.WithObserver(ctx, func(e pipeline.Event) {

@@ -2,6 +2,7 @@ package elks
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -179,12 +180,7 @@ func (c pcmCodec) Decode(dst []float32, data []byte) ([]float32, error) {
 	}
 	n := len(data) / size
 	start := len(dst)
-	if cap(dst)-start < n {
-		grown := make([]float32, start, start+n)
-		copy(grown, dst)
-		dst = grown
-	}
-	dst = dst[:start+n]
+	dst = slices.Grow(dst, n)[:start+n] // grows geometrically: appending stays linear
 	pcm.Decode(dst[start:], data, c.enc)
 	return dst, nil
 }

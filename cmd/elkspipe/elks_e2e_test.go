@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/elkspipe/elkspipe/internal/audiotest"
+	"github.com/elkspipe/elkspipe/pipeline"
+	"github.com/elkspipe/elkspipe/sinks/elks"
+)
+
+// serveElks serves a pipeline ending in `elks ... listen=127.0.0.1:0` and
+// returns its WebSocket URL; the server stops when the test ends.
+func serveElks(t *testing.T, text string) string {
+	url, _ := serveElksStop(t, text)
+	return url
+}
+
+// serveElksStop is serveElks that also returns a function that stops the
+// server and waits for it.
+func serveElksStop(t *testing.T, text string) (url string, stop func()) {
+	t.Helper()
+	spec, err := pipeline.Parse(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := spec.Graph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := g.Sink.Sink.(*elks.Sink).Server()
+	srv.Logger = slog.New(slog.DiscardHandler)
+	listening := make(chan net.Addr, 1)
+	srv.OnListen = func(a net.Addr) { listening <- a }
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := pipeline.Build(ctx, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- p.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-served; err != nil && err != context.Canceled {
+				t.Errorf("server: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	select {
+	case a := <-listening:
+		return "ws://" + a.String() + "/", stop
+	case err := <-served:
+		t.Fatalf("server did not start: %v", err)
+	}
+	return "", stop
+}
+
+// expected renders what a pipeline's audio is in a rate, through elkspipe's
+// own offline path (the same conversion the elks sink inserts), as floats.
+func expected(t *testing.T, source string, rate int) []float32 {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "want.f32")
+	mustRun(t, fmt.Sprintf("%s | raw %s enc=f32le rate=%d channels=1", source, out, rate))
+	return readF32(t, out)
+}
+
+// Every sink format end to end over real WebSockets: what the simulated
+// caller heard equals what the pipeline produced, sample for sample for
+// PCM and passthrough, within G.711's quantisation for µ-law and A-law.
+func TestElksEveryFormatEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	wavFile := filepath.Join(dir, "prompt.wav")
+	mustRun(t, "tone 440 dur=1.5s rate=16k + dtmf 159 rate=16k | wav "+wavFile)
+	cases := []struct {
+		format string
+		source string
+		rate   int
+		tol    float64
+	}{
+		{"pcm_8000", "file " + wavFile, 8000, 1.0 / 32768},
+		{"pcm_16000", "file " + wavFile, 16000, 1.0 / 32768},
+		{"pcm_24000", "file " + wavFile, 24000, 1.0 / 32768},
+		{"ulaw", "file " + wavFile, 8000, 0.016},
+		{"alaw", "file " + wavFile, 8000, 0.016},
+		{"wav", "file " + wavFile, 16000, 1.0 / 32768},
+		{"mp3", "file " + mp3Fixture, 44100, 1.0 / 32768},
+	}
+	for _, c := range cases {
+		t.Run(c.format, func(t *testing.T) {
+			url := serveElks(t, c.source+" | elks format="+c.format+" listen=127.0.0.1:0")
+			heard := filepath.Join(t.TempDir(), "heard.wav")
+			rep, err := elks.Simulate(context.Background(), elks.SimOptions{URL: url, Speed: 20, Record: heard, RecordRate: c.rate})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.End.By != "app" || rep.Gaps.Count != 0 || len(rep.Violations) != 0 {
+				t.Fatalf("ended by %q, %d gaps, violations %v", rep.End.By, rep.Gaps.Count, rep.Violations)
+			}
+			got, f := decodeFile(t, heard)
+			want := expected(t, c.source, c.rate)
+			if f.Rate != c.rate || len(got) != len(want) {
+				t.Fatalf("heard %d samples at %d Hz, the pipeline made %d at %d Hz", len(got), f.Rate, len(want), c.rate)
+			}
+			if d := audiotest.MaxDiff(got, want); d > c.tol {
+				t.Errorf("heard audio differs from the pipeline's by up to %g (tolerance %g)", d, c.tol)
+			}
+		})
+	}
+}
+
+// A looped file runs 30 minutes of call time with no gap, the buffer
+// bounded by window + checkpoint, and a sync at every iteration.
+func TestElksLoopThirtyMinutes(t *testing.T) {
+	dir := t.TempDir()
+	hold := filepath.Join(dir, "hold.wav")
+	mustRun(t, "tone 400 dur=3s rate=8k | wav "+hold)
+	// A wide window keeps the test immune to scheduler stalls at 150×
+	// speed (10 s of call time is 67 ms of wall time).
+	url := serveElks(t, "file "+hold+" | loop | elks format=ulaw window=10s checkpoint=1s listen=127.0.0.1:0")
+	rep, err := elks.Simulate(context.Background(), elks.SimOptions{URL: url, Speed: 150, Duration: 30 * time.Minute, RTT: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.End.By != "caller" || rep.Duration < 1799 {
+		t.Fatalf("the call ended after %.1f s, by %q", rep.Duration, rep.End.By)
+	}
+	if rep.Gaps.Count != 0 {
+		t.Errorf("%d gaps (%.2f s) in 30 minutes: %+v", rep.Gaps.Count, rep.Gaps.Seconds, rep.Gaps.List)
+	}
+	if rep.MaxBuffered.Seconds > 11.01 || rep.MaxBuffered.Bytes > 11*8000+1000 {
+		t.Errorf("buffered up to %.2f s (%d bytes); the bound is window + checkpoint = 11 s", rep.MaxBuffered.Seconds, rep.MaxBuffered.Bytes)
+	}
+	if rep.Syncs.Requests < 600 { // one per 3 s iteration at least
+		t.Errorf("only %d syncs in 30 minutes of a 3 s loop", rep.Syncs.Requests)
+	}
+	if rep.Played < 1795 {
+		t.Errorf("played only %.1f s", rep.Played)
+	}
+}
+
+// A wrong or missing token is refused before the upgrade, and the
+// simulator says so in one line.
+func TestElksTokenRefused(t *testing.T) {
+	url := serveElks(t, "tone 440 dur=1s | elks token=s3cret listen=127.0.0.1:0")
+	for _, u := range []string{url, url + "?token=wrong"} {
+		code, _, stderr := runCLI(t, context.Background(), "simulate", u)
+		if code != exitFailed || stderr == "" {
+			t.Errorf("simulate %s: exit %d, %q", u, code, stderr)
+		}
+	}
+	rep, err := elks.Simulate(context.Background(), elks.SimOptions{URL: url + "?token=s3cret", Speed: 20})
+	if err != nil || rep.End.By != "app" || rep.Played < 0.99 {
+		t.Fatalf("with the right token: %v, %+v", err, rep.End)
+	}
+}
+
+// The caller hangs up mid-call: the server ends the call and leaves no
+// goroutine behind.
+func TestElksHangupLeavesNothingBehind(t *testing.T) {
+	before := runtime.NumGoroutine()
+	url, stop := serveElksStop(t, "tone 440 | elks format=pcm_16000 listen=127.0.0.1:0")
+	rep, err := elks.Simulate(context.Background(), elks.SimOptions{URL: url, Speed: 10, Duration: 2 * time.Second})
+	if err != nil || rep.End.By != "caller" {
+		t.Fatalf("%v %+v", err, rep)
+	}
+	stop()
+	deadline := time.Now().Add(3 * time.Second)
+	for runtime.NumGoroutine() > before+1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before+1 {
+		t.Errorf("%d goroutines before the call, %d after", before, n)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	heard := filepath.Join(t.TempDir(), "heard.wav")
+	code, stdout, stderr := runCLI(t, context.Background(), "demo", "--duration", "4s", "--speed", "20", "--record", heard)
+	if code != 0 {
+		t.Fatalf("demo: exit %d: %s", code, stderr)
+	}
+	got, f := decodeFile(t, heard)
+	if math.Abs(float64(len(got))/float64(f.Rate)-4) > 0.1 {
+		t.Errorf("heard %.2f s, want about 4", float64(len(got))/float64(f.Rate))
+	}
+	x := audiotest.Channel(got, 1, 0)
+	if fr := audiotest.Frequency(x[f.Rate/100:f.Rate/5], f.Rate, 300, 1200); math.Abs(fr-500) > 1 {
+		t.Errorf("the jingle starts at %.1f Hz, want 500", fr)
+	}
+	if !strings.Contains(stdout, "gaps: none") {
+		t.Errorf("report:\n%s", stdout)
+	}
+}
