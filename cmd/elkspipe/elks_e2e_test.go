@@ -203,3 +203,25 @@ func TestDemo(t *testing.T) {
 		t.Errorf("report:\n%s", stdout)
 	}
 }
+
+// The sync window against the simulator at several round trips: no gap
+// while the window (2 s) exceeds the round trip, and gaps once it does not
+// (which shows that the simulator would see them).
+func TestElksWindowAgainstRoundTrips(t *testing.T) {
+	url := serveElks(t, "tone 440 | elks format=pcm_8000 listen=127.0.0.1:0")
+	for _, c := range []struct {
+		rtt  time.Duration
+		gaps bool
+	}{{0, false}, {500 * time.Millisecond, false}, {1500 * time.Millisecond, false}, {4 * time.Second, true}} {
+		rep, err := elks.Simulate(context.Background(), elks.SimOptions{URL: url, Speed: 20, Duration: 30 * time.Second, RTT: c.rtt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rep.Gaps.Count > 0; got != c.gaps {
+			t.Errorf("round trip %v: %d gaps (%.2f s), want gaps: %v", c.rtt, rep.Gaps.Count, rep.Gaps.Seconds, c.gaps)
+		}
+		if rep.MaxBuffered.Seconds > 2.51 {
+			t.Errorf("round trip %v: %.2f s buffered, above window + checkpoint", c.rtt, rep.MaxBuffered.Seconds)
+		}
+	}
+}
