@@ -169,4 +169,3 @@ func BenchmarkG722Decode(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*0.020/b.Elapsed().Seconds(), "x_realtime")
 }
-
