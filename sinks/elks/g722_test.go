@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/elkspipe/elkspipe/internal/audiotest"
+	"github.com/elkspipe/elkspipe/pipeline"
 )
 
 // g722Ref reads a reference file of internal/g722/testdata (made by ffmpeg,
@@ -168,4 +171,33 @@ func BenchmarkG722Decode(b *testing.B) {
 		out, _ = dec.Decode(out[:0], data)
 	}
 	b.ReportMetric(float64(b.N)*0.020/b.Elapsed().Seconds(), "x_realtime")
+}
+
+// record= with format=g722 asks for the caller's audio in G.722 and writes
+// exactly what the caller's encoder sent, decoded: the recording is the
+// offline codec's output for what was said.
+func TestG722RecordCallerAudio(t *testing.T) {
+	dir := t.TempDir()
+	said := recTone(t, 16000, "1.5s")
+	synctest.Test(t, func(t *testing.T) {
+		cfg := Config{Format: G722, Record: dir + "/{callid}.wav"}
+		s, p, _ := sessCall(t, cfg, func(p *sessPeer) { p.passRate = 32000 })
+		recSay(t, p, G722, said)
+		time.Sleep(time.Second)
+		if got := p.snapshot().msgs[0]; got != `{"t":"listening","format":"g722"}` {
+			t.Errorf("first message %s", got)
+		}
+		p.hangup()
+		<-s.Done()
+		s.Close()
+		if st := s.Stats(); st.Recorded != 1500*time.Millisecond || st.Malformed != 0 {
+			t.Errorf("stats %+v", st)
+		}
+	})
+	f, got := recRead(t, filepath.Join(dir, "c1.wav"))
+	enc, dec := g722Codec(t)
+	want, _ := dec.Decode(nil, enc.Flush(enc.Encode(nil, said)))
+	if f != (pipeline.Format{Rate: 16000, Channels: 1}) || !slices.Equal(got, want) {
+		t.Fatalf("recording %v, %d samples, differs from the codec's %d by up to %g", f, len(got), len(want), audiotest.MaxDiff(got, want))
+	}
 }
