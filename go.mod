@@ -7,3 +7,5 @@ require (
 	github.com/go-audio/audio v1.0.0
 	github.com/hajimehoshi/go-mp3 v0.3.4
 )
+
+require github.com/hraban/opus v0.0.0-20260708213942-bde8e4304501 // indirect

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/elkspipe/elkspipe/internal/pcm"
 )
@@ -103,7 +104,24 @@ type Decoder interface {
 type Codec struct {
 	NewEncoder func() (Encoder, error)
 	NewDecoder func() (Decoder, error)
+	// NewEncoderOptions, when set, makes an encoder tuned by the options
+	// (NewEncoderOptions then uses it instead of NewEncoder).
+	NewEncoderOptions func(CodecOptions) (Encoder, error)
 }
+
+// CodecOptions tunes the encoders that have settings (Ogg Opus); the
+// other formats ignore them. Every zero field takes the codec's default.
+type CodecOptions struct {
+	// Bitrate is the target bit rate in bits per second.
+	Bitrate int
+	// Complexity is the encoder's effort, 1 (fastest) to 10 (best).
+	Complexity int
+	// Frame is the audio per codec frame.
+	Frame time.Duration
+}
+
+// opusMissing explains how to get Ogg Opus in a build without it.
+const opusMissing = "format ogg needs elkspipe built with Opus: install libopus-dev and build with -tags opus,nolibopusfile"
 
 var (
 	codecsMu sync.RWMutex
@@ -138,6 +156,9 @@ func codecFor(f Format) (Codec, error) {
 		}
 		codecsMu.RUnlock()
 		sort.Strings(have)
+		if f == Ogg {
+			return Codec{}, fmt.Errorf("%s (this build has %s, wav, mp3)", opusMissing, strings.Join(have, ", "))
+		}
 		return Codec{}, fmt.Errorf("format %s has no codec in this build of elkspipe (available: %s, wav, mp3)", f, strings.Join(have, ", "))
 	}
 	return c, nil
@@ -148,6 +169,18 @@ func NewEncoder(f Format) (Encoder, error) {
 	c, err := codecFor(f)
 	if err != nil {
 		return nil, err
+	}
+	return c.NewEncoder()
+}
+
+// NewEncoderOptions returns an encoder for f tuned by o.
+func NewEncoderOptions(f Format, o CodecOptions) (Encoder, error) {
+	c, err := codecFor(f)
+	if err != nil {
+		return nil, err
+	}
+	if c.NewEncoderOptions != nil {
+		return c.NewEncoderOptions(o)
 	}
 	return c.NewEncoder()
 }

@@ -47,6 +47,9 @@ type Config struct {
 	// pcm_16000. For wav and mp3 the files are passed through untouched
 	// (PlayFile, PlayGraph).
 	Format Format
+	// Codec tunes the encoder of formats with settings (Ogg Opus: bit
+	// rate, complexity, frame); zero fields take the codec's defaults.
+	Codec CodecOptions
 	// Chunk is the audio carried by one message; default 100ms.
 	Chunk time.Duration
 	// Window and Checkpoint set the backpressure: a sync checkpoint goes
@@ -306,7 +309,7 @@ func StartSession(ctx context.Context, t Transport, cfg Config) (*Session, error
 	}
 	s.info, _ = cfg.Format.Info()
 	if !s.info.File {
-		if s.enc, err = NewEncoder(cfg.Format); err != nil {
+		if s.enc, err = NewEncoderOptions(cfg.Format, cfg.Codec); err != nil {
 			t.Close()
 			return nil, err
 		}

@@ -40,8 +40,18 @@ func init() {
 				Doc: "how long a new connection may wait before the API's hello"}.Range(0.1, 600),
 			pipeline.Param{Name: "shutdown-timeout", Type: pipeline.TypeDuration, Default: "5s",
 				Doc: "on Ctrl-C or SIGTERM, how long calls may finish before a bye"}.Range(0, 3600),
+			// Ogg Opus encoder settings.
+			pipeline.Param{Name: "bitrate", Type: pipeline.TypeRate, Default: "24k",
+				Doc: "format=ogg: Opus bit rate in bits per second"}.Range(6000, 510000),
+			pipeline.Param{Name: "complexity", Type: pipeline.TypeInt, Default: "5",
+				Doc: "format=ogg: Opus encoder effort, 1 (fastest) to 10 (best)"}.Range(1, 10),
+			pipeline.Param{Name: "frame", Type: pipeline.TypeDuration, Default: "20ms",
+				Doc: "format=ogg: audio per Opus packet: 2.5ms, 5ms, 10ms, 20ms, 40ms or 60ms"}.Range(0.0025, 0.06),
 		},
 		NewSink: func(a pipeline.Args) (pipeline.Sink, error) {
+			if Format(a.String("format")) != Ogg && (a.Has("bitrate") || a.Has("complexity") || a.Has("frame")) {
+				return nil, errors.New("bitrate, complexity and frame apply to format=ogg only")
+			}
 			srv := &Server{
 				Addr:     a.String("listen"),
 				Path:     a.String("path"),
@@ -50,6 +60,7 @@ func init() {
 				KeepOpen: !a.Bool("hangup"),
 				Config: Config{
 					Format:       Format(a.String("format")),
+					Codec:        CodecOptions{Bitrate: a.Int("bitrate"), Complexity: a.Int("complexity"), Frame: a.Duration("frame")},
 					Chunk:        a.Duration("chunk"),
 					Window:       a.Duration("window"),
 					Checkpoint:   a.Duration("checkpoint"),
@@ -83,7 +94,7 @@ func NewSink(srv *Server) (*Sink, error) {
 		return nil, err
 	}
 	if info, _ := cfg.Format.Info(); !info.File {
-		if _, err := NewEncoder(cfg.Format); err != nil {
+		if _, err := NewEncoderOptions(cfg.Format, cfg.Codec); err != nil {
 			return nil, err
 		}
 	}
