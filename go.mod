@@ -8,4 +8,4 @@ require (
 	github.com/hajimehoshi/go-mp3 v0.3.4
 )
 
-require github.com/hraban/opus v0.0.0-20260708213942-bde8e4304501 // indirect
+require github.com/hraban/opus v0.0.0-20260708213942-bde8e4304501
