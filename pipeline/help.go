@@ -96,6 +96,9 @@ func (r *Registry) WriteInspect(w io.Writer, name string) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
+		if e.Details != nil {
+			fmt.Fprintf(w, "\n%s\n", strings.TrimRight(e.Details(), "\n"))
+		}
 	}
 	return nil
 }

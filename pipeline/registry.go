@@ -98,6 +98,9 @@ type Element struct {
 	Params  []Param
 	// Example is one line of pipe syntax that uses the element.
 	Example string
+	// Details, if set, returns more text that `inspect` prints after the
+	// parameters, such as the table of formats of the elks sink.
+	Details func() string
 
 	NewSource    func(Args) (Opener, error)
 	NewTransform func(Args) (Transform, error)

@@ -85,6 +85,14 @@ func TestListAndInspect(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "quality") || !strings.Contains(out, "veryhigh") {
 		t.Errorf("inspect resample: exit %d\n%s", code, out)
 	}
+	// inspect elks lists every format with its rate and directions.
+	code, out, _ = runCLI(t, context.Background(), "inspect", "elks")
+	for _, row := range []string{"pcm_8000   8000 Hz   send, listen", "g722       16000 Hz  send, listen",
+		"ogg        48000 Hz  send, listen", "mp3        (file's)  send "} {
+		if code != 0 || !strings.Contains(out, row) {
+			t.Errorf("inspect elks lacks %q:\n%s", row, out)
+		}
+	}
 }
 
 func TestErrorsAreOneLineAndNameTheStage(t *testing.T) {

@@ -3,6 +3,10 @@ package elks
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/elkspipe/elkspipe/pipeline"
@@ -15,9 +19,10 @@ func init() {
 		Summary: "serve the pipeline into phone calls of the 46elks Realtime Voice API: a WebSocket server " +
 			"where every call plays a fresh instance, paced by sync checkpoints",
 		Example: "file hold.mp3 | loop | elks format=ulaw listen=:8095",
+		Details: formatsText,
 		Params: []pipeline.Param{
 			{Name: "format", Type: pipeline.TypeEnum, Positional: true, Choices: FormatNames(), Default: string(DefaultFormat),
-				Doc: "audio sent to the caller: pcm_8000/16000/24000 (16-bit), ulaw, alaw; wav or mp3 send the files' bytes untouched"},
+				Doc: "audio sent to the caller (the table below); wav or mp3 send the files' bytes untouched"},
 			{Name: "listen", Type: pipeline.TypeString, Default: DefaultAddr,
 				Doc: "address to listen on, host:port"},
 			{Name: "path", Type: pipeline.TypeString, Default: DefaultPath,
@@ -176,4 +181,31 @@ func (k *Sink) Serve(ctx context.Context, g *pipeline.Graph) error {
 		srv.Handler = handler
 	}
 	return srv.ListenAndServe(ctx)
+}
+
+// formatsText renders every format with its rate, its directions and
+// whether this build has its codec, for `elkspipe inspect elks`.
+func formatsText() string {
+	var b strings.Builder
+	b.WriteString("Formats:\n")
+	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
+	for _, f := range Formats() {
+		rate := "(file's)"
+		if f.Rate > 0 {
+			rate = strconv.Itoa(f.Rate) + " Hz"
+		}
+		dir := "send"
+		if f.Listen {
+			dir = "send, listen (record=)"
+		}
+		note := ""
+		if !f.File {
+			if _, err := codecFor(f.Format); err != nil {
+				note = " — " + err.Error()
+			}
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s%s\n", f.Format, rate, dir, f.Summary, note)
+	}
+	tw.Flush()
+	return b.String()
 }
