@@ -38,9 +38,9 @@ func TestElksG722EndToEnd(t *testing.T) {
 		{"tone997", "file " + tone},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			url := serveElks(t, c.source+" | elks format=g722 listen=127.0.0.1:0")
+			url := serveElks(t, c.source+" | elks format=g722 chunk=500ms window=30s listen=127.0.0.1:0")
 			heard := filepath.Join(t.TempDir(), "heard.wav")
-			rep, err := elks.Simulate(context.Background(), elks.SimOptions{URL: url, Speed: 20, Record: heard, RecordRate: 16000})
+			rep, err := elks.Simulate(context.Background(), elks.SimOptions{URL: url, Speed: 10, Record: heard, RecordRate: 16000})
 			if err != nil {
 				t.Fatal(err)
 			}

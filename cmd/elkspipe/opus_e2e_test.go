@@ -43,9 +43,9 @@ func TestElksOggEndToEnd(t *testing.T) {
 		bitrate float64
 	}{{"", 25, 24000}, {"bitrate=12k frame=60ms complexity=2", 15, 12000}} {
 		t.Run(c.params, func(t *testing.T) {
-			url := serveElks(t, "file "+src+" | elks format=ogg "+c.params+" listen=127.0.0.1:0")
+			url := serveElks(t, "file "+src+" | elks format=ogg "+c.params+" chunk=500ms window=30s listen=127.0.0.1:0")
 			heard := filepath.Join(t.TempDir(), "heard.wav")
-			rep, err := elks.Simulate(context.Background(), elks.SimOptions{URL: url, Speed: 20, Record: heard, RecordRate: 48000})
+			rep, err := elks.Simulate(context.Background(), elks.SimOptions{URL: url, Speed: 10, Record: heard, RecordRate: 48000})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -846,7 +846,9 @@ func TestSimHangup(t *testing.T) {
 	if r.Duration != 1 {
 		t.Errorf("duration %v, want exactly 1 s", r.Duration)
 	}
-	if d := byeAt.Sub(helloAt).Seconds() * speed; d < 0.95 || d > 1.5 {
+	// helloAt is taken when the app's goroutine runs, which a loaded
+	// machine may delay by some milliseconds (×20 in call time).
+	if d := byeAt.Sub(helloAt).Seconds() * speed; d < 0.8 || d > 1.5 {
 		t.Errorf("bye after %.2f s of call time", d)
 	}
 	simNear(t, "played + dropped", r.Played+r.Dropped, 5, 1e-6)
