@@ -577,6 +577,30 @@ func (s *Session) onReply() {
 	s.broadcastLocked()
 }
 
+// sessWriteGrace is how long a failed write leaves the reader to end the
+// call itself before the call is taken as dropped.
+const sessWriteGrace = time.Second
+
+// writeFailed ends the call as dropped, unless the reader ends it first:
+// when the API says bye and closes the connection, a write may fail before
+// the reader has handed over the bye, and the call ended by the API's bye,
+// not by a drop. The reader sees the closed connection after that bye at
+// the latest; the grace period covers a connection that fails writes but
+// never reads.
+func (s *Session) writeFailed(err error) {
+	e := End{By: ByDrop, Reason: ReasonHangup, Message: "writing: " + err.Error()}
+	go func() {
+		t := time.NewTimer(sessWriteGrace)
+		defer t.Stop()
+		select {
+		case <-s.done:
+		case <-t.C:
+			s.finish(e)
+			s.t.Close()
+		}
+	}()
+}
+
 // writeLoop writes queued messages in order until Close.
 func (s *Session) writeLoop() {
 	defer close(s.writerDone)
@@ -602,7 +626,7 @@ func (s *Session) writeLoop() {
 			case werr == nil:
 				werr = s.t.WriteMessage(context.Background(), m.b)
 				if werr != nil {
-					s.finish(End{By: ByDrop, Reason: ReasonHangup, Message: "writing: " + werr.Error()})
+					s.writeFailed(werr)
 				}
 			}
 			if m.pooled {
