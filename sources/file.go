@@ -79,6 +79,7 @@ type readCloser struct {
 // closed.
 func Decode(r io.Reader) (pipeline.Source, error) {
 	size := inputSize(r)
+	ra, base, raSize := mp3Whole(r) // before buffering moves the offset
 	br := bufio.NewReaderSize(r, 64<<10)
 	var in io.Reader = br
 	if c, ok := r.(io.Closer); ok {
@@ -110,7 +111,7 @@ func Decode(r io.Reader) (pipeline.Source, error) {
 		c, _ := r.(io.Closer)
 		return decodeWAV(br, c, size)
 	case "mp3":
-		return DecodeMP3(in)
+		return decodeMP3(in, ra, base, raSize)
 	case "":
 		return fail(fmt.Errorf("not a WAV or MP3 file (it starts with %q)", printable(head)))
 	default:

@@ -64,6 +64,9 @@ func MP3(path string) pipeline.Opener {
 // for a stream without audio frames, and -1 when there is no frame count
 // or, for a seekable r, when the tag's byte count does not match the data
 // (files joined or cut: the padding of the first part is still trimmed).
+// A stream without a Xing/Info frame in an r that is an io.ReaderAt and an
+// io.Seeker (a file) is measured the first time Frames is called, by
+// walking its frame headers without decoding them.
 //
 // go-mp3 gets the length of padded MPEG-2 frames one byte short and decodes
 // frames without their bit reservoir from the wrong bytes; the frames are
@@ -77,7 +80,34 @@ func MP3(path string) pipeline.Opener {
 // empty. A frame go-mp3 fails or panics on ends the stream, after the audio
 // before it, with an error naming the frame's number and byte offset.
 func DecodeMP3(r io.Reader) (pipeline.Source, error) {
+	ra, base, size := mp3Whole(r)
+	return decodeMP3(r, ra, base, size)
+}
+
+// mp3Whole returns r as an io.ReaderAt with its current offset and the
+// bytes from there to its end, when r is a file or another io.ReaderAt and
+// io.Seeker; otherwise a nil ReaderAt.
+func mp3Whole(r io.Reader) (ra io.ReaderAt, base, size int64) {
+	at, okAt := r.(io.ReaderAt)
+	sk, okSeek := r.(io.Seeker)
+	if !okAt || !okSeek {
+		return nil, 0, -1
+	}
+	base, err := sk.Seek(0, io.SeekCurrent)
+	if size = inputSize(r); err != nil || size <= 0 {
+		return nil, 0, -1
+	}
+	return at, base, size
+}
+
+// decodeMP3 is DecodeMP3 with the data also readable at random from ra
+// (nil if it is not): size bytes from base. Frames then counts the frames
+// of a stream without a Xing/Info header.
+func decodeMP3(r io.Reader, ra io.ReaderAt, base, size int64) (pipeline.Source, error) {
 	d, err := newMP3Source(r)
+	if err == nil && d.length < 0 && !d.scan.hasTag && ra != nil {
+		d.recount = func() int64 { return mp3CountFrames(io.NewSectionReader(ra, base, size)) }
+	}
 	if err != nil {
 		if c, ok := r.(io.Closer); ok {
 			c.Close()
@@ -109,6 +139,10 @@ type mp3Source struct {
 
 	err    error // sticky: io.EOF or the error that ended the stream
 	closed bool
+
+	// recount, when set, measures a stream without a Xing/Info header by
+	// walking its frames (once, the first time Frames is asked).
+	recount func() int64
 }
 
 // mp3Feed is the io.Reader go-mp3 decodes from: the scanner's frames, one
@@ -261,8 +295,44 @@ func (d *mp3Source) frameError(err error) error {
 // Format returns the stream's sample rate and channel count.
 func (d *mp3Source) Format() pipeline.Format { return d.format }
 
-// Frames returns the stream's length from its Xing/Info header, or -1.
-func (d *mp3Source) Frames() int64 { return d.length }
+// Frames returns the stream's length from its Xing/Info header, or by
+// counting its frames (see DecodeMP3), or -1.
+func (d *mp3Source) Frames() int64 {
+	if d.recount != nil {
+		d.length, d.recount = d.recount(), nil
+	}
+	return d.length
+}
+
+// mp3CountFrames walks the MPEG frames of a stream without decoding them
+// and returns how many samples per channel they decode to (no trimming:
+// the stream has no LAME header), or -1 if the walk fails.
+func mp3CountFrames(sr *io.SectionReader) int64 {
+	var src io.Reader = sr
+	if end, ok, err := audioEnd(sr, 0); err == nil && ok {
+		src = io.LimitReader(sr, end)
+	}
+	sc := newMP3Scanner(src)
+	h, err := sc.start()
+	if err != nil {
+		return -1
+	}
+	var frames int64
+	for {
+		_, err := sc.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return -1
+		}
+		frames++
+	}
+	if sc.hasTag {
+		return -1 // counted only for streams without a header
+	}
+	return frames * int64(h.samplesPerFrame())
+}
 
 // Read decodes into p. See pipeline.Source.
 func (d *mp3Source) Read(p []float32) (int, error) {
