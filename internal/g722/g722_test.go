@@ -56,19 +56,9 @@ func encodeAll(s []int16) []byte {
 
 func decodeAll(b []byte) []int16 { return NewDecoder().Decode(nil, b) }
 
-func firstByteDiff(a, b []byte) int {
-	for i := range min(len(a), len(b)) {
-		if a[i] != b[i] {
-			return i
-		}
-	}
-	if len(a) != len(b) {
-		return min(len(a), len(b))
-	}
-	return -1
-}
-
-func firstSampleDiff(a, b []int16) int {
+// firstDiff returns the index of the first element where a and b differ
+// (the shorter length if one is a prefix of the other), or -1.
+func firstDiff[T comparable](a, b []T) int {
 	for i := range min(len(a), len(b)) {
 		if a[i] != b[i] {
 			return i
@@ -85,7 +75,7 @@ func TestEncoderMatchesFFmpegReference(t *testing.T) {
 		in := readS16(t, filepath.Join("testdata", name+".raw"))
 		want := readBytes(t, filepath.Join("testdata", name+".g722"))
 		got := encodeAll(in)
-		if i := firstByteDiff(got, want); i >= 0 {
+		if i := firstDiff(got, want); i >= 0 {
 			t.Errorf("%s: %d bytes, ffmpeg %d; first difference at byte %d", name, len(got), len(want), i)
 		}
 	}
@@ -96,7 +86,7 @@ func TestDecoderMatchesFFmpegReference(t *testing.T) {
 		in := readBytes(t, filepath.Join("testdata", name+".g722"))
 		want := readS16(t, filepath.Join("testdata", name+".dec.raw"))
 		got := decodeAll(in)
-		if i := firstSampleDiff(got, want); i >= 0 {
+		if i := firstDiff(got, want); i >= 0 {
 			t.Errorf("%s: %d samples, ffmpeg %d; first difference at sample %d", name, len(got), len(want), i)
 		}
 	}
@@ -169,7 +159,7 @@ func TestAgainstFFmpegLive(t *testing.T) {
 	audiotest.Run(t, "ffmpeg", "-nostdin", "-v", "error", "-f", "s16le", "-ar", "16000", "-ac", "1", "-i", raw, "-c:a", "g722", "-f", "g722", enc)
 	want := readBytes(t, enc)
 	got := encodeAll(in)
-	if i := firstByteDiff(got, want); i >= 0 {
+	if i := firstDiff(got, want); i >= 0 {
 		t.Fatalf("encoder: %d bytes, ffmpeg %d; first difference at byte %d", len(got), len(want), i)
 	}
 	dec := audiotest.Run(t, "ffmpeg", "-nostdin", "-v", "error", "-f", "g722", "-i", enc, "-f", "s16le", "-")
@@ -177,7 +167,7 @@ func TestAgainstFFmpegLive(t *testing.T) {
 	for i := range wantS {
 		wantS[i] = int16(binary.LittleEndian.Uint16(dec[2*i:]))
 	}
-	if i := firstSampleDiff(decodeAll(got), wantS); i >= 0 {
+	if i := firstDiff(decodeAll(got), wantS); i >= 0 {
 		t.Fatalf("decoder differs from ffmpeg at sample %d", i)
 	}
 }
@@ -203,7 +193,7 @@ func TestChunkedMatchesOneCall(t *testing.T) {
 		}
 		b = e.Flush(b)
 		if !bytes.Equal(b, whole) {
-			t.Fatalf("encoding in chunks of %d differs at byte %d", chunk, firstByteDiff(b, whole))
+			t.Fatalf("encoding in chunks of %d differs at byte %d", chunk, firstDiff(b, whole))
 		}
 		d := NewDecoder()
 		var s []int16
@@ -217,7 +207,7 @@ func TestChunkedMatchesOneCall(t *testing.T) {
 			rest = rest[n:]
 		}
 		if !slices.Equal(s, wholeDec) {
-			t.Fatalf("decoding in chunks of %d differs at sample %d", chunk, firstSampleDiff(s, wholeDec))
+			t.Fatalf("decoding in chunks of %d differs at sample %d", chunk, firstDiff(s, wholeDec))
 		}
 	}
 }
@@ -235,13 +225,13 @@ func TestResetStartsAFreshStream(t *testing.T) {
 	}
 	got := e.Flush(e.Encode(nil, b))
 	if want := encodeAll(b); !bytes.Equal(got, want) {
-		t.Fatalf("encoder after Reset differs at byte %d", firstByteDiff(got, want))
+		t.Fatalf("encoder after Reset differs at byte %d", firstDiff(got, want))
 	}
 	d := NewDecoder()
 	d.Decode(nil, encodeAll(a))
 	d.Reset()
 	if got, want := d.Decode(nil, got), decodeAll(got); !slices.Equal(got, want) {
-		t.Fatalf("decoder after Reset differs at sample %d", firstSampleDiff(got, want))
+		t.Fatalf("decoder after Reset differs at sample %d", firstDiff(got, want))
 	}
 }
 
