@@ -562,6 +562,14 @@ func TestSimGapDetected(t *testing.T) {
 		a.send(Bye{})
 		a.waitEnd()
 	})
+	// The app's sleep less the audio before it, plus the app's delays.
+	simCheckOneGap(t, srv, speed, rate, a1, a2)
+}
+
+// simCheckOneGap runs a call against srv and checks that the caller heard
+// before, then one gap of about 0.6 s, then after, sample for sample.
+func simCheckOneGap(t *testing.T, srv *simServer, speed float64, rate int, before, after []float32) {
+	t.Helper()
 	rec := filepath.Join(t.TempDir(), "heard.wav")
 	r := simRun(t, SimOptions{URL: srv.url, Speed: speed, Record: rec})
 	srv.wait()
@@ -569,14 +577,13 @@ func TestSimGapDetected(t *testing.T) {
 		t.Fatalf("gaps: %+v", r.Gaps)
 	}
 	g := r.Gaps.List[0]
-	simNear(t, "gap heard at", g.Heard, 1, 1e-6)
-	// The app's sleep less the audio before it, plus the app's delays.
+	simNear(t, "gap heard at", g.Heard, float64(len(before))/float64(rate), 1e-6)
 	simNear(t, "gap length", g.Seconds, 0.6, 0.15)
 	heard, _ := simReadWAV(t, rec)
-	n := int(math.Round(g.Seconds * rate))
-	simEqual(t, "before the gap", heard[:len(a1)], a1)
-	simEqual(t, "the gap", heard[len(a1):len(a1)+n], make([]float32, n))
-	simEqual(t, "after the gap", heard[len(a1)+n:], a2)
+	n := int(math.Round(g.Seconds * float64(rate)))
+	simEqual(t, "before the gap", heard[:len(before)], before)
+	simEqual(t, "the gap", heard[len(before):len(before)+n], make([]float32, n))
+	simEqual(t, "after the gap", heard[len(before)+n:], after)
 }
 
 // simWindowApp keeps a window of audio in flight, as the elks sink does:
@@ -1236,20 +1243,7 @@ func TestSimPassthroughGap(t *testing.T) {
 		a.send(Bye{})
 		a.waitEnd()
 	})
-	rec := filepath.Join(t.TempDir(), "heard.wav")
-	r := simRun(t, SimOptions{URL: srv.url, Speed: speed, Record: rec})
-	srv.wait()
-	if r.Gaps.Count != 1 {
-		t.Fatalf("gaps %+v", r.Gaps)
-	}
-	g := r.Gaps.List[0]
-	simNear(t, "gap heard at", g.Heard, 0.5, 1e-6)
-	simNear(t, "gap length", g.Seconds, 0.6, 0.15)
-	heard, _ := simReadWAV(t, rec)
-	n := int(math.Round(g.Seconds * rate))
-	simEqual(t, "before", heard[:rate/2], tone[:rate/2])
-	simEqual(t, "gap", heard[rate/2:rate/2+n], make([]float32, n))
-	simEqual(t, "after", heard[rate/2+n:], tone[rate/2:])
+	simCheckOneGap(t, srv, speed, rate, tone[:rate/2], tone[rate/2:])
 }
 
 // The sync window hides the round trip while it is longer than it; with a
