@@ -24,6 +24,14 @@ const simWriteTimeout = 5 * time.Second
 // connection itself.
 const simCloseGrace = 2 * time.Second
 
+// simByeLinger is how long the simulator keeps reading after the
+// application's bye before it starts the close handshake. Closing
+// discards whatever the peer sends during the handshake, so without this
+// pause messages the application wrongly sends after its bye would go
+// unreported. An application that closes its side at once (as elkspipe
+// does) ends the pause at once.
+const simByeLinger = 500 * time.Millisecond
+
 // simInbound is one frame read from the application, stamped with the
 // wall-clock time it was read; err ends the stream.
 type simInbound struct {
@@ -820,6 +828,9 @@ func (c *simCall) afterBye(ev simInbound) {
 func (c *simCall) shutdown() {
 	c.stopSay()
 	c.closeFile(c.endAt, true)
+	if c.rep.End.By == SimEndedByApp {
+		c.lingerAfterBye()
+	}
 	closed := make(chan struct{})
 	go func() {
 		c.conn.Close(websocket.StatusNormalClosure, "")
@@ -842,6 +853,24 @@ func (c *simCall) shutdown() {
 	close(c.quit)
 	<-closed
 	c.finishReport()
+}
+
+// lingerAfterBye reads what the application sends after its bye, until
+// it closes the connection or simByeLinger passes.
+func (c *simCall) lingerAfterBye() {
+	linger := time.NewTimer(simByeLinger)
+	defer linger.Stop()
+	for {
+		select {
+		case ev := <-c.in:
+			c.afterBye(ev)
+			if ev.err != nil {
+				return
+			}
+		case <-linger.C:
+			return
+		}
+	}
 }
 
 // finishReport fills in the figures computed at the end.
