@@ -58,14 +58,14 @@ func ExampleWithObserver() {
 		fmt.Println(err)
 	}
 	// Output:
-	// +: item started #0 "tone 440 dur=10ms"
 	// loop: iteration started #1
+	// +: item started #0 "tone 440 dur=10ms"
 	// +: item ended #0 "tone 440 dur=10ms"
 	// +: item started #1 "silence 10ms"
 	// +: item ended #1 "silence 10ms"
 	// loop: iteration ended #1
-	// +: item started #0 "tone 440 dur=10ms"
 	// loop: iteration started #2
+	// +: item started #0 "tone 440 dur=10ms"
 	// +: item ended #0 "tone 440 dur=10ms"
 	// +: item started #1 "silence 10ms"
 	// +: item ended #1 "silence 10ms"

@@ -113,7 +113,7 @@ func Decode(r io.Reader) (pipeline.Source, error) {
 	case "mp3":
 		return decodeMP3(in, ra, base, raSize)
 	case "":
-		return fail(fmt.Errorf("not a WAV or MP3 file (it starts with %q)", printable(head)))
+		return fail(fmt.Errorf("not a WAV or MP3 file (it starts with %q); for headerless audio use: raw PATH rate=… enc=…", printable(head)))
 	default:
 		return fail(fmt.Errorf("%s is not supported: elkspipe reads WAV and MP3; convert with: ffmpeg -i IN -c:a pcm_s16le OUT.wav", kind))
 	}

@@ -51,14 +51,16 @@ func (l loop) Wrap(upstream pipeline.Opener) pipeline.Opener {
 		if l.count < 0 {
 			return nil, fmt.Errorf("loop count %d is negative", l.count)
 		}
+		// The iteration starts before upstream opens, so that the
+		// events of what plays inside it (a playlist's first item)
+		// come after it.
+		pipeline.Emit(ctx, pipeline.Event{Kind: pipeline.IterationStarted, Stage: "loop", Index: 1})
 		first, err := upstream(ctx)
 		if err != nil {
 			return nil, err
 		}
-		s := &loopSource{ctx: ctx, open: upstream, count: l.count, iter: 1, cur: first,
-			format: first.Format(), length: pipeline.FramesOf(first)}
-		pipeline.Emit(ctx, pipeline.Event{Kind: pipeline.IterationStarted, Stage: "loop", Index: 1})
-		return s, nil
+		return &loopSource{ctx: ctx, open: upstream, count: l.count, iter: 1, cur: first,
+			format: first.Format(), length: pipeline.FramesOf(first)}, nil
 	}
 }
 
@@ -126,6 +128,7 @@ func (s *loopSource) next() error {
 	if err := s.ctx.Err(); err != nil {
 		return err
 	}
+	pipeline.Emit(s.ctx, pipeline.Event{Kind: pipeline.IterationStarted, Stage: "loop", Index: s.iter + 1})
 	src, err := s.open(s.ctx)
 	if err != nil {
 		return fmt.Errorf("re-opening for iteration %d: %w", s.iter+1, err)
@@ -140,7 +143,6 @@ func (s *loopSource) next() error {
 		src = conv
 	}
 	s.cur, s.iter, s.frames = src, s.iter+1, 0
-	pipeline.Emit(s.ctx, pipeline.Event{Kind: pipeline.IterationStarted, Stage: "loop", Index: s.iter})
 	return nil
 }
 
