@@ -775,8 +775,12 @@ func (s *Session) sendPiece(ctx context.Context, gen uint64, raw []byte, d time.
 		if inDur+d <= limit && inBytes+nb <= s.cfg.MaxBytes {
 			return true
 		}
-		if s.unsyncedLocked() {
-			s.syncLocked() // so that a reply will make room
+		if len(s.pending) == 0 && s.unsyncedLocked() {
+			// No reply is coming that could make room: ask for one.
+			// With checkpoints pending, their replies make room; a
+			// sync here would only split the checkpoint spacing, and
+			// the splits would compound over a long call.
+			s.syncLocked()
 		}
 		return false
 	})
