@@ -224,6 +224,35 @@ func BuildText(ctx context.Context, text string) (*Pipeline, error) {
 	return Build(ctx, g)
 }
 
+// SourceGraph parses text in pipe syntax that has sources and transforms
+// but no sink (for example "file hold.mp3 | loop"), with the default
+// registry: audio for something other than a sink to play, such as a
+// phone call.
+func SourceGraph(text string) (*Graph, error) { return DefaultRegistry.SourceGraph(text) }
+
+// SourceGraph is the package-level SourceGraph with the elements of r.
+func (r *Registry) SourceGraph(text string) (*Graph, error) {
+	spec, err := r.Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Sink != nil {
+		return nil, fmt.Errorf("%q ends with the sink %q: give only sources and transforms here", text, spec.Sink.Label())
+	}
+	return spec.Graph()
+}
+
+// OpenerText returns an Opener of the audio that text describes in pipe
+// syntax, without a sink (see SourceGraph). Every call of the Opener opens
+// a fresh instance of the chain.
+func OpenerText(text string) (Opener, error) {
+	g, err := SourceGraph(text)
+	if err != nil {
+		return nil, err
+	}
+	return g.Opener()
+}
+
 // Source returns the pipeline's open source chain, as the sink will read
 // it; nil when the sink is a Server, which opens its own.
 func (p *Pipeline) Source() Source { return p.src }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"strings"
 	"testing"
 )
@@ -315,5 +316,38 @@ func TestServerSinkOpensPerUse(t *testing.T) {
 	}
 	if opens != 3 || len(sink.got) != 3 || sink.f != (Format{8000, 1}) || len(sink.got[2]) != 100 {
 		t.Errorf("opens %d, uses %d, format %v", opens, len(sink.got), sink.f)
+	}
+}
+
+// SourceGraph takes sources and transforms and refuses a sink; the graph
+// opens fresh instances of the chain.
+func TestSourceGraph(t *testing.T) {
+	r := testRegistry()
+	g, err := r.SourceGraph("const 0.25 dur=3ms rate=1k | gain 6dB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, err := g.Opener()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		src, err := open(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]float32, 8)
+		n, err := ReadFull(src, buf)
+		if n != 3 || math.Abs(float64(buf[2])-0.4988) > 1e-4 || (err != nil && err != io.ErrUnexpectedEOF) {
+			t.Errorf("read %d frames %v, %v", n, buf[:n], err)
+		}
+		Close(src)
+	}
+	_, err = r.SourceGraph("const 0.5 | collect")
+	if err == nil || !strings.Contains(err.Error(), `ends with the sink "collect"`) {
+		t.Errorf("a sink: %v", err)
+	}
+	if _, err := r.SourceGraph("const 0.5 | gian 2"); err == nil || !strings.Contains(err.Error(), `did you mean "gain"`) {
+		t.Errorf("a misspelt element: %v", err)
 	}
 }

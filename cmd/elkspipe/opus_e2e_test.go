@@ -76,15 +76,7 @@ func TestElksOggEndToEnd(t *testing.T) {
 func TestElksOggRecord(t *testing.T) {
 	dir := t.TempDir()
 	url := serveElks(t, "tone 440 dur=3s | elks format=ogg record="+filepath.Join(dir, "{callid}.wav")+" listen=127.0.0.1:0")
-	spec, err := pipeline.Parse("tone 997 dur=2s rate=48k")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := spec.Graph()
-	if err != nil {
-		t.Fatal(err)
-	}
-	say, err := g.Opener()
+	say, err := pipeline.OpenerText("tone 997 dur=2s rate=48k")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -158,7 +158,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	case *say != "" && *sayFile != "":
 		return usage("--say and --say-file both given: choose one")
 	case *say != "":
-		open, err := simSayOpener(*say)
+		open, err := pipeline.OpenerText(*say)
 		if err != nil {
 			return usage("--say: %v", err)
 		}
@@ -206,23 +206,6 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitFailed
 	}
 	return exitOK
-}
-
-// simSayOpener builds the caller's voice from pipe syntax (sources and
-// transforms, no sink).
-func simSayOpener(text string) (pipeline.Opener, error) {
-	spec, err := pipeline.Parse(text)
-	if err != nil {
-		return nil, err
-	}
-	if spec.Sink != nil {
-		return nil, fmt.Errorf("the caller's voice is sources and transforms: drop the sink %q", spec.Sink.Label())
-	}
-	g, err := spec.Graph()
-	if err != nil {
-		return nil, err
-	}
-	return g.Opener()
 }
 
 // writeSimReports prints one report, or every call's report and a summary.

@@ -38,14 +38,7 @@ func GraphHandler(g *pipeline.Graph) Handler {
 // syntax and without a sink (for example "file hold.mp3 | loop"), anew in
 // every call.
 func TextHandler(text string) (Handler, error) {
-	spec, err := pipeline.Parse(text)
-	if err != nil {
-		return nil, err
-	}
-	if spec.Sink != nil {
-		return nil, fmt.Errorf("the pipeline ends with the sink %q: give only its sources and transforms (the call is the sink)", spec.Sink.Label())
-	}
-	g, err := spec.Graph()
+	g, err := pipeline.SourceGraph(text)
 	if err != nil {
 		return nil, err
 	}

@@ -758,15 +758,7 @@ func TestSimInterrupt(t *testing.T) {
 
 func TestSimSay(t *testing.T) {
 	simCheckLeaks(t)
-	spec, err := pipeline.Parse("tone 440 dur=1s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := spec.Graph()
-	if err != nil {
-		t.Fatal(err)
-	}
-	say, err := g.Opener()
+	say, err := pipeline.OpenerText("tone 440 dur=1s")
 	if err != nil {
 		t.Fatal(err)
 	}
