@@ -143,7 +143,13 @@ type mp3Source struct {
 	// recount, when set, measures a stream without a Xing/Info header by
 	// walking its frames (once, the first time Frames is asked).
 	recount func() int64
+
+	// rec, when set, records what Read returns for the decoded-MP3 cache
+	// (see mp3_cache.go).
+	rec *mp3Recorder
 }
+
+var errMP3ReadAfterClose = errors.New("mp3: read after Close")
 
 // mp3Feed is the io.Reader go-mp3 decodes from: the scanner's frames, one
 // after the other, and nothing else.
@@ -366,29 +372,46 @@ func (d *mp3Source) Read(p []float32) (int, error) {
 		}
 		k := int(m)
 		b := d.pcm[4*d.pcmPos : 4*(d.pcmPos+k)]
-		if ch == 1 {
-			out := p[n : n+k]
-			for i := range out {
-				l := mp3Sample(b[4*i], b[4*i+1])
-				r := mp3Sample(b[4*i+2], b[4*i+3])
-				out[i] = (l + r) / 2
-			}
-		} else {
-			out := p[2*n : 2*(n+k)]
-			for i := range out {
-				out[i] = mp3Sample(b[2*i], b[2*i+1])
-			}
+		mp3Convert(p[n*ch:(n+k)*ch], b, ch)
+		if d.rec != nil && !d.rec.add(b) {
+			d.rec = nil
 		}
 		d.pcmPos += k
 		n += k
 	}
+	ended := d.err != nil && d.pcmPos >= d.pcmLen
+	if ended && d.rec != nil {
+		if d.err == io.EOF {
+			d.rec.finish()
+		} else {
+			d.rec.abandon()
+		}
+		d.rec = nil
+	}
 	if n > 0 {
-		if d.err == io.EOF && d.pcmPos >= d.pcmLen {
+		if ended && d.err == io.EOF {
 			return n, io.EOF
 		}
 		return n, nil // an error waits for the next call
 	}
 	return 0, d.err
+}
+
+// mp3Convert turns frames of go-mp3's output (s16le stereo) in b into
+// out, which holds as many frames of ch channels: a mono stream (go-mp3
+// repeats it in both channels) takes their mean.
+func mp3Convert(out []float32, b []byte, ch int) {
+	if ch == 1 {
+		for i := range out {
+			l := mp3Sample(b[4*i], b[4*i+1])
+			r := mp3Sample(b[4*i+2], b[4*i+3])
+			out[i] = (l + r) / 2
+		}
+		return
+	}
+	for i := range out {
+		out[i] = mp3Sample(b[2*i], b[2*i+1])
+	}
 }
 
 // fill decodes the next frame into d.pcm.
@@ -434,7 +457,11 @@ func (d *mp3Source) Close() error {
 	d.closed = true
 	d.dec = nil
 	d.pcmPos, d.pcmLen = 0, 0
-	d.err = errors.New("mp3: read after Close")
+	d.err = errMP3ReadAfterClose
+	if d.rec != nil {
+		d.rec.abandon()
+		d.rec = nil
+	}
 	if c, ok := d.in.(io.Closer); ok {
 		return c.Close()
 	}

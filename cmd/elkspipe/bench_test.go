@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/elkspipe/elkspipe/pipeline"
+	"github.com/elkspipe/elkspipe/sources"
 )
 
 // benchPipeline runs text once per iteration and reports how many times
@@ -40,9 +41,20 @@ func BenchmarkWAVFileTo8kMono(b *testing.B) {
 	benchPipeline(b, "file "+in+" | mono | resample 8k | null", 10)
 }
 
-// A LAME-encoded MP3 (44.1 kHz stereo) taken to 8 kHz mono, looped ten
-// times so that setup is not what is measured.
+// stereoMP3Fixture is a LAME-encoded MP3, 44.1 kHz stereo, 22100 frames.
+const stereoMP3Fixture = "../../sources/testdata/mp3/sine44s.mp3"
+
+// The MP3 taken to 8 kHz mono, looped twenty times so that setup is not
+// what is measured, with the decoded-MP3 cache off: every iteration
+// decodes.
 func BenchmarkMP3FileTo8kMono(b *testing.B) {
-	const fixture = "../../sources/testdata/mp3/sine44s.mp3" // 22100 frames
-	benchPipeline(b, "file "+fixture+" | loop 20 | mono | resample 8k | null", 20*22100/44100.0)
+	sources.SetMP3CacheSize(0)
+	b.Cleanup(func() { sources.SetMP3CacheSize(sources.DefaultMP3CacheSize) })
+	benchPipeline(b, "file "+stereoMP3Fixture+" | loop 20 | mono | resample 8k | null", 20*22100/44100.0)
+}
+
+// The same with the cache on, as hold music plays: the first iteration
+// of the process decodes, the others replay the decoded audio.
+func BenchmarkMP3LoopTo8kMonoCached(b *testing.B) {
+	benchPipeline(b, "file "+stereoMP3Fixture+" | loop 20 | mono | resample 8k | null", 20*22100/44100.0)
 }

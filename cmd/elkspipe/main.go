@@ -24,7 +24,7 @@ import (
 	"github.com/elkspipe/elkspipe/pipeline"
 	_ "github.com/elkspipe/elkspipe/sinks"
 	_ "github.com/elkspipe/elkspipe/sinks/elks"
-	_ "github.com/elkspipe/elkspipe/sources"
+	"github.com/elkspipe/elkspipe/sources"
 	_ "github.com/elkspipe/elkspipe/transforms"
 )
 
@@ -70,6 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	verbose := fs.Bool("v", false, "print the negotiated chain (automatic stages marked) and stream events")
 	quiet := fs.Bool("q", false, "print nothing but errors (not even warnings about skipped playlist items)")
+	mp3Cache := fs.Int("mp3-cache", sources.DefaultMP3CacheSize>>20, "`MiB` of memory for decoded MP3 files that loops, playlists and calls replay (0: decode every time)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -80,6 +81,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return exitUsage
 	}
+	if *mp3Cache < 0 {
+		fmt.Fprintf(stderr, "elkspipe: -mp3-cache %d: want 0 or more MiB\n", *mp3Cache)
+		return exitUsage
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "mp3-cache" {
+			sources.SetMP3CacheSize(int64(*mp3Cache) << 20)
+		}
+	})
 	rest := fs.Args()
 	if len(rest) == 0 {
 		fs.Usage()

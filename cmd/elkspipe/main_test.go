@@ -109,6 +109,7 @@ func TestErrorsAreOneLineAndNameTheStage(t *testing.T) {
 		{[]string{"file " + filepath.Join(dir, "missing.wav") + " | null"}, exitFailed, "missing.wav\": no such file or directory"},
 		{[]string{"file " + junk + " | null"}, exitFailed, `junk.wav": not a WAV or MP3 file`},
 		{[]string{"tone 440 | fade out=1s | null"}, exitFailed, "fade"},
+		{[]string{"-mp3-cache", "-1", "tone 440 dur=1s | null"}, exitUsage, "-mp3-cache -1: want 0 or more MiB"},
 	}
 	for _, c := range cases {
 		code, _, stderr := runCLI(t, context.Background(), c.args...)
