@@ -30,8 +30,8 @@ func init() {
 // File returns an Opener that plays the WAV or MP3 file at path, telling the
 // two apart by their content rather than the file name. The path "-" reads
 // standard input. Other formats get an error that names them and says how
-// to convert them. An MP3 file read to its end is kept decoded in memory
-// for its next openings (see SetMP3CacheSize).
+// to convert them. The openings of an MP3 file share one decoding of it
+// (see SetMP3CacheSize).
 func File(path string) pipeline.Opener {
 	return func(ctx context.Context) (pipeline.Source, error) {
 		rc, err := openPath(path)
@@ -40,14 +40,16 @@ func File(path string) pipeline.Opener {
 		}
 		key, cacheable := mp3CacheKeyOf(path, rc)
 		if cacheable {
-			if d := mp3Cache.get(key); d != nil {
+			if src := mp3Cache.lookup(key); src != nil {
 				rc.Close()
-				return &mp3Cached{d: d}, nil
+				return src, nil
 			}
 		}
 		src, err := Decode(rc)
-		if m, ok := src.(*mp3Source); ok && cacheable && err == nil {
-			m.rec = mp3Cache.record(key, m.format, m.length)
+		if m, ok := src.(*mp3Source); ok && cacheable {
+			if shared := mp3Cache.share(key, m); shared != nil {
+				return shared, nil
+			}
 		}
 		return src, err
 	}

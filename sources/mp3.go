@@ -143,10 +143,6 @@ type mp3Source struct {
 	// recount, when set, measures a stream without a Xing/Info header by
 	// walking its frames (once, the first time Frames is asked).
 	recount func() int64
-
-	// rec, when set, records what Read returns for the decoded-MP3 cache
-	// (see mp3_cache.go).
-	rec *mp3Recorder
 }
 
 var errMP3ReadAfterClose = errors.New("mp3: read after Close")
@@ -349,9 +345,32 @@ func (d *mp3Source) Read(p []float32) (int, error) {
 	want := len(p) / ch
 	n := 0
 	for n < want {
+		b := d.take(want - n)
+		if b == nil {
+			break
+		}
+		k := len(b) / 4
+		mp3Convert(p[n*ch:(n+k)*ch], b, ch)
+		n += k
+	}
+	if n > 0 {
+		if d.err == io.EOF && d.pcmPos >= d.pcmLen {
+			return n, io.EOF
+		}
+		return n, nil // an error waits for the next call
+	}
+	return 0, d.err
+}
+
+// take returns the next frames of the stream, at most max, as go-mp3
+// output (s16le stereo) after the gapless trim: a slice of d.pcm, valid
+// until the next call. It returns nil when the stream has ended; d.err
+// says why (io.EOF at the end).
+func (d *mp3Source) take(max int) []byte {
+	for {
 		if d.pcmPos >= d.pcmLen {
 			if d.err != nil {
-				break
+				return nil
 			}
 			d.fill()
 			continue
@@ -366,35 +385,15 @@ func (d *mp3Source) Read(p []float32) (int, error) {
 			d.pcmPos += int(min(avail, d.discardTo-pos))
 			continue
 		}
-		m := min(avail, int64(want-n))
+		m := min(avail, int64(max))
 		if d.hasEnd && pos < d.endPos {
 			m = min(m, d.endPos-pos)
 		}
 		k := int(m)
 		b := d.pcm[4*d.pcmPos : 4*(d.pcmPos+k)]
-		mp3Convert(p[n*ch:(n+k)*ch], b, ch)
-		if d.rec != nil && !d.rec.add(b) {
-			d.rec = nil
-		}
 		d.pcmPos += k
-		n += k
+		return b
 	}
-	ended := d.err != nil && d.pcmPos >= d.pcmLen
-	if ended && d.rec != nil {
-		if d.err == io.EOF {
-			d.rec.finish()
-		} else {
-			d.rec.abandon()
-		}
-		d.rec = nil
-	}
-	if n > 0 {
-		if ended && d.err == io.EOF {
-			return n, io.EOF
-		}
-		return n, nil // an error waits for the next call
-	}
-	return 0, d.err
 }
 
 // mp3Convert turns frames of go-mp3's output (s16le stereo) in b into
@@ -458,10 +457,6 @@ func (d *mp3Source) Close() error {
 	d.dec = nil
 	d.pcmPos, d.pcmLen = 0, 0
 	d.err = errMP3ReadAfterClose
-	if d.rec != nil {
-		d.rec.abandon()
-		d.rec = nil
-	}
 	if c, ok := d.in.(io.Closer); ok {
 		return c.Close()
 	}

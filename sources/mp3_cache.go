@@ -10,27 +10,31 @@ import (
 )
 
 // Decoding MP3 is the dearest thing a pipeline does (go-mp3 runs at about
-// 60× real time), and a server plays the same hold music in a loop to
-// every call. So the file source keeps the decoded audio of MP3 files in
-// memory, shared by every later opening of the same file in the process:
-// the next loop iteration, the next playlist round, the next call. The
-// cache holds go-mp3's own 16-bit output after the gapless trim, so a
-// cached play is sample for sample the decoded one, at 4 bytes per frame
-// (a 3-minute 44.1 kHz file takes 32 MB).
+// 60× real time), and a server plays the same hold music to every call,
+// in a loop. So every opening of an MP3 file through File shares one
+// decoding of it per process: the first reader to need a frame decodes
+// it, into a buffer that every opening of the file (the next loop
+// iteration, the next playlist round, the next call, at the same time or
+// later) reads. A call that hangs up halfway leaves what it decoded for
+// the next one, which decodes on from there.
 //
-// A file is cached once one opening has read it to its end without error;
-// only one opening of a file records it at a time. An entry is keyed by
-// the file's absolute path, size and modification time, so a changed file
-// is decoded afresh. The least recently used entries make room for new
-// ones.
+// The buffer holds go-mp3's own 16-bit output after the gapless trim, so a
+// shared play is sample for sample a private one, at 4 bytes per frame (a
+// 3-minute 44.1 kHz file takes 32 MB). Only files whose length is known
+// up front (from their Xing/Info header, or by walking the frame headers)
+// and fits in the cache are shared; the others are decoded per opening as
+// before. A file is keyed by its absolute path, size and modification
+// time, so a changed file is decoded afresh; the least recently used files
+// make room for new ones. A stream that fails to decode is dropped from
+// the cache (its readers get the error, where the stream failed).
 
 // DefaultMP3CacheSize is the memory the decoded-MP3 cache may use unless
 // SetMP3CacheSize says otherwise: 64 MiB.
 const DefaultMP3CacheSize = 64 << 20
 
-// SetMP3CacheSize sets the most memory, in bytes, that decoded MP3 files
-// kept for replay may use, and evicts what no longer fits. 0 turns the
-// cache off.
+// SetMP3CacheSize sets the most memory, in bytes, that shared decodings of
+// MP3 files may use, and evicts what no longer fits. 0 turns sharing off:
+// every opening decodes the file itself.
 func SetMP3CacheSize(bytes int64) {
 	mp3Cache.setLimit(bytes)
 }
@@ -62,26 +66,13 @@ func mp3CacheKeyOf(path string, rc io.Reader) (mp3CacheKey, bool) {
 	return mp3CacheKey{abs, st.Size(), st.ModTime().UnixNano()}, true
 }
 
-// mp3Decoded is a whole decoded file: go-mp3's s16le stereo frames after
-// the gapless trim. It is never modified once cached.
-type mp3Decoded struct {
-	format pipeline.Format
-	pcm    []byte
-}
-
-type mp3CacheEntry struct {
-	data *mp3Decoded
-	used uint64 // the store's clock at the last use
-}
-
-// mp3CacheStore is the process's cache of decoded MP3 files.
+// mp3CacheStore is the process's cache of shared decodings.
 type mp3CacheStore struct {
-	mu        sync.Mutex
-	limit     int64
-	bytes     int64
-	clock     uint64
-	entries   map[mp3CacheKey]*mp3CacheEntry
-	recording map[mp3CacheKey]bool
+	mu      sync.Mutex
+	limit   int64
+	bytes   int64 // the sizes of the entries
+	clock   uint64
+	entries map[mp3CacheKey]*mp3Shared
 }
 
 func (c *mp3CacheStore) setLimit(n int64) {
@@ -91,142 +82,227 @@ func (c *mp3CacheStore) setLimit(n int64) {
 	c.evictLocked(0)
 }
 
-// get returns the cached decoding of key, or nil.
-func (c *mp3CacheStore) get(key mp3CacheKey) *mp3Decoded {
+// lookup returns a reader of the shared decoding of key, or nil.
+func (c *mp3CacheStore) lookup(key mp3CacheKey) pipeline.Source {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := c.entries[key]
-	if e == nil {
+	s := c.entries[key]
+	if s == nil {
 		return nil
 	}
 	c.clock++
-	e.used = c.clock
-	return e.data
+	s.used = c.clock
+	return s.newReader()
 }
 
-// record returns a recorder for a decoding of key that is about to be
-// read, or nil when the file cannot be cached or another opening is
-// recording it. frames is the decoding's length if known, or -1.
-func (c *mp3CacheStore) record(key mp3CacheKey, format pipeline.Format, frames int64) *mp3Recorder {
+// share makes d, a fresh decoding of the file key, the shared decoding of
+// that file, and returns a reader of it; if another opening shared the
+// file first, d is closed and the reader reads that one. It returns nil,
+// leaving d to its caller, when the file's length is unknown or it does
+// not fit in the cache.
+func (c *mp3CacheStore) share(key mp3CacheKey, d *mp3Source) pipeline.Source {
+	frames := d.Frames() // may walk the frame headers: outside the lock
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.recording[key] || c.limit == 0 || frames*4 > c.limit {
+	if s := c.entries[key]; s != nil {
+		d.Close()
+		c.clock++
+		s.used = c.clock
+		return s.newReader()
+	}
+	size := frames * 4
+	if frames < 0 || size > c.limit {
 		return nil
 	}
-	if c.recording == nil {
-		c.recording = map[mp3CacheKey]bool{}
-	}
-	c.recording[key] = true
-	r := &mp3Recorder{store: c, key: key, format: format, limit: c.limit}
-	if frames > 0 {
-		r.pcm = make([]byte, 0, frames*4)
-	}
-	return r
-}
-
-// put caches data under key, evicting the least recently used entries to
-// make room; it ends the recording of key either way.
-func (c *mp3CacheStore) put(key mp3CacheKey, data *mp3Decoded) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.recording, key)
-	n := int64(len(data.pcm))
-	if n > c.limit || c.entries[key] != nil {
-		return
-	}
-	c.evictLocked(n)
+	c.evictLocked(size)
+	s := &mp3Shared{store: c, key: key, format: d.format, frames: frames, size: size,
+		pcm: make([]byte, 0, size), dec: d}
 	if c.entries == nil {
-		c.entries = map[mp3CacheKey]*mp3CacheEntry{}
+		c.entries = map[mp3CacheKey]*mp3Shared{}
 	}
 	c.clock++
-	c.entries[key] = &mp3CacheEntry{data: data, used: c.clock}
-	c.bytes += n
+	s.used = c.clock
+	c.entries[key] = s
+	c.bytes += size
+	return s.newReader()
 }
 
-// abandon ends the recording of key without caching anything.
-func (c *mp3CacheStore) abandon(key mp3CacheKey) {
+// resize records that s, decoded to its end, takes n bytes, not the size
+// its header announced.
+func (c *mp3CacheStore) resize(s *mp3Shared, n int64) {
 	c.mu.Lock()
-	delete(c.recording, key)
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	if c.entries[s.key] == s {
+		c.bytes += n - s.size
+		s.size = n
+		c.evictLocked(0)
+	}
+}
+
+// drop removes s, whose decoding failed, from the cache.
+func (c *mp3CacheStore) drop(s *mp3Shared) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries[s.key] == s {
+		c.removeLocked(s)
+	}
 }
 
 // evictLocked removes the least recently used entries until n more bytes
 // fit within the limit.
 func (c *mp3CacheStore) evictLocked(n int64) {
 	for c.bytes+n > c.limit && len(c.entries) > 0 {
-		var oldest mp3CacheKey
-		var at uint64
-		first := true
-		for k, e := range c.entries {
-			if first || e.used < at {
-				oldest, at, first = k, e.used, false
+		var oldest *mp3Shared
+		for _, s := range c.entries {
+			if oldest == nil || s.used < oldest.used {
+				oldest = s
 			}
 		}
-		c.bytes -= int64(len(c.entries[oldest].data.pcm))
-		delete(c.entries, oldest)
+		c.removeLocked(oldest)
 	}
 }
 
-// mp3Recorder collects what an mp3Source returns, to cache it when the
-// stream has been read to its end.
-type mp3Recorder struct {
+// removeLocked takes s out of the cache; its readers read on.
+func (c *mp3CacheStore) removeLocked(s *mp3Shared) {
+	delete(c.entries, s.key)
+	c.bytes -= s.size
+	s.evict()
+}
+
+// mp3Shared is one file's shared decoding.
+type mp3Shared struct {
 	store  *mp3CacheStore
 	key    mp3CacheKey
 	format pipeline.Format
-	limit  int64
-	pcm    []byte
+	frames int64 // the length the file announces
+	used   uint64
+	size   int64 // bytes counted against the cache (store.mu)
+
+	mu      sync.Mutex
+	pcm     []byte     // decoded so far: appended to, never changed
+	dec     *mp3Source // decodes the rest; nil once the stream ended
+	err     error      // why the stream ended: io.EOF at its end
+	readers int
+	evicted bool
 }
 
-// add records b, the bytes of frames just returned; it reports false (and
-// gives up the recording) when the file outgrows the cache.
-func (r *mp3Recorder) add(b []byte) bool {
-	if int64(len(r.pcm)+len(b)) > r.limit {
-		r.pcm = nil
-		r.store.abandon(r.key)
-		return false
+// mp3DecodeStep is how many frames a reader decodes at a time when it is
+// the first to need them.
+const mp3DecodeStep = 4 * 1152
+
+func (s *mp3Shared) newReader() *mp3SharedReader {
+	s.mu.Lock()
+	s.readers++
+	s.mu.Unlock()
+	return &mp3SharedReader{s: s}
+}
+
+// at returns the decoded bytes from byte offset pos on (at most n),
+// decoding more first if no reader has yet; empty with the stream's error
+// once pos is its end. end reports that the bytes returned end the stream.
+func (s *mp3Shared) at(pos, n int) (b []byte, end bool, err error) {
+	s.mu.Lock()
+	for len(s.pcm) <= pos && s.dec != nil {
+		s.decodeLocked()
 	}
-	r.pcm = append(r.pcm, b...)
-	return true
+	pcm, err, done := s.pcm, s.err, s.dec == nil
+	s.mu.Unlock()
+	b = pcm[pos:min(len(pcm), pos+n)]
+	end = done && err == io.EOF && pos+len(b) == len(pcm)
+	if len(b) > 0 || !done {
+		err = nil
+	}
+	return b, end, err
 }
 
-// finish caches the recording (complete: the stream ended without error).
-func (r *mp3Recorder) finish() {
-	r.store.put(r.key, &mp3Decoded{format: r.format, pcm: r.pcm})
+// decodeLocked decodes the next frames onto s.pcm; at the end of the
+// stream it releases the decoder and settles the entry's size.
+func (s *mp3Shared) decodeLocked() {
+	for range mp3DecodeStep / 1152 {
+		b := s.dec.take(mp3DecodeStep)
+		if b == nil {
+			break
+		}
+		s.pcm = append(s.pcm, b...)
+	}
+	if s.dec.err == nil || s.dec.pcmPos < s.dec.pcmLen {
+		return
+	}
+	s.err = s.dec.err
+	s.dec.Close()
+	s.dec = nil
+	// The store's lock comes before ours; settle without holding ours.
+	n := int64(len(s.pcm))
+	failed := s.err != io.EOF
+	s.mu.Unlock()
+	if failed {
+		s.store.drop(s)
+	} else if n != s.frames*4 {
+		s.store.resize(s, n)
+	}
+	s.mu.Lock()
 }
 
-// abandon gives up the recording (the stream was closed or failed).
-func (r *mp3Recorder) abandon() { r.store.abandon(r.key) }
+// evict is called once s has left the cache: a decoder nobody reads
+// from is released.
+func (s *mp3Shared) evict() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.evicted = true
+	if s.readers == 0 && s.dec != nil {
+		s.dec.Close()
+		s.dec, s.err = nil, errMP3ReadAfterClose
+	}
+}
 
-// mp3Cached plays a cached decoding.
-type mp3Cached struct {
-	d      *mp3Decoded
-	pos    int // in bytes of d.pcm
+// release ends one reader.
+func (s *mp3Shared) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.readers--
+	if s.readers == 0 && s.evicted && s.dec != nil {
+		s.dec.Close()
+		s.dec, s.err = nil, errMP3ReadAfterClose
+	}
+}
+
+// mp3SharedReader is one opening of a shared decoding.
+type mp3SharedReader struct {
+	s      *mp3Shared
+	pos    int // in bytes of s.pcm
 	closed bool
 }
 
-func (s *mp3Cached) Format() pipeline.Format { return s.d.format }
+func (r *mp3SharedReader) Format() pipeline.Format { return r.s.format }
 
-// Frames returns the decoding's exact length.
-func (s *mp3Cached) Frames() int64 { return int64(len(s.d.pcm) / 4) }
+// Frames returns the length the file announces.
+func (r *mp3SharedReader) Frames() int64 { return r.s.frames }
 
-func (s *mp3Cached) Read(p []float32) (int, error) {
-	ch := s.d.format.Channels
+func (r *mp3SharedReader) Read(p []float32) (int, error) {
+	ch := r.s.format.Channels
 	if len(p) < ch {
 		return 0, pipeline.ErrShortBuffer
 	}
-	if s.closed {
+	if r.closed {
 		return 0, errMP3ReadAfterClose
 	}
-	k := min(len(p)/ch, (len(s.d.pcm)-s.pos)/4)
-	mp3Convert(p[:k*ch], s.d.pcm[s.pos:s.pos+4*k], ch)
-	s.pos += 4 * k
-	if s.pos == len(s.d.pcm) {
+	b, end, err := r.s.at(r.pos, len(p)/ch*4)
+	if len(b) == 0 {
+		return 0, err
+	}
+	k := len(b) / 4
+	mp3Convert(p[:k*ch], b, ch)
+	r.pos += len(b)
+	if end {
 		return k, io.EOF
 	}
 	return k, nil
 }
 
-func (s *mp3Cached) Close() error {
-	s.closed = true
+func (r *mp3SharedReader) Close() error {
+	if !r.closed {
+		r.closed = true
+		r.s.release()
+	}
 	return nil
 }

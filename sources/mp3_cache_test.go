@@ -32,15 +32,30 @@ func cacheCopy(t *testing.T, name string) string {
 	return path
 }
 
-// cacheOpen opens path with File and reports whether the cache served it.
+// cacheOpen opens path with File and reports whether the opening reads a
+// shared decoding.
 func cacheOpen(t *testing.T, path string) (pipeline.Source, bool) {
 	t.Helper()
 	src, err := File(path)(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, cached := src.(*mp3Cached)
-	return src, cached
+	_, shared := src.(*mp3SharedReader)
+	return src, shared
+}
+
+// cacheEntry returns the shared decoding of path, or nil.
+func cacheEntry(t *testing.T, path string) *mp3Shared {
+	t.Helper()
+	abs, _ := filepath.Abs(path)
+	mp3Cache.mu.Lock()
+	defer mp3Cache.mu.Unlock()
+	for k, s := range mp3Cache.entries {
+		if k.path == abs {
+			return s
+		}
+	}
+	return nil
 }
 
 // cacheLimit sets the cache's size for one test.
@@ -52,55 +67,65 @@ func cacheLimit(t *testing.T, n int64) {
 	t.Cleanup(func() { SetMP3CacheSize(saved) })
 }
 
-// A file read to its end plays from the cache the next time, sample for
-// sample as decoded, whatever the read sizes, with its exact length.
-func TestMP3CacheReplaysExactly(t *testing.T) {
+// privateDecode decodes path on its own, without the cache.
+func privateDecode(t *testing.T, path string) []float32 {
+	t.Helper()
+	src, err := MP3(path)(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pipeline.Close(src)
+	if _, ok := src.(*mp3Source); !ok {
+		t.Fatalf("MP3 returned a %T", src)
+	}
+	return audiotest.MustReadAll(t, src)
+}
+
+// Every opening reads the one shared decoding, sample for sample a
+// private one, whatever the read sizes, with the same length.
+func TestMP3CacheSharesExactly(t *testing.T) {
 	for _, name := range []string{"sine44m.mp3", "sine44s.mp3", "sine22v.mp3", "sine44notag.mp3"} {
 		t.Run(name, func(t *testing.T) {
 			path := cacheCopy(t, name)
-			src, cached := cacheOpen(t, path)
-			if cached {
-				t.Fatal("the first opening came from the cache")
-			}
-			decoded := audiotest.MustReadAll(t, src)
-			pipeline.Close(src)
-			ch := src.Format().Channels
+			want := privateDecode(t, path)
 			got := audiotest.CheckContract(t, func() (pipeline.Source, error) {
-				src, cached := cacheOpen(t, path)
-				if !cached {
-					t.Error("a later opening was decoded again")
+				src, shared := cacheOpen(t, path)
+				if !shared {
+					t.Errorf("an opening of %s got a %T", name, src)
 				}
-				if n := pipeline.FramesOf(src); n != int64(len(decoded)/ch) {
-					t.Errorf("cached length %d frames, decoded %d", n, len(decoded)/ch)
+				if n := pipeline.FramesOf(src); n*int64(src.Format().Channels) != int64(len(want)) {
+					t.Errorf("length %d frames, decoded %d samples", n, len(want))
 				}
 				return src, nil
 			})
-			if len(got) != len(decoded) || audiotest.MaxDiff(got, decoded) != 0 {
-				t.Fatalf("cached %d samples differ from the %d decoded (max diff %g)",
-					len(got), len(decoded), audiotest.MaxDiff(got, decoded))
+			sameSamples(t, "shared", got, want)
+			s := cacheEntry(t, path)
+			if s == nil || s.dec != nil || s.err != io.EOF {
+				t.Fatalf("after a whole read the entry is %+v", s)
 			}
 		})
 	}
 }
 
-// Only a complete decoding is cached: one closed early is not, and a file
-// that changes is decoded afresh.
-func TestMP3CacheOnlyWholeAndCurrent(t *testing.T) {
+// A call that hangs up halfway leaves what it decoded: the next opening
+// reads that and decodes on from there. A changed file is decoded afresh.
+func TestMP3CacheKeepsPartialDecodings(t *testing.T) {
 	path := cacheCopy(t, "sine44m.mp3")
+	want := privateDecode(t, path)
 	src, _ := cacheOpen(t, path)
-	if _, err := src.Read(make([]float32, 1000)); err != nil {
-		t.Fatal(err)
+	if n, err := src.Read(make([]float32, 1000)); n != 1000 || err != nil {
+		t.Fatal(n, err)
 	}
 	pipeline.Close(src)
-	src, cached := cacheOpen(t, path)
-	if cached {
-		t.Fatal("a decoding closed after 1000 frames was cached")
+	s := cacheEntry(t, path)
+	if s == nil || s.dec == nil || len(s.pcm) == 0 || len(s.pcm) >= len(want)*4 {
+		t.Fatalf("after 1000 frames: %+v", s)
 	}
-	audiotest.MustReadAll(t, src)
-	pipeline.Close(src)
-	if src, cached = cacheOpen(t, path); !cached {
-		t.Fatal("a whole decoding was not cached")
+	src, shared := cacheOpen(t, path)
+	if !shared {
+		t.Fatal("the second opening decoded on its own")
 	}
+	sameSamples(t, "after a partial decoding", audiotest.MustReadAll(t, src), want)
 	pipeline.Close(src)
 
 	// Another file under the same name, with a new modification time.
@@ -115,16 +140,16 @@ func TestMP3CacheOnlyWholeAndCurrent(t *testing.T) {
 	if err := os.Chtimes(path, later, later); err != nil {
 		t.Fatal(err)
 	}
-	src, cached = cacheOpen(t, path)
+	src, _ = cacheOpen(t, path)
 	defer pipeline.Close(src)
-	if cached || src.Format().Channels != 2 {
-		t.Fatalf("after the file changed: cached %v, %d channels", cached, src.Format().Channels)
+	if src.Format().Channels != 2 {
+		t.Fatalf("after the file changed: %d channels", src.Format().Channels)
 	}
 }
 
-// A stream that fails part of the way is not cached, and its recording
-// ends.
-func TestMP3CacheSkipsFailedStreams(t *testing.T) {
+// A stream that fails part of the way gives every reader the error where
+// it failed, and leaves the cache.
+func TestMP3CacheDropsFailedStreams(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("testdata", "mp3", "sine44m.mp3"))
 	if err != nil {
 		t.Fatal(err)
@@ -134,120 +159,125 @@ func TestMP3CacheSkipsFailedStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := src.(*mp3Source)
 	key := mp3CacheKey{path: "/failing.mp3", size: int64(len(data))}
-	m.rec = mp3Cache.record(key, m.format, m.length)
-	if m.rec == nil {
-		t.Fatal("no recording")
+	first := mp3Cache.share(key, src.(*mp3Source))
+	second := mp3Cache.lookup(key)
+	if first == nil || second == nil {
+		t.Fatal("not shared")
 	}
-	if _, err := audiotest.ReadAll(src, 4096); err == nil || !strings.Contains(err.Error(), "disk on fire") {
-		t.Fatalf("read: %v", err)
+	got1, err1 := audiotest.ReadAll(first, 4096)
+	got2, err2 := audiotest.ReadAll(second, 333)
+	pipeline.Close(first)
+	pipeline.Close(second)
+	for _, err := range []error{err1, err2} {
+		if err == nil || !strings.Contains(err.Error(), "disk on fire") {
+			t.Fatalf("read: %v", err)
+		}
 	}
-	pipeline.Close(src)
-	mp3Cache.mu.Lock()
-	cached, recording := mp3Cache.entries[key] != nil, mp3Cache.recording[key]
-	mp3Cache.mu.Unlock()
-	if cached || recording {
-		t.Errorf("after a failed stream: cached %v, still recording %v", cached, recording)
+	if len(got1) == 0 || len(got1) != len(got2) {
+		t.Errorf("the readers got %d and %d samples before the error", len(got1), len(got2))
+	}
+	if mp3Cache.lookup(key) != nil {
+		t.Error("a failed stream stayed in the cache")
 	}
 }
 
-// The cache keeps within its size, evicting the least recently used file,
-// and size 0 turns it off.
+// The cache keeps within its size, evicting the least recently used
+// file; a reader of an evicted file reads on to its end; size 0 turns
+// sharing off.
 func TestMP3CacheSizeAndEviction(t *testing.T) {
 	a, b := cacheCopy(t, "sine44m.mp3"), cacheCopy(t, "sine22v.mp3")
-	// Measure both decodings.
-	size := func(path string) int64 {
-		src, _ := cacheOpen(t, path)
+	wantA, wantB := privateDecode(t, a), privateDecode(t, b)
+	// The cache holds 4 bytes a frame, mono or stereo.
+	bytesOf := func(path string, samples []float32) int64 {
+		src, err := MP3(path)(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
 		defer pipeline.Close(src)
-		return int64(len(audiotest.MustReadAll(t, src))/src.Format().Channels) * 4
+		return int64(len(samples)/src.Format().Channels) * 4
 	}
+	sa, sb := bytesOf(a, wantA), bytesOf(b, wantB)
+
 	cacheLimit(t, 0)
-	sa, sb := size(a), size(b)
-	if src, cached := cacheOpen(t, a); cached {
-		t.Fatal("cached with the cache off")
+	if src, shared := cacheOpen(t, a); shared {
+		t.Fatal("shared with the cache off")
 	} else {
 		pipeline.Close(src)
 	}
 
 	// Room for the larger of the two but not both.
 	cacheLimit(t, max(sa, sb))
-	play := func(path string) bool {
-		src, cached := cacheOpen(t, path)
-		audiotest.MustReadAll(t, src)
-		pipeline.Close(src)
-		return cached
+	srcA, shared := cacheOpen(t, a)
+	if !shared {
+		t.Fatal("a is not shared")
 	}
-	play(a)
-	if !play(a) {
-		t.Fatal("a was not cached")
+	if _, err := srcA.Read(make([]float32, 100)); err != nil {
+		t.Fatal(err)
 	}
-	play(b) // evicts a
-	if !play(b) {
-		t.Fatal("b was not cached")
+	srcB, shared := cacheOpen(t, b) // evicts a, which srcA still reads
+	if !shared {
+		t.Fatal("b is not shared")
 	}
-	if play(a) {
-		t.Fatal("a was still cached beside b, beyond the limit")
+	if cacheEntry(t, a) != nil {
+		t.Fatal("a is still cached beside b, beyond the limit")
 	}
+	restA, err := audiotest.ReadAll(srcA, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSamples(t, "an evicted file's reader", restA, wantA[100:])
+	sameSamples(t, "b", audiotest.MustReadAll(t, srcB), wantB)
+	pipeline.Close(srcA)
+	pipeline.Close(srcB)
+
 	mp3Cache.mu.Lock()
 	used, limit := mp3Cache.bytes, mp3Cache.limit
 	mp3Cache.mu.Unlock()
-	if used > limit {
-		t.Errorf("the cache holds %d bytes, limit %d", used, limit)
+	if used > limit || used != sb {
+		t.Errorf("the cache counts %d bytes (limit %d), want b's %d", used, limit, sb)
 	}
 
-	// A file larger than the whole cache is never recorded.
+	// A file larger than the whole cache is decoded per opening.
 	cacheLimit(t, min(sa, sb)-1)
-	big := a
-	if sb > sa {
-		big = b
-	}
-	big2 := filepath.Join(t.TempDir(), "big.mp3")
-	data, _ := os.ReadFile(big)
-	os.WriteFile(big2, data, 0o644)
-	play(big2)
-	if play(big2) {
-		t.Fatal("a file larger than the cache was cached")
+	if src, shared := cacheOpen(t, a); shared {
+		t.Fatal("a file larger than the cache was shared")
+	} else {
+		pipeline.Close(src)
 	}
 }
 
-// Openings at the same time each decode; one records, and every later
-// opening shares its result.
+// Openings at the same time share one decoding, whoever decodes each part.
 func TestMP3CacheConcurrentOpenings(t *testing.T) {
 	path := cacheCopy(t, "sine44s.mp3")
+	want := privateDecode(t, path)
 	var wg sync.WaitGroup
 	outs := make([][]float32, 4)
 	for i := range outs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			src, err := File(path)(context.Background())
 			if err != nil {
 				t.Error(err)
 				return
 			}
 			defer pipeline.Close(src)
+			if _, ok := src.(*mp3SharedReader); !ok {
+				t.Errorf("opening %d got a %T", i, src)
+			}
 			outs[i], err = audiotest.ReadAll(src, 1000+i*333)
-			if err != nil && err != io.EOF {
+			if err != nil {
 				t.Error(err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	for i := 1; i < len(outs); i++ {
-		if audiotest.MaxDiff(outs[i], outs[0]) != 0 || len(outs[i]) != len(outs[0]) {
-			t.Fatalf("opening %d differs", i)
-		}
+	for i := range outs {
+		sameSamples(t, "a concurrent opening", outs[i], want)
 	}
-	src, cached := cacheOpen(t, path)
-	defer pipeline.Close(src)
-	if !cached {
-		t.Fatal("none of the concurrent decodings was cached")
-	}
-	mp3Cache.mu.Lock()
-	recording := len(mp3Cache.recording)
-	mp3Cache.mu.Unlock()
-	if recording != 0 {
-		t.Errorf("%d recordings left open", recording)
+	s := cacheEntry(t, path)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.readers != 0 || s.dec != nil {
+		t.Errorf("after every reader closed: %d readers, decoder %v", s.readers, s.dec)
 	}
 }

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Measures what serving calls costs the server: an elkspipe server plays a
+# looped MP3 (made with sox and lame) to simultaneous simulated calls in
+# real time, once with the shared MP3 decoding turned off and once with
+# it on, and prints the server's CPU time (user+sys, from /proc) for each,
+# with the simulator's summary (gaps, buffer). Linux only. Usage:
+#
+#	bench/calls.sh                       # 20 calls of 15 s, a 30 s MP3
+#	CALLS=50 DURATION=30s SECS=60 FORMAT=pcm_16000 bench/calls.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+calls=${CALLS:-20}
+duration=${DURATION:-15s}
+secs=${SECS:-30}
+format=${FORMAT:-ulaw}
+tmp=$(mktemp -d)
+server=""
+cleanup() {
+	[ -n "$server" ] && kill "$server" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+for tool in sox lame; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "calls.sh: $tool is needed to make the test MP3" >&2
+		exit 1
+	fi
+done
+
+go build -o "$tmp/elkspipe" ./cmd/elkspipe
+sox -n -r 44100 -c 2 "$tmp/hold.wav" synth "$secs" sine 300-900 vol 0.5
+lame --quiet -b 128 "$tmp/hold.wav" "$tmp/hold.mp3"
+echo "$calls calls of $duration, format $format, a $secs s 44.1 kHz stereo MP3 in a loop"
+
+# cpu PID: the process's user+sys CPU time in seconds.
+cpu() {
+	local ticks
+	ticks=$(awk '{print $14 + $15}' "/proc/$1/stat")
+	awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}
+
+port=18400
+for cache in 0 64; do
+	port=$((port + 1))
+	"$tmp/elkspipe" -q -mp3-cache "$cache" \
+		"file $tmp/hold.mp3 | loop | elks format=$format listen=127.0.0.1:$port" 2>"$tmp/server.log" &
+	server=$!
+	for _ in $(seq 50); do
+		"$tmp/elkspipe" simulate "ws://127.0.0.1:$port/" --duration 1ms >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	before=$(cpu "$server")
+	"$tmp/elkspipe" simulate "ws://127.0.0.1:$port/" --calls "$calls" --duration "$duration" >"$tmp/sim.txt" 2>&1
+	after=$(cpu "$server")
+	kill -INT "$server"
+	wait "$server" || true
+	server=""
+	label="shared decoding off"
+	[ "$cache" != 0 ] && label="shared decoding on "
+	echo "$label: server CPU $(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.2f", a - b }') s"
+	grep -E '^(played: .* in all|max buffered: .*syncs)' "$tmp/sim.txt" | sed 's/^/    /'
+done
