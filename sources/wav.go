@@ -294,7 +294,11 @@ func parseWAV(r io.Reader, avail int64) (*wavSource, error) {
 					dataSize = rest
 				}
 			}
-			return newWAVSource(r, f, enc, dataSize)
+			s, err := newWAVSource(r, f, enc, dataSize)
+			if s != nil {
+				s.dataStart = cr.pos
+			}
+			return s, err
 		default:
 			if err := cr.skip(size + size&1); err != nil {
 				if haveFmt {
@@ -429,6 +433,7 @@ type wavSource struct {
 	off, end  int
 	err       error // sticky: io.EOF at the end, or the read error
 	decode    func(dst []float32, src []byte)
+	dataStart int64 // offset of the first audio byte in the stream
 }
 
 // wavBufSize is the size of the byte buffer that Read decodes from.

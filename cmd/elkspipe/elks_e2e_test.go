@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"math"
 	"net"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -237,5 +239,55 @@ func TestElksWindowAgainstRoundTrips(t *testing.T) {
 		if rep.MaxBuffered.Seconds > 2.51 { // window + checkpoint
 			t.Errorf("round trip %v: %.2f s buffered, above window + checkpoint", c.rtt, rep.MaxBuffered.Seconds)
 		}
+	}
+}
+
+// Passthrough with a window shorter than the file: pieces end between
+// frames, so the audio before every checkpoint can be played in full and
+// the caller hears no gap, for WAV and for MP3 (a stream of six copies of
+// a 0.55 s fixture without a Xing header: 3.3 s of MPEG frames). The
+// simulator decodes MP3 as it arrives and must outrun the call (it
+// credits decoded audio to the arrival of its bytes): under the race
+// detector that needs real time.
+func TestElksPassthroughWindowNoGaps(t *testing.T) {
+	dir := t.TempDir()
+	wav := filepath.Join(dir, "long.wav")
+	mustRun(t, "tone 440 dur=5s rate=22050 channels=2 | wav "+wav+" bits=24")
+	one, err := os.ReadFile("../../sources/testdata/mp3/sine44notag.mp3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp3 := filepath.Join(dir, "long.mp3")
+	if err := os.WriteFile(mp3, bytes.Repeat(one, 6), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		format, path string
+		speed        float64
+	}{{"wav", wav, 3}, {"mp3", mp3, 1}} {
+		t.Run(c.format, func(t *testing.T) {
+			want := float64(len(mustDecode(t, c.path))) / 44100
+			if c.format == "wav" {
+				want = 5
+			}
+			url := serveElks(t, "file "+c.path+" | elks format="+c.format+" window=1s checkpoint=250ms listen=127.0.0.1:0")
+			rep, err := elks.Simulate(context.Background(), elks.SimOptions{URL: url, Speed: c.speed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.End.By != "app" || math.Abs(rep.Played-want) > 0.03 {
+				t.Fatalf("played %.3f s of %.3f, end %+v", rep.Played, want, rep.End)
+			}
+			if rep.Gaps.Count != 0 {
+				t.Errorf("%d gaps: %+v", rep.Gaps.Count, rep.Gaps.List)
+			}
+			// window + checkpoint, and at most one frame more.
+			if rep.MaxBuffered.Seconds > 1.25+0.03 {
+				t.Errorf("buffered up to %.3f s", rep.MaxBuffered.Seconds)
+			}
+			if rep.Syncs.Requests < int(want/0.25) {
+				t.Errorf("%d syncs for %.1f s with checkpoint=250ms", rep.Syncs.Requests, want)
+			}
+		})
 	}
 }

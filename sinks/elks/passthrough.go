@@ -30,8 +30,14 @@ type sessPassPlan struct {
 	sources []sessPassSource
 	loop    int
 
-	mu   sync.Mutex
-	durs map[sessDurKey]time.Duration // decoded durations, by file identity
+	mu    sync.Mutex
+	files map[sessDurKey]sessPassFile // what probe found, by file identity
+}
+
+// sessPassFile is what probe learns of one version of a file.
+type sessPassFile struct {
+	frames *sources.FrameMap
+	dur    time.Duration // decoded
 }
 
 type sessPassSource struct {
@@ -59,7 +65,7 @@ func sessPassthroughPlan(g *pipeline.Graph, f Format) (*sessPassPlan, error) {
 	if len(g.Sources) == 0 {
 		return nil, errors.New("the pipeline has no source")
 	}
-	p := &sessPassPlan{format: f, loop: 1, durs: map[sessDurKey]time.Duration{}}
+	p := &sessPassPlan{format: f, loop: 1, files: map[sessDurKey]sessPassFile{}}
 	for _, st := range g.Sources {
 		if st.Node == nil {
 			return nil, refuse(st, "was built in Go, not from pipe syntax, so it cannot be passed through")
@@ -149,52 +155,56 @@ func (src *sessPassSource) expand(rng *rand.Rand) ([]string, error) {
 }
 
 // probe checks that the file at path is of the plan's format and returns
-// its size and duration (decoded once and remembered).
-func (p *sessPassPlan) probe(path string) (int64, time.Duration, error) {
+// the map of its frames and its duration (both found once per version of
+// the file and remembered).
+func (p *sessPassPlan) probe(path string) (*sources.FrameMap, time.Duration, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return 0, 0, err
+		return nil, 0, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return 0, 0, err
+		return nil, 0, err
 	}
 	if st.IsDir() {
-		return 0, 0, errors.New("is a directory, not an audio file")
+		return nil, 0, errors.New("is a directory, not an audio file")
 	}
 	head := make([]byte, 12)
 	n, _ := io.ReadFull(f, head)
 	kind := sources.Sniff(head[:n])
 	key := sessDurKey{path, st.Size(), st.ModTime()}
 	p.mu.Lock()
-	dur, known := p.durs[key]
+	known, ok := p.files[key]
 	p.mu.Unlock()
-	if !known {
-		if dur, err = sessFileDuration(path); err != nil {
+	if !ok {
+		dur, err := sessFileDuration(path)
+		if err != nil {
 			if kind != "" && kind != "wav" && kind != "mp3" {
-				return 0, 0, fmt.Errorf("is %s, but format=%s passes %s files through", kind, p.format, strings.ToUpper(string(p.format)))
+				return nil, 0, fmt.Errorf("is %s, but format=%s passes %s files through", kind, p.format, strings.ToUpper(string(p.format)))
 			}
-			return 0, 0, err
+			return nil, 0, err
 		}
+		fm, err := sources.MapFrames(path)
+		if err != nil {
+			return nil, 0, err
+		}
+		known = sessPassFile{fm, dur}
 		p.mu.Lock()
-		p.durs[key] = dur
+		p.files[key] = known
 		p.mu.Unlock()
 	}
-	if kind == "" {
-		kind = "mp3" // the decoder found an MPEG stream after leading junk
+	if known.frames.Kind != string(p.format) {
+		return nil, 0, fmt.Errorf("is a %s file, but format=%s passes %s files through untouched (use format=%s, or an encoded format)", strings.ToUpper(known.frames.Kind), p.format, strings.ToUpper(string(p.format)), known.frames.Kind)
 	}
-	if kind != string(p.format) {
-		return 0, 0, fmt.Errorf("is a %s file, but format=%s passes %s files through untouched (use format=%s, or an encoded format)", strings.ToUpper(kind), p.format, strings.ToUpper(string(p.format)), kind)
+	if known.dur <= 0 {
+		return nil, 0, errors.New("holds no audio")
 	}
-	if dur <= 0 {
-		return 0, 0, errors.New("holds no audio")
-	}
-	return st.Size(), dur, nil
+	return known.frames, known.dur, nil
 }
 
 // sessFileDuration decodes the file's header (or, when that does not
@@ -276,15 +286,16 @@ func (s *Session) playPlan(ctx context.Context, p *sessPassPlan) error {
 
 // sendFile passes one file through (PlayFile in a file format).
 func (s *Session) sendFile(ctx context.Context, gen uint64, path string) error {
-	p := &sessPassPlan{format: s.cfg.Format, durs: map[sessDurKey]time.Duration{}}
+	p := &sessPassPlan{format: s.cfg.Format, files: map[sessDurKey]sessPassFile{}}
 	return pipeline.StageErr(fmt.Sprintf("file %q", path), s.sendFileOf(ctx, gen, p, path))
 }
 
 // sendFileOf sends "sending", the bytes of the file at path in pieces,
-// and a checkpoint. The duration of a piece, for the window, is its share
-// of the file's duration.
+// and a checkpoint. Pieces end between frames (WAV blocks, MP3 frames),
+// so that the audio before every checkpoint can be played in full, and a
+// piece counts, for the window, the frames it completes.
 func (s *Session) sendFileOf(ctx context.Context, gen uint64, p *sessPassPlan, path string) error {
-	size, dur, err := p.probe(path)
+	fm, dur, err := p.probe(path)
 	if err != nil {
 		return err
 	}
@@ -293,14 +304,14 @@ func (s *Session) sendFileOf(ctx context.Context, gen uint64, p *sessPassPlan, p
 		return err
 	}
 	defer f.Close()
-	piece := PassthroughPiece
-	if perCheckpoint := int64(float64(size) * float64(s.cfg.Checkpoint) / float64(dur)); perCheckpoint < int64(piece) {
-		piece = max(1024, int(perCheckpoint))
+	size := fm.Size
+	piece := int64(PassthroughPiece)
+	if perCheckpoint := int64(float64(size) * float64(s.cfg.Checkpoint) / float64(dur)); perCheckpoint < piece {
+		piece = max(1024, perCheckpoint)
 	}
-	if cap(s.rawPass) < piece {
-		s.rawPass = make([]byte, PassthroughPiece)
-	}
-	buf := s.rawPass[:piece]
+	// The frames' own duration, scaled to the file's decoded duration (an
+	// MP3's gapless trim makes the decoded one shorter).
+	total := fm.Duration(0, size)
 	s.mu.Lock()
 	if err := s.stopErrLocked(ctx, gen, true); err != nil {
 		s.mu.Unlock()
@@ -310,22 +321,31 @@ func (s *Session) sendFileOf(ctx context.Context, gen uint64, p *sessPassPlan, p
 	s.mu.Unlock()
 	var off int64
 	var sent time.Duration
-	for {
-		n, rerr := io.ReadFull(f, buf)
-		if n > 0 {
-			off += int64(n)
-			end := time.Duration(float64(dur) * float64(min(off, size)) / float64(size))
-			if err := s.sendPiece(ctx, gen, buf[:n], end-sent); err != nil {
-				return err
+	for off < size {
+		cut := fm.Cut(off, piece)
+		n := int(cut - off)
+		if cap(s.rawPass) < n {
+			s.rawPass = make([]byte, n)
+		}
+		buf := s.rawPass[:n]
+		if _, err := io.ReadFull(f, buf); err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return errors.New("the file became shorter while it was being sent")
 			}
-			sent = end
+			return err
 		}
-		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
-			break
+		end := dur
+		if cut < size && total > 0 {
+			end = time.Duration(float64(dur) * float64(fm.Duration(0, cut)) / float64(total))
 		}
-		if rerr != nil {
-			return rerr
+		// Pieces end on frames, so they rarely fill a checkpoint
+		// exactly: the checkpoint goes before a piece that would carry
+		// the audio since the last one past the interval.
+		s.checkpointBefore(end - sent)
+		if err := s.sendPiece(ctx, gen, buf, end-sent); err != nil {
+			return err
 		}
+		sent, off = end, cut
 	}
 	s.checkpoint()
 	return nil

@@ -731,6 +731,16 @@ func (s *Session) checkpoint() {
 	s.mu.Unlock()
 }
 
+// checkpointBefore sends a sync if the audio sent since the last one and
+// d more would pass the checkpoint interval.
+func (s *Session) checkpointBefore(d time.Duration) {
+	s.mu.Lock()
+	if !s.ended && !s.byeSent && s.unsyncedLocked() && s.sentDur-s.syncDur+d > s.cfg.Checkpoint {
+		s.syncLocked()
+	}
+	s.mu.Unlock()
+}
+
 // getBuf returns a message buffer from the free list, waiting for the
 // writer when all are in use. New buffers fit a message of n audio bytes;
 // AppendAudio grows them if a later message is longer.

@@ -618,6 +618,7 @@ func (c *simCall) onSync(t time.Duration) {
 	s := simSync{req: t}
 	if f := c.file; f != nil && !f.done && f.fed > f.idleAt {
 		s.file, s.fedAt = f.seq, f.fed
+		f.feed.mark()
 	} else {
 		s.known = true
 		s.due = max(t, c.playEnd)

@@ -226,6 +226,22 @@ type simFeed struct {
 	idle   func(consumed int64)
 	idled  int64 // position of the last idle call, -1 before any
 	first  []byte
+	// marks are the positions of the syncs inside the bytes pushed,
+	// ascending: Read never crosses one, and reports reaching it through
+	// idle as if the bytes ran out there, so that a sync is answered once
+	// the audio decoded from the bytes before it has played, not the
+	// audio after it that the decoder's read-ahead would otherwise take.
+	marks []int64
+}
+
+// mark records a sync after the bytes pushed so far.
+func (f *simFeed) mark() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pos := f.read + int64(len(f.buf)-f.off)
+	if pos > f.read && (len(f.marks) == 0 || f.marks[len(f.marks)-1] < pos) {
+		f.marks = append(f.marks, pos)
+	}
 }
 
 // head returns the first bytes pushed (up to 12).
@@ -279,6 +295,17 @@ func (f *simFeed) consumed() int64 {
 func (f *simFeed) Read(p []byte) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	for len(f.marks) > 0 && f.marks[0] <= f.read {
+		f.marks = f.marks[1:]
+		if f.idled != f.read && f.off < len(f.buf) {
+			// At a sync, with bytes after it: report as if they ran out.
+			f.idled = f.read
+			pos := f.read
+			f.mu.Unlock()
+			f.idle(pos)
+			f.mu.Lock()
+		}
+	}
 	for f.off == len(f.buf) && !f.closed {
 		if f.idled != f.read {
 			f.idled = f.read
@@ -296,7 +323,11 @@ func (f *simFeed) Read(p []byte) (int, error) {
 	if f.off == len(f.buf) {
 		return 0, io.EOF
 	}
-	n := copy(p, f.buf[f.off:])
+	end := len(f.buf)
+	if len(f.marks) > 0 {
+		end = min(end, f.off+int(f.marks[0]-f.read))
+	}
+	n := copy(p, f.buf[f.off:end])
 	f.off += n
 	f.read += int64(n)
 	return n, nil
