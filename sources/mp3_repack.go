@@ -30,14 +30,22 @@ package sources
 // mp3Repacker holds the main data not yet handed to go-mp3. Positions are
 // offsets in S, the concatenated main data of all frames so far.
 type mp3Repacker struct {
-	store     []byte // backing array of pend
-	pend      []byte // S from frontier to end, not yet given to go-mp3
-	frontier  int64  // S position of pend[0]
-	end       int64  // S position after the last frame's main data
-	validFrom int64  // go-mp3's reservoir holds S from here to frontier
-	out       [2048]byte
-	lost      int // frames decoded as silence
+	store      []byte // backing array of pend, from S position storeStart
+	storeStart int64  // keeps up to mp3History bytes of S before frontier
+	pend       []byte // S from frontier to end, not yet given to go-mp3
+	frontier   int64  // S position of pend[0]
+	end        int64  // S position after the last frame's main data
+	validFrom  int64  // go-mp3's reservoir holds S from here to frontier
+	out        [2048]byte
+	side       [32]byte // side information rewritten by mp3MSFix
+	fixed      []byte   // main data with bits inserted by mp3MSFix
+	lost       int      // frames decoded as silence
+	msFixed    int      // frames rewritten by mp3MSFix
 }
+
+// mp3History is how much of S before the frontier the repacker keeps: the
+// farthest back main data can begin.
+const mp3History = 512
 
 // mp3SideBits reads and writes big-endian bit fields of side information.
 type mp3SideBits struct {
@@ -108,16 +116,30 @@ func (m *mp3Repacker) take(n int) {
 	m.frontier += int64(n)
 }
 
-// add appends b to pend, moving pend to the front of its buffer first when
-// needed, so that the buffer is reused.
+// add appends b to pend, moving pend and the history before it to the
+// front of its buffer first when needed, so that the buffer is reused.
 func (m *mp3Repacker) add(b []byte) {
 	if cap(m.pend)-len(m.pend) < len(b) {
-		if cap(m.store) < len(m.pend)+len(b) {
-			m.store = make([]byte, 0, max(4096, 2*(len(m.pend)+len(b))))
+		keep := min(mp3History, m.frontier-m.storeStart)
+		from := m.store[m.frontier-m.storeStart-keep : m.frontier-m.storeStart+int64(len(m.pend))]
+		store := m.store
+		if cap(store) < len(from)+len(b) {
+			store = make([]byte, 0, max(4096, 2*(len(from)+len(b))))
 		}
-		m.pend = m.store[:copy(m.store[:cap(m.store)], m.pend)]
+		m.store = store[:copy(store[:cap(store)], from)]
+		m.storeStart = m.frontier - keep
+		m.pend = m.store[keep:]
 	}
 	m.pend = append(m.pend, b...)
+}
+
+// history returns S from p to e, or nil when the repacker no longer has
+// all of it.
+func (m *mp3Repacker) history(p, e int64) []byte {
+	if p < m.storeStart || e > m.end {
+		return nil
+	}
+	return m.store[p-m.storeStart : e-m.storeStart]
 }
 
 // repack returns frame f (header h) rebuilt for go-mp3, valid until the
@@ -144,13 +166,38 @@ func (m *mp3Repacker) repack(h mp3Header, f []byte) []byte {
 	e := p + int64((bits+7)/8)  // and ends
 	bi, pad := int(f[2]>>4), int(f[2]>>1)&1
 	lost := p < m.validFrom || e > m.end
-	var must int
+	var must int    // bytes of pend that go first in the chunk
+	var head []byte // what goes first: pend[:must], or rewritten main data
 	size := 0
-	if !lost {
+	if !lost && m.msFix(h, f[3], side, p, e, bits) {
+		for ; bi < 15; bi, pad = bi+1, 0 {
+			if size = goMP3FrameSize(h, bi, pad); size-si-sis >= len(m.fixed) {
+				break
+			}
+		}
+		if bi < 15 {
+			// The whole rewritten main data at the start of the chunk; what
+			// go-mp3 already has of the original is never read, nor what
+			// it has of S after it, which goes again after this one.
+			m.msFixed++
+			copy(side, m.side[:sis])
+			if e > m.frontier {
+				m.take(int(e - m.frontier))
+			} else {
+				m.pend = m.store[e-m.storeStart : m.end-m.storeStart]
+				m.frontier = e
+			}
+			p, head = m.frontier, m.fixed
+		} else {
+			bi, pad = int(f[2]>>4), int(f[2]>>1)&1
+		}
+	}
+	if !lost && head == nil {
 		if p > m.frontier { // bytes no frame reads
 			m.take(int(p - m.frontier))
 		}
 		must = int(max(e-m.frontier, 0)) // main data go-mp3 has not got yet
+		head = m.pend[:must]
 		for ; bi < 15; bi, pad = bi+1, 0 {
 			if size = goMP3FrameSize(h, bi, pad); size-si-sis >= must {
 				break
@@ -168,7 +215,7 @@ func (m *mp3Repacker) repack(h mp3Header, f []byte) []byte {
 		if h.version != 1 {
 			maxBegin = 255
 		}
-		p, must = max(m.validFrom, m.frontier-maxBegin), 0
+		p, must, head = max(m.validFrom, m.frontier-maxBegin), 0, nil
 		bi, pad = int(f[2]>>4), int(f[2]>>1)&1
 		size = goMP3FrameSize(h, bi, pad)
 	}
@@ -177,10 +224,10 @@ func (m *mp3Repacker) repack(h mp3Header, f []byte) []byte {
 	out[2] = byte(bi)<<4 | f[2]&0x0D | byte(pad)<<1
 	out[3] &^= 3 // emphasis: unused by go-mp3, which rejects its reserved value
 
-	room := size - si - sis - must
+	room := size - si - sis - len(head)
 	rest := len(m.pend) - must
 	dst := out[si+sis : size]
-	copy(dst, m.pend[:must])
+	n := copy(dst, head)
 	if rest <= room {
 		// All of it fits: filler goes between this frame's main data and
 		// the next frame's, where nothing reads. go-mp3's reservoir is a
@@ -188,13 +235,30 @@ func (m *mp3Repacker) repack(h mp3Header, f []byte) []byte {
 		if room > rest {
 			m.validFrom = m.frontier + int64(must)
 		}
-		clear(dst[must : must+room-rest])
-		copy(dst[must+room-rest:], m.pend[must:])
+		clear(dst[n : n+room-rest])
+		copy(dst[n+room-rest:], m.pend[must:])
 		m.take(len(m.pend))
 	} else {
 		// Hold back what does not fit for the next frame.
-		copy(dst[must:], m.pend[must:must+room])
+		copy(dst[n:], m.pend[must:must+room])
 		m.take(must + room)
 	}
 	return out[:size]
+}
+
+// msFix rewrites, in m.side and m.fixed, a frame (fourth header byte b3,
+// side information side, main data S from p to e, bits long) that
+// mp3MSFix says needs it, and reports whether it did.
+func (m *mp3Repacker) msFix(h mp3Header, b3 byte, side []byte, p, e int64, bits int) bool {
+	copy(m.side[:], side)
+	ins := mp3MSFix(h, b3, side, m.side[:len(side)])
+	if ins == nil {
+		return false
+	}
+	md := m.history(p, e)
+	if md == nil {
+		return false
+	}
+	m.fixed = mp3InsertBits(m.fixed[:0], md, bits, ins)
+	return true
 }
