@@ -228,6 +228,10 @@ var ErrClosed = errors.New("the pipeline is closed")
 // inserts the converters it needs (see Graph.Open). For a sink that is a
 // Server, it opens nothing: Run lets the sink open the chain as often as it
 // needs.
+//
+// Before opening anything, Build refuses a sink that would write a file
+// that a source or transform reads (compared by the path parameters of
+// the stages' Nodes, with os.SameFile).
 func Build(ctx context.Context, g *Graph) (*Pipeline, error) {
 	if err := g.check(); err != nil {
 		return nil, err
@@ -237,6 +241,9 @@ func Build(ctx context.Context, g *Graph) (*Pipeline, error) {
 			return nil, StageErr(g.Sink.Name, errors.New("a sink Stage needs Sink"))
 		}
 		return nil, fmt.Errorf("the pipeline has no sink (end it with wav, raw, null or elks)")
+	}
+	if err := g.checkOutputs(); err != nil {
+		return nil, err
 	}
 	p := &Pipeline{graph: g, sink: g.Sink.Sink, sinkName: g.Sink.Name}
 	if _, ok := g.Sink.Sink.(Server); ok {
