@@ -83,8 +83,9 @@ func (r *recorder) add(name string, f Format) {
 	}
 }
 
-// check reports a graph that cannot run: nil, no source, or a stage
-// without the function its place needs. Errors name the stage.
+// check reports a graph that cannot run: nil, no source, a stage without
+// the function its place needs, or a loop over standard input. Errors name
+// the stage.
 func (g *Graph) check() error {
 	if g == nil {
 		return errors.New("nil Graph")
@@ -102,7 +103,7 @@ func (g *Graph) check() error {
 			return StageErr(st.label("transform", i+1), errors.New("a transform Stage needs Transform"))
 		}
 	}
-	return nil
+	return g.checkReopenStdin()
 }
 
 // label returns the stage's name, or "KIND N" for a stage without one.

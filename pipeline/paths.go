@@ -72,3 +72,68 @@ func (g *Graph) checkOutputs() error {
 	}
 	return nil
 }
+
+// ReadsStdin reports whether the node reads standard input: a source or
+// transform given "-" for one of its path parameters.
+func (n *Node) ReadsStdin() bool {
+	if n == nil || n.Element == nil || n.Element.Kind == KindSink {
+		return false
+	}
+	for _, p := range n.Element.Params {
+		if p.Type != TypePath || !n.Args.IsSet(p.Name) {
+			continue
+		}
+		vals := []string{n.Args.String(p.Name)}
+		if p.Variadic {
+			vals = n.Args.Strings(p.Name)
+		}
+		for _, v := range vals {
+			if v == "-" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// StdinStage returns the first source or transform stage of g that reads
+// standard input (see Node.ReadsStdin), and false if none does. Standard
+// input can be read only once, so whatever opens the chain more than once
+// (a loop, a sink that serves calls) refuses such a graph; the error names
+// the stage: pipeline.StageErr(st.Name, ...).
+func (g *Graph) StdinStage() (Stage, bool) {
+	if g == nil {
+		return Stage{}, false
+	}
+	for _, st := range g.Sources {
+		if st.Node.ReadsStdin() {
+			return st, true
+		}
+	}
+	for _, st := range g.Transforms {
+		if st.Node.ReadsStdin() {
+			return st, true
+		}
+	}
+	return Stage{}, false
+}
+
+// checkReopenStdin refuses a Reopener transform (loop) placed after a stage
+// that reads standard input: the first re-opening would find it empty.
+func (g *Graph) checkReopenStdin() error {
+	stdin, found := Stage{}, false
+	for _, st := range g.Sources {
+		if !found && st.Node.ReadsStdin() {
+			stdin, found = st, true
+		}
+	}
+	for _, st := range g.Transforms {
+		if _, ok := st.Transform.(Reopener); ok && found {
+			return StageErr(stdin.Name, fmt.Errorf("%s cannot re-open standard input for its next iteration: save the input to a file first and play the file", st.Name))
+		}
+		if !found && st.Node.ReadsStdin() {
+			stdin, found = st, true
+		}
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -90,5 +91,69 @@ func TestBuildRefusesOutputOntoInput(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(in); string(b) != "keep me" {
 		t.Errorf("input changed: %q", b)
+	}
+}
+
+// reopen is a Reopener that opens its upstream twice, like loop 2.
+type reopen struct{}
+
+func (reopen) Apply(Source) (Source, error) { return nil, errors.New("needs an Opener") }
+func (reopen) Wrap(up Opener) Opener {
+	return func(ctx context.Context) (Source, error) {
+		first, err := up(ctx)
+		if err != nil {
+			return nil, err
+		}
+		Close(first)
+		return up(ctx)
+	}
+}
+
+func TestStdinStageAndReopeners(t *testing.T) {
+	r := pathRegistry()
+	r.Register(Element{Name: "again", Kind: KindTransform, Summary: "re-opens",
+		NewTransform: func(Args) (Transform, error) { return reopen{}, nil }})
+	cases := []struct{ text, stdin, build string }{
+		{"raw - | raw -", `raw "-"`, ""},
+		{"raw - | gain -3 | raw out.pcm", `raw "-"`, ""},
+		{"const + files a.pcm - | gain -3 | raw -", `files "a.pcm" "-"`, ""},
+		{"const | again | raw -", "", ""},
+		{"raw in.pcm | again | raw -", "", ""},
+		{"raw - | again | raw out.pcm", `raw "-"`,
+			`raw "-": again cannot re-open standard input for its next iteration: save the input to a file first and play the file`},
+		{"const + raw - | gain -3 | again | raw out.pcm", `raw "-"`,
+			`raw "-": again cannot re-open standard input for its next iteration: save the input to a file first and play the file`},
+	}
+	for _, c := range cases {
+		spec, err := r.Parse(c.text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := spec.Graph()
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, ok := g.StdinStage()
+		if ok != (c.stdin != "") || st.Name != c.stdin {
+			t.Errorf("%s: StdinStage = %q, %v; want %q", c.text, st.Name, ok, c.stdin)
+		}
+		p, err := Build(context.Background(), g)
+		switch {
+		case c.build == "" && err != nil:
+			t.Errorf("%s: %v", c.text, err)
+		case c.build != "" && (err == nil || err.Error() != c.build):
+			t.Errorf("%s:\n got %v\nwant %s", c.text, err, c.build)
+		}
+		if c.build != "" {
+			if _, err := g.Opener(); err == nil || err.Error() != c.build {
+				t.Errorf("%s: Opener: %v", c.text, err)
+			}
+		}
+		if p != nil {
+			p.Close()
+		}
+	}
+	if _, ok := (*Graph)(nil).StdinStage(); ok {
+		t.Error("nil Graph reads standard input")
 	}
 }
