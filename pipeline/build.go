@@ -83,9 +83,40 @@ func (r *recorder) add(name string, f Format) {
 	}
 }
 
-func (g *Graph) opener(rec *recorder) (Opener, error) {
+// check reports a graph that cannot run: nil, no source, a stage without
+// the function its place needs, or a loop over standard input. Errors name
+// the stage.
+func (g *Graph) check() error {
+	if g == nil {
+		return errors.New("nil Graph")
+	}
 	if len(g.Sources) == 0 {
-		return nil, fmt.Errorf("the pipeline has no source")
+		return errors.New("the pipeline has no source")
+	}
+	for i, st := range g.Sources {
+		if st.Open == nil {
+			return StageErr(st.label("source", i+1), errors.New("a source Stage needs Open"))
+		}
+	}
+	for i, st := range g.Transforms {
+		if st.Transform == nil {
+			return StageErr(st.label("transform", i+1), errors.New("a transform Stage needs Transform"))
+		}
+	}
+	return g.checkReopenStdin()
+}
+
+// label returns the stage's name, or "KIND N" for a stage without one.
+func (st Stage) label(kind string, n int) string {
+	if st.Name != "" {
+		return st.Name
+	}
+	return fmt.Sprintf("%s %d", kind, n)
+}
+
+func (g *Graph) opener(rec *recorder) (Opener, error) {
+	if err := g.check(); err != nil {
+		return nil, err
 	}
 	var open Opener
 	if len(g.Sources) == 1 {
@@ -184,15 +215,36 @@ type Pipeline struct {
 	sink     Sink
 	sinkName string
 	chain    []StageInfo
+	ran      bool // Run was called
+	closed   bool // Close was called
 }
+
+// ErrAlreadyRun is returned by a second call of Pipeline.Run.
+var ErrAlreadyRun = errors.New("the pipeline has already run (Build the Graph again to run it again)")
+
+// ErrClosed is returned by Pipeline.Run after Pipeline.Close.
+var ErrClosed = errors.New("the pipeline is closed")
 
 // Build opens the source chain of g once, negotiates the sink's format and
 // inserts the converters it needs (see Graph.Open). For a sink that is a
 // Server, it opens nothing: Run lets the sink open the chain as often as it
 // needs.
+//
+// Before opening anything, Build refuses a sink that would write a file
+// that a source or transform reads (compared by the path parameters of
+// the stages' Nodes, with os.SameFile).
 func Build(ctx context.Context, g *Graph) (*Pipeline, error) {
+	if err := g.check(); err != nil {
+		return nil, err
+	}
 	if g.Sink.Sink == nil {
+		if g.Sink.Name != "" {
+			return nil, StageErr(g.Sink.Name, errors.New("a sink Stage needs Sink"))
+		}
 		return nil, fmt.Errorf("the pipeline has no sink (end it with wav, raw, null or elks)")
+	}
+	if err := g.checkOutputs(); err != nil {
+		return nil, err
 	}
 	p := &Pipeline{graph: g, sink: g.Sink.Sink, sinkName: g.Sink.Name}
 	if _, ok := g.Sink.Sink.(Server); ok {
@@ -281,7 +333,19 @@ func (p *Pipeline) Describe() string {
 // Run feeds the source chain to the sink until the audio ends, an error
 // occurs or ctx is cancelled, then closes every stage. It returns the first
 // error; a cancelled ctx yields ctx.Err().
+//
+// A Pipeline runs once: its sources have been read and closed by then, and
+// files such as standard input cannot be read again. A second call returns
+// ErrAlreadyRun and a call after Close returns ErrClosed; to play the same
+// stages again, Build their Graph again.
 func (p *Pipeline) Run(ctx context.Context) error {
+	switch {
+	case p.ran:
+		return ErrAlreadyRun
+	case p.closed:
+		return ErrClosed
+	}
+	p.ran = true
 	var err error
 	if srv, ok := p.sink.(Server); ok {
 		err = srv.Serve(ctx, p.graph)
@@ -307,6 +371,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 // Close closes the source chain. Run calls it; call it yourself only for a
 // pipeline you built but do not run.
 func (p *Pipeline) Close() error {
+	p.closed = true
 	if p.src == nil {
 		return nil
 	}

@@ -239,7 +239,7 @@ func TestConcatSkipsBroken(t *testing.T) {
 	}
 	src, _ = Concat(ctx, []Opener{good, bad}, ConcatOptions{Stage: "playlist", Names: []string{"a", "b"}})
 	src.Read(buf)
-	if _, err := src.Read(buf); err == nil || err.Error() != "b: corrupt" {
+	if _, err := src.Read(buf); err == nil || err.Error() != `item 2 "b": corrupt` {
 		t.Errorf("strict playlist error = %v", err)
 	}
 	if _, err := Concat(ctx, []Opener{bad, bad}, ConcatOptions{SkipBroken: true}); err == nil {

@@ -94,18 +94,24 @@ func (c *concat) open(i int) (Source, error) {
 
 func (c *concat) skip(i int, err error) error {
 	if !c.opt.SkipBroken || errors.Is(err, context.Canceled) {
-		return itemErr(c.name(i), err)
+		return c.itemErr(i, err)
 	}
 	Emit(c.ctx, Event{Kind: ItemSkipped, Stage: c.opt.Stage, Index: i, Item: c.name(i), Err: err})
 	return nil
 }
 
-func itemErr(name string, err error) error {
+// itemErr names item i in err, as `item 2 "b.wav": reason` (counting from
+// 1), unless err already names a stage (the items of a `+` sequence are
+// stages). The stage that holds the concatenation adds its own label.
+func (c *concat) itemErr(i int, err error) error {
 	var se *StageError
-	if errors.As(err, &se) {
+	if errors.As(err, &se) || errors.Is(err, context.Canceled) {
 		return err
 	}
-	return &StageError{Stage: name, Err: err}
+	if i < len(c.opt.Names) && c.opt.Names[i] != "" {
+		return fmt.Errorf("item %d %q: %w", i+1, c.opt.Names[i], err)
+	}
+	return fmt.Errorf("item %d: %w", i+1, err)
 }
 
 // chooseFormat settles the output format, opening items until one that is

@@ -31,7 +31,7 @@ func (n *Node) Label() string {
 			p = n.Element.positional(pos)
 			pos++
 		}
-		if p != nil && p.Type == TypePath && !named || strings.ContainsAny(w, " \t\"'") {
+		if p != nil && p.Type == TypePath && !named || w == "" || strings.ContainsAny(w, " \t\"'") {
 			b.WriteString(strconv.Quote(w))
 		} else {
 			b.WriteString(w)

@@ -81,7 +81,9 @@ func (f TransformFunc) Apply(src Source) (Source, error) { return f(src) }
 
 // Reopener is implemented by transforms that need to re-open everything
 // upstream of them rather than transform one instance of it, such as loop.
-// Build prefers Wrap over Apply when a Transform implements both.
+// Build prefers Wrap over Apply when a Transform implements both, and
+// refuses a Reopener after a stage that reads standard input (see
+// Graph.StdinStage), which cannot be opened again.
 type Reopener interface {
 	Wrap(upstream Opener) Opener
 }

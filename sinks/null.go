@@ -29,9 +29,13 @@ type NullSink struct {
 func Null() *NullSink { return &NullSink{} }
 
 // Run reads src until it ends (returning nil), fails (returning its error)
-// or ctx is cancelled (returning ctx.Err()). It does not close src.
+// or ctx is cancelled (returning ctx.Err()). It does not close src. A nil
+// src or one with an invalid format is an error.
 func (s *NullSink) Run(ctx context.Context, src pipeline.Source) error {
 	s.frames.Store(0)
+	if err := checkSource(src); err != nil {
+		return err
+	}
 	ch := int64(src.Format().Channels)
 	return drain(ctx, src, 4096, func(samples []float32) error {
 		s.frames.Add(int64(len(samples)) / ch)

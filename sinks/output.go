@@ -2,6 +2,7 @@ package sinks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,6 +30,19 @@ func openOutput(path string, w io.Writer) (out io.Writer, closeOutput func() err
 		return nil, nil, err
 	}
 	return f, f.Close, nil
+}
+
+// checkSource returns an error when src is nil or its format is not one a
+// sink can write (see pipeline.Format.Validate). Every sink calls it before
+// it opens its output, so nothing is created for a stream it refuses.
+func checkSource(src pipeline.Source) error {
+	if src == nil {
+		return errors.New("nil source")
+	}
+	if err := src.Format().Validate(); err != nil {
+		return fmt.Errorf("the source's format: %w", err)
+	}
+	return nil
 }
 
 // drain reads src to its end in reads of up to chunk frames and hands the

@@ -152,6 +152,9 @@ const wavChunkFrames = 4096
 // Run writes src until it ends, fails or ctx is cancelled, then completes
 // the header. It returns ctx.Err() when cancelled. It does not close src.
 func (s *wavSink) Run(ctx context.Context, src pipeline.Source) (err error) {
+	if err := checkSource(src); err != nil {
+		return err
+	}
 	w, closeOutput, err := openOutput(s.path, s.w)
 	if err != nil {
 		return err

@@ -23,7 +23,8 @@ type DTMFOptions struct {
 	// DefaultAmp.
 	Amp float64
 	// Rate is the sample rate in Hz; 0 means DefaultRate. It must exceed
-	// 3266 Hz, twice the highest DTMF frequency.
+	// twice the highest frequency of the digits dialled: 3266 Hz for A-D,
+	// 2954 Hz for 3, 6, 9 and #, and so on.
 	Rate int
 	// Channels is the channel count, every channel the same; 0 means
 	// DefaultChannels.
@@ -80,17 +81,23 @@ func DTMF(opt DTMFOptions) (pipeline.Opener, error) {
 		return nil, fmt.Errorf("amplitude %g out of range: the peak must lie above 0 and at most 1 (0 dBFS)", opt.Amp)
 	}
 	if opt.Digits == "" {
-		return nil, fmt.Errorf("no digits to dial")
+		return nil, fmt.Errorf("no digits to dial: give some of 0-9, *, #, A-D, and , for a pause")
 	}
+	highest, highDigit := 0.0, rune(0) // the highest frequency the digits sound
 	for i, d := range []rune(opt.Digits) {
-		if _, _, ok := DTMFFrequencies(d); !ok && d != ',' {
+		_, high, ok := DTMFFrequencies(d)
+		if !ok && d != ',' {
 			return nil, fmt.Errorf("%q (character %d of %q) is not a DTMF digit: use 0-9, *, #, A-D, and , for a pause",
 				d, i+1, opt.Digits)
 		}
+		if high > highest {
+			highest, highDigit = high, d
+		}
 	}
 	build := func(f pipeline.Format) (*genSource, error) {
-		if err := genCheckFreq("DTMF frequency", dtmfCols[3], f.Rate); err != nil {
-			return nil, err
+		if highest >= float64(f.Rate)/2 {
+			return nil, fmt.Errorf("digit %q sounds %g Hz, which is not below half the sample rate (%g Hz at %d Hz); raise rate=",
+				highDigit, highest, float64(f.Rate)/2, f.Rate)
 		}
 		r := &dtmfRenderer{amp: opt.Amp / 2}
 		tone := pipeline.FramesIn(opt.Tone, f.Rate)

@@ -126,8 +126,14 @@ func TestDTMFAdapt(t *testing.T) {
 	if n := len(audiotest.MustReadAll(t, out)); n != 1600 {
 		t.Errorf("adapted to 8 kHz: %d frames, want 1600", n)
 	}
-	if _, err := a.Adapt(pipeline.Format{Rate: 3000, Channels: 1}); err == nil {
-		t.Error("adapted to 3 kHz, below twice 1633 Hz")
+	// 5 sounds 770 and 1336 Hz: 2.7 kHz will do, 2.6 kHz will not.
+	if _, err := a.Adapt(pipeline.Format{Rate: 2700, Channels: 1}); err != nil {
+		t.Errorf("adapted to 2.7 kHz: %v", err)
+	}
+	_, err = a.Adapt(pipeline.Format{Rate: 2600, Channels: 1})
+	want := `digit '5' sounds 1336 Hz, which is not below half the sample rate (1300 Hz at 2600 Hz); raise rate=`
+	if err == nil || err.Error() != want {
+		t.Errorf("adapted to 2.6 kHz: %v; want %s", err, want)
 	}
 	if _, ok := genOpen(t, mustGen(t, "dtmf", map[string]string{"digits": "5", "rate": "8k"})).(pipeline.Adaptable); ok {
 		t.Error("dtmf rate=8k is Adaptable")
@@ -143,7 +149,8 @@ func TestDTMFErrors(t *testing.T) {
 		{map[string]string{"digits": "12x4"}, `'x' (character 3`},
 		{map[string]string{"digits": "1 2"}, `' ' (character 2`},
 		{map[string]string{"digits": "ä"}, `'ä' (character 1`},
-		{map[string]string{"digits": "1", "rate": "3k"}, "half the sample rate"},
+		{map[string]string{"digits": "1A", "rate": "3k"}, `digit 'A' sounds 1633 Hz, which is not below half the sample rate (1500 Hz at 3000 Hz)`},
+		{map[string]string{"digits": "#,1", "rate": "2900"}, `digit '#' sounds 1477 Hz, which is not below half`},
 		{map[string]string{"digits": "1", "tone": "0"}, "out of range"},
 		{map[string]string{"digits": "1", "amp": "1dB"}, "out of range"},
 	} {
@@ -163,5 +170,37 @@ func TestDTMFErrors(t *testing.T) {
 		if _, err := DTMF(opt); err == nil {
 			t.Errorf("DTMF(%+v) accepted", opt)
 		}
+	}
+}
+
+// Only the frequencies of the digits dialled bound the rate: 1 sounds 697
+// and 1209 Hz, so it plays at 3 kHz (below twice 1633 Hz).
+func TestDTMFRateBoundByDigitsGiven(t *testing.T) {
+	for _, digits := range []string{"1", "1*0,7", ","} {
+		src := genOpen(t, mustGen(t, "dtmf", map[string]string{"digits": digits, "rate": "3k"}))
+		got := audiotest.MustReadAll(t, src)
+		if want := int(pipeline.FramesOf(src)); len(got) != want || want == 0 {
+			t.Errorf("dtmf %s rate=3k: %d frames, length %d", digits, len(got), want)
+		}
+	}
+	src := genOpen(t, mustGen(t, "dtmf", map[string]string{"digits": "1", "rate": "3k", "tone": "10ms", "gap": "0"}))
+	got := audiotest.MustReadAll(t, src)
+	if len(got) != 30 {
+		t.Fatalf("%d frames, want 30", len(got))
+	}
+	for i, v := range got {
+		w := DefaultAmp / 2 * (math.Sin(2*math.Pi*697*float64(i)/3000) + math.Sin(2*math.Pi*1209*float64(i)/3000))
+		if math.Abs(float64(v)-w) > 1e-5 {
+			t.Fatalf("sample %d = %v, want %v", i, v, w)
+		}
+	}
+}
+
+// An empty digit string reads well, its stage label included.
+func TestDTMFNoDigitsMessage(t *testing.T) {
+	_, err := pipeline.OpenerText(`dtmf ""`)
+	want := `dtmf "": no digits to dial: give some of 0-9, *, #, A-D, and , for a pause`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
 	}
 }

@@ -62,9 +62,9 @@ func (o RawOptions) normalize() (RawOptions, error) {
 }
 
 // Raw returns an Opener of the headerless audio in the file at path, or on
-// standard input when path is "-" (which can be opened only once: a loop
-// over it fails when it re-opens). Every open reads the file from its
-// start. See RawFrom for how the bytes are read.
+// standard input when path is "-" (which can be opened only once: Build
+// refuses a loop over it, and a second open fails). Every open reads the
+// file from its start. See RawFrom for how the bytes are read.
 func Raw(path string, opt RawOptions) (pipeline.Opener, error) {
 	opt, err := opt.normalize()
 	if err != nil {

@@ -331,7 +331,12 @@ func parseFmt(cr *chunkReader, size int64) (pipeline.Format, wavEncoding, error)
 	rate := le.Uint32(b[4:8])
 	blockAlign := int(le.Uint16(b[12:14]))
 	bits := int(le.Uint16(b[14:16]))
-	f = pipeline.Format{Rate: int(min(rate, math.MaxInt32)), Channels: channels}
+	if rate < 1 || rate > pipeline.MaxRate {
+		// Checked before the conversion to int, so the message shows the
+		// header's value whatever the size of int.
+		return f, enc, fmt.Errorf("wav: sample rate %d Hz out of range 1..%d", rate, pipeline.MaxRate)
+	}
+	f = pipeline.Format{Rate: int(rate), Channels: channels}
 	if err := f.Validate(); err != nil {
 		return f, enc, fmt.Errorf("wav: %v", err)
 	}
@@ -351,10 +356,19 @@ func parseFmt(cr *chunkReader, size int64) (pipeline.Format, wavEncoding, error)
 	// whole checks that the block align, when given, holds exactly the
 	// channels' containers of the given size.
 	whole := func(container int) error {
-		if blockAlign != 0 && blockAlign != container*channels {
-			return fmt.Errorf("wav: inconsistent fmt chunk (block align %d for %d channels of %d bits)", blockAlign, channels, bits)
+		if blockAlign == 0 || blockAlign == container*channels {
+			return nil
 		}
-		return nil
+		sample := fmt.Sprintf("%d bits", bits)
+		if container*8 != bits {
+			sample += fmt.Sprintf(" in %d bytes", container)
+		}
+		chans, take := fmt.Sprintf("%d channels", channels), "take"
+		if channels == 1 {
+			chans, take = "1 channel", "takes"
+		}
+		return fmt.Errorf("wav: invalid fmt chunk (block align %d bytes, but %s of %s %s %d bytes per frame)",
+			blockAlign, chans, sample, take, container*channels)
 	}
 	if bits == 0 && (tag == tagPCM || tag == tagFloat) {
 		return f, enc, errors.New("wav: invalid fmt chunk (0 bits per sample)")
@@ -375,7 +389,7 @@ func parseFmt(cr *chunkReader, size int64) (pipeline.Format, wavEncoding, error)
 			// WAVEFORMATEX gives the valid bits; the block align tells the
 			// container (24 bits in 4 bytes, 12 bits in 2).
 			enc.container = (bits + 7) / 8
-			if blockAlign != 0 && blockAlign%channels == 0 && blockAlign/channels > enc.container {
+			if blockAlign != 0 && blockAlign%channels == 0 && blockAlign/channels > enc.container && blockAlign/channels <= 4 {
 				enc.container = blockAlign / channels
 			}
 			enc.valid = bits

@@ -1,0 +1,106 @@
+package sources
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/elkspipe/elkspipe/internal/audiotest"
+	"github.com/elkspipe/elkspipe/pipeline"
+)
+
+// playText builds text (pipe syntax without a sink) and reads it to the
+// end, returning the frames read, the error and the skip warnings.
+func playText(t *testing.T, text string) (int, error, []string) {
+	t.Helper()
+	var skipped []string
+	ctx := pipeline.WithObserver(context.Background(), func(e pipeline.Event) {
+		if e.Kind == pipeline.ItemSkipped {
+			skipped = append(skipped, e.String())
+		}
+	})
+	open, err := pipeline.OpenerText(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := open(ctx)
+	if err != nil {
+		return 0, err, skipped
+	}
+	defer pipeline.Close(src)
+	got, err := audiotest.ReadAll(src, 64)
+	return len(got), err, skipped
+}
+
+func TestPlaylistItemErrorsNameStageAndItem(t *testing.T) {
+	dir := t.TempDir()
+	f := pipeline.Format{Rate: 8000, Channels: 1}
+	plWriteTone(t, dir, "a.wav", f, 100, 0.25)
+	plWriteTone(t, dir, "b.wav", f, 50, 0.5)
+	list := filepath.Join(dir, "list.m3u")
+	q := strconv.Quote
+	write := func(text string) {
+		if err := os.WriteFile(list, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	write("a.wav\nmissing.wav\n")
+	_, err, _ := playText(t, "playlist "+q(list)+" on-error=stop")
+	want := "playlist " + q(list) + " on-error=stop: item 2 " + q(filepath.Join(dir, "missing.wav")) + ": no such file or directory"
+	if err == nil || err.Error() != want {
+		t.Errorf("on-error=stop:\n got %v\nwant %s", err, want)
+	}
+
+}
+
+func TestPlaylistURLIsABrokenItem(t *testing.T) {
+	dir := t.TempDir()
+	f := pipeline.Format{Rate: 8000, Channels: 1}
+	plWriteTone(t, dir, "a.wav", f, 100, 0.25)
+	plWriteTone(t, dir, "b.wav", f, 50, 0.5)
+	list := filepath.Join(dir, "list.m3u")
+	q := strconv.Quote
+	write := func(text string) {
+		if err := os.WriteFile(list, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A URL is a broken item like any other: skipped with a warning...
+	url := "http://example.com/x.mp3"
+	write("#EXTM3U\na.wav\n\n" + url + "\nb.wav\n")
+	reason := "is a URL (line 4 of " + list + "); elkspipe plays local files only"
+	n, err, skipped := playText(t, "playlist "+q(list))
+	if err != nil || n != 150 {
+		t.Errorf("on-error=skip: %d frames, %v; want 150, nil", n, err)
+	}
+	if len(skipped) != 1 || skipped[0] != "playlist: item skipped #1 "+q(url)+": "+reason {
+		t.Errorf("skip warnings %q", skipped)
+	}
+	// ... or the error that stops the run.
+	_, err, _ = playText(t, "playlist "+q(list)+" on-error=stop")
+	want := "playlist " + q(list) + " on-error=stop: item 2 " + q(url) + ": " + reason
+	if err == nil || err.Error() != want {
+		t.Errorf("URL, on-error=stop:\n got %v\nwant %s", err, want)
+	}
+	// Nothing playable left: the playlist fails.
+	write(url + "\n")
+	_, err, skipped = playText(t, "playlist "+q(list))
+	want = "playlist " + q(list) + ": playlist: no item could be opened"
+	if err == nil || err.Error() != want || len(skipped) != 1 {
+		t.Errorf("only a URL: %v (skipped %q); want %s", err, skipped, want)
+	}
+	// ReadM3U, which returns only paths, still refuses the URL.
+	_, err = ReadM3U(list)
+	want = list + " line 1: " + q(url) + " is a URL; elkspipe plays local files only"
+	if err == nil || err.Error() != want {
+		t.Errorf("ReadM3U: %v; want %s", err, want)
+	}
+	items, err := ReadM3UItems(list)
+	if err != nil || len(items) != 1 || items[0].Path != url || items[0].Line != 1 || items[0].Err == nil {
+		t.Errorf("ReadM3UItems: %+v, %v", items, err)
+	}
+}
