@@ -109,37 +109,49 @@ func sessPassthroughPlan(g *pipeline.Graph, f Format) (*sessPassPlan, error) {
 	return p, nil
 }
 
-// check opens every file the plan plays once and checks its type.
+// check opens every file the plan plays once and checks its type: a file
+// that cannot be passed through is refused before any call, whatever
+// on-error says, as it would fail in every call. Entries of an M3U list
+// that are not files (URLs) are skipped under on-error=skip.
 func (p *sessPassPlan) check() error {
 	for _, src := range p.sources {
-		files, err := src.expand(nil)
+		items, err := src.expand(nil)
 		if err != nil {
 			return pipeline.StageErr(src.name, err)
 		}
-		for _, path := range files {
-			if _, _, err := p.probe(path); err != nil {
+		playable := 0
+		for _, it := range items {
+			err := it.Err
+			if err == nil {
+				_, _, err = p.probe(it.Path)
+			} else if src.skip {
+				continue
+			}
+			if err != nil {
 				if src.playlist {
-					err = fmt.Errorf("item %q: %w", path, err)
+					err = fmt.Errorf("item %q: %w", it.Path, err)
 				}
 				return pipeline.StageErr(src.name, err)
 			}
+			playable++
+		}
+		if playable == 0 {
+			return pipeline.StageErr(src.name, errors.New("the playlist lists no file that can be played"))
 		}
 	}
 	return nil
 }
 
-// expand lists the files of one source, shuffled with rng if asked.
-func (src *sessPassSource) expand(rng *rand.Rand) ([]string, error) {
-	if !src.playlist {
-		return src.files, nil
-	}
-	var out []string
+// expand lists the files of one source, shuffled with rng if asked. An
+// entry of an M3U list that cannot be played (a URL) comes with its Err.
+func (src *sessPassSource) expand(rng *rand.Rand) ([]sources.M3UItem, error) {
+	var out []sources.M3UItem
 	for _, f := range src.files {
-		if ext := strings.ToLower(filepath.Ext(f)); ext != ".m3u" && ext != ".m3u8" {
-			out = append(out, f)
+		if ext := strings.ToLower(filepath.Ext(f)); !src.playlist || (ext != ".m3u" && ext != ".m3u8") {
+			out = append(out, sources.M3UItem{Path: f})
 			continue
 		}
-		items, err := sources.ReadM3U(f)
+		items, err := sources.ReadM3UItems(f)
 		if err != nil {
 			return nil, err
 		}
@@ -199,7 +211,7 @@ func (p *sessPassPlan) probe(path string) (*sources.FrameMap, time.Duration, err
 		p.mu.Unlock()
 	}
 	if known.frames.Kind != string(p.format) {
-		return nil, 0, fmt.Errorf("is a %s file, but format=%s passes %s files through untouched (use format=%s, or an encoded format)", strings.ToUpper(known.frames.Kind), p.format, strings.ToUpper(string(p.format)), known.frames.Kind)
+		return nil, 0, fmt.Errorf("is %s file, but format=%s passes %s files through untouched (use format=%s, or an encoded format)", map[string]string{"wav": "a WAV", "mp3": "an MP3"}[known.frames.Kind], p.format, strings.ToUpper(string(p.format)), known.frames.Kind)
 	}
 	if known.dur <= 0 {
 		return nil, 0, errors.New("holds no audio")
@@ -254,12 +266,15 @@ func (s *Session) playPlan(ctx context.Context, p *sessPassPlan) error {
 		played := 0
 		for i := range p.sources {
 			src := &p.sources[i]
-			files, err := src.expand(rngs[i])
+			items, err := src.expand(rngs[i])
 			if err != nil {
 				return pipeline.StageErr(src.name, err)
 			}
-			for _, path := range files {
-				err := s.sendFileOf(ctx, gen, p, path)
+			for _, it := range items {
+				path, err := it.Path, it.Err
+				if err == nil {
+					err = s.sendFileOf(ctx, gen, p, path)
+				}
 				if err == nil {
 					played++
 					continue

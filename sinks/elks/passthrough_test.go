@@ -161,9 +161,9 @@ func TestPassthroughRefused(t *testing.T) {
 		{WAV, "file " + wav + " | loop 2 | fade in=1s", `fade in=1s would change`},
 		{WAV, "playlist " + wav + " rate=8k", `sets rate=`},
 		{WAV, "file -", `standard input`},
-		{WAV, "file " + passMP3, `is a MP3 file, but format=wav`},
+		{WAV, "file " + passMP3, `is an MP3 file, but format=wav`},
 		{MP3, "file " + wav, `is a WAV file, but format=mp3`},
-		{WAV, "playlist " + filepath.Join(dir, "list.m3u"), `is a MP3 file`},
+		{WAV, "playlist " + filepath.Join(dir, "list.m3u"), `is an MP3 file`},
 		{WAV, "file " + filepath.Join(dir, "missing.wav"), `no such file`},
 	} {
 		g := sessGraph(t, c.text)
@@ -174,6 +174,22 @@ func TestPassthroughRefused(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s with format %s: %v; want %q", c.text, c.format, err, c.want)
 		}
+	}
+	// A URL in a list is a broken item: skipped under on-error=skip, an
+	// error under stop.
+	os.WriteFile(filepath.Join(dir, "urls.m3u"), []byte("http://example.com/a.mp3\na.wav\n"), 0o644)
+	urls := "playlist " + filepath.Join(dir, "urls.m3u")
+	plan, err := sessPassthroughPlan(sessGraph(t, urls), WAV)
+	if err != nil || plan.check() != nil {
+		t.Errorf("a list with a URL and a file, on-error=skip: %v", err)
+	}
+	items, _ := plan.sources[0].expand(nil)
+	if len(items) != 2 || items[0].Err == nil || items[1].Err != nil {
+		t.Errorf("items %+v", items)
+	}
+	plan, _ = sessPassthroughPlan(sessGraph(t, urls+" on-error=stop"), WAV)
+	if err := plan.check(); err == nil || !strings.Contains(err.Error(), "is a URL") {
+		t.Errorf("a URL under on-error=stop: %v", err)
 	}
 	// A Go-built stage cannot be inspected.
 	g := &pipeline.Graph{Sources: []pipeline.Stage{{Name: "mine", Open: nil}}}

@@ -145,10 +145,8 @@ func (k *Sink) Serve(ctx context.Context, g *pipeline.Graph) error {
 	if err != nil {
 		return err
 	}
-	for _, st := range g.Sources {
-		if st.Node != nil && st.Node.Element.Name == "file" && st.Node.Args.String("path") == "-" {
-			return pipeline.StageErr(st.Name, errors.New("the elks sink opens the pipeline anew for every call, so it cannot read standard input: give a file"))
-		}
+	if st, ok := g.StdinStage(); ok {
+		return pipeline.StageErr(st.Name, errors.New("the elks sink opens the pipeline anew for every call, so it cannot read standard input: give a file"))
 	}
 	var handler Handler
 	if info.File {
