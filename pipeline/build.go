@@ -235,16 +235,16 @@ var ErrClosed = errors.New("the pipeline is closed")
 // the stages' Nodes, with os.SameFile).
 func Build(ctx context.Context, g *Graph) (*Pipeline, error) {
 	if err := g.check(); err != nil {
-		return nil, err
+		return nil, Misconfigured(err)
 	}
 	if g.Sink.Sink == nil {
 		if g.Sink.Name != "" {
-			return nil, StageErr(g.Sink.Name, errors.New("a sink Stage needs Sink"))
+			return nil, Misconfigured(StageErr(g.Sink.Name, errors.New("a sink Stage needs Sink")))
 		}
-		return nil, fmt.Errorf("the pipeline has no sink (end it with wav, raw, null or elks)")
+		return nil, Misconfigured(errors.New("the pipeline has no sink (end it with wav, raw, null or elks)"))
 	}
 	if err := g.checkOutputs(); err != nil {
-		return nil, err
+		return nil, Misconfigured(err)
 	}
 	p := &Pipeline{graph: g, sink: g.Sink.Sink, sinkName: g.Sink.Name}
 	if _, ok := g.Sink.Sink.(Server); ok {

@@ -34,6 +34,33 @@ func StageErr(stage string, err error) error {
 	return &StageError{Stage: stage, Err: err}
 }
 
+// ConfigError marks an error in how a pipeline is put together, found
+// when it is built — stages that cannot work together, a sink that refuses
+// its sources, an output that is also an input — as opposed to an error of
+// the data or the system (a missing or corrupt file, a full disk). The
+// command line exits with status 2 for these, as for other usage errors.
+type ConfigError struct{ Err error }
+
+// Error returns the underlying error's text.
+func (e *ConfigError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Misconfigured marks err as a ConfigError; nil stays nil.
+func Misconfigured(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &ConfigError{err}
+}
+
+// IsConfigError reports whether err is, or wraps, a ConfigError.
+func IsConfigError(err error) bool {
+	var ce *ConfigError
+	return errors.As(err, &ce)
+}
+
 // PanicError turns a recovered panic value into an error that keeps the
 // panic's message and the stack where it happened, for decoders that panic on
 // malformed input.

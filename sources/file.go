@@ -34,7 +34,7 @@ func init() {
 // (see SetMP3CacheSize).
 func File(path string) pipeline.Opener {
 	return func(ctx context.Context) (pipeline.Source, error) {
-		rc, err := openPath(path)
+		rc, err := openPath(ctx, path)
 		if err != nil {
 			return nil, err
 		}
@@ -55,17 +55,12 @@ func File(path string) pipeline.Opener {
 	}
 }
 
-// stdinReader reads standard input without closing it.
-type stdinReader struct{ *os.File }
-
-func (stdinReader) Close() error { return nil }
-
 // openPath opens a file for reading, or standard input for "-" (which
-// closing does not close), and trims the path from the error: the stage
-// label already names the file.
-func openPath(path string) (io.ReadCloser, error) {
+// closing does not close; see openStdin), and trims the path from the
+// error: the stage label already names the file.
+func openPath(ctx context.Context, path string) (io.ReadCloser, error) {
 	if path == "-" {
-		return stdinReader{os.Stdin}, nil
+		return openStdin(ctx), nil
 	}
 	f, err := os.Open(path)
 	if err != nil {

@@ -75,11 +75,11 @@ func Raw(path string, opt RawOptions) (pipeline.Opener, error) {
 	}
 	if path == "-" {
 		var used atomic.Bool
-		return func(context.Context) (pipeline.Source, error) {
+		return func(ctx context.Context) (pipeline.Source, error) {
 			if used.Swap(true) {
 				return nil, fmt.Errorf("raw: standard input can be read only once (loops and repeated calls need a file)")
 			}
-			return newRaw(os.Stdin, nil, opt), nil
+			return newRaw(openStdin(ctx), nil, opt), nil
 		}, nil
 	}
 	return func(context.Context) (pipeline.Source, error) {

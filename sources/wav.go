@@ -33,7 +33,7 @@ func init() {
 // not closed. Every call of the Opener opens the file anew.
 func WAV(path string) pipeline.Opener {
 	return func(ctx context.Context) (pipeline.Source, error) {
-		rc, err := openPath(path)
+		rc, err := openPath(ctx, path)
 		if err != nil {
 			return nil, err
 		}

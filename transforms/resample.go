@@ -155,7 +155,7 @@ func NewResampler(src pipeline.Source, rate int, q Quality) (pipeline.Source, er
 		return src, nil
 	}
 	if rate > f.Rate*MaxResampleRatio || f.Rate > rate*MaxResampleRatio {
-		return nil, fmt.Errorf("%d Hz to %d Hz is a ratio beyond 1:%d; resample in two steps", f.Rate, rate, MaxResampleRatio)
+		return nil, pipeline.Misconfigured(fmt.Errorf("%d Hz to %d Hz is a ratio beyond 1:%d; resample in two steps", f.Rate, rate, MaxResampleRatio))
 	}
 	stages := rsPlan(f.Rate, rate, q.Spec())
 	r := &resampler{

@@ -59,6 +59,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "elkspipe demo: --speed must be above 0")
 		return exitUsage
 	}
+	if duration <= 0 {
+		fmt.Fprintln(stderr, "elkspipe demo: --duration must be above 0 (the demo's jingle loops forever)")
+		return exitUsage
+	}
+	if info, err := elks.Format(*format).Info(); err == nil && info.File {
+		fmt.Fprintf(stderr, "elkspipe demo: --format %s passes files through untouched, and the demo's jingle is generated: choose an encoded format such as ulaw or pcm_16000\n", *format)
+		return exitUsage
+	}
 
 	text := demoJingle + " | loop | elks format=" + *format + " listen=127.0.0.1:0"
 	spec, err := pipeline.Parse(text)
@@ -99,7 +107,7 @@ func demoCall(ctx context.Context, g *pipeline.Graph, text string, opt demoOptio
 
 	p, err := pipeline.Build(ctx, g)
 	if err != nil {
-		fmt.Fprintln(stderr, "elkspipe demo:", err)
+		fmt.Fprintln(stderr, "elkspipe demo:", oneLine(err))
 		return exitFailed
 	}
 	serveCtx, stopServing := context.WithCancel(ctx)

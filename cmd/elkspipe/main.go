@@ -49,11 +49,21 @@ Examples:
 Flags:
 `
 
+// main runs the command. The first SIGINT or SIGTERM stops it cleanly
+// (outputs finished, calls ended with bye after their grace period); a
+// second one quits at once.
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	ctx, cancel := context.WithCancel(context.Background())
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-signals
+		cancel()
+		<-signals
+		fmt.Fprintln(os.Stderr, "elkspipe: interrupted again: quitting at once")
+		os.Exit(exitInterrupted)
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // Exit statuses.
@@ -152,21 +162,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	p, err := pipeline.Build(ctx, g)
 	if err != nil {
-		fmt.Fprintln(stderr, "elkspipe:", oneLine(err))
-		return exitFailed
+		return failed(ctx, stderr, err, "elkspipe: interrupted before anything was written")
 	}
 	if *verbose {
 		fmt.Fprintln(stderr, "elkspipe: chain:", p.Describe())
 	}
 	if err := p.Run(ctx); err != nil {
-		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			fmt.Fprintln(stderr, "elkspipe: interrupted; output closed cleanly")
-			return exitInterrupted
-		}
-		fmt.Fprintln(stderr, "elkspipe:", oneLine(err))
-		return exitFailed
+		return failed(ctx, stderr, err, "elkspipe: interrupted; output closed cleanly")
 	}
 	return exitOK
+}
+
+// failed prints why a pipeline failed and returns the exit status: 130
+// when it stopped because ctx was cancelled (printing interrupted), 2 for
+// an error in how the pipeline is put together, 1 for the others.
+func failed(ctx context.Context, stderr io.Writer, err error, interrupted string) int {
+	switch {
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		fmt.Fprintln(stderr, interrupted)
+		return exitInterrupted
+	case pipeline.IsConfigError(err):
+		fmt.Fprintln(stderr, "elkspipe:", oneLine(err))
+		return exitUsage
+	}
+	fmt.Fprintln(stderr, "elkspipe:", oneLine(err))
+	return exitFailed
 }
 
 // oneLine keeps an error to its first line (recovered panics carry a stack,

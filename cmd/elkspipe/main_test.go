@@ -110,6 +110,13 @@ func TestErrorsAreOneLineAndNameTheStage(t *testing.T) {
 		{[]string{"file " + junk + " | null"}, exitFailed, `junk.wav": not a WAV or MP3 file`},
 		{[]string{"tone 440 | fade out=1s | null"}, exitFailed, "fade"},
 		{[]string{"-mp3-cache", "-1", "tone 440 dur=1s | null"}, exitUsage, "-mp3-cache -1: want 0 or more MiB"},
+		// Errors in how the pipeline is put together, found as it is
+		// built or starts, are usage errors too.
+		{[]string{"silence 1s | resample 1 | null"}, exitUsage, "resample in two steps"},
+		{[]string{"tone 440 | elks format=wav listen=127.0.0.1:0"}, exitUsage, "tone 440 would change or generate audio"},
+		{[]string{"file " + junk + " | gain -3 | raw " + junk}, exitUsage, "the output is the input file"},
+		{[]string{"demo", "--format", "mp3"}, exitUsage, "--format mp3 passes files through untouched"},
+		{[]string{"demo", "--duration", "0s"}, exitUsage, "--duration must be above 0"},
 	}
 	for _, c := range cases {
 		code, _, stderr := runCLI(t, context.Background(), c.args...)
@@ -138,5 +145,32 @@ func TestInterruptLeavesValidWAV(t *testing.T) {
 	first := got[:min(len(got), f.Rate*f.Channels)]
 	if fr := audiotest.Frequency(audiotest.Channel(first, f.Channels, 0), f.Rate, 300, 600); fr < 439.9 || fr > 440.1 {
 		t.Errorf("frequency %.3f", fr)
+	}
+}
+
+// Ctrl-C stops a pipeline that waits on a silent pipe at once, with a
+// valid (empty) WAV, not when the writer next writes.
+func TestInterruptWhileStdinIsSilent(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stdin
+	os.Stdin = r
+	defer func() {
+		w.Close() // the stdin pump sees the end and stops
+		os.Stdin = saved
+	}()
+	out := filepath.Join(t.TempDir(), "out.wav")
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	code, _, stderr := runCLI(t, ctx, "raw - rate=8k | wav "+out)
+	if code != exitInterrupted || time.Since(start) > 5*time.Second {
+		t.Fatalf("exit %d after %v (%s), want %d at once", code, time.Since(start), stderr, exitInterrupted)
+	}
+	got, f := decodeFile(t, out)
+	if len(got) != 0 || f.Rate != 8000 {
+		t.Errorf("%d samples at %d Hz", len(got), f.Rate)
 	}
 }

@@ -197,7 +197,7 @@ func (p *sessPassPlan) probe(path string) (*sources.FrameMap, time.Duration, err
 		dur, err := sessFileDuration(path)
 		if err != nil {
 			if kind != "" && kind != "wav" && kind != "mp3" {
-				return nil, 0, fmt.Errorf("is %s, but format=%s passes %s files through", kind, p.format, strings.ToUpper(string(p.format)))
+				return nil, 0, pipeline.Misconfigured(fmt.Errorf("is %s, but format=%s passes %s files through", kind, p.format, strings.ToUpper(string(p.format))))
 			}
 			return nil, 0, err
 		}
@@ -211,7 +211,7 @@ func (p *sessPassPlan) probe(path string) (*sources.FrameMap, time.Duration, err
 		p.mu.Unlock()
 	}
 	if known.frames.Kind != string(p.format) {
-		return nil, 0, fmt.Errorf("is %s file, but format=%s passes %s files through untouched (use format=%s, or an encoded format)", map[string]string{"wav": "a WAV", "mp3": "an MP3"}[known.frames.Kind], p.format, strings.ToUpper(string(p.format)), known.frames.Kind)
+		return nil, 0, pipeline.Misconfigured(fmt.Errorf("is %s file, but format=%s passes %s files through untouched (use format=%s, or an encoded format)", map[string]string{"wav": "a WAV", "mp3": "an MP3"}[known.frames.Kind], p.format, strings.ToUpper(string(p.format)), known.frames.Kind))
 	}
 	if known.dur <= 0 {
 		return nil, 0, errors.New("holds no audio")

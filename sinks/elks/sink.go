@@ -146,13 +146,13 @@ func (k *Sink) Serve(ctx context.Context, g *pipeline.Graph) error {
 		return err
 	}
 	if st, ok := g.StdinStage(); ok {
-		return pipeline.StageErr(st.Name, errors.New("the elks sink opens the pipeline anew for every call, so it cannot read standard input: give a file"))
+		return pipeline.Misconfigured(pipeline.StageErr(st.Name, errors.New("the elks sink opens the pipeline anew for every call, so it cannot read standard input: give a file")))
 	}
 	var handler Handler
 	if info.File {
 		plan, err := sessPassthroughPlan(g, f)
 		if err != nil {
-			return err
+			return pipeline.Misconfigured(err)
 		}
 		if err := plan.check(); err != nil {
 			return err

@@ -1,0 +1,92 @@
+package sources
+
+import (
+	"context"
+	"io"
+	"os"
+	"sync"
+)
+
+// openStdin returns standard input for one stage to read; closing it does
+// not close standard input. A regular file (a shell redirect) is read
+// directly. A pipe or a terminal is read through the process's stdin pump,
+// so that a read waiting on a quiet pipe ends when ctx is cancelled (Ctrl-C
+// stops the pipeline at once instead of when the writer next writes).
+func openStdin(ctx context.Context) io.ReadCloser {
+	if st, err := os.Stdin.Stat(); err == nil && st.Mode().IsRegular() {
+		return stdinFile{os.Stdin}
+	}
+	return &stdinPipe{ctx: ctx}
+}
+
+// stdinFile reads standard input without closing it.
+type stdinFile struct{ *os.File }
+
+func (stdinFile) Close() error { return nil }
+
+// stdinChunk is one read of standard input.
+type stdinChunk struct {
+	b   []byte
+	err error
+}
+
+// stdinPump is the one goroutine of the process that reads a piped
+// standard input: a read of a pipe cannot be interrupted, so the pipeline
+// waits for its chunks with a select instead. It starts with the first
+// stage that reads the pipe and ends at the pipe's end; a pipeline that
+// stops before then leaves it waiting to hand over its next chunk, which
+// the next reader of standard input gets.
+var stdinPump struct {
+	once   sync.Once
+	chunks chan stdinChunk // closed after the last chunk
+}
+
+func stdinChunks() <-chan stdinChunk {
+	stdinPump.once.Do(func() {
+		stdinPump.chunks = make(chan stdinChunk)
+		in := os.Stdin
+		go func() {
+			defer close(stdinPump.chunks)
+			for {
+				b := make([]byte, 32<<10)
+				n, err := in.Read(b)
+				if n > 0 || err != nil {
+					stdinPump.chunks <- stdinChunk{b[:n], err}
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+	})
+	return stdinPump.chunks
+}
+
+// stdinPipe reads a piped standard input through the pump.
+type stdinPipe struct {
+	ctx  context.Context
+	rest []byte
+	err  error
+}
+
+func (r *stdinPipe) Read(p []byte) (int, error) {
+	for len(r.rest) == 0 {
+		if r.err != nil {
+			return 0, r.err
+		}
+		select {
+		case c, ok := <-stdinChunks():
+			if !ok {
+				c.err = io.EOF
+			}
+			r.rest, r.err = c.b, c.err
+		case <-r.ctx.Done():
+			return 0, r.ctx.Err()
+		}
+	}
+	n := copy(p, r.rest)
+	r.rest = r.rest[n:]
+	return n, nil
+}
+
+func (r *stdinPipe) Close() error { return nil }
