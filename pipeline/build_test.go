@@ -230,7 +230,7 @@ func TestConcatSkipsBroken(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(got) != 6 || len(skipped) != 2 || skipped[0] != `playlist: item skipped #0 "a": corrupt` {
+	if len(got) != 6 || len(skipped) != 2 || skipped[0] != `playlist: item skipped #1 "a": corrupt` {
 		t.Errorf("got %v, skipped %q", got, skipped)
 	}
 	_, err = Concat(ctx, []Opener{good, bad}, ConcatOptions{Stage: "playlist", Names: []string{"a", "b"}})

@@ -151,7 +151,7 @@ func (c *concat) chooseFormat() error {
 		}
 	}
 	if first == nil {
-		return fmt.Errorf("%s: no item could be opened", c.opt.Stage)
+		return errors.New("no item could be opened: every one was skipped")
 	}
 	c.format = *first
 	return nil

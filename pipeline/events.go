@@ -51,9 +51,14 @@ type Event struct {
 	Err   error  // why an item was skipped
 }
 
-// String renders e for logs, e.g. `playlist: item started #1 "b.mp3"`.
+// String renders e for logs, e.g. `playlist: item started #2 "b.mp3"`:
+// items are numbered from 1 there, as iterations are.
 func (e Event) String() string {
-	s := fmt.Sprintf("%s: %s #%d", e.Stage, e.Kind, e.Index)
+	n := e.Index
+	if e.Kind != IterationStarted && e.Kind != IterationEnded {
+		n++ // items are shown counted from 1, as iterations are
+	}
+	s := fmt.Sprintf("%s: %s #%d", e.Stage, e.Kind, n)
 	if e.Item != "" {
 		s += fmt.Sprintf(" %q", e.Item)
 	}

@@ -59,15 +59,15 @@ func ExampleWithObserver() {
 	}
 	// Output:
 	// loop: iteration started #1
-	// +: item started #0 "tone 440 dur=10ms"
-	// +: item ended #0 "tone 440 dur=10ms"
-	// +: item started #1 "silence 10ms"
-	// +: item ended #1 "silence 10ms"
+	// +: item started #1 "tone 440 dur=10ms"
+	// +: item ended #1 "tone 440 dur=10ms"
+	// +: item started #2 "silence 10ms"
+	// +: item ended #2 "silence 10ms"
 	// loop: iteration ended #1
 	// loop: iteration started #2
-	// +: item started #0 "tone 440 dur=10ms"
-	// +: item ended #0 "tone 440 dur=10ms"
-	// +: item started #1 "silence 10ms"
-	// +: item ended #1 "silence 10ms"
+	// +: item started #1 "tone 440 dur=10ms"
+	// +: item ended #1 "tone 440 dur=10ms"
+	// +: item started #2 "silence 10ms"
+	// +: item ended #2 "silence 10ms"
 	// loop: iteration ended #2
 }

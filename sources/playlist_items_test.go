@@ -77,7 +77,7 @@ func TestPlaylistURLIsABrokenItem(t *testing.T) {
 	if err != nil || n != 150 {
 		t.Errorf("on-error=skip: %d frames, %v; want 150, nil", n, err)
 	}
-	if len(skipped) != 1 || skipped[0] != "playlist: item skipped #1 "+q(url)+": "+reason {
+	if len(skipped) != 1 || skipped[0] != "playlist: item skipped #2 "+q(url)+": "+reason {
 		t.Errorf("skip warnings %q", skipped)
 	}
 	// ... or the error that stops the run.
@@ -89,7 +89,7 @@ func TestPlaylistURLIsABrokenItem(t *testing.T) {
 	// Nothing playable left: the playlist fails.
 	write(url + "\n")
 	_, err, skipped = playText(t, "playlist "+q(list))
-	want = "playlist " + q(list) + ": playlist: no item could be opened"
+	want = "playlist " + q(list) + ": no item could be opened: every one was skipped"
 	if err == nil || err.Error() != want || len(skipped) != 1 {
 		t.Errorf("only a URL: %v (skipped %q); want %s", err, skipped, want)
 	}

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/elkspipe/elkspipe/pipeline"
@@ -147,13 +148,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "elkspipe: the pipeline has no sink: end it with wav, raw, null or elks (elkspipe list shows them)")
 		return exitUsage
 	}
-	ctx = pipeline.WithObserver(ctx, func(e pipeline.Event) {
+	// Build opens the chain, so the first events come before the chain is
+	// known: they are held back and printed after it.
+	var (
+		mu       sync.Mutex
+		building = true
+		held     []pipeline.Event
+	)
+	show := func(e pipeline.Event) {
 		switch {
 		case e.Kind == pipeline.ItemSkipped && !*quiet:
 			fmt.Fprintln(stderr, "elkspipe: warning:", e)
 		case *verbose:
 			fmt.Fprintln(stderr, "elkspipe:", e)
 		}
+	}
+	ctx = pipeline.WithObserver(ctx, func(e pipeline.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if building {
+			held = append(held, e)
+			return
+		}
+		show(e)
 	})
 	g, err := spec.Graph()
 	if err != nil {
@@ -161,11 +178,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	p, err := pipeline.Build(ctx, g)
+	mu.Lock()
+	if err == nil && *verbose {
+		fmt.Fprintln(stderr, "elkspipe: chain:", p.Describe())
+	}
+	for _, e := range held {
+		show(e)
+	}
+	building, held = false, nil
+	mu.Unlock()
 	if err != nil {
 		return failed(ctx, stderr, err, "elkspipe: interrupted before anything was written")
-	}
-	if *verbose {
-		fmt.Fprintln(stderr, "elkspipe: chain:", p.Describe())
 	}
 	if err := p.Run(ctx); err != nil {
 		return failed(ctx, stderr, err, "elkspipe: interrupted; output closed cleanly")

@@ -148,6 +148,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "elkspipe simulate: "+format+"\n", args...)
 		return exitUsage
 	}
+	if opt.Speed <= 0 {
+		return usage("--speed %g: want more than 0", opt.Speed)
+	}
 	if err := opt.Check(); err != nil {
 		return usage("%v", err)
 	}

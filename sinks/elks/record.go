@@ -40,6 +40,24 @@ func RecordPath(template string, h Hello, t time.Time) string {
 	).Replace(template)
 }
 
+// checkRecordTemplate refuses a record= template that cannot name a WAV
+// file per call: an unknown {placeholder}, or a name that is a folder.
+func checkRecordTemplate(template string) error {
+	sample := RecordPath(template, Hello{CallID: "c", From: "f", To: "t"}, time.Time{})
+	if i := strings.IndexByte(sample, '{'); i >= 0 {
+		if j := strings.IndexByte(sample[i:], '}'); j > 0 {
+			return fmt.Errorf("record=%s: unknown placeholder %s (use {callid}, {from}, {to} or {time})", template, sample[i:i+j+1])
+		}
+	}
+	if strings.HasSuffix(template, "/") || strings.HasSuffix(template, string(os.PathSeparator)) {
+		return fmt.Errorf("record=%s names a folder: give a file name, such as %s{callid}.wav", template, template)
+	}
+	if st, err := os.Stat(sample); err == nil && st.IsDir() {
+		return fmt.Errorf("record=%s is a folder: give a file name, such as %s/{callid}.wav", template, strings.TrimSuffix(template, "/"))
+	}
+	return nil
+}
+
 func sessSafeName(v string) string {
 	const most = 64
 	var b strings.Builder

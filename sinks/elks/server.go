@@ -185,6 +185,9 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log.Debug("not a WebSocket request", "remote", r.RemoteAddr, "err", err)
 		return
 	}
+	srv.mu.Lock()
+	srv.total++
+	srv.mu.Unlock()
 	srv.serveCall(WebSocket(c), r.RemoteAddr)
 }
 
@@ -198,7 +201,6 @@ func (srv *Server) reserve() string {
 		return fmt.Sprintf("busy (max-calls=%d)", srv.MaxCalls)
 	}
 	srv.active++
-	srv.total++
 	srv.broadcastLocked()
 	return ""
 }

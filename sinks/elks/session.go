@@ -123,6 +123,11 @@ func (c Config) withDefaults() (Config, error) {
 	} else if !i.Listen {
 		return c, fmt.Errorf("the API cannot send caller audio in format %s", c.RecordFormat)
 	}
+	if c.Record != "" {
+		if err := checkRecordTemplate(c.Record); err != nil {
+			return c, err
+		}
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -98,6 +98,9 @@ func NewSink(srv *Server) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
+	if srv.path() == "/healthz" {
+		return nil, errors.New("path=/healthz is the health endpoint: serve calls on another path")
+	}
 	if info, _ := cfg.Format.Info(); !info.File {
 		if _, err := NewEncoderOptions(cfg.Format, cfg.Codec); err != nil {
 			return nil, err
