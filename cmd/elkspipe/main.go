@@ -133,6 +133,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runDemo(ctx, rest[1:], stdout, stderr)
 	}
 
+	for _, w := range rest[1:] {
+		name, _, _ := strings.Cut(strings.TrimLeft(w, "-"), "=")
+		if strings.HasPrefix(w, "-") && fs.Lookup(name) != nil {
+			fmt.Fprintf(stderr, "elkspipe: the flag %s comes after the pipeline: give flags first (elkspipe %s 'PIPELINE')\n", w, w)
+			return exitUsage
+		}
+	}
 	var spec *pipeline.Spec
 	var err error
 	if len(rest) == 1 {

@@ -117,6 +117,7 @@ func TestErrorsAreOneLineAndNameTheStage(t *testing.T) {
 		{[]string{"file " + junk + " | gain -3 | raw " + junk}, exitUsage, "the output is the input file"},
 		{[]string{"demo", "--format", "mp3"}, exitUsage, "--format mp3 passes files through untouched"},
 		{[]string{"demo", "--duration", "0s"}, exitUsage, "--duration must be above 0"},
+		{[]string{"tone 440 dur=1s | null", "-v"}, exitUsage, "the flag -v comes after the pipeline"},
 	}
 	for _, c := range cases {
 		code, _, stderr := runCLI(t, context.Background(), c.args...)
