@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"os"
+	"slices"
 )
 
 // PathParams returns the values of the path parameters (TypePath) of the
@@ -10,25 +11,32 @@ import (
 // "-" (standard input or output). For a source they are the files it
 // reads; for a sink, the files it writes.
 func (n *Node) PathParams() []string {
+	var paths []string
+	for _, v := range n.pathValues() {
+		if v != "" && v != "-" {
+			paths = append(paths, v)
+		}
+	}
+	return paths
+}
+
+// pathValues returns every value given to the node's path parameters.
+func (n *Node) pathValues() []string {
 	if n == nil || n.Element == nil {
 		return nil
 	}
-	var paths []string
+	var vals []string
 	for _, p := range n.Element.Params {
 		if p.Type != TypePath || !n.Args.IsSet(p.Name) {
 			continue
 		}
-		vals := []string{n.Args.String(p.Name)}
 		if p.Variadic {
-			vals = n.Args.Strings(p.Name)
-		}
-		for _, v := range vals {
-			if v != "" && v != "-" {
-				paths = append(paths, v)
-			}
+			vals = append(vals, n.Args.Strings(p.Name)...)
+		} else {
+			vals = append(vals, n.Args.String(p.Name))
 		}
 	}
-	return paths
+	return vals
 }
 
 // checkOutputs refuses a graph whose sink writes a file that one of its
@@ -79,21 +87,7 @@ func (n *Node) ReadsStdin() bool {
 	if n == nil || n.Element == nil || n.Element.Kind == KindSink {
 		return false
 	}
-	for _, p := range n.Element.Params {
-		if p.Type != TypePath || !n.Args.IsSet(p.Name) {
-			continue
-		}
-		vals := []string{n.Args.String(p.Name)}
-		if p.Variadic {
-			vals = n.Args.Strings(p.Name)
-		}
-		for _, v := range vals {
-			if v == "-" {
-				return true
-			}
-		}
-	}
-	return false
+	return slices.Contains(n.pathValues(), "-")
 }
 
 // StdinStage returns the first source or transform stage of g that reads
