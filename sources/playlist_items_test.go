@@ -34,18 +34,25 @@ func playText(t *testing.T, text string) (int, error, []string) {
 	return len(got), err, skipped
 }
 
-func TestPlaylistItemErrorsNameStageAndItem(t *testing.T) {
-	dir := t.TempDir()
+// plTwoTonesAndList writes a.wav and b.wav in a new folder and returns
+// it, the path of list.m3u beside them, and a function that writes that
+// list.
+func plTwoTonesAndList(t *testing.T) (dir, list string, write func(text string)) {
+	dir = t.TempDir()
 	f := pipeline.Format{Rate: 8000, Channels: 1}
 	plWriteTone(t, dir, "a.wav", f, 100, 0.25)
 	plWriteTone(t, dir, "b.wav", f, 50, 0.5)
-	list := filepath.Join(dir, "list.m3u")
-	q := strconv.Quote
-	write := func(text string) {
+	list = filepath.Join(dir, "list.m3u")
+	return dir, list, func(text string) {
 		if err := os.WriteFile(list, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+func TestPlaylistItemErrorsNameStageAndItem(t *testing.T) {
+	dir, list, write := plTwoTonesAndList(t)
+	q := strconv.Quote
 
 	write("a.wav\nmissing.wav\n")
 	_, err, _ := playText(t, "playlist "+q(list)+" on-error=stop")
@@ -53,21 +60,11 @@ func TestPlaylistItemErrorsNameStageAndItem(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("on-error=stop:\n got %v\nwant %s", err, want)
 	}
-
 }
 
 func TestPlaylistURLIsABrokenItem(t *testing.T) {
-	dir := t.TempDir()
-	f := pipeline.Format{Rate: 8000, Channels: 1}
-	plWriteTone(t, dir, "a.wav", f, 100, 0.25)
-	plWriteTone(t, dir, "b.wav", f, 50, 0.5)
-	list := filepath.Join(dir, "list.m3u")
+	_, list, write := plTwoTonesAndList(t)
 	q := strconv.Quote
-	write := func(text string) {
-		if err := os.WriteFile(list, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 
 	// A URL is a broken item like any other: skipped with a warning...
 	url := "http://example.com/x.mp3"
