@@ -62,10 +62,12 @@ import (
 // sources.Decode as they arrive. Decoded audio counts as arrived when its
 // bytes did, so the simulator's decoding time never shows as a gap, but
 // decoding must outrun the speed (MP3 at Speed 20 under the race detector
-// does not). A sync waits until every byte before it has been decoded: the
-// WAV decoder then holds nothing back, but the MP3 decoder keeps the last
-// one or two frames until it sees what follows (the next sending ends the
-// file), so a sync after an MP3 file is answered up to two frames early.
+// does not). A sync waits until every byte before it has been decoded and
+// that audio has played: the decoder is not given the bytes after a sync
+// until it has used those before it, so its read-ahead cannot make a sync
+// wait for later audio. A sync inside a frame (an application that cuts
+// its pieces mid-frame) is answered once the whole frames before it have
+// played.
 // Bytes after the end of a WAV file (its RIFF header gives its length)
 // are ignored, and reported if they start another file; MP3 has no length,
 // so a second MP3 file without a new sending plays as a continuation. Buffered bytes count the file's bytes
