@@ -8,4 +8,9 @@ require (
 	github.com/hajimehoshi/go-mp3 v0.3.4
 )
 
-require github.com/hraban/opus v0.0.0-20260708213942-bde8e4304501
+require (
+	github.com/go-audio/wav v1.1.0
+	github.com/hraban/opus v0.0.0-20260708213942-bde8e4304501
+)
+
+require github.com/go-audio/riff v1.0.0 // indirect
