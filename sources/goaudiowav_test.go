@@ -134,3 +134,27 @@ func TestWAVShortReadsAgainstGoAudioWAV(t *testing.T) {
 type shortSeeker struct{ *bytes.Reader }
 
 func (s shortSeeker) Read(p []byte) (int, error) { return s.Reader.Read(p[:min(len(p), 7)]) }
+
+// BenchmarkDecodeWAV16GoAudio decodes the data of BenchmarkDecodeWAV16
+// with go-audio/wav, read in blocks of the same size, for comparison.
+func BenchmarkDecodeWAV16GoAudio(b *testing.B) {
+	data := benchWAV(tagPCM, 16, 2, 10)
+	buf := &audio.IntBuffer{Data: make([]int, 4096*2)}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		d := wav.NewDecoder(bytes.NewReader(data))
+		if err := d.FwdToPCM(); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			n, err := d.PCMBuffer(buf)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n == 0 {
+				break
+			}
+		}
+	}
+}
