@@ -104,7 +104,16 @@ func mp3Whole(r io.Reader) (ra io.ReaderAt, base, size int64) {
 // (nil if it is not): size bytes from base. Frames then counts the frames
 // of a stream without a Xing/Info header.
 func decodeMP3(r io.Reader, ra io.ReaderAt, base, size int64) (pipeline.Source, error) {
-	d, err := newMP3Source(r)
+	audioLen := int64(-1)
+	if ra != nil {
+		// r is buffered, so newMP3Source cannot seek to find where the
+		// MPEG data ends: find it here, so that a Xing header that does
+		// not describe the data (a truncated or joined file) is caught.
+		if end, ok, err := audioEnd(io.NewSectionReader(ra, base, size), 0); err == nil && ok {
+			audioLen = end
+		}
+	}
+	d, err := newMP3Source(r, base, audioLen)
 	if err == nil && d.length < 0 && !d.scan.hasTag && ra != nil {
 		d.recount = func() int64 { return mp3CountFrames(io.NewSectionReader(ra, base, size)) }
 	}
@@ -175,11 +184,16 @@ func (f *mp3Feed) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func newMP3Source(r io.Reader) (*mp3Source, error) {
+// newMP3Source starts decoding r. audioLen is how many bytes of MPEG data
+// r holds from its position (base, in the file, for messages), before any
+// trailing tags, or -1 if unknown; then r is measured if it can seek.
+func newMP3Source(r io.Reader, base, audioLen int64) (*mp3Source, error) {
 	d := &mp3Source{in: r, length: -1}
-	var audioLen int64 = -1 // bytes of MPEG data from the stream start, if known
 	src := r
-	if rs, ok := r.(io.ReadSeeker); ok {
+	if audioLen >= 0 {
+		d.base = base
+		src = io.LimitReader(r, audioLen)
+	} else if rs, ok := r.(io.ReadSeeker); ok {
 		if start, err := rs.Seek(0, io.SeekCurrent); err == nil {
 			end, ok, err := audioEnd(rs, start)
 			if err != nil {

@@ -1,6 +1,7 @@
 package sources
 
 import (
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -16,7 +17,11 @@ import (
 // it, into a buffer that every opening of the file (the next loop
 // iteration, the next playlist round, the next call, at the same time or
 // later) reads. A call that hangs up halfway leaves what it decoded for
-// the next one, which decodes on from there.
+// the next one. A decoding nobody reads holds no file open: when its last
+// reader closes before the end, its decoder is closed, and the next reader
+// to need more reopens the file and decodes on (passing again over the
+// part already kept, which is the price of not pinning a file descriptor
+// per file ever opened).
 //
 // The buffer holds go-mp3's own 16-bit output after the gapless trim, so a
 // shared play is sample for sample a private one, at 4 bytes per frame (a
@@ -180,8 +185,8 @@ type mp3Shared struct {
 
 	mu      sync.Mutex
 	pcm     []byte     // decoded so far: appended to, never changed
-	dec     *mp3Source // decodes the rest; nil once the stream ended
-	err     error      // why the stream ended: io.EOF at its end
+	dec     *mp3Source // decodes the rest; nil when idle or ended
+	err     error      // why the stream ended (io.EOF at its end); nil while it goes on
 	readers int
 	evicted bool
 }
@@ -202,10 +207,14 @@ func (s *mp3Shared) newReader() *mp3SharedReader {
 // once pos is its end. end reports that the bytes returned end the stream.
 func (s *mp3Shared) at(pos, n int) (b []byte, end bool, err error) {
 	s.mu.Lock()
-	for len(s.pcm) <= pos && s.dec != nil {
+	for len(s.pcm) <= pos && s.err == nil {
+		if s.dec == nil {
+			s.resumeLocked()
+			continue
+		}
 		s.decodeLocked()
 	}
-	pcm, err, done := s.pcm, s.err, s.dec == nil
+	pcm, err, done := s.pcm, s.err, s.err != nil
 	s.mu.Unlock()
 	b = pcm[pos:min(len(pcm), pos+n)]
 	end = done && err == io.EOF && pos+len(b) == len(pcm)
@@ -243,16 +252,75 @@ func (s *mp3Shared) decodeLocked() {
 	s.mu.Lock()
 }
 
-// evict is called once s has left the cache: a decoder nobody reads
-// from is released.
+// resumeLocked reopens the file of an idle decoding and decodes it up to
+// where the decoding stopped, so that decodeLocked can go on. A file that
+// changed or cannot be read ends the decoding with the error.
+func (s *mp3Shared) resumeLocked() {
+	d, err := s.reopen()
+	if err == nil {
+		for skip := len(s.pcm); skip > 0; {
+			b := d.take(skip / 4)
+			if b == nil {
+				err = d.err
+				if err == io.EOF {
+					err = errors.New("mp3: the file decodes shorter than before")
+				}
+				break
+			}
+			skip -= len(b)
+		}
+	}
+	if err != nil {
+		if d != nil {
+			d.Close()
+		}
+		s.err = err
+		s.mu.Unlock()
+		s.store.drop(s)
+		s.mu.Lock()
+		return
+	}
+	s.dec = d
+}
+
+// reopen opens the file again and checks that it is the version cached.
+func (s *mp3Shared) reopen() (*mp3Source, error) {
+	f, err := os.Open(s.key.path)
+	if err != nil {
+		return nil, mp3ReadError(err)
+	}
+	key, ok := mp3CacheKeyOf(s.key.path, f)
+	if !ok || key != s.key {
+		f.Close()
+		return nil, errors.New("mp3: the file changed while it was being played")
+	}
+	src, err := Decode(f)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := src.(*mp3Source)
+	if !ok {
+		src.(io.Closer).Close()
+		return nil, errors.New("mp3: the file is no longer an MP3 file")
+	}
+	return d, nil
+}
+
+// idleLocked closes the decoder of a decoding nobody reads, so that it
+// holds no file open.
+func (s *mp3Shared) idleLocked() {
+	if s.readers == 0 && s.dec != nil {
+		s.dec.Close()
+		s.dec = nil
+	}
+}
+
+// evict is called once s has left the cache.
 func (s *mp3Shared) evict() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.evicted = true
-	if s.readers == 0 && s.dec != nil {
-		s.dec.Close()
-		s.dec, s.err = nil, errMP3ReadAfterClose
-	}
+	s.idleLocked()
 }
 
 // release ends one reader.
@@ -260,10 +328,7 @@ func (s *mp3Shared) release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.readers--
-	if s.readers == 0 && s.evicted && s.dec != nil {
-		s.dec.Close()
-		s.dec, s.err = nil, errMP3ReadAfterClose
-	}
+	s.idleLocked()
 }
 
 // mp3SharedReader is one opening of a shared decoding.

@@ -118,8 +118,12 @@ func TestMP3CacheKeepsPartialDecodings(t *testing.T) {
 	}
 	pipeline.Close(src)
 	s := cacheEntry(t, path)
-	if s == nil || s.dec == nil || len(s.pcm) == 0 || len(s.pcm) >= len(want)*4 {
-		t.Fatalf("after 1000 frames: %+v", s)
+	if s == nil {
+		t.Fatal("not cached")
+	}
+	// Idle: part decoded, no decoder (no file held open), not ended.
+	if s.dec != nil || s.err != nil || len(s.pcm) == 0 || len(s.pcm) >= len(want)*4 {
+		t.Fatalf("after 1000 frames: decoder %v, err %v, %d bytes", s.dec != nil, s.err, len(s.pcm))
 	}
 	src, shared := cacheOpen(t, path)
 	if !shared {
@@ -279,5 +283,89 @@ func TestMP3CacheConcurrentOpenings(t *testing.T) {
 	defer s.mu.Unlock()
 	if s.readers != 0 || s.dec != nil {
 		t.Errorf("after every reader closed: %d readers, decoder %v", s.readers, s.dec)
+	}
+}
+
+// openFDs counts the process's open file descriptors (Linux), or -1.
+func openFDs() int {
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(fds)
+}
+
+// A decoding nobody reads holds no file open: files opened and closed
+// before their end (or only asked for their length) do not pin a
+// descriptor each, and the next reader reopens the file and decodes on,
+// sample for sample.
+func TestMP3CacheHoldsNoIdleFiles(t *testing.T) {
+	if openFDs() < 0 {
+		t.Skip("no /proc/self/fd")
+	}
+	want := privateDecode(t, cacheCopy(t, "sine44s.mp3"))
+	var paths []string
+	for range 20 {
+		paths = append(paths, cacheCopy(t, "sine44s.mp3"))
+	}
+	before := openFDs()
+	for i, path := range paths {
+		src, shared := cacheOpen(t, path)
+		if !shared {
+			t.Fatalf("%s not shared", path)
+		}
+		if i%2 == 0 {
+			src.Read(make([]float32, 2000))
+		} else {
+			pipeline.FramesOf(src)
+		}
+		pipeline.Close(src)
+	}
+	if after := openFDs(); after > before {
+		t.Fatalf("%d file descriptors open before, %d after 20 files were opened and closed", before, after)
+	}
+	for _, path := range paths[:4] {
+		src, _ := cacheOpen(t, path)
+		sameSamples(t, "resumed", audiotest.MustReadAll(t, src), want)
+		pipeline.Close(src)
+	}
+	if after := openFDs(); after > before {
+		t.Errorf("%d file descriptors open before, %d after whole reads", before, after)
+	}
+}
+
+// A file that changes while its decoding is idle is not resumed from the
+// new content: the reader gets an error, and the next opening decodes the
+// new file.
+func TestMP3CacheResumeChangedFile(t *testing.T) {
+	path := cacheCopy(t, "sine44m.mp3")
+	src, _ := cacheOpen(t, path)
+	src.Read(make([]float32, 2000))
+	// A second reader keeps its place while the first closes, the decoding
+	// goes idle and the file changes.
+	second, _ := cacheOpen(t, path)
+	pipeline.Close(src)
+	if _, err := second.Read(make([]float32, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	s := cacheEntry(t, path)
+	s.mu.Lock()
+	s.dec.Close() // as if every reader had gone and come back
+	s.dec = nil
+	s.mu.Unlock()
+	later := time.Now().Add(time.Hour)
+	os.Chtimes(path, later, later)
+	_, err := audiotest.ReadAll(second, 4096)
+	if err == nil || !strings.Contains(err.Error(), "the file changed") {
+		t.Errorf("reading on after the file changed: %v", err)
+	}
+	pipeline.Close(second)
+	if cacheEntry(t, path) != nil {
+		t.Error("the stale decoding stayed in the cache")
+	}
+	src, shared := cacheOpen(t, path)
+	defer pipeline.Close(src)
+	if !shared {
+		t.Error("the changed file was not shared afresh")
 	}
 }

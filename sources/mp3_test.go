@@ -1217,3 +1217,34 @@ func TestMP3MidSideShortBlocks(t *testing.T) {
 		t.Errorf("vs ffmpeg: max diff %.2f LSB, want ≤ 1", md)
 	}
 }
+
+// A Xing header that does not describe the data after it (a file cut
+// short, or two files joined) gives no length, through File as through
+// DecodeMP3: the decoded length is not what the header says.
+func TestMP3HeaderNotDescribingDataThroughFile(t *testing.T) {
+	data := readMP3Fixture(t, "sine44m.mp3")
+	dir := t.TempDir()
+	cut := filepath.Join(dir, "cut.mp3")
+	joined := filepath.Join(dir, "joined.mp3")
+	os.WriteFile(cut, data[:len(data)*6/10], 0o644)
+	os.WriteFile(joined, append(append([]byte{}, data...), data...), 0o644)
+	whole := filepath.Join(dir, "whole.mp3")
+	os.WriteFile(whole, data, 0o644)
+	for _, c := range []struct {
+		path  string
+		known bool
+	}{{whole, true}, {cut, false}, {joined, false}} {
+		for name, open := range map[string]pipeline.Opener{"File": File(c.path), "MP3": MP3(c.path)} {
+			src, err := open(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := pipeline.FramesOf(src)
+			got := audiotest.MustReadAll(t, src)
+			pipeline.Close(src)
+			if known := n >= 0; known != c.known || (known && n != int64(len(got))) {
+				t.Errorf("%s %s: length %d, decoded %d frames", name, filepath.Base(c.path), n, len(got))
+			}
+		}
+	}
+}
