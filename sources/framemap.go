@@ -133,6 +133,19 @@ func (m *FrameMap) frameAround(c int64) (start, end int64, inside bool) {
 	return m.starts[i], m.ends[i], true
 }
 
+// AudioBytes returns how many bytes of the file are audio frames, without
+// headers, tags or other chunks.
+func (m *FrameMap) AudioBytes() int64 {
+	if m.Kind == "wav" {
+		return m.dataEnd - m.dataStart
+	}
+	var n int64
+	for i := range m.ends {
+		n += m.ends[i] - m.starts[i]
+	}
+	return n
+}
+
 // Duration returns how long the audio in bytes [from, to) plays.
 func (m *FrameMap) Duration(from, to int64) time.Duration {
 	return time.Duration(m.Frames(from, to) * int64(time.Second) / int64(m.Rate))

@@ -150,3 +150,21 @@ func TestFrameMapRefuses(t *testing.T) {
 		t.Error("a directory was mapped")
 	}
 }
+
+// The audio bytes leave out headers, tags and other chunks.
+func TestFrameMapAudioBytes(t *testing.T) {
+	mp3, err := os.ReadFile(filepath.Join("testdata", "mp3", "sine44notag.mp3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "art.mp3")
+	tag := append([]byte("ID3\x03\x00\x00\x00\x00\x40\x00"), make([]byte, 8192)...) // an 8 KiB ID3v2 tag
+	os.WriteFile(path, append(append(tag, mp3...), []byte("TAG")...), 0o644)
+	m, err := MapFrames(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.AudioBytes(); got != int64(len(mp3)) {
+		t.Errorf("MP3: %d audio bytes, want %d", got, len(mp3))
+	}
+}

@@ -261,11 +261,18 @@ func TestElksPassthroughWindowNoGaps(t *testing.T) {
 	if err := os.WriteFile(mp3, bytes.Repeat(one, 6), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The same MP3 behind a 256 KiB ID3v2 tag (cover art): it plays for
+	// no time, so it must not make the pieces of audio larger.
+	art := filepath.Join(dir, "art.mp3")
+	tag := append([]byte("ID3\x03\x00\x00\x00\x10\x00\x00"), make([]byte, 256<<10)...)
+	if err := os.WriteFile(art, append(tag, bytes.Repeat(one, 6)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		format, path string
 		speed        float64
-	}{{"wav", wav, 3}, {"mp3", mp3, 1}} {
-		t.Run(c.format, func(t *testing.T) {
+	}{{"wav", wav, 3}, {"mp3", mp3, 1}, {"mp3", art, 1}} {
+		t.Run(filepath.Base(c.path), func(t *testing.T) {
 			want := float64(len(mustDecode(t, c.path))) / 44100
 			if c.format == "wav" {
 				want = 5

@@ -320,8 +320,11 @@ func (s *Session) sendFileOf(ctx context.Context, gen uint64, p *sessPassPlan, p
 	}
 	defer f.Close()
 	size := fm.Size
+	// A piece holds at most a checkpoint of audio: its share of the audio
+	// frames' bytes (tags and other chunks, such as cover art, play for no
+	// time).
 	piece := int64(PassthroughPiece)
-	if perCheckpoint := int64(float64(size) * float64(s.cfg.Checkpoint) / float64(dur)); perCheckpoint < piece {
+	if perCheckpoint := int64(float64(fm.AudioBytes()) * float64(s.cfg.Checkpoint) / float64(dur)); perCheckpoint < piece {
 		piece = max(1024, perCheckpoint)
 	}
 	// The frames' own duration, scaled to the file's decoded duration (an
