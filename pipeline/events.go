@@ -68,9 +68,10 @@ func (e Event) String() string {
 	return s
 }
 
-// Observer receives events. It is called synchronously from within Read, on
-// the goroutine that reads the pipeline, so it must be quick and must not
-// read from the pipeline itself.
+// Observer receives events. It is called synchronously from within Read
+// (and, for the first item or iteration, from within the Opener that opens
+// it: pipeline.Build opens the chain), on the goroutine that reads the
+// pipeline, so it must be quick and must not read from the pipeline itself.
 type Observer func(Event)
 
 type observerKey struct{}

@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -154,6 +155,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if spec.Sink == nil {
 		fmt.Fprintln(stderr, "elkspipe: the pipeline has no sink: end it with wav, raw, null or elks (elkspipe list shows them)")
 		return exitUsage
+	}
+	if *verbose {
+		// A server (elks) logs with slog: its calls' stream events are
+		// logged at debug level, with the call's id.
+		prev := slog.Default()
+		slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
+		defer slog.SetDefault(prev)
 	}
 	// Build opens the chain, so the first events come before the chain is
 	// known: they are held back and printed after it.

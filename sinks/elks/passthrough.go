@@ -273,6 +273,7 @@ func (s *Session) playPlan(ctx context.Context, p *sessPassPlan) error {
 			for _, it := range items {
 				path, err := it.Path, it.Err
 				if err == nil {
+					s.Logger().Debug("passing a file through", "stage", src.name, "file", path, "iteration", iter)
 					err = s.sendFileOf(ctx, gen, p, path)
 				}
 				if err == nil {

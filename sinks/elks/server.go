@@ -60,8 +60,9 @@ const (
 type Server struct {
 	// Addr is the address ListenAndServe listens on; default ":8095".
 	Addr string
-	// Path is the URL path of calls; default "/". GET /healthz (any
-	// other path) answers 200 and {"status":"ok","calls":N,...}.
+	// Path is the URL path of calls; default "/". GET /healthz (that
+	// path, wherever the Server is mounted) answers 200 and
+	// {"status":"ok","calls":N,...}; it cannot be the calls' path.
 	Path string
 	// Token, when set, must be given as ?token=... in the URL: missing
 	// is refused with 401, wrong with 403 (compared in constant time),

@@ -396,7 +396,9 @@ func (s *Session) observe(e pipeline.Event) {
 		s.boundary.Store(true)
 	case pipeline.ItemSkipped:
 		s.Logger().Warn("playlist item skipped", "event", e.String())
+		return
 	}
+	s.Logger().Debug("stream event", "event", e.String())
 }
 
 // finish records how the call ended, once, and wakes everything waiting.

@@ -364,8 +364,14 @@ func TestSessionWindowAndCheckpoints(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const rtt = 300 * time.Millisecond
 		cfg := Config{Format: PCM16000, Window: 2 * time.Second, Checkpoint: 500 * time.Millisecond}
-		s, p, _ := sessCall(t, cfg, func(p *sessPeer) { p.rtt = rtt })
+		s, p, logs := sessCall(t, cfg, func(p *sessPeer) { p.rtt = rtt })
 		g := sessGraph(t, "tone 440 dur=1.33s rate=16k | loop 6")
+		defer func() {
+			// The stream's events are in the call's log, at debug level.
+			if l := logs.String(); !strings.Contains(l, `msg="stream event"`) || !strings.Contains(l, `event="loop: iteration ended #6"`) {
+				t.Errorf("no stream events in the log:\n%s", l)
+			}
+		}()
 		start := time.Now()
 		srvRunCall(context.Background(), s, GraphHandler(g), false)
 		elapsed := time.Since(start)
