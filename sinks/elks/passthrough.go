@@ -17,9 +17,12 @@ import (
 )
 
 // PassthroughPiece is the most bytes of a file that one audio message
-// carries in the file formats, as in 46elks' own example; a piece also
-// holds at most one checkpoint of audio, so that the window stays fine-
-// grained for low bit rates (a 32 KiB piece of a 64 kbit/s MP3 lasts 4 s).
+// carries in the file formats, as in 46elks' own example. A piece also
+// holds at most one chunk of audio (Config.Chunk, as the encoded formats'
+// messages do), and ends between frames: a 32 KiB piece of a 64 kbit/s
+// MP3 would last 4 s, and the window can only move by whole pieces, so
+// long pieces would eat into the margin the window leaves over the
+// round trip.
 const PassthroughPiece = 32 << 10
 
 // sessPassPlan is what a pipeline plays in a file format: sources (files
@@ -321,12 +324,13 @@ func (s *Session) sendFileOf(ctx context.Context, gen uint64, p *sessPassPlan, p
 	}
 	defer f.Close()
 	size := fm.Size
-	// A piece holds at most a checkpoint of audio: its share of the audio
-	// frames' bytes (tags and other chunks, such as cover art, play for no
-	// time).
+	// A piece holds at most a chunk (and a checkpoint) of audio: that
+	// share of the audio frames' bytes (tags and other chunks, such as
+	// cover art, play for no time).
 	piece := int64(PassthroughPiece)
-	if perCheckpoint := int64(float64(fm.AudioBytes()) * float64(s.cfg.Checkpoint) / float64(dur)); perCheckpoint < piece {
-		piece = max(1024, perCheckpoint)
+	perPiece := min(s.cfg.Chunk, s.cfg.Checkpoint)
+	if n := int64(float64(fm.AudioBytes()) * float64(perPiece) / float64(dur)); n < piece {
+		piece = max(256, n)
 	}
 	// The frames' own duration, scaled to the file's decoded duration (an
 	// MP3's gapless trim makes the decoded one shorter).

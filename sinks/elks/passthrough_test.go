@@ -231,12 +231,14 @@ func TestPassthroughSkipsBrokenItem(t *testing.T) {
 	})
 }
 
-// High bit rates go out in 32 KiB pieces, as in 46elks' example.
+// High bit rates go out in pieces of at most 32 KiB, as in 46elks'
+// example, when a chunk of audio is larger than that.
 func TestPassthroughPieces(t *testing.T) {
 	dir := t.TempDir()
 	path, file := passWAV(t, dir, "hifi.wav", 44100, 2, time.Second)
 	synctest.Test(t, func(t *testing.T) {
-		s, p, _ := sessCall(t, Config{Format: WAV}, func(p *sessPeer) { p.passRate = 176400 })
+		cfg := Config{Format: WAV, Chunk: time.Second, Checkpoint: time.Second}
+		s, p, _ := sessCall(t, cfg, func(p *sessPeer) { p.passRate = 176400 })
 		if err := s.PlayFile(context.Background(), path); err != nil {
 			t.Fatal(err)
 		}
