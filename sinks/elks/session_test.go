@@ -755,60 +755,76 @@ func TestSessionHangupDuringPlay(t *testing.T) {
 // sees it half-spread. A session that spreads it first keeps Play waiting
 // instead, until the wait gives up (100ms of real time).
 func TestSessionCallerHangupSeenWhole(t *testing.T) {
-	// Outside the bubble: a real-time limit for the wait.
-	kick, giveUp, stop := make(chan struct{}), make(chan struct{}), make(chan struct{})
-	defer close(stop)
-	go func() {
-		select {
-		case <-kick:
-			time.Sleep(100 * time.Millisecond)
-			close(giveUp)
-		case <-stop:
-		}
-	}()
-	synctest.Test(t, func(t *testing.T) {
-		s, p, logs := sessCall(t, Config{}, nil)
-		playReturned := make(chan struct{})
-		cancel := s.cancel
-		s.cancel = func(cause error) {
-			close(kick)
-			select {
-			case <-playReturned:
-			case <-giveUp:
-			}
-			cancel(cause)
-		}
-		var playErr error
-		var done, ctxDone bool
-		var end End
-		h := func(ctx context.Context, s *Session) error {
-			playErr = s.Play(ctx, &audiotest.Endless{F: pipeline.Format{Rate: 16000, Channels: 1}, Value: 0.25})
-			select {
-			case <-s.Done():
-				done = true
-			default:
-			}
-			ctxDone = ctx.Err() != nil
-			end = s.End()
-			close(playReturned)
-			return playErr
-		}
-		finished := make(chan struct{})
-		go func() {
-			defer close(finished)
-			srvRunCall(context.Background(), s, h, false)
-		}()
-		time.Sleep(time.Second)
-		p.hangup()
-		<-finished
-		if !errors.Is(playErr, ErrCallOver) || !done || !ctxDone || end.By != ByAPI {
-			t.Errorf("Play returned %v; then the call was done: %v, its context done: %v, its end: %+v", playErr, done, ctxDone, end)
-		}
-		l := logs.String()
-		if strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") {
-			t.Errorf("logs:\n%s", l)
-		}
-	})
+	hold, _ := passWAV(t, t.TempDir(), "hold.wav", 16000, 1, 700*time.Millisecond)
+	for _, c := range []struct {
+		name string
+		cfg  Config
+		play func(ctx context.Context, s *Session) error
+	}{
+		{"pcm", Config{}, func(ctx context.Context, s *Session) error {
+			return s.Play(ctx, &audiotest.Endless{F: pipeline.Format{Rate: 16000, Channels: 1}, Value: 0.25})
+		}},
+		{"wav file loop passed through", Config{Format: WAV}, func(ctx context.Context, s *Session) error {
+			return s.PlayGraph(ctx, sessGraph(t, "file "+hold+" | loop"))
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// Outside the bubble: a real-time limit for the wait.
+			kick, giveUp, stop := make(chan struct{}), make(chan struct{}), make(chan struct{})
+			defer close(stop)
+			go func() {
+				select {
+				case <-kick:
+					time.Sleep(100 * time.Millisecond)
+					close(giveUp)
+				case <-stop:
+				}
+			}()
+			synctest.Test(t, func(t *testing.T) {
+				s, p, logs := sessCall(t, c.cfg, func(p *sessPeer) { p.passRate = 32000 })
+				playReturned := make(chan struct{})
+				cancel := s.cancel
+				s.cancel = func(cause error) {
+					close(kick)
+					select {
+					case <-playReturned:
+					case <-giveUp:
+					}
+					cancel(cause)
+				}
+				var playErr error
+				var done, ctxDone bool
+				var end End
+				h := func(ctx context.Context, s *Session) error {
+					playErr = c.play(ctx, s)
+					select {
+					case <-s.Done():
+						done = true
+					default:
+					}
+					ctxDone = ctx.Err() != nil
+					end = s.End()
+					close(playReturned)
+					return playErr
+				}
+				finished := make(chan struct{})
+				go func() {
+					defer close(finished)
+					srvRunCall(context.Background(), s, h, false)
+				}()
+				time.Sleep(time.Second)
+				p.hangup()
+				<-finished
+				if !errors.Is(playErr, ErrCallOver) || !done || !ctxDone || end.By != ByAPI {
+					t.Errorf("Play returned %v; then the call was done: %v, its context done: %v, its end: %+v", playErr, done, ctxDone, end)
+				}
+				l := logs.String()
+				if strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") {
+					t.Errorf("logs:\n%s", l)
+				}
+			})
+		})
+	}
 }
 
 // sessCloseErrTransport fails its first Close, as a WebSocket whose
