@@ -25,7 +25,10 @@ import (
 // hello has arrived (s.Hello() says who calls whom), with the call's
 // context. When it returns, the server waits until the audio sent has
 // been played (Session.Drain) and hangs up, unless the call is already
-// over or Server.KeepOpen is set; an error is logged first.
+// over or Server.KeepOpen is set; an error is logged first. A handler may
+// hang up itself, from any goroutine (Session.Hangup): the server then
+// waits for that hangup to finish, and logs the handler's error (a Play
+// the hangup stopped) only at debug level.
 type Handler func(ctx context.Context, s *Session) error
 
 // GraphHandler returns a Handler that plays a fresh instance of g's
@@ -264,22 +267,22 @@ func (srv *Server) serveCall(t Transport, remote string) {
 }
 
 // srvRunCall runs h in the call s and ends the call: once the audio has
-// played (Drain) it hangs up, unless the call is over, base is cancelled
-// (the server hangs up at once) or keepOpen is set and h succeeded (then
-// it waits for the caller to hang up). It closes s.
+// played (Drain) it hangs up, unless the call is over or being hung up,
+// base is cancelled (the server hangs up at once) or keepOpen is set and
+// h succeeded (then it waits for the caller to hang up). It closes s.
 func srvRunCall(base context.Context, s *Session, h Handler, keepOpen bool) {
 	sl := s.Logger()
 	err := h(s.Context(), s)
-	over := func() bool {
-		select {
-		case <-s.Done():
-			return true
-		default:
-			return base.Err() != nil
+	// over: the call ended, the server is hanging up on it, or the
+	// handler (or a goroutine of it) hung up. A handler's error is then
+	// most likely that end (a Play that stopped), not a failure.
+	over := func() bool { return s.ending() || base.Err() != nil }
+	if err != nil {
+		if over() {
+			sl.Debug("the handler returned after the call ended", "err", err)
+		} else {
+			sl.Error("playing failed; hanging up", "err", err)
 		}
-	}
-	if err != nil && !over() {
-		sl.Error("playing failed; hanging up", "err", err)
 	}
 	if !over() {
 		if err == nil && keepOpen {
@@ -292,7 +295,7 @@ func srvRunCall(base context.Context, s *Session, h Handler, keepOpen bool) {
 			sl.Warn("waiting for the audio to play", "err", derr)
 		}
 	}
-	s.Hangup()
+	s.Hangup() // waits for a Hangup of the handler's still going on
 	st := s.Stats()
 	end := s.End()
 	sl.Info("call closed", "by", end.By, "reason", end.Reason, "audio_sent", st.AudioSent,

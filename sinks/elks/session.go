@@ -247,8 +247,11 @@ type Session struct {
 	outWake  chan struct{}
 	playing  bool
 	byeSent  bool
-	gen      uint64 // interrupt generation
-	needSend bool   // a "sending" must precede the next audio
+	hungUp   chan struct{} // made by the first Hangup, closed when it returns
+	// hangupErr is the first Hangup's result, set before hungUp closes.
+	hangupErr error
+	gen       uint64 // interrupt generation
+	needSend  bool   // a "sending" must precede the next audio
 	// The window: positions in audio time and bytes, since the start.
 	sentDur, ackDur, syncDur       time.Duration
 	sentBytes, ackBytes, syncBytes int64
@@ -402,14 +405,17 @@ func (s *Session) observe(e pipeline.Event) {
 }
 
 // finish records how the call ended, once, and wakes everything waiting.
+// Done is closed and the call's context cancelled before the waiters
+// wake, under s.mu with the ended flag: whoever sees the call over by one
+// of them (a Play that returned ErrCallOver, say) sees it over by all.
 func (s *Session) finish(e End) {
 	s.endOnce.Do(func() {
 		s.mu.Lock()
 		s.ended, s.end = true, e
+		close(s.done)
+		s.cancel(s.endErr(e))
 		s.broadcastLocked()
 		s.mu.Unlock()
-		s.cancel(s.endErr(e))
-		close(s.done)
 		lvl := slog.LevelInfo
 		if e.By == ByAPI && e.Reason == ReasonError {
 			lvl = slog.LevelWarn
@@ -765,9 +771,20 @@ func (s *Session) getBuf(ctx context.Context, n int) ([]byte, error) {
 	case b := <-s.free:
 		return b, nil
 	case <-s.done:
-		return nil, s.endErr(s.End())
 	case <-ctx.Done():
-		return nil, ctx.Err()
+	}
+	return nil, s.stopErr(ctx)
+}
+
+// stopErr says why playing must stop, once the call is over or ctx is
+// done: the end of the call first, as a call's context is cancelled when
+// the call ends.
+func (s *Session) stopErr(ctx context.Context) error {
+	select {
+	case <-s.done:
+		return s.endErr(s.End())
+	default:
+		return ctx.Err()
 	}
 }
 
@@ -917,9 +934,9 @@ func (s *Session) Play(ctx context.Context, src pipeline.Source) error {
 	for {
 		select {
 		case <-s.done:
-			return s.endErr(s.End())
+			return s.stopErr(ctx)
 		case <-ctx.Done():
-			return ctx.Err()
+			return s.stopErr(ctx)
 		default:
 		}
 		n, rerr := src.Read(buf[filled:])
@@ -1069,15 +1086,29 @@ func (s *Session) Interrupt() error {
 	return nil
 }
 
-// Hangup ends the call from this side: it stops any Play, sends "bye",
-// waits up to the configured ByeTimeout for the API's bye, and closes
-// the session. It does not wait for the audio sent to be played: call
-// Drain first for that.
+// Hangup ends the call from this side: it stops any Play, PlayFile,
+// PlayGraph or Drain (they return an error wrapping ErrCallOver), sends
+// "bye", waits up to the configured ByeTimeout for the bye to be written
+// and as long again for the API's bye, and closes the session. It does
+// not wait for the audio sent to be played: call Drain first for that.
+// It may be called from any goroutine: the bye goes out once, and a
+// Hangup called while another is going on waits for that one and returns
+// its result. On a call already over it only closes the session.
 func (s *Session) Hangup() error {
 	s.mu.Lock()
-	if s.ended || s.byeSent {
+	if s.hungUp != nil {
+		first := s.hungUp
 		s.mu.Unlock()
-		return s.Close()
+		<-first
+		return s.hangupErr
+	}
+	hungUp := make(chan struct{})
+	s.hungUp = hungUp
+	if s.ended {
+		s.mu.Unlock()
+		s.hangupErr = s.Close()
+		close(hungUp)
+		return s.hangupErr
 	}
 	s.byeSent = true
 	flushed := make(chan struct{})
@@ -1099,7 +1130,17 @@ func (s *Session) Hangup() error {
 	case <-timer.C:
 	}
 	s.finish(End{By: ByApp})
-	return s.Close()
+	s.hangupErr = s.Close()
+	close(hungUp)
+	return s.hangupErr
+}
+
+// ending reports whether the call is over or a Hangup has begun: either
+// way no more audio goes out.
+func (s *Session) ending() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ended || s.byeSent
 }
 
 // Close ends the session without a bye (if the call is not over yet),
