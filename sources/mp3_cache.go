@@ -120,8 +120,7 @@ func (c *mp3CacheStore) share(key mp3CacheKey, d *mp3Source) pipeline.Source {
 		return nil
 	}
 	c.evictLocked(size)
-	s := &mp3Shared{store: c, key: key, format: d.format, frames: frames, size: size,
-		pcm: make([]byte, 0, size), dec: d}
+	s := &mp3Shared{store: c, key: key, format: d.format, frames: frames, size: size, dec: d}
 	if c.entries == nil {
 		c.entries = map[mp3CacheKey]*mp3Shared{}
 	}
@@ -227,6 +226,11 @@ func (s *mp3Shared) at(pos, n int) (b []byte, end bool, err error) {
 // decodeLocked decodes the next frames onto s.pcm; at the end of the
 // stream it releases the decoder and settles the entry's size.
 func (s *mp3Shared) decodeLocked() {
+	if s.pcm == nil {
+		// Allocated at the first decoding, not when the file is opened:
+		// openings that only ask for the length cost nothing.
+		s.pcm = make([]byte, 0, s.frames*4)
+	}
 	for range mp3DecodeStep / 1152 {
 		b := s.dec.take(mp3DecodeStep)
 		if b == nil {
