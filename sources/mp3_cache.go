@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/elkspipe/elkspipe/pipeline"
 )
@@ -29,9 +30,11 @@ import (
 // up front (from their Xing/Info header, or by walking the frame headers)
 // and fits in the cache are shared; the others are decoded per opening as
 // before. A file is keyed by its absolute path, size and modification
-// time, so a changed file is decoded afresh; the least recently used files
-// make room for new ones. A stream that fails to decode is dropped from
-// the cache (its readers get the error, where the stream failed).
+// time, so a changed file is decoded afresh. The least recently used files
+// that nobody reads make room for new ones; a file that does not fit even
+// so is decoded per opening, so the cache never holds more than its size.
+// A stream that fails to decode is dropped from the cache (its readers
+// get the error, where the stream failed).
 
 // DefaultMP3CacheSize is the memory the decoded-MP3 cache may use unless
 // SetMP3CacheSize says otherwise: 64 MiB.
@@ -87,6 +90,14 @@ func (c *mp3CacheStore) setLimit(n int64) {
 	c.evictLocked(0)
 }
 
+// trim evicts idle entries while the cache is over its limit (after a
+// smaller limit was set while the entries were being read).
+func (c *mp3CacheStore) trim() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.evictLocked(0)
+}
+
 // lookup returns a reader of the shared decoding of key, or nil.
 func (c *mp3CacheStore) lookup(key mp3CacheKey) pipeline.Source {
 	c.mu.Lock()
@@ -116,11 +127,14 @@ func (c *mp3CacheStore) share(key mp3CacheKey, d *mp3Source) pipeline.Source {
 		return s.newReader()
 	}
 	size := frames * 4
-	if frames < 0 || size > c.limit {
+	if frames < 0 || c.limit == 0 || size > c.limit {
 		return nil
 	}
-	c.evictLocked(size)
+	if !c.evictLocked(size) {
+		return nil // the files being read leave no room
+	}
 	s := &mp3Shared{store: c, key: key, format: d.format, frames: frames, size: size, dec: d}
+	s.cond = sync.NewCond(&s.mu)
 	if c.entries == nil {
 		c.entries = map[mp3CacheKey]*mp3Shared{}
 	}
@@ -152,18 +166,25 @@ func (c *mp3CacheStore) drop(s *mp3Shared) {
 	}
 }
 
-// evictLocked removes the least recently used entries until n more bytes
-// fit within the limit.
-func (c *mp3CacheStore) evictLocked(n int64) {
-	for c.bytes+n > c.limit && len(c.entries) > 0 {
+// evictLocked removes the least recently used entries that nobody reads
+// until n more bytes fit within the limit, and reports whether they do.
+// Entries being read stay: their memory is in use whatever the cache does,
+// and evicting them would only make the next opening decode the file
+// again into a second buffer.
+func (c *mp3CacheStore) evictLocked(n int64) bool {
+	for c.bytes+n > c.limit {
 		var oldest *mp3Shared
 		for _, s := range c.entries {
-			if oldest == nil || s.used < oldest.used {
+			if s.readers.Load() == 0 && (oldest == nil || s.used < oldest.used) {
 				oldest = s
 			}
 		}
+		if oldest == nil {
+			return false
+		}
 		c.removeLocked(oldest)
 	}
+	return true
 }
 
 // removeLocked takes s out of the cache; its readers read on.
@@ -182,12 +203,14 @@ type mp3Shared struct {
 	used   uint64
 	size   int64 // bytes counted against the cache (store.mu)
 
-	mu      sync.Mutex
-	pcm     []byte     // decoded so far: appended to, never changed
-	dec     *mp3Source // decodes the rest; nil when idle or ended
-	err     error      // why the stream ended (io.EOF at its end); nil while it goes on
-	readers int
-	evicted bool
+	readers atomic.Int32 // open readers
+
+	mu       sync.Mutex
+	cond     *sync.Cond // on mu: a resume ended
+	pcm      []byte     // decoded so far: appended to, never changed
+	dec      *mp3Source // decodes the rest; nil when idle, resuming or ended
+	resuming bool       // a reader reopens the file (outside mu)
+	err      error      // why the stream ended (io.EOF at its end); nil while it goes on
 }
 
 // mp3DecodeStep is how many frames a reader decodes at a time when it is
@@ -195,9 +218,7 @@ type mp3Shared struct {
 const mp3DecodeStep = 4 * 1152
 
 func (s *mp3Shared) newReader() *mp3SharedReader {
-	s.mu.Lock()
-	s.readers++
-	s.mu.Unlock()
+	s.readers.Add(1)
 	return &mp3SharedReader{s: s}
 }
 
@@ -207,11 +228,14 @@ func (s *mp3Shared) newReader() *mp3SharedReader {
 func (s *mp3Shared) at(pos, n int) (b []byte, end bool, err error) {
 	s.mu.Lock()
 	for len(s.pcm) <= pos && s.err == nil {
-		if s.dec == nil {
+		switch {
+		case s.resuming:
+			s.cond.Wait()
+		case s.dec == nil:
 			s.resumeLocked()
-			continue
+		default:
+			s.decodeLocked()
 		}
-		s.decodeLocked()
 	}
 	pcm, err, done := s.pcm, s.err, s.err != nil
 	s.mu.Unlock()
@@ -257,35 +281,44 @@ func (s *mp3Shared) decodeLocked() {
 }
 
 // resumeLocked reopens the file of an idle decoding and decodes it up to
-// where the decoding stopped, so that decodeLocked can go on. A file that
-// changed or cannot be read ends the decoding with the error.
+// where the decoding stopped, so that decodeLocked can go on. That takes
+// as long as decoding the part kept, so it runs without the lock: readers
+// of that part read on, and readers that need more wait for it. A file
+// that changed or cannot be read ends the decoding with the error.
 func (s *mp3Shared) resumeLocked() {
-	d, err := s.reopen()
-	if err == nil {
-		for skip := len(s.pcm); skip > 0; {
-			b := d.take(skip / 4)
-			if b == nil {
-				err = d.err
-				if err == io.EOF {
-					err = errors.New("mp3: the file decodes shorter than before")
-				}
-				break
+	s.resuming = true
+	skip := len(s.pcm)
+	s.mu.Unlock()
+	d, err := mp3Reopen(s)
+	for err == nil && skip > 0 {
+		b := d.take(skip / 4)
+		if b == nil {
+			err = d.err
+			if err == io.EOF {
+				err = errors.New("mp3: the file decodes shorter than before")
 			}
-			skip -= len(b)
+			break
 		}
+		skip -= len(b)
 	}
 	if err != nil {
 		if d != nil {
 			d.Close()
 		}
-		s.err = err
-		s.mu.Unlock()
 		s.store.drop(s)
-		s.mu.Lock()
+	}
+	s.mu.Lock()
+	s.resuming = false
+	s.cond.Broadcast()
+	if err != nil {
+		s.err = err
 		return
 	}
 	s.dec = d
 }
+
+// mp3Reopen is reopen; tests replace it to hold a resume in progress.
+var mp3Reopen = (*mp3Shared).reopen
 
 // reopen opens the file again and checks that it is the version cached.
 func (s *mp3Shared) reopen() (*mp3Source, error) {
@@ -313,26 +346,29 @@ func (s *mp3Shared) reopen() (*mp3Source, error) {
 // idleLocked closes the decoder of a decoding nobody reads, so that it
 // holds no file open.
 func (s *mp3Shared) idleLocked() {
-	if s.readers == 0 && s.dec != nil {
+	if s.readers.Load() == 0 && s.dec != nil {
 		s.dec.Close()
 		s.dec = nil
 	}
 }
 
-// evict is called once s has left the cache.
+// evict is called once s has left the cache, which only idle entries do.
 func (s *mp3Shared) evict() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.evicted = true
 	s.idleLocked()
 }
 
-// release ends one reader.
+// release ends one reader; the last one idles the decoding and lets the
+// cache trim itself if it is over its limit.
 func (s *mp3Shared) release() {
+	if s.readers.Add(-1) > 0 {
+		return
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.readers--
 	s.idleLocked()
+	s.mu.Unlock()
+	s.store.trim()
 }
 
 // mp3SharedReader is one opening of a shared decoding.

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -210,7 +212,8 @@ func TestMP3CacheSizeAndEviction(t *testing.T) {
 		pipeline.Close(src)
 	}
 
-	// Room for the larger of the two but not both.
+	// Room for the larger of the two but not both. A file being read
+	// stays cached: the other one is decoded per opening meanwhile.
 	cacheLimit(t, max(sa, sb))
 	srcA, shared := cacheOpen(t, a)
 	if !shared {
@@ -219,20 +222,25 @@ func TestMP3CacheSizeAndEviction(t *testing.T) {
 	if _, err := srcA.Read(make([]float32, 100)); err != nil {
 		t.Fatal(err)
 	}
-	srcB, shared := cacheOpen(t, b) // evicts a, which srcA still reads
-	if !shared {
-		t.Fatal("b is not shared")
-	}
-	if cacheEntry(t, a) != nil {
-		t.Fatal("a is still cached beside b, beyond the limit")
+	srcB, shared := cacheOpen(t, b)
+	if shared || cacheEntry(t, a) == nil {
+		t.Fatalf("b shared %v beside a being read, a cached %v", shared, cacheEntry(t, a) != nil)
 	}
 	restA, err := audiotest.ReadAll(srcA, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameSamples(t, "an evicted file's reader", restA, wantA[100:])
-	sameSamples(t, "b", audiotest.MustReadAll(t, srcB), wantB)
+	sameSamples(t, "a", restA, wantA[100:])
+	sameSamples(t, "b, decoded alone", audiotest.MustReadAll(t, srcB), wantB)
 	pipeline.Close(srcA)
+	pipeline.Close(srcB)
+
+	// Once nobody reads a, b takes its place.
+	srcB, shared = cacheOpen(t, b)
+	if !shared || cacheEntry(t, a) != nil {
+		t.Fatalf("b shared %v once a was idle, a still cached %v", shared, cacheEntry(t, a) != nil)
+	}
+	sameSamples(t, "b", audiotest.MustReadAll(t, srcB), wantB)
 	pipeline.Close(srcB)
 
 	mp3Cache.mu.Lock()
@@ -240,6 +248,43 @@ func TestMP3CacheSizeAndEviction(t *testing.T) {
 	mp3Cache.mu.Unlock()
 	if used > limit || used != sb {
 		t.Errorf("the cache counts %d bytes (limit %d), want b's %d", used, limit, sb)
+	}
+
+	// Many calls alternating between the two files: the shared buffers
+	// never exceed the limit (the file that does not fit is decoded per
+	// opening), and every call hears both files whole.
+	var wg sync.WaitGroup
+	var held atomic.Int64
+	for range 8 {
+		wg.Go(func() {
+			for _, f := range []struct {
+				path string
+				want []float32
+			}{{a, wantA}, {b, wantB}} {
+				src, err := File(f.path)(context.Background())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got, err := audiotest.ReadAll(src, 777)
+				if err != nil || len(got) != len(f.want) || audiotest.MaxDiff(got, f.want) != 0 {
+					t.Errorf("%s: %d samples, %v", f.path, len(got), err)
+				}
+				if r, ok := src.(*mp3SharedReader); ok {
+					r.s.mu.Lock()
+					held.Store(max(held.Load(), int64(cap(r.s.pcm))))
+					r.s.mu.Unlock()
+				}
+				pipeline.Close(src)
+			}
+		})
+	}
+	wg.Wait()
+	mp3Cache.mu.Lock()
+	used = mp3Cache.bytes
+	mp3Cache.mu.Unlock()
+	if used > limit || held.Load() > limit {
+		t.Errorf("the cache counts %d bytes and a buffer holds %d, limit %d", used, held.Load(), limit)
 	}
 
 	// A file larger than the whole cache is decoded per opening.
@@ -281,8 +326,8 @@ func TestMP3CacheConcurrentOpenings(t *testing.T) {
 	s := cacheEntry(t, path)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.readers != 0 || s.dec != nil {
-		t.Errorf("after every reader closed: %d readers, decoder %v", s.readers, s.dec)
+	if n := s.readers.Load(); n != 0 || s.dec != nil {
+		t.Errorf("after every reader closed: %d readers, decoder %v", n, s.dec != nil)
 	}
 }
 
@@ -368,4 +413,63 @@ func TestMP3CacheResumeChangedFile(t *testing.T) {
 	if !shared {
 		t.Error("the changed file was not shared afresh")
 	}
+}
+
+// A resume (reopening a file and decoding again the part kept) does not
+// hold up the readers of that part, nor the openings of other files; the
+// readers that need more wait for it and then read on.
+func TestMP3CacheResumeBlocksNobody(t *testing.T) {
+	path, other := cacheCopy(t, "sine44m.mp3"), cacheCopy(t, "sine22v.mp3")
+	want := privateDecode(t, path)
+	src, _ := cacheOpen(t, path)
+	pipeline.ReadFull(src, make([]float32, 5000))
+	pipeline.Close(src) // idle: 5000 frames or more kept, no decoder
+	o, _ := cacheOpen(t, other)
+	audiotest.MustReadAll(t, o)
+	pipeline.Close(o)
+
+	hold := make(chan struct{})
+	resuming := make(chan struct{})
+	mp3Reopen = func(s *mp3Shared) (*mp3Source, error) {
+		close(resuming)
+		<-hold
+		return s.reopen()
+	}
+	defer func() { mp3Reopen = (*mp3Shared).reopen }()
+
+	far, _ := cacheOpen(t, path)
+	farDone := make(chan []float32)
+	go func() {
+		got, err := audiotest.ReadAll(far, 4096)
+		if err != nil {
+			t.Error(err)
+		}
+		farDone <- got
+	}()
+	<-resuming // far is past the kept part and reopening the file
+	quick := make(chan error)
+	go func() {
+		near, _ := File(path)(context.Background())
+		defer pipeline.Close(near)
+		if n, err := pipeline.ReadFull(near, make([]float32, 4000)); n != 4000 || err != nil {
+			quick <- fmt.Errorf("reading the kept part: %d, %v", n, err)
+			return
+		}
+		o, err := File(other)(context.Background())
+		if err == nil {
+			pipeline.Close(o)
+		}
+		quick <- err
+	}()
+	select {
+	case err := <-quick:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a resume held up a reader of the kept part or the opening of another file")
+	}
+	close(hold)
+	sameSamples(t, "after the resume", <-farDone, want)
+	pipeline.Close(far)
 }

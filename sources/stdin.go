@@ -35,10 +35,12 @@ type stdinChunk struct {
 // waits for its chunks with a select instead. It starts with the first
 // stage that reads the pipe and ends at the pipe's end; a pipeline that
 // stops before then leaves it waiting to hand over its next chunk, which
-// the next reader of standard input gets.
+// the next reader of standard input gets (what the stage that stopped had
+// taken but not read is gone, as with any read of a pipe).
 var stdinPump struct {
 	once   sync.Once
 	chunks chan stdinChunk // closed after the last chunk
+	end    error           // why it ended (io.EOF or a read error), set before chunks closes
 }
 
 func stdinChunks() <-chan stdinChunk {
@@ -50,6 +52,9 @@ func stdinChunks() <-chan stdinChunk {
 			for {
 				b := make([]byte, 32<<10)
 				n, err := in.Read(b)
+				if err != nil {
+					stdinPump.end = err
+				}
 				if n > 0 || err != nil {
 					stdinPump.chunks <- stdinChunk{b[:n], err}
 				}
@@ -77,7 +82,7 @@ func (r *stdinPipe) Read(p []byte) (int, error) {
 		select {
 		case c, ok := <-stdinChunks():
 			if !ok {
-				c.err = io.EOF
+				c.err = stdinPump.end // every later reader sees the same end
 			}
 			r.rest, r.err = c.b, c.err
 		case <-r.ctx.Done():

@@ -93,8 +93,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return exitUsage
 	}
-	if *mp3Cache < 0 {
-		fmt.Fprintf(stderr, "elkspipe: -mp3-cache %d: want 0 or more MiB\n", *mp3Cache)
+	if *mp3Cache < 0 || *mp3Cache > 1<<20 {
+		fmt.Fprintf(stderr, "elkspipe: -mp3-cache %d: want 0 to 1048576 MiB\n", *mp3Cache)
 		return exitUsage
 	}
 	fs.Visit(func(f *flag.Flag) {

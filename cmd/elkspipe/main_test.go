@@ -109,7 +109,7 @@ func TestErrorsAreOneLineAndNameTheStage(t *testing.T) {
 		{[]string{"file " + filepath.Join(dir, "missing.wav") + " | null"}, exitFailed, "missing.wav\": no such file or directory"},
 		{[]string{"file " + junk + " | null"}, exitFailed, `junk.wav": not a WAV or MP3 file`},
 		{[]string{"tone 440 | fade out=1s | null"}, exitFailed, "fade"},
-		{[]string{"-mp3-cache", "-1", "tone 440 dur=1s | null"}, exitUsage, "-mp3-cache -1: want 0 or more MiB"},
+		{[]string{"-mp3-cache", "-1", "tone 440 dur=1s | null"}, exitUsage, "-mp3-cache -1: want 0 to 1048576 MiB"},
 		// Errors in how the pipeline is put together, found as it is
 		// built or starts, are usage errors too.
 		{[]string{"silence 1s | resample 1 | null"}, exitUsage, "resample in two steps"},

@@ -225,7 +225,13 @@ func (p *sessPassPlan) probe(path string) (*sources.FrameMap, time.Duration, err
 // sessFileDuration decodes the file's header (or, when that does not
 // tell, the whole file) to learn how long it plays.
 func sessFileDuration(path string) (time.Duration, error) {
-	src, err := sources.File(path)(context.Background())
+	// Decoded on its own, not through sources.File: a file sent untouched
+	// has no use for the shared decoding of MP3 files (see sources.File).
+	file, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	src, err := sources.Decode(file)
 	if err != nil {
 		return 0, err
 	}
