@@ -161,7 +161,7 @@ func Sniff(head []byte) string {
 	case at(0, "\x30\x26\xB2\x75"):
 		return "ASF/WMA"
 	case at(0, "#EXTM3U"), at(0, "\xEF\xBB\xBF#EXTM3U"):
-		return "an M3U playlist (use the playlist element)"
+		return "an M3U playlist (give it to the playlist element, not as a file or an item of another list)"
 	case at(0, "RIFF"):
 		return "a RIFF file that is not WAVE"
 	}

@@ -171,7 +171,7 @@ func TestSniff(t *testing.T) {
 		"FORM\x00\x00\x00\x00AIFF":                         "AIFF",
 		"\x00\x00\x00\x20ftypM4A ":                         "MP4/M4A (AAC)",
 		"\xff\xf1\x50\x80\x00\x00\x00\x00\x00\x00\x00\x00": "AAC (ADTS)",
-		"#EXTM3U\n/a.mp3\n":                                "an M3U playlist (use the playlist element)",
+		"#EXTM3U\n/a.mp3\n":                                "an M3U playlist (give it to the playlist element, not as a file or an item of another list)",
 		"hello, world":                                     "",
 	}
 	for head, want := range cases {
