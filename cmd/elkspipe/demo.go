@@ -12,6 +12,7 @@ import (
 
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sinks/elks"
+	"github.com/elkspipe/elkspipe/sinks/elks/elkstest"
 )
 
 const demoUsage = `elkspipe demo serves a built-in jingle, looped, as a 46elks application on
@@ -130,7 +131,7 @@ func demoCall(ctx context.Context, g *pipeline.Graph, text string, opt demoOptio
 	fmt.Fprintf(stderr, "elkspipe demo: serving %q on %s\n", text, url)
 	fmt.Fprintf(stderr, "elkspipe demo: calling it: %s of call time at %g× speed, %s round trip\n", opt.duration, opt.speed, opt.rtt)
 
-	report, err := elks.Simulate(ctx, elks.SimOptions{
+	report, err := elkstest.Call(ctx, elkstest.Options{
 		URL: url, Speed: opt.speed, Duration: opt.duration, RTT: opt.rtt, Record: opt.record, Logger: logger,
 	})
 	if err != nil {
@@ -140,7 +141,7 @@ func demoCall(ctx context.Context, g *pipeline.Graph, text string, opt demoOptio
 		fmt.Fprintln(stderr, "elkspipe demo:", err)
 		return exitFailed
 	}
-	if err := writeSimReports(stdout, []*elks.SimReport{report}, 1, opt.asJSON); err != nil {
+	if err := writeSimReports(stdout, []*elkstest.Report{report}, 1, opt.asJSON); err != nil {
 		fmt.Fprintln(stderr, "elkspipe demo:", err)
 		return exitFailed
 	}

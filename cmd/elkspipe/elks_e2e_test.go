@@ -18,6 +18,7 @@ import (
 	"github.com/elkspipe/elkspipe/internal/audiotest"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sinks/elks"
+	"github.com/elkspipe/elkspipe/sinks/elks/elkstest"
 )
 
 // serveElks serves a pipeline ending in `elks ... listen=127.0.0.1:0` and
@@ -106,7 +107,7 @@ func TestElksEveryFormatEndToEnd(t *testing.T) {
 			// playback (the window tests below are about timing).
 			url := serveElks(t, c.source+" | elks format="+c.format+" chunk=500ms window=30s listen=127.0.0.1:0")
 			heard := filepath.Join(t.TempDir(), "heard.wav")
-			rep, err := elks.Simulate(context.Background(), elks.SimOptions{URL: url, Speed: 10, Record: heard, RecordRate: c.rate})
+			rep, err := elkstest.Call(context.Background(), elkstest.Options{URL: url, Speed: 10, Record: heard, RecordRate: c.rate})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -135,7 +136,7 @@ func TestElksLoopThirtyMinutes(t *testing.T) {
 	// scheduler stalls: 60 s of call time is a second of wall time, and the
 	// first chunk plays for 8 ms of it while the next ones arrive.
 	url := serveElks(t, "file "+hold+" | loop | elks format=ulaw chunk=500ms window=60s checkpoint=5s listen=127.0.0.1:0")
-	rep, err := elks.Simulate(context.Background(), elks.SimOptions{URL: url, Speed: 60, Duration: 30 * time.Minute, RTT: 200 * time.Millisecond})
+	rep, err := elkstest.Call(context.Background(), elkstest.Options{URL: url, Speed: 60, Duration: 30 * time.Minute, RTT: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +172,7 @@ func TestElksTokenRefused(t *testing.T) {
 			t.Errorf("simulate %s: exit %d, %q", u, code, stderr)
 		}
 	}
-	rep, err := elks.Simulate(context.Background(), elks.SimOptions{URL: url + "?token=s3cret", Speed: 20})
+	rep, err := elkstest.Call(context.Background(), elkstest.Options{URL: url + "?token=s3cret", Speed: 20})
 	if err != nil || rep.End.By != "app" || rep.Played < 0.99 {
 		t.Fatalf("with the right token: %v, %+v", err, rep.End)
 	}
@@ -182,7 +183,7 @@ func TestElksTokenRefused(t *testing.T) {
 func TestElksHangupLeavesNothingBehind(t *testing.T) {
 	before := runtime.NumGoroutine()
 	url, stop := serveElksStop(t, "tone 440 | elks format=pcm_16000 listen=127.0.0.1:0")
-	rep, err := elks.Simulate(context.Background(), elks.SimOptions{URL: url, Speed: 10, Duration: 2 * time.Second})
+	rep, err := elkstest.Call(context.Background(), elkstest.Options{URL: url, Speed: 10, Duration: 2 * time.Second})
 	if err != nil || rep.End.By != "caller" {
 		t.Fatalf("%v %+v", err, rep)
 	}
@@ -229,7 +230,7 @@ func TestElksWindowAgainstRoundTrips(t *testing.T) {
 		rtt  time.Duration
 		gaps bool
 	}{{0, false}, {500 * time.Millisecond, false}, {1500 * time.Millisecond, false}, {4 * time.Second, true}} {
-		rep, err := elks.Simulate(context.Background(), elks.SimOptions{URL: url, Speed: 5, Duration: 12 * time.Second, RTT: c.rtt})
+		rep, err := elkstest.Call(context.Background(), elkstest.Options{URL: url, Speed: 5, Duration: 12 * time.Second, RTT: c.rtt})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -278,7 +279,7 @@ func TestElksPassthroughWindowNoGaps(t *testing.T) {
 				want = 5
 			}
 			url := serveElks(t, "file "+c.path+" | elks format="+c.format+" window=1s checkpoint=250ms listen=127.0.0.1:0")
-			rep, err := elks.Simulate(context.Background(), elks.SimOptions{URL: url, Speed: c.speed})
+			rep, err := elkstest.Call(context.Background(), elkstest.Options{URL: url, Speed: c.speed})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -311,7 +312,7 @@ func TestElksPassthroughLoopNearWindow(t *testing.T) {
 	audiotest.Run(t, "sox", "-n", "-r", "44100", "-c", "2", wav, "synth", "6", "sine", "300-900", "sine", "500", "gain", "-6")
 	audiotest.Run(t, "lame", "--quiet", "-V2", wav, mp3)
 	url := serveElks(t, "file "+mp3+" | loop 2 | elks format=mp3 window=2s listen=127.0.0.1:0")
-	rep, err := elks.Simulate(context.Background(), elks.SimOptions{URL: url, Speed: 3, RTT: 1500 * time.Millisecond})
+	rep, err := elkstest.Call(context.Background(), elkstest.Options{URL: url, Speed: 3, RTT: 1500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/elkspipe/elkspipe/internal/audiotest"
 	"github.com/elkspipe/elkspipe/internal/g722"
 	"github.com/elkspipe/elkspipe/internal/pcm"
-	"github.com/elkspipe/elkspipe/sinks/elks"
+	"github.com/elkspipe/elkspipe/sinks/elks/elkstest"
 )
 
 // g722Delay is the delay of G.722's filters, encoder and decoder together,
@@ -40,7 +40,7 @@ func TestElksG722EndToEnd(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			url := serveElks(t, c.source+" | elks format=g722 chunk=500ms window=30s listen=127.0.0.1:0")
 			heard := filepath.Join(t.TempDir(), "heard.wav")
-			rep, err := elks.Simulate(context.Background(), elks.SimOptions{URL: url, Speed: 10, Record: heard, RecordRate: 16000})
+			rep, err := elkstest.Call(context.Background(), elkstest.Options{URL: url, Speed: 10, Record: heard, RecordRate: 16000})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/elkspipe/elkspipe/internal/audiotest"
 	"github.com/elkspipe/elkspipe/pipeline"
-	"github.com/elkspipe/elkspipe/sinks/elks"
+	"github.com/elkspipe/elkspipe/sinks/elks/elkstest"
 )
 
 // opusCheck checks that x holds a 997 Hz tone at -6 dBFS and returns the
@@ -45,7 +45,7 @@ func TestElksOggEndToEnd(t *testing.T) {
 		t.Run(c.params, func(t *testing.T) {
 			url := serveElks(t, "file "+src+" | elks format=ogg "+c.params+" chunk=500ms window=30s listen=127.0.0.1:0")
 			heard := filepath.Join(t.TempDir(), "heard.wav")
-			rep, err := elks.Simulate(context.Background(), elks.SimOptions{URL: url, Speed: 10, Record: heard, RecordRate: 48000})
+			rep, err := elkstest.Call(context.Background(), elkstest.Options{URL: url, Speed: 10, Record: heard, RecordRate: 48000})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,7 +80,7 @@ func TestElksOggRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := elks.Simulate(context.Background(), elks.SimOptions{URL: url, Speed: 10, Say: say, CallID: "oggcall"})
+	rep, err := elkstest.Call(context.Background(), elkstest.Options{URL: url, Speed: 10, Say: say, CallID: "oggcall"})
 	if err != nil {
 		t.Fatal(err)
 	}

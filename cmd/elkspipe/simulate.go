@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/elkspipe/elkspipe/pipeline"
-	"github.com/elkspipe/elkspipe/sinks/elks"
+	"github.com/elkspipe/elkspipe/sinks/elks/elkstest"
 	"github.com/elkspipe/elkspipe/sources"
 )
 
@@ -102,7 +102,7 @@ func parseSize(s string) (int64, error) {
 func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("elkspipe simulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	opt := elks.SimOptions{Duration: 30 * time.Second, BufferLimit: elks.DefaultBufferLimit}
+	opt := elkstest.Options{Duration: 30 * time.Second, BufferLimit: elkstest.DefaultBufferLimit}
 	fs.Var(simDuration{&opt.Duration}, "duration", "how long the caller stays on the line (`DUR` of call time); 0: until the application ends the call")
 	fs.Float64Var(&opt.Speed, "speed", 1, "how many times faster than real time the call runs")
 	fs.Var(simDuration{&opt.RTT}, "rtt", "round-trip delay (`DUR` of call time) added to every sync answer")
@@ -111,8 +111,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	say := fs.String("say", "", "the caller's voice: sources and transforms in pipe syntax, e.g. 'tone 440 dur=2s', sent once the application asks for it with listening")
 	sayFile := fs.String("say-file", "", "the caller's voice from a WAV or MP3 `FILE`")
 	fs.StringVar(&opt.CallID, "callid", "", "call id in hello (default: random; with --calls, ID-1, ID-2, ...)")
-	fs.StringVar(&opt.From, "from", elks.SimDefaultFrom, "caller number in hello")
-	fs.StringVar(&opt.To, "to", elks.SimDefaultTo, "called number in hello")
+	fs.StringVar(&opt.From, "from", elkstest.DefaultFrom, "caller number in hello")
+	fs.StringVar(&opt.To, "to", elkstest.DefaultTo, "called number in hello")
 	calls := fs.Int("calls", 1, "number of concurrent calls")
 	jsonOut := fs.Bool("json", false, "print the report as JSON")
 	fs.Var(simSize{&opt.BufferLimit}, "buffer-limit", "most audio buffered before the call ends with an error (`SIZE` in bytes as sent: 30MB, 500kB)")
@@ -182,14 +182,14 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		opt.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
 
-	reports, err := elks.SimulateCalls(ctx, opt, *calls)
+	reports, err := elkstest.Calls(ctx, opt, *calls)
 	interrupted := ctx.Err() != nil && errors.Is(err, ctx.Err())
 	if err != nil && !interrupted {
 		for _, e := range strings.Split(err.Error(), "\n") {
 			fmt.Fprintf(stderr, "elkspipe simulate: %s\n", e)
 		}
 	}
-	var ran []*elks.SimReport
+	var ran []*elkstest.Report
 	for _, r := range reports {
 		if r != nil {
 			ran = append(ran, r)
@@ -212,14 +212,14 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 }
 
 // writeSimReports prints one report, or every call's report and a summary.
-func writeSimReports(w io.Writer, reports []*elks.SimReport, calls int, asJSON bool) error {
+func writeSimReports(w io.Writer, reports []*elkstest.Report, calls int, asJSON bool) error {
 	if asJSON {
 		var v any = reports[0]
 		if calls > 1 {
 			v = struct {
-				Calls   []*elks.SimReport `json:"calls"`
-				Summary elks.SimSummary   `json:"summary"`
-			}{reports, elks.SummarizeSimulations(reports)}
+				Calls   []*elkstest.Report `json:"calls"`
+				Summary elkstest.Summary   `json:"summary"`
+			}{reports, elkstest.Summarize(reports)}
 		}
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
@@ -243,5 +243,5 @@ func writeSimReports(w io.Writer, reports []*elks.SimReport, calls int, asJSON b
 		fmt.Fprintln(w)
 	}
 	fmt.Fprint(w, "summary: ")
-	return elks.SummarizeSimulations(reports).WriteText(w)
+	return elkstest.Summarize(reports).WriteText(w)
 }

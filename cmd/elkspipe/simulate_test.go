@@ -18,6 +18,7 @@ import (
 	"github.com/elkspipe/elkspipe/internal/audiotest"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sinks/elks"
+	"github.com/elkspipe/elkspipe/sinks/elks/elkstest"
 	"github.com/elkspipe/elkspipe/sources"
 )
 
@@ -116,11 +117,11 @@ func TestSimulateJSONAndRecording(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var r elks.SimReport
+	var r elkstest.Report
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("%v:\n%s", err, out)
 	}
-	if r.CallID != "abc" || r.End.By != elks.SimEndedByApp || r.Syncs.Answered != 1 || r.Gaps.Count != 0 || r.Sendings["pcm_8000"] != 1 {
+	if r.CallID != "abc" || r.End.By != elkstest.ByApp || r.Syncs.Answered != 1 || r.Gaps.Count != 0 || r.Sendings["pcm_8000"] != 1 {
 		t.Errorf("report %+v", r)
 	}
 	if math.Abs(r.Played-1) > 1e-9 || r.Record == nil || r.Record.Path != rec {
@@ -175,11 +176,11 @@ func TestSimulateHangupAndSay(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var r elks.SimReport
+	var r elkstest.Report
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.End.By != elks.SimEndedByCaller || r.Duration != 2 || r.CallerAudio.Messages != 50 || r.CallerAudio.Format != "ulaw" {
+	if r.End.By != elkstest.ByCaller || r.Duration != 2 || r.CallerAudio.Messages != 50 || r.CallerAudio.Format != "ulaw" {
 		t.Errorf("report %+v", r)
 	}
 	mu.Lock()
@@ -210,8 +211,8 @@ func TestSimulateCalls(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	var v struct {
-		Calls   []elks.SimReport
-		Summary elks.SimSummary
+		Calls   []elkstest.Report
+		Summary elkstest.Summary
 	}
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,6 @@
 //go:build !race
 
-package elks
+package elkstest
 
 // simRace tells the tests that the race detector is on: moving 30 MB
 // through a WebSocket takes seconds under it.

@@ -1,4 +1,4 @@
-package elks
+package elkstest
 
 import (
 	"bytes"
@@ -22,6 +22,7 @@ import (
 	"github.com/elkspipe/elkspipe/internal/g711"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sinks"
+	"github.com/elkspipe/elkspipe/sinks/elks"
 	"github.com/elkspipe/elkspipe/sources"
 )
 
@@ -38,7 +39,7 @@ type simApp struct {
 
 type simAppMsg struct {
 	raw []byte
-	msg Message
+	msg elks.Message
 	at  time.Time
 }
 
@@ -50,7 +51,7 @@ func (a *simApp) reader() {
 		if err != nil {
 			return
 		}
-		m, err := Unmarshal(b)
+		m, err := elks.Unmarshal(b)
 		if err != nil {
 			a.t.Errorf("app: the simulator sent a malformed message %q: %v", b, err)
 			continue
@@ -84,7 +85,7 @@ func (a *simApp) expect(typ string) *simAppMsg {
 			a.t.Errorf("app: connection ended while waiting for %s", typ)
 			return nil
 		}
-		if m.msg.Type() == TypeAudio && typ != TypeAudio {
+		if m.msg.Type() == elks.TypeAudio && typ != elks.TypeAudio {
 			continue
 		}
 		if m.msg.Type() != typ {
@@ -95,8 +96,8 @@ func (a *simApp) expect(typ string) *simAppMsg {
 	}
 }
 
-func (a *simApp) send(m Message) error {
-	b, err := Marshal(m)
+func (a *simApp) send(m elks.Message) error {
+	b, err := elks.Marshal(m)
 	if err != nil {
 		return err
 	}
@@ -113,7 +114,7 @@ func (a *simApp) sendRaw(b []byte) error {
 func (a *simApp) sendAudio(data []byte, piece int) error {
 	for len(data) > 0 {
 		n := min(piece, len(data))
-		if err := a.send(Audio{Data: data[:n]}); err != nil {
+		if err := a.send(elks.Audio{Data: data[:n]}); err != nil {
 			return err
 		}
 		data = data[n:]
@@ -125,7 +126,7 @@ func (a *simApp) sendAudio(data []byte, piece int) error {
 func (a *simApp) waitEnd() *simAppMsg {
 	var bye *simAppMsg
 	for m := range a.in {
-		if m.msg.Type() == TypeBye {
+		if m.msg.Type() == elks.TypeBye {
 			bye = &m
 		}
 	}
@@ -179,7 +180,7 @@ func simServe(t testing.TB, app func(a *simApp)) *simServer {
 
 func (a *simApp) expectHello() {
 	m := a.next(10 * time.Second)
-	if m == nil || m.msg.Type() != TypeHello {
+	if m == nil || m.msg.Type() != elks.TypeHello {
 		a.t.Errorf("app: the first message is not hello: %v", m)
 	}
 }
@@ -215,9 +216,9 @@ func simTone(n, rate int, freq, amp float64) []float32 {
 	return out
 }
 
-func simEncode(t testing.TB, f Format, samples []float32) []byte {
+func simEncode(t testing.TB, f elks.Format, samples []float32) []byte {
 	t.Helper()
-	enc, err := NewEncoder(f)
+	enc, err := elks.NewEncoder(f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,11 +284,11 @@ func simNear(t testing.TB, what string, got, want, tol float64) {
 	}
 }
 
-func simRun(t testing.TB, opt SimOptions) *SimReport {
+func simRun(t testing.TB, opt Options) *Report {
 	t.Helper()
-	r, err := Simulate(context.Background(), opt)
+	r, err := Call(context.Background(), opt)
 	if err != nil {
-		t.Fatalf("Simulate: %v", err)
+		t.Fatalf("Call: %v", err)
 	}
 	return r
 }
@@ -299,7 +300,7 @@ func simRun(t testing.TB, opt SimOptions) *SimReport {
 // the next round. The simulator decodes the passthrough WAV, and what the
 // caller heard is the file again and again, with the silence of one round
 // trip between the rounds: the seed's problem, measured.
-func TestSimDocumentedLoop(t *testing.T) {
+func TestDocumentedLoop(t *testing.T) {
 	simCheckLeaks(t)
 	const rate, rounds = 16000, 3
 	tone := simTone(rate, rate, 440, 0.5) // 1 s
@@ -307,29 +308,29 @@ func TestSimDocumentedLoop(t *testing.T) {
 	var appErr error
 	srv := simServe(t, func(a *simApp) {
 		for range rounds {
-			if appErr = a.send(Sending{Format: WAV}); appErr != nil {
+			if appErr = a.send(elks.Sending{Format: elks.WAV}); appErr != nil {
 				return
 			}
 			if appErr = a.sendAudio(file, 32<<10); appErr != nil {
 				return
 			}
-			a.send(Sync{})
-			if a.expect(TypeSync) == nil {
+			a.send(elks.Sync{})
+			if a.expect(elks.TypeSync) == nil {
 				return
 			}
 		}
-		a.send(Bye{})
-		if m := a.expect(TypeBye); m != nil && string(m.raw) != `{"t":"bye","reason":"done","message":"the application ended the call"}` {
+		a.send(elks.Bye{})
+		if m := a.expect(elks.TypeBye); m != nil && string(m.raw) != `{"t":"bye","reason":"done","message":"the application ended the call"}` {
 			t.Errorf("bye after the app's bye: %s", m.raw)
 		}
 	})
 	rec := filepath.Join(t.TempDir(), "heard.wav")
-	r := simRun(t, SimOptions{URL: srv.url, Speed: 10, RTT: 100 * time.Millisecond, Record: rec})
+	r := simRun(t, Options{URL: srv.url, Speed: 10, RTT: 100 * time.Millisecond, Record: rec})
 	srv.wait()
 	if appErr != nil {
 		t.Fatal(appErr)
 	}
-	if r.End.By != SimEndedByApp || r.Sendings["wav"] != rounds || r.Syncs.Answered != rounds {
+	if r.End.By != ByApp || r.Sendings["wav"] != rounds || r.Syncs.Answered != rounds {
 		t.Fatalf("report: %+v", r)
 	}
 	if len(r.Violations) != 0 {
@@ -388,18 +389,18 @@ func TestSimDocumentedLoop(t *testing.T) {
 
 // The same example without waiting for the sync (the naive loop) fills the
 // buffer: the call ends with bye "error".
-func TestSimNaiveLoopOverflows(t *testing.T) {
+func TestNaiveLoopOverflows(t *testing.T) {
 	simCheckLeaks(t)
 	file := simWAVFile(t, simTone(8000, 8000, 440, 0.5), 8000)
 	var bye *simAppMsg
 	srv := simServe(t, func(a *simApp) {
-		for a.send(Sending{Format: WAV}) == nil && a.sendAudio(file, 32<<10) == nil {
+		for a.send(elks.Sending{Format: elks.WAV}) == nil && a.sendAudio(file, 32<<10) == nil {
 		}
 		bye = a.waitEnd()
 	})
-	r := simRun(t, SimOptions{URL: srv.url, BufferLimit: 200_000})
+	r := simRun(t, Options{URL: srv.url, BufferLimit: 200_000})
 	srv.wait()
-	if r.End.By != SimEndedByAPI || r.End.Reason != ReasonError || !strings.Contains(r.End.Message, "overflowed") {
+	if r.End.By != ByAPI || r.End.Reason != elks.ReasonError || !strings.Contains(r.End.Message, "overflowed") {
 		t.Fatalf("end: %+v", r.End)
 	}
 	if bye == nil || !strings.HasPrefix(string(bye.raw), `{"t":"bye","reason":"error","message":"the playback buffer overflowed`) {
@@ -412,13 +413,13 @@ func TestSimNaiveLoopOverflows(t *testing.T) {
 
 // ---- (b) flooding apps overflow the buffer ----
 
-func simFlood(t *testing.T, f Format, piece int, limit int64) (*SimReport, *simAppMsg, int64) {
+func simFlood(t *testing.T, f elks.Format, piece int, limit int64) (*Report, *simAppMsg, int64) {
 	info, _ := f.Info()
 	chunk := simEncode(t, f, simTone(piece, info.Rate, 300, 0.3))
 	var bye *simAppMsg
 	var sent int64
 	srv := simServe(t, func(a *simApp) {
-		a.send(Sending{Format: f})
+		a.send(elks.Sending{Format: f})
 		done := make(chan struct{})
 		go func() { bye = a.waitEnd(); close(done) }()
 		for {
@@ -427,28 +428,28 @@ func simFlood(t *testing.T, f Format, piece int, limit int64) (*SimReport, *simA
 				return
 			default:
 			}
-			if a.send(Audio{Data: chunk}) != nil {
+			if a.send(elks.Audio{Data: chunk}) != nil {
 				<-done
 				return
 			}
 			sent += int64(len(chunk))
 		}
 	})
-	r := simRun(t, SimOptions{URL: srv.url, BufferLimit: limit})
+	r := simRun(t, Options{URL: srv.url, BufferLimit: limit})
 	srv.wait()
 	return r, bye, sent
 }
 
-func TestSimFloodOverflows(t *testing.T) {
+func TestFloodOverflows(t *testing.T) {
 	simCheckLeaks(t)
 	for _, c := range []struct {
-		f     Format
+		f     elks.Format
 		piece int
 		limit int64
 	}{
-		{PCM16000, 1600, 1_000_000},
-		{ULaw, 800, 500_000},
-		{ALaw, 16000, 0}, // the real 30 MB
+		{elks.PCM16000, 1600, 1_000_000},
+		{elks.ULaw, 800, 500_000},
+		{elks.ALaw, 16000, 0}, // the real 30 MB
 	} {
 		t.Run(string(c.f), func(t *testing.T) {
 			if c.limit == 0 && simRace {
@@ -459,7 +460,7 @@ func TestSimFloodOverflows(t *testing.T) {
 			if limit == 0 {
 				limit = DefaultBufferLimit
 			}
-			if r.End.By != SimEndedByAPI || r.End.Reason != ReasonError {
+			if r.End.By != ByAPI || r.End.Reason != elks.ReasonError {
 				t.Fatalf("end: %+v", r.End)
 			}
 			if bye == nil || !strings.HasPrefix(string(bye.raw), `{"t":"bye","reason":"error","message":"the playback buffer overflowed`) {
@@ -467,7 +468,7 @@ func TestSimFloodOverflows(t *testing.T) {
 			}
 			info, _ := c.f.Info()
 			bytesPerSec := float64(info.Rate)
-			if c.f == PCM16000 {
+			if c.f == elks.PCM16000 {
 				bytesPerSec *= 2
 			}
 			// It ends at the message that takes the buffer over the
@@ -493,34 +494,34 @@ func TestSimFloodOverflows(t *testing.T) {
 
 // A sync is answered once the audio before it has played, plus the RTT,
 // first in first out; a sync with nothing buffered waits for the RTT only.
-func TestSimSyncTiming(t *testing.T) {
+func TestSyncTiming(t *testing.T) {
 	simCheckLeaks(t)
 	const speed, rate = 10.0, 8000
 	rtt := 200 * time.Millisecond
-	audio2 := simEncode(t, PCM8000, simTone(2*rate, rate, 500, 0.3))
-	audio1 := simEncode(t, PCM8000, simTone(rate, rate, 500, 0.3))
+	audio2 := simEncode(t, elks.PCM8000, simTone(2*rate, rate, 500, 0.3))
+	audio1 := simEncode(t, elks.PCM8000, simTone(rate, rate, 500, 0.3))
 	var lat []time.Duration
 	srv := simServe(t, func(a *simApp) {
 		t0 := time.Now()
-		a.send(Sync{}) // nothing buffered
-		if m := a.expect(TypeSync); m != nil {
+		a.send(elks.Sync{}) // nothing buffered
+		if m := a.expect(elks.TypeSync); m != nil {
 			lat = append(lat, m.at.Sub(t0))
 		}
 		t0 = time.Now()
-		a.send(Sending{Format: PCM8000})
+		a.send(elks.Sending{Format: elks.PCM8000})
 		a.sendAudio(audio2, 8000)
-		a.send(Sync{})
+		a.send(elks.Sync{})
 		a.sendAudio(audio1, 8000)
-		a.send(Sync{})
+		a.send(elks.Sync{})
 		for range 2 {
-			if m := a.expect(TypeSync); m != nil {
+			if m := a.expect(elks.TypeSync); m != nil {
 				lat = append(lat, m.at.Sub(t0))
 			}
 		}
-		a.send(Bye{})
+		a.send(elks.Bye{})
 		a.waitEnd()
 	})
-	r := simRun(t, SimOptions{URL: srv.url, Speed: speed, RTT: rtt})
+	r := simRun(t, Options{URL: srv.url, Speed: speed, RTT: rtt})
 	srv.wait()
 	if r.Syncs.Requests != 3 || r.Syncs.Answered != 3 || len(lat) != 3 {
 		t.Fatalf("syncs %+v, app saw %d", r.Syncs, len(lat))
@@ -547,19 +548,19 @@ func TestSimSyncTiming(t *testing.T) {
 
 // An app that pauses leaves a gap; its position and length are reported,
 // and the recording holds the silence.
-func TestSimGapDetected(t *testing.T) {
+func TestGapDetected(t *testing.T) {
 	simCheckLeaks(t)
 	const speed, rate = 10.0, 8000
 	a1 := simTone(rate, rate, 400, 0.4)
 	a2 := simTone(rate/2, rate, 600, 0.4)
 	srv := simServe(t, func(a *simApp) {
-		a.send(Sending{Format: PCM8000})
-		a.sendAudio(simEncode(t, PCM8000, a1), 1600)
+		a.send(elks.Sending{Format: elks.PCM8000})
+		a.sendAudio(simEncode(t, elks.PCM8000, a1), 1600)
 		time.Sleep(time.Duration(1.5 * float64(time.Second) / speed))
-		a.sendAudio(simEncode(t, PCM8000, a2), 1600)
-		a.send(Sync{})
-		a.expect(TypeSync)
-		a.send(Bye{})
+		a.sendAudio(simEncode(t, elks.PCM8000, a2), 1600)
+		a.send(elks.Sync{})
+		a.expect(elks.TypeSync)
+		a.send(elks.Bye{})
 		a.waitEnd()
 	})
 	// The app's sleep less the audio before it, plus the app's delays.
@@ -571,7 +572,7 @@ func TestSimGapDetected(t *testing.T) {
 func simCheckOneGap(t *testing.T, srv *simServer, speed float64, rate int, before, after []float32) {
 	t.Helper()
 	rec := filepath.Join(t.TempDir(), "heard.wav")
-	r := simRun(t, SimOptions{URL: srv.url, Speed: speed, Record: rec})
+	r := simRun(t, Options{URL: srv.url, Speed: speed, Record: rec})
 	srv.wait()
 	if r.Gaps.Count != 1 {
 		t.Fatalf("gaps: %+v", r.Gaps)
@@ -589,17 +590,17 @@ func simCheckOneGap(t *testing.T, srv *simServer, speed float64, rate int, befor
 // simWindowApp keeps a window of audio in flight, as the elks sink does:
 // 100 ms chunks, a sync every 500 ms, never more than window beyond the
 // last answered sync. It sends samples in format f and returns what it sent.
-func simWindowApp(a *simApp, f Format, samples []float32, window time.Duration) {
+func simWindowApp(a *simApp, f elks.Format, samples []float32, window time.Duration) {
 	info, _ := f.Info()
-	enc, _ := NewEncoder(f)
+	enc, _ := elks.NewEncoder(f)
 	chunk := info.Rate / 10
 	var inflight []int // end (in frames) of each unanswered checkpoint
 	acked, sent := 0, 0
-	a.send(Sending{Format: f})
+	a.send(elks.Sending{Format: f})
 	win := int(window.Seconds() * float64(info.Rate))
 	for sent < len(samples) {
 		for sent-acked >= win {
-			m := a.expect(TypeSync)
+			m := a.expect(elks.TypeSync)
 			if m == nil {
 				return
 			}
@@ -612,39 +613,39 @@ func simWindowApp(a *simApp, f Format, samples []float32, window time.Duration) 
 			// gap at high speed.
 			n = min(5*chunk, len(samples))
 		}
-		if a.send(Audio{Data: enc.Encode(nil, samples[sent:sent+n])}) != nil {
+		if a.send(elks.Audio{Data: enc.Encode(nil, samples[sent:sent+n])}) != nil {
 			return
 		}
 		sent += n
 		if sent%(5*chunk) == 0 || sent == len(samples) {
-			a.send(Sync{})
+			a.send(elks.Sync{})
 			inflight = append(inflight, sent)
 		}
 	}
 	for range inflight {
-		if a.expect(TypeSync) == nil {
+		if a.expect(elks.TypeSync) == nil {
 			return
 		}
 	}
-	a.send(Bye{})
+	a.send(elks.Bye{})
 	a.waitEnd()
 }
 
 // An app that keeps the buffer fed has no gap even at high speed, the
 // buffer stays within its window, and the caller hears exactly what was
 // sent (sample-exact for PCM, within the codec's step for G.711).
-func TestSimWindowNoGaps(t *testing.T) {
+func TestWindowNoGaps(t *testing.T) {
 	simCheckLeaks(t)
 	for _, c := range []struct {
-		f     Format
+		f     elks.Format
 		speed float64
 		secs  int
 	}{
-		{PCM16000, 10, 8},
-		{PCM24000, 10, 5},
-		{PCM8000, 10, 5},
-		{ULaw, 10, 8},
-		{ALaw, 10, 5},
+		{elks.PCM16000, 10, 8},
+		{elks.PCM24000, 10, 5},
+		{elks.PCM8000, 10, 5},
+		{elks.ULaw, 10, 8},
+		{elks.ALaw, 10, 5},
 	} {
 		t.Run(string(c.f), func(t *testing.T) {
 			info, _ := c.f.Info()
@@ -653,9 +654,9 @@ func TestSimWindowNoGaps(t *testing.T) {
 			// empty it at this speed: what is tested is the simulator.
 			srv := simServe(t, func(a *simApp) { simWindowApp(a, c.f, samples, 4*time.Second) })
 			rec := filepath.Join(t.TempDir(), "heard.wav")
-			r := simRun(t, SimOptions{URL: srv.url, Speed: c.speed, RTT: 50 * time.Millisecond, Record: rec})
+			r := simRun(t, Options{URL: srv.url, Speed: c.speed, RTT: 50 * time.Millisecond, Record: rec})
 			srv.wait()
-			if r.End.By != SimEndedByApp || len(r.Violations) != 0 {
+			if r.End.By != ByApp || len(r.Violations) != 0 {
 				t.Fatalf("end %+v, problems %v", r.End, r.Problems)
 			}
 			if r.Gaps.Count != 0 {
@@ -670,13 +671,13 @@ func TestSimWindowNoGaps(t *testing.T) {
 				t.Fatalf("recording at %d Hz", hr)
 			}
 			switch c.f {
-			case ULaw, ALaw:
+			case elks.ULaw, elks.ALaw:
 				// Exactly the G.711 decoding of what was sent, and within
 				// the codec's step of the original.
 				want := make([]float32, len(samples))
 				for i, s := range samples {
 					x := pcmS16(s)
-					if c.f == ULaw {
+					if c.f == elks.ULaw {
 						want[i] = float32(g711.ULawToLinear[g711.EncodeULaw(x)]) / 32768
 					} else {
 						want[i] = float32(g711.ALawToLinear[g711.EncodeALaw(x)]) / 32768
@@ -699,34 +700,34 @@ func pcmS16(x float32) int16 {
 
 // ---- (e) interrupt ----
 
-func TestSimInterrupt(t *testing.T) {
+func TestInterrupt(t *testing.T) {
 	simCheckLeaks(t)
 	const speed, rate = 10.0, 8000
 	first := simTone(2*rate, rate, 400, 0.4)
 	second := simTone(rate/2, rate, 700, 0.4)
 	var gotFirstSync bool
 	srv := simServe(t, func(a *simApp) {
-		a.send(Sending{Format: PCM8000})
-		a.sendAudio(simEncode(t, PCM8000, first), 4000)
-		a.send(Sync{})
+		a.send(elks.Sending{Format: elks.PCM8000})
+		a.sendAudio(simEncode(t, elks.PCM8000, first), 4000)
+		a.send(elks.Sync{})
 		time.Sleep(time.Duration(0.5 * float64(time.Second) / speed))
-		a.send(Interrupt{})
-		a.send(Audio{Data: simEncode(t, PCM8000, second)}) // ignored
-		gotFirstSync = a.expect(TypeSync) != nil           // answered: its audio is gone
-		a.send(Sending{Format: PCM8000})
-		a.send(Audio{Data: simEncode(t, PCM8000, second)})
-		a.send(Sync{})
-		a.expect(TypeSync)
-		a.send(Bye{})
+		a.send(elks.Interrupt{})
+		a.send(elks.Audio{Data: simEncode(t, elks.PCM8000, second)}) // ignored
+		gotFirstSync = a.expect(elks.TypeSync) != nil                // answered: its audio is gone
+		a.send(elks.Sending{Format: elks.PCM8000})
+		a.send(elks.Audio{Data: simEncode(t, elks.PCM8000, second)})
+		a.send(elks.Sync{})
+		a.expect(elks.TypeSync)
+		a.send(elks.Bye{})
 		a.waitEnd()
 	})
 	rec := filepath.Join(t.TempDir(), "heard.wav")
-	r := simRun(t, SimOptions{URL: srv.url, Speed: speed, RTT: 100 * time.Millisecond, Record: rec})
+	r := simRun(t, Options{URL: srv.url, Speed: speed, RTT: 100 * time.Millisecond, Record: rec})
 	srv.wait()
 	if !gotFirstSync || r.Syncs.Answered != 2 || r.Interrupts != 1 {
 		t.Fatalf("syncs %+v, interrupts %d", r.Syncs, r.Interrupts)
 	}
-	if r.Violations[SimAudioAfterInterrupt] != 1 || len(r.Violations) != 1 {
+	if r.Violations[AudioAfterInterrupt] != 1 || len(r.Violations) != 1 {
 		t.Errorf("violations %v", r.Violations)
 	}
 	if r.Gaps.Count != 0 {
@@ -756,23 +757,23 @@ func TestSimInterrupt(t *testing.T) {
 
 // ---- (f) the caller's voice ----
 
-func TestSimSay(t *testing.T) {
+func TestSay(t *testing.T) {
 	simCheckLeaks(t)
 	say, err := pipeline.OpenerText("tone 440 dur=1s")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []Format{ULaw, PCM16000, ALaw} {
+	for _, f := range []elks.Format{elks.ULaw, elks.PCM16000, elks.ALaw} {
 		t.Run(string(f), func(t *testing.T) {
 			info, _ := f.Info()
 			var got []float32
 			var msgs int
 			var first, last time.Time
 			srv := simServe(t, func(a *simApp) {
-				a.send(Listening{Format: f})
-				dec, _ := NewDecoder(f)
+				a.send(elks.Listening{Format: f})
+				dec, _ := elks.NewDecoder(f)
 				for len(got) < info.Rate {
-					m := a.expect(TypeAudio)
+					m := a.expect(elks.TypeAudio)
 					if m == nil {
 						return
 					}
@@ -781,17 +782,17 @@ func TestSimSay(t *testing.T) {
 					}
 					last = m.at
 					msgs++
-					data := m.msg.(Audio).Data
-					if len(data) != info.Rate/50*map[bool]int{true: 2, false: 1}[f == PCM16000] {
+					data := m.msg.(elks.Audio).Data
+					if len(data) != info.Rate/50*map[bool]int{true: 2, false: 1}[f == elks.PCM16000] {
 						t.Errorf("message of %d bytes, want 20 ms", len(data))
 					}
 					got, _ = dec.Decode(got, data)
 				}
-				a.send(Bye{})
+				a.send(elks.Bye{})
 				a.waitEnd()
 			})
 			const speed = 10
-			r := simRun(t, SimOptions{URL: srv.url, Speed: speed, Say: say})
+			r := simRun(t, Options{URL: srv.url, Speed: speed, Say: say})
 			srv.wait()
 			if msgs != 50 || len(got) != info.Rate {
 				t.Fatalf("%d messages, %d samples", msgs, len(got))
@@ -820,7 +821,7 @@ func TestSimSay(t *testing.T) {
 
 // ---- (g) hangup ----
 
-func TestSimHangup(t *testing.T) {
+func TestHangup(t *testing.T) {
 	simCheckLeaks(t)
 	const speed, rate = 20.0, 8000
 	audio := simTone(5*rate, rate, 400, 0.4)
@@ -828,18 +829,18 @@ func TestSimHangup(t *testing.T) {
 	var helloAt, byeAt time.Time
 	srv := simServe(t, func(a *simApp) {
 		helloAt = time.Now()
-		a.send(Sending{Format: PCM8000})
-		a.sendAudio(simEncode(t, PCM8000, audio), 8000)
+		a.send(elks.Sending{Format: elks.PCM8000})
+		a.sendAudio(simEncode(t, elks.PCM8000, audio), 8000)
 		bye = a.waitEnd()
 		byeAt = time.Now()
 	})
 	rec := filepath.Join(t.TempDir(), "heard.wav")
-	r := simRun(t, SimOptions{URL: srv.url, Speed: speed, Duration: time.Second, Record: rec})
+	r := simRun(t, Options{URL: srv.url, Speed: speed, Duration: time.Second, Record: rec})
 	srv.wait()
 	if bye == nil || string(bye.raw) != `{"t":"bye","reason":"hangup","message":"the caller hung up"}` {
 		t.Fatalf("bye: %v", bye)
 	}
-	if r.End != (SimEnd{By: SimEndedByCaller, Reason: ReasonHangup, Message: "the caller hung up"}) {
+	if r.End != (End{By: ByCaller, Reason: elks.ReasonHangup, Message: "the caller hung up"}) {
 		t.Errorf("end %+v", r.End)
 	}
 	if r.Duration != 1 {
@@ -859,9 +860,9 @@ func TestSimHangup(t *testing.T) {
 
 // ---- (h) malformed and unknown messages ----
 
-func TestSimMalformedSurvived(t *testing.T) {
+func TestMalformedSurvived(t *testing.T) {
 	simCheckLeaks(t)
-	_, g722Err := NewDecoder(G722)
+	_, g722Err := elks.NewDecoder(elks.G722)
 	audio := simTone(1600, 8000, 400, 0.4)
 	srv := simServe(t, func(a *simApp) {
 		a.sendRaw([]byte(`not json`))
@@ -872,39 +873,39 @@ func TestSimMalformedSurvived(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		a.conn.Write(ctx, websocket.MessageBinary, []byte{1, 2, 3})
 		cancel()
-		a.send(Hello{CallID: "x"})
-		a.send(Sending{Format: "flac"})
-		a.send(Listening{Format: WAV})
-		a.send(Audio{Data: []byte{1, 2}}) // after a sending with a bad format: dropped
+		a.send(elks.Hello{CallID: "x"})
+		a.send(elks.Sending{Format: "flac"})
+		a.send(elks.Listening{Format: elks.WAV})
+		a.send(elks.Audio{Data: []byte{1, 2}}) // after a sending with a bad format: dropped
 		if g722Err != nil {
-			a.send(Sending{Format: G722})
-			a.send(Audio{Data: make([]byte, 160)})
+			a.send(elks.Sending{Format: elks.G722})
+			a.send(elks.Audio{Data: make([]byte, 160)})
 		}
-		a.send(Sending{Format: PCM8000})
-		a.send(Audio{Data: []byte{1, 2, 3}})                                       // half a sample
-		a.send(Audio{Data: simEncode(t, PCM8000, simTone(40000, 8000, 300, 0.1))}) // 80 kB: oversize
-		a.send(Interrupt{})
-		a.send(Sending{Format: PCM8000})
-		a.send(Audio{Data: simEncode(t, PCM8000, audio)})
-		a.send(Sync{})
-		a.expect(TypeSync)
-		a.send(Bye{})
+		a.send(elks.Sending{Format: elks.PCM8000})
+		a.send(elks.Audio{Data: []byte{1, 2, 3}})                                            // half a sample
+		a.send(elks.Audio{Data: simEncode(t, elks.PCM8000, simTone(40000, 8000, 300, 0.1))}) // 80 kB: oversize
+		a.send(elks.Interrupt{})
+		a.send(elks.Sending{Format: elks.PCM8000})
+		a.send(elks.Audio{Data: simEncode(t, elks.PCM8000, audio)})
+		a.send(elks.Sync{})
+		a.expect(elks.TypeSync)
+		a.send(elks.Bye{})
 		a.waitEnd()
 	})
 	rec := filepath.Join(t.TempDir(), "heard.wav")
-	r := simRun(t, SimOptions{URL: srv.url, Speed: 20, Record: rec})
+	r := simRun(t, Options{URL: srv.url, Speed: 20, Record: rec})
 	srv.wait()
-	want := map[SimViolationKind]int{
-		SimMalformed:   4,
-		SimUnknownType: 1,
-		SimBinaryFrame: 1,
-		SimUnexpected:  1,
-		SimBadFormat:   2,
-		SimUndecodable: 1,
-		SimOversize:    1,
+	want := map[ViolationKind]int{
+		Malformed:   4,
+		UnknownType: 1,
+		BinaryFrame: 1,
+		Unexpected:  1,
+		BadFormat:   2,
+		Undecodable: 1,
+		Oversize:    1,
 	}
 	if g722Err != nil {
-		want[SimUndecodable]++
+		want[Undecodable]++
 	}
 	for k, n := range want {
 		if r.Violations[k] != n {
@@ -914,7 +915,7 @@ func TestSimMalformedSurvived(t *testing.T) {
 	if len(r.Violations) != len(want) {
 		t.Errorf("violations %v", r.Violations)
 	}
-	if r.End.By != SimEndedByApp {
+	if r.End.By != ByApp {
 		t.Errorf("end %+v", r.End)
 	}
 	heard, _ := simReadWAV(t, rec)
@@ -931,7 +932,7 @@ func TestSimMalformedSurvived(t *testing.T) {
 
 // ---- (i) the app vanishes ----
 
-func TestSimAppVanishes(t *testing.T) {
+func TestAppVanishes(t *testing.T) {
 	simCheckLeaks(t)
 	for _, c := range []struct {
 		name string
@@ -944,18 +945,18 @@ func TestSimAppVanishes(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			srv := simServe(t, func(a *simApp) {
-				a.send(Sending{Format: PCM8000})
-				a.send(Audio{Data: simEncode(t, PCM8000, simTone(8000, 8000, 300, 0.3))})
-				a.send(Sync{})
+				a.send(elks.Sending{Format: elks.PCM8000})
+				a.send(elks.Audio{Data: simEncode(t, elks.PCM8000, simTone(8000, 8000, 300, 0.3))})
+				a.send(elks.Sync{})
 				c.end(a)
 			})
 			start := time.Now()
-			r := simRun(t, SimOptions{URL: srv.url, Speed: 1, Duration: time.Minute})
+			r := simRun(t, Options{URL: srv.url, Speed: 1, Duration: time.Minute})
 			srv.wait()
 			if d := time.Since(start); d > time.Second {
 				t.Errorf("the call took %v to notice", d)
 			}
-			if r.End.By != SimEndedByConnection || !strings.Contains(r.End.Message, c.msg) || r.End.Reason != "" {
+			if r.End.By != ByConnection || !strings.Contains(r.End.Message, c.msg) || r.End.Reason != "" {
 				t.Errorf("end %+v", r.End)
 			}
 			if r.Syncs.Requests != 1 || r.Syncs.Answered != 0 {
@@ -966,23 +967,23 @@ func TestSimAppVanishes(t *testing.T) {
 }
 
 // Cancelling the context hangs up.
-func TestSimCancel(t *testing.T) {
+func TestCancel(t *testing.T) {
 	simCheckLeaks(t)
 	var bye *simAppMsg
 	srv := simServe(t, func(a *simApp) { bye = a.waitEnd() })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	r, err := Simulate(ctx, SimOptions{URL: srv.url})
+	r, err := Call(ctx, Options{URL: srv.url})
 	srv.wait()
-	if !errors.Is(err, context.DeadlineExceeded) || r == nil || !r.End.Cancelled || r.End.By != SimEndedByCaller {
+	if !errors.Is(err, context.DeadlineExceeded) || r == nil || !r.End.Cancelled || r.End.By != ByCaller {
 		t.Fatalf("report %+v, err %v", r, err)
 	}
-	if bye == nil || bye.msg != (Bye{Reason: ReasonHangup, Message: "the caller hung up"}) {
+	if bye == nil || bye.msg != (elks.Bye{Reason: elks.ReasonHangup, Message: "the caller hung up"}) {
 		t.Errorf("bye %v", bye)
 	}
 }
 
-func TestSimCannotConnect(t *testing.T) {
+func TestCannotConnect(t *testing.T) {
 	simCheckLeaks(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -991,7 +992,7 @@ func TestSimCannotConnect(t *testing.T) {
 	url := "ws://" + ln.Addr().String() + "/"
 	ln.Close()
 	rec := filepath.Join(t.TempDir(), "heard.wav")
-	r, err := Simulate(context.Background(), SimOptions{URL: url, Record: rec})
+	r, err := Call(context.Background(), Options{URL: url, Record: rec})
 	if r != nil || err == nil || !strings.Contains(err.Error(), url) || !strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "\n") {
 		t.Errorf("got %v, %v", r, err)
 	}
@@ -1005,15 +1006,15 @@ func TestSimCannotConnect(t *testing.T) {
 	ln, _ = net.Listen("tcp", "127.0.0.1:0")
 	go srv.Serve(ln)
 	defer srv.Close()
-	_, err = Simulate(context.Background(), SimOptions{URL: "ws://" + ln.Addr().String() + "/?token=s3cret"})
+	_, err = Call(context.Background(), Options{URL: "ws://" + ln.Addr().String() + "/?token=s3cret"})
 	if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "token") || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("401: %v", err)
 	}
-	if got := SimRedact("ws://h:1/p?a=1&token=s3cret&b=2"); got != "ws://h:1/p?a=1&token=xxx&b=2" {
-		t.Errorf("SimRedact: %s", got)
+	if got := redact("ws://h:1/p?a=1&token=s3cret&b=2"); got != "ws://h:1/p?a=1&token=xxx&b=2" {
+		t.Errorf("redact: %s", got)
 	}
-	for _, bad := range []SimOptions{{}, {URL: "ftp://x/"}, {URL: "ws:///"}, {URL: "ws://x/", Speed: -1}, {URL: "ws://x/", RecordRate: -5}} {
-		if _, err := Simulate(context.Background(), bad); err == nil {
+	for _, bad := range []Options{{}, {URL: "ftp://x/"}, {URL: "ws:///"}, {URL: "ws://x/", Speed: -1}, {URL: "ws://x/", RecordRate: -5}} {
+		if _, err := Call(context.Background(), bad); err == nil {
 			t.Errorf("%+v: no error", bad)
 		}
 	}
@@ -1023,9 +1024,9 @@ func TestSimCannotConnect(t *testing.T) {
 
 // An MP3 file sent as it is: the simulator decodes it as the bytes arrive
 // and the caller hears what the mp3 decoder makes of it.
-func TestSimPassthroughMP3(t *testing.T) {
+func TestPassthroughMP3(t *testing.T) {
 	simCheckLeaks(t)
-	path := filepath.Join("..", "..", "sources", "testdata", "mp3", "sine44s.mp3")
+	path := filepath.Join("..", "..", "..", "sources", "testdata", "mp3", "sine44s.mp3")
 	file, err := os.ReadFile(path)
 	if err != nil {
 		t.Skip(err)
@@ -1046,19 +1047,19 @@ func TestSimPassthroughMP3(t *testing.T) {
 	// hangs up.
 	srv := simServe(t, func(a *simApp) {
 		for range 2 {
-			a.send(Sending{Format: MP3})
+			a.send(elks.Sending{Format: elks.MP3})
 			a.sendAudio(file, 4000)
 		}
-		a.send(Sync{})
-		a.expect(TypeSync)
-		a.send(Bye{})
+		a.send(elks.Sync{})
+		a.expect(elks.TypeSync)
+		a.send(elks.Bye{})
 		a.waitEnd()
 	})
 	rec := filepath.Join(t.TempDir(), "heard.wav")
 	// MP3 decoding (under the race detector too) must outrun the speed.
-	r := simRun(t, SimOptions{URL: srv.url, Speed: 5, Record: rec})
+	r := simRun(t, Options{URL: srv.url, Speed: 5, Record: rec})
 	srv.wait()
-	if r.Syncs.Answered != 1 || len(r.Violations) != 0 || r.End.By != SimEndedByApp || r.Gaps.Count != 0 {
+	if r.Syncs.Answered != 1 || len(r.Violations) != 0 || r.End.By != ByApp || r.Gaps.Count != 0 {
 		t.Fatalf("syncs %+v, violations %v, end %+v, gaps %+v", r.Syncs, r.Problems, r.End, r.Gaps)
 	}
 	heard, rate := simReadWAV(t, rec)
@@ -1082,22 +1083,22 @@ func TestSimPassthroughMP3(t *testing.T) {
 }
 
 // A sending in a format of another rate is resampled into the recording.
-func TestSimRecordingAcrossRates(t *testing.T) {
+func TestRecordingAcrossRates(t *testing.T) {
 	simCheckLeaks(t)
 	a16 := simTone(16000, 16000, 440, 0.4)
 	a8 := simTone(8000, 8000, 1000, 0.4)
 	srv := simServe(t, func(a *simApp) {
-		a.send(Sending{Format: PCM16000})
-		a.send(Audio{Data: simEncode(t, PCM16000, a16)})
-		a.send(Sending{Format: ULaw})
-		a.sendAudio(simEncode(t, ULaw, a8), 800)
-		a.send(Sync{})
-		a.expect(TypeSync)
-		a.send(Bye{})
+		a.send(elks.Sending{Format: elks.PCM16000})
+		a.send(elks.Audio{Data: simEncode(t, elks.PCM16000, a16)})
+		a.send(elks.Sending{Format: elks.ULaw})
+		a.sendAudio(simEncode(t, elks.ULaw, a8), 800)
+		a.send(elks.Sync{})
+		a.expect(elks.TypeSync)
+		a.send(elks.Bye{})
 		a.waitEnd()
 	})
 	rec := filepath.Join(t.TempDir(), "heard.wav")
-	r := simRun(t, SimOptions{URL: srv.url, Speed: 50, Record: rec})
+	r := simRun(t, Options{URL: srv.url, Speed: 50, Record: rec})
 	srv.wait()
 	heard, rate := simReadWAV(t, rec)
 	if rate != 16000 || r.Record.Rate != 16000 {
@@ -1118,22 +1119,22 @@ func TestSimRecordingAcrossRates(t *testing.T) {
 
 // ---- (k) concurrent calls ----
 
-func TestSimConcurrentCalls(t *testing.T) {
+func TestConcurrentCalls(t *testing.T) {
 	simCheckLeaks(t)
 	samples := simTone(3*8000, 8000, 440, 0.5)
 	ids := map[string]bool{}
 	srv := simServe(t, func(a *simApp) {
-		simWindowApp(a, ULaw, samples, 4*time.Second)
+		simWindowApp(a, elks.ULaw, samples, 4*time.Second)
 	})
 	dir := t.TempDir()
-	reports, err := SimulateCalls(context.Background(), SimOptions{URL: srv.url, Speed: 10, Record: filepath.Join(dir, "heard.wav"), CallID: "c"}, 4)
+	reports, err := Calls(context.Background(), Options{URL: srv.url, Speed: 10, Record: filepath.Join(dir, "heard.wav"), CallID: "c"}, 4)
 	srv.wait()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, r := range reports {
 		ids[r.CallID] = true
-		if r.End.By != SimEndedByApp || r.Gaps.Count != 0 || math.Abs(r.Played-3) > 1e-9 {
+		if r.End.By != ByApp || r.Gaps.Count != 0 || math.Abs(r.Played-3) > 1e-9 {
 			t.Errorf("call %d: end %+v, gaps %d, played %.3f", i, r.End, r.Gaps.Count, r.Played)
 		}
 		if want := filepath.Join(dir, "heard-"+string(rune('1'+i))+".wav"); r.Record.Path != want {
@@ -1147,8 +1148,8 @@ func TestSimConcurrentCalls(t *testing.T) {
 	if len(ids) != 4 || !ids["c-1"] || !ids["c-4"] {
 		t.Errorf("call ids %v", ids)
 	}
-	s := SummarizeSimulations(reports)
-	if s.Calls != 4 || s.Failed != 0 || s.EndedBy[SimEndedByApp] != 4 || s.Gaps != 0 || math.Abs(s.Played-12) > 1e-6 {
+	s := Summarize(reports)
+	if s.Calls != 4 || s.Failed != 0 || s.EndedBy[ByApp] != 4 || s.Gaps != 0 || math.Abs(s.Played-12) > 1e-6 {
 		t.Errorf("summary %+v", s)
 	}
 	var b bytes.Buffer
@@ -1165,38 +1166,38 @@ func TestSimConcurrentCalls(t *testing.T) {
 // Audio before any sending, files that are not what the sending says, a
 // second file without a sending, and messages after the application's
 // bye are reported; the call goes on.
-func TestSimSequenceViolations(t *testing.T) {
+func TestSequenceViolations(t *testing.T) {
 	simCheckLeaks(t)
-	mp3, err := os.ReadFile(filepath.Join("..", "..", "sources", "testdata", "mp3", "sine44m.mp3"))
+	mp3, err := os.ReadFile(filepath.Join("..", "..", "..", "sources", "testdata", "mp3", "sine44m.mp3"))
 	if err != nil {
 		t.Skip(err)
 	}
 	tone := simTone(4000, 8000, 500, 0.3)
 	wav := simWAVFile(t, tone, 8000)
 	srv := simServe(t, func(a *simApp) {
-		a.send(Audio{Data: []byte{0, 0}})
-		a.send(Sending{Format: WAV})
+		a.send(elks.Audio{Data: []byte{0, 0}})
+		a.send(elks.Sending{Format: elks.WAV})
 		a.sendAudio(mp3, 4000) // mp3 bytes after "sending wav": played all the same
-		a.send(Sending{Format: WAV})
+		a.send(elks.Sending{Format: elks.WAV})
 		a.sendAudio(wav, 4000)
 		a.sendAudio(wav, 4000) // a second file without a sending
-		a.send(Sync{})
-		a.expect(TypeSync)
-		a.send(Bye{})
-		a.send(Sync{})
-		a.send(Audio{Data: []byte{0, 0}})
+		a.send(elks.Sync{})
+		a.expect(elks.TypeSync)
+		a.send(elks.Bye{})
+		a.send(elks.Sync{})
+		a.send(elks.Audio{Data: []byte{0, 0}})
 		a.waitEnd()
 	})
 	rec := filepath.Join(t.TempDir(), "heard.wav")
-	r := simRun(t, SimOptions{URL: srv.url, Speed: 5, Record: rec})
+	r := simRun(t, Options{URL: srv.url, Speed: 5, Record: rec})
 	srv.wait()
-	want := map[SimViolationKind]int{SimAudioBeforeSending: 1, SimFormatMismatch: 2, SimAfterBye: 2}
+	want := map[ViolationKind]int{AudioBeforeSending: 1, FormatMismatch: 2, AfterBye: 2}
 	for k, n := range want {
 		if r.Violations[k] != n {
 			t.Errorf("%s: %d, want %d (%v)", k, r.Violations[k], n, r.Problems)
 		}
 	}
-	if len(r.Violations) != len(want) || r.End.By != SimEndedByApp {
+	if len(r.Violations) != len(want) || r.End.By != ByApp {
 		t.Errorf("violations %v, end %+v", r.Violations, r.End)
 	}
 	// The mp3 (at 44.1 kHz), then the wav once (resampled into the
@@ -1219,20 +1220,20 @@ func TestSimSequenceViolations(t *testing.T) {
 
 // A pause in the middle of a passthrough file is a gap; the decoding of
 // the bytes that did arrive is not.
-func TestSimPassthroughGap(t *testing.T) {
+func TestPassthroughGap(t *testing.T) {
 	simCheckLeaks(t)
 	const speed, rate = 10.0, 8000
 	tone := simTone(rate, rate, 440, 0.5)
 	wav := simWAVFile(t, tone, rate)
 	half := len(wav) - rate // the header and the first half second
 	srv := simServe(t, func(a *simApp) {
-		a.send(Sending{Format: WAV})
+		a.send(elks.Sending{Format: elks.WAV})
 		a.sendAudio(wav[:half], 1000)
 		time.Sleep(time.Duration(float64(time.Second) / speed))
 		a.sendAudio(wav[half:], 1000)
-		a.send(Sync{})
-		a.expect(TypeSync)
-		a.send(Bye{})
+		a.send(elks.Sync{})
+		a.expect(elks.TypeSync)
+		a.send(elks.Bye{})
 		a.waitEnd()
 	})
 	simCheckOneGap(t, srv, speed, rate, tone[:rate/2], tone[rate/2:])
@@ -1240,7 +1241,7 @@ func TestSimPassthroughGap(t *testing.T) {
 
 // The sync window hides the round trip while it is longer than it; with a
 // round trip beyond the window, playback runs dry at every checkpoint.
-func TestSimRTTAgainstWindow(t *testing.T) {
+func TestRTTAgainstWindow(t *testing.T) {
 	simCheckLeaks(t)
 	samples := simTone(6*8000, 8000, 440, 0.5)
 	for _, c := range []struct {
@@ -1252,15 +1253,15 @@ func TestSimRTTAgainstWindow(t *testing.T) {
 		{3 * time.Second, true},
 	} {
 		t.Run(c.rtt.String(), func(t *testing.T) {
-			srv := simServe(t, func(a *simApp) { simWindowApp(a, ULaw, samples, 2*time.Second) })
+			srv := simServe(t, func(a *simApp) { simWindowApp(a, elks.ULaw, samples, 2*time.Second) })
 			// At speed 4 the 1 s margin of the 1 s RTT case is 250 ms of
 			// wall time: more than a loaded machine stalls the test.
-			r := simRun(t, SimOptions{URL: srv.url, Speed: 4, RTT: c.rtt})
+			r := simRun(t, Options{URL: srv.url, Speed: 4, RTT: c.rtt})
 			srv.wait()
 			if got := r.Gaps.Count > 0; got != c.gaps {
 				t.Errorf("RTT %v, window 2 s: gaps %+v", c.rtt, r.Gaps)
 			}
-			if r.End.By != SimEndedByApp || math.Abs(r.Played-6) > 1e-9 {
+			if r.End.By != ByApp || math.Abs(r.Played-6) > 1e-9 {
 				t.Errorf("end %+v, played %.3f", r.End, r.Played)
 			}
 			// Every sync waits for its audio and the round trip.
@@ -1273,7 +1274,7 @@ func TestSimRTTAgainstWindow(t *testing.T) {
 
 // An application that stops reading altogether: the simulator still hangs
 // up, closes the connection after its grace period and returns.
-func TestSimAppStopsReading(t *testing.T) {
+func TestAppStopsReading(t *testing.T) {
 	simCheckLeaks(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -1295,11 +1296,11 @@ func TestSimAppStopsReading(t *testing.T) {
 	go srv.Serve(ln)
 	defer func() { close(release); srv.Close(); wg.Wait() }()
 	start := time.Now()
-	r := simRun(t, SimOptions{URL: "ws://" + ln.Addr().String() + "/", Speed: 10, Duration: 500 * time.Millisecond})
+	r := simRun(t, Options{URL: "ws://" + ln.Addr().String() + "/", Speed: 10, Duration: 500 * time.Millisecond})
 	if d := time.Since(start); d > simCloseGrace+time.Second {
 		t.Errorf("took %v", d)
 	}
-	if r.End.By != SimEndedByCaller || r.Sendings["ulaw"] != 1 {
+	if r.End.By != ByCaller || r.Sendings["ulaw"] != 1 {
 		t.Errorf("report %+v", r)
 	}
 }

@@ -1,4 +1,4 @@
-package elks
+package elkstest
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sinks"
+	"github.com/elkspipe/elkspipe/sinks/elks"
 	"github.com/elkspipe/elkspipe/sources"
 	"github.com/elkspipe/elkspipe/transforms"
 )
@@ -26,7 +27,7 @@ import (
 // until every byte before it has been decoded (and then played).
 type simFile struct {
 	seq    int
-	format Format
+	format elks.Format
 	feed   *simFeed
 	events chan simFileEvent
 	exited chan struct{}
@@ -93,7 +94,7 @@ type simFileEvent struct {
 	err      error
 }
 
-func simStartFile(seq int, f Format, quit <-chan struct{}) *simFile {
+func simStartFile(seq int, f elks.Format, quit <-chan struct{}) *simFile {
 	sf := &simFile{seq: seq, format: f, events: make(chan simFileEvent, 64), exited: make(chan struct{}), waiting: true}
 	send := func(ev simFileEvent) bool {
 		select {
@@ -431,7 +432,7 @@ func (r *simRecorder) silence(n int64, rate int) {
 }
 
 // close finishes the file and describes it.
-func (r *simRecorder) close() *SimRecording {
+func (r *simRecorder) close() *Recording {
 	if r.conv != nil {
 		r.fail(r.conv.finish())
 		r.conv = nil
@@ -448,7 +449,7 @@ func (r *simRecorder) close() *SimRecording {
 		r.fail(r.w.Close())
 	}
 	r.fail(r.file.Close())
-	rec := &SimRecording{Path: r.path, Rate: r.rate}
+	rec := &Recording{Path: r.path, Rate: r.rate}
 	if r.w != nil {
 		rec.Seconds = float64(r.w.Frames()) / float64(r.rate)
 	}
@@ -543,17 +544,17 @@ const simSayChunk = 20 * time.Millisecond
 // simSay sends the caller's audio in one listening format, paced on the
 // call's clock, from its own goroutine.
 type simSay struct {
-	format Format
+	format elks.Format
 	stopCh chan struct{}
 	done   chan simSayStats
 }
 
 type simSayStats struct {
-	SimAudio
+	Audio
 	err string
 }
 
-func simStartSay(open pipeline.Opener, f Format, rate int, enc Encoder, conn *websocket.Conn, speed float64) *simSay {
+func simStartSay(open pipeline.Opener, f elks.Format, rate int, enc elks.Encoder, conn *websocket.Conn, speed float64) *simSay {
 	s := &simSay{format: f, stopCh: make(chan struct{}), done: make(chan simSayStats, 1)}
 	go func() {
 		s.done <- s.run(open, rate, enc, conn, speed)
@@ -567,7 +568,7 @@ func (s *simSay) stop() simSayStats {
 	return <-s.done
 }
 
-func (s *simSay) run(open pipeline.Opener, rate int, enc Encoder, conn *websocket.Conn, speed float64) (st simSayStats) {
+func (s *simSay) run(open pipeline.Opener, rate int, enc elks.Encoder, conn *websocket.Conn, speed float64) (st simSayStats) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -609,7 +610,7 @@ func (s *simSay) run(open pipeline.Opener, rate int, enc Encoder, conn *websocke
 		if rerr != nil {
 			wire = enc.Flush(wire)
 		}
-		msg = AppendAudio(msg[:0], wire)
+		msg = elks.AppendAudio(msg[:0], wire)
 		// Chunk k is sent when its 20 ms have passed on the call's clock.
 		timer.Reset(time.Until(start.Add(time.Duration(float64(k) * float64(simSayChunk) / speed))))
 		select {

@@ -1,4 +1,4 @@
-package elks
+package elkstest
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 )
 
 // WriteText prints the report for people, one topic a line.
-func (r *SimReport) WriteText(w io.Writer) error {
+func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	p("call %s from %s to %s: %s of call time (%s of wall time at speed %g)",
@@ -78,19 +78,19 @@ func (r *SimReport) WriteText(w io.Writer) error {
 	return err
 }
 
-func (e SimEnd) describe() string {
+func (e End) describe() string {
 	var s string
 	switch e.By {
-	case SimEndedByApp:
+	case ByApp:
 		s = "the application sent bye"
-	case SimEndedByCaller:
+	case ByCaller:
 		s = "the caller hung up"
 		if e.Cancelled {
 			s += " (interrupted)"
 		}
-	case SimEndedByAPI:
+	case ByAPI:
 		s = "the simulated API ended the call"
-	case SimEndedByConnection:
+	case ByConnection:
 		s = e.Message
 	default:
 		s = "not ended"
@@ -138,13 +138,13 @@ func simCounts(m map[string]int) string {
 	return strings.Join(out, ", ")
 }
 
-// SimSummary sums up the reports of concurrent calls.
-type SimSummary struct {
+// Summary sums up the reports of concurrent calls.
+type Summary struct {
 	// Calls is the number of calls attempted; Failed those that could not
 	// be made.
 	Calls  int `json:"calls"`
 	Failed int `json:"failed"`
-	// EndedBy counts the calls by who ended them (SimEnd.By).
+	// EndedBy counts the calls by who ended them (End.By).
 	EndedBy map[string]int `json:"ended_by"`
 	// Played is the audio heard in all calls, in seconds.
 	Played float64 `json:"played"`
@@ -154,18 +154,18 @@ type SimSummary struct {
 	GapSeconds    float64 `json:"gap_seconds"`
 	CallsWithGaps int     `json:"calls_with_gaps"`
 	// MaxBuffered is the largest buffer of any call.
-	MaxBuffered SimAmount `json:"max_buffered"`
+	MaxBuffered Amount `json:"max_buffered"`
 	// Syncs answered in all calls and the largest latency of any.
 	Syncs      int     `json:"syncs"`
 	MaxLatency float64 `json:"max_latency"`
 	// Violations totals the protocol violations of every call.
-	Violations map[SimViolationKind]int `json:"violations"`
+	Violations map[ViolationKind]int `json:"violations"`
 }
 
-// SummarizeSimulations sums up reports (nil entries are calls that could
+// Summarize sums up reports (nil entries are calls that could
 // not be made).
-func SummarizeSimulations(reports []*SimReport) SimSummary {
-	s := SimSummary{Calls: len(reports), EndedBy: map[string]int{}, Violations: map[SimViolationKind]int{}}
+func Summarize(reports []*Report) Summary {
+	s := Summary{Calls: len(reports), EndedBy: map[string]int{}, Violations: map[ViolationKind]int{}}
 	for _, r := range reports {
 		if r == nil {
 			s.Failed++
@@ -190,7 +190,7 @@ func SummarizeSimulations(reports []*SimReport) SimSummary {
 }
 
 // WriteText prints the summary for people.
-func (s SimSummary) WriteText(w io.Writer) error {
+func (s Summary) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d calls, %d could not be made; ended by: %s\n", s.Calls, s.Failed, simCounts(s.EndedBy))
 	fmt.Fprintf(&b, "played: %s in all; gaps: %d in %d calls, %s in all\n", simSec(s.Played), s.Gaps, s.CallsWithGaps, simSec(s.GapSeconds))

@@ -1,4 +1,4 @@
-package elks
+package elkstest
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/elkspipe/elkspipe/sinks/elks"
 	"github.com/elkspipe/elkspipe/sources"
 )
 
@@ -65,9 +66,9 @@ type simSync struct {
 // runs it; the reader, the caller's voice, file decoders and the
 // recording's resampler run beside it and talk to it through channels.
 type simCall struct {
-	opt   SimOptions
+	opt   Options
 	conn  *websocket.Conn
-	rep   *SimReport
+	rep   *Report
 	log   *slog.Logger
 	start time.Time // wall time of hello: call time 0
 	speed float64
@@ -90,9 +91,9 @@ type simCall struct {
 
 	// What the application sends.
 	haveSending bool
-	format      Format
+	format      elks.Format
 	decodable   bool
-	dec         Decoder
+	dec         elks.Decoder
 	interrupted bool
 	file        *simFile
 	fileSeq     int
@@ -107,7 +108,7 @@ type simCall struct {
 	endAt time.Duration
 }
 
-func simNewCall(opt SimOptions, conn *websocket.Conn, rec *simRecorder) *simCall {
+func simNewCall(opt Options, conn *websocket.Conn, rec *simRecorder) *simCall {
 	c := &simCall{
 		opt:   opt,
 		conn:  conn,
@@ -116,15 +117,15 @@ func simNewCall(opt SimOptions, conn *websocket.Conn, rec *simRecorder) *simCall
 		in:    make(chan simInbound, 64),
 		quit:  make(chan struct{}),
 		rec:   rec,
-		rep: &SimReport{
-			URL: SimRedact(opt.URL), CallID: opt.CallID, From: opt.From, To: opt.To,
+		rep: &Report{
+			URL: redact(opt.URL), CallID: opt.CallID, From: opt.From, To: opt.To,
 			Speed:       opt.Speed,
 			BufferLimit: opt.BufferLimit,
 			Sendings:    map[string]int{},
 			Listenings:  map[string]int{},
-			Violations:  map[SimViolationKind]int{},
-			Problems:    []SimProblem{},
-			Gaps:        SimGaps{List: []SimGap{}},
+			Violations:  map[ViolationKind]int{},
+			Problems:    []Problem{},
+			Gaps:        Gaps{List: []Gap{}},
 		},
 	}
 	return c
@@ -144,13 +145,13 @@ func (c *simCall) wallAt(t time.Duration) time.Time {
 
 // run plays the call to its end and fills c.rep.
 func (c *simCall) run(ctx context.Context) {
-	hello, _ := Marshal(Hello{CallID: c.opt.CallID, From: c.opt.From, To: c.opt.To})
+	hello, _ := elks.Marshal(elks.Hello{CallID: c.opt.CallID, From: c.opt.From, To: c.opt.To})
 	c.start = time.Now()
 	readCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	c.readCancel = cancel
 	c.readerDone = make(chan struct{})
 	go c.reader(readCtx)
-	c.log.Info("simulated call started", "url", SimRedact(c.opt.URL), "speed", c.speed)
+	c.log.Info("simulated call started", "url", redact(c.opt.URL), "speed", c.speed)
 	if err := c.write(hello); err != nil {
 		c.endConnection(0, err)
 	} else {
@@ -254,7 +255,7 @@ func (c *simCall) answerSyncs(t time.Duration) {
 	for len(c.syncs) > 0 && c.syncs[0].known && c.syncs[0].due+c.opt.RTT <= t {
 		s := c.syncs[0]
 		c.syncs = c.syncs[1:]
-		msg, _ := Marshal(Sync{})
+		msg, _ := elks.Marshal(elks.Sync{})
 		if err := c.write(msg); err != nil {
 			c.endConnection(t, err)
 			return
@@ -268,11 +269,11 @@ func (c *simCall) answerSyncs(t time.Duration) {
 }
 
 // problem records a protocol violation.
-func (c *simCall) problem(t time.Duration, kind SimViolationKind, format string, args ...any) {
+func (c *simCall) problem(t time.Duration, kind ViolationKind, format string, args ...any) {
 	c.rep.Violations[kind]++
 	detail := fmt.Sprintf(format, args...)
 	if len(c.rep.Problems) < simMaxProblems {
-		c.rep.Problems = append(c.rep.Problems, SimProblem{At: t.Seconds(), Kind: kind, Detail: detail})
+		c.rep.Problems = append(c.rep.Problems, Problem{At: t.Seconds(), Kind: kind, Detail: detail})
 	}
 	if c.rep.Violations[kind] <= 3 {
 		c.log.Warn("protocol violation by the application", "kind", string(kind), "detail", detail, "at", t.Seconds())
@@ -292,39 +293,39 @@ func (c *simCall) onInbound(ev simInbound) {
 		return
 	}
 	if ev.typ != websocket.MessageText {
-		c.problem(t, SimBinaryFrame, "a binary frame of %d bytes (the protocol sends JSON text frames)", len(ev.data))
+		c.problem(t, BinaryFrame, "a binary frame of %d bytes (the protocol sends JSON text frames)", len(ev.data))
 		return
 	}
 	if len(ev.data) > simMaxMessage {
-		c.problem(t, SimOversize, "a message of %d bytes (keep messages within 64 KiB of JSON)", len(ev.data))
+		c.problem(t, Oversize, "a message of %d bytes (keep messages within 64 KiB of JSON)", len(ev.data))
 	}
 	if data, ok := c.fastAudio(ev.data); ok {
 		c.onAudio(t, data)
 		return
 	}
-	m, err := Unmarshal(ev.data)
+	m, err := elks.Unmarshal(ev.data)
 	if err != nil {
-		c.problem(t, SimMalformed, "%v (message starts %q)", err, simHead(ev.data))
+		c.problem(t, Malformed, "%v (message starts %q)", err, simHead(ev.data))
 		return
 	}
 	switch m := m.(type) {
-	case Audio:
+	case elks.Audio:
 		c.onAudio(t, m.Data)
-	case Sync:
+	case elks.Sync:
 		c.onSync(t)
-	case Sending:
+	case elks.Sending:
 		c.onSending(t, m.Format)
-	case Listening:
+	case elks.Listening:
 		c.onListening(t, m.Format)
-	case Interrupt:
+	case elks.Interrupt:
 		c.onInterrupt(t)
-	case Bye:
+	case elks.Bye:
 		c.log.Info("the application ended the call")
-		c.finish(t, SimEnd{By: SimEndedByApp, Reason: ReasonDone, Message: "the application ended the call"})
-	case Hello:
-		c.problem(t, SimUnexpected, "hello comes from the API, not the application")
-	case Unknown:
-		c.problem(t, SimUnknownType, "unknown message type %q", m.T)
+		c.finish(t, End{By: ByApp, Reason: elks.ReasonDone, Message: "the application ended the call"})
+	case elks.Hello:
+		c.problem(t, Unexpected, "hello comes from the API, not the application")
+	case elks.Unknown:
+		c.problem(t, UnknownType, "unknown message type %q", m.T)
 	}
 }
 
@@ -367,7 +368,7 @@ func simHead(b []byte) string {
 	return string(b)
 }
 
-func (c *simCall) onSending(t time.Duration, f Format) {
+func (c *simCall) onSending(t time.Duration, f elks.Format) {
 	c.closeFile(t, false)
 	if c.ended { // the end of the last file overflowed the buffer
 		return
@@ -377,17 +378,17 @@ func (c *simCall) onSending(t time.Duration, f Format) {
 	info, err := f.Info()
 	switch {
 	case err != nil:
-		c.problem(t, SimBadFormat, "sending: %v", err)
+		c.problem(t, BadFormat, "sending: %v", err)
 	case !info.Send:
-		c.problem(t, SimBadFormat, "sending: the API does not accept %s audio", f)
+		c.problem(t, BadFormat, "sending: the API does not accept %s audio", f)
 	case info.File:
 		c.fileSeq++
 		c.file = simStartFile(c.fileSeq, f, c.quit)
 		c.decodable = true
 	default:
-		dec, err := NewDecoder(f)
+		dec, err := elks.NewDecoder(f)
 		if err != nil {
-			c.problem(t, SimUndecodable, "format %s not decodable by this simulator build: %v", f, err)
+			c.problem(t, Undecodable, "format %s not decodable by this simulator build: %v", f, err)
 			return
 		}
 		dec.Reset()
@@ -395,15 +396,15 @@ func (c *simCall) onSending(t time.Duration, f Format) {
 	}
 }
 
-func (c *simCall) onListening(t time.Duration, f Format) {
+func (c *simCall) onListening(t time.Duration, f elks.Format) {
 	c.rep.Listenings[string(f)]++
 	info, err := f.Info()
 	switch {
 	case err != nil:
-		c.problem(t, SimBadFormat, "listening: %v", err)
+		c.problem(t, BadFormat, "listening: %v", err)
 		return
 	case !info.Listen:
-		c.problem(t, SimBadFormat, "listening: the API does not send %s audio", f)
+		c.problem(t, BadFormat, "listening: the API does not send %s audio", f)
 		return
 	}
 	if c.opt.Say == nil {
@@ -415,7 +416,7 @@ func (c *simCall) onListening(t time.Duration, f Format) {
 		}
 		c.stopSay()
 	}
-	enc, err := NewEncoder(f)
+	enc, err := elks.NewEncoder(f)
 	if err != nil {
 		c.rep.CallerAudio.Error = fmt.Sprintf("format %s not encodable by this simulator build: %v", f, err)
 		c.rep.CallerAudio.Format = string(f)
@@ -445,10 +446,10 @@ func (c *simCall) onAudio(t time.Duration, data []byte) {
 	c.rep.Audio.Bytes += int64(len(data))
 	switch {
 	case !c.haveSending:
-		c.problem(t, SimAudioBeforeSending, "audio (%d bytes) before any sending: ignored", len(data))
+		c.problem(t, AudioBeforeSending, "audio (%d bytes) before any sending: ignored", len(data))
 		return
 	case c.interrupted:
-		c.problem(t, SimAudioAfterInterrupt, "audio (%d bytes) after interrupt and before a new sending: ignored", len(data))
+		c.problem(t, AudioAfterInterrupt, "audio (%d bytes) after interrupt and before a new sending: ignored", len(data))
 		return
 	case !c.decodable:
 		return // reported at the sending
@@ -472,7 +473,7 @@ func (c *simCall) decodeAudio(t time.Duration, data []byte) {
 	}
 	out, err := c.dec.Decode(dst, data)
 	if err != nil {
-		c.problem(t, SimUndecodable, "%s audio: %v", c.format, err)
+		c.problem(t, Undecodable, "%s audio: %v", c.format, err)
 		return
 	}
 	frames := int64(len(out))
@@ -505,7 +506,7 @@ func (c *simCall) addAudio(t time.Duration, frames int64, rate int, bytes int64,
 		s.start = t
 		s.silence = t - c.playEnd
 		if !c.dryByStop {
-			g := SimGap{At: c.playEnd.Seconds(), Heard: (c.playEnd - c.firstAt).Seconds(), Seconds: s.silence.Seconds()}
+			g := Gap{At: c.playEnd.Seconds(), Heard: (c.playEnd - c.firstAt).Seconds(), Seconds: s.silence.Seconds()}
 			c.rep.Gaps.Count++
 			c.rep.Gaps.Seconds += g.Seconds
 			if len(c.rep.Gaps.List) < 1000 {
@@ -609,7 +610,7 @@ func (c *simCall) checkBuffer(t time.Duration) {
 	if b > c.opt.BufferLimit {
 		msg := fmt.Sprintf("the playback buffer overflowed: %d bytes buffered, the limit is %d", b, c.opt.BufferLimit)
 		c.log.Warn("ending the call", "reason", msg)
-		c.finish(t, SimEnd{By: SimEndedByAPI, Reason: ReasonError, Message: msg})
+		c.finish(t, End{By: ByAPI, Reason: elks.ReasonError, Message: msg})
 	}
 }
 
@@ -680,7 +681,7 @@ func (c *simCall) feedFile(t time.Duration, data []byte) {
 		f.extraHead = append(f.extraHead, extra[:n]...)
 		f.extra += n
 		if f.extra == 12 && sources.Sniff(f.extraHead) != "" {
-			c.problem(t, SimFormatMismatch, "a second %s file after the end of the first without a new sending: ignored", f.format)
+			c.problem(t, FormatMismatch, "a second %s file after the end of the first without a new sending: ignored", f.format)
 		}
 	}
 }
@@ -701,7 +702,7 @@ func simRIFFEnd(head []byte) int64 {
 func (c *simCall) checkFileKind(t time.Duration, f *simFile) {
 	kind := sources.Sniff(f.head)
 	if kind != "" && kind != string(f.format) {
-		c.problem(t, SimFormatMismatch, "sending says %s but the bytes are %s", f.format, kind)
+		c.problem(t, FormatMismatch, "sending says %s but the bytes are %s", f.format, kind)
 	}
 }
 
@@ -731,7 +732,7 @@ func (c *simCall) onFileEvent(f *simFile, ev simFileEvent, t time.Duration) {
 		f.done = true
 		f.attributed = f.fed
 		if ev.err != nil && !f.aborted {
-			c.problem(t, SimUndecodable, "%s file: %v", f.format, ev.err)
+			c.problem(t, Undecodable, "%s file: %v", f.format, ev.err)
 		}
 		c.resolveSyncs(t, f.seq, 0, true)
 	}
@@ -766,7 +767,7 @@ func (c *simCall) closeFile(t time.Duration, abort bool) {
 }
 
 // finish ends the call at t: the buffer is cut, the simulator's bye sent.
-func (c *simCall) finish(t time.Duration, end SimEnd) {
+func (c *simCall) finish(t time.Duration, end End) {
 	if c.ended {
 		return
 	}
@@ -775,7 +776,7 @@ func (c *simCall) finish(t time.Duration, end SimEnd) {
 	c.stopSay()
 	c.ended, c.endAt = true, t
 	c.rep.End = end
-	msg, _ := Marshal(Bye{Reason: end.Reason, Message: end.Message})
+	msg, _ := elks.Marshal(elks.Bye{Reason: end.Reason, Message: end.Message})
 	if err := c.write(msg); err != nil {
 		c.rep.End.Error = "sending bye: " + err.Error()
 	}
@@ -784,7 +785,7 @@ func (c *simCall) finish(t time.Duration, end SimEnd) {
 
 // hangup ends the call as the caller does.
 func (c *simCall) hangup(t time.Duration, cancelled bool) {
-	c.finish(t, SimEnd{By: SimEndedByCaller, Reason: ReasonHangup, Message: "the caller hung up", Cancelled: cancelled})
+	c.finish(t, End{By: ByCaller, Reason: elks.ReasonHangup, Message: "the caller hung up", Cancelled: cancelled})
 }
 
 // endConnection ends the call because the connection closed or broke.
@@ -800,7 +801,7 @@ func (c *simCall) endConnection(t time.Duration, err error) {
 	if s := websocket.CloseStatus(err); s != -1 {
 		msg = fmt.Sprintf("the application closed the WebSocket (status %d) without bye", int(s))
 	}
-	c.rep.End = SimEnd{By: SimEndedByConnection, Message: msg, Error: err.Error()}
+	c.rep.End = End{By: ByConnection, Message: msg, Error: err.Error()}
 	c.log.Warn("simulated call ended", "by", "connection", "message", msg, "err", err)
 }
 
@@ -812,24 +813,24 @@ func (c *simCall) afterBye(ev simInbound) {
 	what := "a binary frame"
 	if ev.typ == websocket.MessageText {
 		what = "a malformed message"
-		if m, err := Unmarshal(ev.data); err == nil {
+		if m, err := elks.Unmarshal(ev.data); err == nil {
 			what = fmt.Sprintf("a %q message", m.Type())
 		}
 	}
-	if c.rep.End.By != SimEndedByApp {
+	if c.rep.End.By != ByApp {
 		// In flight when the simulator ended the call: not the
 		// application's fault.
 		c.rep.LateMessages++
 		return
 	}
-	c.problem(c.endAt, SimAfterBye, "%s after the application's bye", what)
+	c.problem(c.endAt, AfterBye, "%s after the application's bye", what)
 }
 
 // shutdown closes the connection and waits for every goroutine.
 func (c *simCall) shutdown() {
 	c.stopSay()
 	c.closeFile(c.endAt, true)
-	if c.rep.End.By == SimEndedByApp {
+	if c.rep.End.By == ByApp {
 		c.lingerAfterBye()
 	}
 	closed := make(chan struct{})

@@ -1,4 +1,4 @@
-package elks
+package elkstest
 
 import (
 	"context"
@@ -32,7 +32,7 @@ import (
 //
 // Time. The call's clock runs Speed times faster than the wall clock from
 // the moment hello is sent: call time = wall time since hello × Speed.
-// Every duration in SimOptions and SimReport is call time.
+// Every duration in Options and Report is call time.
 //
 // Playback. The buffer is a queue of decoded audio. Audio that arrives
 // while the buffer holds some is queued behind it; audio that arrives when
@@ -97,19 +97,19 @@ import (
 // MB, counted as decimal megabytes of audio bytes as sent (before base64).
 const DefaultBufferLimit = 30_000_000
 
-// Defaults of SimOptions.
+// Defaults of Options.
 const (
-	SimDefaultFrom = "+46700000000"
-	SimDefaultTo   = "+46766000000"
+	DefaultFrom = "+46700000000"
+	DefaultTo   = "+46766000000"
 )
 
-// SimOptions configures a simulated call.
-type SimOptions struct {
+// Options configures a simulated call.
+type Options struct {
 	// URL is the application's WebSocket URL, such as
 	// ws://127.0.0.1:8095/?token=s3cret (http and https work too).
 	URL string
 	// CallID, From and To go in the hello message. CallID defaults to 32
-	// random hex digits, From to SimDefaultFrom, To to SimDefaultTo.
+	// random hex digits, From to DefaultFrom, To to DefaultTo.
 	CallID, From, To string
 	// Speed is how many times faster than real time the call runs; 0
 	// means 1.
@@ -141,9 +141,9 @@ type SimOptions struct {
 	Logger *slog.Logger
 }
 
-// SimReport is what the simulator saw during one call. Times are call
+// Report is what the simulator saw during one call. Times are call
 // time, in seconds.
-type SimReport struct {
+type Report struct {
 	URL    string `json:"url"`
 	CallID string `json:"callid"`
 	From   string `json:"from"`
@@ -155,11 +155,11 @@ type SimReport struct {
 	// WallSeconds is the call's length on the wall clock.
 	WallSeconds float64 `json:"wall_seconds"`
 	// End says how the call ended.
-	End SimEnd `json:"end"`
+	End End `json:"end"`
 
 	// Audio is the audio the application sent (decoded length, messages,
 	// bytes as sent).
-	Audio SimAudio `json:"audio"`
+	Audio Audio `json:"audio"`
 	// Sendings and Listenings count the application's sending and
 	// listening messages by format.
 	Sendings   map[string]int `json:"sendings"`
@@ -172,31 +172,31 @@ type SimReport struct {
 	Played  float64 `json:"played"`
 	Dropped float64 `json:"dropped"`
 	// MaxBuffered is the most audio the buffer held.
-	MaxBuffered SimAmount `json:"max_buffered"`
+	MaxBuffered Amount `json:"max_buffered"`
 	// BufferLimit is the limit in force, in bytes.
 	BufferLimit int64 `json:"buffer_limit"`
 	// Gaps are the stretches of silence between pieces of audio.
-	Gaps SimGaps `json:"gaps"`
+	Gaps Gaps `json:"gaps"`
 	// Syncs are the application's checkpoints and the answers to them.
-	Syncs SimSyncs `json:"syncs"`
+	Syncs Syncs `json:"syncs"`
 	// Interrupts counts the application's interrupt messages.
 	Interrupts int `json:"interrupts"`
 	// CallerAudio is what the simulator sent as the caller's voice.
-	CallerAudio SimCallerAudio `json:"caller_audio"`
+	CallerAudio CallerAudio `json:"caller_audio"`
 	// Violations counts the application's protocol violations by kind
 	// (malformed and unknown messages included); Problems describes the
 	// first of them (at most 50).
-	Violations map[SimViolationKind]int `json:"violations"`
-	Problems   []SimProblem             `json:"problems"`
+	Violations map[ViolationKind]int `json:"violations"`
+	Problems   []Problem             `json:"problems"`
 	// LateMessages counts the messages that arrived after the simulator
 	// had ended the call (in flight when it sent bye; not violations).
 	LateMessages int `json:"late_messages"`
 	// Record describes the recording of what the caller heard, if any.
-	Record *SimRecording `json:"record,omitempty"`
+	Record *Recording `json:"record,omitempty"`
 }
 
-// SimEnd says how a simulated call ended.
-type SimEnd struct {
+// End says how a simulated call ended.
+type End struct {
 	// By is who ended the call: "app" (it sent bye), "caller" (the
 	// simulator hung up: Duration reached or the context cancelled),
 	// "api" (the simulator ended it with an error, such as a buffer
@@ -214,43 +214,43 @@ type SimEnd struct {
 	Cancelled bool `json:"cancelled,omitempty"`
 }
 
-// Who ended a call, the values of SimEnd.By.
+// Who ended a call, the values of End.By.
 const (
-	SimEndedByApp        = "app"
-	SimEndedByCaller     = "caller"
-	SimEndedByAPI        = "api"
-	SimEndedByConnection = "connection"
+	ByApp        = "app"
+	ByCaller     = "caller"
+	ByAPI        = "api"
+	ByConnection = "connection"
 )
 
-// SimAudio counts the audio of one direction.
-type SimAudio struct {
+// Audio counts the audio of one direction.
+type Audio struct {
 	Seconds  float64 `json:"seconds"`
 	Messages int     `json:"messages"`
 	Bytes    int64   `json:"bytes"`
 }
 
-// SimCallerAudio is the caller's audio the simulator sent.
-type SimCallerAudio struct {
-	SimAudio
+// CallerAudio is the caller's audio the simulator sent.
+type CallerAudio struct {
+	Audio
 	Format string `json:"format,omitempty"`
 	Error  string `json:"error,omitempty"`
 }
 
-// SimAmount is an amount of buffered audio.
-type SimAmount struct {
+// Amount is an amount of buffered audio.
+type Amount struct {
 	Seconds float64 `json:"seconds"`
 	Bytes   int64   `json:"bytes"`
 }
 
-// SimGaps summarizes the gaps of a call.
-type SimGaps struct {
-	Count   int      `json:"count"`
-	Seconds float64  `json:"seconds"`
-	List    []SimGap `json:"list"`
+// Gaps summarizes the gaps of a call.
+type Gaps struct {
+	Count   int     `json:"count"`
+	Seconds float64 `json:"seconds"`
+	List    []Gap   `json:"list"`
 }
 
-// SimGap is one stretch of silence between two pieces of audio.
-type SimGap struct {
+// Gap is one stretch of silence between two pieces of audio.
+type Gap struct {
 	// At is the call time at which the buffer ran dry; Heard is the same
 	// moment as a position in what the caller heard (and in the
 	// recording).
@@ -260,9 +260,9 @@ type SimGap struct {
 	Seconds float64 `json:"seconds"`
 }
 
-// SimSyncs summarizes the syncs of a call. Latency runs from the moment a
+// Syncs summarizes the syncs of a call. Latency runs from the moment a
 // request was read to the moment its answer was sent.
-type SimSyncs struct {
+type Syncs struct {
 	Requests   int     `json:"requests"`
 	Answered   int     `json:"answered"`
 	MinLatency float64 `json:"min_latency"`
@@ -270,57 +270,57 @@ type SimSyncs struct {
 	MaxLatency float64 `json:"max_latency"`
 }
 
-// SimRecording describes the recording of what the caller heard.
-type SimRecording struct {
+// Recording describes the recording of what the caller heard.
+type Recording struct {
 	Path    string  `json:"path"`
 	Rate    int     `json:"rate"`
 	Seconds float64 `json:"seconds"`
 	Error   string  `json:"error,omitempty"`
 }
 
-// SimViolationKind names a kind of protocol violation by the application.
-type SimViolationKind string
+// ViolationKind names a kind of protocol violation by the application.
+type ViolationKind string
 
 // The violations the simulator detects.
 const (
-	// SimMalformed: a text frame that is not a protocol message (not
+	// Malformed: a text frame that is not a protocol message (not
 	// JSON, no "t", fields of the wrong type, bad base64).
-	SimMalformed SimViolationKind = "malformed"
-	// SimUnknownType: a message whose "t" the protocol does not know.
-	SimUnknownType SimViolationKind = "unknown-type"
-	// SimUnexpected: a message only the API sends (hello).
-	SimUnexpected SimViolationKind = "unexpected-message"
-	// SimBinaryFrame: a binary WebSocket frame; the protocol is text only.
-	SimBinaryFrame SimViolationKind = "binary-frame"
-	// SimOversize: a message of more than 64 KiB of JSON.
-	SimOversize SimViolationKind = "oversize"
-	// SimBadFormat: sending or listening with an unknown format, or one
+	Malformed ViolationKind = "malformed"
+	// UnknownType: a message whose "t" the protocol does not know.
+	UnknownType ViolationKind = "unknown-type"
+	// Unexpected: a message only the API sends (hello).
+	Unexpected ViolationKind = "unexpected-message"
+	// BinaryFrame: a binary WebSocket frame; the protocol is text only.
+	BinaryFrame ViolationKind = "binary-frame"
+	// Oversize: a message of more than 64 KiB of JSON.
+	Oversize ViolationKind = "oversize"
+	// BadFormat: sending or listening with an unknown format, or one
 	// not allowed in that direction (listening wav).
-	SimBadFormat SimViolationKind = "bad-format"
-	// SimUndecodable: audio the simulator could not decode (a format with
+	BadFormat ViolationKind = "bad-format"
+	// Undecodable: audio the simulator could not decode (a format with
 	// no codec in this build, a partial sample, a broken file).
-	SimUndecodable SimViolationKind = "undecodable"
-	// SimFormatMismatch: wav or mp3 bytes that are not a file of that
+	Undecodable ViolationKind = "undecodable"
+	// FormatMismatch: wav or mp3 bytes that are not a file of that
 	// kind, or a second file sent without a new sending.
-	SimFormatMismatch SimViolationKind = "format-mismatch"
-	// SimAudioBeforeSending: audio before any sending.
-	SimAudioBeforeSending SimViolationKind = "audio-before-sending"
-	// SimAudioAfterInterrupt: audio after an interrupt and before the next
+	FormatMismatch ViolationKind = "format-mismatch"
+	// AudioBeforeSending: audio before any sending.
+	AudioBeforeSending ViolationKind = "audio-before-sending"
+	// AudioAfterInterrupt: audio after an interrupt and before the next
 	// sending (ignored, as the API does).
-	SimAudioAfterInterrupt SimViolationKind = "audio-after-interrupt"
-	// SimAfterBye: a message after a bye (the application's or the
+	AudioAfterInterrupt ViolationKind = "audio-after-interrupt"
+	// AfterBye: a message after a bye (the application's or the
 	// simulator's).
-	SimAfterBye SimViolationKind = "after-bye"
+	AfterBye ViolationKind = "after-bye"
 )
 
-// SimProblem is one protocol violation, at a call time in seconds.
-type SimProblem struct {
-	At     float64          `json:"at"`
-	Kind   SimViolationKind `json:"kind"`
-	Detail string           `json:"detail"`
+// Problem is one protocol violation, at a call time in seconds.
+type Problem struct {
+	At     float64       `json:"at"`
+	Kind   ViolationKind `json:"kind"`
+	Detail string        `json:"detail"`
 }
 
-// simMaxProblems bounds SimReport.Problems.
+// simMaxProblems bounds Report.Problems.
 const simMaxProblems = 50
 
 // simMaxMessage is the largest message the protocol allows (64 KiB of JSON).
@@ -334,7 +334,7 @@ const simReadLimit = 16 << 20
 // simDialTimeout bounds the connection and the WebSocket handshake.
 const simDialTimeout = 10 * time.Second
 
-// Simulate runs one simulated call against the application at opt.URL and
+// Call runs one simulated call against the application at opt.URL and
 // returns its report. It returns an error without a report when the call
 // could not be made (bad options, the connection refused, the upgrade
 // rejected, the recording not creatable). Whatever the application does
@@ -342,7 +342,7 @@ const simDialTimeout = 10 * time.Second
 // report, not in the error. When ctx is cancelled the simulator hangs up
 // (bye reason "hangup") and returns the report with ctx's error. Every
 // goroutine it starts has ended when it returns.
-func Simulate(ctx context.Context, opt SimOptions) (*SimReport, error) {
+func Call(ctx context.Context, opt Options) (*Report, error) {
 	opt, err := opt.simNormalize()
 	if err != nil {
 		return nil, err
@@ -364,22 +364,22 @@ func Simulate(ctx context.Context, opt SimOptions) (*SimReport, error) {
 	return c.rep, nil
 }
 
-// SimulateCalls runs n simulated calls at once, each as Simulate would with
+// Calls runs n simulated calls at once, each as Call would with
 // opt, and returns their reports in order. Each call gets its own call id
 // (opt.CallID followed by "-1", "-2", ... when set, random otherwise) and,
 // when recording, its own file: "{callid}" or "{n}" (the call's number)
 // in opt.Record are replaced, and if neither is there the number is added
 // before the extension (heard-1.wav). Calls that could not be made have a
 // nil report, and their errors are joined in the returned error.
-func SimulateCalls(ctx context.Context, opt SimOptions, n int) ([]*SimReport, error) {
+func Calls(ctx context.Context, opt Options, n int) ([]*Report, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("%d calls: want at least 1", n)
 	}
 	if n == 1 {
-		r, err := Simulate(ctx, opt)
-		return []*SimReport{r}, err
+		r, err := Call(ctx, opt)
+		return []*Report{r}, err
 	}
-	reports := make([]*SimReport, n)
+	reports := make([]*Report, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -391,7 +391,7 @@ func SimulateCalls(ctx context.Context, opt SimOptions, n int) ([]*SimReport, er
 		}
 		o.Record = simRecordPath(opt.Record, i+1, o.CallID)
 		wg.Go(func() {
-			r, err := Simulate(ctx, o)
+			r, err := Call(ctx, o)
 			reports[i] = r
 			if err != nil && r == nil {
 				errs[i] = fmt.Errorf("call %d: %w", i+1, err)
@@ -429,26 +429,26 @@ func simRecordPath(path string, n int, callid string) string {
 
 // Check reports whether o is usable, without connecting: the URL's form
 // and the ranges of the numbers.
-func (o SimOptions) Check() error {
+func (o Options) Check() error {
 	_, err := o.simNormalize()
 	return err
 }
 
-func (o SimOptions) simNormalize() (SimOptions, error) {
+func (o Options) simNormalize() (Options, error) {
 	if o.URL == "" {
 		return o, errors.New("no URL to call")
 	}
 	u, err := url.Parse(o.URL)
 	if err != nil {
-		return o, fmt.Errorf("bad URL %q: %v", SimRedact(o.URL), err)
+		return o, fmt.Errorf("bad URL %q: %v", redact(o.URL), err)
 	}
 	switch u.Scheme {
 	case "ws", "wss", "http", "https":
 	default:
-		return o, fmt.Errorf("bad URL %q: want ws://HOST:PORT/PATH (or wss://)", SimRedact(o.URL))
+		return o, fmt.Errorf("bad URL %q: want ws://HOST:PORT/PATH (or wss://)", redact(o.URL))
 	}
 	if u.Host == "" {
-		return o, fmt.Errorf("bad URL %q: no host", SimRedact(o.URL))
+		return o, fmt.Errorf("bad URL %q: no host", redact(o.URL))
 	}
 	if o.Speed == 0 {
 		o.Speed = 1
@@ -474,10 +474,10 @@ func (o SimOptions) simNormalize() (SimOptions, error) {
 		o.CallID = simRandomID()
 	}
 	if o.From == "" {
-		o.From = SimDefaultFrom
+		o.From = DefaultFrom
 	}
 	if o.To == "" {
-		o.To = SimDefaultTo
+		o.To = DefaultTo
 	}
 	o.Record = strings.ReplaceAll(o.Record, "{callid}", simSafeName(o.CallID))
 	if o.Logger == nil {
@@ -507,16 +507,16 @@ func simRandomID() string {
 // simRedactRE finds the value of a token in a URL's query.
 var simRedactRE = regexp.MustCompile(`([?&][Tt][Oo][Kk][Ee][Nn]=)[^&#]*`)
 
-// SimRedact returns u with the value of its token parameter hidden, for
+// redact returns u with the value of its token parameter hidden, for
 // reports and logs: ws://h/p?token=s3cret becomes ws://h/p?token=xxx.
-func SimRedact(u string) string { return simRedactRE.ReplaceAllString(u, "${1}xxx") }
+func redact(u string) string { return simRedactRE.ReplaceAllString(u, "${1}xxx") }
 
 // simDial connects to the application, as 46elks does for every call.
 func simDial(ctx context.Context, u string) (*websocket.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, simDialTimeout)
 	defer cancel()
 	conn, resp, err := websocket.Dial(dctx, u, nil)
-	u = SimRedact(u)
+	u = redact(u)
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			hint := ""
