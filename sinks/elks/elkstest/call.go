@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"math"
@@ -13,48 +12,36 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/elkspipe/elkspipe/sinks/elks"
-	"github.com/elkspipe/elkspipe/sources"
 )
 
-// simWriteTimeout bounds every write to the application: an application
+// writeTimeout bounds every write to the application: an application
 // that stops reading cannot stall the simulator for longer.
-const simWriteTimeout = 5 * time.Second
+const writeTimeout = 5 * time.Second
 
-// simCloseGrace is how long the simulator waits, after the call's last
+// closeGrace is how long the simulator waits, after the call's last
 // message, for the application to close its side before closing the
 // connection itself.
-const simCloseGrace = 2 * time.Second
+const closeGrace = 2 * time.Second
 
-// simByeLinger is how long the simulator keeps reading after the
+// byeLinger is how long the simulator keeps reading after the
 // application's bye before it starts the close handshake. Closing
 // discards whatever the peer sends during the handshake, so without this
 // pause messages the application wrongly sends after its bye would go
 // unreported. An application that closes its side at once (as elkspipe
 // does) ends the pause at once.
-const simByeLinger = 500 * time.Millisecond
+const byeLinger = 500 * time.Millisecond
 
-// simInbound is one frame read from the application, stamped with the
+// inbound is one frame read from the application, stamped with the
 // wall-clock time it was read; err ends the stream.
-type simInbound struct {
+type inbound struct {
 	typ  websocket.MessageType
 	data []byte
 	at   time.Time
 	err  error
 }
 
-// simSeg is a piece of decoded audio in the playback buffer, playing from
-// start to end (call time).
-type simSeg struct {
-	start, end time.Duration
-	frames     int64
-	rate       int
-	bytes      int64         // audio bytes as sent that it stands for
-	samples    []float32     // mono samples, kept only when recording
-	silence    time.Duration // heard before it: the buffer had run dry
-}
-
-// simSync is a pending sync request.
-type simSync struct {
+// pendingSync is a pending sync request.
+type pendingSync struct {
 	req   time.Duration // when it was read
 	due   time.Duration // when the audio before it ends
 	known bool          // due is known (false while a file decodes)
@@ -62,10 +49,10 @@ type simSync struct {
 	fedAt int64         // the bytes of that file received before it
 }
 
-// simCall is one simulated call. Its state belongs to the goroutine that
+// call is one simulated call. Its state belongs to the goroutine that
 // runs it; the reader, the caller's voice, file decoders and the
 // recording's resampler run beside it and talk to it through channels.
-type simCall struct {
+type call struct {
 	opt   Options
 	conn  *websocket.Conn
 	rep   *Report
@@ -73,13 +60,13 @@ type simCall struct {
 	start time.Time // wall time of hello: call time 0
 	speed float64
 
-	in         chan simInbound
+	in         chan inbound
 	quit       chan struct{} // closed when the call no longer reads in
 	readCancel context.CancelFunc
 	readerDone chan struct{}
 
 	// Playback buffer.
-	segs      []simSeg
+	segs      []segment
 	head      int   // index of the first unplayed segment
 	segBytes  int64 // bytes of segs[head:]
 	playEnd   time.Duration
@@ -95,26 +82,26 @@ type simCall struct {
 	decodable   bool
 	dec         elks.Decoder
 	interrupted bool
-	file        *simFile
+	file        *sentFile
 	fileSeq     int
 
-	syncs     []simSync
+	syncs     []pendingSync
 	latencies []time.Duration
 
-	rec *simRecorder
-	say *simSay
+	rec *recorder
+	say *voice
 
 	ended bool
 	endAt time.Duration
 }
 
-func simNewCall(opt Options, conn *websocket.Conn, rec *simRecorder) *simCall {
-	c := &simCall{
+func newCall(opt Options, conn *websocket.Conn, rec *recorder) *call {
+	c := &call{
 		opt:   opt,
 		conn:  conn,
 		log:   opt.Logger.With("callid", opt.CallID, "from", opt.From, "to", opt.To),
 		speed: opt.Speed,
-		in:    make(chan simInbound, 64),
+		in:    make(chan inbound, 64),
 		quit:  make(chan struct{}),
 		rec:   rec,
 		rep: &Report{
@@ -132,19 +119,19 @@ func simNewCall(opt Options, conn *websocket.Conn, rec *simRecorder) *simCall {
 }
 
 // callTime converts a wall-clock time to call time.
-func (c *simCall) callTime(w time.Time) time.Duration {
+func (c *call) callTime(w time.Time) time.Duration {
 	return time.Duration(float64(w.Sub(c.start)) * c.speed)
 }
 
-func (c *simCall) now() time.Duration { return c.callTime(time.Now()) }
+func (c *call) now() time.Duration { return c.callTime(time.Now()) }
 
 // wallAt is the wall-clock time at which the call's clock reads t.
-func (c *simCall) wallAt(t time.Duration) time.Time {
+func (c *call) wallAt(t time.Duration) time.Time {
 	return c.start.Add(time.Duration(math.Ceil(float64(t) / c.speed)))
 }
 
 // run plays the call to its end and fills c.rep.
-func (c *simCall) run(ctx context.Context) {
+func (c *call) run(ctx context.Context) {
 	hello, _ := elks.Marshal(elks.Hello{CallID: c.opt.CallID, From: c.opt.From, To: c.opt.To})
 	c.start = time.Now()
 	readCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -161,11 +148,11 @@ func (c *simCall) run(ctx context.Context) {
 }
 
 // reader reads frames until the connection ends, stamping each.
-func (c *simCall) reader(ctx context.Context) {
+func (c *call) reader(ctx context.Context) {
 	defer close(c.readerDone)
 	for {
 		typ, data, err := c.conn.Read(ctx)
-		ev := simInbound{typ: typ, data: data, at: time.Now(), err: err}
+		ev := inbound{typ: typ, data: data, at: time.Now(), err: err}
 		select {
 		case c.in <- ev:
 		case <-c.quit:
@@ -177,14 +164,14 @@ func (c *simCall) reader(ctx context.Context) {
 	}
 }
 
-func (c *simCall) write(msg []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), simWriteTimeout)
+func (c *call) write(msg []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	return c.conn.Write(ctx, websocket.MessageText, msg)
 }
 
 // loop is the call's event loop.
-func (c *simCall) loop(ctx context.Context) {
+func (c *call) loop(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for !c.ended {
@@ -203,7 +190,7 @@ func (c *simCall) loop(ctx context.Context) {
 			timer.Reset(time.Until(c.wallAt(target)))
 			wake = timer.C
 		}
-		var fileEvents <-chan simFileEvent
+		var fileEvents <-chan fileEvent
 		if c.file != nil && !c.file.done {
 			fileEvents = c.file.events
 		}
@@ -227,7 +214,7 @@ func (c *simCall) loop(ctx context.Context) {
 
 // nextWake returns the next call time at which the simulator acts by
 // itself: the next sync answer, or the hangup.
-func (c *simCall) nextWake() (time.Duration, bool) {
+func (c *call) nextWake() (time.Duration, bool) {
 	var t time.Duration
 	ok := false
 	if len(c.syncs) > 0 && c.syncs[0].known {
@@ -239,7 +226,7 @@ func (c *simCall) nextWake() (time.Duration, bool) {
 	return t, ok
 }
 
-func (c *simCall) onWake(t time.Duration) {
+func (c *call) onWake(t time.Duration) {
 	if c.opt.Duration > 0 && t >= c.opt.Duration {
 		c.answerSyncs(c.opt.Duration)
 		if !c.ended {
@@ -251,7 +238,7 @@ func (c *simCall) onWake(t time.Duration) {
 }
 
 // answerSyncs answers, in order, every sync whose answer is due by t.
-func (c *simCall) answerSyncs(t time.Duration) {
+func (c *call) answerSyncs(t time.Duration) {
 	for len(c.syncs) > 0 && c.syncs[0].known && c.syncs[0].due+c.opt.RTT <= t {
 		s := c.syncs[0]
 		c.syncs = c.syncs[1:]
@@ -269,10 +256,10 @@ func (c *simCall) answerSyncs(t time.Duration) {
 }
 
 // problem records a protocol violation.
-func (c *simCall) problem(t time.Duration, kind ViolationKind, format string, args ...any) {
+func (c *call) problem(t time.Duration, kind ViolationKind, format string, args ...any) {
 	c.rep.Violations[kind]++
 	detail := fmt.Sprintf(format, args...)
-	if len(c.rep.Problems) < simMaxProblems {
+	if len(c.rep.Problems) < maxProblems {
 		c.rep.Problems = append(c.rep.Problems, Problem{At: t.Seconds(), Kind: kind, Detail: detail})
 	}
 	if c.rep.Violations[kind] <= 3 {
@@ -280,7 +267,7 @@ func (c *simCall) problem(t time.Duration, kind ViolationKind, format string, ar
 	}
 }
 
-func (c *simCall) onInbound(ev simInbound) {
+func (c *call) onInbound(ev inbound) {
 	t := c.callTime(ev.at)
 	if ev.err != nil {
 		c.endConnection(t, ev.err)
@@ -296,7 +283,7 @@ func (c *simCall) onInbound(ev simInbound) {
 		c.problem(t, BinaryFrame, "a binary frame of %d bytes (the protocol sends JSON text frames)", len(ev.data))
 		return
 	}
-	if len(ev.data) > simMaxMessage {
+	if len(ev.data) > maxMessage {
 		c.problem(t, Oversize, "a message of %d bytes (keep messages within 64 KiB of JSON)", len(ev.data))
 	}
 	if data, ok := c.fastAudio(ev.data); ok {
@@ -305,7 +292,7 @@ func (c *simCall) onInbound(ev simInbound) {
 	}
 	m, err := elks.Unmarshal(ev.data)
 	if err != nil {
-		c.problem(t, Malformed, "%v (message starts %q)", err, simHead(ev.data))
+		c.problem(t, Malformed, "%v (message starts %q)", err, msgHead(ev.data))
 		return
 	}
 	switch m := m.(type) {
@@ -329,23 +316,23 @@ func (c *simCall) onInbound(ev simInbound) {
 	}
 }
 
-// simAudioPrefix and simAudioSuffix frame an audio message in the form
+// audioPrefix and audioSuffix frame an audio message in the form
 // AppendAudio writes.
 const (
-	simAudioPrefix = `{"t":"audio","data":"`
-	simAudioSuffix = `"}`
+	audioPrefix = `{"t":"audio","data":"`
+	audioSuffix = `"}`
 )
 
 // fastAudio decodes an audio message in the canonical form AppendAudio
 // writes without the JSON decoder, into a buffer it reuses. Anything else
 // (other spacing, escapes, fields) is left to Unmarshal, with the same
 // result.
-func (c *simCall) fastAudio(b []byte) ([]byte, bool) {
-	if len(b) < len(simAudioPrefix)+len(simAudioSuffix) || string(b[:len(simAudioPrefix)]) != simAudioPrefix ||
-		string(b[len(b)-len(simAudioSuffix):]) != simAudioSuffix {
+func (c *call) fastAudio(b []byte) ([]byte, bool) {
+	if len(b) < len(audioPrefix)+len(audioSuffix) || string(b[:len(audioPrefix)]) != audioPrefix ||
+		string(b[len(b)-len(audioSuffix):]) != audioSuffix {
 		return nil, false
 	}
-	enc := b[len(simAudioPrefix) : len(b)-len(simAudioSuffix)]
+	enc := b[len(audioPrefix) : len(b)-len(audioSuffix)]
 	if bytes.IndexByte(enc, '\\') >= 0 || bytes.IndexByte(enc, '"') >= 0 {
 		return nil, false
 	}
@@ -360,15 +347,15 @@ func (c *simCall) fastAudio(b []byte) ([]byte, bool) {
 	return c.wire[:k], true
 }
 
-// simHead returns the start of a message, for problem reports.
-func simHead(b []byte) string {
+// msgHead returns the start of a message, for problem reports.
+func msgHead(b []byte) string {
 	if len(b) > 40 {
 		return string(b[:40]) + "..."
 	}
 	return string(b)
 }
 
-func (c *simCall) onSending(t time.Duration, f elks.Format) {
+func (c *call) onSending(t time.Duration, f elks.Format) {
 	c.closeFile(t, false)
 	if c.ended { // the end of the last file overflowed the buffer
 		return
@@ -383,7 +370,7 @@ func (c *simCall) onSending(t time.Duration, f elks.Format) {
 		c.problem(t, BadFormat, "sending: the API does not accept %s audio", f)
 	case info.File:
 		c.fileSeq++
-		c.file = simStartFile(c.fileSeq, f, c.quit)
+		c.file = startFile(c.fileSeq, f, c.quit)
 		c.decodable = true
 	default:
 		dec, err := elks.NewDecoder(f)
@@ -396,7 +383,7 @@ func (c *simCall) onSending(t time.Duration, f elks.Format) {
 	}
 }
 
-func (c *simCall) onListening(t time.Duration, f elks.Format) {
+func (c *call) onListening(t time.Duration, f elks.Format) {
 	c.rep.Listenings[string(f)]++
 	info, err := f.Info()
 	switch {
@@ -422,10 +409,10 @@ func (c *simCall) onListening(t time.Duration, f elks.Format) {
 		c.rep.CallerAudio.Format = string(f)
 		return
 	}
-	c.say = simStartSay(c.opt.Say, f, info.Rate, enc, c.conn, c.speed)
+	c.say = startVoice(c.opt.Say, f, info.Rate, enc, c.conn, c.speed)
 }
 
-func (c *simCall) stopSay() {
+func (c *call) stopSay() {
 	if c.say == nil {
 		return
 	}
@@ -441,333 +428,8 @@ func (c *simCall) stopSay() {
 	c.say = nil
 }
 
-func (c *simCall) onAudio(t time.Duration, data []byte) {
-	c.rep.Audio.Messages++
-	c.rep.Audio.Bytes += int64(len(data))
-	switch {
-	case !c.haveSending:
-		c.problem(t, AudioBeforeSending, "audio (%d bytes) before any sending: ignored", len(data))
-		return
-	case c.interrupted:
-		c.problem(t, AudioAfterInterrupt, "audio (%d bytes) after interrupt and before a new sending: ignored", len(data))
-		return
-	case !c.decodable:
-		return // reported at the sending
-	}
-	if c.file != nil {
-		c.feedFile(t, data)
-	} else {
-		c.decodeAudio(t, data)
-	}
-	if !c.ended {
-		c.checkBuffer(t)
-	}
-}
-
-// decodeAudio plays a message of a sample format (PCM, G.711, ...).
-func (c *simCall) decodeAudio(t time.Duration, data []byte) {
-	info, _ := c.format.Info()
-	dst := c.scratch[:0]
-	if c.rec != nil {
-		dst = make([]float32, 0, len(data)) // kept until played
-	}
-	out, err := c.dec.Decode(dst, data)
-	if err != nil {
-		c.problem(t, Undecodable, "%s audio: %v", c.format, err)
-		return
-	}
-	frames := int64(len(out))
-	if c.rec == nil {
-		c.scratch, out = out[:0], nil
-	}
-	c.addAudio(t, frames, info.Rate, int64(len(data)), out)
-}
-
-// simDur is the length of frames at rate.
-func simDur(frames int64, rate int) time.Duration {
-	return time.Duration(frames * int64(time.Second) / int64(rate))
-}
-
-// addAudio queues decoded audio that arrived at t.
-func (c *simCall) addAudio(t time.Duration, frames int64, rate int, bytes int64, samples []float32) {
-	c.rep.Audio.Seconds += float64(frames) / float64(rate)
-	if frames == 0 {
-		return
-	}
-	c.advance(t)
-	s := simSeg{frames: frames, rate: rate, bytes: bytes, samples: samples}
-	if c.playEnd >= t || !c.started {
-		s.start = max(c.playEnd, t)
-		if !c.started {
-			c.started, c.firstAt = true, t
-			c.rep.FirstAudio = t.Seconds()
-		}
-	} else {
-		s.start = t
-		s.silence = t - c.playEnd
-		if !c.dryByStop {
-			g := Gap{At: c.playEnd.Seconds(), Heard: (c.playEnd - c.firstAt).Seconds(), Seconds: s.silence.Seconds()}
-			c.rep.Gaps.Count++
-			c.rep.Gaps.Seconds += g.Seconds
-			if len(c.rep.Gaps.List) < 1000 {
-				c.rep.Gaps.List = append(c.rep.Gaps.List, g)
-			}
-			if c.rep.Gaps.Count <= 3 {
-				c.log.Warn("playback ran dry", "at", g.At, "seconds", g.Seconds)
-			}
-		}
-	}
-	c.dryByStop = false
-	s.end = s.start + simDur(frames, rate)
-	c.playEnd = s.end
-	c.segs = append(c.segs, s)
-	c.segBytes += bytes
-}
-
-// advance plays, up to t, the segments that end by then.
-func (c *simCall) advance(t time.Duration) {
-	for c.head < len(c.segs) && c.segs[c.head].end <= t {
-		s := &c.segs[c.head]
-		c.play(s, s.frames)
-		c.segBytes -= s.bytes
-		*s = simSeg{}
-		c.head++
-	}
-	if c.head == len(c.segs) {
-		c.segs, c.head = c.segs[:0], 0
-	} else if c.head > 1024 && c.head > len(c.segs)/2 {
-		n := copy(c.segs, c.segs[c.head:])
-		clear(c.segs[n:])
-		c.segs, c.head = c.segs[:n], 0
-	}
-}
-
-// play records that frames of s were heard.
-func (c *simCall) play(s *simSeg, frames int64) {
-	c.rep.Played += float64(frames) / float64(s.rate)
-	if c.rec == nil {
-		return
-	}
-	if s.silence > 0 {
-		c.rec.silence(int64(math.Round(s.silence.Seconds()*float64(s.rate))), s.rate)
-	}
-	if frames > 0 {
-		c.rec.write(s.samples[:frames], s.rate)
-	}
-}
-
-// cut empties the buffer at t: what played by then is heard, the rest is
-// dropped.
-func (c *simCall) cut(t time.Duration) {
-	c.advance(t)
-	for i := c.head; i < len(c.segs); i++ {
-		s := &c.segs[i]
-		var played int64
-		if s.start < t {
-			played = min(s.frames, int64((t-s.start).Seconds()*float64(s.rate)))
-			if s.silence > 0 || played > 0 {
-				c.play(s, played)
-			}
-		}
-		c.rep.Dropped += float64(s.frames-played) / float64(s.rate)
-	}
-	clear(c.segs)
-	c.segs, c.head, c.segBytes = c.segs[:0], 0, 0
-	if c.playEnd > t {
-		c.playEnd = t
-	}
-}
-
-// buffered returns how much audio the buffer holds at t.
-func (c *simCall) buffered(t time.Duration) (time.Duration, int64) {
-	c.advance(t)
-	var d time.Duration
-	if c.playEnd > t {
-		d = c.playEnd - t
-	}
-	b := c.segBytes
-	if c.head < len(c.segs) {
-		s := c.segs[c.head]
-		if s.start < t && s.end > s.start {
-			b -= int64(float64(s.bytes) * float64(t-s.start) / float64(s.end-s.start))
-		}
-	}
-	if c.file != nil {
-		b += c.file.fed - c.file.attributed
-	}
-	return d, b
-}
-
-// checkBuffer updates the buffer's high-water mark and enforces the limit.
-func (c *simCall) checkBuffer(t time.Duration) {
-	d, b := c.buffered(t)
-	if d.Seconds() > c.rep.MaxBuffered.Seconds {
-		c.rep.MaxBuffered.Seconds = d.Seconds()
-	}
-	if b > c.rep.MaxBuffered.Bytes {
-		c.rep.MaxBuffered.Bytes = b
-	}
-	if b > c.opt.BufferLimit {
-		msg := fmt.Sprintf("the playback buffer overflowed: %d bytes buffered, the limit is %d", b, c.opt.BufferLimit)
-		c.log.Warn("ending the call", "reason", msg)
-		c.finish(t, End{By: ByAPI, Reason: elks.ReasonError, Message: msg})
-	}
-}
-
-func (c *simCall) onSync(t time.Duration) {
-	c.rep.Syncs.Requests++
-	s := simSync{req: t}
-	if f := c.file; f != nil && !f.done && f.fed > f.idleAt {
-		s.file, s.fedAt = f.seq, f.fed
-		f.feed.mark()
-	} else {
-		s.known = true
-		s.due = max(t, c.playEnd)
-	}
-	c.syncs = append(c.syncs, s)
-}
-
-// resolveSyncs fixes the due time of the syncs waiting for file seq's
-// bytes, up to consumed of them, once they have been decoded.
-func (c *simCall) resolveSyncs(t time.Duration, seq int, consumed int64, done bool) {
-	for i := range c.syncs {
-		s := &c.syncs[i]
-		if !s.known && s.file == seq && (done || consumed >= s.fedAt) {
-			s.known, s.due = true, max(t, c.playEnd)
-		}
-	}
-}
-
-func (c *simCall) onInterrupt(t time.Duration) {
-	c.rep.Interrupts++
-	c.closeFile(t, true)
-	c.cut(t)
-	c.dryByStop = true
-	c.interrupted = true
-	// The audio before every pending sync is gone: answer them now.
-	for i := range c.syncs {
-		c.syncs[i].known, c.syncs[i].due = true, t
-	}
-}
-
-// feedFile passes bytes of a wav or mp3 file to its decoder. Bytes after
-// the end of a WAV file (its RIFF header gives its length) or after the
-// decoder has finished are not the file's: they are ignored, and reported
-// if they start another file.
-func (c *simCall) feedFile(t time.Duration, data []byte) {
-	f := c.file
-	if len(f.head) < 12 {
-		n := min(12-len(f.head), len(data))
-		f.head = append(f.head, data[:n]...)
-		if len(f.head) == 12 {
-			c.checkFileKind(t, f)
-			f.limit = simRIFFEnd(f.head)
-		}
-	}
-	keep := int64(len(data))
-	switch {
-	case f.done:
-		keep = 0
-	case f.limit > 0:
-		keep = max(0, min(keep, f.limit-f.fed))
-	}
-	if keep > 0 {
-		f.fed += keep
-		f.marks = append(f.marks, simMark{end: f.fed, at: t})
-		f.feed.push(data[:keep])
-	}
-	if extra := data[keep:]; len(extra) > 0 && f.extra < 12 {
-		n := min(12-f.extra, len(extra))
-		f.extraHead = append(f.extraHead, extra[:n]...)
-		f.extra += n
-		if f.extra == 12 && sources.Sniff(f.extraHead) != "" {
-			c.problem(t, FormatMismatch, "a second %s file after the end of the first without a new sending: ignored", f.format)
-		}
-	}
-}
-
-// simRIFFEnd returns the length of the WAV file whose first 12 bytes are
-// head, from its RIFF header, or 0 if it does not say.
-func simRIFFEnd(head []byte) int64 {
-	if string(head[:4]) != "RIFF" || string(head[8:12]) != "WAVE" {
-		return 0
-	}
-	size := binary.LittleEndian.Uint32(head[4:8])
-	if size == 0 || size == 0xFFFFFFFF {
-		return 0
-	}
-	return int64(size) + 8
-}
-
-func (c *simCall) checkFileKind(t time.Duration, f *simFile) {
-	kind := sources.Sniff(f.head)
-	if kind != "" && kind != string(f.format) {
-		c.problem(t, FormatMismatch, "sending says %s but the bytes are %s", f.format, kind)
-	}
-}
-
-// onFileEvent handles what a file decoder produced.
-func (c *simCall) onFileEvent(f *simFile, ev simFileEvent, t time.Duration) {
-	switch ev.kind {
-	case simFileSamples:
-		bytes := ev.consumed - f.attributed
-		f.attributed = ev.consumed
-		if f.aborted || c.ended {
-			return
-		}
-		var kept []float32
-		if c.rec != nil {
-			kept = ev.samples
-		}
-		t = f.available(t)
-		c.addAudio(t, int64(len(ev.samples)), ev.rate, bytes, kept)
-		if !c.ended {
-			c.checkBuffer(t)
-		}
-	case simFileIdle:
-		f.idleAt = ev.consumed
-		f.waiting = true
-		c.resolveSyncs(t, f.seq, ev.consumed, false)
-	case simFileDone:
-		f.done = true
-		f.attributed = f.fed
-		if ev.err != nil && !f.aborted {
-			c.problem(t, Undecodable, "%s file: %v", f.format, ev.err)
-		}
-		c.resolveSyncs(t, f.seq, 0, true)
-	}
-}
-
-// closeFile ends the current wav/mp3 file: at its end (a new sending, the
-// end of the call) the decoder gets the rest and the audio is queued;
-// aborted (interrupt), the decoder is stopped and its audio dropped.
-func (c *simCall) closeFile(t time.Duration, abort bool) {
-	f := c.file
-	if f == nil {
-		return
-	}
-	c.file = nil
-	if !f.done && len(f.head) > 0 && len(f.head) < 12 {
-		c.checkFileKind(t, f)
-	}
-	if abort {
-		f.aborted = true
-		f.feed.abort()
-	} else {
-		f.feed.close()
-	}
-	for !f.done {
-		ev := <-f.events
-		c.onFileEvent(f, ev, max(t, c.now()))
-	}
-	<-f.exited
-	if !abort {
-		c.checkBuffer(max(t, c.now()))
-	}
-}
-
 // finish ends the call at t: the buffer is cut, the simulator's bye sent.
-func (c *simCall) finish(t time.Duration, end End) {
+func (c *call) finish(t time.Duration, end End) {
 	if c.ended {
 		return
 	}
@@ -784,12 +446,12 @@ func (c *simCall) finish(t time.Duration, end End) {
 }
 
 // hangup ends the call as the caller does.
-func (c *simCall) hangup(t time.Duration, cancelled bool) {
+func (c *call) hangup(t time.Duration, cancelled bool) {
 	c.finish(t, End{By: ByCaller, Reason: elks.ReasonHangup, Message: "the caller hung up", Cancelled: cancelled})
 }
 
 // endConnection ends the call because the connection closed or broke.
-func (c *simCall) endConnection(t time.Duration, err error) {
+func (c *call) endConnection(t time.Duration, err error) {
 	if c.ended {
 		return
 	}
@@ -806,7 +468,7 @@ func (c *simCall) endConnection(t time.Duration, err error) {
 }
 
 // afterBye records a message that came after the call ended.
-func (c *simCall) afterBye(ev simInbound) {
+func (c *call) afterBye(ev inbound) {
 	if ev.err != nil {
 		return
 	}
@@ -827,7 +489,7 @@ func (c *simCall) afterBye(ev simInbound) {
 }
 
 // shutdown closes the connection and waits for every goroutine.
-func (c *simCall) shutdown() {
+func (c *call) shutdown() {
 	c.stopSay()
 	c.closeFile(c.endAt, true)
 	if c.rep.End.By == ByApp {
@@ -838,7 +500,7 @@ func (c *simCall) shutdown() {
 		c.conn.Close(websocket.StatusNormalClosure, "")
 		close(closed)
 	}()
-	grace := time.NewTimer(simCloseGrace)
+	grace := time.NewTimer(closeGrace)
 	defer grace.Stop()
 	readerDone := c.readerDone
 	for readerDone != nil {
@@ -858,9 +520,9 @@ func (c *simCall) shutdown() {
 }
 
 // lingerAfterBye reads what the application sends after its bye, until
-// it closes the connection or simByeLinger passes.
-func (c *simCall) lingerAfterBye() {
-	linger := time.NewTimer(simByeLinger)
+// it closes the connection or byeLinger passes.
+func (c *call) lingerAfterBye() {
+	linger := time.NewTimer(byeLinger)
 	defer linger.Stop()
 	for {
 		select {
@@ -876,7 +538,7 @@ func (c *simCall) lingerAfterBye() {
 }
 
 // finishReport fills in the figures computed at the end.
-func (c *simCall) finishReport() {
+func (c *call) finishReport() {
 	r := c.rep
 	r.Duration = c.endAt.Seconds()
 	r.WallSeconds = time.Since(c.start).Seconds()
@@ -892,3 +554,6 @@ func (c *simCall) finishReport() {
 		r.Record = c.rec.close()
 	}
 }
+
+// maxMessage is the largest message the protocol allows (64 KiB of JSON).
+const maxMessage = 64 << 10

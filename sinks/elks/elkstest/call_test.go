@@ -28,22 +28,22 @@ import (
 
 // ---- test applications: the other side of the protocol, written here ----
 
-// simApp is the application side of one call, for tests: it reads the
+// testApp is the application side of one call, for tests: it reads the
 // API's messages in a goroutine and sends whatever the test says.
-type simApp struct {
+type testApp struct {
 	t    testing.TB
 	conn *websocket.Conn
-	in   chan simAppMsg
+	in   chan appMsg
 	gone chan struct{} // closed when the reader ends
 }
 
-type simAppMsg struct {
+type appMsg struct {
 	raw []byte
 	msg elks.Message
 	at  time.Time
 }
 
-func (a *simApp) reader() {
+func (a *testApp) reader() {
 	defer close(a.gone)
 	defer close(a.in)
 	for {
@@ -56,13 +56,13 @@ func (a *simApp) reader() {
 			a.t.Errorf("app: the simulator sent a malformed message %q: %v", b, err)
 			continue
 		}
-		a.in <- simAppMsg{raw: b, msg: m, at: time.Now()}
+		a.in <- appMsg{raw: b, msg: m, at: time.Now()}
 	}
 }
 
 // next returns the next message from the simulator, or nil when the
 // connection ended or nothing came within the timeout.
-func (a *simApp) next(timeout time.Duration) *simAppMsg {
+func (a *testApp) next(timeout time.Duration) *appMsg {
 	select {
 	case m, ok := <-a.in:
 		if !ok {
@@ -77,7 +77,7 @@ func (a *simApp) next(timeout time.Duration) *simAppMsg {
 
 // expect returns the next message, which must be of type typ (other than
 // audio, which is skipped).
-func (a *simApp) expect(typ string) *simAppMsg {
+func (a *testApp) expect(typ string) *appMsg {
 	a.t.Helper()
 	for {
 		m := a.next(10 * time.Second)
@@ -96,7 +96,7 @@ func (a *simApp) expect(typ string) *simAppMsg {
 	}
 }
 
-func (a *simApp) send(m elks.Message) error {
+func (a *testApp) send(m elks.Message) error {
 	b, err := elks.Marshal(m)
 	if err != nil {
 		return err
@@ -104,14 +104,14 @@ func (a *simApp) send(m elks.Message) error {
 	return a.sendRaw(b)
 }
 
-func (a *simApp) sendRaw(b []byte) error {
+func (a *testApp) sendRaw(b []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return a.conn.Write(ctx, websocket.MessageText, b)
 }
 
 // sendAudio sends data in pieces of at most piece bytes.
-func (a *simApp) sendAudio(data []byte, piece int) error {
+func (a *testApp) sendAudio(data []byte, piece int) error {
 	for len(data) > 0 {
 		n := min(piece, len(data))
 		if err := a.send(elks.Audio{Data: data[:n]}); err != nil {
@@ -123,8 +123,8 @@ func (a *simApp) sendAudio(data []byte, piece int) error {
 }
 
 // waitEnd reads until the connection ends, returning the simulator's bye.
-func (a *simApp) waitEnd() *simAppMsg {
-	var bye *simAppMsg
+func (a *testApp) waitEnd() *appMsg {
+	var bye *appMsg
 	for m := range a.in {
 		if m.msg.Type() == elks.TypeBye {
 			bye = &m
@@ -133,24 +133,24 @@ func (a *simApp) waitEnd() *simAppMsg {
 	return bye
 }
 
-// simServer is a server of test applications.
-type simServer struct {
+// appServer is a server of test applications.
+type appServer struct {
 	url string
 	wg  sync.WaitGroup
 }
 
 // wait waits until every application has returned, so that what they
 // saw can be read.
-func (s *simServer) wait() { s.wg.Wait() }
+func (s *appServer) wait() { s.wg.Wait() }
 
-// simServe runs app for every WebSocket connection to a server on
+// serveApp runs app for every WebSocket connection to a server on
 // 127.0.0.1. The server and every app end with the test.
-func simServe(t testing.TB, app func(a *simApp)) *simServer {
+func serveApp(t testing.TB, app func(a *testApp)) *appServer {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &simServer{url: "ws://" + ln.Addr().String() + "/"}
+	s := &appServer{url: "ws://" + ln.Addr().String() + "/"}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.wg.Add(1)
 		defer s.wg.Done()
@@ -159,7 +159,7 @@ func simServe(t testing.TB, app func(a *simApp)) *simServer {
 			return
 		}
 		conn.SetReadLimit(1 << 20)
-		a := &simApp{t: t, conn: conn, in: make(chan simAppMsg, 1024), gone: make(chan struct{})}
+		a := &testApp{t: t, conn: conn, in: make(chan appMsg, 1024), gone: make(chan struct{})}
 		go a.reader()
 		a.expectHello()
 		app(a)
@@ -178,17 +178,17 @@ func simServe(t testing.TB, app func(a *simApp)) *simServer {
 	return s
 }
 
-func (a *simApp) expectHello() {
+func (a *testApp) expectHello() {
 	m := a.next(10 * time.Second)
 	if m == nil || m.msg.Type() != elks.TypeHello {
 		a.t.Errorf("app: the first message is not hello: %v", m)
 	}
 }
 
-// simCheckLeaks fails the test if goroutines started during it are still
+// checkLeaks fails the test if goroutines started during it are still
 // running when it ends. Call it first, so that it runs after the other
 // cleanups.
-func simCheckLeaks(t *testing.T) {
+func checkLeaks(t *testing.T) {
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() {
 		deadline := time.Now().Add(3 * time.Second)
@@ -205,9 +205,9 @@ func simCheckLeaks(t *testing.T) {
 
 // ---- audio helpers ----
 
-// simTone returns n samples of a sine at freq Hz, amplitude amp, quantized
+// makeTone returns n samples of a sine at freq Hz, amplitude amp, quantized
 // to 16 bits so that PCM round trips are exact.
-func simTone(n, rate int, freq, amp float64) []float32 {
+func makeTone(n, rate int, freq, amp float64) []float32 {
 	out := make([]float32, n)
 	for i := range out {
 		v := amp * math.Sin(2*math.Pi*freq*float64(i)/float64(rate))
@@ -216,7 +216,7 @@ func simTone(n, rate int, freq, amp float64) []float32 {
 	return out
 }
 
-func simEncode(t testing.TB, f elks.Format, samples []float32) []byte {
+func encode(t testing.TB, f elks.Format, samples []float32) []byte {
 	t.Helper()
 	enc, err := elks.NewEncoder(f)
 	if err != nil {
@@ -225,8 +225,8 @@ func simEncode(t testing.TB, f elks.Format, samples []float32) []byte {
 	return enc.Flush(enc.Encode(nil, samples))
 }
 
-// simWAVFile returns the bytes of a 16-bit mono WAV file of samples.
-func simWAVFile(t testing.TB, samples []float32, rate int) []byte {
+// wavFile returns the bytes of a 16-bit mono WAV file of samples.
+func wavFile(t testing.TB, samples []float32, rate int) []byte {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "f.wav")
 	f, err := os.Create(path)
@@ -251,8 +251,8 @@ func simWAVFile(t testing.TB, samples []float32, rate int) []byte {
 	return b
 }
 
-// simReadWAV decodes a recording.
-func simReadWAV(t testing.TB, path string) ([]float32, int) {
+// readWAV decodes a recording.
+func readWAV(t testing.TB, path string) ([]float32, int) {
 	t.Helper()
 	src, err := sources.WAV(path)(context.Background())
 	if err != nil {
@@ -265,7 +265,7 @@ func simReadWAV(t testing.TB, path string) ([]float32, int) {
 	return audiotest.MustReadAll(t, src), src.Format().Rate
 }
 
-func simEqual(t testing.TB, what string, got, want []float32) {
+func sameSamples(t testing.TB, what string, got, want []float32) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%s: %d samples, want %d", what, len(got), len(want))
@@ -277,14 +277,14 @@ func simEqual(t testing.TB, what string, got, want []float32) {
 	}
 }
 
-func simNear(t testing.TB, what string, got, want, tol float64) {
+func near(t testing.TB, what string, got, want, tol float64) {
 	t.Helper()
 	if math.Abs(got-want) > tol {
 		t.Errorf("%s = %.4f, want %.4f ± %.4f", what, got, want, tol)
 	}
 }
 
-func simRun(t testing.TB, opt Options) *Report {
+func callOK(t testing.TB, opt Options) *Report {
 	t.Helper()
 	r, err := Call(context.Background(), opt)
 	if err != nil {
@@ -301,12 +301,12 @@ func simRun(t testing.TB, opt Options) *Report {
 // caller heard is the file again and again, with the silence of one round
 // trip between the rounds: the seed's problem, measured.
 func TestDocumentedLoop(t *testing.T) {
-	simCheckLeaks(t)
+	checkLeaks(t)
 	const rate, rounds = 16000, 3
-	tone := simTone(rate, rate, 440, 0.5) // 1 s
-	file := simWAVFile(t, tone, rate)
+	tone := makeTone(rate, rate, 440, 0.5) // 1 s
+	file := wavFile(t, tone, rate)
 	var appErr error
-	srv := simServe(t, func(a *simApp) {
+	srv := serveApp(t, func(a *testApp) {
 		for range rounds {
 			if appErr = a.send(elks.Sending{Format: elks.WAV}); appErr != nil {
 				return
@@ -325,7 +325,7 @@ func TestDocumentedLoop(t *testing.T) {
 		}
 	})
 	rec := filepath.Join(t.TempDir(), "heard.wav")
-	r := simRun(t, Options{URL: srv.url, Speed: 10, RTT: 100 * time.Millisecond, Record: rec})
+	r := callOK(t, Options{URL: srv.url, Speed: 10, RTT: 100 * time.Millisecond, Record: rec})
 	srv.wait()
 	if appErr != nil {
 		t.Fatal(appErr)
@@ -336,8 +336,8 @@ func TestDocumentedLoop(t *testing.T) {
 	if len(r.Violations) != 0 {
 		t.Errorf("violations: %v", r.Problems)
 	}
-	simNear(t, "audio seconds", r.Audio.Seconds, rounds, 1e-9)
-	simNear(t, "played", r.Played, rounds, 1e-9)
+	near(t, "audio seconds", r.Audio.Seconds, rounds, 1e-9)
+	near(t, "played", r.Played, rounds, 1e-9)
 	if r.Audio.Bytes != int64(rounds*len(file)) {
 		t.Errorf("audio bytes %d, want %d", r.Audio.Bytes, rounds*len(file))
 	}
@@ -356,7 +356,7 @@ func TestDocumentedLoop(t *testing.T) {
 		t.Errorf("sync latencies %+v, want about 1.1 s", r.Syncs)
 	}
 	// What the caller heard: the file, silence, the file, silence, the file.
-	heard, hr := simReadWAV(t, rec)
+	heard, hr := readWAV(t, rec)
 	if hr != rate {
 		t.Fatalf("recording at %d Hz", hr)
 	}
@@ -365,7 +365,7 @@ func TestDocumentedLoop(t *testing.T) {
 		if pos+len(tone) > len(heard) {
 			t.Fatalf("recording too short: %d samples", len(heard))
 		}
-		simEqual(t, "round", heard[pos:pos+len(tone)], tone)
+		sameSamples(t, "round", heard[pos:pos+len(tone)], tone)
 		pos += len(tone)
 		if i < rounds-1 {
 			n := int(math.Round(r.Gaps.List[i].Seconds * rate))
@@ -375,7 +375,7 @@ func TestDocumentedLoop(t *testing.T) {
 				}
 			}
 			pos += n
-			simNear(t, "gap position in the recording", r.Gaps.List[i].Heard, float64(i+1)+silent, 1e-6)
+			near(t, "gap position in the recording", r.Gaps.List[i].Heard, float64(i+1)+silent, 1e-6)
 			silent += r.Gaps.List[i].Seconds
 		}
 	}
@@ -390,15 +390,15 @@ func TestDocumentedLoop(t *testing.T) {
 // The same example without waiting for the sync (the naive loop) fills the
 // buffer: the call ends with bye "error".
 func TestNaiveLoopOverflows(t *testing.T) {
-	simCheckLeaks(t)
-	file := simWAVFile(t, simTone(8000, 8000, 440, 0.5), 8000)
-	var bye *simAppMsg
-	srv := simServe(t, func(a *simApp) {
+	checkLeaks(t)
+	file := wavFile(t, makeTone(8000, 8000, 440, 0.5), 8000)
+	var bye *appMsg
+	srv := serveApp(t, func(a *testApp) {
 		for a.send(elks.Sending{Format: elks.WAV}) == nil && a.sendAudio(file, 32<<10) == nil {
 		}
 		bye = a.waitEnd()
 	})
-	r := simRun(t, Options{URL: srv.url, BufferLimit: 200_000})
+	r := callOK(t, Options{URL: srv.url, BufferLimit: 200_000})
 	srv.wait()
 	if r.End.By != ByAPI || r.End.Reason != elks.ReasonError || !strings.Contains(r.End.Message, "overflowed") {
 		t.Fatalf("end: %+v", r.End)
@@ -413,12 +413,12 @@ func TestNaiveLoopOverflows(t *testing.T) {
 
 // ---- (b) flooding apps overflow the buffer ----
 
-func simFlood(t *testing.T, f elks.Format, piece int, limit int64) (*Report, *simAppMsg, int64) {
+func flood(t *testing.T, f elks.Format, piece int, limit int64) (*Report, *appMsg, int64) {
 	info, _ := f.Info()
-	chunk := simEncode(t, f, simTone(piece, info.Rate, 300, 0.3))
-	var bye *simAppMsg
+	chunk := encode(t, f, makeTone(piece, info.Rate, 300, 0.3))
+	var bye *appMsg
 	var sent int64
-	srv := simServe(t, func(a *simApp) {
+	srv := serveApp(t, func(a *testApp) {
 		a.send(elks.Sending{Format: f})
 		done := make(chan struct{})
 		go func() { bye = a.waitEnd(); close(done) }()
@@ -435,13 +435,13 @@ func simFlood(t *testing.T, f elks.Format, piece int, limit int64) (*Report, *si
 			sent += int64(len(chunk))
 		}
 	})
-	r := simRun(t, Options{URL: srv.url, BufferLimit: limit})
+	r := callOK(t, Options{URL: srv.url, BufferLimit: limit})
 	srv.wait()
 	return r, bye, sent
 }
 
 func TestFloodOverflows(t *testing.T) {
-	simCheckLeaks(t)
+	checkLeaks(t)
 	for _, c := range []struct {
 		f     elks.Format
 		piece int
@@ -452,10 +452,10 @@ func TestFloodOverflows(t *testing.T) {
 		{elks.ALaw, 16000, 0}, // the real 30 MB
 	} {
 		t.Run(string(c.f), func(t *testing.T) {
-			if c.limit == 0 && simRace {
+			if c.limit == 0 && raceEnabled {
 				t.Skip("30 MB through a WebSocket takes seconds under the race detector; run without -race")
 			}
-			r, bye, sent := simFlood(t, c.f, c.piece, c.limit)
+			r, bye, sent := flood(t, c.f, c.piece, c.limit)
 			limit := c.limit
 			if limit == 0 {
 				limit = DefaultBufferLimit
@@ -495,13 +495,13 @@ func TestFloodOverflows(t *testing.T) {
 // A sync is answered once the audio before it has played, plus the RTT,
 // first in first out; a sync with nothing buffered waits for the RTT only.
 func TestSyncTiming(t *testing.T) {
-	simCheckLeaks(t)
+	checkLeaks(t)
 	const speed, rate = 10.0, 8000
 	rtt := 200 * time.Millisecond
-	audio2 := simEncode(t, elks.PCM8000, simTone(2*rate, rate, 500, 0.3))
-	audio1 := simEncode(t, elks.PCM8000, simTone(rate, rate, 500, 0.3))
+	audio2 := encode(t, elks.PCM8000, makeTone(2*rate, rate, 500, 0.3))
+	audio1 := encode(t, elks.PCM8000, makeTone(rate, rate, 500, 0.3))
 	var lat []time.Duration
-	srv := simServe(t, func(a *simApp) {
+	srv := serveApp(t, func(a *testApp) {
 		t0 := time.Now()
 		a.send(elks.Sync{}) // nothing buffered
 		if m := a.expect(elks.TypeSync); m != nil {
@@ -521,21 +521,21 @@ func TestSyncTiming(t *testing.T) {
 		a.send(elks.Bye{})
 		a.waitEnd()
 	})
-	r := simRun(t, Options{URL: srv.url, Speed: speed, RTT: rtt})
+	r := callOK(t, Options{URL: srv.url, Speed: speed, RTT: rtt})
 	srv.wait()
 	if r.Syncs.Requests != 3 || r.Syncs.Answered != 3 || len(lat) != 3 {
 		t.Fatalf("syncs %+v, app saw %d", r.Syncs, len(lat))
 	}
 	// Call time, measured by the simulator: from the request to the answer.
 	const tol = 0.3 // call seconds: 30 ms of wall time at speed 10
-	simNear(t, "empty sync latency", r.Syncs.MinLatency, 0.2, tol)
-	simNear(t, "second sync latency", r.Syncs.MaxLatency, 3.2, tol)
+	near(t, "empty sync latency", r.Syncs.MinLatency, 0.2, tol)
+	near(t, "second sync latency", r.Syncs.MaxLatency, 3.2, tol)
 	// Wall time, measured by the app: buffered/speed + RTT/speed.
-	simNear(t, "app: empty sync", lat[0].Seconds()*speed, 0.2, 2*tol)
-	simNear(t, "app: 2 s sync", lat[1].Seconds()*speed, 2.2, 2*tol)
-	simNear(t, "app: 3 s sync", lat[2].Seconds()*speed, 3.2, 2*tol)
+	near(t, "app: empty sync", lat[0].Seconds()*speed, 0.2, 2*tol)
+	near(t, "app: 2 s sync", lat[1].Seconds()*speed, 2.2, 2*tol)
+	near(t, "app: 3 s sync", lat[2].Seconds()*speed, 3.2, 2*tol)
 	// At most 3 s (48000 bytes), less what played while the app sent.
-	simNear(t, "max buffered", r.MaxBuffered.Seconds, 2.85, 0.15)
+	near(t, "max buffered", r.MaxBuffered.Seconds, 2.85, 0.15)
 	if b := r.MaxBuffered.Bytes; b < 48000-16000*3/10 || b > 48000 || math.Abs(float64(b)/16000-r.MaxBuffered.Seconds) > 0.01 {
 		t.Errorf("max buffered %d bytes, %.3f s", b, r.MaxBuffered.Seconds)
 	}
@@ -549,48 +549,48 @@ func TestSyncTiming(t *testing.T) {
 // An app that pauses leaves a gap; its position and length are reported,
 // and the recording holds the silence.
 func TestGapDetected(t *testing.T) {
-	simCheckLeaks(t)
+	checkLeaks(t)
 	const speed, rate = 10.0, 8000
-	a1 := simTone(rate, rate, 400, 0.4)
-	a2 := simTone(rate/2, rate, 600, 0.4)
-	srv := simServe(t, func(a *simApp) {
+	a1 := makeTone(rate, rate, 400, 0.4)
+	a2 := makeTone(rate/2, rate, 600, 0.4)
+	srv := serveApp(t, func(a *testApp) {
 		a.send(elks.Sending{Format: elks.PCM8000})
-		a.sendAudio(simEncode(t, elks.PCM8000, a1), 1600)
+		a.sendAudio(encode(t, elks.PCM8000, a1), 1600)
 		time.Sleep(time.Duration(1.5 * float64(time.Second) / speed))
-		a.sendAudio(simEncode(t, elks.PCM8000, a2), 1600)
+		a.sendAudio(encode(t, elks.PCM8000, a2), 1600)
 		a.send(elks.Sync{})
 		a.expect(elks.TypeSync)
 		a.send(elks.Bye{})
 		a.waitEnd()
 	})
 	// The app's sleep less the audio before it, plus the app's delays.
-	simCheckOneGap(t, srv, speed, rate, a1, a2)
+	checkOneGap(t, srv, speed, rate, a1, a2)
 }
 
-// simCheckOneGap runs a call against srv and checks that the caller heard
+// checkOneGap runs a call against srv and checks that the caller heard
 // before, then one gap of about 0.6 s, then after, sample for sample.
-func simCheckOneGap(t *testing.T, srv *simServer, speed float64, rate int, before, after []float32) {
+func checkOneGap(t *testing.T, srv *appServer, speed float64, rate int, before, after []float32) {
 	t.Helper()
 	rec := filepath.Join(t.TempDir(), "heard.wav")
-	r := simRun(t, Options{URL: srv.url, Speed: speed, Record: rec})
+	r := callOK(t, Options{URL: srv.url, Speed: speed, Record: rec})
 	srv.wait()
 	if r.Gaps.Count != 1 {
 		t.Fatalf("gaps: %+v", r.Gaps)
 	}
 	g := r.Gaps.List[0]
-	simNear(t, "gap heard at", g.Heard, float64(len(before))/float64(rate), 1e-6)
-	simNear(t, "gap length", g.Seconds, 0.6, 0.15)
-	heard, _ := simReadWAV(t, rec)
+	near(t, "gap heard at", g.Heard, float64(len(before))/float64(rate), 1e-6)
+	near(t, "gap length", g.Seconds, 0.6, 0.15)
+	heard, _ := readWAV(t, rec)
 	n := int(math.Round(g.Seconds * float64(rate)))
-	simEqual(t, "before the gap", heard[:len(before)], before)
-	simEqual(t, "the gap", heard[len(before):len(before)+n], make([]float32, n))
-	simEqual(t, "after the gap", heard[len(before)+n:], after)
+	sameSamples(t, "before the gap", heard[:len(before)], before)
+	sameSamples(t, "the gap", heard[len(before):len(before)+n], make([]float32, n))
+	sameSamples(t, "after the gap", heard[len(before)+n:], after)
 }
 
-// simWindowApp keeps a window of audio in flight, as the elks sink does:
+// windowApp keeps a window of audio in flight, as the elks sink does:
 // 100 ms chunks, a sync every 500 ms, never more than window beyond the
 // last answered sync. It sends samples in format f and returns what it sent.
-func simWindowApp(a *simApp, f elks.Format, samples []float32, window time.Duration) {
+func windowApp(a *testApp, f elks.Format, samples []float32, window time.Duration) {
 	info, _ := f.Info()
 	enc, _ := elks.NewEncoder(f)
 	chunk := info.Rate / 10
@@ -635,7 +635,7 @@ func simWindowApp(a *simApp, f elks.Format, samples []float32, window time.Durat
 // buffer stays within its window, and the caller hears exactly what was
 // sent (sample-exact for PCM, within the codec's step for G.711).
 func TestWindowNoGaps(t *testing.T) {
-	simCheckLeaks(t)
+	checkLeaks(t)
 	for _, c := range []struct {
 		f     elks.Format
 		speed float64
@@ -649,12 +649,12 @@ func TestWindowNoGaps(t *testing.T) {
 	} {
 		t.Run(string(c.f), func(t *testing.T) {
 			info, _ := c.f.Info()
-			samples := simTone(c.secs*info.Rate, info.Rate, 440, 0.5)
+			samples := makeTone(c.secs*info.Rate, info.Rate, 440, 0.5)
 			// A window wide enough that the test machine's stalls cannot
 			// empty it at this speed: what is tested is the simulator.
-			srv := simServe(t, func(a *simApp) { simWindowApp(a, c.f, samples, 4*time.Second) })
+			srv := serveApp(t, func(a *testApp) { windowApp(a, c.f, samples, 4*time.Second) })
 			rec := filepath.Join(t.TempDir(), "heard.wav")
-			r := simRun(t, Options{URL: srv.url, Speed: c.speed, RTT: 50 * time.Millisecond, Record: rec})
+			r := callOK(t, Options{URL: srv.url, Speed: c.speed, RTT: 50 * time.Millisecond, Record: rec})
 			srv.wait()
 			if r.End.By != ByApp || len(r.Violations) != 0 {
 				t.Fatalf("end %+v, problems %v", r.End, r.Problems)
@@ -665,8 +665,8 @@ func TestWindowNoGaps(t *testing.T) {
 			if r.MaxBuffered.Seconds > 4.5+0.01 || r.MaxBuffered.Seconds < 3 {
 				t.Errorf("max buffered %.3f s, want about the window (4 s) and at most window + checkpoint", r.MaxBuffered.Seconds)
 			}
-			simNear(t, "played", r.Played, float64(c.secs), 1e-9)
-			heard, hr := simReadWAV(t, rec)
+			near(t, "played", r.Played, float64(c.secs), 1e-9)
+			heard, hr := readWAV(t, rec)
 			if hr != info.Rate {
 				t.Fatalf("recording at %d Hz", hr)
 			}
@@ -683,12 +683,12 @@ func TestWindowNoGaps(t *testing.T) {
 						want[i] = float32(g711.ALawToLinear[g711.EncodeALaw(x)]) / 32768
 					}
 				}
-				simEqual(t, "heard", heard, want)
+				sameSamples(t, "heard", heard, want)
 				if d := audiotest.MaxDiff(heard, samples); d > 0.5/32 {
 					t.Errorf("G.711 error %g", d)
 				}
 			default:
-				simEqual(t, "heard", heard, samples)
+				sameSamples(t, "heard", heard, samples)
 			}
 		})
 	}
@@ -701,28 +701,28 @@ func pcmS16(x float32) int16 {
 // ---- (e) interrupt ----
 
 func TestInterrupt(t *testing.T) {
-	simCheckLeaks(t)
+	checkLeaks(t)
 	const speed, rate = 10.0, 8000
-	first := simTone(2*rate, rate, 400, 0.4)
-	second := simTone(rate/2, rate, 700, 0.4)
+	first := makeTone(2*rate, rate, 400, 0.4)
+	second := makeTone(rate/2, rate, 700, 0.4)
 	var gotFirstSync bool
-	srv := simServe(t, func(a *simApp) {
+	srv := serveApp(t, func(a *testApp) {
 		a.send(elks.Sending{Format: elks.PCM8000})
-		a.sendAudio(simEncode(t, elks.PCM8000, first), 4000)
+		a.sendAudio(encode(t, elks.PCM8000, first), 4000)
 		a.send(elks.Sync{})
 		time.Sleep(time.Duration(0.5 * float64(time.Second) / speed))
 		a.send(elks.Interrupt{})
-		a.send(elks.Audio{Data: simEncode(t, elks.PCM8000, second)}) // ignored
-		gotFirstSync = a.expect(elks.TypeSync) != nil                // answered: its audio is gone
+		a.send(elks.Audio{Data: encode(t, elks.PCM8000, second)}) // ignored
+		gotFirstSync = a.expect(elks.TypeSync) != nil             // answered: its audio is gone
 		a.send(elks.Sending{Format: elks.PCM8000})
-		a.send(elks.Audio{Data: simEncode(t, elks.PCM8000, second)})
+		a.send(elks.Audio{Data: encode(t, elks.PCM8000, second)})
 		a.send(elks.Sync{})
 		a.expect(elks.TypeSync)
 		a.send(elks.Bye{})
 		a.waitEnd()
 	})
 	rec := filepath.Join(t.TempDir(), "heard.wav")
-	r := simRun(t, Options{URL: srv.url, Speed: speed, RTT: 100 * time.Millisecond, Record: rec})
+	r := callOK(t, Options{URL: srv.url, Speed: speed, RTT: 100 * time.Millisecond, Record: rec})
 	srv.wait()
 	if !gotFirstSync || r.Syncs.Answered != 2 || r.Interrupts != 1 {
 		t.Fatalf("syncs %+v, interrupts %d", r.Syncs, r.Interrupts)
@@ -735,21 +735,21 @@ func TestInterrupt(t *testing.T) {
 	}
 	// The first sync is answered at the interrupt, plus the RTT.
 	// The app interrupts after 0.5 s (its sleep, plus its delays).
-	simNear(t, "first sync latency", r.Syncs.MinLatency, 0.75, 0.25)
-	simNear(t, "played + dropped", r.Played+r.Dropped, 2.5, 1e-6)
-	simNear(t, "dropped", r.Dropped, 1.3, 0.3)
-	heard, _ := simReadWAV(t, rec)
+	near(t, "first sync latency", r.Syncs.MinLatency, 0.75, 0.25)
+	near(t, "played + dropped", r.Played+r.Dropped, 2.5, 1e-6)
+	near(t, "dropped", r.Dropped, 1.3, 0.3)
+	heard, _ := readWAV(t, rec)
 	if len(heard) < len(second) {
 		t.Fatalf("recording of %d samples", len(heard))
 	}
-	simEqual(t, "after the interrupt", heard[len(heard)-len(second):], second)
+	sameSamples(t, "after the interrupt", heard[len(heard)-len(second):], second)
 	head := heard[:len(heard)-len(second)]
 	k := len(head)
 	for k > 0 && head[k-1] == 0 {
 		k--
 	}
-	simEqual(t, "before the interrupt", head[:k], first[:k])
-	simNear(t, "played before the interrupt", float64(k)/rate, r.Played-0.5, 2.0/rate)
+	sameSamples(t, "before the interrupt", head[:k], first[:k])
+	near(t, "played before the interrupt", float64(k)/rate, r.Played-0.5, 2.0/rate)
 	if len(head)-k < rate/100 {
 		t.Errorf("no silence between the interrupt and the new audio")
 	}
@@ -758,7 +758,7 @@ func TestInterrupt(t *testing.T) {
 // ---- (f) the caller's voice ----
 
 func TestSay(t *testing.T) {
-	simCheckLeaks(t)
+	checkLeaks(t)
 	say, err := pipeline.OpenerText("tone 440 dur=1s")
 	if err != nil {
 		t.Fatal(err)
@@ -769,7 +769,7 @@ func TestSay(t *testing.T) {
 			var got []float32
 			var msgs int
 			var first, last time.Time
-			srv := simServe(t, func(a *simApp) {
+			srv := serveApp(t, func(a *testApp) {
 				a.send(elks.Listening{Format: f})
 				dec, _ := elks.NewDecoder(f)
 				for len(got) < info.Rate {
@@ -792,7 +792,7 @@ func TestSay(t *testing.T) {
 				a.waitEnd()
 			})
 			const speed = 10
-			r := simRun(t, Options{URL: srv.url, Speed: speed, Say: say})
+			r := callOK(t, Options{URL: srv.url, Speed: speed, Say: say})
 			srv.wait()
 			if msgs != 50 || len(got) != info.Rate {
 				t.Fatalf("%d messages, %d samples", msgs, len(got))
@@ -822,20 +822,20 @@ func TestSay(t *testing.T) {
 // ---- (g) hangup ----
 
 func TestHangup(t *testing.T) {
-	simCheckLeaks(t)
+	checkLeaks(t)
 	const speed, rate = 20.0, 8000
-	audio := simTone(5*rate, rate, 400, 0.4)
-	var bye *simAppMsg
+	audio := makeTone(5*rate, rate, 400, 0.4)
+	var bye *appMsg
 	var helloAt, byeAt time.Time
-	srv := simServe(t, func(a *simApp) {
+	srv := serveApp(t, func(a *testApp) {
 		helloAt = time.Now()
 		a.send(elks.Sending{Format: elks.PCM8000})
-		a.sendAudio(simEncode(t, elks.PCM8000, audio), 8000)
+		a.sendAudio(encode(t, elks.PCM8000, audio), 8000)
 		bye = a.waitEnd()
 		byeAt = time.Now()
 	})
 	rec := filepath.Join(t.TempDir(), "heard.wav")
-	r := simRun(t, Options{URL: srv.url, Speed: speed, Duration: time.Second, Record: rec})
+	r := callOK(t, Options{URL: srv.url, Speed: speed, Duration: time.Second, Record: rec})
 	srv.wait()
 	if bye == nil || string(bye.raw) != `{"t":"bye","reason":"hangup","message":"the caller hung up"}` {
 		t.Fatalf("bye: %v", bye)
@@ -851,20 +851,20 @@ func TestHangup(t *testing.T) {
 	if d := byeAt.Sub(helloAt).Seconds() * speed; d < 0.8 || d > 1.5 {
 		t.Errorf("bye after %.2f s of call time", d)
 	}
-	simNear(t, "played + dropped", r.Played+r.Dropped, 5, 1e-6)
-	simNear(t, "played", r.Played, 1-r.FirstAudio, 1.0/rate)
-	heard, _ := simReadWAV(t, rec)
-	simNear(t, "recording length", float64(len(heard))/rate, r.Played, 1.0/rate)
-	simEqual(t, "heard", heard, audio[:len(heard)])
+	near(t, "played + dropped", r.Played+r.Dropped, 5, 1e-6)
+	near(t, "played", r.Played, 1-r.FirstAudio, 1.0/rate)
+	heard, _ := readWAV(t, rec)
+	near(t, "recording length", float64(len(heard))/rate, r.Played, 1.0/rate)
+	sameSamples(t, "heard", heard, audio[:len(heard)])
 }
 
 // ---- (h) malformed and unknown messages ----
 
 func TestMalformedSurvived(t *testing.T) {
-	simCheckLeaks(t)
+	checkLeaks(t)
 	_, g722Err := elks.NewDecoder(elks.G722)
-	audio := simTone(1600, 8000, 400, 0.4)
-	srv := simServe(t, func(a *simApp) {
+	audio := makeTone(1600, 8000, 400, 0.4)
+	srv := serveApp(t, func(a *testApp) {
 		a.sendRaw([]byte(`not json`))
 		a.sendRaw([]byte(`{"x":1}`))
 		a.sendRaw([]byte(`{"t":"dance","steps":3}`))
@@ -882,18 +882,18 @@ func TestMalformedSurvived(t *testing.T) {
 			a.send(elks.Audio{Data: make([]byte, 160)})
 		}
 		a.send(elks.Sending{Format: elks.PCM8000})
-		a.send(elks.Audio{Data: []byte{1, 2, 3}})                                            // half a sample
-		a.send(elks.Audio{Data: simEncode(t, elks.PCM8000, simTone(40000, 8000, 300, 0.1))}) // 80 kB: oversize
+		a.send(elks.Audio{Data: []byte{1, 2, 3}})                                          // half a sample
+		a.send(elks.Audio{Data: encode(t, elks.PCM8000, makeTone(40000, 8000, 300, 0.1))}) // 80 kB: oversize
 		a.send(elks.Interrupt{})
 		a.send(elks.Sending{Format: elks.PCM8000})
-		a.send(elks.Audio{Data: simEncode(t, elks.PCM8000, audio)})
+		a.send(elks.Audio{Data: encode(t, elks.PCM8000, audio)})
 		a.send(elks.Sync{})
 		a.expect(elks.TypeSync)
 		a.send(elks.Bye{})
 		a.waitEnd()
 	})
 	rec := filepath.Join(t.TempDir(), "heard.wav")
-	r := simRun(t, Options{URL: srv.url, Speed: 20, Record: rec})
+	r := callOK(t, Options{URL: srv.url, Speed: 20, Record: rec})
 	srv.wait()
 	want := map[ViolationKind]int{
 		Malformed:   4,
@@ -918,9 +918,9 @@ func TestMalformedSurvived(t *testing.T) {
 	if r.End.By != ByApp {
 		t.Errorf("end %+v", r.End)
 	}
-	heard, _ := simReadWAV(t, rec)
+	heard, _ := readWAV(t, rec)
 	// The oversize message played until the interrupt, then the audio.
-	simEqual(t, "heard at the end", heard[len(heard)-len(audio):], audio)
+	sameSamples(t, "heard at the end", heard[len(heard)-len(audio):], audio)
 	var text bytes.Buffer
 	r.WriteText(&text)
 	for _, s := range []string{"malformed ×4", "unknown-type ×1", "not json", `"dance"`} {
@@ -933,25 +933,25 @@ func TestMalformedSurvived(t *testing.T) {
 // ---- (i) the app vanishes ----
 
 func TestAppVanishes(t *testing.T) {
-	simCheckLeaks(t)
+	checkLeaks(t)
 	for _, c := range []struct {
 		name string
-		end  func(*simApp)
+		end  func(*testApp)
 		msg  string
 	}{
-		{"drop", func(a *simApp) { a.conn.CloseNow() }, "the connection broke without bye"},
-		{"close", func(a *simApp) { a.conn.Close(websocket.StatusNormalClosure, "") }, "status 1000"},
-		{"going-away", func(a *simApp) { a.conn.Close(websocket.StatusGoingAway, "") }, "status 1001"},
+		{"drop", func(a *testApp) { a.conn.CloseNow() }, "the connection broke without bye"},
+		{"close", func(a *testApp) { a.conn.Close(websocket.StatusNormalClosure, "") }, "status 1000"},
+		{"going-away", func(a *testApp) { a.conn.Close(websocket.StatusGoingAway, "") }, "status 1001"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			srv := simServe(t, func(a *simApp) {
+			srv := serveApp(t, func(a *testApp) {
 				a.send(elks.Sending{Format: elks.PCM8000})
-				a.send(elks.Audio{Data: simEncode(t, elks.PCM8000, simTone(8000, 8000, 300, 0.3))})
+				a.send(elks.Audio{Data: encode(t, elks.PCM8000, makeTone(8000, 8000, 300, 0.3))})
 				a.send(elks.Sync{})
 				c.end(a)
 			})
 			start := time.Now()
-			r := simRun(t, Options{URL: srv.url, Speed: 1, Duration: time.Minute})
+			r := callOK(t, Options{URL: srv.url, Speed: 1, Duration: time.Minute})
 			srv.wait()
 			if d := time.Since(start); d > time.Second {
 				t.Errorf("the call took %v to notice", d)
@@ -968,9 +968,9 @@ func TestAppVanishes(t *testing.T) {
 
 // Cancelling the context hangs up.
 func TestCancel(t *testing.T) {
-	simCheckLeaks(t)
-	var bye *simAppMsg
-	srv := simServe(t, func(a *simApp) { bye = a.waitEnd() })
+	checkLeaks(t)
+	var bye *appMsg
+	srv := serveApp(t, func(a *testApp) { bye = a.waitEnd() })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	r, err := Call(ctx, Options{URL: srv.url})
@@ -984,7 +984,7 @@ func TestCancel(t *testing.T) {
 }
 
 func TestCannotConnect(t *testing.T) {
-	simCheckLeaks(t)
+	checkLeaks(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -1025,7 +1025,7 @@ func TestCannotConnect(t *testing.T) {
 // An MP3 file sent as it is: the simulator decodes it as the bytes arrive
 // and the caller hears what the mp3 decoder makes of it.
 func TestPassthroughMP3(t *testing.T) {
-	simCheckLeaks(t)
+	checkLeaks(t)
 	path := filepath.Join("..", "..", "..", "sources", "testdata", "mp3", "sine44s.mp3")
 	file, err := os.ReadFile(path)
 	if err != nil {
@@ -1039,13 +1039,13 @@ func TestPassthroughMP3(t *testing.T) {
 	f := src.Format()
 	pipeline.Close(src)
 	want := make([]float32, len(stereo)/f.Channels)
-	simMixDown(want, stereo, f.Channels)
+	mixDown(want, stereo, f.Channels)
 	// Two files back to back, then a sync: the first file's last frames
 	// come out when the second sending ends it; the second's last frames
 	// (at most two, which the decoder holds until it sees what follows)
 	// are still in the decoder when the sync is answered and the app
 	// hangs up.
-	srv := simServe(t, func(a *simApp) {
+	srv := serveApp(t, func(a *testApp) {
 		for range 2 {
 			a.send(elks.Sending{Format: elks.MP3})
 			a.sendAudio(file, 4000)
@@ -1057,12 +1057,12 @@ func TestPassthroughMP3(t *testing.T) {
 	})
 	rec := filepath.Join(t.TempDir(), "heard.wav")
 	// MP3 decoding (under the race detector too) must outrun the speed.
-	r := simRun(t, Options{URL: srv.url, Speed: 5, Record: rec})
+	r := callOK(t, Options{URL: srv.url, Speed: 5, Record: rec})
 	srv.wait()
 	if r.Syncs.Answered != 1 || len(r.Violations) != 0 || r.End.By != ByApp || r.Gaps.Count != 0 {
 		t.Fatalf("syncs %+v, violations %v, end %+v, gaps %+v", r.Syncs, r.Problems, r.End, r.Gaps)
 	}
-	heard, rate := simReadWAV(t, rec)
+	heard, rate := readWAV(t, rec)
 	if rate != f.Rate {
 		t.Fatalf("recording at %d Hz", rate)
 	}
@@ -1077,37 +1077,37 @@ func TestPassthroughMP3(t *testing.T) {
 	if len(heard) < 2*len(want)-2*1152 || len(heard) > 2*len(want) {
 		t.Fatalf("%d samples heard, want two files of %d less at most two frames", len(heard), len(want))
 	}
-	simEqual(t, "first file", heard[:len(want)], want)
-	simEqual(t, "second file", heard[len(want):], want[:len(heard)-len(want)])
-	simNear(t, "played", r.Played, float64(len(heard))/float64(rate), 1e-9)
+	sameSamples(t, "first file", heard[:len(want)], want)
+	sameSamples(t, "second file", heard[len(want):], want[:len(heard)-len(want)])
+	near(t, "played", r.Played, float64(len(heard))/float64(rate), 1e-9)
 }
 
 // A sending in a format of another rate is resampled into the recording.
 func TestRecordingAcrossRates(t *testing.T) {
-	simCheckLeaks(t)
-	a16 := simTone(16000, 16000, 440, 0.4)
-	a8 := simTone(8000, 8000, 1000, 0.4)
-	srv := simServe(t, func(a *simApp) {
+	checkLeaks(t)
+	a16 := makeTone(16000, 16000, 440, 0.4)
+	a8 := makeTone(8000, 8000, 1000, 0.4)
+	srv := serveApp(t, func(a *testApp) {
 		a.send(elks.Sending{Format: elks.PCM16000})
-		a.send(elks.Audio{Data: simEncode(t, elks.PCM16000, a16)})
+		a.send(elks.Audio{Data: encode(t, elks.PCM16000, a16)})
 		a.send(elks.Sending{Format: elks.ULaw})
-		a.sendAudio(simEncode(t, elks.ULaw, a8), 800)
+		a.sendAudio(encode(t, elks.ULaw, a8), 800)
 		a.send(elks.Sync{})
 		a.expect(elks.TypeSync)
 		a.send(elks.Bye{})
 		a.waitEnd()
 	})
 	rec := filepath.Join(t.TempDir(), "heard.wav")
-	r := simRun(t, Options{URL: srv.url, Speed: 50, Record: rec})
+	r := callOK(t, Options{URL: srv.url, Speed: 50, Record: rec})
 	srv.wait()
-	heard, rate := simReadWAV(t, rec)
+	heard, rate := readWAV(t, rec)
 	if rate != 16000 || r.Record.Rate != 16000 {
 		t.Fatalf("recording at %d Hz", rate)
 	}
 	if len(heard) < 31990 || len(heard) > 32010 {
 		t.Fatalf("%d samples, want 32000", len(heard))
 	}
-	simEqual(t, "first second", heard[:16000], a16)
+	sameSamples(t, "first second", heard[:16000], a16)
 	x := make([]float64, 12000)
 	for i := range x {
 		x[i] = float64(heard[18000+i])
@@ -1120,11 +1120,11 @@ func TestRecordingAcrossRates(t *testing.T) {
 // ---- (k) concurrent calls ----
 
 func TestConcurrentCalls(t *testing.T) {
-	simCheckLeaks(t)
-	samples := simTone(3*8000, 8000, 440, 0.5)
+	checkLeaks(t)
+	samples := makeTone(3*8000, 8000, 440, 0.5)
 	ids := map[string]bool{}
-	srv := simServe(t, func(a *simApp) {
-		simWindowApp(a, elks.ULaw, samples, 4*time.Second)
+	srv := serveApp(t, func(a *testApp) {
+		windowApp(a, elks.ULaw, samples, 4*time.Second)
 	})
 	dir := t.TempDir()
 	reports, err := Calls(context.Background(), Options{URL: srv.url, Speed: 10, Record: filepath.Join(dir, "heard.wav"), CallID: "c"}, 4)
@@ -1140,7 +1140,7 @@ func TestConcurrentCalls(t *testing.T) {
 		if want := filepath.Join(dir, "heard-"+string(rune('1'+i))+".wav"); r.Record.Path != want {
 			t.Errorf("call %d recorded to %s, want %s", i, r.Record.Path, want)
 		}
-		heard, _ := simReadWAV(t, r.Record.Path)
+		heard, _ := readWAV(t, r.Record.Path)
 		if len(heard) != len(samples) {
 			t.Errorf("call %d: %d samples heard", i, len(heard))
 		}
@@ -1167,14 +1167,14 @@ func TestConcurrentCalls(t *testing.T) {
 // second file without a sending, and messages after the application's
 // bye are reported; the call goes on.
 func TestSequenceViolations(t *testing.T) {
-	simCheckLeaks(t)
+	checkLeaks(t)
 	mp3, err := os.ReadFile(filepath.Join("..", "..", "..", "sources", "testdata", "mp3", "sine44m.mp3"))
 	if err != nil {
 		t.Skip(err)
 	}
-	tone := simTone(4000, 8000, 500, 0.3)
-	wav := simWAVFile(t, tone, 8000)
-	srv := simServe(t, func(a *simApp) {
+	tone := makeTone(4000, 8000, 500, 0.3)
+	wav := wavFile(t, tone, 8000)
+	srv := serveApp(t, func(a *testApp) {
 		a.send(elks.Audio{Data: []byte{0, 0}})
 		a.send(elks.Sending{Format: elks.WAV})
 		a.sendAudio(mp3, 4000) // mp3 bytes after "sending wav": played all the same
@@ -1189,7 +1189,7 @@ func TestSequenceViolations(t *testing.T) {
 		a.waitEnd()
 	})
 	rec := filepath.Join(t.TempDir(), "heard.wav")
-	r := simRun(t, Options{URL: srv.url, Speed: 5, Record: rec})
+	r := callOK(t, Options{URL: srv.url, Speed: 5, Record: rec})
 	srv.wait()
 	want := map[ViolationKind]int{AudioBeforeSending: 1, FormatMismatch: 2, AfterBye: 2}
 	for k, n := range want {
@@ -1208,25 +1208,25 @@ func TestSequenceViolations(t *testing.T) {
 	}
 	mp3Len := float64(pipeline.FramesOf(src)) / float64(src.Format().Rate)
 	pipeline.Close(src)
-	heard, rate := simReadWAV(t, rec)
+	heard, rate := readWAV(t, rec)
 	if rate != 44100 {
 		t.Fatalf("recording at %d Hz", rate)
 	}
 	// All of the mp3 (the next sending flushed its last frames out of the
 	// decoder) and one wav file.
-	simNear(t, "played", r.Played, mp3Len+0.5, 1e-6)
-	simNear(t, "recording", float64(len(heard))/float64(rate), r.Played, 0.01)
+	near(t, "played", r.Played, mp3Len+0.5, 1e-6)
+	near(t, "recording", float64(len(heard))/float64(rate), r.Played, 0.01)
 }
 
 // A pause in the middle of a passthrough file is a gap; the decoding of
 // the bytes that did arrive is not.
 func TestPassthroughGap(t *testing.T) {
-	simCheckLeaks(t)
+	checkLeaks(t)
 	const speed, rate = 10.0, 8000
-	tone := simTone(rate, rate, 440, 0.5)
-	wav := simWAVFile(t, tone, rate)
+	tone := makeTone(rate, rate, 440, 0.5)
+	wav := wavFile(t, tone, rate)
 	half := len(wav) - rate // the header and the first half second
-	srv := simServe(t, func(a *simApp) {
+	srv := serveApp(t, func(a *testApp) {
 		a.send(elks.Sending{Format: elks.WAV})
 		a.sendAudio(wav[:half], 1000)
 		time.Sleep(time.Duration(float64(time.Second) / speed))
@@ -1236,14 +1236,14 @@ func TestPassthroughGap(t *testing.T) {
 		a.send(elks.Bye{})
 		a.waitEnd()
 	})
-	simCheckOneGap(t, srv, speed, rate, tone[:rate/2], tone[rate/2:])
+	checkOneGap(t, srv, speed, rate, tone[:rate/2], tone[rate/2:])
 }
 
 // The sync window hides the round trip while it is longer than it; with a
 // round trip beyond the window, playback runs dry at every checkpoint.
 func TestRTTAgainstWindow(t *testing.T) {
-	simCheckLeaks(t)
-	samples := simTone(6*8000, 8000, 440, 0.5)
+	checkLeaks(t)
+	samples := makeTone(6*8000, 8000, 440, 0.5)
 	for _, c := range []struct {
 		rtt  time.Duration
 		gaps bool
@@ -1253,10 +1253,10 @@ func TestRTTAgainstWindow(t *testing.T) {
 		{3 * time.Second, true},
 	} {
 		t.Run(c.rtt.String(), func(t *testing.T) {
-			srv := simServe(t, func(a *simApp) { simWindowApp(a, elks.ULaw, samples, 2*time.Second) })
+			srv := serveApp(t, func(a *testApp) { windowApp(a, elks.ULaw, samples, 2*time.Second) })
 			// At speed 4 the 1 s margin of the 1 s RTT case is 250 ms of
 			// wall time: more than a loaded machine stalls the test.
-			r := simRun(t, Options{URL: srv.url, Speed: 4, RTT: c.rtt})
+			r := callOK(t, Options{URL: srv.url, Speed: 4, RTT: c.rtt})
 			srv.wait()
 			if got := r.Gaps.Count > 0; got != c.gaps {
 				t.Errorf("RTT %v, window 2 s: gaps %+v", c.rtt, r.Gaps)
@@ -1275,7 +1275,7 @@ func TestRTTAgainstWindow(t *testing.T) {
 // An application that stops reading altogether: the simulator still hangs
 // up, closes the connection after its grace period and returns.
 func TestAppStopsReading(t *testing.T) {
-	simCheckLeaks(t)
+	checkLeaks(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -1296,8 +1296,8 @@ func TestAppStopsReading(t *testing.T) {
 	go srv.Serve(ln)
 	defer func() { close(release); srv.Close(); wg.Wait() }()
 	start := time.Now()
-	r := simRun(t, Options{URL: "ws://" + ln.Addr().String() + "/", Speed: 10, Duration: 500 * time.Millisecond})
-	if d := time.Since(start); d > simCloseGrace+time.Second {
+	r := callOK(t, Options{URL: "ws://" + ln.Addr().String() + "/", Speed: 10, Duration: 500 * time.Millisecond})
+	if d := time.Since(start); d > closeGrace+time.Second {
 		t.Errorf("took %v", d)
 	}
 	if r.End.By != ByCaller || r.Sendings["ulaw"] != 1 {

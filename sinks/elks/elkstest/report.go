@@ -1,210 +1,183 @@
 package elkstest
 
-import (
-	"fmt"
-	"io"
-	"sort"
-	"strings"
+// Report is what the simulator saw during one call. Times are call
+// time, in seconds.
+type Report struct {
+	URL    string `json:"url"`
+	CallID string `json:"callid"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	// Speed is the speed the call ran at.
+	Speed float64 `json:"speed"`
+	// Duration is the call's length, from hello to its end.
+	Duration float64 `json:"duration"`
+	// WallSeconds is the call's length on the wall clock.
+	WallSeconds float64 `json:"wall_seconds"`
+	// End says how the call ended.
+	End End `json:"end"`
+
+	// Audio is the audio the application sent (decoded length, messages,
+	// bytes as sent).
+	Audio Audio `json:"audio"`
+	// Sendings and Listenings count the application's sending and
+	// listening messages by format.
+	Sendings   map[string]int `json:"sendings"`
+	Listenings map[string]int `json:"listenings"`
+	// FirstAudio is when the first audio started playing.
+	FirstAudio float64 `json:"first_audio"`
+	// Played is the audio the caller heard; Dropped the audio that was
+	// buffered but not played, removed by an interrupt or the end of the
+	// call.
+	Played  float64 `json:"played"`
+	Dropped float64 `json:"dropped"`
+	// MaxBuffered is the most audio the buffer held.
+	MaxBuffered Amount `json:"max_buffered"`
+	// BufferLimit is the limit in force, in bytes.
+	BufferLimit int64 `json:"buffer_limit"`
+	// Gaps are the stretches of silence between pieces of audio.
+	Gaps Gaps `json:"gaps"`
+	// Syncs are the application's checkpoints and the answers to them.
+	Syncs Syncs `json:"syncs"`
+	// Interrupts counts the application's interrupt messages.
+	Interrupts int `json:"interrupts"`
+	// CallerAudio is what the simulator sent as the caller's voice.
+	CallerAudio CallerAudio `json:"caller_audio"`
+	// Violations counts the application's protocol violations by kind
+	// (malformed and unknown messages included); Problems describes the
+	// first of them (at most 50).
+	Violations map[ViolationKind]int `json:"violations"`
+	Problems   []Problem             `json:"problems"`
+	// LateMessages counts the messages that arrived after the simulator
+	// had ended the call (in flight when it sent bye; not violations).
+	LateMessages int `json:"late_messages"`
+	// Record describes the recording of what the caller heard, if any.
+	Record *Recording `json:"record,omitempty"`
+}
+
+// End says how a simulated call ended.
+type End struct {
+	// By is who ended the call: "app" (it sent bye), "caller" (the
+	// simulator hung up: Duration reached or the context cancelled),
+	// "api" (the simulator ended it with an error, such as a buffer
+	// overflow) or "connection" (the connection closed or broke without
+	// bye).
+	By string `json:"by"`
+	// Reason and Message are those of the bye the simulator sent, if any.
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
+	// Error is the connection error when By is "connection", or the
+	// error that stopped the simulator from sending its bye.
+	Error string `json:"error,omitempty"`
+	// Cancelled is set when the call ended because the context was
+	// cancelled.
+	Cancelled bool `json:"cancelled,omitempty"`
+}
+
+// Who ended a call, the values of End.By.
+const (
+	ByApp        = "app"
+	ByCaller     = "caller"
+	ByAPI        = "api"
+	ByConnection = "connection"
 )
 
-// WriteText prints the report for people, one topic a line.
-func (r *Report) WriteText(w io.Writer) error {
-	var b strings.Builder
-	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	p("call %s from %s to %s: %s of call time (%s of wall time at speed %g)",
-		r.CallID, r.From, r.To, simSec(r.Duration), simSec(r.WallSeconds), r.Speed)
-	p("ended: %s", r.End.describe())
-	p("audio received: %s in %d messages, %s; sendings: %s",
-		simSec(r.Audio.Seconds), r.Audio.Messages, simBytes(r.Audio.Bytes), simCounts(r.Sendings))
-	p("played: %s, dropped: %s; max buffered: %s, %s (limit %s)",
-		simSec(r.Played), simSec(r.Dropped), simSec(r.MaxBuffered.Seconds), simBytes(r.MaxBuffered.Bytes), simBytes(r.BufferLimit))
-	if r.Gaps.Count == 0 {
-		p("gaps: none")
-	} else {
-		var list []string
-		for i, g := range r.Gaps.List {
-			if i == 5 {
-				list = append(list, fmt.Sprintf("and %d more", r.Gaps.Count-5))
-				break
-			}
-			list = append(list, fmt.Sprintf("%s at %s", simSec(g.Seconds), simSec(g.At)))
-		}
-		p("gaps: %d, %s in all: %s", r.Gaps.Count, simSec(r.Gaps.Seconds), strings.Join(list, ", "))
-	}
-	s := r.Syncs
-	if s.Answered > 0 {
-		p("syncs: %d requested, %d answered; latency min %s, avg %s, max %s",
-			s.Requests, s.Answered, simSec(s.MinLatency), simSec(s.AvgLatency), simSec(s.MaxLatency))
-	} else {
-		p("syncs: %d requested, none answered", s.Requests)
-	}
-	p("interrupts: %d", r.Interrupts)
-	if len(r.Listenings) > 0 || r.CallerAudio.Messages > 0 || r.CallerAudio.Error != "" {
-		line := fmt.Sprintf("caller audio: %s in %d messages (listening: %s)",
-			simSec(r.CallerAudio.Seconds), r.CallerAudio.Messages, simCounts(r.Listenings))
-		if r.CallerAudio.Error != "" {
-			line += "; " + r.CallerAudio.Error
-		}
-		p("%s", line)
-	}
-	if len(r.Violations) == 0 {
-		p("protocol violations: none")
-	} else {
-		var kinds []string
-		for k, n := range r.Violations {
-			kinds = append(kinds, fmt.Sprintf("%s ×%d", k, n))
-		}
-		sort.Strings(kinds)
-		p("protocol violations: %s", strings.Join(kinds, ", "))
-		for i, pr := range r.Problems {
-			if i == 10 {
-				p("  ... (%d listed in the JSON report)", len(r.Problems))
-				break
-			}
-			p("  at %s: %s: %s", simSec(pr.At), pr.Kind, pr.Detail)
-		}
-	}
-	if r.LateMessages > 0 {
-		p("messages after the simulator's bye: %d", r.LateMessages)
-	}
-	if rec := r.Record; rec != nil {
-		if rec.Error != "" {
-			p("recording: %s: %s", rec.Path, rec.Error)
-		} else {
-			p("recorded: %s (%s at %d Hz)", rec.Path, simSec(rec.Seconds), rec.Rate)
-		}
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+// Audio counts the audio of one direction.
+type Audio struct {
+	Seconds  float64 `json:"seconds"`
+	Messages int     `json:"messages"`
+	Bytes    int64   `json:"bytes"`
 }
 
-func (e End) describe() string {
-	var s string
-	switch e.By {
-	case ByApp:
-		s = "the application sent bye"
-	case ByCaller:
-		s = "the caller hung up"
-		if e.Cancelled {
-			s += " (interrupted)"
-		}
-	case ByAPI:
-		s = "the simulated API ended the call"
-	case ByConnection:
-		s = e.Message
-	default:
-		s = "not ended"
-	}
-	if e.Reason != "" {
-		s += fmt.Sprintf(" (simulator's bye: %s, %q)", e.Reason, e.Message)
-	}
-	if e.Error != "" {
-		s += ": " + e.Error
-	}
-	return s
+// CallerAudio is the caller's audio the simulator sent.
+type CallerAudio struct {
+	Audio
+	Format string `json:"format,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
-func simSec(s float64) string {
-	switch {
-	case s == 0:
-		return "0 s"
-	case s < 0.1:
-		return fmt.Sprintf("%.1f ms", s*1000)
-	case s < 100:
-		return fmt.Sprintf("%.2f s", s)
-	}
-	return fmt.Sprintf("%.0f s", s)
+// Amount is an amount of buffered audio.
+type Amount struct {
+	Seconds float64 `json:"seconds"`
+	Bytes   int64   `json:"bytes"`
 }
 
-func simBytes(n int64) string {
-	switch {
-	case n < 10_000:
-		return fmt.Sprintf("%d B", n)
-	case n < 10_000_000:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+// Gaps summarizes the gaps of a call.
+type Gaps struct {
+	Count   int     `json:"count"`
+	Seconds float64 `json:"seconds"`
+	List    []Gap   `json:"list"`
 }
 
-func simCounts(m map[string]int) string {
-	if len(m) == 0 {
-		return "none"
-	}
-	var out []string
-	for k, n := range m {
-		out = append(out, fmt.Sprintf("%s ×%d", k, n))
-	}
-	sort.Strings(out)
-	return strings.Join(out, ", ")
+// Gap is one stretch of silence between two pieces of audio.
+type Gap struct {
+	// At is the call time at which the buffer ran dry; Heard is the same
+	// moment as a position in what the caller heard (and in the
+	// recording).
+	At    float64 `json:"at"`
+	Heard float64 `json:"heard"`
+	// Seconds is how long the silence lasted.
+	Seconds float64 `json:"seconds"`
 }
 
-// Summary sums up the reports of concurrent calls.
-type Summary struct {
-	// Calls is the number of calls attempted; Failed those that could not
-	// be made.
-	Calls  int `json:"calls"`
-	Failed int `json:"failed"`
-	// EndedBy counts the calls by who ended them (End.By).
-	EndedBy map[string]int `json:"ended_by"`
-	// Played is the audio heard in all calls, in seconds.
-	Played float64 `json:"played"`
-	// Gaps and GapSeconds total the gaps of every call; CallsWithGaps
-	// counts the calls that had any.
-	Gaps          int     `json:"gaps"`
-	GapSeconds    float64 `json:"gap_seconds"`
-	CallsWithGaps int     `json:"calls_with_gaps"`
-	// MaxBuffered is the largest buffer of any call.
-	MaxBuffered Amount `json:"max_buffered"`
-	// Syncs answered in all calls and the largest latency of any.
-	Syncs      int     `json:"syncs"`
+// Syncs summarizes the syncs of a call. Latency runs from the moment a
+// request was read to the moment its answer was sent.
+type Syncs struct {
+	Requests   int     `json:"requests"`
+	Answered   int     `json:"answered"`
+	MinLatency float64 `json:"min_latency"`
+	AvgLatency float64 `json:"avg_latency"`
 	MaxLatency float64 `json:"max_latency"`
-	// Violations totals the protocol violations of every call.
-	Violations map[ViolationKind]int `json:"violations"`
 }
 
-// Summarize sums up reports (nil entries are calls that could
-// not be made).
-func Summarize(reports []*Report) Summary {
-	s := Summary{Calls: len(reports), EndedBy: map[string]int{}, Violations: map[ViolationKind]int{}}
-	for _, r := range reports {
-		if r == nil {
-			s.Failed++
-			continue
-		}
-		s.EndedBy[r.End.By]++
-		s.Played += r.Played
-		s.Gaps += r.Gaps.Count
-		s.GapSeconds += r.Gaps.Seconds
-		if r.Gaps.Count > 0 {
-			s.CallsWithGaps++
-		}
-		s.MaxBuffered.Seconds = max(s.MaxBuffered.Seconds, r.MaxBuffered.Seconds)
-		s.MaxBuffered.Bytes = max(s.MaxBuffered.Bytes, r.MaxBuffered.Bytes)
-		s.Syncs += r.Syncs.Answered
-		s.MaxLatency = max(s.MaxLatency, r.Syncs.MaxLatency)
-		for k, n := range r.Violations {
-			s.Violations[k] += n
-		}
-	}
-	return s
+// Recording describes the recording of what the caller heard.
+type Recording struct {
+	Path    string  `json:"path"`
+	Rate    int     `json:"rate"`
+	Seconds float64 `json:"seconds"`
+	Error   string  `json:"error,omitempty"`
 }
 
-// WriteText prints the summary for people.
-func (s Summary) WriteText(w io.Writer) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d calls, %d could not be made; ended by: %s\n", s.Calls, s.Failed, simCounts(s.EndedBy))
-	fmt.Fprintf(&b, "played: %s in all; gaps: %d in %d calls, %s in all\n", simSec(s.Played), s.Gaps, s.CallsWithGaps, simSec(s.GapSeconds))
-	fmt.Fprintf(&b, "max buffered: %s, %s; syncs answered: %d, max latency %s\n",
-		simSec(s.MaxBuffered.Seconds), simBytes(s.MaxBuffered.Bytes), s.Syncs, simSec(s.MaxLatency))
-	v := map[string]int{}
-	for k, n := range s.Violations {
-		v[string(k)] = n
-	}
-	if len(v) == 0 {
-		fmt.Fprintf(&b, "protocol violations: none\n")
-	} else {
-		fmt.Fprintf(&b, "protocol violations: %s\n", simCounts(v))
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+// ViolationKind names a kind of protocol violation by the application.
+type ViolationKind string
+
+// The violations the simulator detects.
+const (
+	// Malformed: a text frame that is not a protocol message (not
+	// JSON, no "t", fields of the wrong type, bad base64).
+	Malformed ViolationKind = "malformed"
+	// UnknownType: a message whose "t" the protocol does not know.
+	UnknownType ViolationKind = "unknown-type"
+	// Unexpected: a message only the API sends (hello).
+	Unexpected ViolationKind = "unexpected-message"
+	// BinaryFrame: a binary WebSocket frame; the protocol is text only.
+	BinaryFrame ViolationKind = "binary-frame"
+	// Oversize: a message of more than 64 KiB of JSON.
+	Oversize ViolationKind = "oversize"
+	// BadFormat: sending or listening with an unknown format, or one
+	// not allowed in that direction (listening wav).
+	BadFormat ViolationKind = "bad-format"
+	// Undecodable: audio the simulator could not decode (a format with
+	// no codec in this build, a partial sample, a broken file).
+	Undecodable ViolationKind = "undecodable"
+	// FormatMismatch: wav or mp3 bytes that are not a file of that
+	// kind, or a second file sent without a new sending.
+	FormatMismatch ViolationKind = "format-mismatch"
+	// AudioBeforeSending: audio before any sending.
+	AudioBeforeSending ViolationKind = "audio-before-sending"
+	// AudioAfterInterrupt: audio after an interrupt and before the next
+	// sending (ignored, as the API does).
+	AudioAfterInterrupt ViolationKind = "audio-after-interrupt"
+	// AfterBye: a message after a bye (the application's or the
+	// simulator's).
+	AfterBye ViolationKind = "after-bye"
+)
+
+// Problem is one protocol violation, at a call time in seconds.
+type Problem struct {
+	At     float64       `json:"at"`
+	Kind   ViolationKind `json:"kind"`
+	Detail string        `json:"detail"`
 }
+
+// maxProblems bounds Report.Problems.
+const maxProblems = 50

@@ -1,0 +1,229 @@
+package elkstest
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/elkspipe/elkspipe/sinks/elks"
+)
+
+// segment is a piece of decoded audio in the playback buffer, playing from
+// start to end (call time).
+type segment struct {
+	start, end time.Duration
+	frames     int64
+	rate       int
+	bytes      int64         // audio bytes as sent that it stands for
+	samples    []float32     // mono samples, kept only when recording
+	silence    time.Duration // heard before it: the buffer had run dry
+}
+
+func (c *call) onAudio(t time.Duration, data []byte) {
+	c.rep.Audio.Messages++
+	c.rep.Audio.Bytes += int64(len(data))
+	switch {
+	case !c.haveSending:
+		c.problem(t, AudioBeforeSending, "audio (%d bytes) before any sending: ignored", len(data))
+		return
+	case c.interrupted:
+		c.problem(t, AudioAfterInterrupt, "audio (%d bytes) after interrupt and before a new sending: ignored", len(data))
+		return
+	case !c.decodable:
+		return // reported at the sending
+	}
+	if c.file != nil {
+		c.feedFile(t, data)
+	} else {
+		c.decodeAudio(t, data)
+	}
+	if !c.ended {
+		c.checkBuffer(t)
+	}
+}
+
+// decodeAudio plays a message of a sample format (PCM, G.711, ...).
+func (c *call) decodeAudio(t time.Duration, data []byte) {
+	info, _ := c.format.Info()
+	dst := c.scratch[:0]
+	if c.rec != nil {
+		dst = make([]float32, 0, len(data)) // kept until played
+	}
+	out, err := c.dec.Decode(dst, data)
+	if err != nil {
+		c.problem(t, Undecodable, "%s audio: %v", c.format, err)
+		return
+	}
+	frames := int64(len(out))
+	if c.rec == nil {
+		c.scratch, out = out[:0], nil
+	}
+	c.addAudio(t, frames, info.Rate, int64(len(data)), out)
+}
+
+// frameDur is the length of frames at rate.
+func frameDur(frames int64, rate int) time.Duration {
+	return time.Duration(frames * int64(time.Second) / int64(rate))
+}
+
+// addAudio queues decoded audio that arrived at t.
+func (c *call) addAudio(t time.Duration, frames int64, rate int, bytes int64, samples []float32) {
+	c.rep.Audio.Seconds += float64(frames) / float64(rate)
+	if frames == 0 {
+		return
+	}
+	c.advance(t)
+	s := segment{frames: frames, rate: rate, bytes: bytes, samples: samples}
+	if c.playEnd >= t || !c.started {
+		s.start = max(c.playEnd, t)
+		if !c.started {
+			c.started, c.firstAt = true, t
+			c.rep.FirstAudio = t.Seconds()
+		}
+	} else {
+		s.start = t
+		s.silence = t - c.playEnd
+		if !c.dryByStop {
+			g := Gap{At: c.playEnd.Seconds(), Heard: (c.playEnd - c.firstAt).Seconds(), Seconds: s.silence.Seconds()}
+			c.rep.Gaps.Count++
+			c.rep.Gaps.Seconds += g.Seconds
+			if len(c.rep.Gaps.List) < 1000 {
+				c.rep.Gaps.List = append(c.rep.Gaps.List, g)
+			}
+			if c.rep.Gaps.Count <= 3 {
+				c.log.Warn("playback ran dry", "at", g.At, "seconds", g.Seconds)
+			}
+		}
+	}
+	c.dryByStop = false
+	s.end = s.start + frameDur(frames, rate)
+	c.playEnd = s.end
+	c.segs = append(c.segs, s)
+	c.segBytes += bytes
+}
+
+// advance plays, up to t, the segments that end by then.
+func (c *call) advance(t time.Duration) {
+	for c.head < len(c.segs) && c.segs[c.head].end <= t {
+		s := &c.segs[c.head]
+		c.play(s, s.frames)
+		c.segBytes -= s.bytes
+		*s = segment{}
+		c.head++
+	}
+	if c.head == len(c.segs) {
+		c.segs, c.head = c.segs[:0], 0
+	} else if c.head > 1024 && c.head > len(c.segs)/2 {
+		n := copy(c.segs, c.segs[c.head:])
+		clear(c.segs[n:])
+		c.segs, c.head = c.segs[:n], 0
+	}
+}
+
+// play records that frames of s were heard.
+func (c *call) play(s *segment, frames int64) {
+	c.rep.Played += float64(frames) / float64(s.rate)
+	if c.rec == nil {
+		return
+	}
+	if s.silence > 0 {
+		c.rec.silence(int64(math.Round(s.silence.Seconds()*float64(s.rate))), s.rate)
+	}
+	if frames > 0 {
+		c.rec.write(s.samples[:frames], s.rate)
+	}
+}
+
+// cut empties the buffer at t: what played by then is heard, the rest is
+// dropped.
+func (c *call) cut(t time.Duration) {
+	c.advance(t)
+	for i := c.head; i < len(c.segs); i++ {
+		s := &c.segs[i]
+		var played int64
+		if s.start < t {
+			played = min(s.frames, int64((t-s.start).Seconds()*float64(s.rate)))
+			if s.silence > 0 || played > 0 {
+				c.play(s, played)
+			}
+		}
+		c.rep.Dropped += float64(s.frames-played) / float64(s.rate)
+	}
+	clear(c.segs)
+	c.segs, c.head, c.segBytes = c.segs[:0], 0, 0
+	if c.playEnd > t {
+		c.playEnd = t
+	}
+}
+
+// buffered returns how much audio the buffer holds at t.
+func (c *call) buffered(t time.Duration) (time.Duration, int64) {
+	c.advance(t)
+	var d time.Duration
+	if c.playEnd > t {
+		d = c.playEnd - t
+	}
+	b := c.segBytes
+	if c.head < len(c.segs) {
+		s := c.segs[c.head]
+		if s.start < t && s.end > s.start {
+			b -= int64(float64(s.bytes) * float64(t-s.start) / float64(s.end-s.start))
+		}
+	}
+	if c.file != nil {
+		b += c.file.fed - c.file.attributed
+	}
+	return d, b
+}
+
+// checkBuffer updates the buffer's high-water mark and enforces the limit.
+func (c *call) checkBuffer(t time.Duration) {
+	d, b := c.buffered(t)
+	if d.Seconds() > c.rep.MaxBuffered.Seconds {
+		c.rep.MaxBuffered.Seconds = d.Seconds()
+	}
+	if b > c.rep.MaxBuffered.Bytes {
+		c.rep.MaxBuffered.Bytes = b
+	}
+	if b > c.opt.BufferLimit {
+		msg := fmt.Sprintf("the playback buffer overflowed: %d bytes buffered, the limit is %d", b, c.opt.BufferLimit)
+		c.log.Warn("ending the call", "reason", msg)
+		c.finish(t, End{By: ByAPI, Reason: elks.ReasonError, Message: msg})
+	}
+}
+
+func (c *call) onSync(t time.Duration) {
+	c.rep.Syncs.Requests++
+	s := pendingSync{req: t}
+	if f := c.file; f != nil && !f.done && f.fed > f.idleAt {
+		s.file, s.fedAt = f.seq, f.fed
+		f.feed.mark()
+	} else {
+		s.known = true
+		s.due = max(t, c.playEnd)
+	}
+	c.syncs = append(c.syncs, s)
+}
+
+// resolveSyncs fixes the due time of the syncs waiting for file seq's
+// bytes, up to consumed of them, once they have been decoded.
+func (c *call) resolveSyncs(t time.Duration, seq int, consumed int64, done bool) {
+	for i := range c.syncs {
+		s := &c.syncs[i]
+		if !s.known && s.file == seq && (done || consumed >= s.fedAt) {
+			s.known, s.due = true, max(t, c.playEnd)
+		}
+	}
+}
+
+func (c *call) onInterrupt(t time.Duration) {
+	c.rep.Interrupts++
+	c.closeFile(t, true)
+	c.cut(t)
+	c.dryByStop = true
+	c.interrupted = true
+	// The audio before every pending sync is gone: answer them now.
+	for i := range c.syncs {
+		c.syncs[i].known, c.syncs[i].due = true, t
+	}
+}

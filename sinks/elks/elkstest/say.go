@@ -1,0 +1,106 @@
+package elkstest
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/elkspipe/elkspipe/pipeline"
+	"github.com/elkspipe/elkspipe/sinks/elks"
+)
+
+// sayChunk is the length of each message of caller audio.
+const sayChunk = 20 * time.Millisecond
+
+// voice sends the caller's audio in one listening format, paced on the
+// call's clock, from its own goroutine.
+type voice struct {
+	format elks.Format
+	stopCh chan struct{}
+	done   chan voiceStats
+}
+
+type voiceStats struct {
+	Audio
+	err string
+}
+
+func startVoice(open pipeline.Opener, f elks.Format, rate int, enc elks.Encoder, conn *websocket.Conn, speed float64) *voice {
+	s := &voice{format: f, stopCh: make(chan struct{}), done: make(chan voiceStats, 1)}
+	go func() {
+		s.done <- s.run(open, rate, enc, conn, speed)
+	}()
+	return s
+}
+
+// stop ends the voice and returns what it sent.
+func (s *voice) stop() voiceStats {
+	close(s.stopCh)
+	return <-s.done
+}
+
+func (s *voice) run(open pipeline.Opener, rate int, enc elks.Encoder, conn *websocket.Conn, speed float64) (st voiceStats) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.stopCh:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	src, err := open(ctx)
+	if err != nil {
+		st.err = "opening the caller's audio: " + err.Error()
+		return st
+	}
+	conv, _, err := pipeline.Convert(src, pipeline.Format{Rate: rate, Channels: 1})
+	if err != nil {
+		pipeline.Close(src)
+		st.err = "converting the caller's audio: " + err.Error()
+		return st
+	}
+	src = conv
+	defer pipeline.Close(src)
+	chunk := int(int64(rate) * int64(sayChunk) / int64(time.Second))
+	buf := make([]float32, chunk)
+	var wire, msg []byte
+	start := time.Now()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for k := int64(1); ; k++ {
+		n, rerr := pipeline.ReadFull(src, buf)
+		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
+			st.err = "reading the caller's audio: " + rerr.Error()
+			return st
+		}
+		if n == 0 {
+			return st
+		}
+		wire = enc.Encode(wire[:0], buf[:n])
+		if rerr != nil {
+			wire = enc.Flush(wire)
+		}
+		msg = elks.AppendAudio(msg[:0], wire)
+		// Chunk k is sent when its 20 ms have passed on the call's clock.
+		timer.Reset(time.Until(start.Add(time.Duration(float64(k) * float64(sayChunk) / speed))))
+		select {
+		case <-timer.C:
+		case <-s.stopCh:
+			return st
+		}
+		wctx, wcancel := context.WithTimeout(context.Background(), writeTimeout)
+		err := conn.Write(wctx, websocket.MessageText, msg)
+		wcancel()
+		if err != nil {
+			return st // the call sees the connection end
+		}
+		st.Messages++
+		st.Bytes += int64(len(wire))
+		st.Seconds += float64(n) / float64(rate)
+		if rerr != nil {
+			return st
+		}
+	}
+}

@@ -1,0 +1,210 @@
+package elkstest
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// WriteText prints the report for people, one topic a line.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	p("call %s from %s to %s: %s of call time (%s of wall time at speed %g)",
+		r.CallID, r.From, r.To, fmtSec(r.Duration), fmtSec(r.WallSeconds), r.Speed)
+	p("ended: %s", r.End.describe())
+	p("audio received: %s in %d messages, %s; sendings: %s",
+		fmtSec(r.Audio.Seconds), r.Audio.Messages, fmtBytes(r.Audio.Bytes), fmtCounts(r.Sendings))
+	p("played: %s, dropped: %s; max buffered: %s, %s (limit %s)",
+		fmtSec(r.Played), fmtSec(r.Dropped), fmtSec(r.MaxBuffered.Seconds), fmtBytes(r.MaxBuffered.Bytes), fmtBytes(r.BufferLimit))
+	if r.Gaps.Count == 0 {
+		p("gaps: none")
+	} else {
+		var list []string
+		for i, g := range r.Gaps.List {
+			if i == 5 {
+				list = append(list, fmt.Sprintf("and %d more", r.Gaps.Count-5))
+				break
+			}
+			list = append(list, fmt.Sprintf("%s at %s", fmtSec(g.Seconds), fmtSec(g.At)))
+		}
+		p("gaps: %d, %s in all: %s", r.Gaps.Count, fmtSec(r.Gaps.Seconds), strings.Join(list, ", "))
+	}
+	s := r.Syncs
+	if s.Answered > 0 {
+		p("syncs: %d requested, %d answered; latency min %s, avg %s, max %s",
+			s.Requests, s.Answered, fmtSec(s.MinLatency), fmtSec(s.AvgLatency), fmtSec(s.MaxLatency))
+	} else {
+		p("syncs: %d requested, none answered", s.Requests)
+	}
+	p("interrupts: %d", r.Interrupts)
+	if len(r.Listenings) > 0 || r.CallerAudio.Messages > 0 || r.CallerAudio.Error != "" {
+		line := fmt.Sprintf("caller audio: %s in %d messages (listening: %s)",
+			fmtSec(r.CallerAudio.Seconds), r.CallerAudio.Messages, fmtCounts(r.Listenings))
+		if r.CallerAudio.Error != "" {
+			line += "; " + r.CallerAudio.Error
+		}
+		p("%s", line)
+	}
+	if len(r.Violations) == 0 {
+		p("protocol violations: none")
+	} else {
+		var kinds []string
+		for k, n := range r.Violations {
+			kinds = append(kinds, fmt.Sprintf("%s ×%d", k, n))
+		}
+		sort.Strings(kinds)
+		p("protocol violations: %s", strings.Join(kinds, ", "))
+		for i, pr := range r.Problems {
+			if i == 10 {
+				p("  ... (%d listed in the JSON report)", len(r.Problems))
+				break
+			}
+			p("  at %s: %s: %s", fmtSec(pr.At), pr.Kind, pr.Detail)
+		}
+	}
+	if r.LateMessages > 0 {
+		p("messages after the simulator's bye: %d", r.LateMessages)
+	}
+	if rec := r.Record; rec != nil {
+		if rec.Error != "" {
+			p("recording: %s: %s", rec.Path, rec.Error)
+		} else {
+			p("recorded: %s (%s at %d Hz)", rec.Path, fmtSec(rec.Seconds), rec.Rate)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (e End) describe() string {
+	var s string
+	switch e.By {
+	case ByApp:
+		s = "the application sent bye"
+	case ByCaller:
+		s = "the caller hung up"
+		if e.Cancelled {
+			s += " (interrupted)"
+		}
+	case ByAPI:
+		s = "the simulated API ended the call"
+	case ByConnection:
+		s = e.Message
+	default:
+		s = "not ended"
+	}
+	if e.Reason != "" {
+		s += fmt.Sprintf(" (simulator's bye: %s, %q)", e.Reason, e.Message)
+	}
+	if e.Error != "" {
+		s += ": " + e.Error
+	}
+	return s
+}
+
+func fmtSec(s float64) string {
+	switch {
+	case s == 0:
+		return "0 s"
+	case s < 0.1:
+		return fmt.Sprintf("%.1f ms", s*1000)
+	case s < 100:
+		return fmt.Sprintf("%.2f s", s)
+	}
+	return fmt.Sprintf("%.0f s", s)
+}
+
+func fmtBytes(n int64) string {
+	switch {
+	case n < 10_000:
+		return fmt.Sprintf("%d B", n)
+	case n < 10_000_000:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
+
+func fmtCounts(m map[string]int) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	var out []string
+	for k, n := range m {
+		out = append(out, fmt.Sprintf("%s ×%d", k, n))
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
+
+// Summary sums up the reports of concurrent calls.
+type Summary struct {
+	// Calls is the number of calls attempted; Failed those that could not
+	// be made.
+	Calls  int `json:"calls"`
+	Failed int `json:"failed"`
+	// EndedBy counts the calls by who ended them (End.By).
+	EndedBy map[string]int `json:"ended_by"`
+	// Played is the audio heard in all calls, in seconds.
+	Played float64 `json:"played"`
+	// Gaps and GapSeconds total the gaps of every call; CallsWithGaps
+	// counts the calls that had any.
+	Gaps          int     `json:"gaps"`
+	GapSeconds    float64 `json:"gap_seconds"`
+	CallsWithGaps int     `json:"calls_with_gaps"`
+	// MaxBuffered is the largest buffer of any call.
+	MaxBuffered Amount `json:"max_buffered"`
+	// Syncs answered in all calls and the largest latency of any.
+	Syncs      int     `json:"syncs"`
+	MaxLatency float64 `json:"max_latency"`
+	// Violations totals the protocol violations of every call.
+	Violations map[ViolationKind]int `json:"violations"`
+}
+
+// Summarize sums up reports (nil entries are calls that could
+// not be made).
+func Summarize(reports []*Report) Summary {
+	s := Summary{Calls: len(reports), EndedBy: map[string]int{}, Violations: map[ViolationKind]int{}}
+	for _, r := range reports {
+		if r == nil {
+			s.Failed++
+			continue
+		}
+		s.EndedBy[r.End.By]++
+		s.Played += r.Played
+		s.Gaps += r.Gaps.Count
+		s.GapSeconds += r.Gaps.Seconds
+		if r.Gaps.Count > 0 {
+			s.CallsWithGaps++
+		}
+		s.MaxBuffered.Seconds = max(s.MaxBuffered.Seconds, r.MaxBuffered.Seconds)
+		s.MaxBuffered.Bytes = max(s.MaxBuffered.Bytes, r.MaxBuffered.Bytes)
+		s.Syncs += r.Syncs.Answered
+		s.MaxLatency = max(s.MaxLatency, r.Syncs.MaxLatency)
+		for k, n := range r.Violations {
+			s.Violations[k] += n
+		}
+	}
+	return s
+}
+
+// WriteText prints the summary for people.
+func (s Summary) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d calls, %d could not be made; ended by: %s\n", s.Calls, s.Failed, fmtCounts(s.EndedBy))
+	fmt.Fprintf(&b, "played: %s in all; gaps: %d in %d calls, %s in all\n", fmtSec(s.Played), s.Gaps, s.CallsWithGaps, fmtSec(s.GapSeconds))
+	fmt.Fprintf(&b, "max buffered: %s, %s; syncs answered: %d, max latency %s\n",
+		fmtSec(s.MaxBuffered.Seconds), fmtBytes(s.MaxBuffered.Bytes), s.Syncs, fmtSec(s.MaxLatency))
+	v := map[string]int{}
+	for k, n := range s.Violations {
+		v[string(k)] = n
+	}
+	if len(v) == 0 {
+		fmt.Fprintf(&b, "protocol violations: none\n")
+	} else {
+		fmt.Fprintf(&b, "protocol violations: %s\n", fmtCounts(v))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
