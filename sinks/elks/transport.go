@@ -106,7 +106,7 @@ func (t *wsTransport) Close() error {
 // what one end writes, the other reads, in order. Each direction buffers
 // up to 256 messages; a writer blocks beyond that. Closing either end
 // closes both: the other end reads what was already queued, then io.EOF.
-// Tests use it, and the simulator can drive a Session in-process with it.
+// Tests use it: elkstest.Run drives a Session in-process over it.
 func Pipe() (a, b Transport) {
 	shared := &sessPipeShared{closed: make(chan struct{})}
 	ab := make(chan []byte, 256)

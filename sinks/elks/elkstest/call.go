@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"sync"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"github.com/elkspipe/elkspipe/sinks/elks"
 )
@@ -31,12 +31,13 @@ const closeGrace = 2 * time.Second
 // does) ends the pause at once.
 const byeLinger = 500 * time.Millisecond
 
-// inbound is one frame read from the application, stamped with the
-// wall-clock time it was read; err ends the stream.
+// inbound is one message read from the application, stamped with the
+// wall-clock time it was read. bad is a message the transport could not
+// read (a binary frame); err ends the stream.
 type inbound struct {
-	typ  websocket.MessageType
 	data []byte
 	at   time.Time
+	bad  error
 	err  error
 }
 
@@ -54,7 +55,7 @@ type pendingSync struct {
 // recording's resampler run beside it and talk to it through channels.
 type call struct {
 	opt   Options
-	conn  *websocket.Conn
+	conn  *sender
 	rep   *Report
 	log   *slog.Logger
 	start time.Time // wall time of hello: call time 0
@@ -95,10 +96,10 @@ type call struct {
 	endAt time.Duration
 }
 
-func newCall(opt Options, conn *websocket.Conn, rec *recorder) *call {
+func newCall(opt Options, t elks.Transport, rec *recorder) *call {
 	c := &call{
 		opt:   opt,
-		conn:  conn,
+		conn:  &sender{t: t},
 		log:   opt.Logger.With("callid", opt.CallID, "from", opt.From, "to", opt.To),
 		speed: opt.Speed,
 		in:    make(chan inbound, 64),
@@ -147,27 +148,47 @@ func (c *call) run(ctx context.Context) {
 	c.shutdown()
 }
 
-// reader reads frames until the connection ends, stamping each.
+// reader reads messages until the connection ends, stamping each.
 func (c *call) reader(ctx context.Context) {
 	defer close(c.readerDone)
 	for {
-		typ, data, err := c.conn.Read(ctx)
-		ev := inbound{typ: typ, data: data, at: time.Now(), err: err}
+		data, err := c.conn.t.ReadMessage(ctx)
+		ev := inbound{at: time.Now()}
+		switch {
+		case err == nil:
+			ev.data = bytes.Clone(data) // the transport may reuse data
+		case errors.Is(err, elks.ErrMalformed):
+			ev.bad = err
+		default:
+			ev.err = err
+		}
 		select {
 		case c.in <- ev:
 		case <-c.quit:
 			return
 		}
-		if err != nil {
+		if ev.err != nil {
 			return
 		}
 	}
 }
 
-func (c *call) write(msg []byte) error {
+func (c *call) write(msg []byte) error { return c.conn.send(msg) }
+
+// sender writes the simulator's messages, one at a time: the call and the
+// caller's voice both write, and a Transport takes one writer at a time.
+type sender struct {
+	mu sync.Mutex
+	t  elks.Transport
+}
+
+// send writes msg, giving up after writeTimeout.
+func (s *sender) send(msg []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
-	return c.conn.Write(ctx, websocket.MessageText, msg)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.t.WriteMessage(ctx, msg)
 }
 
 // loop is the call's event loop.
@@ -279,8 +300,8 @@ func (c *call) onInbound(ev inbound) {
 		c.afterBye(ev)
 		return
 	}
-	if ev.typ != websocket.MessageText {
-		c.problem(t, BinaryFrame, "a binary frame of %d bytes (the protocol sends JSON text frames)", len(ev.data))
+	if ev.bad != nil {
+		c.problem(t, BinaryFrame, "%v (the protocol sends JSON text frames)", ev.bad)
 		return
 	}
 	if len(ev.data) > maxMessage {
@@ -459,10 +480,7 @@ func (c *call) endConnection(t time.Duration, err error) {
 	c.cut(t)
 	c.stopSay()
 	c.ended, c.endAt = true, t
-	msg := "the connection broke without bye"
-	if s := websocket.CloseStatus(err); s != -1 {
-		msg = fmt.Sprintf("the application closed the WebSocket (status %d) without bye", int(s))
-	}
+	msg := closeMessage(err)
 	c.rep.End = End{By: ByConnection, Message: msg, Error: err.Error()}
 	c.log.Warn("simulated call ended", "by", "connection", "message", msg, "err", err)
 }
@@ -473,7 +491,7 @@ func (c *call) afterBye(ev inbound) {
 		return
 	}
 	what := "a binary frame"
-	if ev.typ == websocket.MessageText {
+	if ev.bad == nil {
 		what = "a malformed message"
 		if m, err := elks.Unmarshal(ev.data); err == nil {
 			what = fmt.Sprintf("a %q message", m.Type())
@@ -497,7 +515,7 @@ func (c *call) shutdown() {
 	}
 	closed := make(chan struct{})
 	go func() {
-		c.conn.Close(websocket.StatusNormalClosure, "")
+		c.conn.t.Close()
 		close(closed)
 	}()
 	grace := time.NewTimer(closeGrace)
@@ -510,7 +528,7 @@ func (c *call) shutdown() {
 		case <-readerDone:
 			readerDone = nil
 		case <-grace.C:
-			c.readCancel() // closes the connection
+			c.readCancel() // ends the read (a WebSocket's with the connection)
 		}
 	}
 	c.readCancel()

@@ -3,11 +3,14 @@ package elkstest
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/elkspipe/elkspipe/sinks/elks"
 )
 
 // readLimit is the largest message the simulator reads: far above the
@@ -19,7 +22,7 @@ const readLimit = 16 << 20
 const dialTimeout = 10 * time.Second
 
 // dial connects to the application, as 46elks does for every call.
-func dial(ctx context.Context, u string) (*websocket.Conn, error) {
+func dial(ctx context.Context, u string) (elks.Transport, error) {
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
 	conn, resp, err := websocket.Dial(dctx, u, nil)
@@ -38,7 +41,50 @@ func dial(ctx context.Context, u string) (*websocket.Conn, error) {
 		return nil, fmt.Errorf("cannot connect to %s: %v", u, dialCause(err))
 	}
 	conn.SetReadLimit(readLimit)
-	return conn, nil
+	return wsConn{conn}, nil
+}
+
+// wsConn is the simulator's side of a dialled WebSocket, as an
+// elks.Transport. Unlike elks.WebSocket it reads messages up to readLimit
+// (oversize messages are reported, not fatal) and its read errors keep
+// the WebSocket close status, which the report gives.
+type wsConn struct{ c *websocket.Conn }
+
+func (w wsConn) ReadMessage(ctx context.Context) ([]byte, error) {
+	typ, data, err := w.c.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if typ != websocket.MessageText {
+		return nil, binaryFrame(len(data))
+	}
+	return data, nil
+}
+
+func (w wsConn) WriteMessage(ctx context.Context, msg []byte) error {
+	return w.c.Write(ctx, websocket.MessageText, msg)
+}
+
+func (w wsConn) Close() error { return w.c.Close(websocket.StatusNormalClosure, "") }
+
+// binaryFrame is the error of reading a binary frame of that many bytes:
+// the connection goes on. It is an elks.ErrMalformed.
+type binaryFrame int
+
+func (n binaryFrame) Error() string { return fmt.Sprintf("a binary frame of %d bytes", int(n)) }
+
+func (n binaryFrame) Is(target error) bool { return target == elks.ErrMalformed }
+
+// closeMessage describes how the application ended a connection without
+// bye, from the error that ended the reading.
+func closeMessage(err error) string {
+	if s := websocket.CloseStatus(err); s != -1 {
+		return fmt.Sprintf("the application closed the WebSocket (status %d) without bye", int(s))
+	}
+	if err == io.EOF {
+		return "the application closed the connection without bye"
+	}
+	return "the connection broke without bye"
 }
 
 // dialCause trims the layers coder/websocket and net/http wrap around

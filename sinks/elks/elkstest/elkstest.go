@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/elkspipe/elkspipe/sinks/elks"
 )
 
 // Call runs one simulated call against the application at opt.URL and
@@ -19,7 +21,7 @@ import (
 // (bye reason "hangup") and returns the report with ctx's error. Every
 // goroutine it starts has ended when it returns.
 func Call(ctx context.Context, opt Options) (*Report, error) {
-	opt, err := opt.normalize()
+	opt, err := opt.normalize(true)
 	if err != nil {
 		return nil, err
 	}
@@ -32,7 +34,38 @@ func Call(ctx context.Context, opt Options) (*Report, error) {
 		rec.discard()
 		return nil, err
 	}
-	c := newCall(opt, conn, rec)
+	return run(ctx, conn, opt, rec)
+}
+
+// Run runs one simulated call, as Call does, over a connection the
+// application has already accepted: t is the API's end of it. With
+// elks.Pipe a test runs an application in the same process, such as an
+// elks.Session given the other end, and under testing/synctest the
+// call's clock is the bubble's fake clock, so that gaps, latencies and
+// buffer levels come out exact. opt.URL is not dialled (it is only
+// reported). Run closes t when the call ends; it returns an error
+// without a report, having closed t, when opt is not usable or the
+// recording cannot be created. A Transport that reads a message it
+// cannot pass on (a binary frame) returns an error wrapping
+// elks.ErrMalformed for it, and io.EOF when the application closed the
+// connection cleanly (see elks.Transport).
+func Run(ctx context.Context, t elks.Transport, opt Options) (*Report, error) {
+	opt, err := opt.normalize(false)
+	if err != nil {
+		t.Close()
+		return nil, err
+	}
+	rec, err := createRecorder(opt.Record, opt.RecordRate)
+	if err != nil {
+		t.Close()
+		return nil, err
+	}
+	return run(ctx, t, opt, rec)
+}
+
+// run plays one call over t and reports it.
+func run(ctx context.Context, t elks.Transport, opt Options, rec *recorder) (*Report, error) {
+	c := newCall(opt, t, rec)
 	c.run(ctx)
 	if ctx.Err() != nil && c.rep.End.Cancelled {
 		return c.rep, ctx.Err()

@@ -27,7 +27,8 @@ const (
 // Options configures a simulated call.
 type Options struct {
 	// URL is the application's WebSocket URL, such as
-	// ws://127.0.0.1:8095/?token=s3cret (http and https work too).
+	// ws://127.0.0.1:8095/?token=s3cret (http and https work too). Run,
+	// which is given its connection, only puts it in the report.
 	URL string
 	// CallID, From and To go in the hello message. CallID defaults to 32
 	// random hex digits, From to DefaultFrom, To to DefaultTo.
@@ -65,25 +66,17 @@ type Options struct {
 // Check reports whether o is usable, without connecting: the URL's form
 // and the ranges of the numbers.
 func (o Options) Check() error {
-	_, err := o.normalize()
+	_, err := o.normalize(true)
 	return err
 }
 
-func (o Options) normalize() (Options, error) {
-	if o.URL == "" {
-		return o, errors.New("no URL to call")
-	}
-	u, err := url.Parse(o.URL)
-	if err != nil {
-		return o, fmt.Errorf("bad URL %q: %v", redact(o.URL), err)
-	}
-	switch u.Scheme {
-	case "ws", "wss", "http", "https":
-	default:
-		return o, fmt.Errorf("bad URL %q: want ws://HOST:PORT/PATH (or wss://)", redact(o.URL))
-	}
-	if u.Host == "" {
-		return o, fmt.Errorf("bad URL %q: no host", redact(o.URL))
+// normalize checks o and fills in its defaults. The URL is checked when
+// the call dials it (Call, Calls, Check); Run only reports it.
+func (o Options) normalize(dialling bool) (Options, error) {
+	if dialling {
+		if err := checkURL(o.URL); err != nil {
+			return o, err
+		}
 	}
 	if o.Speed == 0 {
 		o.Speed = 1
@@ -137,6 +130,26 @@ func randomID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// checkURL reports whether u is a URL the simulator can dial.
+func checkURL(u string) error {
+	if u == "" {
+		return errors.New("no URL to call")
+	}
+	p, err := url.Parse(u)
+	if err != nil {
+		return fmt.Errorf("bad URL %q: %v", redact(u), err)
+	}
+	switch p.Scheme {
+	case "ws", "wss", "http", "https":
+	default:
+		return fmt.Errorf("bad URL %q: want ws://HOST:PORT/PATH (or wss://)", redact(u))
+	}
+	if p.Host == "" {
+		return fmt.Errorf("bad URL %q: no host", redact(u))
+	}
+	return nil
 }
 
 // redactRE finds the value of a token in a URL's query.

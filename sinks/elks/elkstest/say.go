@@ -5,7 +5,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sinks/elks"
 )
@@ -26,7 +25,7 @@ type voiceStats struct {
 	err string
 }
 
-func startVoice(open pipeline.Opener, f elks.Format, rate int, enc elks.Encoder, conn *websocket.Conn, speed float64) *voice {
+func startVoice(open pipeline.Opener, f elks.Format, rate int, enc elks.Encoder, conn *sender, speed float64) *voice {
 	s := &voice{format: f, stopCh: make(chan struct{}), done: make(chan voiceStats, 1)}
 	go func() {
 		s.done <- s.run(open, rate, enc, conn, speed)
@@ -40,7 +39,7 @@ func (s *voice) stop() voiceStats {
 	return <-s.done
 }
 
-func (s *voice) run(open pipeline.Opener, rate int, enc elks.Encoder, conn *websocket.Conn, speed float64) (st voiceStats) {
+func (s *voice) run(open pipeline.Opener, rate int, enc elks.Encoder, conn *sender, speed float64) (st voiceStats) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -90,10 +89,7 @@ func (s *voice) run(open pipeline.Opener, rate int, enc elks.Encoder, conn *webs
 		case <-s.stopCh:
 			return st
 		}
-		wctx, wcancel := context.WithTimeout(context.Background(), writeTimeout)
-		err := conn.Write(wctx, websocket.MessageText, msg)
-		wcancel()
-		if err != nil {
+		if err := conn.send(msg); err != nil {
 			return st // the call sees the connection end
 		}
 		st.Messages++

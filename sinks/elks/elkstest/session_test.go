@@ -1,0 +1,159 @@
+package elkstest_test
+
+import (
+	"log/slog"
+	"math"
+	"path/filepath"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/elkspipe/elkspipe/pipeline"
+	"github.com/elkspipe/elkspipe/sinks/elks"
+	"github.com/elkspipe/elkspipe/sinks/elks/elkstest"
+)
+
+// sessionCall plays chain through a real elks.Session with cfg against
+// the simulator, over elks.Pipe, drains and hangs up. Run it inside a
+// synctest bubble: the clocks of both are the bubble's.
+func sessionCall(t *testing.T, chain string, cfg elks.Config, opt elkstest.Options) (*elkstest.Report, elks.Stats, elks.End) {
+	t.Helper()
+	open, err := pipeline.OpenerText(chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	app, api := elks.Pipe()
+	type result struct {
+		r   *elkstest.Report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, err := elkstest.Run(ctx, api, opt)
+		done <- result{r, err}
+	}()
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	s, err := elks.StartSession(ctx, app, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PlayOpener(ctx, open); err != nil {
+		t.Errorf("play: %v", err)
+	}
+	if err := s.Drain(ctx); err != nil {
+		t.Errorf("drain: %v", err)
+	}
+	if err := s.Hangup(); err != nil {
+		t.Errorf("hangup: %v", err)
+	}
+	res := <-done
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	return res.r, s.Stats(), s.End()
+}
+
+// A looped tone played by a Session whose window exceeds the round trip:
+// the caller hears it without a gap, every checkpoint is answered, and
+// the API never buffers more than the window and a checkpoint. On the
+// bubble's clock the figures are exact.
+func TestSessionLoopNoGaps(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := filepath.Join(t.TempDir(), "heard.wav")
+		cfg := elks.Config{Format: elks.PCM16000, Window: time.Second, Checkpoint: 250 * time.Millisecond}
+		r, st, end := sessionCall(t, "tone 440 dur=1s rate=16000 | loop 5", cfg,
+			elkstest.Options{RTT: 300 * time.Millisecond, CallID: "loop", Record: rec})
+		if r.Gaps.Count != 0 || len(r.Violations) != 0 {
+			t.Errorf("gaps %+v, problems %v", r.Gaps, r.Problems)
+		}
+		if math.Abs(r.Played-5) > 1e-9 || r.Dropped != 0 || r.FirstAudio != 0 {
+			t.Errorf("played %v, dropped %v, first audio at %v; want 5 s from 0", r.Played, r.Dropped, r.FirstAudio)
+		}
+		// A checkpoint every 250 ms of audio (the loop's iteration ends
+		// fall on them): 20, each answered, and as many as the session
+		// sent and matched.
+		if r.Syncs.Requests != 20 || r.Syncs.Answered != 20 || st.Syncs != 20 || st.SyncReplies != 20 {
+			t.Errorf("simulator syncs %+v, session stats %+v", r.Syncs, st)
+		}
+		// Each answer waits for the audio before it and the round trip.
+		if r.Syncs.MinLatency < 0.3 || r.Syncs.MaxLatency > 1.25+0.3+1e-9 {
+			t.Errorf("sync latencies %+v, want between the RTT and window + checkpoint + RTT", r.Syncs)
+		}
+		// At most window + checkpoint in flight, in whole 100 ms chunks:
+		// 1.2 s, 38400 bytes of pcm_16000, as the session counted too.
+		if r.MaxBuffered != (elkstest.Amount{Seconds: 1.2, Bytes: 38400}) || st.MaxInFlight != 1200*time.Millisecond || st.MaxBytesInFlight != 38400 {
+			t.Errorf("max buffered %+v, session's max in flight %v, %d bytes", r.MaxBuffered, st.MaxInFlight, st.MaxBytesInFlight)
+		}
+		// The call lasts the audio and the last answer's round trip; the
+		// Session hung up after draining.
+		if math.Abs(r.Duration-5.3) > 1e-9 || r.End.By != elkstest.ByApp || end.By != elks.ByApp {
+			t.Errorf("duration %v, simulator's end %+v, session's end %+v", r.Duration, r.End, end)
+		}
+		if r.Record == nil || r.Record.Error != "" || r.Record.Rate != 16000 || math.Abs(r.Record.Seconds-5) > 1e-9 {
+			t.Errorf("recording %+v", r.Record)
+		}
+	})
+}
+
+// A window shorter than the round trip: after each window of audio the
+// buffer runs dry until the first answer comes back, a gap of the RTT less
+// the window, every time.
+func TestSessionShortWindowGaps(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := elks.Config{Format: elks.ULaw, Window: 200 * time.Millisecond, Checkpoint: 100 * time.Millisecond}
+		r, st, _ := sessionCall(t, "tone 440 dur=2s rate=8000", cfg,
+			elkstest.Options{RTT: time.Second, CallID: "short"})
+		// 300 ms (window + checkpoint) plays, then 800 ms of silence until
+		// the first checkpoint's answer (100 ms + RTT) lets audio flow
+		// again: 2 s of audio in 7 bursts, 6 gaps.
+		if r.Gaps.Count != 6 || math.Abs(r.Gaps.Seconds-4.8) > 1e-9 {
+			t.Fatalf("gaps %+v", r.Gaps)
+		}
+		for i, g := range r.Gaps.List {
+			if math.Abs(g.Seconds-0.8) > 1e-9 || math.Abs(g.At-(0.3+1.1*float64(i))) > 1e-9 {
+				t.Errorf("gap %d: %+v, want 0.8 s at %.1f s", i, g, 0.3+1.1*float64(i))
+			}
+		}
+		if r.Syncs.Answered != 20 || st.SyncReplies != 20 || math.Abs(r.Played-2) > 1e-9 || r.MaxBuffered.Seconds != 0.3 {
+			t.Errorf("syncs %+v, played %v, max buffered %+v", r.Syncs, r.Played, r.MaxBuffered)
+		}
+	})
+}
+
+// An application that closes its end of a Pipe without bye ends the call,
+// reported as such; Run closes the transport when its options are bad.
+func TestRunOverPipe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		app, api := elks.Pipe()
+		done := make(chan *elkstest.Report, 1)
+		go func() {
+			r, err := elkstest.Run(t.Context(), api, elkstest.Options{Duration: time.Minute})
+			if err != nil {
+				t.Error(err)
+			}
+			done <- r
+		}()
+		hello, err := app.ReadMessage(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, err := elks.Unmarshal(hello); err != nil || m.Type() != elks.TypeHello {
+			t.Fatalf("first message %s (%v)", hello, err)
+		}
+		time.Sleep(3 * time.Second)
+		app.Close()
+		r := <-done
+		if r.End.By != elkstest.ByConnection || r.End.Message != "the application closed the connection without bye" || r.Duration != 3 {
+			t.Errorf("end %+v after %v s", r.End, r.Duration)
+		}
+
+		app, api = elks.Pipe()
+		if _, err := elkstest.Run(t.Context(), api, elkstest.Options{Speed: -1}); err == nil {
+			t.Error("speed -1: no error")
+		}
+		if _, err := app.ReadMessage(t.Context()); err == nil {
+			t.Error("the transport was left open")
+		}
+	})
+}
