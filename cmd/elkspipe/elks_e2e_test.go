@@ -140,7 +140,7 @@ func TestElksLoopThirtyMinutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.End.By != "caller" || rep.Duration < 1799 {
+	if rep.End.By != elks.ByAPI || rep.End.Reason != elks.ReasonHangup || rep.Duration < 1799 {
 		t.Fatalf("the call ended after %.1f s, by %q", rep.Duration, rep.End.By)
 	}
 	if rep.Gaps.Count != 0 {
@@ -184,7 +184,7 @@ func TestElksHangupLeavesNothingBehind(t *testing.T) {
 	before := runtime.NumGoroutine()
 	url, stop := serveElksStop(t, "tone 440 | elks format=pcm_16000 listen=127.0.0.1:0")
 	rep, err := elkstest.Call(context.Background(), elkstest.Options{URL: url, Speed: 10, Duration: 2 * time.Second})
-	if err != nil || rep.End.By != "caller" {
+	if err != nil || rep.End.By != elks.ByAPI || rep.End.Reason != elks.ReasonHangup {
 		t.Fatalf("%v %+v", err, rep)
 	}
 	stop()

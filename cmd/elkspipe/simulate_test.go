@@ -121,7 +121,7 @@ func TestSimulateJSONAndRecording(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("%v:\n%s", err, out)
 	}
-	if r.CallID != "abc" || r.End.By != elkstest.ByApp || r.Syncs.Answered != 1 || r.Gaps.Count != 0 || r.Sendings["pcm_8000"] != 1 {
+	if r.CallID != "abc" || r.End.By != elks.ByApp || r.Syncs.Answered != 1 || r.Gaps.Count != 0 || r.Sendings["pcm_8000"] != 1 {
 		t.Errorf("report %+v", r)
 	}
 	if math.Abs(r.Played-1) > 1e-9 || r.Record == nil || r.Record.Path != rec {
@@ -180,7 +180,7 @@ func TestSimulateHangupAndSay(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.End.By != elkstest.ByCaller || r.Duration != 2 || r.CallerAudio.Messages != 50 || r.CallerAudio.Format != "ulaw" {
+	if r.End.By != elks.ByAPI || r.Duration != 2 || r.CallerAudio.Messages != 50 || r.CallerAudio.Format != "ulaw" {
 		t.Errorf("report %+v", r)
 	}
 	mu.Lock()

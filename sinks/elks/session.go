@@ -146,18 +146,10 @@ var (
 	ErrBusy = errors.New("the session is already playing")
 )
 
-// Who ended a call, the By of an End.
-const (
-	ByAPI   = "api"     // the API sent bye first
-	ByApp   = "app"     // this side sent bye (Hangup)
-	ByDrop  = "dropped" // the connection closed without a bye: a hangup
-	ByClose = "closed"  // this side closed the connection without a bye
-)
-
 // End says how a call ended.
 type End struct {
 	// By is ByAPI, ByApp, ByDrop or ByClose.
-	By string
+	By Party
 	// Reason and Message are those of the API's bye when it sent one
 	// ("hangup" for a dropped connection).
 	Reason, Message string

@@ -329,7 +329,7 @@ func (c *call) onInbound(ev inbound) {
 		c.onInterrupt(t)
 	case elks.Bye:
 		c.log.Info("the application ended the call")
-		c.finish(t, End{By: ByApp, Reason: elks.ReasonDone, Message: "the application ended the call"})
+		c.finish(t, End{By: elks.ByApp, Reason: elks.ReasonDone, Message: "the application ended the call"})
 	case elks.Hello:
 		c.problem(t, Unexpected, "hello comes from the API, not the application")
 	case elks.Unknown:
@@ -468,7 +468,7 @@ func (c *call) finish(t time.Duration, end End) {
 
 // hangup ends the call as the caller does.
 func (c *call) hangup(t time.Duration, cancelled bool) {
-	c.finish(t, End{By: ByCaller, Reason: elks.ReasonHangup, Message: "the caller hung up", Cancelled: cancelled})
+	c.finish(t, End{By: elks.ByAPI, Reason: elks.ReasonHangup, Message: "the caller hung up", Cancelled: cancelled})
 }
 
 // endConnection ends the call because the connection closed or broke.
@@ -481,7 +481,7 @@ func (c *call) endConnection(t time.Duration, err error) {
 	c.stopSay()
 	c.ended, c.endAt = true, t
 	msg := closeMessage(err)
-	c.rep.End = End{By: ByConnection, Message: msg, Error: err.Error()}
+	c.rep.End = End{By: elks.ByDrop, Message: msg, Error: err.Error()}
 	c.log.Warn("simulated call ended", "by", "connection", "message", msg, "err", err)
 }
 
@@ -497,7 +497,7 @@ func (c *call) afterBye(ev inbound) {
 			what = fmt.Sprintf("a %q message", m.Type())
 		}
 	}
-	if c.rep.End.By != ByApp {
+	if c.rep.End.By != elks.ByApp {
 		// In flight when the simulator ended the call: not the
 		// application's fault.
 		c.rep.LateMessages++
@@ -510,7 +510,7 @@ func (c *call) afterBye(ev inbound) {
 func (c *call) shutdown() {
 	c.stopSay()
 	c.closeFile(c.endAt, true)
-	if c.rep.End.By == ByApp {
+	if c.rep.End.By == elks.ByApp {
 		c.lingerAfterBye()
 	}
 	closed := make(chan struct{})

@@ -330,7 +330,7 @@ func TestDocumentedLoop(t *testing.T) {
 	if appErr != nil {
 		t.Fatal(appErr)
 	}
-	if r.End.By != ByApp || r.Sendings["wav"] != rounds || r.Syncs.Answered != rounds {
+	if r.End.By != elks.ByApp || r.Sendings["wav"] != rounds || r.Syncs.Answered != rounds {
 		t.Fatalf("report: %+v", r)
 	}
 	if len(r.Violations) != 0 {
@@ -400,7 +400,7 @@ func TestNaiveLoopOverflows(t *testing.T) {
 	})
 	r := callOK(t, Options{URL: srv.url, BufferLimit: 200_000})
 	srv.wait()
-	if r.End.By != ByAPI || r.End.Reason != elks.ReasonError || !strings.Contains(r.End.Message, "overflowed") {
+	if r.End.By != elks.ByAPI || r.End.Reason != elks.ReasonError || !strings.Contains(r.End.Message, "overflowed") {
 		t.Fatalf("end: %+v", r.End)
 	}
 	if bye == nil || !strings.HasPrefix(string(bye.raw), `{"t":"bye","reason":"error","message":"the playback buffer overflowed`) {
@@ -460,7 +460,7 @@ func TestFloodOverflows(t *testing.T) {
 			if limit == 0 {
 				limit = DefaultBufferLimit
 			}
-			if r.End.By != ByAPI || r.End.Reason != elks.ReasonError {
+			if r.End.By != elks.ByAPI || r.End.Reason != elks.ReasonError {
 				t.Fatalf("end: %+v", r.End)
 			}
 			if bye == nil || !strings.HasPrefix(string(bye.raw), `{"t":"bye","reason":"error","message":"the playback buffer overflowed`) {
@@ -656,7 +656,7 @@ func TestWindowNoGaps(t *testing.T) {
 			rec := filepath.Join(t.TempDir(), "heard.wav")
 			r := callOK(t, Options{URL: srv.url, Speed: c.speed, RTT: 50 * time.Millisecond, Record: rec})
 			srv.wait()
-			if r.End.By != ByApp || len(r.Violations) != 0 {
+			if r.End.By != elks.ByApp || len(r.Violations) != 0 {
 				t.Fatalf("end %+v, problems %v", r.End, r.Problems)
 			}
 			if r.Gaps.Count != 0 {
@@ -840,7 +840,7 @@ func TestHangup(t *testing.T) {
 	if bye == nil || string(bye.raw) != `{"t":"bye","reason":"hangup","message":"the caller hung up"}` {
 		t.Fatalf("bye: %v", bye)
 	}
-	if r.End != (End{By: ByCaller, Reason: elks.ReasonHangup, Message: "the caller hung up"}) {
+	if r.End != (End{By: elks.ByAPI, Reason: elks.ReasonHangup, Message: "the caller hung up"}) {
 		t.Errorf("end %+v", r.End)
 	}
 	if r.Duration != 1 {
@@ -915,7 +915,7 @@ func TestMalformedSurvived(t *testing.T) {
 	if len(r.Violations) != len(want) {
 		t.Errorf("violations %v", r.Violations)
 	}
-	if r.End.By != ByApp {
+	if r.End.By != elks.ByApp {
 		t.Errorf("end %+v", r.End)
 	}
 	heard, _ := readWAV(t, rec)
@@ -956,7 +956,7 @@ func TestAppVanishes(t *testing.T) {
 			if d := time.Since(start); d > time.Second {
 				t.Errorf("the call took %v to notice", d)
 			}
-			if r.End.By != ByConnection || !strings.Contains(r.End.Message, c.msg) || r.End.Reason != "" {
+			if r.End.By != elks.ByDrop || !strings.Contains(r.End.Message, c.msg) || r.End.Reason != "" {
 				t.Errorf("end %+v", r.End)
 			}
 			if r.Syncs.Requests != 1 || r.Syncs.Answered != 0 {
@@ -975,7 +975,7 @@ func TestCancel(t *testing.T) {
 	defer cancel()
 	r, err := Call(ctx, Options{URL: srv.url})
 	srv.wait()
-	if !errors.Is(err, context.DeadlineExceeded) || r == nil || !r.End.Cancelled || r.End.By != ByCaller {
+	if !errors.Is(err, context.DeadlineExceeded) || r == nil || !r.End.Cancelled || r.End.By != elks.ByAPI {
 		t.Fatalf("report %+v, err %v", r, err)
 	}
 	if bye == nil || bye.msg != (elks.Bye{Reason: elks.ReasonHangup, Message: "the caller hung up"}) {
@@ -1059,7 +1059,7 @@ func TestPassthroughMP3(t *testing.T) {
 	// MP3 decoding (under the race detector too) must outrun the speed.
 	r := callOK(t, Options{URL: srv.url, Speed: 5, Record: rec})
 	srv.wait()
-	if r.Syncs.Answered != 1 || len(r.Violations) != 0 || r.End.By != ByApp || r.Gaps.Count != 0 {
+	if r.Syncs.Answered != 1 || len(r.Violations) != 0 || r.End.By != elks.ByApp || r.Gaps.Count != 0 {
 		t.Fatalf("syncs %+v, violations %v, end %+v, gaps %+v", r.Syncs, r.Problems, r.End, r.Gaps)
 	}
 	heard, rate := readWAV(t, rec)
@@ -1134,7 +1134,7 @@ func TestConcurrentCalls(t *testing.T) {
 	}
 	for i, r := range reports {
 		ids[r.CallID] = true
-		if r.End.By != ByApp || r.Gaps.Count != 0 || math.Abs(r.Played-3) > 1e-9 {
+		if r.End.By != elks.ByApp || r.Gaps.Count != 0 || math.Abs(r.Played-3) > 1e-9 {
 			t.Errorf("call %d: end %+v, gaps %d, played %.3f", i, r.End, r.Gaps.Count, r.Played)
 		}
 		if want := filepath.Join(dir, "heard-"+string(rune('1'+i))+".wav"); r.Record.Path != want {
@@ -1149,7 +1149,7 @@ func TestConcurrentCalls(t *testing.T) {
 		t.Errorf("call ids %v", ids)
 	}
 	s := Summarize(reports)
-	if s.Calls != 4 || s.Failed != 0 || s.EndedBy[ByApp] != 4 || s.Gaps != 0 || math.Abs(s.Played-12) > 1e-6 {
+	if s.Calls != 4 || s.Failed != 0 || s.EndedBy[elks.ByApp] != 4 || s.Gaps != 0 || math.Abs(s.Played-12) > 1e-6 {
 		t.Errorf("summary %+v", s)
 	}
 	var b bytes.Buffer
@@ -1197,7 +1197,7 @@ func TestSequenceViolations(t *testing.T) {
 			t.Errorf("%s: %d, want %d (%v)", k, r.Violations[k], n, r.Problems)
 		}
 	}
-	if len(r.Violations) != len(want) || r.End.By != ByApp {
+	if len(r.Violations) != len(want) || r.End.By != elks.ByApp {
 		t.Errorf("violations %v, end %+v", r.Violations, r.End)
 	}
 	// The mp3 (at 44.1 kHz), then the wav once (resampled into the
@@ -1261,7 +1261,7 @@ func TestRTTAgainstWindow(t *testing.T) {
 			if got := r.Gaps.Count > 0; got != c.gaps {
 				t.Errorf("RTT %v, window 2 s: gaps %+v", c.rtt, r.Gaps)
 			}
-			if r.End.By != ByApp || math.Abs(r.Played-6) > 1e-9 {
+			if r.End.By != elks.ByApp || math.Abs(r.Played-6) > 1e-9 {
 				t.Errorf("end %+v, played %.3f", r.End, r.Played)
 			}
 			// Every sync waits for its audio and the round trip.
@@ -1300,7 +1300,7 @@ func TestAppStopsReading(t *testing.T) {
 	if d := time.Since(start); d > closeGrace+time.Second {
 		t.Errorf("took %v", d)
 	}
-	if r.End.By != ByCaller || r.Sendings["ulaw"] != 1 {
+	if r.End.By != elks.ByAPI || r.End.Reason != elks.ReasonHangup || r.Sendings["ulaw"] != 1 {
 		t.Errorf("report %+v", r)
 	}
 }

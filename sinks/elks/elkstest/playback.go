@@ -188,7 +188,7 @@ func (c *call) checkBuffer(t time.Duration) {
 	if b > c.opt.BufferLimit {
 		msg := fmt.Sprintf("the playback buffer overflowed: %d bytes buffered, the limit is %d", b, c.opt.BufferLimit)
 		c.log.Warn("ending the call", "reason", msg)
-		c.finish(t, End{By: ByAPI, Reason: elks.ReasonError, Message: msg})
+		c.finish(t, End{By: elks.ByAPI, Reason: elks.ReasonError, Message: msg})
 	}
 }
 

@@ -1,5 +1,7 @@
 package elkstest
 
+import "github.com/elkspipe/elkspipe/sinks/elks"
+
 // Report is what the simulator saw during one call. Times are call
 // time, in seconds.
 type Report struct {
@@ -56,30 +58,22 @@ type Report struct {
 
 // End says how a simulated call ended.
 type End struct {
-	// By is who ended the call: "app" (it sent bye), "caller" (the
-	// simulator hung up: Duration reached or the context cancelled),
-	// "api" (the simulator ended it with an error, such as a buffer
-	// overflow) or "connection" (the connection closed or broke without
-	// bye).
-	By string `json:"by"`
+	// By is who ended the call: elks.ByApp (the application sent bye),
+	// elks.ByAPI (the simulator did: reason "hangup" when the caller hung
+	// up, at Duration or when the context was cancelled; "error" when the
+	// buffer overflowed) or elks.ByDrop (the connection closed or broke
+	// without bye).
+	By elks.Party `json:"by"`
 	// Reason and Message are those of the bye the simulator sent, if any.
 	Reason  string `json:"reason,omitempty"`
 	Message string `json:"message,omitempty"`
-	// Error is the connection error when By is "connection", or the
+	// Error is the connection error when By is elks.ByDrop, or the
 	// error that stopped the simulator from sending its bye.
 	Error string `json:"error,omitempty"`
 	// Cancelled is set when the call ended because the context was
 	// cancelled.
 	Cancelled bool `json:"cancelled,omitempty"`
 }
-
-// Who ended a call, the values of End.By.
-const (
-	ByApp        = "app"
-	ByCaller     = "caller"
-	ByAPI        = "api"
-	ByConnection = "connection"
-)
 
 // Audio counts the audio of one direction.
 type Audio struct {

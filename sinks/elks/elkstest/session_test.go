@@ -87,7 +87,7 @@ func TestSessionLoopNoGaps(t *testing.T) {
 		}
 		// The call lasts the audio and the last answer's round trip; the
 		// Session hung up after draining.
-		if math.Abs(r.Duration-5.3) > 1e-9 || r.End.By != elkstest.ByApp || end.By != elks.ByApp {
+		if math.Abs(r.Duration-5.3) > 1e-9 || r.End.By != elks.ByApp || end.By != elks.ByApp {
 			t.Errorf("duration %v, simulator's end %+v, session's end %+v", r.Duration, r.End, end)
 		}
 		if r.Record == nil || r.Record.Error != "" || r.Record.Rate != 16000 || math.Abs(r.Record.Seconds-5) > 1e-9 {
@@ -144,7 +144,7 @@ func TestRunOverPipe(t *testing.T) {
 		time.Sleep(3 * time.Second)
 		app.Close()
 		r := <-done
-		if r.End.By != elkstest.ByConnection || r.End.Message != "the application closed the connection without bye" || r.Duration != 3 {
+		if r.End.By != elks.ByDrop || r.End.Message != "the application closed the connection without bye" || r.Duration != 3 {
 			t.Errorf("end %+v after %v s", r.End, r.Duration)
 		}
 

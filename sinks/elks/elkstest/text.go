@@ -5,6 +5,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/elkspipe/elkspipe/sinks/elks"
 )
 
 // WriteText prints the report for people, one topic a line.
@@ -80,17 +82,17 @@ func (r *Report) WriteText(w io.Writer) error {
 
 func (e End) describe() string {
 	var s string
-	switch e.By {
-	case ByApp:
+	switch {
+	case e.By == elks.ByApp:
 		s = "the application sent bye"
-	case ByCaller:
+	case e.By == elks.ByAPI && e.Reason == elks.ReasonHangup:
 		s = "the caller hung up"
 		if e.Cancelled {
 			s += " (interrupted)"
 		}
-	case ByAPI:
+	case e.By == elks.ByAPI:
 		s = "the simulated API ended the call"
-	case ByConnection:
+	case e.By == elks.ByDrop:
 		s = e.Message
 	default:
 		s = "not ended"
@@ -126,7 +128,7 @@ func fmtBytes(n int64) string {
 	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 }
 
-func fmtCounts(m map[string]int) string {
+func fmtCounts[K ~string](m map[K]int) string {
 	if len(m) == 0 {
 		return "none"
 	}
@@ -145,7 +147,7 @@ type Summary struct {
 	Calls  int `json:"calls"`
 	Failed int `json:"failed"`
 	// EndedBy counts the calls by who ended them (End.By).
-	EndedBy map[string]int `json:"ended_by"`
+	EndedBy map[elks.Party]int `json:"ended_by"`
 	// Played is the audio heard in all calls, in seconds.
 	Played float64 `json:"played"`
 	// Gaps and GapSeconds total the gaps of every call; CallsWithGaps
@@ -165,7 +167,7 @@ type Summary struct {
 // Summarize sums up reports (nil entries are calls that could
 // not be made).
 func Summarize(reports []*Report) Summary {
-	s := Summary{Calls: len(reports), EndedBy: map[string]int{}, Violations: map[ViolationKind]int{}}
+	s := Summary{Calls: len(reports), EndedBy: map[elks.Party]int{}, Violations: map[ViolationKind]int{}}
 	for _, r := range reports {
 		if r == nil {
 			s.Failed++
