@@ -1,18 +1,14 @@
 package elks
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/elkspipe/elkspipe/pipeline"
-	"github.com/elkspipe/elkspipe/sinks"
+	"github.com/elkspipe/elkspipe/sinks/elks/internal/callfile"
 )
 
 // sessListenFormat picks the format in which to ask for the caller's audio:
@@ -33,9 +29,9 @@ func sessListenFormat(send Format) Format {
 // and {time} becomes t in UTC as 20060102T150405Z.
 func RecordPath(template string, h Hello, t time.Time) string {
 	return strings.NewReplacer(
-		"{callid}", sessSafeName(h.CallID),
-		"{from}", sessSafeName(h.From),
-		"{to}", sessSafeName(h.To),
+		"{callid}", callfile.SafeName(h.CallID),
+		"{from}", callfile.SafeName(h.From),
+		"{to}", callfile.SafeName(h.To),
 		"{time}", t.UTC().Format("20060102T150405Z"),
 	).Replace(template)
 }
@@ -58,32 +54,11 @@ func checkRecordTemplate(template string) error {
 	return nil
 }
 
-func sessSafeName(v string) string {
-	const most = 64
-	var b strings.Builder
-	for _, r := range v {
-		if b.Len() >= most {
-			break
-		}
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '+', r == '-', r == '_':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('_')
-		}
-	}
-	if b.Len() == 0 {
-		return "unknown"
-	}
-	return b.String()
-}
-
 // sessRecorder writes the caller's audio, decoded, to a 16-bit mono WAV
 // file that is valid at every moment (see sinks.WAVWriter).
 type sessRecorder struct {
 	path string
-	file *os.File
-	w    *sinks.WAVWriter
+	rec  *callfile.Recorder
 	dec  Decoder
 	rate int
 	buf  []float32
@@ -106,37 +81,15 @@ func openRecorder(template string, h Hello, f Format, now time.Time, log *slog.L
 			return nil, err
 		}
 	}
-	file, path, err := sessCreateNew(path)
+	rec, err := callfile.CreateNew(path)
 	if err != nil {
 		return nil, err
 	}
-	w, err := sinks.NewWAVWriter(file, pipeline.Format{Rate: info.Rate, Channels: 1}, sinks.WAVS16)
-	if err != nil {
-		file.Close()
+	if err := rec.Start(info.Rate); err != nil {
+		rec.Close()
 		return nil, err
 	}
-	return &sessRecorder{path: path, file: file, w: w, dec: dec, rate: info.Rate, log: log}, nil
-}
-
-// sessCreateNew creates path, or path with a -1, -2... suffix before its
-// extension when it exists: recordings are never overwritten.
-func sessCreateNew(path string) (*os.File, string, error) {
-	ext := filepath.Ext(path)
-	base := strings.TrimSuffix(path, ext)
-	for i := 0; i < 1000; i++ {
-		p := path
-		if i > 0 {
-			p = base + "-" + strconv.Itoa(i) + ext
-		}
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if err == nil {
-			return f, p, nil
-		}
-		if !errors.Is(err, fs.ErrExist) {
-			return nil, "", err
-		}
-	}
-	return nil, "", fmt.Errorf("%s and 999 numbered variants exist already", path)
+	return &sessRecorder{path: rec.Path(), rec: rec, dec: dec, rate: info.Rate, log: log}, nil
 }
 
 // write decodes one message of caller audio and appends it. It returns the
@@ -151,7 +104,7 @@ func (r *sessRecorder) write(data []byte) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := r.w.Write(r.buf); err != nil {
+	if err := r.rec.Write(r.buf); err != nil {
 		r.err = err
 		r.log.Error("recording stopped", "path", r.path, "err", err)
 		return 0, nil
@@ -161,12 +114,8 @@ func (r *sessRecorder) write(data []byte) (time.Duration, error) {
 
 // close completes the WAV header and closes the file.
 func (r *sessRecorder) close() {
-	err := r.w.Close()
-	if cerr := r.file.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil && r.err == nil {
+	if err := r.rec.Close(); err != nil && r.err == nil {
 		r.log.Error("closing the recording", "path", r.path, "err", err)
 	}
-	r.log.Info("recording saved", "path", r.path, "duration", frameDur(int(r.w.Frames()), r.rate))
+	r.log.Info("recording saved", "path", r.path, "duration", frameDur(int(r.rec.Frames()), r.rate))
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/elkspipe/elkspipe/pipeline"
+	"github.com/elkspipe/elkspipe/sinks/elks/internal/callfile"
 )
 
 // DefaultBufferLimit is the API's documented limit on buffered audio, 30
@@ -50,7 +51,9 @@ type Options struct {
 	// Record, if set, is the path of a WAV file (16-bit mono) that
 	// receives what the caller heard: the audio as played, with silence
 	// for gaps, from the first played sample to the last. "{callid}" in
-	// the path is replaced by the call id.
+	// the path is replaced by the call id, reduced to letters, digits,
+	// '+', '-' and '_' (anything else becomes '_'), as a Session's
+	// recordings are named. A file already there is replaced.
 	Record string
 	// RecordRate is the sample rate of the recording; 0 means the rate of
 	// the first audio played. Audio at other rates is resampled.
@@ -107,22 +110,11 @@ func (o Options) normalize(dialling bool) (Options, error) {
 	if o.To == "" {
 		o.To = DefaultTo
 	}
-	o.Record = strings.ReplaceAll(o.Record, "{callid}", safeName(o.CallID))
+	o.Record = strings.ReplaceAll(o.Record, "{callid}", callfile.SafeName(o.CallID))
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return o, nil
-}
-
-// safeName keeps a call id usable in a file name.
-func safeName(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.', r == '+':
-			return r
-		}
-		return '_'
-	}, s)
 }
 
 // randomID returns 32 random hex digits, like 46elks' call ids.

@@ -3,10 +3,9 @@ package elkstest
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/elkspipe/elkspipe/pipeline"
-	"github.com/elkspipe/elkspipe/sinks"
+	"github.com/elkspipe/elkspipe/sinks/elks/internal/callfile"
 	"github.com/elkspipe/elkspipe/transforms"
 )
 
@@ -14,34 +13,31 @@ import (
 // one rate: audio at other rates goes through a resampler, which runs in
 // its own goroutine while audio at that rate lasts.
 type recorder struct {
-	path  string
-	file  *os.File
-	w     *sinks.WAVWriter
-	rate  int // the recording's rate, 0 until the first audio
+	f     *callfile.Recorder
 	fixed int // the rate asked for, 0 for the first audio's
 	conv  *converter
 	zeros []float32
 	err   error
 }
 
+// createRecorder creates the recording at path (replacing a file there),
+// or returns nil when path is "".
 func createRecorder(path string, rate int) (*recorder, error) {
 	if path == "" {
 		return nil, nil
 	}
-	f, err := os.Create(path)
+	f, err := callfile.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot create the recording: %v", err)
 	}
-	return &recorder{path: path, file: f, fixed: rate}, nil
+	return &recorder{f: f, fixed: rate}, nil
 }
 
 // discard removes a recording whose call never happened.
 func (r *recorder) discard() {
-	if r == nil {
-		return
+	if r != nil {
+		r.f.Discard()
 	}
-	r.file.Close()
-	os.Remove(r.path)
 }
 
 func (r *recorder) fail(err error) {
@@ -52,16 +48,10 @@ func (r *recorder) fail(err error) {
 
 // start writes the header, at the first audio.
 func (r *recorder) start(rate int) {
-	r.rate = r.fixed
-	if r.rate == 0 {
-		r.rate = rate
+	if r.fixed != 0 {
+		rate = r.fixed
 	}
-	w, err := sinks.NewWAVWriter(r.file, pipeline.Format{Rate: r.rate, Channels: 1}, sinks.WAVS16)
-	if err != nil {
-		r.fail(err)
-		return
-	}
-	r.w = w
+	r.fail(r.f.Start(rate))
 }
 
 // write records mono samples at rate.
@@ -69,8 +59,8 @@ func (r *recorder) write(samples []float32, rate int) {
 	if r.err != nil {
 		return // reported at the end
 	}
-	if r.w == nil {
-		if r.start(rate); r.w == nil {
+	if !r.f.Started() {
+		if r.start(rate); r.err != nil {
 			return
 		}
 	}
@@ -78,12 +68,12 @@ func (r *recorder) write(samples []float32, rate int) {
 		r.fail(r.conv.finish())
 		r.conv = nil
 	}
-	if rate == r.rate {
-		r.fail(r.w.Write(samples))
+	if rate == r.f.Rate() {
+		r.fail(r.f.Write(samples))
 		return
 	}
 	if r.conv == nil {
-		conv, err := startConverter(rate, r.rate, r.w)
+		conv, err := startConverter(rate, r.f.Rate(), r.f)
 		if err != nil {
 			r.fail(err)
 			return
@@ -95,6 +85,10 @@ func (r *recorder) write(samples []float32, rate int) {
 
 // silence records n frames of silence at rate.
 func (r *recorder) silence(n int64, rate int) {
+	if r.err == nil && r.conv == nil && r.f.Started() && rate == r.f.Rate() {
+		r.fail(r.f.Silence(n))
+		return
+	}
 	if r.zeros == nil {
 		r.zeros = make([]float32, 4096)
 	}
@@ -111,7 +105,7 @@ func (r *recorder) close() *Recording {
 		r.fail(r.conv.finish())
 		r.conv = nil
 	}
-	if r.w == nil && r.err == nil {
+	if !r.f.Started() && r.err == nil {
 		// Nothing was heard: an empty recording.
 		rate := r.fixed
 		if rate == 0 {
@@ -119,13 +113,10 @@ func (r *recorder) close() *Recording {
 		}
 		r.start(rate)
 	}
-	if r.w != nil {
-		r.fail(r.w.Close())
-	}
-	r.fail(r.file.Close())
-	rec := &Recording{Path: r.path, Rate: r.rate}
-	if r.w != nil {
-		rec.Seconds = float64(r.w.Frames()) / float64(r.rate)
+	r.fail(r.f.Close())
+	rec := &Recording{Path: r.f.Path(), Rate: r.f.Rate()}
+	if r.f.Started() {
+		rec.Seconds = float64(r.f.Frames()) / float64(r.f.Rate())
 	}
 	if r.err != nil {
 		rec.Error = r.err.Error()
@@ -140,7 +131,7 @@ type converter struct {
 	done chan error
 }
 
-func startConverter(from, to int, w *sinks.WAVWriter) (*converter, error) {
+func startConverter(from, to int, w *callfile.Recorder) (*converter, error) {
 	c := &converter{rate: from, ch: make(chan []float32, 16), done: make(chan error, 1)}
 	src := &pushSource{format: pipeline.Format{Rate: from, Channels: 1}, ch: c.ch}
 	rs, err := transforms.NewResampler(src, to, 0)
