@@ -143,7 +143,9 @@ const (
 	UnknownType ViolationKind = "unknown-type"
 	// Unexpected: a message only the API sends (hello).
 	Unexpected ViolationKind = "unexpected-message"
-	// BinaryFrame: a binary WebSocket frame; the protocol is text only.
+	// BinaryFrame: a binary WebSocket frame (a message the transport
+	// could not read, an error wrapping elks.ErrMalformed); the protocol
+	// is text only.
 	BinaryFrame ViolationKind = "binary-frame"
 	// Oversize: a message of more than 64 KiB of JSON.
 	Oversize ViolationKind = "oversize"
