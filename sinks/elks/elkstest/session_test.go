@@ -8,9 +8,11 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/elkspipe/elkspipe/internal/audiotest"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sinks/elks"
 	"github.com/elkspipe/elkspipe/sinks/elks/elkstest"
+	"github.com/elkspipe/elkspipe/sources"
 )
 
 // sessionCall plays chain through a real elks.Session with cfg against
@@ -154,6 +156,46 @@ func TestRunOverPipe(t *testing.T) {
 		}
 		if _, err := app.ReadMessage(t.Context()); err == nil {
 			t.Error("the transport was left open")
+		}
+	})
+}
+
+// The simulated caller speaks (Say) while the Session plays and records
+// the caller: the Session's recording holds the caller's second of tone,
+// paced in 20 ms messages on the bubble's clock.
+func TestSessionRecordsTheCaller(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		say, err := pipeline.OpenerText("tone 440 dur=1s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		cfg := elks.Config{Format: elks.PCM16000, Record: filepath.Join(dir, "{callid}.wav")}
+		r, st, _ := sessionCall(t, "tone 1000 dur=2s rate=16000", cfg,
+			elkstest.Options{Say: say, CallID: "rec/../x"})
+		ca := r.CallerAudio
+		if ca.Format != "pcm_16000" || ca.Messages != 50 || ca.Bytes != 32000 || ca.Error != "" || r.Listenings["pcm_16000"] != 1 {
+			t.Errorf("caller audio %+v, listenings %v", ca, r.Listenings)
+		}
+		if st.AudioReceived != 32000 || st.Recorded != time.Second {
+			t.Errorf("session received %d bytes, recorded %v", st.AudioReceived, st.Recorded)
+		}
+		// The call id is reduced to a safe file name.
+		src, err := sources.WAV(filepath.Join(dir, "rec____x.wav"))(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pipeline.Close(src)
+		heard := audiotest.MustReadAll(t, src)
+		if src.Format().Rate != 16000 || len(heard) != 16000 {
+			t.Fatalf("recording of %d samples at %d Hz", len(heard), src.Format().Rate)
+		}
+		x := make([]float64, len(heard))
+		for i, v := range heard {
+			x[i] = float64(v)
+		}
+		if f := audiotest.Frequency(x, 16000, 300, 600); math.Abs(f-440) > 0.5 {
+			t.Errorf("the recording is at %.2f Hz, want 440", f)
 		}
 	})
 }
