@@ -40,9 +40,9 @@ func Call(ctx context.Context, opt Options) (*Report, error) {
 // Run runs one simulated call, as Call does, over a connection the
 // application has already accepted: t is the API's end of it. With
 // elks.Pipe a test runs an application in the same process, such as an
-// elks.Session given the other end, and under testing/synctest the
-// call's clock is the bubble's fake clock, so that gaps, latencies and
-// buffer levels come out exact. opt.URL is not dialled (it is only
+// elks.Session given the other end, and under testing/synctest (with the
+// Pipe made inside the bubble) the call's clock is the bubble's fake
+// clock, so that gaps, latencies and buffer levels come out exact. opt.URL is not dialled (it is only
 // reported). Run closes t when the call ends; it returns an error
 // without a report, having closed t, when opt is not usable or the
 // recording cannot be created. A Transport that reads a message it
