@@ -1,6 +1,7 @@
 package elkstest_test
 
 import (
+	"errors"
 	"log/slog"
 	"math"
 	"path/filepath"
@@ -196,6 +197,62 @@ func TestSessionRecordsTheCaller(t *testing.T) {
 		}
 		if f := audiotest.Frequency(x, 16000, 300, 600); math.Abs(f-440) > 0.5 {
 			t.Errorf("the recording is at %.2f Hz, want 440", f)
+		}
+	})
+}
+
+// A Session interrupts its playback: the simulator empties its buffer,
+// answers the checkpoints pending (the Session discards those answers as
+// stale), and the next audio comes after a new sending, so the
+// application commits no violation and the caller hears no gap.
+func TestSessionInterrupt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		app, api := elks.Pipe()
+		done := make(chan *elkstest.Report, 1)
+		go func() {
+			r, err := elkstest.Run(ctx, api, elkstest.Options{RTT: 100 * time.Millisecond})
+			if err != nil {
+				t.Error(err)
+			}
+			done <- r
+		}()
+		s, err := elks.StartSession(ctx, app, elks.Config{Format: elks.ULaw, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		long, _ := pipeline.OpenerText("tone 440 dur=10s rate=8000")
+		short, _ := pipeline.OpenerText("tone 660 dur=1s rate=8000")
+		played := make(chan error, 1)
+		go func() { played <- s.PlayOpener(ctx, long) }()
+		time.Sleep(3 * time.Second)
+		if err := s.Interrupt(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-played; !errors.Is(err, elks.ErrInterrupted) {
+			t.Errorf("the interrupted play returned %v", err)
+		}
+		if err := s.PlayOpener(ctx, short); err != nil {
+			t.Fatal(err)
+		}
+		s.Drain(ctx)
+		s.Hangup()
+		r := <-done
+		st := s.Stats()
+		if r.Interrupts != 1 || st.Interrupts != 1 || r.Sendings["ulaw"] != 2 || len(r.Violations) != 0 || r.Gaps.Count != 0 {
+			t.Errorf("interrupts %d (session %d), sendings %v, problems %v, gaps %+v", r.Interrupts, st.Interrupts, r.Sendings, r.Problems, r.Gaps)
+		}
+		// By the interrupt at 3 s the Session had sent 5 s (the 2 s
+		// window and a 500 ms checkpoint beyond the last answer, at 2.5
+		// s): 2 s are dropped, then the short tone plays whole.
+		if math.Abs(r.Played-4) > 1e-9 || math.Abs(r.Dropped-2) > 1e-9 || math.Abs(r.Duration-4.1) > 1e-9 {
+			t.Errorf("played %v, dropped %v, call of %v s", r.Played, r.Dropped, r.Duration)
+		}
+		// Every checkpoint is answered; the 5 pending at the interrupt
+		// (the audio to 3.0, 3.5, ... 5.0 s) are answered at once and
+		// discarded by the Session as stale.
+		if r.Syncs.Requests != 12 || r.Syncs.Answered != 12 || st.Syncs != 12 || st.StaleReplies != 5 || st.SyncReplies != 7 || st.UnexpectedReplies != 0 {
+			t.Errorf("simulator syncs %+v; session stats %+v", r.Syncs, st)
 		}
 	})
 }
