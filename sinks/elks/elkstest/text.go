@@ -198,15 +198,7 @@ func (s Summary) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "played: %s in all; gaps: %d in %d calls, %s in all\n", fmtSec(s.Played), s.Gaps, s.CallsWithGaps, fmtSec(s.GapSeconds))
 	fmt.Fprintf(&b, "max buffered: %s, %s; syncs answered: %d, max latency %s\n",
 		fmtSec(s.MaxBuffered.Seconds), fmtBytes(s.MaxBuffered.Bytes), s.Syncs, fmtSec(s.MaxLatency))
-	v := map[string]int{}
-	for k, n := range s.Violations {
-		v[string(k)] = n
-	}
-	if len(v) == 0 {
-		fmt.Fprintf(&b, "protocol violations: none\n")
-	} else {
-		fmt.Fprintf(&b, "protocol violations: %s\n", fmtCounts(v))
-	}
+	fmt.Fprintf(&b, "protocol violations: %s\n", fmtCounts(s.Violations))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
