@@ -18,11 +18,11 @@ import (
 )
 
 // rawFFmpegFormat names each encoding as ffmpeg's raw muxers and demuxers do.
-var rawFFmpegFormat = map[RawEncoding]string{EncS16LE: "s16le", EncF32LE: "f32le", EncULaw: "mulaw", EncALaw: "alaw"}
+var rawFFmpegFormat = map[pipeline.Encoding]string{pipeline.S16LE: "s16le", pipeline.F32LE: "f32le", pipeline.ULaw: "mulaw", pipeline.ALaw: "alaw"}
 
 // rawMakeRaw has ffmpeg write 0.5 s of a stereo test signal at rate in enc,
 // and returns the file and ffmpeg's own decoding of it as float32.
-func rawMakeRaw(t *testing.T, enc RawEncoding, rate int) (path string, want []float32) {
+func rawMakeRaw(t *testing.T, enc pipeline.Encoding, rate int) (path string, want []float32) {
 	t.Helper()
 	audiotest.NeedTool(t, "ffmpeg")
 	path = filepath.Join(t.TempDir(), "x."+enc.String())
@@ -40,7 +40,7 @@ func rawMakeRaw(t *testing.T, enc RawEncoding, rate int) (path string, want []fl
 
 // Every encoding decodes exactly as ffmpeg decodes it.
 func TestRawMatchesFFmpeg(t *testing.T) {
-	for _, enc := range []RawEncoding{EncS16LE, EncF32LE, EncULaw, EncALaw} {
+	for _, enc := range []pipeline.Encoding{pipeline.S16LE, pipeline.F32LE, pipeline.ULaw, pipeline.ALaw} {
 		path, want := rawMakeRaw(t, enc, 8000)
 		if len(want) != 8000 {
 			t.Fatalf("%s: ffmpeg decoded %d samples", enc, len(want))
@@ -90,7 +90,7 @@ func rawOneBytePipe(t *testing.T, b []byte) io.Reader {
 }
 
 func TestRawShortReads(t *testing.T) {
-	for _, enc := range []RawEncoding{EncS16LE, EncF32LE, EncULaw, EncALaw} {
+	for _, enc := range []pipeline.Encoding{pipeline.S16LE, pipeline.F32LE, pipeline.ULaw, pipeline.ALaw} {
 		path, want := rawMakeRaw(t, enc, 8000)
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -142,7 +142,7 @@ func TestRawFloatClipping(t *testing.T) {
 	for _, v := range []float32{0.25, 1.5, -7, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), -1} {
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
 	}
-	src, err := RawFrom(bytes.NewReader(b), RawOptions{Encoding: EncF32LE})
+	src, err := RawFrom(bytes.NewReader(b), RawOptions{Encoding: pipeline.F32LE})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,9 +160,9 @@ func TestRawG711AllCodes(t *testing.T) {
 		b[i] = byte(i)
 	}
 	for _, c := range []struct {
-		enc   RawEncoding
+		enc   pipeline.Encoding
 		table *[256]int16
-	}{{EncULaw, &g711.ULawToLinear}, {EncALaw, &g711.ALawToLinear}} {
+	}{{pipeline.ULaw, &g711.ULawToLinear}, {pipeline.ALaw, &g711.ALawToLinear}} {
 		src, _ := RawFrom(bytes.NewReader(b), RawOptions{Encoding: c.enc})
 		if src.Format().Rate != 8000 {
 			t.Errorf("%s: default rate %d, want 8000", c.enc, src.Format().Rate)
