@@ -48,7 +48,7 @@ func (o RawOptions) normalize() (RawOptions, error) {
 // Raw returns an Opener of the headerless audio in the file at path, or on
 // standard input when path is "-" (which can be opened only once: Build
 // refuses a loop over it, and a second open fails). Every open reads the
-// file from its start. See RawFrom for how the bytes are read.
+// file from its start. See DecodeRaw for how the bytes are read.
 func Raw(path string, opt RawOptions) (pipeline.Opener, error) {
 	opt, err := opt.normalize()
 	if err != nil {
@@ -79,14 +79,14 @@ func Raw(path string, opt RawOptions) (pipeline.Opener, error) {
 	}, nil
 }
 
-// RawFrom returns a Source of the headerless audio that r yields. Short
+// DecodeRaw returns a Source of the headerless audio that r yields. Short
 // reads from r are fine: samples are reassembled across them. A partial
 // frame at the end of the data (a few bytes too short to make one) is
 // dropped. Float samples outside [-1, 1] are clipped, and NaNs read as 0.
 // When r is a regular file, the source knows its length (pipeline.Lengther)
 // from the bytes left in it. Closing the source closes r if it is an
 // io.Closer.
-func RawFrom(r io.Reader, opt RawOptions) (pipeline.Source, error) {
+func DecodeRaw(r io.Reader, opt RawOptions) (pipeline.Source, error) {
 	opt, err := opt.normalize()
 	if err != nil {
 		return nil, err

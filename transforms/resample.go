@@ -108,48 +108,61 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return Resample(a.Int("rate"), q), nil
+			return Resample(a.Int("rate"), q)
 		},
 	})
 	pipeline.RegisterConverters(pipeline.Converters{
 		Resample: func(src pipeline.Source, rate int) (pipeline.Source, error) {
-			return NewResampler(src, rate, High)
+			return ResampleSource(src, rate, High)
 		},
 	})
 }
 
 // Resample returns a Transform that converts its source to rate with the
-// given quality (see NewResampler).
-func Resample(rate int, q Quality) pipeline.Transform {
+// given quality (see ResampleSource; the zero Quality means High). It fails
+// for a rate outside 1..pipeline.MaxRate or an unknown quality.
+func Resample(rate int, q Quality) (pipeline.Transform, error) {
+	if err := checkResample(rate, q); err != nil {
+		return nil, err
+	}
 	return pipeline.TransformFunc(func(src pipeline.Source) (pipeline.Source, error) {
-		return NewResampler(src, rate, q)
-	})
+		return ResampleSource(src, rate, q)
+	}), nil
 }
 
-// NewResampler returns src converted to the sample rate rate. Every channel
+// checkResample returns an error for an output rate or a quality that
+// ResampleSource refuses whatever its input.
+func checkResample(rate int, q Quality) error {
+	if rate < 1 || rate > pipeline.MaxRate {
+		return fmt.Errorf("output rate %d Hz out of range 1..%d", rate, pipeline.MaxRate)
+	}
+	if q != 0 && (q < Quick || q > VeryHigh) {
+		return fmt.Errorf("unknown quality %d", int(q))
+	}
+	return nil
+}
+
+// ResampleSource returns src converted to the sample rate rate. Every channel
 // is filtered on its own with a band-limited (Kaiser-windowed sinc)
 // polyphase filter whose figures q selects; sharp filters run as fast
 // convolution. Output frame k is the band-limited input at time
 // k·inRate/rate exactly: there is no delay and no drift, and the output
 // holds round(n·rate/inRate) frames for n input frames. The result is the
 // same whatever the sizes of the reads. If src already has the rate,
-// NewResampler returns src itself.
+// ResampleSource returns src itself.
 //
 // The returned Source knows its length when src does (pipeline.Lengther)
 // and closes src when closed.
-func NewResampler(src pipeline.Source, rate int, q Quality) (pipeline.Source, error) {
+func ResampleSource(src pipeline.Source, rate int, q Quality) (pipeline.Source, error) {
 	f := src.Format()
 	if err := f.Validate(); err != nil {
 		return nil, fmt.Errorf("input: %v", err)
 	}
-	if rate < 1 || rate > pipeline.MaxRate {
-		return nil, fmt.Errorf("output rate %d Hz out of range 1..%d", rate, pipeline.MaxRate)
+	if err := checkResample(rate, q); err != nil {
+		return nil, err
 	}
 	if q == 0 {
 		q = High
-	}
-	if q < Quick || q > VeryHigh {
-		return nil, fmt.Errorf("unknown quality %d", int(q))
 	}
 	if rate == f.Rate {
 		return src, nil

@@ -28,7 +28,7 @@ func rsTone(rate, frames int, freq, amp float64) []float32 {
 // rsRun resamples the interleaved samples x and returns the output.
 func rsRun(t testing.TB, x []float32, f pipeline.Format, rate int, q Quality) []float32 {
 	t.Helper()
-	src, err := NewResampler(pipeline.FromSlice(f, x), rate, q)
+	src, err := ResampleSource(pipeline.FromSlice(f, x), rate, q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestResampleExactLength(t *testing.T) {
 			if n > 3000 && out > 16*in {
 				continue // keep the output small
 			}
-			src, err := NewResampler(pipeline.FromSlice(pipeline.Format{Rate: in, Channels: 2}, make([]float32, 2*n)), out, Quick)
+			src, err := ResampleSource(pipeline.FromSlice(pipeline.Format{Rate: in, Channels: 2}, make([]float32, 2*n)), out, Quick)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -245,7 +245,7 @@ type rsNoLength struct{ pipeline.Source }
 func TestResampleUnknownLength(t *testing.T) {
 	x := rsTone(44100, 4410, 440, 0.5)
 	f := pipeline.Format{Rate: 44100, Channels: 1}
-	src, err := NewResampler(rsNoLength{pipeline.FromSlice(f, x)}, 8000, High)
+	src, err := ResampleSource(rsNoLength{pipeline.FromSlice(f, x)}, 8000, High)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,14 +280,14 @@ func TestResampleContract(t *testing.T) {
 		}
 		f := pipeline.Format{Rate: c.in, Channels: c.ch}
 		y := audiotest.CheckContract(t, func() (pipeline.Source, error) {
-			return NewResampler(pipeline.FromSlice(f, x), c.out, c.q)
+			return ResampleSource(pipeline.FromSlice(f, x), c.out, c.q)
 		})
 		if want := rsScale(int64(c.frames), c.out, c.in) * int64(c.ch); int64(len(y)) != want {
 			t.Errorf("%+v: %d samples, want %d", c, len(y), want)
 		}
 		// Upstream reads of odd sizes, ending with frames and io.EOF
 		// together, change nothing.
-		src, _ := NewResampler(&rsChunky{Source: pipeline.FromSlice(f, x), rng: rand.New(rand.NewSource(3))}, c.out, c.q)
+		src, _ := ResampleSource(&rsChunky{Source: pipeline.FromSlice(f, x), rng: rand.New(rand.NewSource(3))}, c.out, c.q)
 		z := audiotest.MustReadAll(t, src)
 		if len(z) != len(y) || audiotest.MaxDiff(y, z) != 0 {
 			t.Errorf("%+v: output depends on the upstream's read sizes", c)
@@ -396,7 +396,7 @@ func TestResampleDoesNotDrift(t *testing.T) {
 	if testing.Short() {
 		frames = in * 60
 	}
-	src, err := NewResampler(&rsLongTone{rate: in, freq: f, frames: frames}, out, Quick)
+	src, err := ResampleSource(&rsLongTone{rate: in, freq: f, frames: frames}, out, Quick)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,7 +446,7 @@ func TestResampleConcurrentUse(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range outs {
 		wg.Go(func() {
-			src, err := NewResampler(pipeline.FromSlice(f, x), 11025, Medium)
+			src, err := ResampleSource(pipeline.FromSlice(f, x), 11025, Medium)
 			if err != nil {
 				t.Error(err)
 				return
@@ -467,9 +467,9 @@ func TestResampleConcurrentUse(t *testing.T) {
 
 func TestResampleSameRateIsPassthrough(t *testing.T) {
 	src := pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, make([]float32, 10))
-	got, err := NewResampler(src, 8000, High)
+	got, err := ResampleSource(src, 8000, High)
 	if err != nil || got != src {
-		t.Errorf("NewResampler to the same rate = %v, %v; want the source itself", got, err)
+		t.Errorf("ResampleSource to the same rate = %v, %v; want the source itself", got, err)
 	}
 }
 
@@ -490,9 +490,9 @@ func TestResampleErrors(t *testing.T) {
 		{pipeline.FromSlice(pipeline.Format{Rate: 0, Channels: 1}, nil), 8000, High, "sample rate"},
 		{rsNoLength{&rsBadFormat{}}, 8000, High, "channel"},
 	} {
-		_, err := NewResampler(c.src, c.rate, c.q)
+		_, err := ResampleSource(c.src, c.rate, c.q)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("NewResampler(%v, %d, %v) error %v, want one about %q", c.src.Format(), c.rate, c.q, err, c.want)
+			t.Errorf("ResampleSource(%v, %d, %v) error %v, want one about %q", c.src.Format(), c.rate, c.q, err, c.want)
 		}
 	}
 }
@@ -524,7 +524,7 @@ func (s *rsFailing) Close() error { s.closed++; return nil }
 
 func TestResamplePassesErrorsAndCloses(t *testing.T) {
 	up := &rsFailing{Source: pipeline.FromSlice(pipeline.Format{Rate: 44100, Channels: 1}, rsTone(44100, 44100, 440, 0.5)), left: 30000}
-	src, err := NewResampler(up, 8000, High)
+	src, err := ResampleSource(up, 8000, High)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -560,7 +560,7 @@ func TestResamplePassesErrorsAndCloses(t *testing.T) {
 
 func TestResampleDoesNotAllocatePerRead(t *testing.T) {
 	for _, p := range [][2]int{{44100, 8000}, {8000, 44100}, {48000, 16000}, {44100, 7999}} {
-		src, err := NewResampler(&rsLongTone{rate: p[0], freq: 440, frames: 1 << 40}, p[1], High)
+		src, err := ResampleSource(&rsLongTone{rate: p[0], freq: 440, frames: 1 << 40}, p[1], High)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -596,7 +596,7 @@ func TestResampleElement(t *testing.T) {
 		t.Errorf("format %v", f)
 	}
 	if y := audiotest.MustReadAll(t, src); audiotest.MaxDiff(y, rsRun(t, x, pipeline.Format{Rate: 44100, Channels: 1}, 8000, Low)) != 0 {
-		t.Error("the element's output differs from NewResampler's at quality low")
+		t.Error("the element's output differs from ResampleSource's at quality low")
 	}
 	if _, err := pipeline.NewArgs(e, map[string]string{"rate": "8k", "quality": "hihg"}); err == nil || !strings.Contains(err.Error(), `"high"`) {
 		t.Errorf("bad quality: error %v, want a suggestion of high", err)

@@ -468,7 +468,7 @@ type simConverter struct {
 func simStartConverter(from, to int, w *sinks.WAVWriter) (*simConverter, error) {
 	c := &simConverter{rate: from, ch: make(chan []float32, 16), done: make(chan error, 1)}
 	src := &simPushSource{format: pipeline.Format{Rate: from, Channels: 1}, ch: c.ch}
-	rs, err := transforms.NewResampler(src, to, 0)
+	rs, err := transforms.ResampleSource(src, to, 0)
 	if err != nil {
 		return nil, fmt.Errorf("resampling the recording from %d Hz to %d Hz: %v", from, to, err)
 	}
