@@ -8,6 +8,8 @@ import (
 	"os"
 	"sort"
 	"time"
+
+	"github.com/elkspipe/elkspipe/internal/media"
 )
 
 // FrameMap tells where the audio frames of a WAV or MP3 file lie, so that
@@ -52,7 +54,7 @@ func MapFrames(path string) (*FrameMap, error) {
 	}
 	br := bufio.NewReaderSize(f, 64<<10)
 	head, _ := br.Peek(br.Size())
-	kind := Sniff(head)
+	kind := media.Sniff(head)
 	if kind == "" && findMPEGStream(head) {
 		kind = "mp3"
 	}

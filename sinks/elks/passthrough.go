@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/elkspipe/elkspipe/internal/media"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sources"
 )
@@ -147,14 +148,14 @@ func (p *sessPassPlan) check() error {
 
 // expand lists the files of one source, shuffled with rng if asked. An
 // entry of an M3U list that cannot be played (a URL) comes with its Err.
-func (src *sessPassSource) expand(rng *rand.Rand) ([]sources.M3UItem, error) {
-	var out []sources.M3UItem
+func (src *sessPassSource) expand(rng *rand.Rand) ([]media.M3UItem, error) {
+	var out []media.M3UItem
 	for _, f := range src.files {
 		if ext := strings.ToLower(filepath.Ext(f)); !src.playlist || (ext != ".m3u" && ext != ".m3u8") {
-			out = append(out, sources.M3UItem{Path: f})
+			out = append(out, media.M3UItem{Path: f})
 			continue
 		}
-		items, err := sources.ReadM3UItems(f)
+		items, err := media.ReadM3UItems(f)
 		if err != nil {
 			return nil, err
 		}
@@ -191,7 +192,7 @@ func (p *sessPassPlan) probe(path string) (*sources.FrameMap, time.Duration, err
 	}
 	head := make([]byte, 12)
 	n, _ := io.ReadFull(f, head)
-	kind := sources.Sniff(head[:n])
+	kind := media.Sniff(head[:n])
 	key := sessDurKey{path, st.Size(), st.ModTime()}
 	p.mu.Lock()
 	known, ok := p.files[key]

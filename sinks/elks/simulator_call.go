@@ -12,7 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/elkspipe/elkspipe/sources"
+	"github.com/elkspipe/elkspipe/internal/media"
 )
 
 // simWriteTimeout bounds every write to the application: an application
@@ -679,7 +679,7 @@ func (c *simCall) feedFile(t time.Duration, data []byte) {
 		n := min(12-f.extra, len(extra))
 		f.extraHead = append(f.extraHead, extra[:n]...)
 		f.extra += n
-		if f.extra == 12 && sources.Sniff(f.extraHead) != "" {
+		if f.extra == 12 && media.Sniff(f.extraHead) != "" {
 			c.problem(t, SimFormatMismatch, "a second %s file after the end of the first without a new sending: ignored", f.format)
 		}
 	}
@@ -699,7 +699,7 @@ func simRIFFEnd(head []byte) int64 {
 }
 
 func (c *simCall) checkFileKind(t time.Duration, f *simFile) {
-	kind := sources.Sniff(f.head)
+	kind := media.Sniff(f.head)
 	if kind != "" && kind != string(f.format) {
 		c.problem(t, SimFormatMismatch, "sending says %s but the bytes are %s", f.format, kind)
 	}

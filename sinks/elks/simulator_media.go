@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/elkspipe/elkspipe/internal/media"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sinks"
 	"github.com/elkspipe/elkspipe/sources"
@@ -168,7 +169,7 @@ func (d *simFileDecoder) run() (err error) {
 	// before it returns, so it is read a frame at a time, so as not to
 	// hold decoded samples back while it waits for bytes.
 	read := simFileBatch
-	if sources.Sniff(d.feed.head()) != "wav" {
+	if media.Sniff(d.feed.head()) != "wav" {
 		read = 1
 	}
 	buf := make([]float32, read*f.Channels)
