@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/elkspipe/elkspipe/internal/media"
+	"github.com/elkspipe/elkspipe/internal/wav"
 )
 
 // FrameMap tells where the audio frames of a WAV or MP3 file lie, so that
@@ -61,14 +62,14 @@ func MapFrames(path string) (*FrameMap, error) {
 	m := &FrameMap{Kind: kind, Size: st.Size()}
 	switch kind {
 	case "wav":
-		s, err := parseWAV(br, st.Size())
+		h, err := wav.ReadHeader(br, st.Size())
 		if err != nil {
 			return nil, err
 		}
-		m.Rate, m.block, m.dataStart = s.format.Rate, int64(s.block), s.dataStart
+		m.Rate, m.block, m.dataStart = h.Format.Rate, int64(h.Encoding.Container*h.Format.Channels), h.DataStart
 		m.dataEnd = m.Size
-		if s.frames >= 0 {
-			m.dataEnd = min(m.Size, s.dataStart+s.frames*m.block)
+		if h.DataSize >= 0 {
+			m.dataEnd = min(m.Size, h.DataStart+h.DataSize/m.block*m.block)
 		}
 	case "mp3":
 		sc := newMP3Scanner(br)
