@@ -2,7 +2,6 @@ package sources
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"os"
 
 	"github.com/elkspipe/elkspipe/internal/media"
+	"github.com/elkspipe/elkspipe/internal/mp3"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
@@ -112,7 +112,7 @@ func Decode(r io.Reader) (pipeline.Source, error) {
 	if kind == "" {
 		// MP3 streams may start with junk or zeros before the first frame.
 		more, _ := br.Peek(br.Size())
-		if findMPEGStream(more) {
+		if mp3.FindStream(more) {
 			kind = "mp3"
 		}
 	}
@@ -123,33 +123,8 @@ func Decode(r io.Reader) (pipeline.Source, error) {
 	case "mp3":
 		return decodeMP3(in, ra, base, raSize)
 	case "":
-		return fail(fmt.Errorf("not a WAV or MP3 file (it starts with %q); for headerless audio use: raw PATH rate=… enc=…", printable(head)))
+		return fail(fmt.Errorf("not a WAV or MP3 file (it starts with %q); for headerless audio use: raw PATH rate=… enc=…", media.Printable(head)))
 	default:
 		return fail(fmt.Errorf("%s is not supported: elkspipe reads WAV and MP3; convert with: ffmpeg -i IN -c:a pcm_s16le OUT.wav", kind))
 	}
-}
-
-func printable(b []byte) string {
-	out := bytes.Map(func(r rune) rune {
-		if r < 32 || r > 126 {
-			return '.'
-		}
-		return r
-	}, b)
-	return string(out)
-}
-
-// findMPEGStream reports whether b holds, somewhere, an MPEG audio frame
-// followed by three more frames of the same stream: the test the MP3
-// decoder applies to find the first frame after junk.
-func findMPEGStream(b []byte) bool {
-	for i := 0; i+4 <= len(b); i++ {
-		if b[i] != 0xFF {
-			continue
-		}
-		if h, ok := parseMP3Header(b[i:]); ok && h.size > 0 && followerOK(b[i:], h, h, 3, false) {
-			return true
-		}
-	}
-	return false
 }

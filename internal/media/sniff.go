@@ -3,6 +3,8 @@
 // (Sniff) and reading M3U playlists (ReadM3UItems, ReadM3U).
 package media
 
+import "bytes"
+
 // Sniff names the audio format that a file starting with head holds: "wav"
 // and "mp3" are the ones elkspipe decodes; other known formats are named
 // for error messages; "" means unknown. It needs the first 12 bytes.
@@ -41,4 +43,16 @@ func Sniff(head []byte) string {
 		return "a RIFF file that is not WAVE"
 	}
 	return ""
+}
+
+// Printable returns b with every byte that is not printable ASCII replaced
+// by a dot, for messages that quote the start of a file.
+func Printable(b []byte) string {
+	out := bytes.Map(func(r rune) rune {
+		if r < 32 || r > 126 {
+			return '.'
+		}
+		return r
+	}, b)
+	return string(out)
 }

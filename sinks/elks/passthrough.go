@@ -40,7 +40,7 @@ type sessPassPlan struct {
 
 // sessPassFile is what probe learns of one version of a file.
 type sessPassFile struct {
-	frames *sources.FrameMap
+	frames *media.FrameMap
 	dur    time.Duration // decoded
 }
 
@@ -173,7 +173,7 @@ func (src *sessPassSource) expand(rng *rand.Rand) ([]media.M3UItem, error) {
 // probe checks that the file at path is of the plan's format and returns
 // the map of its frames and its duration (both found once per version of
 // the file and remembered).
-func (p *sessPassPlan) probe(path string) (*sources.FrameMap, time.Duration, error) {
+func (p *sessPassPlan) probe(path string) (*media.FrameMap, time.Duration, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		var pe *os.PathError
@@ -205,7 +205,7 @@ func (p *sessPassPlan) probe(path string) (*sources.FrameMap, time.Duration, err
 			}
 			return nil, 0, err
 		}
-		fm, err := sources.MapFrames(path)
+		fm, err := media.MapFrames(path)
 		if err != nil {
 			return nil, 0, err
 		}

@@ -1,4 +1,4 @@
-package sources
+package media
 
 import (
 	"bufio"
@@ -9,7 +9,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/elkspipe/elkspipe/internal/media"
+	"github.com/elkspipe/elkspipe/internal/mp3"
 	"github.com/elkspipe/elkspipe/internal/wav"
 )
 
@@ -55,8 +55,8 @@ func MapFrames(path string) (*FrameMap, error) {
 	}
 	br := bufio.NewReaderSize(f, 64<<10)
 	head, _ := br.Peek(br.Size())
-	kind := media.Sniff(head)
-	if kind == "" && findMPEGStream(head) {
+	kind := Sniff(head)
+	if kind == "" && mp3.FindStream(head) {
 		kind = "mp3"
 	}
 	m := &FrameMap{Kind: kind, Size: st.Size()}
@@ -72,25 +72,25 @@ func MapFrames(path string) (*FrameMap, error) {
 			m.dataEnd = min(m.Size, h.DataStart+h.DataSize/m.block*m.block)
 		}
 	case "mp3":
-		sc := newMP3Scanner(br)
-		h, err := sc.start()
+		sc := mp3.NewScanner(br)
+		h, err := sc.Start()
 		if err != nil {
 			return nil, err
 		}
-		m.Rate, m.spf = h.rate, h.samplesPerFrame()
+		m.Rate, m.spf = h.Rate, h.SamplesPerFrame()
 		for {
-			_, err := sc.next()
+			_, err := sc.Next()
 			if err == io.EOF {
 				break
 			}
 			if err != nil {
-				return nil, mp3ReadError(err)
+				return nil, mp3.ReadError(err)
 			}
-			m.starts = append(m.starts, sc.frameOff)
-			m.ends = append(m.ends, sc.off)
+			m.starts = append(m.starts, sc.FrameOffset())
+			m.ends = append(m.ends, sc.Offset())
 		}
 	case "":
-		return nil, fmt.Errorf("not a WAV or MP3 file (it starts with %q)", printable(head[:min(len(head), 12)]))
+		return nil, fmt.Errorf("not a WAV or MP3 file (it starts with %q)", Printable(head[:min(len(head), 12)]))
 	default:
 		return nil, fmt.Errorf("%s is not a WAV or MP3 file", kind)
 	}
