@@ -1096,7 +1096,7 @@ func TestMP3LengthWithoutHeader(t *testing.T) {
 // Identical channels are coded by LAME as mid/side with an empty side
 // channel; go-mp3 alone leaves the lines above count1 of granules with short
 // blocks untransformed (left = mid, right = 0 there, up to 104 LSB off).
-// Rewritten (mp3_msfix.go), both channels are the same and within 1 LSB
+// Rewritten (internal/mp3/msfix.go), both channels are the same and within 1 LSB
 // of ffmpeg's decode.
 func TestMP3MidSideShortBlocks(t *testing.T) {
 	const file = "dual22ms.mp3"
