@@ -276,7 +276,7 @@ func (c *concat) Read(p []float32) (int, error) {
 		var n int
 		err := c.err
 		if err == nil {
-			n, err = c.cur.Read(p)
+			n, err = ReadSome(c.cur, p)
 		}
 		c.err = nil
 		if err == nil {

@@ -61,10 +61,10 @@ func IsConfigError(err error) bool {
 	return errors.As(err, &ce)
 }
 
-// PanicError turns a recovered panic value into an error that keeps the
+// panicError turns a recovered panic value into an error that keeps the
 // panic's message and the stack where it happened, for decoders that panic on
 // malformed input.
-func PanicError(r any) error {
+func panicError(r any) error {
 	return fmt.Errorf("internal error (recovered panic: %v)\n%s", r, debug.Stack())
 }
 
@@ -114,7 +114,7 @@ func (l *labeled) Read(p []float32) (n int, err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			n, err = 0, StageErr(l.stage, PanicError(r))
+			n, err = 0, StageErr(l.stage, panicError(r))
 			l.err = err
 		}
 	}()

@@ -79,15 +79,15 @@ type observerKey struct{}
 // WithObserver returns a context whose pipelines report events to obs, in
 // addition to any observer ctx already carries.
 func WithObserver(ctx context.Context, obs Observer) context.Context {
-	if prev := ObserverFrom(ctx); prev != nil {
+	if prev := observerFrom(ctx); prev != nil {
 		inner := obs
 		obs = func(e Event) { prev(e); inner(e) }
 	}
 	return context.WithValue(ctx, observerKey{}, obs)
 }
 
-// ObserverFrom returns the observer carried by ctx, or nil.
-func ObserverFrom(ctx context.Context) Observer {
+// observerFrom returns the observer carried by ctx, or nil.
+func observerFrom(ctx context.Context) Observer {
 	obs, _ := ctx.Value(observerKey{}).(Observer)
 	return obs
 }
@@ -95,7 +95,7 @@ func ObserverFrom(ctx context.Context) Observer {
 // Emit sends e to the observer carried by ctx, if any. Stages capture their
 // Opener's ctx and call Emit as their boundaries pass.
 func Emit(ctx context.Context, e Event) {
-	if obs := ObserverFrom(ctx); obs != nil {
+	if obs := observerFrom(ctx); obs != nil {
 		obs(e)
 	}
 }

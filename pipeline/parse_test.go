@@ -201,13 +201,13 @@ func TestValueSyntax(t *testing.T) {
 	}
 	rates := map[string]int{"8k": 8000, "44.1k": 44100, "16000": 16000, "16kHz": 16000}
 	for in, want := range rates {
-		if got, err := ParseRate(in); err != nil || got != want {
-			t.Errorf("ParseRate(%q) = %v, %v; want %v", in, got, err, want)
+		if got, err := parseRate(in); err != nil || got != want {
+			t.Errorf("parseRate(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{"8.5", "0", "-8k", "x"} {
-		if _, err := ParseRate(bad); err == nil {
-			t.Errorf("ParseRate(%q) accepted", bad)
+		if _, err := parseRate(bad); err == nil {
+			t.Errorf("parseRate(%q) accepted", bad)
 		}
 	}
 	gains := map[string]float64{"-6dB": -6, "-6": -6, "+3db": 3, "0dBFS": 0}
@@ -216,8 +216,8 @@ func TestValueSyntax(t *testing.T) {
 			t.Errorf("ParseGain(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	if f, err := ParseFrequency("1k"); err != nil || f != 1000 {
-		t.Errorf("ParseFrequency(1k) = %v, %v", f, err)
+	if f, err := parseFrequency("1k"); err != nil || f != 1000 {
+		t.Errorf("parseFrequency(1k) = %v, %v", f, err)
 	}
 }
 

@@ -57,6 +57,9 @@ func (f Format) String() string {
 // and returns the number of frames written. It follows the io.Reader rules:
 // at the end of the stream it returns io.EOF, possibly together with frames;
 // any other error ends the stream. len(p) must hold at least one frame.
+// A Source should not return 0 frames with a nil error; callers may retry
+// such a read, but ReadSome, ReadFull and the sinks give up with
+// io.ErrNoProgress after MaxEmptyReads of them in a row, as bufio does.
 // A Source that holds resources (files, decoders) also implements io.Closer.
 type Source interface {
 	Format() Format
@@ -118,29 +121,6 @@ func Close(src Source) error {
 		return c.Close()
 	}
 	return nil
-}
-
-// ReadFull reads from src until p is full or the stream ends, like
-// io.ReadFull. It returns the number of frames read; err is io.EOF only when
-// no frame was read, io.ErrUnexpectedEOF when the stream ended part way.
-func ReadFull(src Source, p []float32) (frames int, err error) {
-	ch := src.Format().Channels
-	want := len(p) / ch
-	for frames < want && err == nil {
-		var n int
-		n, err = src.Read(p[frames*ch : want*ch])
-		frames += n
-	}
-	if frames >= want {
-		return frames, nil
-	}
-	if err == io.EOF {
-		if frames > 0 {
-			return frames, io.ErrUnexpectedEOF
-		}
-		return 0, io.EOF
-	}
-	return frames, err
 }
 
 // Lengther is implemented by sources that know how many frames they will

@@ -338,16 +338,16 @@ func (p *Param) parse(text string) (any, error) {
 		v, num = d, d.Seconds()
 	case TypeRate:
 		var r int
-		r, err = ParseRate(text)
+		r, err = parseRate(text)
 		v, num = r, float64(r)
 	case TypeFrequency:
-		num, err = ParseFrequency(text)
+		num, err = parseFrequency(text)
 		v = num
 	case TypeGain:
 		num, err = ParseGain(text)
 		v = num
 	case TypeBool:
-		v, err = ParseBool(text)
+		v, err = parseBool(text)
 	case TypeEnum:
 		for _, c := range p.Choices {
 			if strings.EqualFold(c, text) {

@@ -32,9 +32,9 @@ func ParseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// ParseFrequency reads a frequency or rate in Hz, with an optional k for
+// parseFrequency reads a frequency or rate in Hz, with an optional k for
 // thousands and an optional Hz suffix: "440", "8k", "1.5k", "16kHz".
-func ParseFrequency(s string) (float64, error) {
+func parseFrequency(s string) (float64, error) {
 	t := strings.TrimSuffix(strings.TrimSuffix(s, "Hz"), "hz")
 	mult := 1.0
 	if strings.HasSuffix(t, "k") || strings.HasSuffix(t, "K") {
@@ -47,10 +47,10 @@ func ParseFrequency(s string) (float64, error) {
 	return v * mult, nil
 }
 
-// ParseRate reads a sample rate like ParseFrequency ("8k", "44.1k", "16000")
+// parseRate reads a sample rate like parseFrequency ("8k", "44.1k", "16000")
 // and requires a whole positive number of Hz.
-func ParseRate(s string) (int, error) {
-	v, err := ParseFrequency(s)
+func parseRate(s string) (int, error) {
+	v, err := parseFrequency(s)
 	if err != nil {
 		return 0, fmt.Errorf("%q is not a sample rate (write 8k, 44.1k or 16000)", s)
 	}
@@ -80,8 +80,8 @@ func ParseGain(s string) (float64, error) {
 // DBToAmplitude converts decibels to a linear amplitude factor.
 func DBToAmplitude(db float64) float64 { return math.Pow(10, db/20) }
 
-// ParseBool reads yes/no, true/false, on/off or 1/0.
-func ParseBool(s string) (bool, error) {
+// parseBool reads yes/no, true/false, on/off or 1/0.
+func parseBool(s string) (bool, error) {
 	switch strings.ToLower(s) {
 	case "1", "true", "yes", "on", "y":
 		return true, nil

@@ -47,7 +47,9 @@ func checkSource(src pipeline.Source) error {
 
 // drain reads src to its end in reads of up to chunk frames and hands the
 // samples of each read to use. It checks ctx before every read and returns
-// ctx.Err() once it is cancelled; it returns nil at the end of the stream.
+// ctx.Err() once it is cancelled; it returns nil at the end of the stream,
+// and io.ErrNoProgress when src keeps returning no frames and no error (see
+// pipeline.ReadSome).
 func drain(ctx context.Context, src pipeline.Source, chunk int, use func(samples []float32) error) error {
 	ch := src.Format().Channels
 	if ch < 1 {
@@ -58,7 +60,7 @@ func drain(ctx context.Context, src pipeline.Source, chunk int, use func(samples
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		n, err := src.Read(buf)
+		n, err := pipeline.ReadSome(src, buf)
 		if n < 0 || n > chunk {
 			return fmt.Errorf("source returned %d frames for a %d-frame buffer", n, chunk)
 		}

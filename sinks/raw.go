@@ -20,7 +20,7 @@ func init() {
 			{Name: "path", Type: pipeline.TypePath, Positional: true, Required: true,
 				Doc: "the file to write (created or truncated), or - for stdout"},
 			{Name: "enc", Type: pipeline.TypeEnum, Choices: append([]string(nil), pcm.Names()...),
-				Default: S16LE.String(),
+				Default: pipeline.S16LE.String(),
 				Doc:     "sample encoding: s16le, f32le, ulaw (G.711 µ-law) or alaw (G.711 A-law)"},
 			pipeline.Param{Name: "rate", Type: pipeline.TypeRate,
 				Doc: "sample rate to convert to (absent: keep the stream's)"}.Range(1, pipeline.MaxRate),
@@ -28,7 +28,7 @@ func init() {
 				Doc: "channel count to convert to (absent: keep the stream's)"}.Range(1, pipeline.MaxChannels),
 		},
 		NewSink: func(a pipeline.Args) (pipeline.Sink, error) {
-			enc, err := ParseEncoding(a.String("enc"))
+			enc, err := pipeline.ParseEncoding(a.String("enc"))
 			if err != nil {
 				return nil, err
 			}
@@ -37,40 +37,10 @@ func init() {
 	})
 }
 
-// Encoding is a headerless sample encoding: S16LE (the zero value),
-// F32LE, ULaw or ALaw.
-type Encoding = pcm.Encoding
-
-// The encodings the raw sink writes.
-const (
-	// S16LE is signed 16-bit little-endian PCM.
-	S16LE = pcm.S16LE
-	// F32LE is 32-bit IEEE float little-endian, clamped to [-1, 1].
-	F32LE = pcm.F32LE
-	// ULaw is ITU-T G.711 µ-law, one byte per sample.
-	ULaw = pcm.ULaw
-	// ALaw is ITU-T G.711 A-law, one byte per sample.
-	ALaw = pcm.ALaw
-)
-
-// ParseEncoding returns the encoding called name: s16le, f32le, ulaw or
-// alaw (mulaw and pcm_mulaw/pcm_alaw are accepted too).
-func ParseEncoding(name string) (Encoding, error) { return pcm.Parse(name) }
-
-// S16 converts a float sample to 16-bit by the project's convention:
-// round(x × 32768), clamped to -32768..32767 (NaN gives 0).
-func S16(x float32) int16 { return pcm.S16(x) }
-
-// EncodeSamples appends the samples of src, encoded as enc, to dst and
-// returns the extended slice, like strconv.AppendInt; pass dst[:0] to reuse
-// a buffer. Samples beyond ±1 are clipped. An unknown encoding appends
-// nothing.
-func EncodeSamples(dst []byte, src []float32, enc Encoding) []byte { return pcm.Append(dst, src, enc) }
-
 // RawOptions configures a raw sink.
 type RawOptions struct {
-	// Encoding of the samples; the zero value is S16LE.
-	Encoding Encoding
+	// Encoding of the samples; the zero value is pipeline.S16LE.
+	Encoding pipeline.Encoding
 	// Rate, if not 0, is the sample rate to write: the stream is resampled
 	// to it. 0 writes the stream's own rate.
 	Rate int
@@ -168,11 +138,11 @@ func (s *rawSink) Run(ctx context.Context, src pipeline.Source) (err error) {
 }
 
 // writeEncoded reads src to its end, writing its samples encoded as enc.
-func writeEncoded(ctx context.Context, w io.Writer, src pipeline.Source, enc Encoding) error {
+func writeEncoded(ctx context.Context, w io.Writer, src pipeline.Source, enc pipeline.Encoding) error {
 	const chunk = 4096
 	out := make([]byte, 0, chunk*src.Format().Channels*enc.Size())
 	return drain(ctx, src, chunk, func(samples []float32) error {
-		out = EncodeSamples(out[:0], samples, enc)
+		out = pcm.Append(out[:0], samples, enc)
 		_, err := w.Write(out)
 		return err
 	})

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,89 +11,10 @@ import (
 	"time"
 
 	"github.com/elkspipe/elkspipe/internal/audiotest"
-	"github.com/elkspipe/elkspipe/internal/g711"
+	"github.com/elkspipe/elkspipe/internal/pcm"
 	"github.com/elkspipe/elkspipe/pipeline"
 	_ "github.com/elkspipe/elkspipe/transforms" // the remix converter
 )
-
-var goldenInput = []float32{0, 0.5, -0.5, 1, -1, 1.5, -2, 1.0 / 32768, -1.0 / 32768, 0.25}
-
-func TestEncodeSamplesGolden(t *testing.T) {
-	for enc, want := range map[Encoding][]byte{
-		S16LE: {0x00, 0x00, 0x00, 0x40, 0x00, 0xC0, 0xFF, 0x7F, 0x00, 0x80,
-			0xFF, 0x7F, 0x00, 0x80, 0x01, 0x00, 0xFF, 0xFF, 0x00, 0x20},
-		F32LE: {0, 0, 0, 0, 0, 0, 0, 0x3F, 0, 0, 0, 0xBF, 0, 0, 0x80, 0x3F, 0, 0, 0x80, 0xBF,
-			0, 0, 0x80, 0x3F, 0, 0, 0x80, 0xBF, 0, 0, 0, 0x38, 0, 0, 0, 0xB8, 0, 0, 0x80, 0x3E},
-		// G.711 codes as ffmpeg's pcm_mulaw/pcm_alaw write them for the same
-		// 16-bit levels: µ-law 0 is 0xFF, full scale 0x80/0x00; A-law 0 is
-		// 0xD5, full scale 0xAA/0x2A.
-		ULaw: {0xFF, 0x8F, 0x0F, 0x80, 0x00, 0x80, 0x00, 0xFF, 0x7E, 0x9F},
-		ALaw: {0xD5, 0xBA, 0x3A, 0xAA, 0x2A, 0xAA, 0x2A, 0xD5, 0x55, 0x8A},
-	} {
-		prefix := []byte("xy")
-		got := EncodeSamples(prefix, goldenInput, enc)
-		if !bytes.Equal(got[:2], []byte("xy")) || !bytes.Equal(got[2:], want) {
-			t.Errorf("%v:\n got % X\nwant xy % X", enc, got, want)
-		}
-	}
-	if got := EncodeSamples(nil, goldenInput, Encoding(9)); len(got) != 0 {
-		t.Errorf("unknown encoding appended %d bytes", len(got))
-	}
-}
-
-func TestS16Convention(t *testing.T) {
-	for x, want := range map[float32]int16{
-		0: 0, 1: 32767, -1: -32768, 0.5 / 32768: 1, -0.5 / 32768: -1, 0.49 / 32768: 0,
-		100.5 / 32768: 101, 3: 32767, -3: -32768, float32(math.NaN()): 0,
-		float32(math.Inf(1)): 32767, float32(math.Inf(-1)): -32768,
-	} {
-		if got := S16(x); got != want {
-			t.Errorf("S16(%v) = %d, want %d", x, got, want)
-		}
-	}
-	for s := -32768; s < 32768; s++ {
-		if got := S16(float32(s) / 32768); int(got) != s {
-			t.Fatalf("S16(%d/32768) = %d", s, got)
-		}
-	}
-}
-
-// TestG711MatchesFFmpeg encodes every 16-bit level and compares the bytes
-// with ffmpeg's pcm_mulaw and pcm_alaw encoders.
-func TestG711MatchesFFmpeg(t *testing.T) {
-	audiotest.NeedTool(t, "ffmpeg")
-	x := make([]float32, 65536)
-	for i := range x {
-		x[i] = float32(i-32768) / 32768
-	}
-	pcm := filepath.Join(t.TempDir(), "all.s16")
-	if err := os.WriteFile(pcm, EncodeSamples(nil, x, S16LE), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for enc, format := range map[Encoding]string{ULaw: "mulaw", ALaw: "alaw"} {
-		want := audiotest.Run(t, "ffmpeg", "-v", "error", "-f", "s16le", "-ar", "8000", "-ac", "1",
-			"-i", pcm, "-f", format, "-")
-		got := EncodeSamples(nil, x, enc)
-		if !bytes.Equal(got, want) {
-			for i := range got {
-				if i >= len(want) || got[i] != want[i] {
-					t.Fatalf("%v: %d bytes vs ffmpeg's %d; first difference at level %d", enc, len(got), len(want), i-32768)
-				}
-			}
-			t.Fatalf("%v: %d bytes vs ffmpeg's %d", enc, len(got), len(want))
-		}
-		// And decoding gives back the level within the code's step.
-		for i, b := range got {
-			lin := g711.ULawToLinear[b]
-			if enc == ALaw {
-				lin = g711.ALawToLinear[b]
-			}
-			if d := math.Abs(float64(lin) - float64(i-32768)); d > 1100 {
-				t.Fatalf("%v level %d decodes to %d", enc, i-32768, lin)
-			}
-		}
-	}
-}
 
 func TestRawWritesFileAndTruncates(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out.raw")
@@ -103,7 +23,7 @@ func TestRawWritesFileAndTruncates(t *testing.T) {
 	}
 	f := pipeline.Format{Rate: 8000, Channels: 2}
 	data := audiotest.Pattern(50000, 2)
-	for _, enc := range []Encoding{S16LE, F32LE, ULaw, ALaw} {
+	for _, enc := range []pipeline.Encoding{pipeline.S16LE, pipeline.F32LE, pipeline.ULaw, pipeline.ALaw} {
 		sink, err := Raw(path, RawOptions{Encoding: enc})
 		if err != nil {
 			t.Fatal(err)
@@ -112,7 +32,7 @@ func TestRawWritesFileAndTruncates(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, _ := os.ReadFile(path)
-		if want := EncodeSamples(nil, data, enc); !bytes.Equal(got, want) {
+		if want := pcm.Append(nil, data, enc); !bytes.Equal(got, want) {
 			t.Errorf("%v: file has %d bytes, want %d (or contents differ)", enc, len(got), len(want))
 		}
 	}
@@ -124,14 +44,14 @@ func TestRawToStdout(t *testing.T) {
 	stdout = &buf
 	defer func() { stdout = old }()
 	data := audiotest.Pattern(12345, 1)
-	sink, err := Raw("-", RawOptions{Encoding: ULaw})
+	sink, err := Raw("-", RawOptions{Encoding: pipeline.ULaw})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := sink.Run(context.Background(), pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, data)); err != nil {
 		t.Fatal(err)
 	}
-	if want := EncodeSamples(nil, data, ULaw); !bytes.Equal(buf.Bytes(), want) {
+	if want := pcm.Append(nil, data, pipeline.ULaw); !bytes.Equal(buf.Bytes(), want) {
 		t.Errorf("stdout got %d bytes, want %d", buf.Len(), len(want))
 	}
 
@@ -140,7 +60,7 @@ func TestRawToStdout(t *testing.T) {
 	if err := sink.Run(context.Background(), pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, data)); err != nil {
 		t.Fatal(err)
 	}
-	if want := EncodeSamples(nil, data, S16LE); !bytes.Equal(w.Bytes(), want) {
+	if want := pcm.Append(nil, data, pipeline.S16LE); !bytes.Equal(w.Bytes(), want) {
 		t.Errorf("writer got %d bytes, want %d", w.Len(), len(want))
 	}
 }
@@ -154,7 +74,7 @@ func TestRawNegotiatesChannels(t *testing.T) {
 		}}},
 	}
 	var w bytes.Buffer
-	sink, _ := RawTo(&w, RawOptions{Encoding: F32LE, Channels: 1})
+	sink, _ := RawTo(&w, RawOptions{Encoding: pipeline.F32LE, Channels: 1})
 	g.Sink = pipeline.Stage{Name: "raw", Sink: sink}
 	p, err := pipeline.Build(context.Background(), g)
 	if err != nil {
@@ -166,7 +86,7 @@ func TestRawNegotiatesChannels(t *testing.T) {
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if want := EncodeSamples(nil, mono, F32LE); !bytes.Equal(w.Bytes(), want) {
+	if want := pcm.Append(nil, mono, pipeline.F32LE); !bytes.Equal(w.Bytes(), want) {
 		t.Errorf("got % X, want % X", w.Bytes(), want)
 	}
 	if got := sink.(pipeline.Negotiator).Want(pipeline.Format{Rate: 44100, Channels: 2}); got != (pipeline.Format{Rate: 44100, Channels: 1}) {
@@ -178,7 +98,7 @@ func TestRawNegotiatesChannels(t *testing.T) {
 	if err := sink.Run(context.Background(), pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 2}, stereo)); err != nil {
 		t.Fatal(err)
 	}
-	if want := EncodeSamples(nil, mono, F32LE); !bytes.Equal(w.Bytes(), want) {
+	if want := pcm.Append(nil, mono, pipeline.F32LE); !bytes.Equal(w.Bytes(), want) {
 		t.Errorf("direct Run: got % X, want % X", w.Bytes(), want)
 	}
 }
@@ -208,7 +128,7 @@ func TestRawCancelFlushesAndStops(t *testing.T) {
 	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
 	path := filepath.Join(t.TempDir(), "endless.raw")
-	file, _ := Raw(path, RawOptions{Encoding: ULaw})
+	file, _ := Raw(path, RawOptions{Encoding: pipeline.ULaw})
 	src = &audiotest.Endless{F: pipeline.Format{Rate: 8000, Channels: 1}, Value: 0.5}
 	start := time.Now()
 	if err := file.Run(ctx, src); !errors.Is(err, context.DeadlineExceeded) {
@@ -277,7 +197,7 @@ func TestRawElement(t *testing.T) {
 	}
 	a, _ = pipeline.NewArgs(e, map[string]string{"path": "-"})
 	sink, _ = e.NewSink(a)
-	if s := sink.(*rawSink); s.opt != (RawOptions{Encoding: S16LE}) {
+	if s := sink.(*rawSink); s.opt != (RawOptions{Encoding: pipeline.S16LE}) {
 		t.Errorf("defaults: %+v", s.opt)
 	}
 	if got := sink.(pipeline.Negotiator).Want(pipeline.Format{Rate: 44100, Channels: 2}); got != (pipeline.Format{Rate: 44100, Channels: 2}) {
@@ -287,29 +207,5 @@ func TestRawElement(t *testing.T) {
 		if _, err := pipeline.NewArgs(e, bad); err == nil {
 			t.Errorf("raw %v accepted", bad)
 		}
-	}
-	for name, want := range map[string]Encoding{"s16le": S16LE, "f32le": F32LE, "ulaw": ULaw, "mulaw": ULaw, "alaw": ALaw} {
-		if got, err := ParseEncoding(name); err != nil || got != want {
-			t.Errorf("ParseEncoding(%q) = %v, %v", name, got, err)
-		}
-	}
-	if _, err := ParseEncoding("s24le"); err == nil {
-		t.Error("ParseEncoding accepted s24le")
-	}
-}
-
-// BenchmarkEncodeSamples measures encoding throughput, in input bytes
-// (float32) per second.
-func BenchmarkEncodeSamples(b *testing.B) {
-	x := audiotest.Pattern(4096, 2)
-	out := make([]byte, 0, len(x)*4)
-	for _, enc := range []Encoding{S16LE, F32LE, ULaw, ALaw} {
-		b.Run(enc.String(), func(b *testing.B) {
-			b.SetBytes(int64(len(x) * 4))
-			b.ReportAllocs()
-			for b.Loop() {
-				out = EncodeSamples(out[:0], x, enc)
-			}
-		})
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 
+	"github.com/elkspipe/elkspipe/internal/wav"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
@@ -80,6 +80,11 @@ func (e WAVEncoding) BitsPerSample() int {
 
 // Float reports whether e is an IEEE float encoding.
 func (e WAVEncoding) Float() bool { return e == WAVF32 || e == WAVF64 }
+
+// sample returns how e stores a sample, for internal/wav.
+func (e WAVEncoding) sample() wav.SampleFormat {
+	return wav.SampleFormat{Bits: e.BitsPerSample(), Float: e.Float()}
+}
 
 // ParseWAVEncoding returns the encoding named as the bits= parameter names
 // it: 8, 16, 24, 32, float (also f32) or float64 (also f64).
@@ -203,18 +208,11 @@ type WAVWriter struct {
 	format    pipeline.Format
 	enc       WAVEncoding
 	size      int // bytes per sample
-	header    wavLayout
+	header    wav.Layout
 	dataBytes int64
 	buf       []byte
 	err       error // sticky write error
 	closed    bool
-}
-
-// wavLayout says where the sizes sit in a header.
-type wavLayout struct {
-	length int // header bytes before the audio
-	data   int // offset of the data chunk size
-	fact   int // offset of the fact sample count, 0 if none
 }
 
 // NewWAVWriter writes a WAV header for audio of format f, encoded as enc,
@@ -232,71 +230,12 @@ func NewWAVWriter(w io.Writer, f pipeline.Format, enc WAVEncoding) (*WAVWriter, 
 			ww.seeker, ww.start = s, pos
 		}
 	}
-	hdr, layout := wavHeaderBytes(f, enc)
+	hdr, layout := wav.HeaderBytes(f, enc.sample())
 	ww.header = layout
 	if _, err := w.Write(hdr); err != nil {
 		return nil, err
 	}
 	return ww, nil
-}
-
-// wavHeaderBytes renders the header, with the sizes unknown (0xFFFFFFFF,
-// and 0 frames in the fact chunk).
-func wavHeaderBytes(f pipeline.Format, enc WAVEncoding) ([]byte, wavLayout) {
-	le := binary.LittleEndian
-	bits := enc.BitsPerSample()
-	block := bits / 8 * f.Channels
-	extensible := f.Channels > 2 || bits > 16 && !enc.Float()
-	tag := uint16(0x0001)
-	if enc.Float() {
-		tag = 0x0003
-	}
-	b := make([]byte, 0, 80)
-	b = append(b, "RIFF\xff\xff\xff\xffWAVEfmt "...)
-	switch {
-	case extensible:
-		b = le.AppendUint32(b, 40)
-		b = le.AppendUint16(b, 0xFFFE)
-	case enc.Float():
-		b = le.AppendUint32(b, 18) // WAVEFORMATEX, as non-PCM formats need
-		b = le.AppendUint16(b, tag)
-	default:
-		b = le.AppendUint32(b, 16)
-		b = le.AppendUint16(b, tag)
-	}
-	b = le.AppendUint16(b, uint16(f.Channels))
-	b = le.AppendUint32(b, uint32(f.Rate))
-	b = le.AppendUint32(b, uint32(f.Rate*block))
-	b = le.AppendUint16(b, uint16(block))
-	b = le.AppendUint16(b, uint16(bits))
-	if enc.Float() && !extensible {
-		b = le.AppendUint16(b, 0) // cbSize
-	}
-	if extensible {
-		b = le.AppendUint16(b, 22)           // cbSize
-		b = le.AppendUint16(b, uint16(bits)) // valid bits
-		var mask uint32                      // no speaker positions beyond stereo
-		switch f.Channels {
-		case 1:
-			mask = 0x4 // front centre
-		case 2:
-			mask = 0x3 // front left, front right
-		}
-		b = le.AppendUint32(b, mask)
-		b = le.AppendUint16(b, tag) // subformat GUID {0000xxxx-0000-0010-8000-00AA00389B71}
-		b = append(b, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71)
-	}
-	var l wavLayout
-	if enc.Float() {
-		b = append(b, "fact\x04\x00\x00\x00"...)
-		l.fact = len(b)
-		b = le.AppendUint32(b, 0)
-	}
-	b = append(b, "data"...)
-	l.data = len(b)
-	b = append(b, 0xFF, 0xFF, 0xFF, 0xFF)
-	l.length = len(b)
-	return b, l
 }
 
 // Format returns the format of the audio being written.
@@ -327,7 +266,7 @@ func (w *WAVWriter) Write(samples []float32) error {
 			w.buf = make([]byte, need)
 		}
 		b := w.buf[:need]
-		encodeWAV(b, samples[:n], w.enc)
+		wav.Encode(b, samples[:n], w.enc.sample())
 		k, err := w.w.Write(b)
 		w.dataBytes += int64(k)
 		if err == nil && k < len(b) {
@@ -370,8 +309,8 @@ func (w *WAVWriter) Close() error {
 
 // patch writes the final sizes into the header.
 func (w *WAVWriter) patch(pad int64) error {
-	end := w.start + int64(w.header.length) + w.dataBytes + pad
-	riffSize, dataSize, frames, ok := wavSizes(int64(w.header.length), w.dataBytes, pad, w.Frames())
+	end := w.start + int64(w.header.Length) + w.dataBytes + pad
+	riffSize, dataSize, frames, ok := wav.Sizes(int64(w.header.Length), w.dataBytes, pad, w.Frames())
 	if !ok {
 		return nil // too big for RIFF: keep "until the end of the file"
 	}
@@ -386,93 +325,14 @@ func (w *WAVWriter) patch(pad int64) error {
 	if err := put(4, riffSize); err != nil {
 		return err
 	}
-	if err := put(w.header.data, dataSize); err != nil {
+	if err := put(w.header.Data, dataSize); err != nil {
 		return err
 	}
-	if w.header.fact != 0 {
-		if err := put(w.header.fact, frames); err != nil {
+	if w.header.Fact != 0 {
+		if err := put(w.header.Fact, frames); err != nil {
 			return err
 		}
 	}
 	_, err := w.seeker.Seek(end, io.SeekStart)
 	return err
-}
-
-// wavSizes computes the RIFF size, data size and frame count for a header
-// of headerLen bytes followed by dataBytes of audio and pad; ok is false
-// when they do not fit the 32-bit fields.
-func wavSizes(headerLen, dataBytes, pad, frames int64) (riffSize, dataSize, count uint32, ok bool) {
-	riff := headerLen - 8 + dataBytes + pad
-	if riff > math.MaxUint32 || frames > math.MaxUint32 {
-		return 0, 0, 0, false
-	}
-	return uint32(riff), uint32(dataBytes), uint32(frames), true
-}
-
-// encodeWAV encodes src into dst, which holds exactly len(src) samples of
-// enc.
-func encodeWAV(dst []byte, src []float32, enc WAVEncoding) {
-	le := binary.LittleEndian
-	switch enc {
-	case WAVU8:
-		dst = dst[:len(src)]
-		for i, x := range src {
-			dst[i] = byte(wavRound(float64(x)*128, -128, 127) + 128)
-		}
-	case WAVS16:
-		for i, x := range src {
-			le.PutUint16(dst[2*i:], uint16(wavRound(float64(x)*32768, -32768, 32767)))
-		}
-	case WAVS24:
-		for i, x := range src {
-			v := wavRound(float64(x)*8388608, -8388608, 8388607)
-			b := (*[3]byte)(dst[3*i:])
-			b[0], b[1], b[2] = byte(v), byte(v>>8), byte(v>>16)
-		}
-	case WAVS32:
-		for i, x := range src {
-			le.PutUint32(dst[4*i:], uint32(wavRound(float64(x)*2147483648, -2147483648, 2147483647)))
-		}
-	case WAVF32:
-		for i, x := range src {
-			if x-x != 0 {
-				x = wavFinite(x)
-			}
-			le.PutUint32(dst[4*i:], math.Float32bits(x))
-		}
-	case WAVF64:
-		for i, x := range src {
-			if x-x != 0 {
-				x = wavFinite(x)
-			}
-			le.PutUint64(dst[8*i:], math.Float64bits(float64(x)))
-		}
-	}
-}
-
-// wavFinite maps infinities to ±1 and NaN to 0.
-func wavFinite(x float32) float32 {
-	switch {
-	case x > 0:
-		return 1
-	case x < 0:
-		return -1
-	}
-	return 0
-}
-
-// wavRound returns v rounded to the nearest integer, halves away from zero,
-// clamped to [lo, hi]; NaN gives 0.
-func wavRound(v, lo, hi float64) int64 {
-	switch {
-	case v >= hi:
-		return int64(hi)
-	case v <= lo:
-		return int64(lo)
-	case v >= 0:
-		return int64(v + 0.5)
-	case v < 0:
-		return int64(v - 0.5)
-	}
-	return 0
 }

@@ -1,6 +1,11 @@
-// Package sources holds elkspipe's sources: audio files (file, which sniffs
-// WAV and MP3 by content, with DecodeWAV and DecodeMP3 underneath), generated
-// audio (tone, dtmf, silence, noise), headerless PCM (raw) and playlists.
+// Package sources is elkspipe's catalogue of source elements: audio files
+// (file, which sniffs WAV and MP3 by content, with Decode, DecodeWAV and
+// DecodeMP3 underneath), generated audio (tone, dtmf, silence, noise),
+// headerless PCM (raw, DecodeRaw) and playlists.
+//
+// Each element is a thin adapter from a pipeline.Source to the codecs and
+// parsers under internal/ (internal/wav, internal/mp3, internal/media,
+// internal/pcm), which hold the format knowledge.
 //
 // Importing the package registers its elements with pipeline.DefaultRegistry.
 // Every constructor also has a Go form that returns a pipeline.Opener.

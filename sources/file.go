@@ -2,7 +2,6 @@ package sources
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/elkspipe/elkspipe/internal/media"
+	"github.com/elkspipe/elkspipe/internal/mp3"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
@@ -107,11 +108,11 @@ func Decode(r io.Reader) (pipeline.Source, error) {
 		}
 		return fail(err)
 	}
-	kind := Sniff(head)
+	kind := media.Sniff(head)
 	if kind == "" {
 		// MP3 streams may start with junk or zeros before the first frame.
 		more, _ := br.Peek(br.Size())
-		if findMPEGStream(more) {
+		if mp3.FindStream(more) {
 			kind = "mp3"
 		}
 	}
@@ -122,73 +123,8 @@ func Decode(r io.Reader) (pipeline.Source, error) {
 	case "mp3":
 		return decodeMP3(in, ra, base, raSize)
 	case "":
-		return fail(fmt.Errorf("not a WAV or MP3 file (it starts with %q); for headerless audio use: raw PATH rate=… enc=…", printable(head)))
+		return fail(fmt.Errorf("not a WAV or MP3 file (it starts with %q); for headerless audio use: raw PATH rate=… enc=…", media.Printable(head)))
 	default:
 		return fail(fmt.Errorf("%s is not supported: elkspipe reads WAV and MP3; convert with: ffmpeg -i IN -c:a pcm_s16le OUT.wav", kind))
 	}
-}
-
-// Sniff names the audio format that a file starting with head holds: "wav"
-// and "mp3" are the ones elkspipe decodes; other known formats are named
-// for error messages; "" means unknown. It needs the first 12 bytes.
-func Sniff(head []byte) string {
-	at := func(off int, s string) bool {
-		return len(head) >= off+len(s) && string(head[off:off+len(s)]) == s
-	}
-	switch {
-	case (at(0, "RIFF") || at(0, "RF64") || at(0, "BW64") || at(0, "RIFX")) && at(8, "WAVE"):
-		return "wav"
-	case at(0, "ID3"):
-		return "mp3"
-	case len(head) >= 2 && head[0] == 0xFF && head[1]&0xF6 == 0xF0:
-		return "AAC (ADTS)" // MPEG sync with the reserved layer 00
-	case len(head) >= 2 && head[0] == 0xFF && head[1]&0xE0 == 0xE0:
-		return "mp3" // an MPEG audio frame; the decoder tells layer and version apart
-	case at(0, "OggS"):
-		return "Ogg (Vorbis or Opus)"
-	case at(0, "fLaC"):
-		return "FLAC"
-	case at(0, "FORM") && (at(8, "AIFF") || at(8, "AIFC")):
-		return "AIFF"
-	case at(4, "ftyp"):
-		return "MP4/M4A (AAC)"
-	case at(0, "#!AMR"):
-		return "AMR"
-	case at(0, ".snd"):
-		return "Sun/NeXT AU"
-	case at(0, "caff"):
-		return "Core Audio (CAF)"
-	case at(0, "\x30\x26\xB2\x75"):
-		return "ASF/WMA"
-	case at(0, "#EXTM3U"), at(0, "\xEF\xBB\xBF#EXTM3U"):
-		return "an M3U playlist (give it to the playlist element, not as a file or an item of another list)"
-	case at(0, "RIFF"):
-		return "a RIFF file that is not WAVE"
-	}
-	return ""
-}
-
-func printable(b []byte) string {
-	out := bytes.Map(func(r rune) rune {
-		if r < 32 || r > 126 {
-			return '.'
-		}
-		return r
-	}, b)
-	return string(out)
-}
-
-// findMPEGStream reports whether b holds, somewhere, an MPEG audio frame
-// followed by three more frames of the same stream: the test the MP3
-// decoder applies to find the first frame after junk.
-func findMPEGStream(b []byte) bool {
-	for i := 0; i+4 <= len(b); i++ {
-		if b[i] != 0xFF {
-			continue
-		}
-		if h, ok := parseMP3Header(b[i:]); ok && h.size > 0 && followerOK(b[i:], h, h, 3, false) {
-			return true
-		}
-	}
-	return false
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/elkspipe/elkspipe/internal/audiotest"
+	iwav "github.com/elkspipe/elkspipe/internal/wav"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/go-audio/audio"
 	"github.com/go-audio/wav"
@@ -138,7 +139,7 @@ func (s shortSeeker) Read(p []byte) (int, error) { return s.Reader.Read(p[:min(l
 // BenchmarkDecodeWAV16GoAudio decodes the data of BenchmarkDecodeWAV16
 // with go-audio/wav, read in blocks of the same size, for comparison.
 func BenchmarkDecodeWAV16GoAudio(b *testing.B) {
-	data := benchWAV(tagPCM, 16, 2, 10)
+	data := benchWAV(iwav.TagPCM, 16, 2, 10)
 	buf := &audio.IntBuffer{Data: make([]int, 4096*2)}
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()

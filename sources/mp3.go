@@ -5,19 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
 
-	mp3 "github.com/hajimehoshi/go-mp3"
+	gomp3 "github.com/hajimehoshi/go-mp3"
 
+	"github.com/elkspipe/elkspipe/internal/mp3"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
-
-// mp3DecoderDelay is the delay of the MPEG audio synthesis filter bank in
-// samples (528 + 1, as LAME, ffmpeg and mpg123 count it). go-mp3's output
-// has it too: it is sample-aligned with ffmpeg's untrimmed decode.
-const mp3DecoderDelay = 529
 
 // MP3 returns an Opener that opens the MPEG Layer III file at path and
 // decodes it with DecodeMP3.
@@ -28,7 +23,7 @@ func MP3(path string) pipeline.Opener {
 		}
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, mp3ReadError(err)
+			return nil, mp3.ReadError(err)
 		}
 		src, err := DecodeMP3(f)
 		if err != nil {
@@ -70,7 +65,7 @@ func MP3(path string) pipeline.Opener {
 //
 // go-mp3 gets the length of padded MPEG-2 frames one byte short and decodes
 // frames without their bit reservoir from the wrong bytes; the frames are
-// rebuilt so that it decodes them as ffmpeg does (see mp3_repack.go). A
+// rebuilt so that it decodes them as ffmpeg does (see internal/mp3). A
 // frame whose reservoir is missing (a stream cut in the middle) decodes as
 // silence. A last frame cut short is dropped.
 //
@@ -109,13 +104,13 @@ func decodeMP3(r io.Reader, ra io.ReaderAt, base, size int64) (pipeline.Source, 
 		// r is buffered, so newMP3Source cannot seek to find where the
 		// MPEG data ends: find it here, so that a Xing header that does
 		// not describe the data (a truncated or joined file) is caught.
-		if end, ok, err := audioEnd(io.NewSectionReader(ra, base, size), 0); err == nil && ok {
+		if end, ok, err := mp3.AudioEnd(io.NewSectionReader(ra, base, size), 0); err == nil && ok {
 			audioLen = end
 		}
 	}
 	d, err := newMP3Source(r, base, audioLen)
-	if err == nil && d.length < 0 && !d.scan.hasTag && ra != nil {
-		d.recount = func() int64 { return mp3CountFrames(io.NewSectionReader(ra, base, size)) }
+	if err == nil && d.length < 0 && !d.scan.HasTag() && ra != nil {
+		d.recount = func() int64 { return mp3.CountSamples(io.NewSectionReader(ra, base, size)) }
 	}
 	if err != nil {
 		if c, ok := r.(io.Closer); ok {
@@ -129,9 +124,9 @@ func decodeMP3(r io.Reader, ra io.ReaderAt, base, size int64) (pipeline.Source, 
 // mp3Source is the Source DecodeMP3 returns.
 type mp3Source struct {
 	in     io.Reader
-	scan   *mp3Scanner
+	scan   *mp3.Scanner
 	feed   mp3Feed
-	dec    *mp3.Decoder
+	dec    *gomp3.Decoder
 	format pipeline.Format
 	base   int64 // offset of the stream in r, for error messages
 	length int64
@@ -159,7 +154,7 @@ var errMP3ReadAfterClose = errors.New("mp3: read after Close")
 // mp3Feed is the io.Reader go-mp3 decodes from: the scanner's frames, one
 // after the other, and nothing else.
 type mp3Feed struct {
-	scan *mp3Scanner
+	scan *mp3.Scanner
 	cur  []byte
 	err  error // a read error from the underlying reader
 }
@@ -169,10 +164,10 @@ func (f *mp3Feed) Read(p []byte) (int, error) {
 		if f.err != nil {
 			return 0, f.err
 		}
-		b, err := f.scan.next()
+		b, err := f.scan.Next()
 		if err != nil {
 			if err != io.EOF {
-				err = mp3ReadError(err)
+				err = mp3.ReadError(err)
 			}
 			f.err = err
 			return 0, err
@@ -195,9 +190,9 @@ func newMP3Source(r io.Reader, base, audioLen int64) (*mp3Source, error) {
 		src = io.LimitReader(r, audioLen)
 	} else if rs, ok := r.(io.ReadSeeker); ok {
 		if start, err := rs.Seek(0, io.SeekCurrent); err == nil {
-			end, ok, err := audioEnd(rs, start)
+			end, ok, err := mp3.AudioEnd(rs, start)
 			if err != nil {
-				return nil, mp3ReadError(err)
+				return nil, mp3.ReadError(err)
 			}
 			if ok {
 				d.base = start
@@ -206,22 +201,22 @@ func newMP3Source(r io.Reader, base, audioLen int64) (*mp3Source, error) {
 			}
 		}
 	}
-	d.scan = newMP3Scanner(src)
-	h, err := d.scan.start()
+	d.scan = mp3.NewScanner(src)
+	h, err := d.scan.Start()
 	if err != nil {
 		return nil, err
 	}
-	d.format = pipeline.Format{Rate: h.rate, Channels: 2}
-	if h.mono {
+	d.format = pipeline.Format{Rate: h.Rate, Channels: 2}
+	if h.Mono {
 		d.format.Channels = 1
 	}
 	d.feed.scan = d.scan
-	first, err := d.scan.next()
+	first, err := d.scan.Next()
 	switch {
 	case err == io.EOF:
 		d.err = io.EOF // only a tag frame, or a cut frame: an empty stream
 	case err != nil:
-		return nil, mp3ReadError(err)
+		return nil, mp3.ReadError(err)
 	default:
 		d.feed.cur = first
 		if err := d.newDecoder(); err != nil {
@@ -230,22 +225,22 @@ func newMP3Source(r io.Reader, base, audioLen int64) (*mp3Source, error) {
 	}
 
 	sc := d.scan
-	if sc.hasTag {
-		spf := int64(h.samplesPerFrame())
-		g := sc.tag
-		if g.lame {
-			d.skip = int64(g.delay) + mp3DecoderDelay
+	if sc.HasTag() {
+		spf := int64(h.SamplesPerFrame())
+		g := sc.Tag()
+		if g.LAME {
+			d.skip = int64(g.Delay) + mp3.DecoderDelay
 		}
-		if g.frames > 0 {
-			n := g.frames * spf
-			if g.lame {
+		if g.Frames > 0 {
+			n := g.Frames * spf
+			if g.LAME {
 				d.hasEnd = true
 				d.discardTo = n
-				d.endPos = n - int64(g.padding) + mp3DecoderDelay
-				n -= int64(g.delay + g.padding)
+				d.endPos = n - int64(g.Padding) + mp3.DecoderDelay
+				n -= int64(g.Delay + g.Padding)
 			}
 			d.length = max(n, 0)
-			if audioLen >= 0 && g.bytes > 0 && g.bytes != audioLen-g.tagOffset {
+			if audioLen >= 0 && g.Bytes > 0 && g.Bytes != audioLen-g.TagOffset {
 				d.length = -1 // the header does not describe all of this data
 			}
 		}
@@ -256,16 +251,6 @@ func newMP3Source(r io.Reader, base, audioLen int64) (*mp3Source, error) {
 	return d, nil
 }
 
-// mp3ReadError wraps an error of the underlying reader, without the file
-// name an *fs.PathError carries: the pipeline's stage label names the file.
-func mp3ReadError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	return fmt.Errorf("mp3: %w", err)
-}
-
 // newDecoder starts go-mp3 on the feed; it decodes the first frame.
 func (d *mp3Source) newDecoder() (err error) {
 	defer func() {
@@ -273,7 +258,7 @@ func (d *mp3Source) newDecoder() (err error) {
 			err = d.frameError(fmt.Errorf("decoder panic: %v", r))
 		}
 	}()
-	dec, err := mp3.NewDecoder(&d.feed)
+	dec, err := gomp3.NewDecoder(&d.feed)
 	if err != nil {
 		if d.feed.err != nil && d.feed.err != io.EOF {
 			return d.feed.err
@@ -305,7 +290,7 @@ func (d *mp3Source) decode() (n int, err error) {
 // frameError describes a failure of go-mp3 on the frame it was decoding.
 func (d *mp3Source) frameError(err error) error {
 	msg := strings.TrimPrefix(err.Error(), "mp3: ")
-	return fmt.Errorf("mp3: corrupt audio frame %d at byte %d: %s", d.scan.frames, d.base+d.scan.frameOff, msg)
+	return fmt.Errorf("mp3: corrupt audio frame %d at byte %d: %s", d.scan.Frames(), d.base+d.scan.FrameOffset(), msg)
 }
 
 // Format returns the stream's sample rate and channel count.
@@ -318,36 +303,6 @@ func (d *mp3Source) Frames() int64 {
 		d.length, d.recount = d.recount(), nil
 	}
 	return d.length
-}
-
-// mp3CountFrames walks the MPEG frames of a stream without decoding them
-// and returns how many samples per channel they decode to (no trimming:
-// the stream has no LAME header), or -1 if the walk fails.
-func mp3CountFrames(sr *io.SectionReader) int64 {
-	var src io.Reader = sr
-	if end, ok, err := audioEnd(sr, 0); err == nil && ok {
-		src = io.LimitReader(sr, end)
-	}
-	sc := newMP3Scanner(src)
-	h, err := sc.start()
-	if err != nil {
-		return -1
-	}
-	var frames int64
-	for {
-		_, err := sc.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return -1
-		}
-		frames++
-	}
-	if sc.hasTag {
-		return -1 // counted only for streams without a header
-	}
-	return frames * int64(h.samplesPerFrame())
 }
 
 // Read decodes into p. See pipeline.Source.

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/elkspipe/elkspipe/internal/mp3"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
@@ -324,7 +325,7 @@ var mp3Reopen = (*mp3Shared).reopen
 func (s *mp3Shared) reopen() (*mp3Source, error) {
 	f, err := os.Open(s.key.path)
 	if err != nil {
-		return nil, mp3ReadError(err)
+		return nil, mp3.ReadError(err)
 	}
 	key, ok := mp3CacheKeyOf(s.key.path, f)
 	if !ok || key != s.key {

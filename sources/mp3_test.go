@@ -16,9 +16,10 @@ import (
 	"strings"
 	"testing"
 
-	mp3 "github.com/hajimehoshi/go-mp3"
+	gomp3 "github.com/hajimehoshi/go-mp3"
 
 	"github.com/elkspipe/elkspipe/internal/audiotest"
+	"github.com/elkspipe/elkspipe/internal/mp3"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
@@ -220,7 +221,7 @@ func TestMP3NoLAMETag(t *testing.T) {
 	if len(got) != 21*1152 {
 		t.Errorf("decoded %d frames, want 21 whole frames (%d)", len(got), 21*1152)
 	}
-	const delay = 576 + mp3DecoderDelay
+	const delay = 576 + mp3.DecoderDelay
 	mp3CheckTone(t, "after the delay", float64s(got)[delay:delay+22100], 441, 0.5, 44100)
 	ff := audiotest.FFmpegDecode(t, filepath.Join(mp3Fixtures, file), 0)
 	if len(ff) != len(got) {
@@ -235,21 +236,7 @@ func TestMP3NoLAMETag(t *testing.T) {
 // padded) decode like ffmpeg decodes them.
 func TestMP3MPEG2PaddedFrames(t *testing.T) {
 	const file = "sine22cbr32.mp3"
-	b := readMP3Fixture(t, file)
-	padded := 0
-	for i := 0; i+4 <= len(b); {
-		h, ok := parseMP3Header(b[i:])
-		if !ok || h.size == 0 {
-			t.Fatalf("no frame at byte %d", i)
-		}
-		if h.padding == 1 && goMP3FrameSize(h, int(b[i+2]>>4), 1) != h.size {
-			padded++
-		}
-		i += h.size
-	}
-	if padded == 0 {
-		t.Fatal("fixture has no frame that go-mp3 would cut short")
-	}
+	b := readMP3Fixture(t, file) // frames go-mp3 would cut short: see internal/mp3's TestPaddedMPEG2Fixture
 	_, got := decodeMP3Bytes(t, b)
 	// The tone, after encoder (576) and decoder (529) delay.
 	x := float64s(got)[1105 : 1105+11050]
@@ -261,7 +248,7 @@ func TestMP3MPEG2PaddedFrames(t *testing.T) {
 		t.Fatalf("ffmpeg decodes %d samples, we %d", len(ff), len(got))
 	}
 	s := snr(float64s(got), float64s(ff))
-	t.Logf("%d frames cut short by go-mp3's length; vs ffmpeg SNR %.1f dB", padded, s)
+	t.Logf("vs ffmpeg SNR %.1f dB", s)
 	if s < 85 {
 		t.Errorf("vs ffmpeg: SNR %.1f dB, want ≥ 85", s)
 	}
@@ -283,10 +270,10 @@ func TestMP3RepackTransparent(t *testing.T) {
 			t.Fatal(err)
 		}
 		src, got := decodeMP3Bytes(t, b)
-		if n := src.(*mp3Source).scan.res.lost; n != 0 {
+		if n := src.(*mp3Source).scan.Lost(); n != 0 {
 			t.Errorf("%s: %d frames decoded as silence", p, n)
 		}
-		dec, err := mp3.NewDecoder(bytes.NewReader(b))
+		dec, err := gomp3.NewDecoder(bytes.NewReader(b))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -449,7 +436,7 @@ func TestMP3LengthMismatch(t *testing.T) {
 	}
 	// The first part, trimmed, then the second as plain frames: its tag
 	// frame decodes as silence, as with ffmpeg and mpg123.
-	want := len(one) + int(src.(*mp3Source).scan.tag.frames+1)*1152
+	want := len(one) + int(src.(*mp3Source).scan.Tag().Frames+1)*1152
 	if len(two) != want {
 		t.Errorf("concatenated: %d frames, want %d", len(two), want)
 	}
@@ -500,8 +487,8 @@ func TestMP3Malformed(t *testing.T) {
 
 	// Only the Info frame of a LAME file: an empty stream of known length.
 	b := readMP3Fixture(t, "sine44m.mp3")
-	h, _ := parseMP3Header(b)
-	for _, r := range []io.Reader{bytes.NewReader(b[:h.size]), onlyReader{bytes.NewReader(b[:h.size])}} {
+	h, _ := mp3.ParseHeader(b)
+	for _, r := range []io.Reader{bytes.NewReader(b[:h.Size]), onlyReader{bytes.NewReader(b[:h.Size])}} {
 		src, err := DecodeMP3(r)
 		if err != nil {
 			t.Fatalf("Info frame only: %v", err)
@@ -564,7 +551,7 @@ func TestMP3Truncated(t *testing.T) {
 			}
 			src, err := DecodeMP3(bytes.NewReader(base[:cut]))
 			if err != nil {
-				if !errors.Is(err, errNoMP3Frames) {
+				if !errors.Is(err, mp3.ErrNoFrames) {
 					t.Errorf("%s cut at %d: %v", file, cut, err)
 				}
 				continue
@@ -590,11 +577,11 @@ func TestMP3Corrupt(t *testing.T) {
 
 	// Junk inserted between two frames is skipped: the frames after it
 	// decode as before (the frame layout is untouched).
-	h, _ := parseMP3Header(base)
-	at := h.size // after the tag frame
+	h, _ := mp3.ParseHeader(base)
+	at := h.Size // after the tag frame
 	for range 3 {
-		h2, _ := parseMP3Header(base[at:])
-		at += h2.size
+		h2, _ := mp3.ParseHeader(base[at:])
+		at += h2.Size
 	}
 	junk := bytes.Repeat([]byte{0xFF, 0xFB, 0x00, 0x12, 0x34}, 50)
 	src, got := decodeMP3Bytes(t, append(append(append([]byte{}, base[:at]...), junk...), base[at:]...))
@@ -606,7 +593,7 @@ func TestMP3Corrupt(t *testing.T) {
 			t.Fatalf("with junk: sample %d differs", i)
 		}
 	}
-	if s := src.(*mp3Source).scan.skipped; s != int64(len(junk)) {
+	if s := src.(*mp3Source).scan.Skipped(); s != int64(len(junk)) {
 		t.Errorf("skipped %d bytes, want %d", s, len(junk))
 	}
 
@@ -629,10 +616,20 @@ func TestMP3Corrupt(t *testing.T) {
 // the frame.
 func TestMP3DecoderPanic(t *testing.T) {
 	// go-mp3's Read on a nil decoder panics, like a crash inside it.
-	d := &mp3Source{scan: &mp3Scanner{frames: 7, frameOff: 1234}, base: 10}
+	sc := mp3.NewScanner(bytes.NewReader(readMP3Fixture(t, "sine44s.mp3")))
+	if _, err := sc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for range 7 {
+		if _, err := sc.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := &mp3Source{scan: sc, base: 10}
 	_, err := d.decode()
-	if err == nil || !strings.Contains(err.Error(), "mp3: corrupt audio frame 7 at byte 1244: decoder panic") {
-		t.Errorf("error %v", err)
+	want := fmt.Sprintf("mp3: corrupt audio frame 7 at byte %d: decoder panic", 10+sc.FrameOffset())
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want %q", err, want)
 	}
 }
 
@@ -938,14 +935,14 @@ func mp3IntensityMask(t *testing.T, b []byte, other, is float64) []float64 {
 	var mask []float64
 	after := 0 // samples after an intensity-stereo frame still affected
 	for i := 0; i+4 <= len(b); {
-		h, ok := parseMP3Header(b[i:])
-		if !ok || h.size == 0 {
+		h, ok := mp3.ParseHeader(b[i:])
+		if !ok || h.Size == 0 {
 			t.Fatalf("no frame at byte %d", i)
 		}
 		if b[i+3]>>6 == 1 && b[i+3]&0x10 != 0 { // joint stereo with intensity
-			after = 1152 + h.samplesPerFrame()
+			after = 1152 + h.SamplesPerFrame()
 		}
-		for range h.samplesPerFrame() {
+		for range h.SamplesPerFrame() {
 			bound := other
 			if after > 0 {
 				bound = is
@@ -953,7 +950,7 @@ func mp3IntensityMask(t *testing.T, b []byte, other, is float64) []float64 {
 			}
 			mask = append(mask, bound)
 		}
-		i += h.size
+		i += h.Size
 	}
 	return mask
 }
@@ -964,12 +961,12 @@ func mp3DownmixPerFrame(t *testing.T, b []byte, ref []float32) []float32 {
 	t.Helper()
 	var out []float32
 	for i := 0; i+4 <= len(b) && len(ref) > 0; {
-		h, ok := parseMP3Header(b[i:])
-		if !ok || h.size == 0 {
+		h, ok := mp3.ParseHeader(b[i:])
+		if !ok || h.Size == 0 {
 			t.Fatalf("no frame at byte %d", i)
 		}
-		spf := h.samplesPerFrame()
-		if h.mono {
+		spf := h.SamplesPerFrame()
+		if h.Mono {
 			out = append(out, ref[:spf]...)
 			ref = ref[spf:]
 		} else {
@@ -978,7 +975,7 @@ func mp3DownmixPerFrame(t *testing.T, b []byte, ref []float32) []float32 {
 			}
 			ref = ref[2*spf:]
 		}
-		i += h.size
+		i += h.Size
 	}
 	return out
 }
@@ -1032,94 +1029,6 @@ func FuzzDecodeMP3(f *testing.F) {
 	})
 }
 
-// The repacked stream gives go-mp3, for every frame, exactly the main data
-// the original frame refers to. Checked by replaying go-mp3's own reservoir
-// rule (its main data = the last main_data_begin bytes of the previous
-// frame's, then this frame's body, of the length it computes) on the
-// repacked frames and comparing with the main data gathered from the
-// original stream.
-func TestMP3RepackPreservesMainData(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(mp3Fixtures, "sine*.mp3"))
-	more, _ := filepath.Glob(filepath.Join(mp3Corpus, "*", "*.mp3"))
-	files = append(files, more...)
-	for _, p := range files {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := newMP3Scanner(bytes.NewReader(b))
-		h0, err := s.start()
-		if err != nil {
-			continue // not decodable
-		}
-		var stream []byte // S: the original main data, frame after frame
-		var goVec []byte  // go-mp3's main data buffer for the last frame
-		checked, lost, fixed, unfixed := 0, 0, 0, 0
-		for {
-			f, err := s.next()
-			if err != nil {
-				break
-			}
-			// The original frame, as the scanner read it.
-			orig := s.buf[:len(s.buf)]
-			h, _ := parseMP3Header(orig)
-			orig = orig[:h.size]
-			si := 4
-			if h.crc {
-				si += 2
-			}
-			sis := h.sideInfoSize()
-			begin, bits := mainDataBits(h, orig[si:si+sis])
-			start := len(stream) - begin
-			stream = append(stream, orig[si+sis:]...)
-			want := []byte(nil)
-			if start >= 0 && start+(bits+7)/8 <= len(stream) {
-				want = stream[start : start+(bits+7)/8]
-			}
-
-			// What go-mp3 makes of the repacked frame f.
-			rh, ok := parseMP3Header(f)
-			if !ok || rh.version != h0.version || rh.rateIndex != h0.rateIndex {
-				t.Fatalf("%s: repacked header %x", p, f[:4])
-			}
-			size := goMP3FrameSize(rh, int(f[2]>>4), int(f[2]>>1)&1)
-			if size != len(f) {
-				t.Fatalf("%s: repacked frame of %d bytes, go-mp3 reads %d", p, len(f), size)
-			}
-			rbegin, rbits := mainDataBits(rh, f[si:si+sis])
-			if rbegin > len(goVec) {
-				t.Fatalf("%s: main_data_begin %d beyond go-mp3's %d bytes", p, rbegin, len(goVec))
-			}
-			goVec = append(append([]byte{}, goVec[len(goVec)-rbegin:]...), f[si+sis:]...)
-			if rbits == 0 && bits != 0 {
-				lost++
-				continue
-			}
-			// Mid/side granules with short blocks get zero Huffman codes
-			// inserted (mp3_msfix.go), unless the rewritten main data does
-			// not fit in a frame.
-			newSide := append([]byte(nil), orig[si:si+sis]...)
-			if ins := mp3MSFix(h, orig[3], orig[si:si+sis], newSide); ins != nil && want != nil {
-				if !bytes.Equal(f[si+2:si+sis], newSide[2:]) { // past main_data_begin
-					unfixed++
-				} else {
-					for _, in := range ins {
-						rbits -= in.n
-					}
-					want = mp3InsertBits(nil, want, bits, ins)
-					fixed++
-				}
-			}
-			if want == nil || rbits != bits || !bytes.Equal(goVec[:len(want)], want) {
-				t.Fatalf("%s: frame %d: go-mp3 would get other main data", p, s.frames)
-			}
-			checked++
-		}
-		t.Logf("%s: %d frames carry their main data (%d with zeros inserted for mid/side, %d too large for that), %d decode as silence",
-			filepath.Base(p), checked, fixed, unfixed, lost)
-	}
-}
-
 // BenchmarkDecodeMP3GoMP3 decodes the same file with go-mp3 alone, for
 // comparison: the allocations per run are go-mp3's own.
 func BenchmarkDecodeMP3GoMP3(b *testing.B) {
@@ -1129,7 +1038,7 @@ func BenchmarkDecodeMP3GoMP3(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		dec, err := mp3.NewDecoder(onlyReader{bytes.NewReader(data)})
+		dec, err := gomp3.NewDecoder(onlyReader{bytes.NewReader(data)})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -1187,7 +1096,7 @@ func TestMP3LengthWithoutHeader(t *testing.T) {
 // Identical channels are coded by LAME as mid/side with an empty side
 // channel; go-mp3 alone leaves the lines above count1 of granules with short
 // blocks untransformed (left = mid, right = 0 there, up to 104 LSB off).
-// Rewritten (mp3_msfix.go), both channels are the same and within 1 LSB
+// Rewritten (internal/mp3/msfix.go), both channels are the same and within 1 LSB
 // of ffmpeg's decode.
 func TestMP3MidSideShortBlocks(t *testing.T) {
 	const file = "dual22ms.mp3"
@@ -1195,7 +1104,7 @@ func TestMP3MidSideShortBlocks(t *testing.T) {
 	if f := src.Format(); f.Rate != 16000 || f.Channels != 2 {
 		t.Fatalf("format %v, want 16000 Hz stereo", f)
 	}
-	if n := src.(*mp3Source).scan.res.msFixed; n == 0 {
+	if n := src.(*mp3Source).scan.MSFixed(); n == 0 {
 		t.Error("no frame rewritten for mid/side: the fixture no longer has the case")
 	}
 	differ := 0

@@ -1,16 +1,15 @@
 package sources
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/elkspipe/elkspipe/internal/media"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
@@ -112,15 +111,15 @@ func failingOpener(err error) pipeline.Opener {
 
 // expandPlaylist replaces every .m3u/.m3u8 file in files by the entries it
 // lists.
-func expandPlaylist(files []string) ([]M3UItem, error) {
-	var out []M3UItem
+func expandPlaylist(files []string) ([]media.M3UItem, error) {
+	var out []media.M3UItem
 	for _, f := range files {
 		ext := strings.ToLower(filepath.Ext(f))
 		if ext != ".m3u" && ext != ".m3u8" {
-			out = append(out, M3UItem{Path: f})
+			out = append(out, media.M3UItem{Path: f})
 			continue
 		}
-		items, err := ReadM3UItems(f)
+		items, err := media.ReadM3UItems(f)
 		if err != nil {
 			return nil, err
 		}
@@ -132,70 +131,7 @@ func expandPlaylist(files []string) ([]M3UItem, error) {
 	return out, nil
 }
 
-// M3UItem is one entry of an M3U playlist.
-type M3UItem struct {
-	// Path is the file, resolved against the list's folder, or for an
-	// entry that cannot be played, the line as written.
-	Path string
-	// Line is the entry's line number in the list, from 1.
-	Line int
-	// Err says why the entry cannot be played (it is a URL), or is nil.
-	Err error
-}
-
-// ReadM3UItems reads an M3U or M3U8 playlist and returns its entries:
-// paths, relative ones resolved against the list's folder, and URLs, which
-// elkspipe does not play, marked with an Err ("is a URL ...") that names
-// the list and line.
-// Comment lines (#EXTM3U, #EXTINF and others) and blank lines are skipped.
-// The error is for a list that cannot be read.
-func ReadM3UItems(path string) ([]M3UItem, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	dir := filepath.Dir(path)
-	var items []M3UItem
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\uFEFF"))
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		line = strings.TrimPrefix(line, "file://")
-		if strings.Contains(line, "://") {
-			items = append(items, M3UItem{Path: line, Line: n,
-				Err: fmt.Errorf("is a URL (line %d of %s); elkspipe plays local files only", n, path)})
-			continue
-		}
-		if !filepath.IsAbs(line) {
-			line = filepath.Join(dir, line)
-		}
-		items = append(items, M3UItem{Path: line, Line: n})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return items, nil
-}
-
 // ReadM3U reads an M3U or M3U8 playlist and returns the paths it lists,
 // relative ones resolved against the list's folder. Comment lines (#EXTM3U,
-// #EXTINF and others) and blank lines are skipped; a URL is an error (see
-// ReadM3UItems for a reader that marks URLs and goes on).
-func ReadM3U(path string) ([]string, error) {
-	items, err := ReadM3UItems(path)
-	if err != nil {
-		return nil, err
-	}
-	paths := make([]string, len(items))
-	for i, it := range items {
-		if it.Err != nil {
-			return nil, fmt.Errorf("%s line %d: %q is a URL; elkspipe plays local files only", path, it.Line, it.Path)
-		}
-		paths[i] = it.Path
-	}
-	return paths, nil
-}
+// #EXTINF and others) and blank lines are skipped; a URL is an error.
+func ReadM3U(path string) ([]string, error) { return media.ReadM3U(path) }

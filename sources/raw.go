@@ -14,23 +14,6 @@ import (
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
-// RawEncoding is the sample encoding of headerless audio: EncS16LE (the
-// zero value), EncF32LE, EncULaw or EncALaw. Multi-channel audio is
-// interleaved.
-type RawEncoding = pcm.Encoding
-
-// The encodings of raw audio.
-const (
-	// EncS16LE is signed 16-bit little-endian PCM (ffmpeg -f s16le).
-	EncS16LE = pcm.S16LE
-	// EncF32LE is 32-bit little-endian IEEE float (ffmpeg -f f32le).
-	EncF32LE = pcm.F32LE
-	// EncULaw is G.711 µ-law, one byte a sample (ffmpeg -f mulaw).
-	EncULaw = pcm.ULaw
-	// EncALaw is G.711 A-law, one byte a sample (ffmpeg -f alaw).
-	EncALaw = pcm.ALaw
-)
-
 // RawOptions describes headerless audio.
 type RawOptions struct {
 	// Rate is the sample rate in Hz; 0 means 16000, or 8000 for µ-law and
@@ -38,8 +21,9 @@ type RawOptions struct {
 	Rate int
 	// Channels is the channel count; 0 means mono.
 	Channels int
-	// Encoding is the sample encoding; the zero value is EncS16LE.
-	Encoding RawEncoding
+	// Encoding is the sample encoding; the zero value is pipeline.S16LE.
+	// Multi-channel audio is interleaved.
+	Encoding pipeline.Encoding
 }
 
 func (o RawOptions) normalize() (RawOptions, error) {
@@ -48,7 +32,7 @@ func (o RawOptions) normalize() (RawOptions, error) {
 	}
 	if o.Rate == 0 {
 		o.Rate = 16000
-		if o.Encoding == EncULaw || o.Encoding == EncALaw {
+		if o.Encoding == pipeline.ULaw || o.Encoding == pipeline.ALaw {
 			o.Rate = 8000
 		}
 	}
@@ -64,7 +48,7 @@ func (o RawOptions) normalize() (RawOptions, error) {
 // Raw returns an Opener of the headerless audio in the file at path, or on
 // standard input when path is "-" (which can be opened only once: Build
 // refuses a loop over it, and a second open fails). Every open reads the
-// file from its start. See RawFrom for how the bytes are read.
+// file from its start. See DecodeRaw for how the bytes are read.
 func Raw(path string, opt RawOptions) (pipeline.Opener, error) {
 	opt, err := opt.normalize()
 	if err != nil {
@@ -95,14 +79,14 @@ func Raw(path string, opt RawOptions) (pipeline.Opener, error) {
 	}, nil
 }
 
-// RawFrom returns a Source of the headerless audio that r yields. Short
+// DecodeRaw returns a Source of the headerless audio that r yields. Short
 // reads from r are fine: samples are reassembled across them. A partial
 // frame at the end of the data (a few bytes too short to make one) is
 // dropped. Float samples outside [-1, 1] are clipped, and NaNs read as 0.
 // When r is a regular file, the source knows its length (pipeline.Lengther)
 // from the bytes left in it. Closing the source closes r if it is an
 // io.Closer.
-func RawFrom(r io.Reader, opt RawOptions) (pipeline.Source, error) {
+func DecodeRaw(r io.Reader, opt RawOptions) (pipeline.Source, error) {
 	opt, err := opt.normalize()
 	if err != nil {
 		return nil, err
@@ -135,7 +119,7 @@ type rawSource struct {
 	r         io.Reader
 	closer    io.Closer
 	format    pipeline.Format
-	enc       RawEncoding
+	enc       pipeline.Encoding
 	frameSize int
 	frames    int64
 	buf       []byte // buf[:pend] holds bytes read but not yet decoded
@@ -230,7 +214,7 @@ func init() {
 				Doc: "sample encoding: signed 16-bit LE, 32-bit float LE, G.711 µ-law or A-law"},
 		},
 		NewSource: func(a pipeline.Args) (pipeline.Opener, error) {
-			enc, err := pcm.Parse(a.String("enc"))
+			enc, err := pipeline.ParseEncoding(a.String("enc"))
 			if err != nil {
 				return nil, err
 			}

@@ -18,11 +18,11 @@ import (
 )
 
 // rawFFmpegFormat names each encoding as ffmpeg's raw muxers and demuxers do.
-var rawFFmpegFormat = map[RawEncoding]string{EncS16LE: "s16le", EncF32LE: "f32le", EncULaw: "mulaw", EncALaw: "alaw"}
+var rawFFmpegFormat = map[pipeline.Encoding]string{pipeline.S16LE: "s16le", pipeline.F32LE: "f32le", pipeline.ULaw: "mulaw", pipeline.ALaw: "alaw"}
 
 // rawMakeRaw has ffmpeg write 0.5 s of a stereo test signal at rate in enc,
 // and returns the file and ffmpeg's own decoding of it as float32.
-func rawMakeRaw(t *testing.T, enc RawEncoding, rate int) (path string, want []float32) {
+func rawMakeRaw(t *testing.T, enc pipeline.Encoding, rate int) (path string, want []float32) {
 	t.Helper()
 	audiotest.NeedTool(t, "ffmpeg")
 	path = filepath.Join(t.TempDir(), "x."+enc.String())
@@ -40,7 +40,7 @@ func rawMakeRaw(t *testing.T, enc RawEncoding, rate int) (path string, want []fl
 
 // Every encoding decodes exactly as ffmpeg decodes it.
 func TestRawMatchesFFmpeg(t *testing.T) {
-	for _, enc := range []RawEncoding{EncS16LE, EncF32LE, EncULaw, EncALaw} {
+	for _, enc := range []pipeline.Encoding{pipeline.S16LE, pipeline.F32LE, pipeline.ULaw, pipeline.ALaw} {
 		path, want := rawMakeRaw(t, enc, 8000)
 		if len(want) != 8000 {
 			t.Fatalf("%s: ffmpeg decoded %d samples", enc, len(want))
@@ -90,14 +90,14 @@ func rawOneBytePipe(t *testing.T, b []byte) io.Reader {
 }
 
 func TestRawShortReads(t *testing.T) {
-	for _, enc := range []RawEncoding{EncS16LE, EncF32LE, EncULaw, EncALaw} {
+	for _, enc := range []pipeline.Encoding{pipeline.S16LE, pipeline.F32LE, pipeline.ULaw, pipeline.ALaw} {
 		path, want := rawMakeRaw(t, enc, 8000)
 		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, chunk := range []int{3, 4096} {
-			src, err := RawFrom(rawOneBytePipe(t, b), RawOptions{Rate: 8000, Channels: 2, Encoding: enc})
+			src, err := DecodeRaw(rawOneBytePipe(t, b), RawOptions{Rate: 8000, Channels: 2, Encoding: enc})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -120,7 +120,7 @@ func TestRawPartialFrameDropped(t *testing.T) {
 	// Two stereo s16 frames and three bytes of a third.
 	b := []byte{0, 0x40, 0, 0xC0, 0xFF, 0x7F, 0x00, 0x80, 1, 2, 3}
 	for _, r := range []io.Reader{bytes.NewReader(b), rawOneBytePipe(t, b)} {
-		src, err := RawFrom(r, RawOptions{Channels: 2})
+		src, err := DecodeRaw(r, RawOptions{Channels: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +131,7 @@ func TestRawPartialFrameDropped(t *testing.T) {
 		}
 	}
 	// A file shorter than one frame is empty.
-	src, _ := RawFrom(bytes.NewReader([]byte{1}), RawOptions{Channels: 2})
+	src, _ := DecodeRaw(bytes.NewReader([]byte{1}), RawOptions{Channels: 2})
 	if got := audiotest.MustReadAll(t, src); len(got) != 0 {
 		t.Errorf("one byte gave %v", got)
 	}
@@ -142,7 +142,7 @@ func TestRawFloatClipping(t *testing.T) {
 	for _, v := range []float32{0.25, 1.5, -7, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), -1} {
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
 	}
-	src, err := RawFrom(bytes.NewReader(b), RawOptions{Encoding: EncF32LE})
+	src, err := DecodeRaw(bytes.NewReader(b), RawOptions{Encoding: pipeline.F32LE})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,10 +160,10 @@ func TestRawG711AllCodes(t *testing.T) {
 		b[i] = byte(i)
 	}
 	for _, c := range []struct {
-		enc   RawEncoding
+		enc   pipeline.Encoding
 		table *[256]int16
-	}{{EncULaw, &g711.ULawToLinear}, {EncALaw, &g711.ALawToLinear}} {
-		src, _ := RawFrom(bytes.NewReader(b), RawOptions{Encoding: c.enc})
+	}{{pipeline.ULaw, &g711.ULawToLinear}, {pipeline.ALaw, &g711.ALawToLinear}} {
+		src, _ := DecodeRaw(bytes.NewReader(b), RawOptions{Encoding: c.enc})
 		if src.Format().Rate != 8000 {
 			t.Errorf("%s: default rate %d, want 8000", c.enc, src.Format().Rate)
 		}
@@ -192,7 +192,7 @@ func (r *rawFailingReader) Read(p []byte) (int, error) {
 
 func TestRawReadError(t *testing.T) {
 	boom := errors.New("boom")
-	src, _ := RawFrom(&rawFailingReader{data: []byte{0, 0x40, 0, 0x20, 7}, err: boom}, RawOptions{})
+	src, _ := DecodeRaw(&rawFailingReader{data: []byte{0, 0x40, 0, 0x20, 7}, err: boom}, RawOptions{})
 	buf := make([]float32, 16)
 	n, err := src.Read(buf)
 	if n != 2 || err != nil || buf[0] != 0.5 || buf[1] != 0.25 {
@@ -204,7 +204,7 @@ func TestRawReadError(t *testing.T) {
 		}
 	}
 	// A reader that never makes progress is an error, not a hang.
-	src, _ = RawFrom(&rawFailingReader{err: nil}, RawOptions{})
+	src, _ = DecodeRaw(&rawFailingReader{err: nil}, RawOptions{})
 	if _, err := src.Read(buf); !errors.Is(err, io.ErrNoProgress) {
 		t.Errorf("empty reads: %v", err)
 	}
@@ -245,7 +245,7 @@ func TestRawFileLengthAndDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Seek(2001, io.SeekStart)
-	src, _ = RawFrom(f, RawOptions{})
+	src, _ = DecodeRaw(f, RawOptions{})
 	if n := pipeline.FramesOf(src); n != 15000 {
 		t.Errorf("file read from byte 2001: Frames() = %d, want 15000", n)
 	}
@@ -291,8 +291,8 @@ func TestRawErrors(t *testing.T) {
 		if _, err := Raw("x", opt); err == nil {
 			t.Errorf("Raw(%+v) accepted", opt)
 		}
-		if _, err := RawFrom(bytes.NewReader(nil), opt); err == nil {
-			t.Errorf("RawFrom(%+v) accepted", opt)
+		if _, err := DecodeRaw(bytes.NewReader(nil), opt); err == nil {
+			t.Errorf("DecodeRaw(%+v) accepted", opt)
 		}
 	}
 	if _, err := Raw("", RawOptions{}); err == nil {
@@ -320,7 +320,7 @@ func BenchmarkRawS16LE(b *testing.B) {
 	for i := range 48000 {
 		binary.LittleEndian.PutUint16(data[2*i:], uint16(int16(10000*math.Sin(float64(i)/10))))
 	}
-	src, _ := RawFrom(&rawCycleReader{data: data}, RawOptions{Rate: 48000})
+	src, _ := DecodeRaw(&rawCycleReader{data: data}, RawOptions{Rate: 48000})
 	buf := make([]float32, 4096)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()

@@ -15,6 +15,7 @@ import (
 	"testing/iotest"
 
 	"github.com/elkspipe/elkspipe/internal/audiotest"
+	"github.com/elkspipe/elkspipe/internal/wav"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
@@ -31,7 +32,7 @@ func wavHeader(tag uint16, channels, rate, bits, blockAlign int, ext bool, valid
 	var fmtBody []byte
 	ftag := tag
 	if ext {
-		ftag = tagExtensible
+		ftag = wav.TagExtensible
 	}
 	fmtBody = le.AppendUint16(fmtBody, ftag)
 	fmtBody = le.AppendUint16(fmtBody, uint16(channels))
@@ -44,7 +45,7 @@ func wavHeader(tag uint16, channels, rate, bits, blockAlign int, ext bool, valid
 		fmtBody = le.AppendUint16(fmtBody, uint16(valid))
 		fmtBody = le.AppendUint32(fmtBody, 0)
 		fmtBody = le.AppendUint16(fmtBody, tag)
-		fmtBody = append(fmtBody, guidTail[:]...)
+		fmtBody = append(fmtBody, wav.GUIDTail[:]...)
 	}
 	b := []byte("RIFF\xff\xff\xff\xffWAVE")
 	b = append(b, wavChunk("fmt ", fmtBody)...)
@@ -339,7 +340,7 @@ func TestWAVTruncated(t *testing.T) {
 // Hand-made headers that are malformed or unsupported fail with an error
 // that says why.
 func TestWAVMalformed(t *testing.T) {
-	s16 := func(extra ...[]byte) []byte { return wavHeader(tagPCM, 1, 8000, 16, 2, false, 0, 4, extra...) }
+	s16 := func(extra ...[]byte) []byte { return wavHeader(wav.TagPCM, 1, 8000, 16, 2, false, 0, 4, extra...) }
 	cases := []struct {
 		name string
 		data []byte
@@ -357,22 +358,22 @@ func TestWAVMalformed(t *testing.T) {
 		{"short fmt", append([]byte("RIFF\x00\x00\x00\x00WAVE"), wavChunk("fmt ", make([]byte, 14))...), "fmt chunk too short"},
 		{"cut fmt", append([]byte("RIFF\x00\x00\x00\x00WAVE"), wavChunk("fmt ", make([]byte, 16))[:20]...), "truncated"},
 		{"huge chunk", append([]byte("RIFF\x00\x00\x00\x00WAVEJUNK\xf0\xff\xff\xff"), make([]byte, 100)...), "truncated"},
-		{"no channels", wavHeader(tagPCM, 0, 8000, 16, 2, false, 0, 4), "channel count 0"},
-		{"many channels", wavHeader(tagPCM, 65, 8000, 16, 130, false, 0, 4), "channel count 65"},
-		{"rate 0", wavHeader(tagPCM, 1, 0, 16, 2, false, 0, 4), "sample rate 0"},
-		{"0 bits", wavHeader(tagPCM, 1, 8000, 0, 2, false, 0, 4), "0 bits"},
-		{"bad block align", wavHeader(tagPCM, 2, 8000, 16, 3, false, 0, 4), "block align 3"},
-		{"64-bit int", wavHeader(tagPCM, 1, 8000, 64, 8, false, 0, 8), "64-bit integer"},
-		{"valid > container", wavHeader(tagPCM, 1, 8000, 16, 2, true, 24, 4), "24 valid bits in a 16-bit container"},
-		{"16-bit float", wavHeader(tagFloat, 1, 8000, 16, 2, false, 0, 4), "16-bit float"},
-		{"16-bit alaw", wavHeader(tagALaw, 1, 8000, 16, 2, false, 0, 4), "16-bit G.711"},
+		{"no channels", wavHeader(wav.TagPCM, 0, 8000, 16, 2, false, 0, 4), "channel count 0"},
+		{"many channels", wavHeader(wav.TagPCM, 65, 8000, 16, 130, false, 0, 4), "channel count 65"},
+		{"rate 0", wavHeader(wav.TagPCM, 1, 0, 16, 2, false, 0, 4), "sample rate 0"},
+		{"0 bits", wavHeader(wav.TagPCM, 1, 8000, 0, 2, false, 0, 4), "0 bits"},
+		{"bad block align", wavHeader(wav.TagPCM, 2, 8000, 16, 3, false, 0, 4), "block align 3"},
+		{"64-bit int", wavHeader(wav.TagPCM, 1, 8000, 64, 8, false, 0, 8), "64-bit integer"},
+		{"valid > container", wavHeader(wav.TagPCM, 1, 8000, 16, 2, true, 24, 4), "24 valid bits in a 16-bit container"},
+		{"16-bit float", wavHeader(wav.TagFloat, 1, 8000, 16, 2, false, 0, 4), "16-bit float"},
+		{"16-bit alaw", wavHeader(wav.TagALaw, 1, 8000, 16, 2, false, 0, 4), "16-bit G.711"},
 		{"ADPCM", wavHeader(2, 1, 8000, 4, 256, false, 0, 4), "unsupported encoding ADPCM (format tag 2); convert with: ffmpeg -i IN -c:a pcm_s16le OUT.wav"},
 		{"extensible MP3", wavHeader(0x55, 1, 8000, 0, 1, true, 0, 4), "unsupported encoding MP3 (format tag 85)"},
 		{"unknown tag", wavHeader(0x1234, 1, 8000, 16, 2, false, 0, 4), "format tag 4660, 0x1234"},
 		{"extensible short", append([]byte("RIFF\x00\x00\x00\x00WAVE"), wavChunk("fmt ", append([]byte{0xfe, 0xff, 1, 0, 0x40, 0x1f, 0, 0, 0x80, 0x3e, 0, 0, 2, 0, 16, 0}, 0, 0))...), "EXTENSIBLE fmt chunk too short"},
 		{"ds64 short", []byte("RF64\xff\xff\xff\xffWAVEds64\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"), "ds64 chunk too short"},
 	}
-	guid := wavHeader(tagPCM, 1, 8000, 16, 2, true, 16, 4)
+	guid := wavHeader(wav.TagPCM, 1, 8000, 16, 2, true, 16, 4)
 	copy(guid[12+8+24+2:], "\x00\x00\x21\x07\xd3\x11\x86\x44\xc8\xc1\xca\x00\x00\x00") // ambisonic, not a plain subformat
 	cases = append(cases, struct {
 		name string
@@ -400,7 +401,7 @@ func TestWAVMalformed(t *testing.T) {
 // A header that declares 4 GB of data or a 4 GB chunk costs no more memory
 // than a small file.
 func TestWAVMemoryBounded(t *testing.T) {
-	b := append(wavHeader(tagPCM, 2, 8000, 16, 4, false, 0, 0xFFFFFFF0), make([]byte, 1000)...)
+	b := append(wavHeader(wav.TagPCM, 2, 8000, 16, 4, false, 0, 0xFFFFFFF0), make([]byte, 1000)...)
 	src, err := DecodeWAV(noSeek(bytes.NewReader(b)))
 	if err != nil {
 		t.Fatal(err)
@@ -439,13 +440,13 @@ func TestWAVJustification(t *testing.T) {
 		{"left", left, false}, {"right", right, true},
 		{"quiet left", quietLeft, false}, {"right after silence", silentRight, true},
 	} {
-		if got := detectRightJustified(c.data, 4, 24); got != c.right {
+		if got := wav.DetectRightJustified(c.data, 4, 24); got != c.right {
 			t.Errorf("%s: right-justified = %v, want %v", c.name, got, c.right)
 		}
 		for _, ext := range []bool{false, true} {
-			b := append(wavHeader(tagPCM, 1, 48000, 24, 4, false, 0, uint32(len(c.data))), c.data...)
+			b := append(wavHeader(wav.TagPCM, 1, 48000, 24, 4, false, 0, uint32(len(c.data))), c.data...)
 			if ext {
-				b = append(wavHeader(tagPCM, 1, 48000, 32, 4, true, 24, uint32(len(c.data))), c.data...)
+				b = append(wavHeader(wav.TagPCM, 1, 48000, 32, 4, true, 24, uint32(len(c.data))), c.data...)
 			}
 			_, got, err := decodeBytes(b, nil)
 			if err != nil {
@@ -476,12 +477,12 @@ func TestWAVFloatSpecialValues(t *testing.T) {
 	}
 	want32 := append([]float32(nil), want...)
 	want32[6], want32[7] = 1, -1 // 1e300 is infinite as a float32
-	_, got, err := decodeBytes(append(wavHeader(tagFloat, 1, 8000, 32, 4, false, 0, uint32(len(d32))), d32...), nil)
+	_, got, err := decodeBytes(append(wavHeader(wav.TagFloat, 1, 8000, 32, 4, false, 0, uint32(len(d32))), d32...), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sameSamples(t, "f32", got, want32)
-	_, got, err = decodeBytes(append(wavHeader(tagFloat, 2, 8000, 64, 16, true, 64, uint32(len(d64))), d64...), nil)
+	_, got, err = decodeBytes(append(wavHeader(wav.TagFloat, 2, 8000, 64, 16, true, 64, uint32(len(d64))), d64...), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -490,14 +491,14 @@ func TestWAVFloatSpecialValues(t *testing.T) {
 
 // Odd bit depths: 12 valid bits in 16-bit containers and 4 in 8.
 func TestWAVOddBitDepths(t *testing.T) {
-	b := append(wavHeader(tagPCM, 1, 8000, 12, 2, false, 0, 6), 0x10, 0x80, 0xF0, 0x7F, 0x05, 0x00)
+	b := append(wavHeader(wav.TagPCM, 1, 8000, 12, 2, false, 0, 6), 0x10, 0x80, 0xF0, 0x7F, 0x05, 0x00)
 	_, got, err := decodeBytes(b, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// High 12 bits: 0x801 and 0x7FF; the pad bits are ignored (0x005 → 0).
 	sameSamples(t, "12-bit", got, []float32{-2047.0 / 2048, 2047.0 / 2048, 0})
-	b = append(wavHeader(tagPCM, 1, 8000, 4, 1, false, 0, 3), 0x00, 0xF3, 0x80)
+	b = append(wavHeader(wav.TagPCM, 1, 8000, 4, 1, false, 0, 3), 0x00, 0xF3, 0x80)
 	_, got, err = decodeBytes(b, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -593,7 +594,7 @@ func TestWAVReadError(t *testing.T) {
 
 // Read does not allocate.
 func TestWAVReadAllocs(t *testing.T) {
-	b := benchWAV(tagPCM, 16, 2, 1)
+	b := benchWAV(wav.TagPCM, 16, 2, 1)
 	src, err := DecodeWAV(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
@@ -639,9 +640,9 @@ func benchWAV(tag uint16, bits, channels, seconds int) []byte {
 	for i := range n {
 		x := 0.5 * math.Sin(float64(i/channels)*2*math.Pi*440/rate)
 		switch {
-		case tag == tagFloat && bits == 32:
+		case tag == wav.TagFloat && bits == 32:
 			b = le.AppendUint32(b, math.Float32bits(float32(x)))
-		case tag == tagULaw:
+		case tag == wav.TagULaw:
 			b = append(b, byte(i))
 		case bits == 16:
 			b = le.AppendUint16(b, uint16(int16(x*32767)))
@@ -677,7 +678,7 @@ func benchDecode(b *testing.B, tag uint16, bits int) {
 
 // BenchmarkDecodeWAV16 decodes 10 s of 44.1 kHz stereo 16-bit PCM from
 // memory; the other benchmarks do the same in other encodings.
-func BenchmarkDecodeWAV16(b *testing.B)    { benchDecode(b, tagPCM, 16) }
-func BenchmarkDecodeWAV24(b *testing.B)    { benchDecode(b, tagPCM, 24) }
-func BenchmarkDecodeWAVFloat(b *testing.B) { benchDecode(b, tagFloat, 32) }
-func BenchmarkDecodeWAVMuLaw(b *testing.B) { benchDecode(b, tagULaw, 8) }
+func BenchmarkDecodeWAV16(b *testing.B)    { benchDecode(b, wav.TagPCM, 16) }
+func BenchmarkDecodeWAV24(b *testing.B)    { benchDecode(b, wav.TagPCM, 24) }
+func BenchmarkDecodeWAVFloat(b *testing.B) { benchDecode(b, wav.TagFloat, 32) }
+func BenchmarkDecodeWAVMuLaw(b *testing.B) { benchDecode(b, wav.TagULaw, 8) }

@@ -1,5 +1,11 @@
-// Package transforms holds elkspipe's transforms: resample, mono and
-// channels, gain, fade, trim, pad and loop.
+// Package transforms is elkspipe's catalogue of transform elements:
+// resample, mono and channels, gain, fade, trim, pad and loop.
+//
+// Every constructor validates its arguments and returns a
+// (pipeline.Transform, error); the functions that wrap a pipeline.Source
+// directly are named after their transform with a Source suffix
+// (ResampleSource, RemixSource). The elements are thin adapters: the
+// resampler's filters and kernels live in internal/resample.
 //
 // Importing the package registers its elements with pipeline.DefaultRegistry
 // and registers resample and channels as the converters that pipeline.Build

@@ -15,24 +15,33 @@ func init() {
 		Example: "file greeting.mp3 | gain -3dB | wav quieter.wav",
 		Params: []pipeline.Param{
 			pipeline.Param{Name: "db", Type: pipeline.TypeGain, Positional: true, Required: true,
-				Doc: "the change in dB, e.g. -6dB or +3"}.Range(-120, 60),
+				Doc: "the change in dB, e.g. -6dB or +3"}.Range(minGain, maxGain),
 		},
 		NewTransform: func(a pipeline.Args) (pipeline.Transform, error) {
-			return Gain(a.Float("db")), nil
+			return Gain(a.Float("db"))
 		},
 	})
 }
 
+// The range of levels Gain accepts, in dB.
+const (
+	minGain = -120
+	maxGain = 60
+)
+
 // Gain returns a Transform that multiplies every sample by 10^(db/20): -6 dB
 // is ×0.501187, +6 dB is ×1.995262. There is no limiter: samples pushed past
 // ±1 stay so in the float stream and are clipped by the sink that writes
-// integers. 0 dB returns the upstream untouched. Apply fails for a level that
-// is not finite.
-func Gain(db float64) pipeline.Transform {
+// integers. 0 dB returns the upstream untouched. It fails for a level that
+// is not finite or lies outside -120..60 dB.
+func Gain(db float64) (pipeline.Transform, error) {
+	if math.IsNaN(db) || math.IsInf(db, 0) {
+		return nil, fmt.Errorf("gain %v dB is not a finite level", db)
+	}
+	if db < minGain || db > maxGain {
+		return nil, fmt.Errorf("gain %v dB out of range %d..%d dB", db, minGain, maxGain)
+	}
 	return pipeline.TransformFunc(func(src pipeline.Source) (pipeline.Source, error) {
-		if math.IsNaN(db) || math.IsInf(db, 0) {
-			return nil, fmt.Errorf("gain %v dB is not a finite level", db)
-		}
 		f := src.Format()
 		if err := f.Validate(); err != nil {
 			return nil, err
@@ -42,7 +51,7 @@ func Gain(db float64) pipeline.Transform {
 			return src, nil
 		}
 		return &gainSource{src: src, ch: f.Channels, k: k}, nil
-	})
+	}), nil
 }
 
 // scale multiplies every sample of x by k in place.

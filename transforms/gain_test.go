@@ -20,7 +20,7 @@ func toneSamples(frames, rate int, freq, amp float64) []float32 {
 
 func TestGainMinus6dBScales(t *testing.T) {
 	data := audiotest.Pattern(1000, 2)
-	src, err := Gain(-6).Apply(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 2}, data))
+	src, err := must(t)(Gain(-6)).Apply(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 2}, data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestGainChangesMeasuredLevel(t *testing.T) {
 	const rate = 8000
 	data := toneSamples(rate, rate, 997, 0.25)
 	for _, db := range []float64{-20, -6, -0.5, 3, 12} {
-		src, err := Gain(db).Apply(pipeline.FromSlice(pipeline.Format{Rate: rate, Channels: 1}, data))
+		src, err := must(t)(Gain(db)).Apply(pipeline.FromSlice(pipeline.Format{Rate: rate, Channels: 1}, data))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,7 +53,7 @@ func TestGainChangesMeasuredLevel(t *testing.T) {
 }
 
 func TestGainDoesNotClip(t *testing.T) {
-	src, _ := Gain(6).Apply(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, []float32{0.9, -0.9}))
+	src, _ := must(t)(Gain(6)).Apply(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, []float32{0.9, -0.9}))
 	got := audiotest.MustReadAll(t, src)
 	if math.Abs(float64(got[0])-1.7957) > 1e-4 || math.Abs(float64(got[1])+1.7957) > 1e-4 {
 		t.Errorf("+6 dB of ±0.9 = %v; want ±1.7957, unclipped", got)
@@ -62,12 +62,12 @@ func TestGainDoesNotClip(t *testing.T) {
 
 func TestGainZeroIsIdentityAndBadLevelsFail(t *testing.T) {
 	up := pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, []float32{0.5})
-	if src, err := Gain(0).Apply(up); err != nil || src != up {
+	if src, err := must(t)(Gain(0)).Apply(up); err != nil || src != up {
 		t.Errorf("0 dB = %v, %v; want the upstream itself", src, err)
 	}
-	for _, db := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
-		if _, err := Gain(db).Apply(up); err == nil || !strings.Contains(err.Error(), "dB") {
-			t.Errorf("gain %v: err %v", db, err)
+	for _, db := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), 61, -121} {
+		if tr, err := Gain(db); err == nil || tr != nil || !strings.Contains(err.Error(), "dB") {
+			t.Errorf("gain %v: %v, %v", db, tr, err)
 		}
 	}
 }
@@ -75,14 +75,14 @@ func TestGainZeroIsIdentityAndBadLevelsFail(t *testing.T) {
 func TestGainContractLengthClose(t *testing.T) {
 	data := audiotest.Pattern(3000, 3)
 	audiotest.CheckContract(t, func() (pipeline.Source, error) {
-		return Gain(-3).Apply(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 3}, data))
+		return must(t)(Gain(-3)).Apply(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 3}, data))
 	})
-	src, _ := Gain(-3).Apply(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 3}, data))
+	src, _ := must(t)(Gain(-3)).Apply(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 3}, data))
 	if n := pipeline.FramesOf(src); n != 3000 {
 		t.Errorf("Frames = %d, want 3000", n)
 	}
 	up := &audiotest.Endless{F: pipeline.Format{Rate: 8000, Channels: 2}, Value: 1}
-	src, _ = Gain(-6).Apply(up)
+	src, _ = must(t)(Gain(-6)).Apply(up)
 	if n := pipeline.FramesOf(src); n != -1 {
 		t.Errorf("Frames of an endless stream = %d, want -1", n)
 	}

@@ -20,7 +20,7 @@ func init() {
 				Doc: "how many times to play (absent: forever)"}.Range(1, 1e9),
 		},
 		NewTransform: func(a pipeline.Args) (pipeline.Transform, error) {
-			return Loop(a.Int("count")), nil
+			return Loop(a.Int("count"))
 		},
 	})
 }
@@ -34,8 +34,14 @@ func init() {
 // Opener's context.
 //
 // Loop works on Openers: use it in a pipeline (Build calls Wrap). Apply,
-// which has only one instance of the upstream, returns an error.
-func Loop(count int) pipeline.Transform { return loop{count: count} }
+// which has only one instance of the upstream, returns an error. A negative
+// count is an error.
+func Loop(count int) (pipeline.Transform, error) {
+	if count < 0 {
+		return nil, fmt.Errorf("loop count %d is negative", count)
+	}
+	return loop{count: count}, nil
+}
 
 type loop struct{ count int }
 
@@ -48,9 +54,6 @@ func (l loop) Apply(pipeline.Source) (pipeline.Source, error) { return nil, ErrL
 // Wrap returns an Opener whose sources play upstream l.count times.
 func (l loop) Wrap(upstream pipeline.Opener) pipeline.Opener {
 	return func(ctx context.Context) (pipeline.Source, error) {
-		if l.count < 0 {
-			return nil, fmt.Errorf("loop count %d is negative", l.count)
-		}
 		// The iteration starts before upstream opens, so that the
 		// events of what plays inside it (a playlist's first item)
 		// come after it.

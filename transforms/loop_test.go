@@ -38,7 +38,7 @@ func TestLoopIsSampleExactAndReopens(t *testing.T) {
 	up := rampOpener(37, 2, &opened, &closed)
 	var events []string
 	ctx := pipeline.WithObserver(context.Background(), func(e pipeline.Event) { events = append(events, e.String()) })
-	open := Loop(3).(pipeline.Reopener).Wrap(up)
+	open := must(t)(Loop(3)).(pipeline.Reopener).Wrap(up)
 	got := audiotest.CheckContract(t, func() (pipeline.Source, error) {
 		events = nil
 		return open(ctx)
@@ -68,7 +68,7 @@ func TestLoopIsSampleExactAndReopens(t *testing.T) {
 
 func TestLoopForeverStopsOnClose(t *testing.T) {
 	var opened, closed int
-	src, err := Loop(0).(pipeline.Reopener).Wrap(rampOpener(10, 1, &opened, &closed))(context.Background())
+	src, err := must(t)(Loop(0)).(pipeline.Reopener).Wrap(rampOpener(10, 1, &opened, &closed))(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestLoopErrors(t *testing.T) {
 	empty := func(context.Context) (pipeline.Source, error) {
 		return pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, nil), nil
 	}
-	src, _ := Loop(0).(pipeline.Reopener).Wrap(empty)(context.Background())
+	src, _ := must(t)(Loop(0)).(pipeline.Reopener).Wrap(empty)(context.Background())
 	if _, err := src.Read(make([]float32, 4)); err == nil || !strings.Contains(err.Error(), "no audio") {
 		t.Errorf("looping nothing: %v", err)
 	}
@@ -106,12 +106,12 @@ func TestLoopErrors(t *testing.T) {
 		}
 		return pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, []float32{1}), nil
 	}
-	src, _ = Loop(2).(pipeline.Reopener).Wrap(flaky)(context.Background())
+	src, _ = must(t)(Loop(2)).(pipeline.Reopener).Wrap(flaky)(context.Background())
 	_, err := audiotest.ReadAll(src, 4)
 	if err == nil || err.Error() != "re-opening for iteration 2: file vanished" {
 		t.Errorf("re-open failure: %v", err)
 	}
-	if _, err := Loop(2).Apply(nil); !errors.Is(err, ErrLoopNeedsOpener) {
+	if _, err := must(t)(Loop(2)).Apply(nil); !errors.Is(err, ErrLoopNeedsOpener) {
 		t.Errorf("Apply: %v", err)
 	}
 }

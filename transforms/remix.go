@@ -14,7 +14,7 @@ func init() {
 		Summary: "mix down to one channel: the average of the channels (5.1 is folded to stereo first)",
 		Example: "file in.mp3 | mono | resample 8k | wav out-8k.wav",
 		NewTransform: func(pipeline.Args) (pipeline.Transform, error) {
-			return Mono(), nil
+			return Mono()
 		},
 	})
 	pipeline.Register(pipeline.Element{
@@ -30,33 +30,35 @@ func init() {
 			return Channels(a.Int("n"))
 		},
 	})
-	pipeline.RegisterConverters(pipeline.Converters{Remix: Remix})
+	pipeline.RegisterConverters(pipeline.Converters{Remix: RemixSource})
 }
 
 // Mono returns a Transform that mixes its input down to one channel, each
 // output sample being the plain average of the input frame's channels. Six
-// channels are taken as 5.1 and folded to stereo first (see Remix), so the
-// LFE channel is dropped. Mono input passes through untouched.
-func Mono() pipeline.Transform {
+// channels are taken as 5.1 and folded to stereo first (see RemixSource), so
+// the LFE channel is dropped. Mono input passes through untouched. It never
+// fails; it returns an error like every transform constructor.
+func Mono() (pipeline.Transform, error) {
 	return pipeline.TransformFunc(func(src pipeline.Source) (pipeline.Source, error) {
-		return Remix(src, 1)
-	})
+		return RemixSource(src, 1)
+	}), nil
 }
 
 // Channels returns a Transform that remixes its input to n channels by the
-// rules of Remix. It fails if n is out of range 1..pipeline.MaxChannels.
+// rules of RemixSource. It fails if n is out of range 1..pipeline.MaxChannels.
 func Channels(n int) (pipeline.Transform, error) {
 	if n < 1 || n > pipeline.MaxChannels {
 		return nil, fmt.Errorf("channel count %d out of range 1..%d", n, pipeline.MaxChannels)
 	}
 	return pipeline.TransformFunc(func(src pipeline.Source) (pipeline.Source, error) {
-		return Remix(src, n)
+		return RemixSource(src, n)
 	}), nil
 }
 
-// Remix returns src remixed from its channel count (in) to n channels. It is
-// the converter Build inserts when a sink needs another channel count. The
-// rules, applied to every frame:
+// RemixSource returns src remixed from its channel count (in) to n
+// channels: the Source form of Channels and Mono. It is the converter Build
+// inserts when a sink needs another channel count. The rules, applied to
+// every frame:
 //
 //   - n == in: src itself is returned.
 //   - Fewer channels: output channel j is the average of the input channels
@@ -72,7 +74,7 @@ func Channels(n int) (pipeline.Transform, error) {
 //     channels, which fold as 5.1).
 //
 // The returned Source passes on src's length and closes src when closed.
-func Remix(src pipeline.Source, n int) (pipeline.Source, error) {
+func RemixSource(src pipeline.Source, n int) (pipeline.Source, error) {
 	f := src.Format()
 	if err := f.Validate(); err != nil {
 		return nil, err

@@ -11,7 +11,7 @@ import (
 // remixAll remixes data (in channels) to n channels and reads it whole.
 func remixAll(t *testing.T, data []float32, in, n int) []float32 {
 	t.Helper()
-	src, err := Remix(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: in}, data), n)
+	src, err := RemixSource(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: in}, data), n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +23,7 @@ func remixAll(t *testing.T, data []float32, in, n int) []float32 {
 
 func TestMonoAveragesStereoExactly(t *testing.T) {
 	data := []float32{0.5, -0.25, 1, 1, -1, -1, 1, -1, 0.75, 0}
-	src, err := Mono().Apply(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 2}, data))
+	src, err := must(t)(Mono()).Apply(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 2}, data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,11 +128,11 @@ func TestFiveOneFoldsToStereoByITU(t *testing.T) {
 
 func TestRemixSameCountIsIdentity(t *testing.T) {
 	src := pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 2}, make([]float32, 10))
-	got, err := Remix(src, 2)
+	got, err := RemixSource(src, 2)
 	if err != nil || got != src {
 		t.Fatalf("Remix to the same count = %v, %v; want the source itself", got, err)
 	}
-	got, err = Mono().Apply(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, make([]float32, 10)))
+	got, err = must(t)(Mono()).Apply(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, make([]float32, 10)))
 	if err != nil || got.Format().Channels != 1 {
 		t.Fatalf("mono of mono: %v, %v", got, err)
 	}
@@ -143,8 +143,8 @@ func TestRemixErrors(t *testing.T) {
 		if _, err := Channels(n); err == nil {
 			t.Errorf("Channels(%d) succeeded", n)
 		}
-		if _, err := Remix(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, nil), n); err == nil {
-			t.Errorf("Remix(%d) succeeded", n)
+		if _, err := RemixSource(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, nil), n); err == nil {
+			t.Errorf("RemixSource(%d) succeeded", n)
 		}
 	}
 }
@@ -153,13 +153,13 @@ func TestRemixContractAndLength(t *testing.T) {
 	for _, tc := range []struct{ in, out int }{{2, 1}, {1, 2}, {6, 2}, {2, 3}} {
 		data := audiotest.Pattern(5000, tc.in)
 		audiotest.CheckContract(t, func() (pipeline.Source, error) {
-			return Remix(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: tc.in}, data), tc.out)
+			return RemixSource(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: tc.in}, data), tc.out)
 		})
-		src, _ := Remix(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: tc.in}, data), tc.out)
+		src, _ := RemixSource(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: tc.in}, data), tc.out)
 		if n := pipeline.FramesOf(src); n != 5000 {
 			t.Errorf("%d→%d: Frames = %d, want 5000", tc.in, tc.out, n)
 		}
-		src, _ = Remix(audiotest.Unsized(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: tc.in}, data)), tc.out)
+		src, _ = RemixSource(audiotest.Unsized(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: tc.in}, data)), tc.out)
 		if n := pipeline.FramesOf(src); n != -1 {
 			t.Errorf("%d→%d of unknown length: Frames = %d, want -1", tc.in, tc.out, n)
 		}
@@ -168,7 +168,7 @@ func TestRemixContractAndLength(t *testing.T) {
 
 func TestRemixClosesUpstreamAndDoesNotAllocate(t *testing.T) {
 	up := &audiotest.Endless{F: pipeline.Format{Rate: 8000, Channels: 2}, Value: 0.5}
-	src, err := Remix(up, 1)
+	src, err := RemixSource(up, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ func TestRemixElements(t *testing.T) {
 // BenchmarkMono measures downmixing 44.1 kHz stereo, in input bytes per
 // second.
 func BenchmarkMono(b *testing.B) {
-	src, _ := Remix(&audiotest.Endless{F: pipeline.Format{Rate: 44100, Channels: 2}, Value: 0.5}, 1)
+	src, _ := RemixSource(&audiotest.Endless{F: pipeline.Format{Rate: 44100, Channels: 2}, Value: 0.5}, 1)
 	buf := make([]float32, 4096)
 	b.SetBytes(int64(len(buf)) * 2 * 4)
 	b.ReportAllocs()

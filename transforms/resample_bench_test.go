@@ -61,7 +61,7 @@ func rsBench(b *testing.B, x []float32, f pipeline.Format, rate int, q Quality, 
 		if mono {
 			src = &rsDownmix{src: src}
 		}
-		r, err := NewResampler(src, rate, q)
+		r, err := ResampleSource(src, rate, q)
 		if err != nil {
 			b.Fatal(err)
 		}

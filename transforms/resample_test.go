@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/big"
 	"math/rand"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/elkspipe/elkspipe/internal/audiotest"
+	"github.com/elkspipe/elkspipe/internal/resample"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
@@ -28,7 +28,7 @@ func rsTone(rate, frames int, freq, amp float64) []float32 {
 // rsRun resamples the interleaved samples x and returns the output.
 func rsRun(t testing.TB, x []float32, f pipeline.Format, rate int, q Quality) []float32 {
 	t.Helper()
-	src, err := NewResampler(pipeline.FromSlice(f, x), rate, q)
+	src, err := ResampleSource(pipeline.FromSlice(f, x), rate, q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestResampleExactLength(t *testing.T) {
 			if n > 3000 && out > 16*in {
 				continue // keep the output small
 			}
-			src, err := NewResampler(pipeline.FromSlice(pipeline.Format{Rate: in, Channels: 2}, make([]float32, 2*n)), out, Quick)
+			src, err := ResampleSource(pipeline.FromSlice(pipeline.Format{Rate: in, Channels: 2}, make([]float32, 2*n)), out, Quick)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -221,22 +221,6 @@ func TestResampleExactLength(t *testing.T) {
 			}
 		}
 	}
-	// Halves round up: 1 frame at 16 kHz is half a frame at 8 kHz.
-	if got := rsScale(1, 8000, 16000); got != 1 {
-		t.Errorf("rsScale(1, 8000, 16000) = %d, want 1", got)
-	}
-	// No overflow on long streams.
-	rng := rand.New(rand.NewSource(1))
-	for i := 0; i < 1000; i++ {
-		n := rng.Int63n(1 << 50)
-		num, den := 1+rng.Intn(pipeline.MaxRate), 1+rng.Intn(pipeline.MaxRate)
-		w := new(big.Int).Mul(big.NewInt(n), big.NewInt(int64(2*num)))
-		w.Add(w, big.NewInt(int64(den)))
-		w.Div(w, big.NewInt(int64(2*den)))
-		if got := rsScale(n, num, den); got != w.Int64() {
-			t.Fatalf("rsScale(%d, %d, %d) = %d, want %d", n, num, den, got, w.Int64())
-		}
-	}
 }
 
 // rsNoLength hides the length of a source.
@@ -245,7 +229,7 @@ type rsNoLength struct{ pipeline.Source }
 func TestResampleUnknownLength(t *testing.T) {
 	x := rsTone(44100, 4410, 440, 0.5)
 	f := pipeline.Format{Rate: 44100, Channels: 1}
-	src, err := NewResampler(rsNoLength{pipeline.FromSlice(f, x)}, 8000, High)
+	src, err := ResampleSource(rsNoLength{pipeline.FromSlice(f, x)}, 8000, High)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,14 +264,14 @@ func TestResampleContract(t *testing.T) {
 		}
 		f := pipeline.Format{Rate: c.in, Channels: c.ch}
 		y := audiotest.CheckContract(t, func() (pipeline.Source, error) {
-			return NewResampler(pipeline.FromSlice(f, x), c.out, c.q)
+			return ResampleSource(pipeline.FromSlice(f, x), c.out, c.q)
 		})
-		if want := rsScale(int64(c.frames), c.out, c.in) * int64(c.ch); int64(len(y)) != want {
+		if want := resample.Scale(int64(c.frames), c.out, c.in) * int64(c.ch); int64(len(y)) != want {
 			t.Errorf("%+v: %d samples, want %d", c, len(y), want)
 		}
 		// Upstream reads of odd sizes, ending with frames and io.EOF
 		// together, change nothing.
-		src, _ := NewResampler(&rsChunky{Source: pipeline.FromSlice(f, x), rng: rand.New(rand.NewSource(3))}, c.out, c.q)
+		src, _ := ResampleSource(&rsChunky{Source: pipeline.FromSlice(f, x), rng: rand.New(rand.NewSource(3))}, c.out, c.q)
 		z := audiotest.MustReadAll(t, src)
 		if len(z) != len(y) || audiotest.MaxDiff(y, z) != 0 {
 			t.Errorf("%+v: output depends on the upstream's read sizes", c)
@@ -368,7 +352,7 @@ func (s *rsLongTone) Frames() int64 { return s.frames }
 
 func (s *rsLongTone) Read(p []float32) (int, error) {
 	if s.period == nil {
-		s.period = make([]float32, s.rate/rsGCD(s.rate, s.freq))
+		s.period = make([]float32, s.rate/gcd(s.rate, s.freq))
 		for i := range s.period {
 			ph := (s.freq * i) % s.rate
 			s.period[i] = float32(0.5 * math.Sin(2*math.Pi*float64(ph)/float64(s.rate)))
@@ -396,11 +380,11 @@ func TestResampleDoesNotDrift(t *testing.T) {
 	if testing.Short() {
 		frames = in * 60
 	}
-	src, err := NewResampler(&rsLongTone{rate: in, freq: f, frames: frames}, out, Quick)
+	src, err := ResampleSource(&rsLongTone{rate: in, freq: f, frames: frames}, out, Quick)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := rsScale(frames, out, in)
+	want := resample.Scale(frames, out, in)
 	tail := make([]float64, 0, 2*out)
 	buf := make([]float32, 4000)
 	var k int64
@@ -446,7 +430,7 @@ func TestResampleConcurrentUse(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range outs {
 		wg.Go(func() {
-			src, err := NewResampler(pipeline.FromSlice(f, x), 11025, Medium)
+			src, err := ResampleSource(pipeline.FromSlice(f, x), 11025, Medium)
 			if err != nil {
 				t.Error(err)
 				return
@@ -467,9 +451,9 @@ func TestResampleConcurrentUse(t *testing.T) {
 
 func TestResampleSameRateIsPassthrough(t *testing.T) {
 	src := pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, make([]float32, 10))
-	got, err := NewResampler(src, 8000, High)
+	got, err := ResampleSource(src, 8000, High)
 	if err != nil || got != src {
-		t.Errorf("NewResampler to the same rate = %v, %v; want the source itself", got, err)
+		t.Errorf("ResampleSource to the same rate = %v, %v; want the source itself", got, err)
 	}
 }
 
@@ -490,9 +474,9 @@ func TestResampleErrors(t *testing.T) {
 		{pipeline.FromSlice(pipeline.Format{Rate: 0, Channels: 1}, nil), 8000, High, "sample rate"},
 		{rsNoLength{&rsBadFormat{}}, 8000, High, "channel"},
 	} {
-		_, err := NewResampler(c.src, c.rate, c.q)
+		_, err := ResampleSource(c.src, c.rate, c.q)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("NewResampler(%v, %d, %v) error %v, want one about %q", c.src.Format(), c.rate, c.q, err, c.want)
+			t.Errorf("ResampleSource(%v, %d, %v) error %v, want one about %q", c.src.Format(), c.rate, c.q, err, c.want)
 		}
 	}
 }
@@ -524,7 +508,7 @@ func (s *rsFailing) Close() error { s.closed++; return nil }
 
 func TestResamplePassesErrorsAndCloses(t *testing.T) {
 	up := &rsFailing{Source: pipeline.FromSlice(pipeline.Format{Rate: 44100, Channels: 1}, rsTone(44100, 44100, 440, 0.5)), left: 30000}
-	src, err := NewResampler(up, 8000, High)
+	src, err := ResampleSource(up, 8000, High)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -560,7 +544,7 @@ func TestResamplePassesErrorsAndCloses(t *testing.T) {
 
 func TestResampleDoesNotAllocatePerRead(t *testing.T) {
 	for _, p := range [][2]int{{44100, 8000}, {8000, 44100}, {48000, 16000}, {44100, 7999}} {
-		src, err := NewResampler(&rsLongTone{rate: p[0], freq: 440, frames: 1 << 40}, p[1], High)
+		src, err := ResampleSource(&rsLongTone{rate: p[0], freq: 440, frames: 1 << 40}, p[1], High)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -596,7 +580,7 @@ func TestResampleElement(t *testing.T) {
 		t.Errorf("format %v", f)
 	}
 	if y := audiotest.MustReadAll(t, src); audiotest.MaxDiff(y, rsRun(t, x, pipeline.Format{Rate: 44100, Channels: 1}, 8000, Low)) != 0 {
-		t.Error("the element's output differs from NewResampler's at quality low")
+		t.Error("the element's output differs from ResampleSource's at quality low")
 	}
 	if _, err := pipeline.NewArgs(e, map[string]string{"rate": "8k", "quality": "hihg"}); err == nil || !strings.Contains(err.Error(), `"high"`) {
 		t.Errorf("bad quality: error %v, want a suggestion of high", err)
@@ -642,175 +626,6 @@ func TestQualityNames(t *testing.T) {
 	}
 }
 
-// Kernels, tested directly.
-
-func TestRSFFTMatchesDFT(t *testing.T) {
-	rng := rand.New(rand.NewSource(4))
-	for _, N := range []int{4, 8, 16, 32, 64, 128, 512} {
-		f := newRSFFT(N / 2)
-		x := make([]float64, N)
-		for i := range x {
-			x[i] = rng.Float64() - 0.5
-		}
-		xr, xi := make([]float64, N/2+1), make([]float64, N/2+1)
-		f.forwardReal(x, xr, xi)
-		for k := 0; k <= N/2; k++ {
-			var sr, si float64
-			for n := range x {
-				a := -2 * math.Pi * float64(k*n%N) / float64(N)
-				sr += x[n] * math.Cos(a)
-				si += x[n] * math.Sin(a)
-			}
-			if e := math.Hypot(sr-xr[k], si-xi[k]); e > 1e-12 {
-				t.Fatalf("N=%d: bin %d off by %g", N, k, e)
-			}
-		}
-		y := make([]float64, N)
-		f.inverseReal(xr, xi, y)
-		for n := range x {
-			if e := math.Abs(y[n]/float64(N) - x[n]); e > 1e-14 {
-				t.Fatalf("N=%d: inverse off by %g at %d", N, e, n)
-			}
-		}
-	}
-}
-
-// TestRSStagesMatchTheirDefinition checks the stages against their
-// definition: polyphase y[j] = Σ_n x[n]·h(j·M/L - n) with the windowed sinc
-// h; fast convolution against direct convolution.
-func TestRSStagesMatchTheirDefinition(t *testing.T) {
-	rng := rand.New(rand.NewSource(5))
-	x := make([]float64, 3000)
-	for i := range x {
-		x[i] = rng.Float64() - 0.5
-	}
-	run := func(st rsStage, outLen int64) []float64 {
-		st.start(0)
-		in := &rsBuf{ch: make([][]float64, 1)}
-		out := &rsBuf{ch: make([][]float64, 1)}
-		in.start = st.firstIn()
-		in.padTo(0)
-		in.grow(len(x))
-		copy(in.ch[0][in.off+in.n:], x)
-		in.n += len(x)
-		in.final = true
-		st.setEnd(outLen)
-		for st.run(in, out) {
-		}
-		return out.ch[0][out.off : out.off+out.n]
-	}
-	at := func(i int64) float64 {
-		if i < 0 || i >= int64(len(x)) {
-			return 0
-		}
-		return x[i]
-	}
-	// Polyphase stages, exact and interpolated tables, against the
-	// windowed sinc evaluated at every tap.
-	for _, c := range []struct{ L, M int }{{1, 3}, {2, 1}, {160, 441}, {441, 160}, {7999, 22050}} {
-		st := rsNewPolyHz(c.L, c.M, 0.1, 0.35, 100)
-		tab := st.t
-		half := float64(tab.taps)/2 - 1/float64(c.L)
-		if c.L == 1 {
-			half = float64(tab.off)
-		} else if tab.interp > 0 {
-			half = float64(tab.taps)/2 - 1
-		}
-		k := newRSKernel(0.45, half, rsKaiserBeta(100))
-		outLen := int64(len(x)) * int64(c.L) / int64(c.M)
-		y := run(st, outLen)
-		if int64(len(y)) != outLen {
-			t.Fatalf("L=%d M=%d: %d outputs, want %d", c.L, c.M, len(y), outLen)
-		}
-		// The table is normalised to unity gain; so is the reference.
-		phases := c.L
-		if tab.interp > 0 {
-			phases = tab.interp
-		}
-		var gain float64
-		for r := 0; r < phases; r++ {
-			for m := -tab.taps; m <= tab.taps; m++ {
-				gain += k.at(float64(r)/float64(phases) - float64(m))
-			}
-		}
-		gain /= float64(phases)
-		tol := 1e-12
-		if tab.interp > 0 {
-			tol = 1e-6
-		}
-		for j := int64(0); j < outLen; j += 7 {
-			// Position j·M/L = q + r/L, split exactly (the window's edge
-			// taps sit exactly at ±half for some phases).
-			q := j * int64(c.M) / int64(c.L)
-			frac := float64(j*int64(c.M)-q*int64(c.L)) / float64(c.L)
-			var want float64
-			for n := q - int64(tab.taps); n <= q+int64(tab.taps); n++ {
-				want += at(n) * k.at(frac+float64(q-n))
-			}
-			want /= gain
-			if e := math.Abs(y[j] - want); e > tol {
-				t.Fatalf("L=%d M=%d: output %d = %g, want %g (error %g)", c.L, c.M, j, y[j], want, e)
-			}
-		}
-	}
-	// Fast-convolution stages against direct convolution with their filter.
-	for _, decim := range []bool{true, false} {
-		h := rsLowpass(40, 0.2, 0.25, 100, 1)
-		st := newRSFFTStage(decim, h, 256)
-		outLen := int64(len(x) / 2)
-		if !decim {
-			outLen = int64(len(x) * 2)
-		}
-		y := run(st, outLen)
-		for j := int64(0); j < outLen; j++ {
-			var want float64
-			for i, v := range h {
-				if decim {
-					want += v * at(2*j-40+int64(i))
-				} else if m := j - 40 + int64(i); m%2 == 0 {
-					want += v * at(m/2)
-				}
-			}
-			if e := math.Abs(y[j] - want); e > 1e-13 {
-				t.Fatalf("decim=%v: output %d = %g, want %g", decim, j, y[j], want)
-			}
-		}
-	}
-}
-
-func TestRSDot(t *testing.T) {
-	rng := rand.New(rand.NewSource(6))
-	for n := 0; n < 40; n++ {
-		h, x, d := make([]float64, n), make([]float64, n+3), make([]float64, n)
-		var want, want2 float64
-		for i := range h {
-			h[i], x[i], d[i] = rng.Float64(), rng.Float64(), rng.Float64()
-			want += h[i] * x[i]
-			want2 += (h[i] + 0.3*d[i]) * x[i]
-		}
-		if got := rsDot(h, x); math.Abs(got-want) > 1e-12 {
-			t.Errorf("rsDot over %d = %g, want %g", n, got, want)
-		}
-		if got := rsDot2(h, d, x, 0.3); math.Abs(got-want2) > 1e-12 {
-			t.Errorf("rsDot2 over %d = %g, want %g", n, got, want2)
-		}
-		if a, b := rsDotPair(h, x, d, x[1:]); math.Abs(a-want) > 1e-12 || math.Abs(b-rsDot(d, x[1:])) > 1e-12 {
-			t.Errorf("rsDotPair over %d = %g, %g", n, a, b)
-		}
-		// Symmetric filters of 2H+1 taps, from their first half.
-		if n%2 == 1 {
-			s := make([]float64, n)
-			for i := range s {
-				s[i] = h[min(i, n-1-i)]
-			}
-			a, b := rsDotSym2(h[:n/2+1], x, x[1:])
-			if w := rsDot(s, x); math.Abs(rsDotSym(h[:n/2+1], x)-w) > 1e-12 || math.Abs(a-w) > 1e-12 || math.Abs(b-rsDot(s, x[1:])) > 1e-12 {
-				t.Errorf("rsDotSym over %d taps = %g, rsDotSym2 = %g, %g; want %g", n, rsDotSym(h[:n/2+1], x), a, b, w)
-			}
-		}
-	}
-}
-
 // TestResampleQualityTable prints the measured figures of every quality
 // (go test -run QualityTable -v): passband ripple up to the passband edge,
 // worst alias level, for 44.1 kHz → 8 kHz.
@@ -837,4 +652,11 @@ func TestResampleQualityTable(t *testing.T) {
 		}
 		fmt.Printf("| %-8v | %2.0f%% | ±%.5f dB | %.0f dB | %.1f dB |\n", q, 100*s.Passband, ripple, s.Attenuation, -worst)
 	}
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }

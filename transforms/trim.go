@@ -123,7 +123,7 @@ func (t *trimmer) discard() error {
 	}
 	for t.skip > 0 {
 		want := int(min(t.skip, int64(len(t.scratch)/t.ch)))
-		n, err := t.src.Read(t.scratch[:want*t.ch])
+		n, err := pipeline.ReadSome(t.src, t.scratch[:want*t.ch])
 		if bad := checkUpstreamFrames(n, want); bad != nil {
 			return bad
 		}

@@ -1,6 +1,7 @@
 package transforms
 
 import (
+	"errors"
 	"io"
 	"testing"
 	"time"
@@ -152,5 +153,24 @@ func TestTrimContractElementClose(t *testing.T) {
 	s, _ = tr.Apply(e)
 	if err := pipeline.Close(s); err != nil || !e.Closed() {
 		t.Errorf("Close = %v, upstream closed %v", err, e.Closed())
+	}
+}
+
+func TestTrimStopsOnNoProgress(t *testing.T) {
+	tr, err := Trim(time.Second, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stuck := &audiotest.Stuck{F: pipeline.Format{Rate: 8000, Channels: 1}}
+	src, err := tr.Apply(stuck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = audiotest.Within(t, 10*time.Second, func() error {
+		_, err := src.Read(make([]float32, 160))
+		return err
+	})
+	if !errors.Is(err, io.ErrNoProgress) {
+		t.Fatalf("Read = %v, want io.ErrNoProgress", err)
 	}
 }

@@ -58,7 +58,7 @@ func run(in, out string, rate, channels int, mono bool, to int, quality string) 
 	if mono {
 		src = &downmix{src: src}
 	}
-	src, err = transforms.NewResampler(src, to, q)
+	src, err = transforms.ResampleSource(src, to, q)
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func main() {
 	open := func(context.Context) (pipeline.Source, error) {
 		return &chirp{rate: 44100, frames: 44100 * 2}, nil
 	}
-	sink, err := sinks.Raw("-", sinks.RawOptions{Encoding: sinks.ULaw, Rate: 8000})
+	sink, err := sinks.Raw("-", sinks.RawOptions{Encoding: pipeline.ULaw, Rate: 8000})
 	if err != nil {
 		log.Fatal(err)
 	}

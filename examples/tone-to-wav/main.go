@@ -30,6 +30,14 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	gain, err := transforms.Gain(-6)
+	if err != nil {
+		log.Fatal(err)
+	}
+	resample, err := transforms.Resample(16000, transforms.High)
+	if err != nil {
+		log.Fatal(err)
+	}
 	sink, err := sinks.WAV(out, sinks.WAVOptions{})
 	if err != nil {
 		log.Fatal(err)
@@ -37,9 +45,9 @@ func main() {
 	g := &pipeline.Graph{
 		Sources: []pipeline.Stage{{Name: "tone 440", Open: tone}},
 		Transforms: []pipeline.Stage{
-			{Name: "gain -6dB", Transform: transforms.Gain(-6)},
+			{Name: "gain -6dB", Transform: gain},
 			{Name: "fade", Transform: fade},
-			{Name: "resample 16k", Transform: transforms.Resample(16000, transforms.High)},
+			{Name: "resample 16k", Transform: resample},
 		},
 		Sink: pipeline.Stage{Name: "wav " + out, Sink: sink},
 	}

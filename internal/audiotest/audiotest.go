@@ -19,14 +19,15 @@ import (
 
 // ReadAll reads src to its end with reads of chunk frames and returns every
 // sample. It fails on any error but io.EOF, and on a stream that never ends
-// (more than maxFrames frames).
+// (more than maxFrames frames) or that keeps returning no frames and no
+// error (io.ErrNoProgress, see pipeline.ReadSome).
 func ReadAll(src pipeline.Source, chunk int) ([]float32, error) {
 	const maxFrames = 1 << 28
 	ch := src.Format().Channels
 	buf := make([]float32, chunk*ch)
 	var out []float32
 	for {
-		n, err := src.Read(buf)
+		n, err := pipeline.ReadSome(src, buf)
 		if n < 0 || n > chunk {
 			return out, fmt.Errorf("Read returned %d frames for a %d-frame buffer", n, chunk)
 		}
@@ -121,7 +122,7 @@ func readMixed(src pipeline.Source) ([]float32, error) {
 	buf := make([]float32, 1597*ch)
 	var out []float32
 	for i := 0; ; i++ {
-		n, err := src.Read(buf[:sizes[i%len(sizes)]*ch])
+		n, err := pipeline.ReadSome(src, buf[:sizes[i%len(sizes)]*ch])
 		out = append(out, buf[:n*ch]...)
 		if err == io.EOF {
 			return out, nil

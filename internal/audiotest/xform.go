@@ -2,6 +2,8 @@ package audiotest
 
 import (
 	"sync/atomic"
+	"testing"
+	"time"
 
 	"github.com/elkspipe/elkspipe/pipeline"
 )
@@ -63,3 +65,36 @@ func (e *Endless) Delivered() int64 { return e.frames.Load() }
 
 // Closed reports whether Close was called.
 func (e *Endless) Closed() bool { return e.closed.Load() }
+
+// Stuck is a broken Source that never ends and never delivers: every Read
+// returns 0 frames and a nil error. It counts its reads, for tests that
+// callers give up with io.ErrNoProgress instead of spinning.
+type Stuck struct {
+	F     pipeline.Format
+	reads atomic.Int64
+}
+
+// Format returns s.F.
+func (s *Stuck) Format() pipeline.Format { return s.F }
+
+// Read returns 0, nil.
+func (s *Stuck) Read(p []float32) (int, error) { s.reads.Add(1); return 0, nil }
+
+// Reads returns the number of times Read was called.
+func (s *Stuck) Reads() int64 { return s.reads.Load() }
+
+// Within runs f and fails the test if it has not returned within d, so
+// that a test of code that could loop forever fails instead of hanging the
+// suite. It returns f's error.
+func Within(t testing.TB, d time.Duration, f func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		t.Fatalf("still running after %v (a loop that never ends?)", d)
+		return nil
+	}
+}

@@ -1,76 +1,22 @@
 // Package pcm converts between elkspipe's float32 samples and the
-// headerless sample encodings that raw files, raw sinks and the 46elks wire
-// formats use: signed 16-bit and 32-bit float little-endian, and G.711
-// µ-law and A-law. Conversions follow the project's convention: a 16-bit
+// headerless sample encodings (pipeline.Encoding) that raw files, raw sinks
+// and the 46elks wire formats use: signed 16-bit and 32-bit float
+// little-endian, and G.711 µ-law and A-law. Conversions follow the project's convention: a 16-bit
 // sample s is s/32768, and x becomes round(x·32768) clamped to 16 bits.
 package pcm
 
 import (
 	"encoding/binary"
-	"fmt"
 	"math"
 	"slices"
 
 	"github.com/elkspipe/elkspipe/internal/g711"
+	"github.com/elkspipe/elkspipe/pipeline"
 )
-
-// Encoding is a headerless sample encoding. The zero value is S16LE.
-type Encoding int
-
-// The encodings.
-const (
-	// S16LE is signed 16-bit little-endian PCM (ffmpeg -f s16le).
-	S16LE Encoding = iota
-	// F32LE is 32-bit IEEE float little-endian (ffmpeg -f f32le), clamped
-	// to [-1, 1] both ways; NaN reads and writes as 0.
-	F32LE
-	// ULaw is ITU-T G.711 µ-law, one byte per sample (ffmpeg -f mulaw).
-	ULaw
-	// ALaw is ITU-T G.711 A-law, one byte per sample (ffmpeg -f alaw).
-	ALaw
-)
-
-var names = []string{S16LE: "s16le", F32LE: "f32le", ULaw: "ulaw", ALaw: "alaw"}
 
 // Names lists the encodings' names in pipe syntax.
-func Names() []string { return slices.Clone(names) }
-
-// String returns the encoding's name in pipe syntax, e.g. "s16le".
-func (e Encoding) String() string {
-	if e >= 0 && int(e) < len(names) {
-		return names[e]
-	}
-	return fmt.Sprintf("Encoding(%d)", int(e))
-}
-
-// Parse returns the encoding called name: s16le, f32le, ulaw or alaw
-// (mulaw and ffmpeg's pcm_s16le, pcm_f32le, pcm_mulaw, pcm_alaw too).
-func Parse(name string) (Encoding, error) {
-	switch name {
-	case "s16le", "pcm_s16le":
-		return S16LE, nil
-	case "f32le", "pcm_f32le":
-		return F32LE, nil
-	case "ulaw", "mulaw", "pcm_mulaw":
-		return ULaw, nil
-	case "alaw", "pcm_alaw":
-		return ALaw, nil
-	}
-	return 0, fmt.Errorf("unknown encoding %q (use s16le, f32le, ulaw or alaw)", name)
-}
-
-// Size returns the number of bytes one sample takes, or 0 for an unknown
-// encoding.
-func (e Encoding) Size() int {
-	switch e {
-	case S16LE:
-		return 2
-	case F32LE:
-		return 4
-	case ULaw, ALaw:
-		return 1
-	}
-	return 0
+func Names() []string {
+	return []string{pipeline.S16LE.String(), pipeline.F32LE.String(), pipeline.ULaw.String(), pipeline.ALaw.String()}
 }
 
 // S16 converts a float sample to 16 bits: round(x × 32768), clamped to
@@ -92,25 +38,25 @@ func S16(x float32) int16 {
 // the extended slice, like strconv.AppendInt; pass dst[:0] to reuse a
 // buffer. Samples beyond ±1 are clipped. An unknown encoding appends
 // nothing.
-func Append(dst []byte, src []float32, enc Encoding) []byte {
+func Append(dst []byte, src []float32, enc pipeline.Encoding) []byte {
 	size := enc.Size()
 	start := len(dst)
 	dst = slices.Grow(dst, len(src)*size)[:start+len(src)*size]
 	out := dst[start:]
 	switch enc {
-	case S16LE:
+	case pipeline.S16LE:
 		for i, x := range src {
 			binary.LittleEndian.PutUint16(out[2*i:], uint16(S16(x)))
 		}
-	case F32LE:
+	case pipeline.F32LE:
 		for i, x := range src {
 			binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(clampFloat(x)))
 		}
-	case ULaw:
+	case pipeline.ULaw:
 		for i, x := range src {
 			out[i] = g711.EncodeULaw(S16(x))
 		}
-	case ALaw:
+	case pipeline.ALaw:
 		for i, x := range src {
 			out[i] = g711.EncodeALaw(S16(x))
 		}
@@ -141,21 +87,21 @@ func init() {
 
 // Decode fills dst with the samples encoded as enc in b, which must hold
 // at least len(dst) × enc.Size() bytes.
-func Decode(dst []float32, b []byte, enc Encoding) {
+func Decode(dst []float32, b []byte, enc pipeline.Encoding) {
 	switch enc {
-	case S16LE:
+	case pipeline.S16LE:
 		for i := range dst {
 			dst[i] = float32(int16(binary.LittleEndian.Uint16(b[2*i:]))) / 32768
 		}
-	case F32LE:
+	case pipeline.F32LE:
 		for i := range dst {
 			dst[i] = clampFloat(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
 		}
-	case ULaw:
+	case pipeline.ULaw:
 		for i := range dst {
 			dst[i] = ulawFloat[b[i]]
 		}
-	case ALaw:
+	case pipeline.ALaw:
 		for i := range dst {
 			dst[i] = alawFloat[b[i]]
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/elkspipe/elkspipe/internal/pcm"
+	"github.com/elkspipe/elkspipe/pipeline"
 )
 
 // Format names an audio format of the Realtime Voice API, as it appears in
@@ -196,7 +197,7 @@ func NewDecoder(f Format) (Decoder, error) {
 
 // pcmCodec encodes and decodes the stateless sample formats: 16-bit PCM and
 // G.711, one sample at a time.
-type pcmCodec struct{ enc pcm.Encoding }
+type pcmCodec struct{ enc pipeline.Encoding }
 
 func (c pcmCodec) Encode(dst []byte, samples []float32) []byte {
 	return pcm.Append(dst, samples, c.enc)
@@ -219,7 +220,7 @@ func (c pcmCodec) Decode(dst []float32, data []byte) ([]float32, error) {
 }
 
 func init() {
-	for f, enc := range map[Format]pcm.Encoding{PCM8000: pcm.S16LE, PCM16000: pcm.S16LE, PCM24000: pcm.S16LE, ULaw: pcm.ULaw, ALaw: pcm.ALaw} {
+	for f, enc := range map[Format]pipeline.Encoding{PCM8000: pipeline.S16LE, PCM16000: pipeline.S16LE, PCM24000: pipeline.S16LE, ULaw: pipeline.ULaw, ALaw: pipeline.ALaw} {
 		c := pcmCodec{enc}
 		RegisterCodec(f, Codec{
 			NewEncoder: func() (Encoder, error) { return c, nil },

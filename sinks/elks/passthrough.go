@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/elkspipe/elkspipe/internal/media"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sources"
 )
@@ -39,7 +40,7 @@ type sessPassPlan struct {
 
 // sessPassFile is what probe learns of one version of a file.
 type sessPassFile struct {
-	frames *sources.FrameMap
+	frames *media.FrameMap
 	dur    time.Duration // decoded
 }
 
@@ -147,14 +148,14 @@ func (p *sessPassPlan) check() error {
 
 // expand lists the files of one source, shuffled with rng if asked. An
 // entry of an M3U list that cannot be played (a URL) comes with its Err.
-func (src *sessPassSource) expand(rng *rand.Rand) ([]sources.M3UItem, error) {
-	var out []sources.M3UItem
+func (src *sessPassSource) expand(rng *rand.Rand) ([]media.M3UItem, error) {
+	var out []media.M3UItem
 	for _, f := range src.files {
 		if ext := strings.ToLower(filepath.Ext(f)); !src.playlist || (ext != ".m3u" && ext != ".m3u8") {
-			out = append(out, sources.M3UItem{Path: f})
+			out = append(out, media.M3UItem{Path: f})
 			continue
 		}
-		items, err := sources.ReadM3UItems(f)
+		items, err := media.ReadM3UItems(f)
 		if err != nil {
 			return nil, err
 		}
@@ -172,7 +173,7 @@ func (src *sessPassSource) expand(rng *rand.Rand) ([]sources.M3UItem, error) {
 // probe checks that the file at path is of the plan's format and returns
 // the map of its frames and its duration (both found once per version of
 // the file and remembered).
-func (p *sessPassPlan) probe(path string) (*sources.FrameMap, time.Duration, error) {
+func (p *sessPassPlan) probe(path string) (*media.FrameMap, time.Duration, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		var pe *os.PathError
@@ -191,7 +192,7 @@ func (p *sessPassPlan) probe(path string) (*sources.FrameMap, time.Duration, err
 	}
 	head := make([]byte, 12)
 	n, _ := io.ReadFull(f, head)
-	kind := sources.Sniff(head[:n])
+	kind := media.Sniff(head[:n])
 	key := sessDurKey{path, st.Size(), st.ModTime()}
 	p.mu.Lock()
 	known, ok := p.files[key]
@@ -204,7 +205,7 @@ func (p *sessPassPlan) probe(path string) (*sources.FrameMap, time.Duration, err
 			}
 			return nil, 0, err
 		}
-		fm, err := sources.MapFrames(path)
+		fm, err := media.MapFrames(path)
 		if err != nil {
 			return nil, 0, err
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/elkspipe/elkspipe/internal/media"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sinks/elks"
 	"github.com/elkspipe/elkspipe/sources"
@@ -42,7 +43,7 @@ func (c *call) feedFile(t time.Duration, data []byte) {
 		n := min(12-f.extra, len(extra))
 		f.extraHead = append(f.extraHead, extra[:n]...)
 		f.extra += n
-		if f.extra == 12 && sources.Sniff(f.extraHead) != "" {
+		if f.extra == 12 && media.Sniff(f.extraHead) != "" {
 			c.problem(t, FormatMismatch, "a second %s file after the end of the first without a new sending: ignored", f.format)
 		}
 	}
@@ -62,7 +63,7 @@ func riffEnd(head []byte) int64 {
 }
 
 func (c *call) checkFileKind(t time.Duration, f *sentFile) {
-	kind := sources.Sniff(f.head)
+	kind := media.Sniff(f.head)
 	if kind != "" && kind != string(f.format) {
 		c.problem(t, FormatMismatch, "sending says %s but the bytes are %s", f.format, kind)
 	}
@@ -277,7 +278,7 @@ func (d *fileDecoder) run() (err error) {
 	// before it returns, so it is read a frame at a time, so as not to
 	// hold decoded samples back while it waits for bytes.
 	read := fileBatch
-	if sources.Sniff(d.feed.head()) != "wav" {
+	if media.Sniff(d.feed.head()) != "wav" {
 		read = 1
 	}
 	buf := make([]float32, read*f.Channels)

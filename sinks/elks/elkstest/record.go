@@ -134,7 +134,7 @@ type converter struct {
 func startConverter(from, to int, w *callfile.Recorder) (*converter, error) {
 	c := &converter{rate: from, ch: make(chan []float32, 16), done: make(chan error, 1)}
 	src := &pushSource{format: pipeline.Format{Rate: from, Channels: 1}, ch: c.ch}
-	rs, err := transforms.NewResampler(src, to, 0)
+	rs, err := transforms.ResampleSource(src, to, 0)
 	if err != nil {
 		return nil, fmt.Errorf("resampling the recording from %d Hz to %d Hz: %v", from, to, err)
 	}

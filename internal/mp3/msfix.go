@@ -1,4 +1,4 @@
-package sources
+package mp3
 
 // This file rewrites mid/side stereo granules with short blocks so that
 // go-mp3 decodes them as ffmpeg does.
@@ -27,10 +27,10 @@ package sources
 //     to reach line 576 from the end of its big_values region.
 //
 // The inserted bits change the main data, so a rewritten frame's main data
-// is handed to go-mp3 whole in the frame's own chunk (mp3Repacker.repack).
+// is handed to go-mp3 whole in the frame's own chunk (repacker.repack).
 
-// mp3Part locates one granule's channel in Layer III side information.
-type mp3Part struct {
+// granulePart locates one granule's channel in Layer III side information.
+type granulePart struct {
 	pos        int // bit offset of part2_3_length in the side information
 	part23     int // part2_3_length: bits of main data
 	bigValues  int
@@ -41,13 +41,13 @@ type mp3Part struct {
 	count1TabB bool // count1table_select 1 (table B)
 }
 
-// mp3Parts parses the per-granule, per-channel fields of side information
+// granuleParts parses the per-granule, per-channel fields of side information
 // si of a stereo frame with header h: [granule][channel], granules first,
 // as the main data is laid out.
-func mp3Parts(h mp3Header, si []byte) (parts [2][2]mp3Part, granules int) {
-	r := mp3SideBits{b: si}
+func granuleParts(h Header, si []byte) (parts [2][2]granulePart, granules int) {
+	r := sideBits{b: si}
 	granules, sfcBits, pos := 1, 9, 8+2 // MPEG-2: main_data_begin, private bits
-	if h.version == 1 {
+	if h.Version == 1 {
 		granules, sfcBits, pos = 2, 4, 9+3+8 // main_data_begin, private bits, scfsi
 	}
 	for gr := range granules {
@@ -68,7 +68,7 @@ func mp3Parts(h mp3Header, si []byte) (parts [2][2]mp3Part, granules int) {
 				p.tablesPos, p.tables = r.pos, 3
 				r.pos += 3*5 + 4 + 3 // table_select, region0_count, region1_count
 			}
-			if h.version == 1 {
+			if h.Version == 1 {
 				r.pos++ // preflag
 			}
 			r.pos++ // scalefac_scale
@@ -80,7 +80,7 @@ func mp3Parts(h mp3Header, si []byte) (parts [2][2]mp3Part, granules int) {
 }
 
 // write stores v in the n bits at pos.
-func (r *mp3SideBits) write(pos, n, v int) {
+func (r *sideBits) write(pos, n, v int) {
 	for i := n - 1; i >= 0; i-- {
 		bit := byte(v>>i) & 1
 		b := &r.b[pos>>3]
@@ -90,25 +90,25 @@ func (r *mp3SideBits) write(pos, n, v int) {
 	}
 }
 
-// mp3Insert is a run of bits inserted into main data.
-type mp3Insert struct {
+// insertion is a run of bits inserted into main data.
+type insertion struct {
 	at   int // bit offset in the original main data
 	n    int // bits
 	ones bool
 }
 
-// mp3MSFix plans the rewrite of a frame with header h (b3: its fourth
+// midSideFix plans the rewrite of a frame with header h (b3: its fourth
 // byte) and side information si: it rewrites newSide (a copy of si) and
 // returns the bits to insert into the main data, in order, or nil when the
 // frame needs no rewrite.
-func mp3MSFix(h mp3Header, b3 byte, si, newSide []byte) []mp3Insert {
+func midSideFix(h Header, b3 byte, si, newSide []byte) []insertion {
 	const jointStereo, msOnly = 1, 2
-	if h.layer != 3 || h.mono || b3>>6 != jointStereo || b3>>4&3 != msOnly {
+	if h.Layer != 3 || h.Mono || b3>>6 != jointStereo || b3>>4&3 != msOnly {
 		return nil // no mid/side, or intensity stereo too (see README)
 	}
-	parts, granules := mp3Parts(h, si)
-	w := mp3SideBits{b: newSide}
-	var ins []mp3Insert
+	parts, granules := granuleParts(h, si)
+	w := sideBits{b: newSide}
+	var ins []insertion
 	at := 0 // bit offset of the granule's main data
 	for gr := range granules {
 		m, s := parts[gr][0], parts[gr][1]
@@ -124,7 +124,7 @@ func mp3MSFix(h mp3Header, b3 byte, si, newSide []byte) []mp3Insert {
 			for i := range s.tables {
 				w.write(s.tablesPos+5*i, 5, 0)
 			}
-			ins = append(ins, mp3Insert{at: at + m.part23, n: 1})
+			ins = append(ins, insertion{at: at + m.part23, n: 1})
 			at = end
 			continue
 		}
@@ -143,15 +143,15 @@ func mp3MSFix(h mp3Header, b3 byte, si, newSide []byte) []mp3Insert {
 			return nil // part2_3_length cannot say it
 		}
 		w.write(c.pos, 12, c.part23+n)
-		ins = append(ins, mp3Insert{at: at + m.part23 + ch*s.part23, n: n, ones: true})
+		ins = append(ins, insertion{at: at + m.part23 + ch*s.part23, n: n, ones: true})
 		at = end
 	}
 	return ins
 }
 
-// mp3InsertBits returns main data md (bits long) with the bits of ins
+// insertBits returns main data md (bits long) with the bits of ins
 // inserted, appended to dst.
-func mp3InsertBits(dst, md []byte, bits int, ins []mp3Insert) []byte {
+func insertBits(dst, md []byte, bits int, ins []insertion) []byte {
 	var acc byte
 	nacc := 0
 	put := func(bit byte) {

@@ -1,4 +1,4 @@
-package sources
+package mp3
 
 import (
 	"bufio"
@@ -13,21 +13,21 @@ import (
 // cannot decode, reads the Xing/Info/LAME header, and hands go-mp3 nothing
 // but whole Layer III frames of one stream.
 
-// mp3Header is a decoded MPEG audio frame header.
-type mp3Header struct {
-	version   int // 1 (MPEG-1), 2 (MPEG-2 LSF) or 25 (MPEG-2.5)
-	layer     int // 1, 2 or 3
-	crc       bool
-	bitrate   int // bits per second; 0 for free format
-	rate      int // samples per second
-	rateIndex int
-	padding   int
-	mono      bool
-	size      int // frame length in bytes; 0 for free format
+// Header is a decoded MPEG audio frame header.
+type Header struct {
+	Version   int  // 1 (MPEG-1), 2 (MPEG-2 LSF) or 25 (MPEG-2.5)
+	Layer     int  // 1, 2 or 3
+	CRC       bool // a CRC follows the header
+	Bitrate   int  // bits per second; 0 for free format
+	Rate      int  // samples per second
+	RateIndex int  // the sample rate field
+	Padding   int  // the padding bit
+	Mono      bool // single channel
+	Size      int  // frame length in bytes; 0 for free format
 }
 
 var (
-	mp3Bitrates = [2][3][15]int{ // [mpeg1, mpeg2/2.5][layer-1][index], kbit/s
+	bitrates = [2][3][15]int{ // [mpeg1, mpeg2/2.5][layer-1][index], kbit/s
 		{
 			{0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448},
 			{0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384},
@@ -39,84 +39,84 @@ var (
 			{0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160},
 		},
 	}
-	mp3Rates = [3]int{44100, 48000, 32000}
+	sampleRates = [3]int{44100, 48000, 32000}
 )
 
-// parseMP3Header decodes the four bytes at the start of b. It reports false
+// ParseHeader decodes the four bytes at the start of b. It reports false
 // for anything that is not a valid header (sync, version, layer, bitrate,
 // sample rate). Like ffmpeg, it ignores the emphasis field, whose reserved
 // value go-mp3 would reject.
-func parseMP3Header(b []byte) (mp3Header, bool) {
+func ParseHeader(b []byte) (Header, bool) {
 	if len(b) < 4 || b[0] != 0xFF || b[1]&0xE0 != 0xE0 {
-		return mp3Header{}, false
+		return Header{}, false
 	}
-	var h mp3Header
+	var h Header
 	switch (b[1] >> 3) & 3 {
 	case 0:
-		h.version = 25
+		h.Version = 25
 	case 1:
 		return h, false
 	case 2:
-		h.version = 2
+		h.Version = 2
 	case 3:
-		h.version = 1
+		h.Version = 1
 	}
-	h.layer = 4 - int((b[1]>>1)&3)
-	if h.layer == 4 {
+	h.Layer = 4 - int((b[1]>>1)&3)
+	if h.Layer == 4 {
 		return h, false
 	}
-	h.crc = b[1]&1 == 0
+	h.CRC = b[1]&1 == 0
 	bi := int(b[2] >> 4)
-	h.rateIndex = int(b[2]>>2) & 3
-	if bi == 15 || h.rateIndex == 3 {
+	h.RateIndex = int(b[2]>>2) & 3
+	if bi == 15 || h.RateIndex == 3 {
 		return h, false
 	}
-	h.padding = int(b[2]>>1) & 1
-	h.mono = b[3]>>6 == 3
-	h.rate = mp3Rates[h.rateIndex]
+	h.Padding = int(b[2]>>1) & 1
+	h.Mono = b[3]>>6 == 3
+	h.Rate = sampleRates[h.RateIndex]
 	lsf := 0
-	switch h.version {
+	switch h.Version {
 	case 2:
-		h.rate /= 2
+		h.Rate /= 2
 		lsf = 1
 	case 25:
-		h.rate /= 4
+		h.Rate /= 4
 		lsf = 1
 	}
-	h.bitrate = mp3Bitrates[lsf][h.layer-1][bi] * 1000
-	if h.bitrate == 0 {
+	h.Bitrate = bitrates[lsf][h.Layer-1][bi] * 1000
+	if h.Bitrate == 0 {
 		return h, true
 	}
 	switch {
-	case h.layer == 1:
-		h.size = (12*h.bitrate/h.rate + h.padding) * 4
-	case h.layer == 3 && lsf == 1:
-		h.size = 72*h.bitrate/h.rate + h.padding
+	case h.Layer == 1:
+		h.Size = (12*h.Bitrate/h.Rate + h.Padding) * 4
+	case h.Layer == 3 && lsf == 1:
+		h.Size = 72*h.Bitrate/h.Rate + h.Padding
 	default:
-		h.size = 144*h.bitrate/h.rate + h.padding
+		h.Size = 144*h.Bitrate/h.Rate + h.Padding
 	}
 	return h, true
 }
 
-// samplesPerFrame is the number of PCM frames one MPEG frame decodes to.
-func (h mp3Header) samplesPerFrame() int {
+// SamplesPerFrame is the number of PCM frames one MPEG frame decodes to.
+func (h Header) SamplesPerFrame() int {
 	switch {
-	case h.layer == 1:
+	case h.Layer == 1:
 		return 384
-	case h.layer == 3 && h.version != 1:
+	case h.Layer == 3 && h.Version != 1:
 		return 576
 	}
 	return 1152
 }
 
 // sideInfoSize is the length of the Layer III side information.
-func (h mp3Header) sideInfoSize() int {
+func (h Header) sideInfoSize() int {
 	switch {
-	case h.version == 1 && h.mono:
+	case h.Version == 1 && h.Mono:
 		return 17
-	case h.version == 1:
+	case h.Version == 1:
 		return 32
-	case h.mono:
+	case h.Mono:
 		return 9
 	}
 	return 17
@@ -125,37 +125,37 @@ func (h mp3Header) sideInfoSize() int {
 // sameStream reports whether h can belong to the stream whose first frame
 // is ref: same version, layer and sample rate (what ffmpeg and mpg123 also
 // require) and a known frame size.
-func (h mp3Header) sameStream(ref mp3Header) bool {
-	return h.version == ref.version && h.layer == ref.layer && h.rateIndex == ref.rateIndex && h.size > 0
+func (h Header) sameStream(ref Header) bool {
+	return h.Version == ref.Version && h.Layer == ref.Layer && h.RateIndex == ref.RateIndex && h.Size > 0
 }
 
 // describe names the stream kind for error messages, e.g. "MPEG-1 Layer II".
-func (h mp3Header) describe() string {
+func (h Header) describe() string {
 	v := "MPEG-1"
-	switch h.version {
+	switch h.Version {
 	case 2:
 		v = "MPEG-2"
 	case 25:
 		v = "MPEG-2.5"
 	}
-	return fmt.Sprintf("%s Layer %s", v, [...]string{"", "I", "II", "III"}[h.layer])
+	return fmt.Sprintf("%s Layer %s", v, [...]string{"", "I", "II", "III"}[h.Layer])
 }
 
-// mp3Gapless is what the Xing/Info header and its LAME extension say.
-type mp3Gapless struct {
-	frames    int64 // number of audio frames, 0 if not given
-	bytes     int64 // length of the stream from the tag frame on, 0 if not given
-	lame      bool  // the LAME extension with encoder delay and padding is present
-	delay     int
-	padding   int
-	tagOffset int64 // byte offset of the tag frame
+// Gapless is what the Xing/Info header and its LAME extension say.
+type Gapless struct {
+	Frames    int64 // number of audio frames, 0 if not given
+	Bytes     int64 // length of the stream from the tag frame on, 0 if not given
+	LAME      bool  // the LAME extension with encoder delay and padding is present
+	Delay     int   // encoder delay in samples (LAME)
+	Padding   int   // encoder padding in samples at the end (LAME)
+	TagOffset int64 // byte offset of the tag frame
 }
 
 // parseVBRTag recognizes a Xing, Info or VBRI header in the first frame f
 // (header h). It reports whether the frame is such a tag frame, which
 // carries no audio.
-func parseVBRTag(h mp3Header, f []byte) (g mp3Gapless, isTag bool) {
-	if h.layer != 3 {
+func parseVBRTag(h Header, f []byte) (g Gapless, isTag bool) {
+	if h.Layer != 3 {
 		return g, false
 	}
 	if len(f) >= 40 && string(f[36:40]) == "VBRI" {
@@ -183,14 +183,14 @@ func parseVBRTag(h mp3Header, f []byte) (g mp3Gapless, isTag bool) {
 		if !ok {
 			return g, true
 		}
-		g.frames = v
+		g.Frames = v
 	}
 	if flags&2 != 0 {
 		v, ok := field()
 		if !ok {
 			return g, true
 		}
-		g.bytes = v
+		g.Bytes = v
 	}
 	if flags&4 != 0 {
 		p += 100 // seek table
@@ -205,9 +205,9 @@ func parseVBRTag(h mp3Header, f []byte) (g mp3Gapless, isTag bool) {
 		switch string(f[p : p+4]) {
 		case "LAME", "Lavf", "Lavc":
 			v := int(f[p+21])<<16 | int(f[p+22])<<8 | int(f[p+23])
-			g.lame = true
-			g.delay = v >> 12
-			g.padding = v & 0xFFF
+			g.LAME = true
+			g.Delay = v >> 12
+			g.Padding = v & 0xFFF
 		}
 	}
 	return g, true
@@ -215,21 +215,21 @@ func parseVBRTag(h mp3Header, f []byte) (g mp3Gapless, isTag bool) {
 
 // Limits of the scanner.
 const (
-	mp3MaxLeadingJunk = 1 << 20 // bytes searched for the first frame after tags
-	mp3ScanBuffer     = 32 << 10
+	maxLeadingJunk = 1 << 20 // bytes searched for the first frame after tags
+	scanBuffer     = 32 << 10
 )
 
-// errNoMP3Frames is returned when the data holds no MPEG audio stream.
-var errNoMP3Frames = errors.New("mp3: no MPEG audio frames found")
+// ErrNoFrames is returned when the data holds no MPEG audio stream.
+var ErrNoFrames = errors.New("mp3: no MPEG audio frames found")
 
-// mp3Scanner reads an MPEG audio stream frame by frame.
-type mp3Scanner struct {
+// Scanner reads an MPEG audio stream frame by frame.
+type Scanner struct {
 	br  *bufio.Reader
 	off int64 // bytes consumed from the start of the stream
-	ref mp3Header
+	ref Header
 	buf [2048]byte // the current frame; Layer III frames are at most 1441 bytes
 
-	res mp3Repacker // rebuilds frames for go-mp3
+	res repacker // rebuilds frames for go-mp3
 
 	frames   int   // audio frames handed out
 	frameOff int64 // byte offset of the last frame handed out
@@ -239,15 +239,17 @@ type mp3Scanner struct {
 	// audio and is not handed out.
 	checked bool
 	hasTag  bool
-	tag     mp3Gapless
+	tag     Gapless
 }
 
-func newMP3Scanner(r io.Reader) *mp3Scanner {
-	return &mp3Scanner{br: bufio.NewReaderSize(r, mp3ScanBuffer)}
+// NewScanner returns a Scanner of the stream that r holds; call Start, then
+// Next for every frame.
+func NewScanner(r io.Reader) *Scanner {
+	return &Scanner{br: bufio.NewReaderSize(r, scanBuffer)}
 }
 
 // discard skips n bytes; it reports io.EOF if the data ends first.
-func (s *mp3Scanner) discard(n int64) error {
+func (s *Scanner) discard(n int64) error {
 	for n > 0 {
 		step := int(min(n, 1<<30))
 		d, err := s.br.Discard(step)
@@ -265,7 +267,7 @@ func (s *mp3Scanner) discard(n int64) error {
 
 // peek returns up to n bytes ahead without consuming them; fewer at the end
 // of the data. Errors other than io.EOF are returned.
-func (s *mp3Scanner) peek(n int) ([]byte, error) {
+func (s *Scanner) peek(n int) ([]byte, error) {
 	b, err := s.br.Peek(n)
 	if err == io.EOF || err == bufio.ErrBufferFull {
 		err = nil
@@ -304,19 +306,19 @@ func tagLength(b []byte) int64 {
 // start of b (b holds up to depth more frames) fits an MPEG stream: the end
 // of the data, a tag, or depth further frames of the same stream. If cut is
 // false, the data may not end within a frame.
-func followerOK(b []byte, h mp3Header, ref mp3Header, depth int, cut bool) bool {
+func followerOK(b []byte, h Header, ref Header, depth int, cut bool) bool {
 	for ; depth > 0; depth-- {
-		if len(b) == h.size {
+		if len(b) == h.Size {
 			return true // the data ends right after this frame
 		}
-		if len(b) < h.size {
+		if len(b) < h.Size {
 			return cut // the data ends within this frame
 		}
-		b = b[h.size:]
+		b = b[h.Size:]
 		if tagLength(b) > 0 {
 			return true
 		}
-		next, ok := parseMP3Header(b)
+		next, ok := ParseHeader(b)
 		if !ok || !next.sameStream(ref) {
 			return false
 		}
@@ -325,34 +327,34 @@ func followerOK(b []byte, h mp3Header, ref mp3Header, depth int, cut bool) bool 
 	return true
 }
 
-// start skips leading tags and junk and finds the first frame. It returns
+// Start skips leading tags and junk and finds the first frame. It returns
 // its header (also stored as the stream reference) without consuming it.
 // It fails with a clear error for streams go-mp3 cannot decode.
-func (s *mp3Scanner) start() (mp3Header, error) {
+func (s *Scanner) Start() (Header, error) {
 	var junk int64
 	for {
 		b, err := s.peek(32)
 		if err != nil {
-			return mp3Header{}, mp3ReadError(err)
+			return Header{}, ReadError(err)
 		}
 		if len(b) < 4 {
-			return mp3Header{}, errNoMP3Frames
+			return Header{}, ErrNoFrames
 		}
 		if string(b[:3]) == "ID3" {
 			if n := tagLength(b); n > 0 {
 				if err := s.discard(n); err != nil {
 					if err == io.EOF {
-						return mp3Header{}, errNoMP3Frames
+						return Header{}, ErrNoFrames
 					}
-					return mp3Header{}, mp3ReadError(err)
+					return Header{}, ReadError(err)
 				}
 				continue
 			}
 		}
-		if h, ok := parseMP3Header(b); ok {
+		if h, ok := ParseHeader(b); ok {
 			accepted, err := s.acceptFirst(h, junk > 0)
 			if err != nil {
-				return mp3Header{}, err
+				return Header{}, err
 			}
 			if accepted {
 				s.ref = h
@@ -360,14 +362,14 @@ func (s *mp3Scanner) start() (mp3Header, error) {
 			}
 		}
 		junk++
-		if junk > mp3MaxLeadingJunk {
-			return mp3Header{}, errNoMP3Frames
+		if junk > maxLeadingJunk {
+			return Header{}, ErrNoFrames
 		}
 		if err := s.discard(1); err != nil {
 			if err == io.EOF {
-				return mp3Header{}, errNoMP3Frames
+				return Header{}, ErrNoFrames
 			}
-			return mp3Header{}, mp3ReadError(err)
+			return Header{}, ReadError(err)
 		}
 	}
 }
@@ -377,22 +379,22 @@ func (s *mp3Scanner) start() (mp3Header, error) {
 // enough; after junk three are needed, so that stray sync patterns in
 // non-MP3 data are not taken for audio. Streams go-mp3 cannot decode are
 // reported once they look genuine.
-func (s *mp3Scanner) acceptFirst(h mp3Header, afterJunk bool) (bool, error) {
+func (s *Scanner) acceptFirst(h Header, afterJunk bool) (bool, error) {
 	depth := 1
 	if afterJunk {
 		depth = 3
 	}
-	if h.size == 0 { // free format: the frame length is not in the header
+	if h.Size == 0 { // free format: the frame length is not in the header
 		if afterJunk {
 			return false, nil // too weak a sign to call junk free format
 		}
 		b, err := s.peek(4 + 2*1441 + 4)
 		if err != nil {
-			return false, mp3ReadError(err)
+			return false, ReadError(err)
 		}
 		for i := 4; i+4 <= len(b); i++ {
-			if n, ok := parseMP3Header(b[i:]); ok && n.size == 0 && n.version == h.version &&
-				n.layer == h.layer && n.rateIndex == h.rateIndex {
+			if n, ok := ParseHeader(b[i:]); ok && n.Size == 0 && n.Version == h.Version &&
+				n.Layer == h.Layer && n.RateIndex == h.RateIndex {
 				return false, errors.New("mp3: free-format (unspecified bitrate) streams are not supported; convert it with: ffmpeg -i IN.mp3 OUT.wav")
 			}
 		}
@@ -400,15 +402,15 @@ func (s *mp3Scanner) acceptFirst(h mp3Header, afterJunk bool) (bool, error) {
 	}
 	b, err := s.peek((depth+1)*1729 + 4)
 	if err != nil {
-		return false, mp3ReadError(err)
+		return false, ReadError(err)
 	}
 	if !followerOK(b, h, h, depth, !afterJunk) {
 		return false, nil
 	}
-	if h.version == 25 {
-		return false, fmt.Errorf("mp3: MPEG-2.5 audio (%d Hz) is not supported; convert it with: ffmpeg -i IN.mp3 OUT.wav", h.rate)
+	if h.Version == 25 {
+		return false, fmt.Errorf("mp3: MPEG-2.5 audio (%d Hz) is not supported; convert it with: ffmpeg -i IN.mp3 OUT.wav", h.Rate)
 	}
-	if h.layer != 3 {
+	if h.Layer != 3 {
 		return false, fmt.Errorf("mp3: %s audio is not supported, only Layer III; convert it with: ffmpeg -i IN.mp3 OUT.wav", h.describe())
 	}
 	return true, nil
@@ -417,8 +419,8 @@ func (s *mp3Scanner) acceptFirst(h mp3Header, afterJunk bool) (bool, error) {
 // readFrame consumes the frame with header h at the scan position into
 // s.buf. It returns io.EOF if the data ends within the frame: a cut last
 // frame is dropped.
-func (s *mp3Scanner) readFrame(h mp3Header) ([]byte, error) {
-	f := s.buf[:h.size]
+func (s *Scanner) readFrame(h Header) ([]byte, error) {
+	f := s.buf[:h.Size]
 	n, err := io.ReadFull(s.br, f)
 	s.off += int64(n)
 	if err == io.ErrUnexpectedEOF {
@@ -427,13 +429,13 @@ func (s *mp3Scanner) readFrame(h mp3Header) ([]byte, error) {
 	return f, err
 }
 
-// next returns the next frame of the stream, valid until the following
+// Next returns the next frame of the stream, valid until the following
 // call; io.EOF at the end. A Xing/Info/VBRI tag frame at the start is
-// recorded in s.tag and skipped. Tags between and after frames are skipped, and
+// recorded (see Tag) and skipped. Tags between and after frames are skipped, and
 // so is junk: the scanner searches for the next frame of the same stream
 // that is followed by another one, a tag or the end, like ffmpeg's and
-// mpg123's resync. Frames are rebuilt for go-mp3 by mp3Repacker.
-func (s *mp3Scanner) next() ([]byte, error) {
+// mpg123's resync. Frames are rebuilt for go-mp3 by repacker.
+func (s *Scanner) Next() ([]byte, error) {
 	resync := false
 	for {
 		b, err := s.peek(32)
@@ -458,10 +460,10 @@ func (s *mp3Scanner) next() ([]byte, error) {
 				continue
 			}
 		}
-		if h, ok := parseMP3Header(b); ok && h.sameStream(s.ref) {
+		if h, ok := ParseHeader(b); ok && h.sameStream(s.ref) {
 			ok = !resync
 			if resync {
-				fb, err := s.peek(2*h.size + 4)
+				fb, err := s.peek(2*h.Size + 4)
 				if err != nil {
 					return nil, err
 				}
@@ -476,7 +478,7 @@ func (s *mp3Scanner) next() ([]byte, error) {
 				if !s.checked {
 					s.checked = true
 					if g, isTag := parseVBRTag(h, f); isTag {
-						g.tagOffset = off
+						g.TagOffset = off
 						s.tag, s.hasTag = g, true
 						continue
 					}
@@ -494,11 +496,11 @@ func (s *mp3Scanner) next() ([]byte, error) {
 	}
 }
 
-// audioEnd finds where the MPEG data of rs ends, before any ID3v1, APEv2
+// AudioEnd finds where the MPEG data of rs ends, before any ID3v1, APEv2
 // and Lyrics3v2 tags at the end of the file, looking at the end the way
 // ffmpeg and mpg123 do. start is the stream's first byte. It leaves rs at
 // start. ok is false if rs cannot seek; err is set if it cannot seek back.
-func audioEnd(rs io.ReadSeeker, start int64) (end int64, ok bool, err error) {
+func AudioEnd(rs io.ReadSeeker, start int64) (end int64, ok bool, err error) {
 	size, err := rs.Seek(0, io.SeekEnd)
 	if err != nil {
 		return 0, false, nil

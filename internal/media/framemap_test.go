@@ -1,4 +1,4 @@
-package sources
+package media_test
 
 import (
 	"bytes"
@@ -10,14 +10,16 @@ import (
 	"time"
 
 	"github.com/elkspipe/elkspipe/internal/audiotest"
+	"github.com/elkspipe/elkspipe/internal/media"
 	"github.com/elkspipe/elkspipe/pipeline"
+	"github.com/elkspipe/elkspipe/sources"
 )
 
 // framePrefix decodes the first n bytes of a file, as a receiver that has
 // had n bytes of it would, and returns the frames it gets.
 func framePrefix(t *testing.T, data []byte, n int64) int64 {
 	t.Helper()
-	src, err := Decode(bytes.NewReader(data[:n]))
+	src, err := sources.Decode(bytes.NewReader(data[:n]))
 	if err != nil {
 		return 0 // not even the header yet
 	}
@@ -39,7 +41,7 @@ func checkCuts(t *testing.T, path string, max int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := MapFrames(path)
+	m, err := media.MapFrames(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +110,7 @@ func TestFrameMapWAV(t *testing.T) {
 	for _, max := range []int64{1000, 1001, 4096, 7} {
 		checkCuts(t, path, max)
 	}
-	m, _ := MapFrames(path)
+	m, _ := media.MapFrames(path)
 	if d := m.Duration(0, m.Size); d != 500*time.Millisecond {
 		t.Errorf("duration %v", d)
 	}
@@ -118,7 +120,7 @@ func TestFrameMapWAV(t *testing.T) {
 // no Xing header (so every frame's samples are decoded, untrimmed) and an
 // ID3 tag in front.
 func TestFrameMapMP3(t *testing.T) {
-	mp3, err := os.ReadFile(filepath.Join("testdata", "mp3", "sine44notag.mp3"))
+	mp3, err := os.ReadFile(filepath.Join("..", "..", "sources", "testdata", "mp3", "sine44notag.mp3"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +132,7 @@ func TestFrameMapMP3(t *testing.T) {
 	for _, max := range []int64{100, 1000, 1024, 3000} {
 		checkCuts(t, path, max)
 	}
-	m, _ := MapFrames(path)
+	m, _ := media.MapFrames(path)
 	if c := m.Cut(0, 100); c != 100 {
 		t.Errorf("inside the tag the cut is free: Cut(0, 100) = %d", c)
 	}
@@ -143,24 +145,24 @@ func TestFrameMapMP3(t *testing.T) {
 func TestFrameMapRefuses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.flac")
 	os.WriteFile(path, []byte("fLaC\x00\x00\x00\x22 and more bytes"), 0o644)
-	if _, err := MapFrames(path); err == nil {
+	if _, err := media.MapFrames(path); err == nil {
 		t.Error("a FLAC file was mapped")
 	}
-	if _, err := MapFrames(filepath.Dir(path)); err == nil {
+	if _, err := media.MapFrames(filepath.Dir(path)); err == nil {
 		t.Error("a directory was mapped")
 	}
 }
 
 // The audio bytes leave out headers, tags and other chunks.
 func TestFrameMapAudioBytes(t *testing.T) {
-	mp3, err := os.ReadFile(filepath.Join("testdata", "mp3", "sine44notag.mp3"))
+	mp3, err := os.ReadFile(filepath.Join("..", "..", "sources", "testdata", "mp3", "sine44notag.mp3"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "art.mp3")
 	tag := append([]byte("ID3\x03\x00\x00\x00\x00\x40\x00"), make([]byte, 8192)...) // an 8 KiB ID3v2 tag
 	os.WriteFile(path, append(append(tag, mp3...), []byte("TAG")...), 0o644)
-	m, err := MapFrames(path)
+	m, err := media.MapFrames(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package sources
+package media
 
 import (
 	"bufio"
@@ -8,6 +8,9 @@ import (
 	"os"
 	"sort"
 	"time"
+
+	"github.com/elkspipe/elkspipe/internal/mp3"
+	"github.com/elkspipe/elkspipe/internal/wav"
 )
 
 // FrameMap tells where the audio frames of a WAV or MP3 file lie, so that
@@ -53,41 +56,41 @@ func MapFrames(path string) (*FrameMap, error) {
 	br := bufio.NewReaderSize(f, 64<<10)
 	head, _ := br.Peek(br.Size())
 	kind := Sniff(head)
-	if kind == "" && findMPEGStream(head) {
+	if kind == "" && mp3.FindStream(head) {
 		kind = "mp3"
 	}
 	m := &FrameMap{Kind: kind, Size: st.Size()}
 	switch kind {
 	case "wav":
-		s, err := parseWAV(br, st.Size())
+		h, err := wav.ReadHeader(br, st.Size())
 		if err != nil {
 			return nil, err
 		}
-		m.Rate, m.block, m.dataStart = s.format.Rate, int64(s.block), s.dataStart
+		m.Rate, m.block, m.dataStart = h.Format.Rate, int64(h.Encoding.Container*h.Format.Channels), h.DataStart
 		m.dataEnd = m.Size
-		if s.frames >= 0 {
-			m.dataEnd = min(m.Size, s.dataStart+s.frames*m.block)
+		if h.DataSize >= 0 {
+			m.dataEnd = min(m.Size, h.DataStart+h.DataSize/m.block*m.block)
 		}
 	case "mp3":
-		sc := newMP3Scanner(br)
-		h, err := sc.start()
+		sc := mp3.NewScanner(br)
+		h, err := sc.Start()
 		if err != nil {
 			return nil, err
 		}
-		m.Rate, m.spf = h.rate, h.samplesPerFrame()
+		m.Rate, m.spf = h.Rate, h.SamplesPerFrame()
 		for {
-			_, err := sc.next()
+			_, err := sc.Next()
 			if err == io.EOF {
 				break
 			}
 			if err != nil {
-				return nil, mp3ReadError(err)
+				return nil, mp3.ReadError(err)
 			}
-			m.starts = append(m.starts, sc.frameOff)
-			m.ends = append(m.ends, sc.off)
+			m.starts = append(m.starts, sc.FrameOffset())
+			m.ends = append(m.ends, sc.Offset())
 		}
 	case "":
-		return nil, fmt.Errorf("not a WAV or MP3 file (it starts with %q)", printable(head[:min(len(head), 12)]))
+		return nil, fmt.Errorf("not a WAV or MP3 file (it starts with %q)", Printable(head[:min(len(head), 12)]))
 	default:
 		return nil, fmt.Errorf("%s is not a WAV or MP3 file", kind)
 	}

@@ -1,9 +1,9 @@
-package transforms
+package resample
 
 // DSP kernels of the resampler, as pure functions over slices: Kaiser
 // windowed-sinc design, polyphase coefficient tables, the dot products of
 // the inner loops, and a real FFT for the fast-convolution stages. The
-// streaming machinery that uses them is in resample.go.
+// streaming machinery that uses them is in stages.go.
 //
 // The inner loops are marked //go:norace: they only do arithmetic on slices
 // their caller owns, and the race detector's instrumentation of every load
@@ -15,8 +15,8 @@ import (
 	"math/bits"
 )
 
-// rsBesselI0 returns the modified Bessel function of the first kind, order 0.
-func rsBesselI0(x float64) float64 {
+// besselI0 returns the modified Bessel function of the first kind, order 0.
+func besselI0(x float64) float64 {
 	sum, term := 1.0, 1.0
 	q := x * x / 4
 	for k := 1.0; k < 500; k++ {
@@ -29,9 +29,9 @@ func rsBesselI0(x float64) float64 {
 	return sum
 }
 
-// rsKaiserBeta returns the Kaiser window parameter β giving a stopband
+// kaiserBeta returns the Kaiser window parameter β giving a stopband
 // attenuation of att dB (Kaiser's empirical formula).
-func rsKaiserBeta(att float64) float64 {
+func kaiserBeta(att float64) float64 {
 	switch {
 	case att > 50:
 		return 0.1102 * (att - 8.7)
@@ -41,26 +41,26 @@ func rsKaiserBeta(att float64) float64 {
 	return 0
 }
 
-// rsKaiserSpan returns the length, in samples of the rate the filter runs
+// kaiserSpan returns the length, in samples of the rate the filter runs
 // at, that a Kaiser-windowed sinc needs for an attenuation of att dB over a
 // transition band of width tw (a fraction of that rate).
-func rsKaiserSpan(att, tw float64) float64 {
+func kaiserSpan(att, tw float64) float64 {
 	return (att - 7.95) / (2.285 * 2 * math.Pi * tw)
 }
 
-// rsKernel is a Kaiser-windowed sinc lowpass in continuous time t (in input
+// kernel is a Kaiser-windowed sinc lowpass in continuous time t (in input
 // samples): g·sinc(g·t)·w(t/half), zero for |t| > half. g is twice the
 // cutoff as a fraction of the input rate, so that the kernel's samples at
 // integer spacing sum to about 1.
-type rsKernel struct {
+type kernel struct {
 	g, half, beta, i0beta float64
 }
 
-func newRSKernel(g, half, beta float64) rsKernel {
-	return rsKernel{g: g, half: half, beta: beta, i0beta: rsBesselI0(beta)}
+func newKernel(g, half, beta float64) kernel {
+	return kernel{g: g, half: half, beta: beta, i0beta: besselI0(beta)}
 }
 
-func (k rsKernel) at(t float64) float64 {
+func (k kernel) at(t float64) float64 {
 	if t < 0 {
 		t = -t
 	}
@@ -68,7 +68,7 @@ func (k rsKernel) at(t float64) float64 {
 		return 0
 	}
 	r := t / k.half
-	w := rsBesselI0(k.beta*math.Sqrt(math.Max(0, 1-r*r))) / k.i0beta
+	w := besselI0(k.beta*math.Sqrt(math.Max(0, 1-r*r))) / k.i0beta
 	x := k.g * t
 	s := 1.0
 	if x != 0 {
@@ -77,7 +77,7 @@ func (k rsKernel) at(t float64) float64 {
 	return k.g * s * w
 }
 
-// rsPolyTable is the coefficient table of a polyphase FIR stage.
+// polyTable is the coefficient table of a polyphase FIR stage.
 //
 // Output sample j of a stage with ratio M/L (input samples per output
 // sample) sits at input time j·M/L = q + r/L. It is
@@ -90,26 +90,26 @@ func (k rsKernel) at(t float64) float64 {
 // With interp > 0 the table is not exact per phase: it holds interp+1
 // finely spaced phases, each T coefficients followed by the T differences
 // to the next phase, and a phase's coefficients are interpolated linearly.
-type rsPolyTable struct {
+type polyTable struct {
 	taps   int // T
 	off    int // input index of tap 0 relative to q
 	interp int // 0: L exact phases; >0: interp+1 interpolated phases
 	coef   []float64
 }
 
-// rsMaxExactCoefs bounds the size of an exact polyphase table (L·T
+// maxExactCoefs bounds the size of an exact polyphase table (L·T
 // coefficients, 8 bytes each); larger ratios interpolate between finely
 // spaced phases instead.
-const rsMaxExactCoefs = 1 << 18
+const maxExactCoefs = 1 << 18
 
-// rsDesignPoly designs the polyphase table of a stage that converts rate
+// designPoly designs the polyphase table of a stage that converts rate
 // ratio M/L (L output samples for every M input samples, gcd 1) with a
 // lowpass whose passband ends at fp and stopband starts at fs, both as
 // fractions of the input rate, attenuating att dB.
-func rsDesignPoly(L, M int, fp, fs, att float64) rsPolyTable {
-	span := rsKaiserSpan(att, fs-fp) // in input samples
-	g := fp + fs                     // 2 × cutoff, cutoff midway
-	beta := rsKaiserBeta(att)
+func designPoly(L, M int, fp, fs, att float64) polyTable {
+	span := kaiserSpan(att, fs-fp) // in input samples
+	g := fp + fs                   // 2 × cutoff, cutoff midway
+	beta := kaiserBeta(att)
 	if L == 1 {
 		// One phase: an odd, symmetric filter centred on x[q].
 		T := int(math.Ceil(span)) | 1
@@ -118,7 +118,7 @@ func rsDesignPoly(L, M int, fp, fs, att float64) rsPolyTable {
 			T = (T+7)&^7 + 1 // 8k+1: one tap after the unrolled loop
 		}
 		off := T / 2
-		k := newRSKernel(g, float64(off), beta)
+		k := newKernel(g, float64(off), beta)
 		c := make([]float64, T)
 		var sum float64
 		for i := range c {
@@ -128,16 +128,16 @@ func rsDesignPoly(L, M int, fp, fs, att float64) rsPolyTable {
 		for i := range c {
 			c[i] /= sum
 		}
-		return rsPolyTable{taps: T, off: off, coef: c}
+		return polyTable{taps: T, off: off, coef: c}
 	}
 	// T is rounded up to a multiple of 8 for the unrolled dot product; the
 	// window widens with it, so the extra taps improve the filter.
 	T := (int(math.Ceil(span)) + 2 + 7) &^ 7
 	off := T/2 - 1
-	if L*T <= rsMaxExactCoefs {
+	if L*T <= maxExactCoefs {
 		// L exact phases; the window spans T-1/L·2 input samples so that
 		// the taps m = -off..T/2 cover it for every phase.
-		k := newRSKernel(g, float64(T)/2-1/float64(L), beta)
+		k := newKernel(g, float64(T)/2-1/float64(L), beta)
 		c := make([]float64, L*T)
 		var sum float64
 		for r := 0; r < L; r++ {
@@ -151,7 +151,7 @@ func rsDesignPoly(L, M int, fp, fs, att float64) rsPolyTable {
 		for i := range c {
 			c[i] *= scale
 		}
-		return rsPolyTable{taps: T, off: off, coef: c}
+		return polyTable{taps: T, off: off, coef: c}
 	}
 	// Interpolated phases: the error of linear interpolation between
 	// phases 1/P apart is about (π·g/P)²/8 of the kernel; keep it well
@@ -162,7 +162,7 @@ func rsDesignPoly(L, M int, fp, fs, att float64) rsPolyTable {
 	for P > 64 && (P+1)*2*T > 1<<19 {
 		P >>= 1
 	}
-	k := newRSKernel(g, float64(T)/2-1, beta)
+	k := newKernel(g, float64(T)/2-1, beta)
 	c := make([]float64, (P+1)*2*T)
 	var sum float64
 	for p := 0; p <= P; p++ {
@@ -185,14 +185,14 @@ func rsDesignPoly(L, M int, fp, fs, att float64) rsPolyTable {
 			c[p*2*T+T+i] = c[(p+1)*2*T+i] - c[p*2*T+i]
 		}
 	}
-	return rsPolyTable{taps: T, off: off, interp: P, coef: c}
+	return polyTable{taps: T, off: off, interp: P, coef: c}
 }
 
-// rsLowpass returns a symmetric lowpass of odd length 2·half+1 at some rate,
+// lowpass returns a symmetric lowpass of odd length 2·half+1 at some rate,
 // cutoff midway between fp and fs (fractions of that rate), Kaiser β for att
 // dB, scaled so that its taps sum to gain.
-func rsLowpass(half int, fp, fs, att, gain float64) []float64 {
-	k := newRSKernel(fp+fs, float64(half), rsKaiserBeta(att))
+func lowpass(half int, fp, fs, att, gain float64) []float64 {
+	k := newKernel(fp+fs, float64(half), kaiserBeta(att))
 	h := make([]float64, 2*half+1)
 	var sum float64
 	for i := range h {
@@ -205,11 +205,11 @@ func rsLowpass(half int, fp, fs, att, gain float64) []float64 {
 	return h
 }
 
-// rsDot returns Σ h[i]·x[i] over len(h) terms, with eight partial sums to
+// dot returns Σ h[i]·x[i] over len(h) terms, with eight partial sums to
 // keep the floating-point units busy.
 //
 //go:norace
-func rsDot(h, x []float64) float64 {
+func dot(h, x []float64) float64 {
 	x = x[:len(h)]
 	var s0, s1, s2, s3, s4, s5, s6, s7 float64
 	i := 0
@@ -231,12 +231,12 @@ func rsDot(h, x []float64) float64 {
 	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 }
 
-// rsDotSym returns Σ c[i]·x[i] over the 2H+1 taps of a symmetric filter c
+// dotSym returns Σ c[i]·x[i] over the 2H+1 taps of a symmetric filter c
 // given by its first half and centre h = c[0..H]: it adds the samples that
 // share a coefficient before multiplying.
 //
 //go:norace
-func rsDotSym(h, x []float64) float64 {
+func dotSym(h, x []float64) float64 {
 	H := len(h) - 1
 	x = x[:2*H+1]
 	var s0, s1, s2, s3 float64
@@ -256,11 +256,11 @@ func rsDotSym(h, x []float64) float64 {
 	return (s0 + s1) + (s2 + s3) + h[H]*x[H]
 }
 
-// rsDotPair returns Σ h1[i]·x1[i] and Σ h2[i]·x2[i] over len(h1) terms
+// dotPair returns Σ h1[i]·x1[i] and Σ h2[i]·x2[i] over len(h1) terms
 // (h2 at least as long): two outputs computed together.
 //
 //go:norace
-func rsDotPair(h1, x1, h2, x2 []float64) (float64, float64) {
+func dotPair(h1, x1, h2, x2 []float64) (float64, float64) {
 	n := len(h1)
 	x1, h2, x2 = x1[:n], h2[:n], x2[:n]
 	var a0, a1, a2, a3, b0, b1, b2, b3 float64
@@ -286,10 +286,10 @@ func rsDotPair(h1, x1, h2, x2 []float64) (float64, float64) {
 	return (a0 + a1) + (a2 + a3), (b0 + b1) + (b2 + b3)
 }
 
-// rsDotSym2 is rsDotSym for two outputs at once.
+// dotSym2 is dotSym for two outputs at once.
 //
 //go:norace
-func rsDotSym2(h, x1, x2 []float64) (float64, float64) {
+func dotSym2(h, x1, x2 []float64) (float64, float64) {
 	H := len(h) - 1
 	x1, x2 = x1[:2*H+1], x2[:2*H+1]
 	var a0, a1, b0, b1 float64
@@ -308,11 +308,11 @@ func rsDotSym2(h, x1, x2 []float64) (float64, float64) {
 	return (a0 + a1) + h[H]*x1[H], (b0 + b1) + h[H]*x2[H]
 }
 
-// rsDot2 returns Σ c[i]·x[i] + mu·Σ d[i]·x[i], reading x once: one output of
+// dot2 returns Σ c[i]·x[i] + mu·Σ d[i]·x[i], reading x once: one output of
 // an interpolated-phase table (coefficients c, differences d).
 //
 //go:norace
-func rsDot2(c, d, x []float64, mu float64) float64 {
+func dot2(c, d, x []float64, mu float64) float64 {
 	x = x[:len(c)]
 	d = d[:len(c)]
 	var a0, a1, a2, a3, b0, b1, b2, b3 float64
@@ -337,13 +337,13 @@ func rsDot2(c, d, x []float64, mu float64) float64 {
 	return ((a0 + a1) + (a2 + a3)) + mu*((b0+b1)+(b2+b3))
 }
 
-// rsPolyRun computes n outputs of a polyphase stage into out, starting at
+// polyRun computes n outputs of a polyphase stage into out, starting at
 // the output whose input position is q + r/L, where x[0] is input sample
 // base. It returns the position after the last output. The caller
 // guarantees that x holds every tap read.
 //
 //go:norace
-func rsPolyRun(t *rsPolyTable, L, M int, out, x []float64, base, q int64, r int, n int) (int64, int) {
+func polyRun(t *polyTable, L, M int, out, x []float64, base, q int64, r int, n int) (int64, int) {
 	T := t.taps
 	step, rem := int64(M/L), M%L
 	lo := q - int64(t.off) - base
@@ -353,11 +353,11 @@ func rsPolyRun(t *rsPolyTable, L, M int, out, x []float64, base, q int64, r int,
 		h := t.coef[:T/2+1]
 		k := 0
 		for ; k+1 < n; k += 2 {
-			out[k], out[k+1] = rsDotSym2(h, x[lo:], x[lo+int64(M):])
+			out[k], out[k+1] = dotSym2(h, x[lo:], x[lo+int64(M):])
 			lo += 2 * int64(M)
 		}
 		if k < n {
-			out[k] = rsDotSym(h, x[lo:])
+			out[k] = dotSym(h, x[lo:])
 		}
 		return q + int64(n)*int64(M), 0
 	case t.interp == 0:
@@ -377,10 +377,10 @@ func rsPolyRun(t *rsPolyTable, L, M int, out, x []float64, base, q int64, r int,
 				r -= L
 				lo++
 			}
-			out[k], out[k+1] = rsDotPair(h1, x1, h2, x2)
+			out[k], out[k+1] = dotPair(h1, x1, h2, x2)
 		}
 		if k < n {
-			out[k] = rsDot(t.coef[r*T:r*T+T], x[lo:])
+			out[k] = dot(t.coef[r*T:r*T+T], x[lo:])
 			lo += step
 			if r += rem; r >= L {
 				r -= L
@@ -394,7 +394,7 @@ func rsPolyRun(t *rsPolyTable, L, M int, out, x []float64, base, q int64, r int,
 			pos := float64(r) * scale
 			p := int(pos)
 			c := t.coef[p*2*T : p*2*T+2*T]
-			out[k] = rsDot2(c[:T], c[T:], x[lo:], pos-float64(p))
+			out[k] = dot2(c[:T], c[T:], x[lo:], pos-float64(p))
 			lo += step
 			if r += rem; r >= L {
 				r -= L
@@ -405,26 +405,26 @@ func rsPolyRun(t *rsPolyTable, L, M int, out, x []float64, base, q int64, r int,
 	return lo + int64(t.off) + base, r
 }
 
-// rsFFT is a plan for complex FFTs of size n (a power of two), and for real
+// fft is a plan for complex FFTs of size n (a power of two), and for real
 // FFTs of size 2n built on them.
-type rsFFT struct {
+type fft struct {
 	n      int
-	rev    []int32     // bit-reversal permutation
-	passes []rsFFTPass // radix-2² passes after the optional radix-2 one
-	rcos   []float64   // real-FFT post-processing twiddles, k = 0..n/2
+	rev    []int32   // bit-reversal permutation
+	passes []fftPass // radix-2² passes after the optional radix-2 one
+	rcos   []float64 // real-FFT post-processing twiddles, k = 0..n/2
 	rsin   []float64
 	re, im []float64 // work space
 }
 
-// rsFFTPass holds the twiddles of two merged radix-2 stages: the stage of
+// fftPass holds the twiddles of two merged radix-2 stages: the stage of
 // size 2·cur (w1 = W_{2cur}^k) and the one of size 4·cur (w2 = W_{4cur}^k).
-type rsFFTPass struct {
+type fftPass struct {
 	cur                int
 	w1r, w1i, w2r, w2i []float64
 }
 
-func newRSFFT(n int) *rsFFT {
-	f := &rsFFT{n: n, rev: make([]int32, n), re: make([]float64, n), im: make([]float64, n)}
+func newFFT(n int) *fft {
+	f := &fft{n: n, rev: make([]int32, n), re: make([]float64, n), im: make([]float64, n)}
 	lg := bits.Len(uint(n)) - 1
 	if lg > 0 {
 		for i := range f.rev {
@@ -436,7 +436,7 @@ func newRSFFT(n int) *rsFFT {
 		cur = 2
 	}
 	for ; cur*4 <= n; cur *= 4 {
-		p := rsFFTPass{cur: cur,
+		p := fftPass{cur: cur,
 			w1r: make([]float64, cur), w1i: make([]float64, cur),
 			w2r: make([]float64, cur), w2i: make([]float64, cur)}
 		for k := 0; k < cur; k++ {
@@ -462,7 +462,7 @@ func newRSFFT(n int) *rsFFT {
 // For an inverse, negate the imaginary parts before and after.
 //
 //go:norace
-func (f *rsFFT) transform() {
+func (f *fft) transform() {
 	n := f.n
 	re, im := f.re[:n], f.im[:n]
 	passes := f.passes
@@ -471,10 +471,10 @@ func (f *rsFFT) transform() {
 	// pass (even), instead of through the general loop.
 	switch {
 	case n >= 8 && (bits.Len(uint(n))-1)%2 == 1:
-		rsFFTFirst8(re, im)
+		fftFirst8(re, im)
 		passes = passes[1:] // the pass with cur = 2
 	case n >= 4 && (bits.Len(uint(n))-1)%2 == 0:
-		rsFFTFirst4(re, im)
+		fftFirst4(re, im)
 		passes = passes[1:] // the pass with cur = 1
 	case n == 2:
 		re[0], re[1], im[0], im[1] = re[0]+re[1], re[0]-re[1], im[0]+im[1], im[0]-im[1]
@@ -520,10 +520,10 @@ func (f *rsFFT) transform() {
 	}
 }
 
-// rsFFTFirst4 runs the stages of sizes 2 and 4 on bit-reversed data.
+// fftFirst4 runs the stages of sizes 2 and 4 on bit-reversed data.
 //
 //go:norace
-func rsFFTFirst4(re, im []float64) {
+func fftFirst4(re, im []float64) {
 	for g := 0; g+4 <= len(re) && g+4 <= len(im); g += 4 {
 		r := re[g : g+4 : g+4]
 		m := im[g : g+4 : g+4]
@@ -539,10 +539,10 @@ func rsFFTFirst4(re, im []float64) {
 	}
 }
 
-// rsFFTFirst8 runs the stages of sizes 2, 4 and 8 on bit-reversed data.
+// fftFirst8 runs the stages of sizes 2, 4 and 8 on bit-reversed data.
 //
 //go:norace
-func rsFFTFirst8(re, im []float64) {
+func fftFirst8(re, im []float64) {
 	const h = math.Sqrt2 / 2
 	for g := 0; g+8 <= len(re) && g+8 <= len(im); g += 8 {
 		r := re[g : g+8 : g+8]
@@ -571,7 +571,7 @@ func rsFFTFirst8(re, im []float64) {
 // xr, xi (each n+1 long).
 //
 //go:norace
-func (f *rsFFT) forwardReal(x, xr, xi []float64) {
+func (f *fft) forwardReal(x, xr, xi []float64) {
 	n := f.n
 	x = x[:2*n]
 	re, im := f.re[:n], f.im[:n]
@@ -599,7 +599,7 @@ func (f *rsFFT) forwardReal(x, xr, xi []float64) {
 // (xr, xi), scaled by n (so that inverseReal(forwardReal(x)) = 2n·x/2).
 //
 //go:norace
-func (f *rsFFT) inverseReal(xr, xi, x []float64) {
+func (f *fft) inverseReal(xr, xi, x []float64) {
 	n := f.n
 	re, im := f.re[:n], f.im[:n]
 	rev := f.rev[:n]

@@ -1,4 +1,4 @@
-package sources
+package mp3
 
 // This file rebuilds Layer III frames so that go-mp3 decodes them right.
 //
@@ -16,7 +16,7 @@ package sources
 //     starts, or was cut, in the middle of the reservoir) is decoded from
 //     the wrong bytes, as noise, instead of being skipped.
 //
-// mp3Repacker therefore lays the main data out anew, as a stream S' that
+// repacker therefore lays the main data out anew, as a stream S' that
 // go-mp3 reads in chunks of the length it computes from each header. Every
 // frame's main data keeps its bytes and stays contiguous; between the main
 // data of one frame and the next (where no frame reads) bytes may be
@@ -27,33 +27,33 @@ package sources
 // reads right, the frames come out unchanged. A frame whose main data is not
 // there decodes as silence of the right length.
 
-// mp3Repacker holds the main data not yet handed to go-mp3. Positions are
+// repacker holds the main data not yet handed to go-mp3. Positions are
 // offsets in S, the concatenated main data of all frames so far.
-type mp3Repacker struct {
+type repacker struct {
 	store      []byte // backing array of pend, from S position storeStart
-	storeStart int64  // keeps up to mp3History bytes of S before frontier
+	storeStart int64  // keeps up to historySize bytes of S before frontier
 	pend       []byte // S from frontier to end, not yet given to go-mp3
 	frontier   int64  // S position of pend[0]
 	end        int64  // S position after the last frame's main data
 	validFrom  int64  // go-mp3's reservoir holds S from here to frontier
 	out        [2048]byte
-	side       [32]byte // side information rewritten by mp3MSFix
-	fixed      []byte   // main data with bits inserted by mp3MSFix
+	side       [32]byte // side information rewritten by midSideFix
+	fixed      []byte   // main data with bits inserted by midSideFix
 	lost       int      // frames decoded as silence
-	msFixed    int      // frames rewritten by mp3MSFix
+	msFixed    int      // frames rewritten by midSideFix
 }
 
-// mp3History is how much of S before the frontier the repacker keeps: the
+// historySize is how much of S before the frontier the repacker keeps: the
 // farthest back main data can begin.
-const mp3History = 512
+const historySize = 512
 
-// mp3SideBits reads and writes big-endian bit fields of side information.
-type mp3SideBits struct {
+// sideBits reads and writes big-endian bit fields of side information.
+type sideBits struct {
 	b   []byte
 	pos int
 }
 
-func (r *mp3SideBits) read(n int) int {
+func (r *sideBits) read(n int) int {
 	v := 0
 	for ; n > 0; n-- {
 		v = v<<1 | int(r.b[r.pos>>3]>>(7-r.pos&7))&1
@@ -65,13 +65,13 @@ func (r *mp3SideBits) read(n int) int {
 // mainDataBits returns main_data_begin and the total length in bits of the
 // main data (scale factors and Huffman codes of every granule and channel)
 // of a Layer III frame with header h and side information si.
-func mainDataBits(h mp3Header, si []byte) (begin, bits int) {
-	r := mp3SideBits{b: si}
+func mainDataBits(h Header, si []byte) (begin, bits int) {
+	r := sideBits{b: si}
 	nch := 2
-	if h.mono {
+	if h.Mono {
 		nch = 1
 	}
-	if h.version == 1 {
+	if h.Version == 1 {
 		begin = r.read(9)
 		r.pos += 5 - 2*(nch-1) + 4*nch // private bits, scfsi
 		for range 2 * nch {
@@ -90,8 +90,8 @@ func mainDataBits(h mp3Header, si []byte) (begin, bits int) {
 }
 
 // setMainDataBegin writes main_data_begin into side information si.
-func setMainDataBegin(h mp3Header, si []byte, begin int) {
-	if h.version == 1 {
+func setMainDataBegin(h Header, si []byte, begin int) {
+	if h.Version == 1 {
 		si[0] = byte(begin >> 1)
 		si[1] = si[1]&0x7F | byte(begin&1)<<7
 		return
@@ -101,26 +101,26 @@ func setMainDataBegin(h mp3Header, si []byte, begin int) {
 
 // goMP3FrameSize is the frame length go-mp3 computes for a frame of the
 // stream of h with the given bitrate index and padding bit.
-func goMP3FrameSize(h mp3Header, bitrateIndex, padding int) int {
+func goMP3FrameSize(h Header, bitrateIndex, padding int) int {
 	lsf := 0
-	if h.version != 1 {
+	if h.Version != 1 {
 		lsf = 1
 	}
-	br := mp3Bitrates[lsf][2][bitrateIndex] * 1000
-	return (144*br/h.rate + padding) >> lsf
+	br := bitrates[lsf][2][bitrateIndex] * 1000
+	return (144*br/h.Rate + padding) >> lsf
 }
 
 // take removes n bytes from the front of pend.
-func (m *mp3Repacker) take(n int) {
+func (m *repacker) take(n int) {
 	m.pend = m.pend[n:]
 	m.frontier += int64(n)
 }
 
 // add appends b to pend, moving pend and the history before it to the
 // front of its buffer first when needed, so that the buffer is reused.
-func (m *mp3Repacker) add(b []byte) {
+func (m *repacker) add(b []byte) {
 	if cap(m.pend)-len(m.pend) < len(b) {
-		keep := min(mp3History, m.frontier-m.storeStart)
+		keep := min(historySize, m.frontier-m.storeStart)
 		from := m.store[m.frontier-m.storeStart-keep : m.frontier-m.storeStart+int64(len(m.pend))]
 		store := m.store
 		if cap(store) < len(from)+len(b) {
@@ -135,7 +135,7 @@ func (m *mp3Repacker) add(b []byte) {
 
 // history returns S from p to e, or nil when the repacker no longer has
 // all of it.
-func (m *mp3Repacker) history(p, e int64) []byte {
+func (m *repacker) history(p, e int64) []byte {
 	if p < m.storeStart || e > m.end {
 		return nil
 	}
@@ -144,9 +144,9 @@ func (m *mp3Repacker) history(p, e int64) []byte {
 
 // repack returns frame f (header h) rebuilt for go-mp3, valid until the
 // next call.
-func (m *mp3Repacker) repack(h mp3Header, f []byte) []byte {
+func (m *repacker) repack(h Header, f []byte) []byte {
 	si := 4
-	if h.crc {
+	if h.CRC {
 		si += 2
 	}
 	sis := h.sideInfoSize()
@@ -212,7 +212,7 @@ func (m *mp3Repacker) repack(h mp3Header, f []byte) []byte {
 		m.lost++
 		clear(side)
 		maxBegin := int64(511)
-		if h.version != 1 {
+		if h.Version != 1 {
 			maxBegin = 255
 		}
 		p, must, head = max(m.validFrom, m.frontier-maxBegin), 0, nil
@@ -248,10 +248,10 @@ func (m *mp3Repacker) repack(h mp3Header, f []byte) []byte {
 
 // msFix rewrites, in m.side and m.fixed, a frame (fourth header byte b3,
 // side information side, main data S from p to e, bits long) that
-// mp3MSFix says needs it, and reports whether it did.
-func (m *mp3Repacker) msFix(h mp3Header, b3 byte, side []byte, p, e int64, bits int) bool {
+// midSideFix says needs it, and reports whether it did.
+func (m *repacker) msFix(h Header, b3 byte, side []byte, p, e int64, bits int) bool {
 	copy(m.side[:], side)
-	ins := mp3MSFix(h, b3, side, m.side[:len(side)])
+	ins := midSideFix(h, b3, side, m.side[:len(side)])
 	if ins == nil {
 		return false
 	}
@@ -259,6 +259,6 @@ func (m *mp3Repacker) msFix(h mp3Header, b3 byte, side []byte, p, e int64, bits 
 	if md == nil {
 		return false
 	}
-	m.fixed = mp3InsertBits(m.fixed[:0], md, bits, ins)
+	m.fixed = insertBits(m.fixed[:0], md, bits, ins)
 	return true
 }
