@@ -19,25 +19,17 @@
 //
 // # Serving calls from Go
 //
-// Choose the audio per call:
-//
-//	holdMusic, err := pipeline.OpenerText("file hold.mp3 | loop") // pipe syntax without a sink
-//	if err != nil { ... }
-//	srv := &elks.Server{Addr: ":8095", Config: elks.Config{Format: elks.ULaw},
-//		Handler: func(ctx context.Context, s *elks.Session) error {
-//			if s.Hello().To == "+46766861234" {
-//				return s.PlayFile(ctx, "sales.mp3")
-//			}
-//			return s.PlayOpener(ctx, holdMusic) // loop iterations and playlist items become checkpoints
-//		}}
-//	err = srv.ListenAndServe(ctx) // graceful shutdown when ctx is cancelled
-//
-// A Session also offers Play, Drain, Interrupt (which clears what the
-// caller has not heard yet: pending checkpoints become void and the next
-// audio starts with a new sending), Hangup, End and Stats. [TextHandler]
-// builds a Handler from pipe syntax, and Server is an http.Handler for your
-// own mux. The simulator of the API, for tests without a phone, is the
-// command `elkspipe simulate` and [Simulate].
+// A Handler chooses the audio per call, e.g. by the number called
+// (Session.Hello), and plays it with Session.PlayOpener (loop iterations and
+// playlist items become checkpoints), PlayFile, PlayGraph or Play. A
+// Session also offers Drain (wait until the caller has heard everything
+// sent), Interrupt (clear what the caller has not heard yet: pending
+// checkpoints become void and the next audio starts with a new sending),
+// Hangup, End and Stats. [TextHandler] builds a Handler from pipe syntax,
+// and Server is an http.Handler for your own mux; Server.ListenAndServe
+// shuts down gracefully when its context is cancelled. The simulator of the
+// API, for tests without a phone, is the command `elkspipe simulate` and
+// [Simulate].
 //
 // # The protocol
 //
@@ -110,18 +102,14 @@
 // recordings start a fresh decoder.
 //
 // Ogg Opus needs libopus through cgo, so it is in an optional build
-// (apt-get install libopus-dev pkg-config; go build -tags
-// opus,nolibopusfile ./cmd/elkspipe); without it, format ogg says exactly
-// that. Its options ([CodecOptions]; the sink's bitrate=, complexity=,
-// frame=) default to 24 kbit/s, complexity 5 and 20 ms frames. Measured on
-// the tone: 12 kbit/s gives 20.5 dB at 2.1 kB/s, 24 kbit/s 34.7 dB at
-// 3.4 kB/s, 64 kbit/s 42 dB at 8.4 kB/s. The Ogg stream is elkspipe's own:
-// the OpusHead pre-skip comes from the encoder's lookahead, granule
-// positions are exact (decoders return the input's exact length), OpusTags
-// are written, and every chunk a Session sends ends on a page boundary so
-// nothing is held back; the end-of-stream page closes a finished stream,
-// and after an interrupt a new logical stream (new serial number, new
-// headers) starts.
+// (go build -tags opus,nolibopusfile, with libopus-dev installed); without
+// it, format ogg says exactly that. Its options ([CodecOptions]; the sink's
+// bitrate=, complexity=, frame=) default to 24 kbit/s, complexity 5 and
+// 20 ms frames; 12 kbit/s gives 20.5 dB at 2.1 kB/s and 64 kbit/s 42 dB at
+// 8.4 kB/s. The Ogg stream is elkspipe's own: pre-skip from the encoder's
+// lookahead, exact granule positions, OpusTags, and every chunk a Session
+// sends ends on a page boundary so nothing is held back; after an interrupt
+// a new logical stream (new serial number, new headers) starts.
 //
 // The wav and mp3 formats pass files through untouched, for pipelines of
 // file or playlist sources, optionally looped (PlayFile, PlayGraph):
