@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/elkspipe/elkspipe/pipeline"
+	"github.com/elkspipe/elkspipe/sinks/elks"
 )
 
 // readmePath is the README whose commands TestREADMECommands runs.
@@ -31,13 +32,16 @@ type readmeCommand struct {
 func readmeCommands(md string) []readmeCommand {
 	var cmds []readmeCommand
 	inBlock, goBlock := false, false
-	shown := -1 // index in cmds of the last "$ " command, while its output follows
+	// After a "$ " line comes its output, up to the next "$ " line or the
+	// end of the block: shown is the index in cmds of the elkspipe command
+	// it belongs to, or -1 for the output of another command.
+	output, shown := false, -1
 	for _, line := range strings.Split(md, "\n") {
 		trimmed := strings.TrimSpace(line)
 		if strings.HasPrefix(trimmed, "```") {
 			inBlock = !inBlock
 			goBlock = inBlock && strings.HasPrefix(trimmed, "```go")
-			shown = -1
+			output = false
 			continue
 		}
 		if !inBlock || goBlock {
@@ -45,20 +49,20 @@ func readmeCommands(md string) []readmeCommand {
 		}
 		prompt := strings.HasPrefix(trimmed, "$ ")
 		cmd := strings.TrimPrefix(trimmed, "$ ")
-		if strings.HasPrefix(cmd, "elkspipe ") || cmd == "elkspipe" {
-			cmds = append(cmds, readmeCommand{line: cmd})
-			shown = -1
-			if prompt {
+		elkspipe := strings.HasPrefix(cmd, "elkspipe ") || cmd == "elkspipe"
+		switch {
+		case prompt:
+			output, shown = true, -1
+			if elkspipe {
+				cmds = append(cmds, readmeCommand{line: cmd})
 				shown = len(cmds) - 1
 			}
-			continue
-		}
-		if trimmed == "" {
-			shown = -1 // a blank line ends the output shown
-		}
-		if shown >= 0 {
-			c := &cmds[shown]
-			c.want += trimmed + "\n"
+		case output:
+			if shown >= 0 {
+				cmds[shown].want += trimmed + "\n"
+			}
+		case elkspipe:
+			cmds = append(cmds, readmeCommand{line: cmd})
 		}
 	}
 	return cmds
@@ -133,7 +137,7 @@ func shellWords(line string) (words []string, redirect string, err error) {
 }
 
 func TestReadmeCommandsExtracted(t *testing.T) {
-	md := "text\n```\nelkspipe 'tone 440 | wav a.wav'   # comment\n$ elkspipe -v 'x'\nshown output\n\ngo test ./...\n```\n```go\nelkspipe in go\n```\n"
+	md := "text\n```\nelkspipe 'tone 440 | wav a.wav'   # comment\n$ elkspipe -v 'x'\nshown output\n```\n```\ngo test ./...\n```\n```go\nelkspipe in go\n```\n```\n$ bench.sh\n  elkspipe output line\n```\n"
 	got := readmeCommands(md)
 	want := []readmeCommand{
 		{line: "elkspipe 'tone 440 | wav a.wav'   # comment"},
@@ -167,7 +171,34 @@ func TestREADMECommands(t *testing.T) {
 	if len(cmds) < 8 {
 		t.Fatalf("found %d elkspipe commands in %s: the extractor no longer sees the README's code blocks", len(cmds), readmePath)
 	}
+	runDocCommands(t, buildElkspipe(t), cmds)
+}
+
+// TestDocsCommands does for the pages in docs/ what TestREADMECommands
+// does for the README.
+func TestDocsCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	pages, err := filepath.Glob("../../docs/*.md")
+	if err != nil || len(pages) == 0 {
+		t.Fatalf("no pages in docs/: %v", err)
+	}
 	bin := buildElkspipe(t)
+	for _, page := range pages {
+		md, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cmds := readmeCommands(string(md)); len(cmds) > 0 {
+			t.Run(filepath.Base(page), func(t *testing.T) { runDocCommands(t, bin, cmds) })
+		}
+	}
+}
+
+// runDocCommands runs cmds, in order, in a fresh temporary folder that
+// holds a hold.mp3, each as a subtest.
+func runDocCommands(t *testing.T, bin string, cmds []readmeCommand) {
 	dir := t.TempDir()
 	holdReason := makeHoldMP3(t, bin, dir)
 
@@ -178,8 +209,8 @@ func TestREADMECommands(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if strings.Contains(c.line, "[flags]") {
-				t.Skip("the syntax's grammar, not a command")
+			if strings.Contains(c.line, " [") {
+				t.Skip("a synopsis ([optional] parts), not a command")
 			}
 			args := words[1:]
 			for len(args) > 0 && strings.HasPrefix(args[0], "-") {
@@ -192,7 +223,7 @@ func TestREADMECommands(t *testing.T) {
 			switch args[0] {
 			case "list", "inspect", "demo", "help":
 			case "simulate":
-				t.Skip("needs a server to call: docs/simulator.md, and the simulate tests, cover it")
+				t.Skip("needs a server to call (the simulate tests cover it)")
 			default:
 				if len(args) == 1 {
 					spec, err = pipeline.Parse(args[0])
@@ -200,16 +231,19 @@ func TestREADMECommands(t *testing.T) {
 					spec, err = pipeline.ParseWords(args)
 				}
 				if err != nil {
-					t.Fatalf("the README's pipeline does not parse: %v", err)
+					t.Fatalf("the pipeline does not parse: %v", err)
 				}
 				if spec.Sink == nil {
-					t.Fatalf("the README's pipeline has no sink")
+					t.Fatalf("the pipeline has no sink")
 				}
 				if spec.Sink.Element.Name == "elks" {
 					// It serves calls until stopped: check that its
 					// stages can be made, without listening.
 					if _, err := spec.Graph(); err != nil {
-						t.Fatalf("the README's server pipeline is invalid: %v", err)
+						if _, noOpus := elks.NewEncoder(elks.Ogg); noOpus != nil && spec.Sink.Args.String("format") == string(elks.Ogg) {
+							t.Skip("needs the Opus build (-tags opus,nolibopusfile)")
+						}
+						t.Fatalf("the server pipeline is invalid: %v", err)
 					}
 					t.Skip("serves calls until stopped: parsed and its stages made, not run")
 				}
@@ -229,7 +263,7 @@ func TestREADMECommands(t *testing.T) {
 				t.Fatalf("%s: %v\nstderr: %s", c.line, err, stderr.String())
 			}
 
-			if c.want != "" {
+			if strings.TrimSpace(c.want) != "" {
 				got := stdout.String() + stderr.String()
 				if strings.TrimSpace(got) != strings.TrimSpace(c.want) {
 					t.Errorf("output:\n%s\nthe README shows:\n%s", got, c.want)
