@@ -32,8 +32,9 @@
 // sync latencies, protocol violations). Its flags: -duration, -speed, -rtt,
 // -record, -record-rate, -say, -say-file, -buffer-limit, -calls, -callid,
 // -from, -to, -json and -v (elkspipe simulate -h describes them). It exits
-// with 0 when the call ran, whatever the application did, and 1 when it
-// could not be made.
+// with 0 when the call ran, whatever the application did, 1 when it could
+// not be made (connection refused, upgrade rejected), 2 for usage errors
+// and 130 when interrupted.
 //
 // demo serves a built-in jingle, looped, as a 46elks application on
 // 127.0.0.1 and calls it with the simulator: it needs no files and no
@@ -44,8 +45,8 @@
 //
 // A pipeline starts with one or more sources joined by +, goes through any
 // number of transforms, and ends in a sink (wav, raw, null or elks). A
-// stage is NAME { VALUE | KEY=VALUE }: positional values fill the declared
-// parameters in order. Durations are Go durations or plain seconds (250ms,
+// stage is an element's name followed by values and key=value pairs: the
+// values fill the element's positional parameters in order. Durations are Go durations or plain seconds (250ms,
 // 1.5s, 2m, 3); rates and frequencies take an optional k (8k, 44.1k, 1k);
 // levels are in dB (-6dB or -6); yes/no values are true/false, yes/no or
 // on/off. Words may be quoted with '...' or "..." inside the pipeline text
