@@ -1,6 +1,8 @@
 module github.com/elkspipe/elkspipe
 
-go 1.26.8
+go 1.26
+
+toolchain go1.26.8
 
 require (
 	github.com/coder/websocket v1.8.14

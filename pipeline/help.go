@@ -66,34 +66,7 @@ func (r *Registry) WriteInspect(w io.Writer, name string) error {
 		}
 		if len(e.Params) == 0 {
 			fmt.Fprintln(w, "\n  no parameters")
-			continue
-		}
-		fmt.Fprintln(w, "\nParameters:")
-		tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-		for _, p := range e.Params {
-			var notes []string
-			if p.Positional {
-				notes = append(notes, "positional")
-			}
-			if p.Required {
-				notes = append(notes, "required")
-			}
-			if p.Default != "" {
-				notes = append(notes, "default "+p.Default)
-			}
-			if p.HasRange {
-				notes = append(notes, "range "+p.RangeText())
-			}
-			if len(p.Choices) > 0 {
-				notes = append(notes, "one of "+strings.Join(p.Choices, "|"))
-			}
-			note := ""
-			if len(notes) > 0 {
-				note = "(" + strings.Join(notes, "; ") + ")"
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", p.Name, p.Type, p.Doc, note)
-		}
-		if err := tw.Flush(); err != nil {
+		} else if err := writeParams(w, e.Params); err != nil {
 			return err
 		}
 		if e.Details != nil {
@@ -101,4 +74,34 @@ func (r *Registry) WriteInspect(w io.Writer, name string) error {
 		}
 	}
 	return nil
+}
+
+// writeParams prints a table of parameters: name, type, doc and notes.
+func writeParams(w io.Writer, params []Param) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(w, "\nParameters:")
+	for _, p := range params {
+		var notes []string
+		if p.Positional {
+			notes = append(notes, "positional")
+		}
+		if p.Required {
+			notes = append(notes, "required")
+		}
+		if p.Default != "" {
+			notes = append(notes, "default "+p.Default)
+		}
+		if p.HasRange {
+			notes = append(notes, "range "+p.RangeText())
+		}
+		if len(p.Choices) > 0 {
+			notes = append(notes, "one of "+strings.Join(p.Choices, "|"))
+		}
+		note := ""
+		if len(notes) > 0 {
+			note = "(" + strings.Join(notes, "; ") + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", p.Name, p.Type, p.Doc, note)
+	}
+	return tw.Flush()
 }

@@ -16,6 +16,7 @@ func init() {
 		Kind:    pipeline.KindSink,
 		Summary: "write headerless samples to a file or stdout",
 		Example: "tone 1k dur=1s | raw out.ul enc=ulaw rate=8k",
+		Details: rawDetails,
 		Params: []pipeline.Param{
 			{Name: "path", Type: pipeline.TypePath, Positional: true, Required: true,
 				Doc: "the file to write (created or truncated), or - for stdout"},

@@ -17,6 +17,7 @@ func init() {
 		Kind:    pipeline.KindSink,
 		Summary: "write a WAV file (16-bit PCM by default), or a streaming WAV to stdout with -",
 		Example: "tone 440 dur=3s | wav out.wav bits=24",
+		Details: wavDetails,
 		Params: []pipeline.Param{
 			{Name: "path", Type: pipeline.TypePath, Positional: true, Required: true,
 				Doc: "the file to write (created or truncated), or - for stdout"},

@@ -20,6 +20,7 @@ func init() {
 		Kind:    pipeline.KindSource,
 		Summary: "play a WAV or MP3 file, recognised by its content (- reads standard input)",
 		Example: "file hold.mp3 | resample 8k | wav hold-8k.wav",
+		Details: fileDetails,
 		Params: []pipeline.Param{
 			{Name: "path", Type: pipeline.TypePath, Positional: true, Required: true,
 				Doc: "the file to play, or - for standard input"},

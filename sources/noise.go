@@ -70,6 +70,7 @@ func init() {
 		Kind:    pipeline.KindSource,
 		Summary: "white noise (uniform, the same for the same seed)",
 		Example: "noise 5s amp=-20dB | wav noise.wav",
+		Details: noiseDetails,
 		Params: []pipeline.Param{
 			{Name: "dur", Type: pipeline.TypeDuration, Positional: true,
 				Doc: "length (leave out for endless noise)"},

@@ -19,6 +19,7 @@ func init() {
 		Kind:    pipeline.KindSource,
 		Summary: "play files one after another (WAV, MP3, or M3U/M3U8 lists of them), converted to one format",
 		Example: "playlist intro.wav hold.mp3 | loop | wav out.wav",
+		Details: playlistDetails,
 		Params: []pipeline.Param{
 			{Name: "files", Type: pipeline.TypePath, Positional: true, Variadic: true, Required: true,
 				Doc: "the files to play; .m3u/.m3u8 files are expanded to the files they list"},

@@ -203,6 +203,7 @@ func init() {
 		Kind:    pipeline.KindSource,
 		Summary: "headerless audio (s16le, f32le, µ-law, A-law) from a file or standard input",
 		Example: "raw call.ulaw enc=ulaw rate=8k | wav call.wav",
+		Details: rawDetails,
 		Params: []pipeline.Param{
 			{Name: "path", Type: pipeline.TypePath, Positional: true, Required: true,
 				Doc: "file to read, or - for standard input"},

@@ -395,6 +395,7 @@ func init() {
 		Kind:    pipeline.KindSource,
 		Summary: "a sine, square, saw or triangle tone, or a sweep (band-limited, no aliasing)",
 		Example: "tone 440 dur=3s | wav out.wav",
+		Details: toneDetails,
 		Params: []pipeline.Param{
 			{Name: "freq", Type: pipeline.TypeFrequency, Positional: true, Required: true,
 				Doc: "frequency in Hz, below half the sample rate (the start of a sweep)"},

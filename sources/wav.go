@@ -18,6 +18,7 @@ func init() {
 		Kind:    pipeline.KindSource,
 		Summary: "play a WAV file: PCM 8-32 bit, float, A-law, µ-law, RF64 (- reads standard input)",
 		Example: "wav prompt.wav | resample 8k | wav prompt-8k.wav",
+		Details: wavDetails,
 		Params: []pipeline.Param{
 			{Name: "path", Type: pipeline.TypePath, Positional: true, Required: true,
 				Doc: "the WAV file to play, or - for standard input"},

@@ -15,6 +15,7 @@ func init() {
 		Kind:    pipeline.KindTransform,
 		Summary: "play everything before it again and again, gaplessly, re-opening it each time",
 		Example: "file hold.mp3 | gain -3 | loop 3 | wav out.wav",
+		Details: loopDetails,
 		Params: []pipeline.Param{
 			pipeline.Param{Name: "count", Type: pipeline.TypeInt, Positional: true,
 				Doc: "how many times to play (absent: forever)"}.Range(1, 1e9),

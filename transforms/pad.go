@@ -14,6 +14,7 @@ func init() {
 		Kind:    pipeline.KindTransform,
 		Summary: "add silence before and/or after the stream",
 		Example: "file prompt.wav | pad before=500ms after=1s | wav padded.wav",
+		Details: padDetails,
 		Params: []pipeline.Param{
 			{Name: "before", Type: pipeline.TypeDuration, Positional: true,
 				Doc: "silence to play before the stream"},

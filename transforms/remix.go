@@ -13,6 +13,7 @@ func init() {
 		Kind:    pipeline.KindTransform,
 		Summary: "mix down to one channel: the average of the channels (5.1 is folded to stereo first)",
 		Example: "file in.mp3 | mono | resample 8k | wav out-8k.wav",
+		Details: monoDetails,
 		NewTransform: func(pipeline.Args) (pipeline.Transform, error) {
 			return Mono()
 		},
@@ -22,6 +23,7 @@ func init() {
 		Kind:    pipeline.KindTransform,
 		Summary: "remix to N channels: fewer by averaging, more by copying",
 		Example: "file in.wav | channels 2 | wav stereo.wav",
+		Details: channelsDetails,
 		Params: []pipeline.Param{
 			pipeline.Param{Name: "n", Type: pipeline.TypeInt, Positional: true, Required: true,
 				Doc: "the number of output channels"}.Range(1, pipeline.MaxChannels),

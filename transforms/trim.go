@@ -14,6 +14,7 @@ func init() {
 		Kind:    pipeline.KindTransform,
 		Summary: "skip the start of the stream and/or keep only a given duration of it",
 		Example: "file in.wav | trim start=1.5s dur=10s | wav clip.wav",
+		Details: trimDetails,
 		Params: []pipeline.Param{
 			{Name: "start", Type: pipeline.TypeDuration, Positional: true,
 				Doc: "how much to skip at the start"},

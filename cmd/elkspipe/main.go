@@ -1,13 +1,98 @@
-// Command elkspipe runs audio pipelines written in pipe syntax:
+// Command elkspipe runs audio pipelines written in pipe syntax, into files
+// or into live phone calls of the 46elks Realtime Voice API:
+//
+//	elkspipe [flags] 'SOURCE [+ SOURCE...] | TRANSFORM | ... | SINK'
+//	elkspipe [flags] SOURCE ! TRANSFORM ! ... ! SINK
+//	elkspipe list
+//	elkspipe inspect NAME
+//	elkspipe simulate URL [flags]
+//	elkspipe demo [flags]
+//	elkspipe help
+//
+// For example:
 //
 //	elkspipe 'tone 440 dur=3s | wav out.wav'
 //	elkspipe 'file in.mp3 | mono | resample 8k | wav out-8k.wav'
 //	elkspipe tone 440 dur=1s ! gain -6dB ! wav out.wav
-//	elkspipe list
-//	elkspipe inspect resample
+//	elkspipe 'file hold.mp3 | loop | elks format=ulaw'
 //
-// It is thin wiring over the packages pipeline, sources, transforms and
-// sinks: flags, signals and printing.
+// It is thin wiring over the packages pipeline, sources, transforms, sinks
+// and sinks/elks: flags, signals and printing.
+//
+// # Subcommands
+//
+// list prints every element with a one-line summary; inspect NAME prints
+// one element's parameters, with their types, defaults and ranges, and how
+// it behaves. Both come from the registry that the parser uses.
+//
+// simulate URL plays the part of 46elks against an application (elkspipe's
+// elks sink or any other server): it connects as 46elks does, sends hello,
+// plays the audio it receives on a clock, answers each sync once the audio
+// before it has been played, and prints a report (gaps, buffered audio,
+// sync latencies, protocol violations). Its flags: -duration, -speed, -rtt,
+// -record, -record-rate, -say, -say-file, -buffer-limit, -calls, -callid,
+// -from, -to, -json and -v (elkspipe simulate -h describes them). It exits
+// with 0 when the call ran, whatever the application did, 1 when it could
+// not be made (connection refused, upgrade rejected), 2 for usage errors
+// and 130 when interrupted.
+//
+// demo serves a built-in jingle, looped, as a 46elks application on
+// 127.0.0.1 and calls it with the simulator: it needs no files and no
+// account. Its flags: -duration, -speed, -rtt, -format, -record (heard.wav
+// by default), -json and -v.
+//
+// # Pipelines
+//
+// A pipeline starts with one or more sources joined by +, goes through any
+// number of transforms, and ends in a sink (wav, raw, null or elks). A
+// stage is an element's name followed by values and key=value pairs: the
+// values fill the element's positional parameters in order. Durations are Go durations or plain seconds (250ms,
+// 1.5s, 2m, 3); rates and frequencies take an optional k (8k, 44.1k, 1k);
+// levels are in dB (-6dB or -6); yes/no values are true/false, yes/no or
+// on/off. Words may be quoted with '...' or "..." inside the pipeline text
+// (file "my song.mp3"), and \ escapes one character. Quote the whole
+// pipeline for the shell, or write ! as separate words instead of |.
+//
+// Mistakes name the stage, the word and the nearest valid name:
+//
+//	elkspipe: stage 2 (resampel): unknown element "resampel"; did you mean "resample"?
+//
+// Formats are negotiated once, when the pipeline is built: if the sink
+// needs another rate or channel count (raw rate=8k, the elks sink),
+// channels and resample stages are inserted — downmix before resampling,
+// upmix after, as SoX does — and -v prints them marked (auto). Items of a +
+// sequence or a playlist are each converted to one format, the first
+// file's, while generated sources (tone, silence, noise, dtmf without
+// rate=) adopt the format of their neighbours instead of being resampled.
+//
+// A sink never writes onto a file that a stage reads (also through a
+// link): such a pipeline is refused before anything is written, e.g.
+//
+//	elkspipe: wav "same.wav": the output is the input file "same.wav" of stage 1 (file)
+//
+// # Flags
+//
+// Flags come before the pipeline. -v prints the negotiated chain and every
+// stream event (playlist items, loop iterations; a server logs its calls'
+// events at debug level, with each call's id). -q silences warnings
+// (skipped playlist items). -mp3-cache MiB sets the memory for the shared
+// decodings of MP3 files that loops, playlists and calls replay (64; 0
+// decodes every time).
+//
+// # Exit status and signals
+//
+// A run that fails exits with status 1 and one line on standard error,
+// naming the stage that failed:
+//
+//	elkspipe: file "hold.wav": wav: truncated file (it ends inside the fmt chunk)
+//
+// A usage error exits with 2, including a pipeline whose stages cannot
+// work together (a ratio too large for one resample, a passthrough elks
+// after a gain, an output that is also an input). The first SIGINT or
+// SIGTERM stops cleanly — at once, even while a stage waits on a silent
+// pipe — finishes the output file (a WAV header gets its real sizes), lets
+// a server's calls finish for its shutdown-timeout, and exits with 130; a
+// second one quits at once.
 package main
 
 import (

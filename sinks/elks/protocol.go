@@ -1,11 +1,3 @@
-// Package elks serves elkspipe pipelines into live phone calls through the
-// 46elks Realtime Voice API, and imitates that API for tests.
-//
-// The package is layered like pipecat's serializer/transport split: this
-// file and formats.go are the pure protocol (messages, their JSON, the audio
-// formats and their codecs); session.go runs one call over any message
-// transport; server.go accepts calls over WebSockets (coder/websocket); and
-// simulator.go plays the part of 46elks against any application.
 package elks
 
 import (

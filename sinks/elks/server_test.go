@@ -5,9 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -348,65 +346,4 @@ func TestServerNoHandler(t *testing.T) {
 	if _, err := TextHandler("tone 440 | gian 3"); err == nil {
 		t.Error("TextHandler accepted an unknown element")
 	}
-}
-
-// A service that chooses the audio by the number called: here a call to
-// the sales line hears a 440 Hz tone, any other a 1 kHz one. The "API" is
-// a WebSocket client that sends hello and reads what the server sends.
-func ExampleServer() {
-	srv := &Server{
-		Config: Config{Format: ULaw},
-		Logger: slog.New(slog.DiscardHandler),
-		Handler: func(ctx context.Context, s *Session) error {
-			tone := "tone 1k dur=300ms"
-			if s.Hello().To == "+46766861234" {
-				tone = "tone 440 dur=300ms"
-			}
-			h, err := TextHandler(tone)
-			if err != nil {
-				return err
-			}
-			return h(ctx, s)
-		},
-	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- srv.Serve(ctx, ln) }()
-
-	c, _, err := websocket.Dial(ctx, "ws://"+ln.Addr().String()+"/", nil)
-	if err != nil {
-		panic(err)
-	}
-	c.Write(ctx, websocket.MessageText, []byte(`{"t":"hello","callid":"c1","from":"+46701234567","to":"+46766861234"}`))
-	for {
-		_, b, err := c.Read(ctx)
-		if err != nil {
-			break
-		}
-		m, _ := Unmarshal(b)
-		switch m := m.(type) {
-		case Audio:
-			fmt.Println("audio:", len(m.Data), "bytes")
-		case Sync:
-			fmt.Println(string(b))
-			c.Write(ctx, websocket.MessageText, b) // played at once
-		default:
-			fmt.Println(string(b))
-		}
-		if m.Type() == TypeBye {
-			c.Close(websocket.StatusNormalClosure, "")
-			break
-		}
-	}
-	stop()
-	fmt.Println("Serve:", <-done)
-	// Output:
-	// {"t":"sending","format":"ulaw"}
-	// audio: 800 bytes
-	// audio: 800 bytes
-	// audio: 800 bytes
-	// {"t":"sync"}
-	// {"t":"bye"}
-	// Serve: <nil>
 }

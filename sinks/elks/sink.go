@@ -22,7 +22,7 @@ func init() {
 		Details: formatsText,
 		Params: []pipeline.Param{
 			{Name: "format", Type: pipeline.TypeEnum, Positional: true, Choices: FormatNames(), Default: string(DefaultFormat),
-				Doc: "audio sent to the caller (the table below); wav or mp3 send the files' bytes untouched"},
+				Doc: "audio sent to the caller (the table below); wav or mp3 pass the files through untouched"},
 			{Name: "listen", Type: pipeline.TypeString, Default: DefaultAddr,
 				Doc: "address to listen on, host:port"},
 			{Name: "path", Type: pipeline.TypeString, Default: DefaultPath,
@@ -208,5 +208,20 @@ func formatsText() string {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s%s\n", f.Format, rate, dir, f.Summary, note)
 	}
 	tw.Flush()
+	b.WriteString(elksNotes)
 	return b.String()
 }
+
+// elksNotes follows the table of formats in `elkspipe inspect elks`.
+const elksNotes = `
+Every call plays a fresh instance of the pipeline, converted to the format's rate, mono. A sync
+checkpoint goes out at every loop iteration and playlist item end and at least every
+checkpoint= of audio, and sending pauses while more than window= + checkpoint= is unconfirmed:
+the caller hears no gap while window= exceeds the round trip by a chunk, and the API's 30 MB
+buffer never overflows. When the audio ends, the caller hears all of it before the bye
+(hangup=false keeps the call open, silent, until the caller hangs up); a bye from the API stops
+the pipeline at once. wav and mp3 pass the files of file or playlist pipelines, optionally
+looped, through untouched; any other stage there is refused. Protocol and formats in detail:
+go doc github.com/elkspipe/elkspipe/sinks/elks; serving in production: docs/operations.md in
+the repository.
+`

@@ -1,0 +1,24 @@
+package sinks
+
+// The texts below are what `elkspipe inspect NAME` prints after an
+// element's parameters: the behaviour a user of the element needs to know
+// beyond its summary.
+
+func wavDetails() string {
+	return `Writes the stream's own rate and channels. Floats become integers as round(x·2^(bits−1)),
+clamped, no dither. Headers: plain PCM for 8/16-bit mono/stereo, IEEE float (tag 3) for float
+mono/stereo, WAVE_FORMAT_EXTENSIBLE for 24/32-bit and for more than two channels. The header is
+written first with sizes 0xFFFFFFFF ("until end of file"), so the file is readable by ffmpeg,
+sox and elkspipe at every moment, even after a crash; at the end, after an error or on Ctrl-C,
+the real sizes are filled in. 'wav -' writes a streaming header to stdout and never seeks.
+A sink never writes onto a file that a stage reads (also through a link): such a pipeline is
+refused before anything is written.
+`
+}
+
+func rawDetails() string {
+	return `With rate= or channels=, Build inserts the resample and channels stages that convert to
+them (-v shows them). s16le is round(x·32768) clamped to 16 bits, f32le is clamped to ±1, and
+µ-law and A-law are bit-exact with ffmpeg's encoders.
+`
+}

@@ -1,0 +1,87 @@
+package sources
+
+// The texts below are what `elkspipe inspect NAME` prints after an
+// element's parameters: the behaviour a user of the element needs to know
+// beyond its summary.
+
+func fileDetails() string {
+	return `Files are recognised by their content, not their name: WAV (RIFF, RF64, BW64) and MP3.
+` + wavNotes + mp3Notes
+}
+
+func wavDetails() string { return wavNotes }
+
+const wavNotes = `WAV:
+  Unsigned 8-bit or signed 16/24/32-bit PCM (also 24 valid bits in 32-bit containers and any
+  wValidBitsPerSample), 32/64-bit IEEE float, A-law and µ-law, in plain or
+  WAVE_FORMAT_EXTENSIBLE headers, at any rate up to 768 kHz and up to 64 channels, in RIFF, RF64
+  and BW64 files. Chunks it does not need (bext, LIST, JUNK, PAD...) are skipped wherever they
+  stand, odd sizes and pad bytes included. A data size of 0 or 0xFFFFFFFF (what ffmpeg writes to
+  a pipe) means "until the end of the input"; a data size larger than the file plays what is
+  there; a cut-off final frame is dropped. Float files keep values beyond ±1; NaN plays as 0.
+  Other encodings fail with their name and a fix, e.g. "wav: unsupported encoding ADPCM (format
+  tag 2); convert with: ffmpeg -i IN -c:a pcm_s16le OUT.wav".
+`
+
+const mp3Notes = `MP3:
+  MPEG-1 (32/44.1/48 kHz) and MPEG-2 (16/22.05/24 kHz) Layer III — CBR, VBR, ABR, mono, stereo,
+  joint stereo — at the file's own rate and channels. ID3v1/ID3v2/APEv2/Lyrics3 tags and cover
+  art are skipped, as is junk between frames; a truncated file plays up to the cut. Not
+  supported, with an error that says how to convert: MPEG-2.5 (8/11.025/12 kHz), Layer I/II,
+  free-format bitrate. Decoded samples are within 1 LSB of ffmpeg's for files from LAME and
+  ffmpeg; intensity stereo, which some old encoders use, is less exact.
+  Gapless: the encoder delay and padding recorded in a LAME/Info header (LAME, ffmpeg) are
+  trimmed exactly as ffmpeg trims them, so 'file x.mp3 | loop' has no gap or click at the joint
+  and the length is known. Files without that header keep the ~25 ms of leading silence every
+  decoder adds; their length is found by walking the frame headers (no decoding) when a fade-out
+  or a loop count needs it.
+  Decoded once per process: all openings of an MP3 file (with file or playlist: loop iterations,
+  playlist rounds, calls) share one decoding of it, kept in memory at 4 bytes per frame (a
+  3-minute 44.1 kHz file takes 32 MB). Whichever reader first needs a frame decodes it, the
+  others replay it sample for sample, and a call that hangs up halfway leaves its part for the
+  next; a decoding nobody reads holds no file open. A changed file (size or modification time) is
+  decoded afresh; files of unknown length are decoded per opening, and so are files that do not
+  fit beside those being read: the least recently used files that nobody reads make room, and
+  the cache never holds more than its size, set with -mp3-cache MiB (default 64; 0 turns it off)
+  or sources.SetMP3CacheSize.
+`
+
+func playlistDetails() string {
+	return `Items play in the format of the first (or rate=/channels=); the others are converted. A
+broken item is skipped with a warning (on-error=skip, the default) or stops the run
+(on-error=stop). M3U lists: one path per line, # comments and #EXTINF skipped, relative paths
+taken from the list's folder; a URL is a broken item (only local files play). shuffle=yes draws
+a new order every time the playlist is re-opened (each loop iteration); seed= makes the sequence
+repeatable. MP3 items share their decoding with every other opening of the file (see
+'elkspipe inspect file').
+`
+}
+
+func toneDetails() string {
+	return `The tone is exact over hours: the phase comes from the sample index, not an accumulator.
+Square, saw and triangle are band-limited — only the harmonics below Nyquist, no aliasing
+(measured below −109 dB) — so square and saw overshoot amp by up to 18% near their jumps.
+to= makes a sweep over dur (log by default, like 'sox synth ... sine 20-20000'). Without dur a
+tone is endless. ` + generatedNote
+}
+
+func dtmfDetails() string {
+	return `Each digit plays the standard row (697/770/852/941 Hz) and column (1209/1336/1477/1633 Hz)
+pair for 0-9 * # A-D, each tone 6 dB below amp; a comma is a pause (quote * and # for the
+shell). ` + generatedNote
+}
+
+func silenceDetails() string { return generatedNote }
+
+func noiseDetails() string { return generatedNote }
+
+const generatedNote = `Generated sources run at 48 kHz mono unless given rate= or channels=,
+or placed in a + sequence, where they take their neighbours' format instead of being resampled.
+`
+
+func rawDetails() string {
+	return `Reads headerless interleaved audio, e.g. from another program:
+  ffmpeg -i in.mp3 -f s16le -ac 1 -ar 16000 - | elkspipe 'raw - | wav out.wav'
+With enc=ulaw or enc=alaw the rate defaults to 8000. A partial frame at the end is dropped.
+`
+}

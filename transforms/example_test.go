@@ -1,0 +1,127 @@
+package transforms_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/elkspipe/elkspipe/pipeline"
+	"github.com/elkspipe/elkspipe/sinks"
+	"github.com/elkspipe/elkspipe/sources"
+	"github.com/elkspipe/elkspipe/transforms"
+)
+
+// frequency measures the frequency of a mono tone from its rising zero
+// crossings, interpolated between samples.
+func frequency(x []float32, rate int) float64 {
+	first, last, n := -1.0, -1.0, 0
+	for i := 1; i < len(x); i++ {
+		if x[i-1] < 0 && x[i] >= 0 {
+			t := float64(i-1) + float64(-x[i-1]/(x[i]-x[i-1]))
+			if first < 0 {
+				first = t
+			}
+			last, n = t, n+1
+		}
+	}
+	if n < 2 {
+		return 0
+	}
+	return float64(n-1) * float64(rate) / (last - first)
+}
+
+// tone opens a mono tone of freq Hz lasting dur at rate.
+func tone(freq float64, dur time.Duration, rate int) pipeline.Source {
+	open, err := sources.Tone(sources.ToneOptions{Freq: freq, Dur: dur, Rate: rate})
+	if err != nil {
+		panic(err)
+	}
+	src, err := open(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	return src
+}
+
+// Resample converts a source to another rate: one second of a 1 kHz tone
+// at 44.1 kHz becomes exactly 8000 frames at 8 kHz, still at 1 kHz.
+func ExampleResample() {
+	resample := transforms.Resample(8000, transforms.High)
+	src, err := resample.Apply(tone(1000, time.Second, 44100))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pipeline.Close(src)
+	buf := make([]float32, 9000)
+	n, _ := pipeline.ReadFull(src, buf)
+	fmt.Println(src.Format(), n, "frames")
+	fmt.Printf("%.1f Hz\n", frequency(buf[:n], 8000))
+	// Output:
+	// 8000 Hz mono 8000 frames
+	// 1000.0 Hz
+}
+
+// Fade scales the start and the end of a stream: the first frame of a
+// fade-in and the last of a fade-out are silent, and the middle plays at
+// full level.
+func ExampleFade() {
+	fade, err := transforms.Fade(10*time.Millisecond, 10*time.Millisecond, transforms.FadeLinear)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ones := make([]float32, 100) // 100 ms of full scale at 1 kHz
+	for i := range ones {
+		ones[i] = 1
+	}
+	src, err := fade.Apply(pipeline.FromSlice(pipeline.Format{Rate: 1000, Channels: 1}, ones))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	out := make([]float32, 100)
+	n, _ := pipeline.ReadFull(src, out)
+	fmt.Println(n, "frames:", out[:3], "...", out[48:51], "...", out[97:])
+
+	_, err = fade.Apply(tone(440, 0, 8000)) // endless: no end to fade out at
+	fmt.Println(err != nil)
+	// Output:
+	// 100 frames: [0 0.1 0.2] ... [1 1 1] ... [0.2 0.1 0]
+	// true
+}
+
+// Loop repeats everything before it, re-opening it every time: it needs
+// the upstream's Opener, which Build gives it. Three iterations of 20 ms at
+// 8 kHz are exactly 480 frames, and the observer sees every joint.
+func ExampleLoop() {
+	open, err := sources.Tone(sources.ToneOptions{Freq: 500, Dur: 20 * time.Millisecond, Rate: 8000})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	sink := sinks.Null()
+	ctx := pipeline.WithObserver(context.Background(), func(e pipeline.Event) {
+		if e.Kind == pipeline.IterationStarted {
+			fmt.Println(e)
+		}
+	})
+	p, err := pipeline.Build(ctx, &pipeline.Graph{
+		Sources:    []pipeline.Stage{{Name: "tone 500", Open: open}},
+		Transforms: []pipeline.Stage{{Name: "loop 3", Transform: transforms.Loop(3)}},
+		Sink:       pipeline.Stage{Name: "null", Sink: sink},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := p.Run(ctx); err != nil {
+		fmt.Println(err)
+	}
+	fmt.Println(sink.Frames(), "frames")
+	// Output:
+	// loop: iteration started #1
+	// loop: iteration started #2
+	// loop: iteration started #3
+	// 480 frames
+}
