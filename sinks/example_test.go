@@ -63,7 +63,7 @@ func ExampleWAV() {
 // 8000 bytes of 8 kHz µ-law.
 func ExampleRawTo() {
 	var out bytes.Buffer
-	raw, err := sinks.RawTo(&out, sinks.RawOptions{Encoding: sinks.ULaw, Rate: 8000})
+	raw, err := sinks.RawTo(&out, sinks.RawOptions{Encoding: pipeline.ULaw, Rate: 8000})
 	if err != nil {
 		fmt.Println(err)
 		return

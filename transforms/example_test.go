@@ -46,7 +46,11 @@ func tone(freq float64, dur time.Duration, rate int) pipeline.Source {
 // Resample converts a source to another rate: one second of a 1 kHz tone
 // at 44.1 kHz becomes exactly 8000 frames at 8 kHz, still at 1 kHz.
 func ExampleResample() {
-	resample := transforms.Resample(8000, transforms.High)
+	resample, err := transforms.Resample(8000, transforms.High)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	src, err := resample.Apply(tone(1000, time.Second, 44100))
 	if err != nil {
 		fmt.Println(err)
@@ -100,6 +104,11 @@ func ExampleLoop() {
 		fmt.Println(err)
 		return
 	}
+	loop, err := transforms.Loop(3)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	sink := sinks.Null()
 	ctx := pipeline.WithObserver(context.Background(), func(e pipeline.Event) {
 		if e.Kind == pipeline.IterationStarted {
@@ -108,7 +117,7 @@ func ExampleLoop() {
 	})
 	p, err := pipeline.Build(ctx, &pipeline.Graph{
 		Sources:    []pipeline.Stage{{Name: "tone 500", Open: open}},
-		Transforms: []pipeline.Stage{{Name: "loop 3", Transform: transforms.Loop(3)}},
+		Transforms: []pipeline.Stage{{Name: "loop 3", Transform: loop}},
 		Sink:       pipeline.Stage{Name: "null", Sink: sink},
 	})
 	if err != nil {

@@ -29,7 +29,7 @@
 // and Server is an http.Handler for your own mux; Server.ListenAndServe
 // shuts down gracefully when its context is cancelled. The simulator of the
 // API, for tests without a phone, is the command `elkspipe simulate` and
-// [Simulate].
+// the package [github.com/elkspipe/elkspipe/sinks/elks/elkstest].
 //
 // # The protocol
 //
