@@ -252,12 +252,8 @@ type Session struct {
 	hangupErr error
 	gen       uint64 // interrupt generation
 	needSend  bool   // a "sending" must precede the next audio
-	// The window: positions in audio time and bytes, since the start.
-	sentDur, ackDur, syncDur       time.Duration
-	sentBytes, ackBytes, syncBytes int64
-	pending                        []sessCheckpoint
-	stale, discarded               int // replies to void (pre-interrupt) checkpoints still expected, and taken
-	stats                          Stats
+	win       window // the sync window
+	stats     Stats
 
 	// Owned by the playing goroutine.
 	free    chan []byte
@@ -278,11 +274,6 @@ type sessOut struct {
 	b      []byte
 	pooled bool          // b goes back to the free list once written
 	flush  chan struct{} // closed when every earlier message was written
-}
-
-type sessCheckpoint struct {
-	dur   time.Duration
-	bytes int64
 }
 
 // sessAudioBuffers is the number of audio messages that may wait for the
@@ -314,6 +305,7 @@ func StartSession(ctx context.Context, t Transport, cfg Config) (*Session, error
 		changed: make(chan struct{}), outWake: make(chan struct{}, 1),
 		free:     make(chan []byte, sessAudioBuffers),
 		needSend: true,
+		win:      newWindow(cfg.Window+cfg.Checkpoint, cfg.Checkpoint, cfg.MaxBytes),
 	}
 	s.info, _ = cfg.Format.Info()
 	if !s.info.File {
@@ -572,18 +564,12 @@ func (l *sessLimiter) allow(now time.Time) (bool, int) {
 func (s *Session) onReply() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case s.stale > 0:
-		s.stale--
-		s.discarded++
+	switch s.win.ack() {
+	case ackStale:
 		s.stats.StaleReplies++
-	case len(s.pending) > 0:
-		cp := s.pending[0]
-		n := copy(s.pending, s.pending[1:])
-		s.pending = s.pending[:n]
-		s.ackDur, s.ackBytes = cp.dur, cp.bytes
+	case ackMatched:
 		s.stats.SyncReplies++
-	default:
+	case ackUnexpected:
 		s.stats.UnexpectedReplies++
 		s.Logger().Debug("sync reply with no checkpoint pending")
 	}
@@ -705,40 +691,28 @@ func (s *Session) waitLocked(ctx context.Context, gen uint64, checkGen bool, con
 // the API evidently dropped those checkpoints and the discarded replies
 // answered ours: they are credited to the oldest pending checkpoints.
 func (s *Session) stalledLocked(warned *bool) {
-	if s.discarded > 0 && len(s.pending) > 0 {
-		n := min(s.discarded, len(s.pending))
-		cp := s.pending[n-1]
-		k := copy(s.pending, s.pending[n:])
-		s.pending = s.pending[:k]
-		s.ackDur, s.ackBytes = cp.dur, cp.bytes
+	if n := s.win.stalled(); n > 0 {
 		s.Logger().Info("the API dropped the checkpoints voided by the interrupt; crediting its replies", "replies", n)
-		s.discarded, s.stale = 0, 0
 		s.broadcastLocked()
 		return
 	}
-	s.stale, s.discarded = 0, 0
 	if !*warned {
 		*warned = true
-		s.Logger().Warn("no sync reply from the API for a long time; still waiting", "pending", len(s.pending))
+		s.Logger().Warn("no sync reply from the API for a long time; still waiting", "pending", s.win.waiting())
 	}
 }
 
 // syncLocked sends a checkpoint.
 func (s *Session) syncLocked() {
 	s.enqueueLocked(sessOut{b: sessMsgSync})
-	s.pending = append(s.pending, sessCheckpoint{s.sentDur, s.sentBytes})
-	s.syncDur, s.syncBytes = s.sentDur, s.sentBytes
+	s.win.checkpoint()
 	s.stats.Syncs++
-}
-
-func (s *Session) unsyncedLocked() bool {
-	return s.sentDur > s.syncDur || s.sentBytes > s.syncBytes
 }
 
 // checkpoint sends a sync if audio went out since the last one.
 func (s *Session) checkpoint() {
 	s.mu.Lock()
-	if !s.ended && !s.byeSent && s.unsyncedLocked() {
+	if !s.ended && !s.byeSent && s.win.unsynced() {
 		s.syncLocked()
 	}
 	s.mu.Unlock()
@@ -748,7 +722,7 @@ func (s *Session) checkpoint() {
 // d more would pass the checkpoint interval.
 func (s *Session) checkpointBefore(d time.Duration) {
 	s.mu.Lock()
-	if !s.ended && !s.byeSent && s.unsyncedLocked() && s.sentDur-s.syncDur+d > s.cfg.Checkpoint {
+	if !s.ended && !s.byeSent && s.win.dueBefore(d) {
 		s.syncLocked()
 	}
 	s.mu.Unlock()
@@ -798,25 +772,14 @@ func (s *Session) sendPiece(ctx context.Context, gen uint64, raw []byte, d time.
 	}
 	b = AppendAudio(b, raw)
 	nb := int64(len(raw))
-	limit := s.cfg.Window + s.cfg.Checkpoint
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	err = s.waitLocked(ctx, gen, true, func() bool {
-		inDur, inBytes := s.sentDur-s.ackDur, s.sentBytes-s.ackBytes
-		if inDur <= 0 && inBytes <= 0 {
-			return true // always room for one piece
+		ok, askSync := s.win.admit(d, nb)
+		if askSync {
+			s.syncLocked() // no reply is coming that could make room
 		}
-		if inDur+d <= limit && inBytes+nb <= s.cfg.MaxBytes {
-			return true
-		}
-		if len(s.pending) == 0 && s.unsyncedLocked() {
-			// No reply is coming that could make room: ask for one.
-			// With checkpoints pending, their replies make room; a
-			// sync here would only split the checkpoint spacing, and
-			// the splits would compound over a long call.
-			s.syncLocked()
-		}
-		return false
+		return ok
 	})
 	if err != nil {
 		s.free <- b[:0]
@@ -827,15 +790,15 @@ func (s *Session) sendPiece(ctx context.Context, gen uint64, raw []byte, d time.
 		s.needSend = false
 	}
 	s.enqueueLocked(sessOut{b: b, pooled: true})
-	s.sentDur += d
-	s.sentBytes += nb
+	due := s.win.send(d, nb)
 	st := &s.stats
 	st.AudioSent += d
 	st.BytesSent += nb
 	st.Messages++
-	st.MaxInFlight = max(st.MaxInFlight, s.sentDur-s.ackDur)
-	st.MaxBytesInFlight = max(st.MaxBytesInFlight, s.sentBytes-s.ackBytes)
-	if s.sentDur-s.syncDur >= s.cfg.Checkpoint || s.sentBytes-s.syncBytes >= s.cfg.MaxBytes/4 {
+	inDur, inBytes := s.win.inFlight()
+	st.MaxInFlight = max(st.MaxInFlight, inDur)
+	st.MaxBytesInFlight = max(st.MaxBytesInFlight, inBytes)
+	if due {
 		s.syncLocked()
 	}
 	return nil
@@ -1057,10 +1020,10 @@ func (s *Session) Drain(ctx context.Context) error {
 	if err := s.stopErrLocked(ctx, 0, false); err != nil {
 		return err
 	}
-	if s.unsyncedLocked() {
+	if s.win.unsynced() {
 		s.syncLocked()
 	}
-	return s.waitLocked(ctx, 0, false, func() bool { return len(s.pending) == 0 })
+	return s.waitLocked(ctx, 0, false, s.win.drained)
 }
 
 // Interrupt clears the API's playback buffer at once: it sends
@@ -1074,11 +1037,7 @@ func (s *Session) Interrupt() error {
 		return err
 	}
 	s.enqueueLocked(sessOut{b: sessMsgInterrupt})
-	s.stale += len(s.pending)
-	s.pending = s.pending[:0]
-	s.discarded = 0
-	s.ackDur, s.ackBytes = s.sentDur, s.sentBytes
-	s.syncDur, s.syncBytes = s.sentDur, s.sentBytes
+	s.win.interrupt()
 	s.needSend = true
 	s.gen++
 	s.stats.Interrupts++
