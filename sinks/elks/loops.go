@@ -12,10 +12,10 @@ import (
 // readLoop reads the API's messages until the connection ends.
 func (s *Session) readLoop() {
 	defer close(s.readerDone)
-	var rec *sessRecorder
+	var rec *sessRecordFeed
 	defer func() {
 		if rec != nil {
-			rec.close()
+			s.stopRecorder(rec)
 		}
 	}()
 	var lim sessLimiter
@@ -59,12 +59,12 @@ func (s *Session) readLoop() {
 			gotHello = true
 			s.log.Store(s.cfg.Logger.With("callid", m.CallID, "from", m.From, "to", m.To))
 			if s.cfg.Record != "" {
-				var err error
-				rec, err = openRecorder(s.cfg.Record, m, s.cfg.RecordFormat, time.Now(), s.Logger())
+				r, err := openRecorder(s.cfg.Record, m, s.cfg.RecordFormat, time.Now(), s.Logger(), s.hooks.recordWriter)
 				if err != nil {
 					s.Logger().Error("cannot record the call", "err", err)
 				} else {
-					s.Logger().Info("recording the caller", "path", rec.path, "format", string(s.cfg.RecordFormat))
+					s.Logger().Info("recording the caller", "path", r.path, "format", string(s.cfg.RecordFormat))
+					rec = s.startRecorder(r)
 				}
 			}
 			s.helloCh <- sessHello{h: m, recording: rec != nil}
@@ -75,13 +75,7 @@ func (s *Session) readLoop() {
 			s.stats.AudioReceived += int64(len(m.Data))
 			s.mu.Unlock()
 			if rec != nil {
-				d, err := rec.write(m.Data)
-				if err != nil {
-					s.malformed(&lim, fmt.Errorf("caller audio: %w", err))
-				}
-				s.mu.Lock()
-				s.stats.Recorded += d
-				s.mu.Unlock()
+				s.record(rec, m.Data)
 			}
 		case Bye:
 			s.mu.Lock()

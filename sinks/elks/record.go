@@ -3,6 +3,7 @@ package elks
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -91,7 +92,9 @@ type sessRecorder struct {
 	err  error // the first write error; recording stopped there
 }
 
-func openRecorder(template string, h Hello, f Format, now time.Time, log *slog.Logger) (*sessRecorder, error) {
+// openRecorder creates the recording of a call and writes its header;
+// wrap, when not nil, wraps the file (a test hook).
+func openRecorder(template string, h Hello, f Format, now time.Time, log *slog.Logger, wrap func(io.WriteSeeker) io.WriteSeeker) (*sessRecorder, error) {
 	info, err := f.Info()
 	if err != nil {
 		return nil, err
@@ -110,7 +113,11 @@ func openRecorder(template string, h Hello, f Format, now time.Time, log *slog.L
 	if err != nil {
 		return nil, err
 	}
-	w, err := sinks.NewWAVWriter(file, pipeline.Format{Rate: info.Rate, Channels: 1}, sinks.WAVS16)
+	var out io.WriteSeeker = file
+	if wrap != nil {
+		out = wrap(file)
+	}
+	w, err := sinks.NewWAVWriter(out, pipeline.Format{Rate: info.Rate, Channels: 1}, sinks.WAVS16)
 	if err != nil {
 		file.Close()
 		return nil, err

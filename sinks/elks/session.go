@@ -42,12 +42,13 @@ type Session struct {
 	hello                    Hello
 	ctx                      context.Context
 	cancel                   context.CancelCauseFunc
+	hooks                    sessHooks
 
 	// Safe for any goroutine by themselves: channels, once-guards and
 	// atomics.
 	done       chan struct{} // closed when the call is over (by finish)
 	quit       chan struct{} // closed by Close: the writer stops
-	readerDone chan struct{} // closed when readLoop returns
+	readerDone chan struct{} // closed when readLoop returns, the recording complete
 	writerDone chan struct{} // closed when writeLoop returns
 	helloCh    chan sessHello
 	endOnce    sync.Once
@@ -114,13 +115,18 @@ var (
 // cfg.Record is set, and returns. The call's context (Context) derives
 // from ctx. On error t is closed. Call Close when done with the session.
 func StartSession(ctx context.Context, t Transport, cfg Config) (*Session, error) {
+	return startSession(ctx, t, cfg, sessHooks{})
+}
+
+// startSession is StartSession with test hooks.
+func startSession(ctx context.Context, t Transport, cfg Config, hooks sessHooks) (*Session, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		t.Close()
 		return nil, err
 	}
 	s := &Session{
-		t: t, cfg: cfg,
+		t: t, cfg: cfg, hooks: hooks,
 		done: make(chan struct{}), quit: make(chan struct{}),
 		helloCh:    make(chan sessHello, 1),
 		readerDone: make(chan struct{}), writerDone: make(chan struct{}),
@@ -330,7 +336,8 @@ func (s *Session) ending() bool {
 }
 
 // Close ends the session without a bye (if the call is not over yet),
-// closes the connection and waits for the session's goroutines. Call it
+// closes the connection and waits for the session's goroutines; the
+// recording, if any, is complete when it returns. Call it
 // when done with a session; it is safe to call more than once.
 func (s *Session) Close() error {
 	s.finish(End{By: ByClose, Message: "the session was closed"})

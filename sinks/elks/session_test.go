@@ -292,6 +292,12 @@ func sessTestLogger() (*slog.Logger, *sessLogBuf) {
 // sessCall starts a session over an in-memory pipe with a peer.
 func sessCall(t *testing.T, cfg Config, setup func(p *sessPeer)) (*Session, *sessPeer, *sessLogBuf) {
 	t.Helper()
+	return sessCallHooks(t, cfg, sessHooks{}, setup)
+}
+
+// sessCallHooks is sessCall with test hooks in the session.
+func sessCallHooks(t *testing.T, cfg Config, hooks sessHooks, setup func(p *sessPeer)) (*Session, *sessPeer, *sessLogBuf) {
+	t.Helper()
 	app, api := Pipe()
 	p := newSessPeer(api)
 	if setup != nil {
@@ -302,7 +308,7 @@ func sessCall(t *testing.T, cfg Config, setup func(p *sessPeer)) (*Session, *ses
 		cfg.Logger = log
 	}
 	p.start(Hello{CallID: "c1", From: "+46700000001", To: "+46700000002"})
-	s, err := StartSession(context.Background(), app, cfg)
+	s, err := startSession(context.Background(), app, cfg, hooks)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,4 +67,8 @@ type Stats struct {
 	// the audio written to the recording.
 	AudioReceived int64
 	Recorded      time.Duration
+	// RecordDropped counts the messages of caller audio left out of the
+	// recording because writing it fell too far behind (a slow disk):
+	// the session never lets the recording delay its reading.
+	RecordDropped int
 }
