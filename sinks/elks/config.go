@@ -63,7 +63,10 @@ type Config struct {
 	// the caller's audio (decoded, mono, 16-bit). {callid}, {from}, {to}
 	// and {time} are replaced (the peer's values reduced to safe file-name
 	// characters); missing directories are created; an existing file is
-	// never overwritten (a -1, -2... suffix is added).
+	// never overwritten (a -1, -2... suffix is added). The file is
+	// written apart from the call: a disk that falls seconds behind
+	// loses audio (counted in Stats.RecordDropped) rather than delay
+	// the call.
 	Record string
 	// RecordFormat is the "listening" format asked for when recording;
 	// default: Format when the API can send it and a decoder exists,

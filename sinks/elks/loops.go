@@ -9,7 +9,10 @@ import (
 	"time"
 )
 
-// readLoop reads the API's messages until the connection ends.
+// readLoop reads the API's messages until the connection ends. It never
+// waits for the disk: the caller's audio goes to the recorder through a
+// bounded queue (see startRecorder), and the recorder has finished when
+// readLoop returns.
 func (s *Session) readLoop() {
 	defer close(s.readerDone)
 	var rec *sessRecordFeed

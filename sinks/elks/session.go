@@ -349,7 +349,8 @@ func (s *Session) Close() error {
 		<-s.writerDone
 		st := s.Stats()
 		s.Logger().Debug("session closed", "audio_sent", st.AudioSent, "syncs", st.Syncs,
-			"max_in_flight", st.MaxInFlight, "malformed", st.Malformed, "unknown", st.Unknown)
+			"max_in_flight", st.MaxInFlight, "malformed", st.Malformed, "unknown", st.Unknown,
+			"record_dropped", st.RecordDropped)
 	})
 	return err
 }
