@@ -62,7 +62,7 @@ func (s *Session) readLoop() {
 			gotHello = true
 			s.log.Store(s.cfg.Logger.With("callid", m.CallID, "from", m.From, "to", m.To))
 			if s.cfg.Record != "" {
-				r, err := openRecorder(s.cfg.Record, m, s.cfg.RecordFormat, time.Now(), s.Logger(), s.hooks.recordWriter)
+				r, err := openRecorder(s.cfg.Record, m, s.cfg.RecordFormat, time.Now(), s.Logger())
 				if err != nil {
 					s.Logger().Error("cannot record the call", "err", err)
 				} else {

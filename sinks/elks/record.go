@@ -3,7 +3,6 @@ package elks
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -92,9 +91,7 @@ type sessRecorder struct {
 	err  error // the first write error; recording stopped there
 }
 
-// openRecorder creates the recording of a call and writes its header;
-// wrap, when not nil, wraps the file (a test hook).
-func openRecorder(template string, h Hello, f Format, now time.Time, log *slog.Logger, wrap func(io.WriteSeeker) io.WriteSeeker) (*sessRecorder, error) {
+func openRecorder(template string, h Hello, f Format, now time.Time, log *slog.Logger) (*sessRecorder, error) {
 	info, err := f.Info()
 	if err != nil {
 		return nil, err
@@ -113,11 +110,7 @@ func openRecorder(template string, h Hello, f Format, now time.Time, log *slog.L
 	if err != nil {
 		return nil, err
 	}
-	var out io.WriteSeeker = file
-	if wrap != nil {
-		out = wrap(file)
-	}
-	w, err := sinks.NewWAVWriter(out, pipeline.Format{Rate: info.Rate, Channels: 1}, sinks.WAVS16)
+	w, err := sinks.NewWAVWriter(file, pipeline.Format{Rate: info.Rate, Channels: 1}, sinks.WAVS16)
 	if err != nil {
 		file.Close()
 		return nil, err

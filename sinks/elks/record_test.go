@@ -2,12 +2,10 @@ package elks
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -172,7 +170,7 @@ func TestRecordNoOverwrite(t *testing.T) {
 	log, _ := sessTestLogger()
 	var paths []string
 	for i := 0; i < 3; i++ {
-		r, err := openRecorder(dir+"/same.wav", Hello{}, PCM8000, time.Now(), log, nil)
+		r, err := openRecorder(dir+"/same.wav", Hello{}, PCM8000, time.Now(), log)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,34 +180,24 @@ func TestRecordNoOverwrite(t *testing.T) {
 	if strings.Join(paths, " ") != "same.wav same-1.wav same-2.wav" {
 		t.Errorf("paths %v", paths)
 	}
-	if _, err := openRecorder("/proc/no/such/dir/x.wav", Hello{}, PCM8000, time.Now(), log, nil); err == nil {
+	if _, err := openRecorder("/proc/no/such/dir/x.wav", Hello{}, PCM8000, time.Now(), log); err == nil {
 		t.Error("recording into an impossible path succeeded")
 	}
 }
 
-// recDisk wraps a recording's file as a disk that is slow (each write
-// after the header takes delay) or stuck (each waits for gate to close).
+// recDisk is a disk that is slow (each write of the recorder takes
+// delay) or stuck (each waits for gate to close).
 type recDisk struct {
-	io.WriteSeeker
-	gate   chan struct{}
-	delay  time.Duration
-	writes atomic.Int64
+	gate  chan struct{}
+	delay time.Duration
 }
 
-func (d *recDisk) Write(p []byte) (int, error) {
-	if d.writes.Add(1) > 1 {
+func (d *recDisk) hooks() sessHooks {
+	return sessHooks{recordWrite: func() {
 		if d.gate != nil {
 			<-d.gate
 		}
 		time.Sleep(d.delay)
-	}
-	return d.WriteSeeker.Write(p)
-}
-
-func (d *recDisk) hooks() sessHooks {
-	return sessHooks{recordWriter: func(f io.WriteSeeker) io.WriteSeeker {
-		d.WriteSeeker = f
-		return d
 	}}
 }
 

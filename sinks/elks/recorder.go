@@ -2,7 +2,6 @@ package elks
 
 import (
 	"fmt"
-	"io"
 	"sync/atomic"
 	"time"
 )
@@ -20,9 +19,9 @@ const (
 // sessHooks lets tests reach inside a session; the zero value is what
 // StartSession uses.
 type sessHooks struct {
-	// recordWriter, when set, wraps the recording's file: a test makes
-	// the disk slow or stuck with it.
-	recordWriter func(io.WriteSeeker) io.WriteSeeker
+	// recordWrite, when set, is called by the recorder before it
+	// writes each message: a test makes the disk slow or stuck with it.
+	recordWrite func()
 }
 
 // sessRecordFeed is the reader's side of a running recorder.
@@ -81,6 +80,9 @@ func (s *Session) recordLoop(rec *sessRecorder, rq *sessRecordFeed) {
 	defer rec.close()
 	var lim sessLimiter
 	for data := range rq.q {
+		if s.hooks.recordWrite != nil {
+			s.hooks.recordWrite()
+		}
 		d, err := rec.write(data)
 		rq.queued.Add(-int64(len(data)))
 		if err != nil {

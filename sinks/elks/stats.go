@@ -1,44 +1,8 @@
 package elks
 
 import (
-	"fmt"
 	"time"
 )
-
-// Who ended a call, the By of an End.
-const (
-	ByAPI   = "api"     // the API sent bye first
-	ByApp   = "app"     // this side sent bye (Hangup)
-	ByDrop  = "dropped" // the connection closed without a bye: a hangup
-	ByClose = "closed"  // this side closed the connection without a bye
-)
-
-// End says how a call ended.
-type End struct {
-	// By is ByAPI, ByApp, ByDrop or ByClose.
-	By string
-	// Reason and Message are those of the API's bye when it sent one
-	// ("hangup" for a dropped connection).
-	Reason, Message string
-}
-
-// String describes the end for logs and errors.
-func (e End) String() string {
-	switch e.By {
-	case ByAPI:
-		return fmt.Sprintf("the API said bye (%s: %s)", e.Reason, e.Message)
-	case ByApp:
-		if e.Reason != "" {
-			return fmt.Sprintf("hung up by the application (the API answered bye %s: %s)", e.Reason, e.Message)
-		}
-		return "hung up by the application"
-	case ByDrop:
-		return "the connection closed without bye: " + e.Message
-	case ByClose:
-		return "closed by the application: " + e.Message
-	}
-	return "the call is still going on"
-}
 
 // Stats counts what a session did, for logs and tests.
 type Stats struct {
