@@ -66,8 +66,8 @@ func (s *Session) record(rq *sessRecordFeed, data []byte) {
 	}
 }
 
-// stopRecorder lets the recorder write what is queued, waits for it to
-// finalize the recording and return.
+// stopRecorder lets the recorder write what is queued, then waits until
+// it has completed the recording and returned.
 func (s *Session) stopRecorder(rq *sessRecordFeed) {
 	close(rq.q)
 	<-rq.done
