@@ -184,3 +184,111 @@ func TestRecordNoOverwrite(t *testing.T) {
 		t.Error("recording into an impossible path succeeded")
 	}
 }
+
+// recDisk is a disk that is slow (each write of the recorder takes
+// delay) or stuck (each waits for gate to close).
+type recDisk struct {
+	gate  chan struct{}
+	delay time.Duration
+}
+
+func (d *recDisk) hooks() sessHooks {
+	return sessHooks{recordWrite: func() {
+		if d.gate != nil {
+			<-d.gate
+		}
+		time.Sleep(d.delay)
+	}}
+}
+
+// recPlayAndDrain plays 3 s of tone and waits until the API has played
+// it, which takes the sync replies; it returns how long that took.
+func recPlayAndDrain(t *testing.T, s *Session) time.Duration {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	if err := s.PlayGraph(ctx, sessGraph(t, "tone 440 dur=3s")); err != nil {
+		t.Fatalf("Play: %v", err)
+	}
+	if err := s.Drain(ctx); err != nil {
+		t.Fatalf("Drain: %v", err)
+	}
+	return time.Since(start)
+}
+
+// A stuck disk never delays the sync replies: the caller's audio waits in
+// a bounded queue, and what does not fit is left out of the recording and
+// counted. Once the disk moves again, the recording holds, complete and
+// valid, the audio that was queued.
+func TestRecordStuckDiskKeepsReplies(t *testing.T) {
+	dir := t.TempDir()
+	said := recTone(t, 16000, "10s") // 500 messages of 20 ms
+	const sent, step = 500, 320
+	var kept int
+	synctest.Test(t, func(t *testing.T) {
+		disk := &recDisk{gate: make(chan struct{})}
+		s, p, logs := sessCallHooks(t, Config{Format: PCM16000, Record: dir + "/{callid}.wav"}, disk.hooks(), nil)
+		recSay(t, p, PCM16000, said)
+		took := recPlayAndDrain(t, s)
+		st := s.Stats()
+		if took > 4*time.Second || st.SyncReplies == 0 || st.SyncReplies != st.Syncs {
+			t.Errorf("with the disk stuck, 3 s of audio took %v to play; stats %+v", took, st)
+		}
+		// The queue holds sessRecordQueue messages and the recorder one
+		// more, stuck in its write.
+		if st.RecordDropped < sent-sessRecordQueue-1 || st.RecordDropped > sent-sessRecordQueue {
+			t.Errorf("%d messages dropped, want %d or one less", st.RecordDropped, sent-sessRecordQueue)
+		}
+		if st.AudioReceived != sent*step*2 {
+			t.Errorf("received %d bytes of caller audio", st.AudioReceived)
+		}
+		if !strings.Contains(logs.String(), "the recording falls behind") {
+			t.Errorf("no warning about the dropped audio:\n%s", logs)
+		}
+		kept = sent - st.RecordDropped
+		close(disk.gate)
+		p.hangup()
+		<-s.Done()
+		s.Close()
+		if st := s.Stats(); st.Recorded != time.Duration(kept)*20*time.Millisecond {
+			t.Errorf("recorded %v of %d messages", st.Recorded, kept)
+		}
+	})
+	f, got := recRead(t, filepath.Join(dir, "c1.wav"))
+	if f.Rate != 16000 || len(got) != kept*step {
+		t.Fatalf("recording: %v, %d samples, want %d", f, len(got), kept*step)
+	}
+	sessSameAudio(t, got, sessQuantize(said[:kept*step]))
+}
+
+// A merely slow disk (here 2.5 times slower than the caller speaks)
+// delays neither the sync replies nor loses audio: Close waits for the
+// recording to be written, complete.
+func TestRecordSlowDisk(t *testing.T) {
+	dir := t.TempDir()
+	said := recTone(t, 16000, "3s") // 150 messages of 20 ms
+	synctest.Test(t, func(t *testing.T) {
+		disk := &recDisk{delay: 50 * time.Millisecond}
+		s, p, _ := sessCallHooks(t, Config{Format: PCM16000, Record: dir + "/{callid}.wav"}, disk.hooks(), nil)
+		recSay(t, p, PCM16000, said)
+		// Writing it all takes 7.5 s: the replies must not wait for it.
+		if took := recPlayAndDrain(t, s); took > 4*time.Second {
+			t.Errorf("with a slow disk, 3 s of audio took %v to play", took)
+		}
+		if st := s.Stats(); st.Recorded >= 3*time.Second {
+			t.Errorf("the slow disk wrote %v already: the test proves nothing", st.Recorded)
+		}
+		p.hangup()
+		<-s.Done()
+		s.Close()
+		if st := s.Stats(); st.Recorded != 3*time.Second || st.RecordDropped != 0 {
+			t.Errorf("after Close: recorded %v, dropped %d", st.Recorded, st.RecordDropped)
+		}
+	})
+	f, got := recRead(t, filepath.Join(dir, "c1.wav"))
+	if f.Rate != 16000 || len(got) != len(said) {
+		t.Fatalf("recording: %v, %d samples, want %d", f, len(got), len(said))
+	}
+	sessSameAudio(t, got, sessQuantize(said))
+}

@@ -1,0 +1,129 @@
+package elks
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Defaults and limits of a Config.
+const (
+	DefaultFormat       = PCM16000
+	DefaultChunk        = 100 * time.Millisecond
+	DefaultWindow       = 2 * time.Second
+	DefaultCheckpoint   = 500 * time.Millisecond
+	DefaultHelloTimeout = 10 * time.Second
+	DefaultByeTimeout   = time.Second
+
+	// MaxBytesInFlight caps the audio bytes (before base64) sent beyond
+	// the last acknowledged checkpoint, whatever the window: the API ends
+	// a call whose buffer passes 30 MB, and this keeps far below it.
+	MaxBytesInFlight = 8 << 20
+
+	// MaxMessageSize bounds the JSON of every audio message a session
+	// sends; longer audio is split. The API documents no limit; 46elks'
+	// own example sends 32 KiB of audio per message (about 44 KiB of JSON).
+	MaxMessageSize = 48 << 10
+)
+
+// sessMaxRaw is the most audio bytes one message carries: its JSON stays
+// within MaxMessageSize (base64 makes 4 bytes of 3), and it is even, so
+// 16-bit samples are never split.
+const sessMaxRaw = (MaxMessageSize - 64) / 4 * 3 &^ 1
+
+// Config configures a Session. The zero value is usable: every zero field
+// takes its default.
+type Config struct {
+	// Format is the format of the audio sent to the caller; default
+	// pcm_16000. For wav and mp3 the files are passed through untouched
+	// (PlayFile, PlayGraph).
+	Format Format
+	// Codec tunes the encoder of formats with settings (Ogg Opus: bit
+	// rate, complexity, frame); zero fields take the codec's defaults.
+	Codec CodecOptions
+	// Chunk is the audio carried by one message; default 100ms.
+	Chunk time.Duration
+	// Window and Checkpoint set the backpressure: a sync checkpoint goes
+	// out at least every Checkpoint of audio (and at every loop iteration
+	// and playlist item end), and sending pauses while the audio sent
+	// beyond the last acknowledged checkpoint would pass Window +
+	// Checkpoint. The API then never buffers more than Window +
+	// Checkpoint, and the caller hears no gap while Window exceeds the
+	// round trip to the API. Defaults 2s and 500ms.
+	Window, Checkpoint time.Duration
+	// MaxBytes caps the audio bytes in flight (before base64); default
+	// and upper bound MaxBytesInFlight.
+	MaxBytes int64
+	// HelloTimeout bounds the wait for the API's hello; default 10s.
+	HelloTimeout time.Duration
+	// ByeTimeout bounds how long Hangup waits for its bye to go out, and
+	// then for the API's bye; default 1s.
+	ByeTimeout time.Duration
+	// Record, when set, is the path of a WAV file per call that receives
+	// the caller's audio (decoded, mono, 16-bit). {callid}, {from}, {to}
+	// and {time} are replaced (the peer's values reduced to safe file-name
+	// characters); missing directories are created; an existing file is
+	// never overwritten (a -1, -2... suffix is added). The file is
+	// written apart from the call: a disk that falls seconds behind
+	// loses audio (counted in Stats.RecordDropped) rather than delay
+	// the call.
+	Record string
+	// RecordFormat is the "listening" format asked for when recording;
+	// default: Format when the API can send it and a decoder exists,
+	// otherwise pcm_16000.
+	RecordFormat Format
+	// Logger receives the session's logs, each with the callid, from and
+	// to of the call; default slog.Default().
+	Logger *slog.Logger
+}
+
+// withDefaults fills the zero fields and checks the others.
+func (c Config) withDefaults() (Config, error) {
+	if c.Format == "" {
+		c.Format = DefaultFormat
+	}
+	info, err := c.Format.Info()
+	if err != nil {
+		return c, err
+	}
+	if !info.Send {
+		return c, fmt.Errorf("format %s cannot be sent to the API", c.Format)
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.Chunk, DefaultChunk)
+	def(&c.Window, DefaultWindow)
+	def(&c.Checkpoint, DefaultCheckpoint)
+	def(&c.HelloTimeout, DefaultHelloTimeout)
+	def(&c.ByeTimeout, DefaultByeTimeout)
+	switch {
+	case c.Chunk < time.Millisecond || c.Chunk > 2*time.Second:
+		return c, fmt.Errorf("chunk %v out of range 1ms..2s", c.Chunk)
+	case c.Window < 0 || c.Checkpoint < 0 || c.HelloTimeout < 0 || c.ByeTimeout < 0:
+		return c, fmt.Errorf("negative duration in the session configuration")
+	case c.Checkpoint < time.Millisecond:
+		return c, fmt.Errorf("checkpoint %v is shorter than 1ms", c.Checkpoint)
+	}
+	if c.MaxBytes <= 0 || c.MaxBytes > MaxBytesInFlight {
+		c.MaxBytes = MaxBytesInFlight
+	}
+	if c.RecordFormat == "" {
+		c.RecordFormat = sessListenFormat(c.Format)
+	} else if i, err := c.RecordFormat.Info(); err != nil {
+		return c, err
+	} else if !i.Listen {
+		return c, fmt.Errorf("the API cannot send caller audio in format %s", c.RecordFormat)
+	}
+	if c.Record != "" {
+		if err := checkRecordTemplate(c.Record); err != nil {
+			return c, err
+		}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}

@@ -1,0 +1,215 @@
+package elks
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// readLoop reads the API's messages until the connection ends. It never
+// waits for the disk: the caller's audio goes to the recorder through a
+// bounded queue (see startRecorder), and the recorder has finished when
+// readLoop returns.
+func (s *Session) readLoop() {
+	defer close(s.readerDone)
+	var rec *sessRecordFeed
+	defer func() {
+		if rec != nil {
+			s.stopRecorder(rec)
+		}
+	}()
+	var lim sessLimiter
+	gotHello := false
+	for {
+		b, err := s.t.ReadMessage(context.Background())
+		if err != nil {
+			if errors.Is(err, ErrMalformed) {
+				s.malformed(&lim, err)
+				continue
+			}
+			s.mu.Lock()
+			byeSent := s.byeSent
+			s.mu.Unlock()
+			if byeSent {
+				s.finish(End{By: ByApp}) // the API closed after our bye
+				return
+			}
+			msg := "the connection closed"
+			if err != io.EOF {
+				msg = err.Error()
+			}
+			s.finish(End{By: ByDrop, Reason: ReasonHangup, Message: msg})
+			return
+		}
+		if bytes.Equal(b, sessMsgSync) { // the common reply, without JSON decoding
+			s.onReply()
+			continue
+		}
+		m, err := Unmarshal(b)
+		if err != nil {
+			s.malformed(&lim, err)
+			continue
+		}
+		switch m := m.(type) {
+		case Hello:
+			if gotHello {
+				s.unexpected(&lim, "a second hello")
+				continue
+			}
+			gotHello = true
+			s.log.Store(s.cfg.Logger.With("callid", m.CallID, "from", m.From, "to", m.To))
+			if s.cfg.Record != "" {
+				r, err := openRecorder(s.cfg.Record, m, s.cfg.RecordFormat, time.Now(), s.Logger())
+				if err != nil {
+					s.Logger().Error("cannot record the call", "err", err)
+				} else {
+					s.Logger().Info("recording the caller", "path", r.path, "format", string(s.cfg.RecordFormat))
+					rec = s.startRecorder(r)
+				}
+			}
+			s.helloCh <- sessHello{h: m, recording: rec != nil}
+		case Sync:
+			s.onReply()
+		case Audio:
+			s.mu.Lock()
+			s.stats.AudioReceived += int64(len(m.Data))
+			s.mu.Unlock()
+			if rec != nil {
+				s.record(rec, m.Data)
+			}
+		case Bye:
+			s.mu.Lock()
+			by := ByAPI
+			if s.byeSent {
+				by = ByApp
+			}
+			s.mu.Unlock()
+			s.finish(End{By: by, Reason: m.Reason, Message: m.Message})
+			s.t.Close() // the API's bye is its last message
+		case Unknown:
+			s.unexpected(&lim, fmt.Sprintf("unknown message type %q", m.T))
+		default:
+			s.unexpected(&lim, fmt.Sprintf("a %q message, which only applications send", m.Type()))
+		}
+	}
+}
+
+func (s *Session) malformed(lim *sessLimiter, err error) {
+	s.mu.Lock()
+	s.stats.Malformed++
+	s.mu.Unlock()
+	if ok, skipped := lim.allow(time.Now()); ok {
+		s.Logger().Warn("malformed message from the API, ignored", "err", err, "suppressed", skipped)
+	}
+}
+
+func (s *Session) unexpected(lim *sessLimiter, what string) {
+	s.mu.Lock()
+	s.stats.Unknown++
+	s.mu.Unlock()
+	if ok, skipped := lim.allow(time.Now()); ok {
+		s.Logger().Warn("ignored "+what, "suppressed", skipped)
+	}
+}
+
+// sessLimiter lets the first few lines through, then one per period.
+type sessLimiter struct {
+	n       int
+	last    time.Time
+	skipped int
+}
+
+func (l *sessLimiter) allow(now time.Time) (bool, int) {
+	const burst, period = 5, 10 * time.Second
+	l.n++
+	if l.n <= burst || now.Sub(l.last) >= period {
+		l.last = now
+		k := l.skipped
+		l.skipped = 0
+		return true, k
+	}
+	l.skipped++
+	return false, 0
+}
+
+// onReply matches a sync reply to the oldest checkpoint.
+func (s *Session) onReply() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.win.ack() {
+	case ackStale:
+		s.stats.StaleReplies++
+	case ackMatched:
+		s.stats.SyncReplies++
+	case ackUnexpected:
+		s.stats.UnexpectedReplies++
+		s.Logger().Debug("sync reply with no checkpoint pending")
+	}
+	s.broadcastLocked()
+}
+
+// sessWriteGrace is how long a failed write leaves the reader to end the
+// call itself before the call is taken as dropped.
+const sessWriteGrace = time.Second
+
+// writeFailed ends the call as dropped, unless the reader ends it first:
+// when the API says bye and closes the connection, a write may fail before
+// the reader has handed over the bye, and the call ended by the API's bye,
+// not by a drop. The reader sees the closed connection after that bye at
+// the latest; the grace period covers a connection that fails writes but
+// never reads.
+func (s *Session) writeFailed(err error) {
+	e := End{By: ByDrop, Reason: ReasonHangup, Message: "writing: " + err.Error()}
+	go func() {
+		t := time.NewTimer(sessWriteGrace)
+		defer t.Stop()
+		select {
+		case <-s.done:
+		case <-t.C:
+			s.finish(e)
+			s.t.Close()
+		}
+	}()
+}
+
+// writeLoop writes queued messages in order until Close.
+func (s *Session) writeLoop() {
+	defer close(s.writerDone)
+	var werr error
+	for {
+		s.mu.Lock()
+		for len(s.outq) == 0 {
+			s.mu.Unlock()
+			select {
+			case <-s.outWake:
+			case <-s.quit:
+				return
+			}
+			s.mu.Lock()
+		}
+		batch := s.outq
+		s.outq = s.outSpare[:0]
+		s.mu.Unlock()
+		for i, m := range batch {
+			switch {
+			case m.flush != nil:
+				close(m.flush)
+			case werr == nil:
+				werr = s.t.WriteMessage(context.Background(), m.b)
+				if werr != nil {
+					s.writeFailed(werr)
+				}
+			}
+			if m.pooled {
+				s.free <- m.b[:0]
+			}
+			batch[i] = sessOut{}
+		}
+		s.mu.Lock()
+		s.outSpare = batch[:0]
+		s.mu.Unlock()
+	}
+}

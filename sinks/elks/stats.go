@@ -1,0 +1,38 @@
+package elks
+
+import (
+	"time"
+)
+
+// Stats counts what a session did, for logs and tests.
+type Stats struct {
+	// AudioSent and BytesSent measure the audio sent to the caller (bytes
+	// before base64); Messages counts the audio messages.
+	AudioSent time.Duration
+	BytesSent int64
+	Messages  int64
+	// Syncs counts the checkpoints sent; SyncReplies the replies matched
+	// to them; StaleReplies the replies to checkpoints voided by an
+	// interrupt (discarded); UnexpectedReplies those with no checkpoint
+	// pending.
+	Syncs, SyncReplies, StaleReplies, UnexpectedReplies int
+	// MaxInFlight and MaxBytesInFlight are the most audio that was ever
+	// sent beyond the last acknowledged checkpoint: an upper bound of what
+	// the API buffered.
+	MaxInFlight      time.Duration
+	MaxBytesInFlight int64
+	// Interrupts counts Interrupt calls.
+	Interrupts int
+	// Malformed counts messages from the API that could not be read;
+	// Unknown those of an unknown or unexpected type. Both are logged
+	// (rate-limited) and otherwise ignored.
+	Malformed, Unknown int
+	// AudioReceived counts the bytes of caller audio received; Recorded
+	// the audio written to the recording.
+	AudioReceived int64
+	Recorded      time.Duration
+	// RecordDropped counts the messages of caller audio left out of the
+	// recording because writing it fell too far behind (a slow disk):
+	// the session never lets the recording delay its reading.
+	RecordDropped int
+}
