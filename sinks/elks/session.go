@@ -24,33 +24,6 @@ var (
 	ErrBusy = errors.New("the session is already playing")
 )
 
-// End says how a call ended.
-type End struct {
-	// By is ByAPI, ByApp, ByDrop or ByClose.
-	By Party
-	// Reason and Message are those of the API's bye when it sent one
-	// ("hangup" for a dropped connection).
-	Reason, Message string
-}
-
-// String describes the end for logs and errors.
-func (e End) String() string {
-	switch e.By {
-	case ByAPI:
-		return fmt.Sprintf("the API said bye (%s: %s)", e.Reason, e.Message)
-	case ByApp:
-		if e.Reason != "" {
-			return fmt.Sprintf("hung up by the application (the API answered bye %s: %s)", e.Reason, e.Message)
-		}
-		return "hung up by the application"
-	case ByDrop:
-		return "the connection closed without bye: " + e.Message
-	case ByClose:
-		return "closed by the application: " + e.Message
-	}
-	return "the call is still going on"
-}
-
 // Session is one call of the Realtime Voice API, seen from the
 // application: it waits for the API's hello, then plays audio to the
 // caller with sync backpressure (see Config), records the caller if asked,
