@@ -113,7 +113,7 @@
 //
 // The wav and mp3 formats pass files through untouched, for pipelines of
 // file or playlist sources, optionally looped (PlayFile, PlayGraph):
-// pieces of at most [PassthroughPiece] (32 KiB, as in 46elks' example) and
+// pieces of at most 32 KiB (as in 46elks' example) and
 // one chunk of audio, each ending between frames, with a sending and a sync
 // per file — 46elks' own looping example, done with the window rule. Any
 // other stage in such a pipeline is refused with its name.
@@ -121,7 +121,10 @@
 // # Recording the caller
 //
 // Config.Record writes each caller's audio (decoded, mono, 16-bit) to a WAV
-// file that stays valid even if the call drops; [RecordPath] fills in
+// file that stays valid even if the call drops; the template fills in
 // {callid}, {from}, {to} and {time}, reduced to safe file-name characters,
-// and an existing file is never overwritten.
+// and an existing file is never overwritten. The recording is written by
+// a goroutine of its own, so a slow disk never delays the call's sync
+// replies; a disk that falls about five seconds behind loses audio, which
+// Stats.RecordDropped counts.
 package elks

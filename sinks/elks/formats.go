@@ -101,8 +101,8 @@ type Decoder interface {
 	Reset()
 }
 
-// Codec makes encoders and decoders for one format.
-type Codec struct {
+// codec makes encoders and decoders for one format.
+type codec struct {
 	NewEncoder func() (Encoder, error)
 	NewDecoder func() (Decoder, error)
 	// NewEncoderOptions, when set, makes an encoder tuned by the options
@@ -126,25 +126,25 @@ const opusMissing = "format ogg needs elkspipe built with Opus: install libopus-
 
 var (
 	codecsMu sync.RWMutex
-	codecs   = map[Format]Codec{}
+	codecs   = map[Format]codec{}
 )
 
-// RegisterCodec makes a codec available for f. The PCM and G.711 codecs
+// registerCodec makes a codec available for f. The PCM and G.711 codecs
 // are built in; G.722 and Ogg Opus register themselves where they are
 // built.
-func RegisterCodec(f Format, c Codec) {
+func registerCodec(f Format, c codec) {
 	codecsMu.Lock()
 	codecs[f] = c
 	codecsMu.Unlock()
 }
 
-func codecFor(f Format) (Codec, error) {
+func codecFor(f Format) (codec, error) {
 	info, err := f.Info()
 	if err != nil {
-		return Codec{}, err
+		return codec{}, err
 	}
 	if info.File {
-		return Codec{}, fmt.Errorf("format %s carries whole files: it is passed through, not encoded", f)
+		return codec{}, fmt.Errorf("format %s carries whole files: it is passed through, not encoded", f)
 	}
 	codecsMu.RLock()
 	c, ok := codecs[f]
@@ -158,9 +158,9 @@ func codecFor(f Format) (Codec, error) {
 		codecsMu.RUnlock()
 		sort.Strings(have)
 		if f == Ogg {
-			return Codec{}, fmt.Errorf("%s (this build has %s, wav, mp3)", opusMissing, strings.Join(have, ", "))
+			return codec{}, fmt.Errorf("%s (this build has %s, wav, mp3)", opusMissing, strings.Join(have, ", "))
 		}
-		return Codec{}, fmt.Errorf("format %s has no codec in this build of elkspipe (available: %s, wav, mp3)", f, strings.Join(have, ", "))
+		return codec{}, fmt.Errorf("format %s has no codec in this build of elkspipe (available: %s, wav, mp3)", f, strings.Join(have, ", "))
 	}
 	return c, nil
 }
@@ -222,7 +222,7 @@ func (c pcmCodec) Decode(dst []float32, data []byte) ([]float32, error) {
 func init() {
 	for f, enc := range map[Format]pipeline.Encoding{PCM8000: pipeline.S16LE, PCM16000: pipeline.S16LE, PCM24000: pipeline.S16LE, ULaw: pipeline.ULaw, ALaw: pipeline.ALaw} {
 		c := pcmCodec{enc}
-		RegisterCodec(f, Codec{
+		registerCodec(f, codec{
 			NewEncoder: func() (Encoder, error) { return c, nil },
 			NewDecoder: func() (Decoder, error) { return c, nil },
 		})

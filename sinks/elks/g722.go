@@ -24,7 +24,7 @@ import (
 // codec's filters is not compensated: the first bytes after a restart
 // decode to the filters' ramp-up.
 func init() {
-	RegisterCodec(G722, Codec{
+	registerCodec(G722, codec{
 		NewEncoder: func() (Encoder, error) { return &g722Encoder{enc: g722.NewEncoder()}, nil },
 		NewDecoder: func() (Decoder, error) { return &g722Decoder{dec: g722.NewDecoder()}, nil },
 	})

@@ -72,7 +72,7 @@ var opusLookahead = func() int {
 var opusVendor = "elkspipe (" + C.GoString(C.elks_opus_version()) + ")"
 
 func init() {
-	RegisterCodec(Ogg, Codec{
+	registerCodec(Ogg, codec{
 		NewEncoder:        func() (Encoder, error) { return newOpusEncoder(CodecOptions{}) },
 		NewEncoderOptions: func(o CodecOptions) (Encoder, error) { return newOpusEncoder(o) },
 		NewDecoder:        func() (Decoder, error) { return newOpusDecoder() },

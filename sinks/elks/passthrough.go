@@ -17,14 +17,14 @@ import (
 	"github.com/elkspipe/elkspipe/sources"
 )
 
-// PassthroughPiece is the most bytes of a file that one audio message
+// passthroughPiece is the most bytes of a file that one audio message
 // carries in the file formats, as in 46elks' own example. A piece also
 // holds at most one chunk of audio (Config.Chunk, as the encoded formats'
 // messages do), and ends between frames: a 32 KiB piece of a 64 kbit/s
 // MP3 would last 4 s, and the window can only move by whole pieces, so
 // long pieces would eat into the margin the window leaves over the
 // round trip.
-const PassthroughPiece = 32 << 10
+const passthroughPiece = 32 << 10
 
 // sessPassPlan is what a pipeline plays in a file format: sources (files
 // and playlists) one after another, the whole looped Loop times (0:
@@ -334,7 +334,7 @@ func (s *Session) sendFileOf(ctx context.Context, gen uint64, p *sessPassPlan, p
 	// A piece holds at most a chunk (and a checkpoint) of audio: that
 	// share of the audio frames' bytes (tags and other chunks, such as
 	// cover art, play for no time).
-	piece := int64(PassthroughPiece)
+	piece := int64(passthroughPiece)
 	perPiece := min(s.cfg.Chunk, s.cfg.Checkpoint)
 	if n := int64(float64(fm.AudioBytes()) * float64(perPiece) / float64(dur)); n < piece {
 		piece = max(256, n)

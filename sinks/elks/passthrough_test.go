@@ -257,7 +257,7 @@ func TestPassthroughPieces(t *testing.T) {
 				}
 			}
 		}
-		if len(sizes) != 6 || sizes[0] != PassthroughPiece || sizes[5] != len(file)-5*PassthroughPiece {
+		if len(sizes) != 6 || sizes[0] != passthroughPiece || sizes[5] != len(file)-5*passthroughPiece {
 			t.Errorf("pieces %v of a %d-byte file", sizes, len(file))
 		}
 		if len(r.files) != 1 || !bytes.Equal(r.files[0], file) {

@@ -110,7 +110,7 @@ func (s *Session) getBuf(ctx context.Context, n int) ([]byte, error) {
 	}
 	if s.nbufs < sessAudioBuffers {
 		s.nbufs++
-		return make([]byte, 0, AudioMessageSize(n)), nil
+		return make([]byte, 0, audioMessageSize(n)), nil
 	}
 	select {
 	case b := <-s.free:

@@ -136,9 +136,9 @@ func AppendAudio(dst, data []byte) []byte {
 	return append(dst, `"}`...)
 }
 
-// AudioMessageSize returns the length of the JSON of an audio message
+// audioMessageSize returns the length of the JSON of an audio message
 // carrying n bytes of audio.
-func AudioMessageSize(n int) int {
+func audioMessageSize(n int) int {
 	return len(`{"t":"audio","data":""}`) + base64.StdEncoding.EncodedLen(n)
 }
 

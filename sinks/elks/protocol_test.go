@@ -61,8 +61,8 @@ func TestAppendAudioReusesBuffer(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("AppendAudio allocates %v times", allocs)
 	}
-	if len(buf) != AudioMessageSize(len(data)) {
-		t.Errorf("AudioMessageSize = %d, message is %d", AudioMessageSize(len(data)), len(buf))
+	if len(buf) != audioMessageSize(len(data)) {
+		t.Errorf("audioMessageSize = %d, message is %d", audioMessageSize(len(data)), len(buf))
 	}
 }
 

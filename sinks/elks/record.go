@@ -23,11 +23,11 @@ func sessListenFormat(send Format) Format {
 	return PCM16000
 }
 
-// RecordPath expands a record= template for a call: {callid}, {from} and
+// recordPath expands a record= template for a call: {callid}, {from} and
 // {to} become the hello's values reduced to letters, digits, '+', '-' and
 // '_' (anything else becomes '_', so a peer cannot name a directory),
 // and {time} becomes t in UTC as 20060102T150405Z.
-func RecordPath(template string, h Hello, t time.Time) string {
+func recordPath(template string, h Hello, t time.Time) string {
 	return strings.NewReplacer(
 		"{callid}", callfile.SafeName(h.CallID),
 		"{from}", callfile.SafeName(h.From),
@@ -39,7 +39,7 @@ func RecordPath(template string, h Hello, t time.Time) string {
 // checkRecordTemplate refuses a record= template that cannot name a WAV
 // file per call: an unknown {placeholder}, or a name that is a folder.
 func checkRecordTemplate(template string) error {
-	sample := RecordPath(template, Hello{CallID: "c", From: "f", To: "t"}, time.Time{})
+	sample := recordPath(template, Hello{CallID: "c", From: "f", To: "t"}, time.Time{})
 	if i := strings.IndexByte(sample, '{'); i >= 0 {
 		if j := strings.IndexByte(sample[i:], '}'); j > 0 {
 			return fmt.Errorf("record=%s: unknown placeholder %s (use {callid}, {from}, {to} or {time})", template, sample[i:i+j+1])
@@ -75,7 +75,7 @@ func openRecorder(template string, h Hello, f Format, now time.Time, log *slog.L
 	if err != nil {
 		return nil, err
 	}
-	path := RecordPath(template, h, now)
+	path := recordPath(template, h, now)
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err

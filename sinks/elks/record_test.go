@@ -147,14 +147,14 @@ func TestRecordSurvivesDrop(t *testing.T) {
 func TestRecordPath(t *testing.T) {
 	h := Hello{CallID: "a1/../b", From: "+46 70-123", To: `C:\x`}
 	at := time.Date(2025, 3, 4, 5, 6, 7, 0, time.FixedZone("x", 3600))
-	got := RecordPath("rec/{to}/{from}_{callid}_{time}.wav", h, at)
+	got := recordPath("rec/{to}/{from}_{callid}_{time}.wav", h, at)
 	if want := "rec/C__x/+46_70-123_a1____b_20250304T040607Z.wav"; got != want {
-		t.Errorf("RecordPath = %q, want %q", got, want)
+		t.Errorf("recordPath = %q, want %q", got, want)
 	}
-	if got := RecordPath("{callid}.wav", Hello{}, at); got != "unknown.wav" {
+	if got := recordPath("{callid}.wav", Hello{}, at); got != "unknown.wav" {
 		t.Errorf("empty callid: %q", got)
 	}
-	if got := RecordPath("{from}", Hello{From: strings.Repeat("9", 500)}, at); len(got) != 64 {
+	if got := recordPath("{from}", Hello{From: strings.Repeat("9", 500)}, at); len(got) != 64 {
 		t.Errorf("long value kept %d characters", len(got))
 	}
 	for send, want := range map[Format]Format{PCM8000: PCM8000, ULaw: ULaw, WAV: PCM16000, MP3: PCM16000, G722: G722} {

@@ -28,17 +28,17 @@ type Transport interface {
 	Close() error
 }
 
-// WSReadLimit is the largest message a WebSocket transport accepts, far
+// wsReadLimit is the largest message a WebSocket transport accepts, far
 // above what the API sends (coder/websocket's own default is 32 KiB).
-const WSReadLimit = 1 << 20
+const wsReadLimit = 1 << 20
 
 // WebSocket returns a Transport over an accepted (or dialled) coder/websocket
-// connection. It raises the connection's read limit to WSReadLimit. Close
+// connection. It raises the connection's read limit to wsReadLimit. Close
 // performs the WebSocket closing handshake, which needs the peer to answer
 // (bounded by coder/websocket's own timeouts), unless the peer has already
 // gone.
 func WebSocket(c *websocket.Conn) Transport {
-	c.SetReadLimit(WSReadLimit)
+	c.SetReadLimit(wsReadLimit)
 	return &wsTransport{c: c}
 }
 
