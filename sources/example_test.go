@@ -7,29 +7,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/elkspipe/elkspipe/internal/audiotest"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sinks"
 	"github.com/elkspipe/elkspipe/sources"
 )
-
-// frequency measures the frequency of a mono tone from its rising zero
-// crossings, interpolated between samples.
-func frequency(x []float32, rate int) float64 {
-	first, last, n := -1.0, -1.0, 0
-	for i := 1; i < len(x); i++ {
-		if x[i-1] < 0 && x[i] >= 0 {
-			t := float64(i-1) + float64(-x[i-1]/(x[i]-x[i-1]))
-			if first < 0 {
-				first = t
-			}
-			last, n = t, n+1
-		}
-	}
-	if n < 2 {
-		return 0
-	}
-	return float64(n-1) * float64(rate) / (last - first)
-}
 
 // peak returns the largest absolute sample.
 func peak(x []float32) float32 {
@@ -57,7 +39,7 @@ func ExampleTone() {
 	buf := make([]float32, 2*48000)
 	n, err := pipeline.ReadFull(src, buf) // the buffer is longer than the tone
 	fmt.Println(src.Format(), n, "frames,", err)
-	fmt.Printf("%.1f Hz, peak %.3f\n", frequency(buf[:n], 48000), peak(buf[:n]))
+	fmt.Printf("%.1f Hz, peak %.3f\n", audiotest.CrossingFrequency(buf[:n], 48000), peak(buf[:n]))
 
 	_, err = sources.Tone(sources.ToneOptions{Freq: 30000})
 	fmt.Println(err)
@@ -101,7 +83,7 @@ func ExampleFile() {
 	for i := range left {
 		left[i] = buf[2*i]
 	}
-	fmt.Printf("%.1f Hz\n", frequency(left, 16000))
+	fmt.Printf("%.1f Hz\n", audiotest.CrossingFrequency(left, 16000))
 
 	_, err = sources.File(filepath.Join(dir, "missing.mp3"))(ctx)
 	fmt.Println(err != nil)

@@ -5,30 +5,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/elkspipe/elkspipe/internal/audiotest"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sinks"
 	"github.com/elkspipe/elkspipe/sources"
 	"github.com/elkspipe/elkspipe/transforms"
 )
-
-// frequency measures the frequency of a mono tone from its rising zero
-// crossings, interpolated between samples.
-func frequency(x []float32, rate int) float64 {
-	first, last, n := -1.0, -1.0, 0
-	for i := 1; i < len(x); i++ {
-		if x[i-1] < 0 && x[i] >= 0 {
-			t := float64(i-1) + float64(-x[i-1]/(x[i]-x[i-1]))
-			if first < 0 {
-				first = t
-			}
-			last, n = t, n+1
-		}
-	}
-	if n < 2 {
-		return 0
-	}
-	return float64(n-1) * float64(rate) / (last - first)
-}
 
 // tone opens a mono tone of freq Hz lasting dur at rate.
 func tone(freq float64, dur time.Duration, rate int) pipeline.Source {
@@ -60,7 +42,7 @@ func ExampleResample() {
 	buf := make([]float32, 9000)
 	n, _ := pipeline.ReadFull(src, buf)
 	fmt.Println(src.Format(), n, "frames")
-	fmt.Printf("%.1f Hz\n", frequency(buf[:n], 8000))
+	fmt.Printf("%.1f Hz\n", audiotest.CrossingFrequency(buf[:n], 8000))
 	// Output:
 	// 8000 Hz mono 8000 frames
 	// 1000.0 Hz

@@ -449,15 +449,25 @@ func (c *call) stopSay() {
 	c.say = nil
 }
 
-// finish ends the call at t: the buffer is cut, the simulator's bye sent.
-func (c *call) finish(t time.Duration, end End) {
+// stop ends the call at t, once: the file being received is closed, the
+// buffer cut and the caller's voice stopped. It reports false if the call
+// had already ended.
+func (c *call) stop(t time.Duration) bool {
 	if c.ended {
-		return
+		return false
 	}
 	c.closeFile(t, true)
 	c.cut(t)
 	c.stopSay()
 	c.ended, c.endAt = true, t
+	return true
+}
+
+// finish ends the call at t: the buffer is cut, the simulator's bye sent.
+func (c *call) finish(t time.Duration, end End) {
+	if !c.stop(t) {
+		return
+	}
 	c.rep.End = end
 	msg, _ := elks.Marshal(elks.Bye{Reason: end.Reason, Message: end.Message})
 	if err := c.write(msg); err != nil {
@@ -473,13 +483,9 @@ func (c *call) hangup(t time.Duration, cancelled bool) {
 
 // endConnection ends the call because the connection closed or broke.
 func (c *call) endConnection(t time.Duration, err error) {
-	if c.ended {
+	if !c.stop(t) {
 		return
 	}
-	c.closeFile(t, true)
-	c.cut(t)
-	c.stopSay()
-	c.ended, c.endAt = true, t
 	msg := closeMessage(err)
 	c.rep.End = End{By: elks.ByDrop, Message: msg, Error: err.Error()}
 	c.log.Warn("simulated call ended", "by", "connection", "message", msg, "err", err)
