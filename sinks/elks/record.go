@@ -92,24 +92,31 @@ func openRecorder(template string, h Hello, f Format, now time.Time, log *slog.L
 	return &sessRecorder{path: rec.Path(), rec: rec, dec: dec, rate: info.Rate, log: log}, nil
 }
 
-// write decodes one message of caller audio and appends it. It returns the
-// audio written, and an error only when data cannot be decoded; a write
-// error is logged once and stops the recording.
-func (r *sessRecorder) write(data []byte) (time.Duration, error) {
-	if r.err != nil {
-		return 0, nil
+// decode decodes one message of caller audio into the recorder's scratch
+// buffer, valid until the next decode. after a gap (audio left out before
+// data), the decoder starts afresh: a stateful codec (G.722, Ogg Opus)
+// must not take data for the continuation of what came before the gap.
+func (r *sessRecorder) decode(data []byte, afterGap bool) ([]float32, error) {
+	if afterGap {
+		r.dec.Reset()
 	}
 	var err error
 	r.buf, err = r.dec.Decode(r.buf[:0], data)
-	if err != nil {
-		return 0, err
+	return r.buf, err
+}
+
+// write appends decoded samples and returns the audio written. A write
+// error is logged once and stops the recording.
+func (r *sessRecorder) write(pcm []float32) time.Duration {
+	if r.err != nil {
+		return 0
 	}
-	if err := r.rec.Write(r.buf); err != nil {
+	if err := r.rec.Write(pcm); err != nil {
 		r.err = err
 		r.log.Error("recording stopped", "path", r.path, "err", err)
-		return 0, nil
+		return 0
 	}
-	return frameDur(len(r.buf), r.rate), nil
+	return frameDur(len(pcm), r.rate)
 }
 
 // close completes the WAV header and closes the file.

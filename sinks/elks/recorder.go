@@ -6,88 +6,159 @@ import (
 	"time"
 )
 
-// Bounds of the queue between the reader and the recorder.
+// The recording runs apart from the reader, in two stages, so that a slow
+// disk never delays the reader, and with it the sync replies, and never
+// corrupts the decoding of a stateful codec:
+//
+//   - the reader hands each message of caller audio to the decoder through
+//     a bounded queue (record), and drops it when the queue is full, which
+//     only happens when the decoder is starved of CPU;
+//   - the decoder (recordLoop) decodes every message it gets, so a codec
+//     with state (G.722, Ogg Opus) sees its stream whole, and hands the
+//     samples to the writer, or leaves them out when the writer has fallen
+//     sessRecordQueue messages (about 5 s) behind;
+//   - the writer (writeRecording) writes them to the WAV file.
+//
+// Audio left out is counted in Stats.RecordDropped and warned about
+// (rate-limited): the recording is then shorter than the call.
+
+// Bounds of the queues between the reader, the decoder and the writer.
 const (
 	// sessRecordQueue is how many messages of caller audio may wait for
-	// the recorder: about 5 s at the API's 20 ms per message.
+	// the decoder, and how many decoded ones for the disk: about 5 s at
+	// the API's 20 ms per message.
 	sessRecordQueue = 256
-	// sessRecordQueueBytes bounds the bytes of those messages, whatever
-	// their size.
+	// sessRecordQueueBytes bounds the bytes of the messages waiting for
+	// the decoder, whatever their size.
 	sessRecordQueueBytes = 1 << 20
 )
 
 // sessHooks lets tests reach inside a session; the zero value is what
 // StartSession uses.
 type sessHooks struct {
-	// recordWrite, when set, is called by the recorder before it
-	// writes each message: a test makes the disk slow or stuck with it.
+	// recordWrite, when set, is called by the writer before it writes
+	// each message: a test makes the disk slow or stuck with it.
 	recordWrite func()
 }
 
-// sessRecordFeed is the reader's side of a running recorder.
-type sessRecordFeed struct {
-	q      chan []byte
-	queued atomic.Int64 // bytes in q
-	done   chan struct{}
-	drops  sessLimiter // rate-limits the warnings about dropped audio
+// sessRecordMsg is one message of caller audio on its way to the decoder.
+type sessRecordMsg struct {
+	data     []byte
+	afterGap bool // audio was left out before it
 }
 
-// startRecorder starts the goroutine that writes rec, and returns the
-// queue that feeds it; the reader stops it with stopRecorder when the
-// connection ends. The recording has a goroutine of its own so that a
-// slow disk never delays the reader, and with it the sync replies: the
-// reader hands each message of caller audio over (record) and drops it,
-// counted in Stats.RecordDropped, when the queue is full.
+// sessRecordFeed is the reader's side of a running recording.
+type sessRecordFeed struct {
+	q      chan sessRecordMsg
+	queued atomic.Int64 // bytes in q
+	gap    bool         // the reader left audio out since the last message queued
+	done   chan struct{}
+	drops  sessLimiter // rate-limits the warnings about audio left out
+}
+
+// startRecorder starts the decoder and the writer of rec, and returns the
+// queue that feeds them; the reader stops them with stopRecorder when the
+// connection ends.
 func (s *Session) startRecorder(rec *sessRecorder) *sessRecordFeed {
-	rq := &sessRecordFeed{q: make(chan []byte, sessRecordQueue), done: make(chan struct{})}
+	rq := &sessRecordFeed{q: make(chan sessRecordMsg, sessRecordQueue), done: make(chan struct{})}
 	go s.recordLoop(rec, rq)
 	return rq
 }
 
-// record hands one message of caller audio to the recorder, or drops it
-// when the recorder has fallen too far behind. data must not be modified
-// afterwards (Unmarshal returns audio in a slice of its own).
+// record hands one message of caller audio to the decoder, or leaves it
+// out when the decoder has fallen too far behind. data must not be
+// modified afterwards (Unmarshal returns audio in a slice of its own).
 func (s *Session) record(rq *sessRecordFeed, data []byte) {
 	n := int64(len(data))
 	if rq.queued.Add(n) <= sessRecordQueueBytes {
 		select {
-		case rq.q <- data:
+		case rq.q <- sessRecordMsg{data: data, afterGap: rq.gap}:
+			rq.gap = false
 			return
 		default:
 		}
 	}
 	rq.queued.Add(-n)
+	rq.gap = true
+	s.recordDropped(&rq.drops)
+}
+
+// recordDropped counts a message of caller audio left out of the
+// recording, and warns about it (rate-limited by lim).
+func (s *Session) recordDropped(lim *sessLimiter) {
 	s.mu.Lock()
 	s.stats.RecordDropped++
 	dropped := s.stats.RecordDropped
 	s.mu.Unlock()
-	if ok, _ := rq.drops.allow(time.Now()); ok {
+	if ok, _ := lim.allow(time.Now()); ok {
 		s.Logger().Warn("the recording falls behind the caller's audio: audio left out", "dropped", dropped)
 	}
 }
 
-// stopRecorder lets the recorder write what is queued, then waits until
-// it has completed the recording and returned.
+// stopRecorder lets the decoder and the writer finish what is queued,
+// then waits until the recording is complete. A disk that never comes
+// back keeps it waiting, as it would keep any write to the file.
 func (s *Session) stopRecorder(rq *sessRecordFeed) {
 	close(rq.q)
 	<-rq.done
 }
 
-// recordLoop writes the caller audio queued on rq until the queue is
-// closed, then completes the recording.
+// recordLoop is the decoder: it decodes the caller audio queued on rq
+// until the queue is closed, hands the samples to the writer, then waits
+// for the writer to complete the recording.
 func (s *Session) recordLoop(rec *sessRecorder, rq *sessRecordFeed) {
 	defer close(rq.done)
-	defer rec.close()
-	var lim sessLimiter
-	for data := range rq.q {
-		if s.hooks.recordWrite != nil {
-			s.hooks.recordWrite()
-		}
-		d, err := rec.write(data)
-		rq.queued.Add(-int64(len(data)))
+	toDisk := make(chan []float32, sessRecordQueue)
+	free := make(chan []float32, sessRecordQueue+1)
+	written := make(chan struct{})
+	go s.writeRecording(rec, toDisk, free, written)
+	defer func() {
+		close(toDisk)
+		<-written
+		rec.close()
+	}()
+	var lim, drops sessLimiter
+	nbufs := 0
+	for m := range rq.q {
+		rq.queued.Add(-int64(len(m.data)))
+		pcm, err := rec.decode(m.data, m.afterGap)
 		if err != nil {
 			s.malformed(&lim, fmt.Errorf("caller audio: %w", err))
 		}
+		if len(pcm) == 0 {
+			continue
+		}
+		var buf []float32
+		select {
+		case buf = <-free:
+		default:
+			if nbufs == cap(free) {
+				s.recordDropped(&drops) // every buffer waits for the disk
+				continue
+			}
+			nbufs++
+		}
+		buf = append(buf[:0], pcm...)
+		select {
+		case toDisk <- buf:
+		default:
+			free <- buf
+			s.recordDropped(&drops)
+		}
+	}
+}
+
+// writeRecording is the writer: it writes the samples queued on toDisk
+// until the queue is closed, returning each buffer on free, and closes
+// written when done.
+func (s *Session) writeRecording(rec *sessRecorder, toDisk <-chan []float32, free chan<- []float32, written chan<- struct{}) {
+	defer close(written)
+	for pcm := range toDisk {
+		if s.hooks.recordWrite != nil {
+			s.hooks.recordWrite()
+		}
+		d := rec.write(pcm)
+		free <- pcm
 		if d > 0 {
 			s.mu.Lock()
 			s.stats.Recorded += d
