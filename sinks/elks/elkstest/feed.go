@@ -10,10 +10,14 @@ import (
 var errAborted = errors.New("interrupted")
 
 // byteFeed is an io.Reader of bytes pushed by another goroutine. Read blocks
-// while it is empty, calling idle first (once per position).
+// while it is empty, calling idle first (once per position). It waits on
+// a channel rather than a sync.Cond: a goroutine blocked on a channel is
+// durably blocked for testing/synctest, so that a bubble's clock can
+// advance while the decoder waits for bytes (a sync.Cond wait would hold
+// the bubble's time still, and a Run of a wav or mp3 sending would hang).
 type byteFeed struct {
 	mu     sync.Mutex
-	cond   *sync.Cond
+	wake   chan struct{} // holds a token when the feed may have changed
 	buf    []byte
 	off    int
 	closed bool
@@ -48,9 +52,15 @@ func (f *byteFeed) head() []byte {
 }
 
 func newByteFeed(idle func(int64)) *byteFeed {
-	f := &byteFeed{idle: idle, idled: -1}
-	f.cond = sync.NewCond(&f.mu)
-	return f
+	return &byteFeed{idle: idle, idled: -1, wake: make(chan struct{}, 1)}
+}
+
+// signal wakes a Read waiting for bytes (there is only ever one reader).
+func (f *byteFeed) signal() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
 }
 
 func (f *byteFeed) push(b []byte) {
@@ -63,7 +73,7 @@ func (f *byteFeed) push(b []byte) {
 		f.first = append(f.first, b[:min(len(b), 12-len(f.first))]...)
 	}
 	f.mu.Unlock()
-	f.cond.Signal()
+	f.signal()
 }
 
 // close ends the stream after the bytes pushed so far.
@@ -71,7 +81,7 @@ func (f *byteFeed) close() {
 	f.mu.Lock()
 	f.closed = true
 	f.mu.Unlock()
-	f.cond.Signal()
+	f.signal()
 }
 
 // abort makes every Read fail at once.
@@ -79,7 +89,7 @@ func (f *byteFeed) abort() {
 	f.mu.Lock()
 	f.closed, f.err = true, errAborted
 	f.mu.Unlock()
-	f.cond.Signal()
+	f.signal()
 }
 
 func (f *byteFeed) consumed() int64 {
@@ -111,7 +121,9 @@ func (f *byteFeed) Read(p []byte) (int, error) {
 			f.mu.Lock()
 			continue
 		}
-		f.cond.Wait()
+		f.mu.Unlock()
+		<-f.wake
+		f.mu.Lock()
 	}
 	if f.err != nil {
 		return 0, f.err
