@@ -502,6 +502,10 @@ func TestRTTAgainstWindow(t *testing.T) {
 		{0, nil},
 		{time.Second, nil},
 		{1500 * time.Millisecond, nil},
+		// One millisecond beyond: dry at 2 s for 1 ms, which delays the
+		// answers after it by 1 ms, so the audio to 4 s ends at 4.001 s
+		// and the answer for 2.5 s (played to 2.501 s) comes at 4.002 s.
+		{1501 * time.Millisecond, []Gap{{At: 2, Heard: 2, Seconds: 0.001}, {At: 4.001, Heard: 4.001, Seconds: 0.001}}},
 		// The first 2 s play, then nothing until the answer for 0.5 s at
 		// 2.5 s. The answers for 1, 1.5 and 2 s then come as the
 		// half-second each let flow ends, at 3, 3.5 and 4 s; after the
