@@ -1,8 +1,10 @@
 package elkstest_test
 
 import (
+	"bytes"
 	"log/slog"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 	"testing/synctest"
@@ -202,4 +204,85 @@ func TestSessionLoopThirtyMinutes(t *testing.T) {
 			t.Errorf("%d syncs (session %d) in 30 minutes of a 3 s loop (%d iterations sent whole)", r.Syncs.Requests, st.Syncs, iterations)
 		}
 	})
+}
+
+// runText runs a whole pipeline, such as one that writes a file.
+func runText(t *testing.T, text string) {
+	t.Helper()
+	spec, err := pipeline.Parse(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := spec.Graph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pipeline.Build(t.Context(), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Passthrough with a window shorter than the file: pieces end between
+// frames, so the audio before every checkpoint can be played in full and
+// the caller hears no gap, for WAV and for MP3 (a stream of six copies of
+// a 0.55 s fixture without a Xing header: 3.3 s of MPEG frames), the
+// buffer within window + checkpoint and a frame. With no round trip the
+// margin is the window's 1 s: on the bubble's clock nothing can eat it.
+func TestSessionPassthroughWindowNoGaps(t *testing.T) {
+	dir := t.TempDir()
+	wav := filepath.Join(dir, "long.wav")
+	runText(t, "tone 440 dur=5s rate=22050 channels=2 | wav "+wav+" bits=24")
+	one, err := os.ReadFile(filepath.Join("..", "..", "..", "sources", "testdata", "mp3", "sine44notag.mp3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp3 := filepath.Join(dir, "long.mp3")
+	if err := os.WriteFile(mp3, bytes.Repeat(one, 6), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The same MP3 behind a 256 KiB ID3v2 tag (cover art): it plays for
+	// no time, so it must not make the pieces of audio larger.
+	art := filepath.Join(dir, "art.mp3")
+	tag := append([]byte("ID3\x03\x00\x00\x00\x10\x00\x00"), make([]byte, 256<<10)...)
+	if err := os.WriteFile(art, append(tag, bytes.Repeat(one, 6)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		format elks.Format
+		path   string
+		frame  float64 // the longest piece of audio the format cannot split
+	}{{elks.WAV, wav, 1.0 / 22050}, {elks.MP3, mp3, 1152.0 / 44100}, {elks.MP3, art, 1152.0 / 44100}} {
+		t.Run(filepath.Base(c.path), func(t *testing.T) {
+			open, err := pipeline.OpenerText("file " + c.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err := open(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := float64(pipeline.FramesOf(src)) / float64(src.Format().Rate)
+			pipeline.Close(src)
+			synctest.Test(t, func(t *testing.T) {
+				cfg := elks.Config{Format: c.format, Window: time.Second, Checkpoint: 250 * time.Millisecond}
+				r, st := graphCall(t, "file "+c.path, cfg, elkstest.Options{})
+				if r.End.By != elks.ByApp || len(r.Violations) != 0 || math.Abs(r.Played-want) > 2*c.frame+1e-9 {
+					t.Fatalf("played %.4f s of %.4f, end %+v, problems %v", r.Played, want, r.End, r.Problems)
+				}
+				if r.Gaps.Count != 0 {
+					t.Errorf("%d gaps: %+v", r.Gaps.Count, r.Gaps.List)
+				}
+				if max := 1.25 + c.frame; r.MaxBuffered.Seconds > max+1e-9 {
+					t.Errorf("buffered up to %.4f s, above window + checkpoint + a frame (%.4f s)", r.MaxBuffered.Seconds, max)
+				}
+				if r.Syncs.Requests < int(want/0.25) || r.Syncs.Requests != st.Syncs || r.Syncs.Answered != r.Syncs.Requests {
+					t.Errorf("syncs %+v (session %d) for %.1f s with checkpoint=250ms", r.Syncs, st.Syncs, want)
+				}
+			})
+		})
+	}
 }
