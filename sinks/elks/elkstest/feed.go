@@ -10,14 +10,10 @@ import (
 var errAborted = errors.New("interrupted")
 
 // byteFeed is an io.Reader of bytes pushed by another goroutine. Read blocks
-// while it is empty, calling idle first (once per position). It waits on
-// a channel rather than a sync.Cond: a goroutine blocked on a channel is
-// durably blocked for testing/synctest, so that a bubble's clock can
-// advance while the decoder waits for bytes (a sync.Cond wait would hold
-// the bubble's time still, and a Run of a wav or mp3 sending would hang).
+// while it is empty, calling idle first (once per position).
 type byteFeed struct {
 	mu     sync.Mutex
-	wake   chan struct{} // holds a token when the feed may have changed
+	cond   *sync.Cond
 	buf    []byte
 	off    int
 	closed bool
@@ -52,15 +48,9 @@ func (f *byteFeed) head() []byte {
 }
 
 func newByteFeed(idle func(int64)) *byteFeed {
-	return &byteFeed{idle: idle, idled: -1, wake: make(chan struct{}, 1)}
-}
-
-// signal wakes a Read waiting for bytes (there is only ever one reader).
-func (f *byteFeed) signal() {
-	select {
-	case f.wake <- struct{}{}:
-	default:
-	}
+	f := &byteFeed{idle: idle, idled: -1}
+	f.cond = sync.NewCond(&f.mu)
+	return f
 }
 
 func (f *byteFeed) push(b []byte) {
@@ -73,7 +63,7 @@ func (f *byteFeed) push(b []byte) {
 		f.first = append(f.first, b[:min(len(b), 12-len(f.first))]...)
 	}
 	f.mu.Unlock()
-	f.signal()
+	f.cond.Signal()
 }
 
 // close ends the stream after the bytes pushed so far.
@@ -81,7 +71,7 @@ func (f *byteFeed) close() {
 	f.mu.Lock()
 	f.closed = true
 	f.mu.Unlock()
-	f.signal()
+	f.cond.Signal()
 }
 
 // abort makes every Read fail at once.
@@ -89,7 +79,7 @@ func (f *byteFeed) abort() {
 	f.mu.Lock()
 	f.closed, f.err = true, errAborted
 	f.mu.Unlock()
-	f.signal()
+	f.cond.Signal()
 }
 
 func (f *byteFeed) consumed() int64 {
@@ -121,9 +111,7 @@ func (f *byteFeed) Read(p []byte) (int, error) {
 			f.mu.Lock()
 			continue
 		}
-		f.mu.Unlock()
-		<-f.wake
-		f.mu.Lock()
+		f.cond.Wait()
 	}
 	if f.err != nil {
 		return 0, f.err
