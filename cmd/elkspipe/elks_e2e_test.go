@@ -131,44 +131,47 @@ func TestElksEveryFormatEndToEnd(t *testing.T) {
 }
 
 // A looped file runs 30 minutes of call time over the real server and
-// WebSocket: the buffer bounded by window + checkpoint, a sync at every
-// iteration, and (the loaded machine allowing) no gap.
+// WebSocket: the buffer bounded by window + checkpoint, a checkpoint at
+// every iteration, and the whole call accounted for by audio played and
+// gaps reported. That there is no gap at all is a timing claim, made on a
+// fake clock by TestSessionLoopThirtyMinutes (package elkstest): at 60×
+// the 60 s window is one second of wall time, and a loaded machine under
+// the race detector stalls longer than that now and then.
 func TestElksLoopThirtyMinutes(t *testing.T) {
 	dir := t.TempDir()
 	hold := filepath.Join(dir, "hold.wav")
 	mustRun(t, "tone 400 dur=3s rate=8k | wav "+hold)
-	// At 60× speed a wide window and long chunks keep the test immune to
-	// scheduler stalls: 60 s of call time is a second of wall time, and the
-	// first chunk plays for 8 ms of it while the next ones arrive.
 	url := serveElks(t, "file "+hold+" | loop | elks format=ulaw chunk=500ms window=60s checkpoint=5s listen=127.0.0.1:0")
 	rep, err := elkstest.Call(context.Background(), elkstest.Options{URL: url, Speed: 60, Duration: 30 * time.Minute, RTT: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.End.By != elks.ByAPI || rep.End.Reason != elks.ReasonHangup || rep.Duration < 1799 {
-		t.Fatalf("the call ended after %.1f s, by %q", rep.Duration, rep.End.By)
+	if rep.End.By != elks.ByAPI || rep.End.Reason != elks.ReasonHangup || rep.Duration != 1800 || len(rep.Violations) != 0 {
+		t.Fatalf("the call ended after %.1f s, by %q; problems %v", rep.Duration, rep.End.By, rep.Problems)
 	}
-	// On the bubble's clock there is no gap at all (TestSessionLoopThirtyMinutes
-	// in package elkstest); over a real socket at 60×, a machine too loaded
-	// to make the first chunks in time (500 ms of call time is 8 ms) may run
-	// the start dry, but once the window is full a stall must last a second
-	// to show: all the gaps together stay well under 1 % of the call.
-	if rep.Gaps.Seconds > 18 {
-		t.Errorf("%d gaps (%.2f s) in 30 minutes: %+v", rep.Gaps.Count, rep.Gaps.Seconds, rep.Gaps.List)
+	if rep.Gaps.Count != 0 {
+		t.Logf("%d gaps (%.2f s) in 30 minutes: %+v", rep.Gaps.Count, rep.Gaps.Seconds, rep.Gaps.List)
 	}
-	if rep.MaxBuffered.Seconds > 65.01 || rep.MaxBuffered.Bytes > 65*8000+1000 {
+	// The buffer holds at most window + checkpoint, however late the
+	// machine: the server sends no more than that beyond the last answer.
+	if rep.MaxBuffered.Seconds > 65+1e-9 || rep.MaxBuffered.Bytes > 65*8000 {
 		t.Errorf("buffered up to %.2f s (%d bytes); the bound is window + checkpoint = 65 s", rep.MaxBuffered.Seconds, rep.MaxBuffered.Bytes)
 	}
-	// One checkpoint per 3 s iteration at least; at most that one and one
-	// periodic checkpoint (every 5 s of audio, so at most one inside an
-	// iteration), whatever the window and the round trip do to the
-	// spacing over half an hour.
-	iterations := int(math.Ceil(rep.Audio.Seconds / 3))
-	if rep.Syncs.Requests < 600 || rep.Syncs.Requests > 2*iterations+2 {
-		t.Errorf("%d syncs in 30 minutes of a 3 s loop (%d iterations sent)", rep.Syncs.Requests, iterations)
+	// A checkpoint at the end of every iteration and none inside one (3 s
+	// is shorter than the 5 s checkpoint interval): one per iteration the
+	// simulator received whole, give or take the one in flight at the
+	// hangup.
+	iterations := int(rep.Audio.Seconds / 3)
+	if rep.Syncs.Requests < iterations-1 || rep.Syncs.Requests > iterations+1 || iterations < 600 {
+		t.Errorf("%d syncs in 30 minutes of a 3 s loop (%d iterations received whole)", rep.Syncs.Requests, iterations)
 	}
-	if rep.Played < 1800-18-rep.FirstAudio {
-		t.Errorf("played only %.1f s (first audio at %.3f s, gaps %.3f s)", rep.Played, rep.FirstAudio, rep.Gaps.Seconds)
+	// From the first audio to the hangup, the caller heard audio or a
+	// reported gap, but for the buffer running dry at the very end (a
+	// stall then, not a gap): allowed up to 65 s of call time, a stall of
+	// over a second beyond the buffer the server keeps ahead (the longest
+	// gaps seen on a loaded machine are under 10 s).
+	if heard := rep.FirstAudio + rep.Played + rep.Gaps.Seconds; heard > 1800+1e-6 || heard < 1800-65 {
+		t.Errorf("first audio at %.3f s, %.3f s played, %.3f s of gaps: %.3f s of a 30-minute call", rep.FirstAudio, rep.Played, rep.Gaps.Seconds, heard)
 	}
 }
 
@@ -331,7 +334,7 @@ func TestElksPassthroughWindowNoGaps(t *testing.T) {
 
 // A looped VBR MP3 passed through the real server with a round trip close
 // to the window: both iterations reach the caller whole, in order, sample
-// for sample, with the buffer within window + checkpoint (and a frame).
+// for sample.
 // That the joints between iterations do not eat the window's margin (no
 // gap at all at a 1.5 s round trip with a 2 s window) is a timing claim,
 // made exactly on a fake clock by TestSessionPassthroughLoopNearWindow in
@@ -354,9 +357,9 @@ func TestElksPassthroughLoopNearWindow(t *testing.T) {
 	if rep.End.By != "app" || rep.Sendings["mp3"] != 2 || len(rep.Violations) != 0 || rep.Syncs.Answered != rep.Syncs.Requests {
 		t.Fatalf("end %+v, sendings %v, problems %v, syncs %+v", rep.End, rep.Sendings, rep.Problems, rep.Syncs)
 	}
-	if max := 2.5 + 1152.0/44100; rep.MaxBuffered.Seconds > max+1e-9 {
-		t.Errorf("buffered up to %.4f s, above window + checkpoint + a frame (%.4f s)", rep.MaxBuffered.Seconds, max)
-	}
+	// (Not the buffer's bound here: when the simulator's MP3 decoding
+	// falls behind, it credits decoded audio to the arrival of earlier
+	// bytes, and its buffer levels are off; see elkstest's doc.)
 	got, f := decodeFile(t, rec)
 	if f.Rate != 44100 {
 		t.Fatalf("recording at %d Hz", f.Rate)
