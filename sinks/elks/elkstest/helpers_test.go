@@ -1,7 +1,9 @@
 package elkstest
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"math"
 	"net"
 	"net/http"
@@ -24,12 +26,19 @@ import (
 // ---- test applications: the other side of the protocol, written here ----
 
 // testApp is the application side of one call, for tests: it reads the
-// API's messages in a goroutine and sends whatever the test says.
+// API's messages in a goroutine and sends whatever the test says. It runs
+// over a real WebSocket (serveApp: ws is that connection) or over
+// elks.Pipe inside a synctest bubble (pipeCall: ws is nil).
 type testApp struct {
 	t    testing.TB
-	conn *websocket.Conn
+	tr   elks.Transport
+	ws   *websocket.Conn
 	in   chan appMsg
 	gone chan struct{} // closed when the reader ends
+}
+
+func newTestApp(t testing.TB, tr elks.Transport, ws *websocket.Conn) *testApp {
+	return &testApp{t: t, tr: tr, ws: ws, in: make(chan appMsg, 1024), gone: make(chan struct{})}
 }
 
 type appMsg struct {
@@ -42,8 +51,12 @@ func (a *testApp) reader() {
 	defer close(a.gone)
 	defer close(a.in)
 	for {
-		_, b, err := a.conn.Read(context.Background())
+		b, err := a.tr.ReadMessage(context.Background())
 		if err != nil {
+			if errors.Is(err, elks.ErrMalformed) {
+				a.t.Errorf("app: the simulator sent %v", err)
+				continue
+			}
 			return
 		}
 		m, err := elks.Unmarshal(b)
@@ -51,7 +64,7 @@ func (a *testApp) reader() {
 			a.t.Errorf("app: the simulator sent a malformed message %q: %v", b, err)
 			continue
 		}
-		a.in <- appMsg{raw: b, msg: m, at: time.Now()}
+		a.in <- appMsg{raw: bytes.Clone(b), msg: m, at: time.Now()}
 	}
 }
 
@@ -102,7 +115,7 @@ func (a *testApp) send(m elks.Message) error {
 func (a *testApp) sendRaw(b []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return a.conn.Write(ctx, websocket.MessageText, b)
+	return a.tr.WriteMessage(ctx, b)
 }
 
 // sendAudio sends data in pieces of at most piece bytes.
@@ -153,8 +166,7 @@ func serveApp(t testing.TB, app func(a *testApp)) *appServer {
 		if err != nil {
 			return
 		}
-		conn.SetReadLimit(1 << 20)
-		a := &testApp{t: t, conn: conn, in: make(chan appMsg, 1024), gone: make(chan struct{})}
+		a := newTestApp(t, elks.WebSocket(conn), conn)
 		go a.reader()
 		a.expectHello()
 		app(a)
@@ -171,6 +183,35 @@ func serveApp(t testing.TB, app func(a *testApp)) *appServer {
 		s.wg.Wait()
 	})
 	return s
+}
+
+// pipeCall runs one call of app against the simulator over elks.Pipe,
+// with Run, and returns the report once app has returned. Call it inside
+// a synctest bubble: the simulator, the app and the clock they share are
+// the bubble's, so the report's times are exact (the app takes no time
+// unless it sleeps). The bubble itself checks that nothing is left
+// running.
+func pipeCall(t *testing.T, opt Options, app func(a *testApp)) *Report {
+	t.Helper()
+	appEnd, api := elks.Pipe()
+	a := newTestApp(t, appEnd, nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		go a.reader()
+		a.expectHello()
+		app(a)
+		appEnd.Close()
+		for range a.in {
+		}
+		<-a.gone
+	}()
+	r, err := Run(t.Context(), api, opt)
+	<-done
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return r
 }
 
 func (a *testApp) expectHello() {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/elkspipe/elkspipe/internal/audiotest"
@@ -17,64 +18,66 @@ import (
 	"github.com/elkspipe/elkspipe/sources"
 )
 
+// The caller's voice: once the app sends listening, the simulator sends
+// Say in that format, 20 ms a message, each when its 20 ms have passed on
+// the call's clock.
 func TestSay(t *testing.T) {
-	checkLeaks(t)
 	say, err := pipeline.OpenerText("tone 440 dur=1s")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []elks.Format{elks.ULaw, elks.PCM16000, elks.ALaw} {
 		t.Run(string(f), func(t *testing.T) {
-			info, _ := f.Info()
-			var got []float32
-			var msgs int
-			var first, last time.Time
-			srv := serveApp(t, func(a *testApp) {
-				a.send(elks.Listening{Format: f})
-				dec, _ := elks.NewDecoder(f)
-				for len(got) < info.Rate {
-					m := a.expect(elks.TypeAudio)
-					if m == nil {
-						return
+			synctest.Test(t, func(t *testing.T) {
+				info, _ := f.Info()
+				var got []float32
+				var at []time.Duration // arrival of each message, after listening
+				const speed = 10
+				r := pipeCall(t, Options{Speed: speed, Say: say}, func(a *testApp) {
+					start := time.Now()
+					a.send(elks.Listening{Format: f})
+					dec, _ := elks.NewDecoder(f)
+					for len(got) < info.Rate {
+						m := a.expect(elks.TypeAudio)
+						if m == nil {
+							return
+						}
+						at = append(at, m.at.Sub(start))
+						data := m.msg.(elks.Audio).Data
+						if len(data) != info.Rate/50*map[bool]int{true: 2, false: 1}[f == elks.PCM16000] {
+							t.Errorf("message of %d bytes, want 20 ms", len(data))
+						}
+						got, _ = dec.Decode(got, data)
 					}
-					if msgs == 0 {
-						first = m.at
-					}
-					last = m.at
-					msgs++
-					data := m.msg.(elks.Audio).Data
-					if len(data) != info.Rate/50*map[bool]int{true: 2, false: 1}[f == elks.PCM16000] {
-						t.Errorf("message of %d bytes, want 20 ms", len(data))
-					}
-					got, _ = dec.Decode(got, data)
+					a.send(elks.Bye{})
+					a.waitEnd()
+				})
+				if len(at) != 50 || len(got) != info.Rate {
+					t.Fatalf("%d messages, %d samples", len(at), len(got))
 				}
-				a.send(elks.Bye{})
-				a.waitEnd()
+				// Paced: message k comes when its 20 ms have passed, at
+				// (k+1)×20 ms of call time, 2 ms of wall time at speed 10.
+				for k, d := range at {
+					if want := time.Duration(k+1) * 20 * time.Millisecond / speed; d != want {
+						t.Fatalf("message %d came after %v, want %v", k, d, want)
+					}
+				}
+				x := make([]float64, len(got))
+				for i, v := range got {
+					x[i] = float64(v)
+				}
+				if fr := audiotest.Frequency(x, info.Rate, 300, 600); math.Abs(fr-440) > 0.5 {
+					t.Errorf("caller audio at %.2f Hz, want 440", fr)
+				}
+				if amp, _, snr := audiotest.SineFit(x, 440, info.Rate); math.Abs(amp-0.5) > 0.01 || snr < 30 {
+					t.Errorf("caller audio amplitude %.3f, SNR %.1f dB", amp, snr)
+				}
+				ca := r.CallerAudio
+				if ca.Format != string(f) || ca.Messages != 50 || math.Abs(ca.Seconds-1) > 1e-9 || ca.Error != "" {
+					t.Errorf("caller audio report %+v", ca)
+				}
+				exact(t, "call duration", r.Duration, 1)
 			})
-			const speed = 10
-			r := callOK(t, Options{URL: srv.url, Speed: speed, Say: say})
-			srv.wait()
-			if msgs != 50 || len(got) != info.Rate {
-				t.Fatalf("%d messages, %d samples", msgs, len(got))
-			}
-			x := make([]float64, len(got))
-			for i, v := range got {
-				x[i] = float64(v)
-			}
-			if fr := audiotest.Frequency(x, info.Rate, 300, 600); math.Abs(fr-440) > 0.5 {
-				t.Errorf("caller audio at %.2f Hz, want 440", fr)
-			}
-			if amp, _, snr := audiotest.SineFit(x, 440, info.Rate); math.Abs(amp-0.5) > 0.01 || snr < 30 {
-				t.Errorf("caller audio amplitude %.3f, SNR %.1f dB", amp, snr)
-			}
-			// Paced: 1 s of audio takes about 1 s of call time.
-			if d := last.Sub(first).Seconds() * speed; d < 0.6 || d > 1.6 {
-				t.Errorf("1 s of caller audio arrived over %.2f s of call time", d)
-			}
-			ca := r.CallerAudio
-			if ca.Format != string(f) || ca.Messages != 50 || math.Abs(ca.Seconds-1) > 1e-9 || ca.Error != "" {
-				t.Errorf("caller audio report %+v", ca)
-			}
 		})
 	}
 }
@@ -82,7 +85,6 @@ func TestSay(t *testing.T) {
 // An MP3 file sent as it is: the simulator decodes it as the bytes arrive
 // and the caller hears what the mp3 decoder makes of it.
 func TestPassthroughMP3(t *testing.T) {
-	checkLeaks(t)
 	path := filepath.Join("..", "..", "..", "sources", "testdata", "mp3", "sine44s.mp3")
 	file, err := os.ReadFile(path)
 	if err != nil {
@@ -102,25 +104,31 @@ func TestPassthroughMP3(t *testing.T) {
 	// (at most two, which the decoder holds until it sees what follows)
 	// are still in the decoder when the sync is answered and the app
 	// hangs up.
-	srv := serveApp(t, func(a *testApp) {
-		for range 2 {
-			a.send(elks.Sending{Format: elks.MP3})
-			a.sendAudio(file, 4000)
-		}
-		a.send(elks.Sync{})
-		a.expect(elks.TypeSync)
-		a.send(elks.Bye{})
-		a.waitEnd()
+	// On the bubble's clock the simulator's decoding takes no time:
+	// whatever the machine's load, the file plays without a gap.
+	synctest.Test(t, func(t *testing.T) {
+		rec := filepath.Join(t.TempDir(), "heard.wav")
+		r := pipeCall(t, Options{Speed: 5, Record: rec}, func(a *testApp) {
+			for range 2 {
+				a.send(elks.Sending{Format: elks.MP3})
+				a.sendAudio(file, 4000)
+			}
+			a.send(elks.Sync{})
+			a.expect(elks.TypeSync)
+			a.send(elks.Bye{})
+			a.waitEnd()
+		})
+		checkTwoMP3s(t, r, rec, want, f.Rate)
 	})
-	rec := filepath.Join(t.TempDir(), "heard.wav")
-	// MP3 decoding (under the race detector too) must outrun the speed.
-	r := callOK(t, Options{URL: srv.url, Speed: 5, Record: rec})
-	srv.wait()
+}
+
+// checkTwoMP3s checks the report and recording of TestPassthroughMP3.
+func checkTwoMP3s(t *testing.T, r *Report, rec string, want []float32, rateIn int) {
 	if r.Syncs.Answered != 1 || len(r.Violations) != 0 || r.End.By != elks.ByApp || r.Gaps.Count != 0 {
 		t.Fatalf("syncs %+v, violations %v, end %+v, gaps %+v", r.Syncs, r.Problems, r.End, r.Gaps)
 	}
 	heard, rate := readWAV(t, rec)
-	if rate != f.Rate {
+	if rate != rateIn {
 		t.Fatalf("recording at %d Hz", rate)
 	}
 	quant := func(x []float32) []float32 { // the recording is 16-bit
@@ -141,10 +149,14 @@ func TestPassthroughMP3(t *testing.T) {
 
 // A sending in a format of another rate is resampled into the recording.
 func TestRecordingAcrossRates(t *testing.T) {
-	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) { recordingAcrossRates(t) })
+}
+
+func recordingAcrossRates(t *testing.T) {
 	a16 := makeTone(16000, 16000, 440, 0.4)
 	a8 := makeTone(8000, 8000, 1000, 0.4)
-	srv := serveApp(t, func(a *testApp) {
+	rec := filepath.Join(t.TempDir(), "heard.wav")
+	r := pipeCall(t, Options{Speed: 50, Record: rec}, func(a *testApp) {
 		a.send(elks.Sending{Format: elks.PCM16000})
 		a.send(elks.Audio{Data: encode(t, elks.PCM16000, a16)})
 		a.send(elks.Sending{Format: elks.ULaw})
@@ -154,15 +166,14 @@ func TestRecordingAcrossRates(t *testing.T) {
 		a.send(elks.Bye{})
 		a.waitEnd()
 	})
-	rec := filepath.Join(t.TempDir(), "heard.wav")
-	r := callOK(t, Options{URL: srv.url, Speed: 50, Record: rec})
-	srv.wait()
 	heard, rate := readWAV(t, rec)
 	if rate != 16000 || r.Record.Rate != 16000 {
 		t.Fatalf("recording at %d Hz", rate)
 	}
-	if len(heard) < 31990 || len(heard) > 32010 {
-		t.Fatalf("%d samples, want 32000", len(heard))
+	// 2 s without a gap (all the audio came at once), resampled sample
+	// for sample.
+	if r.Gaps.Count != 0 || math.Abs(r.Played-2) > 1e-9 || len(heard) != 32000 {
+		t.Fatalf("%d samples, want 32000; gaps %+v, played %v", len(heard), r.Gaps, r.Played)
 	}
 	sameSamples(t, "first second", heard[:16000], a16)
 	x := make([]float64, 12000)
@@ -182,7 +193,10 @@ func TestConcurrentCalls(t *testing.T) {
 		windowApp(a, elks.ULaw, samples, 4*time.Second)
 	})
 	dir := t.TempDir()
-	reports, err := Calls(context.Background(), Options{URL: srv.url, Speed: 10, Record: filepath.Join(dir, "heard.wav"), CallID: "c"}, 4)
+	// Real time: the app sends all 3 s at once, but after a first message
+	// of 500 ms, which leaves the machine half a second to send the rest
+	// (four calls at once, under the race detector, on a loaded machine).
+	reports, err := Calls(context.Background(), Options{URL: srv.url, Speed: 1, Record: filepath.Join(dir, "heard.wav"), CallID: "c"}, 4)
 	srv.wait()
 	if err != nil {
 		t.Fatal(err)
@@ -221,20 +235,23 @@ func TestConcurrentCalls(t *testing.T) {
 // A pause in the middle of a passthrough file is a gap; the decoding of
 // the bytes that did arrive is not.
 func TestPassthroughGap(t *testing.T) {
-	checkLeaks(t)
-	const speed, rate = 10.0, 8000
-	tone := makeTone(rate, rate, 440, 0.5)
-	wav := wavFile(t, tone, rate)
-	half := len(wav) - rate // the header and the first half second
-	srv := serveApp(t, func(a *testApp) {
-		a.send(elks.Sending{Format: elks.WAV})
-		a.sendAudio(wav[:half], 1000)
-		time.Sleep(time.Duration(float64(time.Second) / speed))
-		a.sendAudio(wav[half:], 1000)
-		a.send(elks.Sync{})
-		a.expect(elks.TypeSync)
-		a.send(elks.Bye{})
-		a.waitEnd()
+	synctest.Test(t, func(t *testing.T) {
+		const speed, rate = 10.0, 8000
+		tone := makeTone(rate, rate, 440, 0.5)
+		wav := wavFile(t, tone, rate)
+		half := len(wav) - rate // the header and the first half second
+		rec := filepath.Join(t.TempDir(), "heard.wav")
+		r := pipeCall(t, Options{Speed: speed, Record: rec}, func(a *testApp) {
+			a.send(elks.Sending{Format: elks.WAV})
+			a.sendAudio(wav[:half], 1000)
+			time.Sleep(time.Duration(float64(time.Second) / speed))
+			a.sendAudio(wav[half:], 1000)
+			a.send(elks.Sync{})
+			a.expect(elks.TypeSync)
+			a.send(elks.Bye{})
+			a.waitEnd()
+		})
+		// The pause (1 s of call time) less the half second before it.
+		checkOneGap(t, r, rec, rate, tone[:rate/2], tone[rate/2:], 0.5)
 	})
-	checkOneGap(t, srv, speed, rate, tone[:rate/2], tone[rate/2:])
 }
