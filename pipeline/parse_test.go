@@ -212,8 +212,8 @@ func TestValueSyntax(t *testing.T) {
 	}
 	gains := map[string]float64{"-6dB": -6, "-6": -6, "+3db": 3, "0dBFS": 0}
 	for in, want := range gains {
-		if got, err := ParseGain(in); err != nil || got != want {
-			t.Errorf("ParseGain(%q) = %v, %v; want %v", in, got, err, want)
+		if got, err := parseGain(in); err != nil || got != want {
+			t.Errorf("parseGain(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
 	if f, err := parseFrequency("1k"); err != nil || f != 1000 {

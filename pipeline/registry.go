@@ -344,7 +344,7 @@ func (p *Param) parse(text string) (any, error) {
 		num, err = parseFrequency(text)
 		v = num
 	case TypeGain:
-		num, err = ParseGain(text)
+		num, err = parseGain(text)
 		v = num
 	case TypeBool:
 		v, err = parseBool(text)

@@ -114,9 +114,6 @@ func ExampleFile() {
 // DTMF dials digits: each plays its two tones for 100 ms, then 100 ms of
 // silence, by default.
 func ExampleDTMF() {
-	low, high, _ := sources.DTMFFrequencies('5')
-	fmt.Println("5:", low, "Hz +", high, "Hz")
-
 	open, err := sources.DTMF(sources.DTMFOptions{Digits: "123", Rate: 8000})
 	if err != nil {
 		fmt.Println(err)
@@ -125,6 +122,23 @@ func ExampleDTMF() {
 	src, _ := open(context.Background())
 	fmt.Println(pipeline.FramesOf(src), "frames:", time.Duration(pipeline.FramesOf(src))*time.Second/8000)
 	// Output:
-	// 5: 770 Hz + 1336 Hz
 	// 4800 frames: 600ms
+}
+
+// DTMFFrequencies gives the two tones of a key: what a detector listens
+// for. A letter that is not a key reports false.
+func ExampleDTMFFrequencies() {
+	for _, key := range "15#x" {
+		low, high, ok := sources.DTMFFrequencies(key)
+		if !ok {
+			fmt.Printf("%c: not a DTMF key\n", key)
+			continue
+		}
+		fmt.Printf("%c: %g Hz + %g Hz\n", key, low, high)
+	}
+	// Output:
+	// 1: 697 Hz + 1209 Hz
+	// 5: 770 Hz + 1336 Hz
+	// #: 941 Hz + 1477 Hz
+	// x: not a DTMF key
 }

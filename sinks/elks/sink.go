@@ -21,7 +21,7 @@ func init() {
 		Example: "file hold.mp3 | loop | elks format=ulaw listen=:8095",
 		Details: formatsText,
 		Params: []pipeline.Param{
-			{Name: "format", Type: pipeline.TypeEnum, Positional: true, Choices: FormatNames(), Default: string(DefaultFormat),
+			{Name: "format", Type: pipeline.TypeEnum, Positional: true, Choices: formatNames(), Default: string(DefaultFormat),
 				Doc: "audio sent to the caller (the table below); wav or mp3 pass the files through untouched"},
 			{Name: "listen", Type: pipeline.TypeString, Default: DefaultAddr,
 				Doc: "address to listen on, host:port"},
