@@ -222,6 +222,6 @@ buffer never overflows. When the audio ends, the caller hears all of it before t
 (hangup=false keeps the call open, silent, until the caller hangs up); a bye from the API stops
 the pipeline at once. wav and mp3 pass the files of file or playlist pipelines, optionally
 looped, through untouched; any other stage there is refused. Protocol and formats in detail:
-go doc github.com/elkspipe/elkspipe/sinks/elks; serving in production: docs/operations.md in
-the repository.
+go doc github.com/elkspipe/elkspipe/sinks/elks; serving in production:
+https://github.com/elkspipe/elkspipe/blob/main/docs/operations.md
 `
