@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/elkspipe/elkspipe/pipeline"
 )
@@ -190,6 +191,7 @@ func formatsText() string {
 	var b strings.Builder
 	b.WriteString("Formats:\n")
 	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
+	var missing []string // why a format's codec is not in this build
 	for _, f := range Formats() {
 		rate := "(file's)"
 		if f.Rate > 0 {
@@ -199,17 +201,47 @@ func formatsText() string {
 		if f.Listen {
 			dir = "send, listen (record=)"
 		}
-		note := ""
+		summary := f.Summary
 		if !f.File {
 			if _, err := codecFor(f.Format); err != nil {
-				note = " — " + err.Error()
+				summary += " (not in this build, see below)"
+				missing = append(missing, err.Error())
 			}
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s%s\n", f.Format, rate, dir, f.Summary, note)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", f.Format, rate, dir, summary)
 	}
 	tw.Flush()
+	for _, m := range missing {
+		b.WriteByte('\n')
+		writeWrapped(&b, "  ", m, 100)
+	}
 	b.WriteString(elksNotes)
 	return b.String()
+}
+
+// writeWrapped writes text to b in lines of at most width runes, each
+// starting with indent, breaking at spaces.
+func writeWrapped(b *strings.Builder, indent, text string, width int) {
+	n := 0
+	for _, word := range strings.Fields(text) {
+		k := utf8.RuneCountInString(word)
+		if n > 0 && n+1+k > width {
+			b.WriteByte('\n')
+			n = 0
+		}
+		if n == 0 {
+			b.WriteString(indent)
+			n = utf8.RuneCountInString(indent)
+		} else {
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(word)
+		n += k
+	}
+	if n > 0 {
+		b.WriteByte('\n')
+	}
 }
 
 // elksNotes follows the table of formats in `elkspipe inspect elks`.
