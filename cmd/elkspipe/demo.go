@@ -44,8 +44,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("elkspipe demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var duration, rtt time.Duration = 10 * time.Second, 50 * time.Millisecond
-	fs.Var(simDuration{&duration}, "duration", "how long the simulated caller stays on the line (call time)")
-	fs.Var(simDuration{&rtt}, "rtt", "simulated network round trip")
+	fs.Var(durationFlag{&duration}, "duration", "how long the simulated caller stays on the line (call time)")
+	fs.Var(durationFlag{&rtt}, "rtt", "simulated network round trip")
 	speed := fs.Float64("speed", 5, "run the call this many times faster than real time")
 	format := fs.String("format", string(elks.ULaw), "the format the application sends: "+formatNames())
 	record := fs.String("record", "heard.wav", "WAV file for what the caller heard (empty: none)")
@@ -150,7 +150,7 @@ func demoCall(ctx context.Context, g *pipeline.Graph, text string, opt demoOptio
 		fmt.Fprintln(stderr, "elkspipe demo:", err)
 		return exitFailed
 	}
-	if err := writeSimReports(stdout, []*elkstest.Report{report}, 1, opt.asJSON); err != nil {
+	if err := writeReports(stdout, []*elkstest.Report{report}, 1, opt.asJSON); err != nil {
 		fmt.Fprintln(stderr, "elkspipe demo:", err)
 		return exitFailed
 	}
