@@ -18,7 +18,7 @@ func fakeConverters(t *testing.T) *[]string {
 	convertersMu.Unlock()
 	t.Cleanup(func() { convertersMu.Lock(); converters = saved; convertersMu.Unlock() })
 	RegisterConverters(Converters{
-		Remix: func(src Source, ch int) (Source, error) {
+		Channels: func(src Source, ch int) (Source, error) {
 			calls = append(calls, "remix")
 			return &naive{Source: src, f: Format{Rate: src.Format().Rate, Channels: ch}}, nil
 		},

@@ -8,11 +8,11 @@ import (
 )
 
 // Converters are the stages Build and Concat insert to change a stream's
-// format. The transforms package registers its remix and resample stages
+// format. The transforms package registers its channels and resample stages
 // when it is imported.
 type Converters struct {
-	// Remix returns src with its channels mixed to the given count.
-	Remix func(src Source, channels int) (Source, error)
+	// Channels returns src with its channels mixed to the given count.
+	Channels func(src Source, channels int) (Source, error)
 	// Resample returns src converted to the given sample rate.
 	Resample func(src Source, rate int) (Source, error)
 }
@@ -27,8 +27,8 @@ var (
 // init functions.
 func RegisterConverters(c Converters) {
 	convertersMu.Lock()
-	if c.Remix != nil {
-		converters.Remix = c.Remix
+	if c.Channels != nil {
+		converters.Channels = c.Channels
 	}
 	if c.Resample != nil {
 		converters.Resample = c.Resample
@@ -38,7 +38,7 @@ func RegisterConverters(c Converters) {
 
 // Conversion is one automatically inserted stage.
 type Conversion struct {
-	Name   string // e.g. "remix 1" or "resample 8000"
+	Name   string // e.g. "channels 1" or "resample 8000"
 	Format Format // the format it outputs
 }
 
@@ -70,10 +70,10 @@ func Convert(src Source, to Format) (Source, []Conversion, error) {
 	}
 	remix := func() error {
 		name := "channels " + strconv.Itoa(to.Channels)
-		if c.Remix == nil {
+		if c.Channels == nil {
 			return step(name, nil)
 		}
-		return step(name, func() (Source, error) { return c.Remix(src, to.Channels) })
+		return step(name, func() (Source, error) { return c.Channels(src, to.Channels) })
 	}
 	if to.Channels < from.Channels {
 		if err := remix(); err != nil {

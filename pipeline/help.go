@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 )
 
 // WriteList prints every element of r, grouped by kind, one line each with
@@ -60,7 +61,8 @@ func (r *Registry) WriteInspect(w io.Writer, name string) error {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "%s (%s): %s\n\n  %s\n", e.Name, e.Kind, e.Summary, e.Usage())
+		head := fmt.Sprintf("%s (%s): %s", e.Name, e.Kind, e.Summary)
+		fmt.Fprintf(w, "%s\n\n  %s\n", strings.Join(wrap(head, helpWidth), "\n"), e.Usage())
 		if e.Example != "" {
 			fmt.Fprintf(w, "  example: elkspipe '%s'\n", e.Example)
 		}
@@ -76,32 +78,100 @@ func (r *Registry) WriteInspect(w io.Writer, name string) error {
 	return nil
 }
 
-// writeParams prints a table of parameters: name, type, doc and notes.
+// helpWidth is the width in columns that `inspect` keeps its text within.
+const helpWidth = 100
+
+// writeParams prints a table of parameters: name, type, doc and notes
+// (default, range, choices). When every row fits in helpWidth, the notes
+// are a fourth column; otherwise each parameter's doc is wrapped and its
+// notes go on the lines below it, so no line outgrows helpWidth.
 func writeParams(w io.Writer, params []Param) error {
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(w, "\nParameters:")
-	for _, p := range params {
-		var notes []string
-		if p.Positional {
-			notes = append(notes, "positional")
-		}
-		if p.Required {
-			notes = append(notes, "required")
-		}
-		if p.Default != "" {
-			notes = append(notes, "default "+p.Default)
-		}
-		if p.HasRange {
-			notes = append(notes, "range "+p.RangeText())
-		}
-		if len(p.Choices) > 0 {
-			notes = append(notes, "one of "+strings.Join(p.Choices, "|"))
-		}
-		note := ""
-		if len(notes) > 0 {
-			note = "(" + strings.Join(notes, "; ") + ")"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", p.Name, p.Type, p.Doc, note)
+	nameW, typeW, docW, noteW := 0, 0, 0, 0
+	notes := make([]string, len(params))
+	for i, p := range params {
+		notes[i] = paramNotes(&p)
+		nameW = max(nameW, len(p.Name))
+		typeW = max(typeW, len(p.Type.String()))
+		docW = max(docW, utf8.RuneCountInString(p.Doc))
+		noteW = max(noteW, len(notes[i]))
 	}
-	return tw.Flush()
+	indent := 2 + nameW + 2 + typeW + 2
+	if indent+docW+2+noteW <= helpWidth {
+		tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+		for i, p := range params {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", p.Name, p.Type, p.Doc, notes[i])
+		}
+		return tw.Flush()
+	}
+	pad := strings.Repeat(" ", indent)
+	var b strings.Builder
+	for i, p := range params {
+		fmt.Fprintf(&b, "  %-*s  %-*s  ", nameW, p.Name, typeW, p.Type)
+		lines := wrap(p.Doc, helpWidth-indent)
+		if notes[i] != "" {
+			lines = append(lines, wrap(notes[i], helpWidth-indent)...)
+		}
+		for j, line := range lines {
+			if j > 0 {
+				b.WriteString(pad)
+			}
+			b.WriteString(line)
+			b.WriteByte('\n')
+		}
+		if len(lines) == 0 {
+			b.WriteByte('\n')
+		}
+	}
+	_, err := io.WriteString(w, strings.ReplaceAll(b.String(), " \n", "\n"))
+	return err
+}
+
+// paramNotes renders what `inspect` says of p beyond its doc, in
+// parentheses: "(positional; default 8k; range 1..768000)", or "".
+func paramNotes(p *Param) string {
+	var notes []string
+	if p.Positional {
+		notes = append(notes, "positional")
+	}
+	if p.Required {
+		notes = append(notes, "required")
+	}
+	if p.Default != "" {
+		notes = append(notes, "default "+p.Default)
+	}
+	if p.HasRange {
+		notes = append(notes, "range "+p.RangeText())
+	}
+	if len(p.Choices) > 0 {
+		notes = append(notes, "one of "+strings.Join(p.Choices, "|"))
+	}
+	if len(notes) == 0 {
+		return ""
+	}
+	return "(" + strings.Join(notes, "; ") + ")"
+}
+
+// wrap breaks text at spaces into lines of at most width runes; a word
+// longer than width gets a line of its own.
+func wrap(text string, width int) []string {
+	var lines []string
+	line, n := "", 0
+	for _, word := range strings.Fields(text) {
+		k := utf8.RuneCountInString(word)
+		if n > 0 && n+1+k > width {
+			lines = append(lines, line)
+			line, n = "", 0
+		}
+		if n > 0 {
+			line += " "
+			n++
+		}
+		line += word
+		n += k
+	}
+	if n > 0 {
+		lines = append(lines, line)
+	}
+	return lines
 }

@@ -212,8 +212,8 @@ func TestValueSyntax(t *testing.T) {
 	}
 	gains := map[string]float64{"-6dB": -6, "-6": -6, "+3db": 3, "0dBFS": 0}
 	for in, want := range gains {
-		if got, err := ParseGain(in); err != nil || got != want {
-			t.Errorf("ParseGain(%q) = %v, %v; want %v", in, got, err, want)
+		if got, err := parseGain(in); err != nil || got != want {
+			t.Errorf("parseGain(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
 	if f, err := parseFrequency("1k"); err != nil || f != 1000 {
@@ -243,5 +243,64 @@ func TestHelpText(t *testing.T) {
 	r.WriteList(&b)
 	if !strings.Contains(b.String(), "Sources:") || !strings.Contains(b.String(), "files PATHS...") {
 		t.Errorf("list:\n%s", b.String())
+	}
+}
+
+func TestRangeTextUsesTheDefaultsNotation(t *testing.T) {
+	for _, c := range []struct {
+		p    Param
+		want string
+	}{
+		{Param{Type: TypeInt}.Range(0, 1e6), "0..1000000"},
+		{Param{Type: TypeRate, Default: "24k"}.Range(6000, 510000), "6k..510k"},
+		{Param{Type: TypeRate, Default: "48000"}.Range(1, MaxRate), "1..768000"},
+		{Param{Type: TypeRate}.Range(1, MaxRate), "1..768000"},
+		{Param{Type: TypeDuration}.Range(0, 3600), "0s..1h"},
+		{Param{Type: TypeDuration}.Range(0.0025, 600), "2.5ms..10m"},
+		{Param{Type: TypeDuration}.Range(1, 90), "1s..1m30s"},
+		{Param{Type: TypeGain}.Range(-120, 60), "-120dB..60dB"},
+		{Param{Type: TypeFloat}.Range(0, 360), "0..360"},
+	} {
+		if got := c.p.RangeText(); got != c.want {
+			t.Errorf("%v %g..%g (default %q): %q, want %q", c.p.Type, c.p.Min, c.p.Max, c.p.Default, got, c.want)
+		}
+	}
+}
+
+// A table too wide for helpWidth puts each parameter's notes under its
+// wrapped doc; one that fits keeps them in a column.
+func TestInspectKeepsWithinWidth(t *testing.T) {
+	long := strings.Repeat("a long explanation of the parameter ", 4)
+	r := NewRegistry()
+	r.Register(Element{Name: "wide", Kind: KindSink, Summary: strings.Repeat("summary words ", 12),
+		Params: []Param{
+			{Name: "first", Type: TypeInt, Doc: long, Default: "3"},
+			{Name: "second", Type: TypeEnum, Doc: "short", Choices: []string{"a", "b"}, Default: "a"},
+		},
+		NewSink: func(Args) (Sink, error) { return nil, nil }})
+	r.Register(Element{Name: "narrow", Kind: KindSink, Summary: "fits",
+		Params:  []Param{{Name: "n", Type: TypeInt, Doc: "a number", Default: "1"}},
+		NewSink: func(Args) (Sink, error) { return nil, nil }})
+	var b strings.Builder
+	if err := r.WriteInspect(&b, "wide"); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(b.String(), "\n") {
+		if len(line) > helpWidth || strings.HasSuffix(line, " ") {
+			t.Errorf("line of %d columns (or with trailing space): %q", len(line), line)
+		}
+	}
+	for _, want := range []string{"\n  first   integer  a long explanation", "\n                   (default 3)\n",
+		"\n  second  choice   short\n                   (default a; one of a|b)\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("inspect wide lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	if err := r.WriteInspect(&b, "narrow"); err != nil {
+		t.Fatal(err)
+	}
+	if want := "\n  n  integer  a number  (default 1)\n"; !strings.Contains(b.String(), want) {
+		t.Errorf("inspect narrow lacks %q:\n%s", want, b.String())
 	}
 }

@@ -344,7 +344,7 @@ func (p *Param) parse(text string) (any, error) {
 		num, err = parseFrequency(text)
 		v = num
 	case TypeGain:
-		num, err = ParseGain(text)
+		num, err = parseGain(text)
 		v = num
 	case TypeBool:
 		v, err = parseBool(text)
@@ -371,18 +371,37 @@ func (p *Param) parse(text string) (any, error) {
 	return v, nil
 }
 
-// RangeText renders the numeric range of p for messages and `inspect`.
+// RangeText renders the numeric range of p for messages and `inspect`, in
+// the notation of its default: whole numbers in full (1000000, not 1e+06),
+// durations without zero units (1m, not 1m0s), levels in dB, and rates in
+// thousands (6k..510k) when the default is written that way.
 func (p *Param) RangeText() string {
 	if !p.HasRange {
 		return ""
 	}
-	f := func(x float64) string {
-		if p.Type == TypeDuration {
-			return time.Duration(x * float64(time.Second)).String()
+	return p.valueText(p.Min) + ".." + p.valueText(p.Max)
+}
+
+// valueText writes x, a bound of p, as a user would write it.
+func (p *Param) valueText(x float64) string {
+	switch p.Type {
+	case TypeDuration:
+		s := time.Duration(x * float64(time.Second)).String()
+		if strings.HasSuffix(s, "m0s") {
+			s = strings.TrimSuffix(s, "0s")
 		}
-		return strconv.FormatFloat(x, 'g', -1, 64)
+		if strings.HasSuffix(s, "h0m") {
+			s = strings.TrimSuffix(s, "0m")
+		}
+		return s
+	case TypeGain:
+		return strconv.FormatFloat(x, 'f', -1, 64) + "dB"
+	case TypeRate, TypeFrequency:
+		if strings.HasSuffix(p.Default, "k") && x != 0 && math.Abs(x) >= 1000 {
+			return strconv.FormatFloat(x/1000, 'f', -1, 64) + "k"
+		}
 	}
-	return f(p.Min) + ".." + f(p.Max)
+	return strconv.FormatFloat(x, 'f', -1, 64)
 }
 
 // Element returns the element these Args belong to.

@@ -60,9 +60,9 @@ func parseRate(s string) (int, error) {
 	return int(v), nil
 }
 
-// ParseGain reads a level in decibels, with or without a dB suffix:
+// parseGain reads a level in decibels, with or without a dB suffix:
 // "-6dB", "-6", "+3db".
-func ParseGain(s string) (float64, error) {
+func parseGain(s string) (float64, error) {
 	t := s
 	for _, suf := range []string{"dBFS", "dbfs", "dB", "db", "DB"} {
 		if strings.HasSuffix(t, suf) {

@@ -198,6 +198,7 @@ func (s *wavSink) Run(ctx context.Context, src pipeline.Source) (err error) {
 // and more than two channels get WAVE_FORMAT_EXTENSIBLE, as the format's
 // specification recommends. Float files also carry a fact chunk with the
 // frame count.
+//
 // Floats convert to integers by round(x × 2^(bits-1)), halves away from
 // zero, clamped to the integer range (u8 is that value plus 128), without
 // dither; float files keep values beyond ±1, and write NaN as 0 and

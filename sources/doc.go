@@ -3,9 +3,9 @@
 // DecodeMP3 underneath), generated audio (tone, dtmf, silence, noise),
 // headerless PCM (raw, DecodeRaw) and playlists.
 //
-// Each element is a thin adapter from a pipeline.Source to the codecs and
-// parsers under internal/ (internal/wav, internal/mp3, internal/media,
-// internal/pcm), which hold the format knowledge.
+// Each element is a thin adapter from a pipeline.Source to codecs and
+// parsers kept inside the module; what each reads, and what it refuses, is
+// in its doc comment and in `elkspipe inspect NAME`.
 //
 // Importing the package registers its elements with pipeline.DefaultRegistry.
 // Every constructor also has a Go form that returns a pipeline.Opener.

@@ -3,27 +3,19 @@ package sources_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/elkspipe/elkspipe/internal/audiotest"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sinks"
 	"github.com/elkspipe/elkspipe/sources"
 )
 
-// peak returns the largest absolute sample.
-func peak(x []float32) float32 {
-	var p float32
-	for _, v := range x {
-		p = max(p, v, -v)
-	}
-	return p
-}
-
 // Tone makes an Opener: every opening plays the tone afresh. One second
 // at the default 48 kHz is 48000 frames, at the default level of −6 dBFS.
+// Counting the rising zero crossings of one second gives the frequency.
 func ExampleTone() {
 	open, err := sources.Tone(sources.ToneOptions{Freq: 440, Dur: time.Second})
 	if err != nil {
@@ -36,16 +28,34 @@ func ExampleTone() {
 		return
 	}
 	defer pipeline.Close(src)
-	buf := make([]float32, 2*48000)
-	n, err := pipeline.ReadFull(src, buf) // the buffer is longer than the tone
-	fmt.Println(src.Format(), n, "frames,", err)
-	fmt.Printf("%.1f Hz, peak %.3f\n", audiotest.CrossingFrequency(buf[:n], 48000), peak(buf[:n]))
+	var frames, cycles int
+	var prev, peak float32
+	buf := make([]float32, 4096)
+	for {
+		n, err := pipeline.ReadSome(src, buf) // never spins on a broken Source
+		for _, v := range buf[:n] {
+			if prev <= 0 && v > 0 {
+				cycles++
+			}
+			prev, peak = v, max(peak, v, -v)
+		}
+		frames += n
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	fmt.Println(src.Format(), frames, "frames")
+	fmt.Printf("%d cycles, peak %.3f\n", cycles, peak)
 
 	_, err = sources.Tone(sources.ToneOptions{Freq: 30000})
 	fmt.Println(err)
 	// Output:
-	// 48000 Hz mono 48000 frames, unexpected EOF
-	// 440.0 Hz, peak 0.501
+	// 48000 Hz mono 48000 frames
+	// 440 cycles, peak 0.501
 	// frequency 30000 Hz is not below half the sample rate (24000 Hz at 48000 Hz); raise rate= or lower the frequency
 }
 
@@ -77,28 +87,33 @@ func ExampleFile() {
 	}
 	defer pipeline.Close(in)
 	fmt.Println(in.Format(), pipeline.FramesOf(in), "frames")
-	buf := make([]float32, 2*4000)
-	n, _ := pipeline.ReadFull(in, buf)
-	left := make([]float32, n)
-	for i := range left {
-		left[i] = buf[2*i]
+	buf := make([]float32, 2*4000) // a quarter of a second
+	n, err := pipeline.ReadFull(in, buf)
+	if err != nil {
+		fmt.Println(err)
+		return
 	}
-	fmt.Printf("%.1f Hz\n", audiotest.CrossingFrequency(left, 16000))
+	cycles, prev := 0, float32(0)
+	for i := range n { // rising zero crossings of the left channel
+		v := buf[2*i]
+		if prev <= 0 && v > 0 {
+			cycles++
+		}
+		prev = v
+	}
+	fmt.Println(cycles, "cycles in 250ms:", 4*cycles, "Hz")
 
 	_, err = sources.File(filepath.Join(dir, "missing.mp3"))(ctx)
 	fmt.Println(err != nil)
 	// Output:
 	// 16000 Hz stereo 4000 frames
-	// 1000.0 Hz
+	// 250 cycles in 250ms: 1000 Hz
 	// true
 }
 
 // DTMF dials digits: each plays its two tones for 100 ms, then 100 ms of
 // silence, by default.
 func ExampleDTMF() {
-	low, high, _ := sources.DTMFFrequencies('5')
-	fmt.Println("5:", low, "Hz +", high, "Hz")
-
 	open, err := sources.DTMF(sources.DTMFOptions{Digits: "123", Rate: 8000})
 	if err != nil {
 		fmt.Println(err)
@@ -107,6 +122,23 @@ func ExampleDTMF() {
 	src, _ := open(context.Background())
 	fmt.Println(pipeline.FramesOf(src), "frames:", time.Duration(pipeline.FramesOf(src))*time.Second/8000)
 	// Output:
-	// 5: 770 Hz + 1336 Hz
 	// 4800 frames: 600ms
+}
+
+// DTMFFrequencies gives the two tones of a key: what a detector listens
+// for. A letter that is not a key reports false.
+func ExampleDTMFFrequencies() {
+	for _, key := range "15#x" {
+		low, high, ok := sources.DTMFFrequencies(key)
+		if !ok {
+			fmt.Printf("%c: not a DTMF key\n", key)
+			continue
+		}
+		fmt.Printf("%c: %g Hz + %g Hz\n", key, low, high)
+	}
+	// Output:
+	// 1: 697 Hz + 1209 Hz
+	// 5: 770 Hz + 1336 Hz
+	// #: 941 Hz + 1477 Hz
+	// x: not a DTMF key
 }

@@ -65,7 +65,7 @@ func MP3(path string) pipeline.Opener {
 //
 // go-mp3 gets the length of padded MPEG-2 frames one byte short and decodes
 // frames without their bit reservoir from the wrong bytes; the frames are
-// rebuilt so that it decodes them as ffmpeg does (see internal/mp3). A
+// rebuilt so that it decodes them as ffmpeg does. A
 // frame whose reservoir is missing (a stream cut in the middle) decodes as
 // silence. A last frame cut short is dropped.
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"testing"
 
@@ -95,5 +96,20 @@ func TestPlaylistURLIsABrokenItem(t *testing.T) {
 	want = list + " line 1: " + q(url) + " is a URL; elkspipe plays local files only"
 	if err == nil || err.Error() != want {
 		t.Errorf("ReadM3U: %v; want %s", err, want)
+	}
+}
+
+func TestReadM3U(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "hold.m3u")
+	if err := os.WriteFile(list, []byte("#EXTM3U\na.wav\n\n/b.wav\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	paths, err := ReadM3U(list)
+	if err != nil || !reflect.DeepEqual(paths, []string{filepath.Join(dir, "a.wav"), "/b.wav"}) {
+		t.Errorf("ReadM3U = %q, %v", paths, err)
+	}
+	if _, err := ReadM3U(filepath.Join(dir, "missing.m3u")); err == nil {
+		t.Error("a missing list gave no error")
 	}
 }

@@ -33,13 +33,16 @@ func TestToneFrequency(t *testing.T) {
 }
 
 func TestToneLevel(t *testing.T) {
-	for _, amp := range []string{"0dB", "-3dB", "-6dB", "-20.5", "-60dB"} {
+	for _, tc := range []struct {
+		amp  string
+		want float64
+	}{{"0dB", 0}, {"-3dB", -3}, {"-6dB", -6}, {"-20.5", -20.5}, {"-60dB", -60}} {
+		amp, want := tc.amp, tc.want
 		params := map[string]string{"freq": "997", "dur": "1s", "rate": "48k"}
 		if amp != "-6dB" { // -6 dB is the default
 			params["amp"] = amp
 		}
 		x := audiotest.Channel(audiotest.MustReadAll(t, genOpen(t, mustGen(t, "tone", params))), 1, 0)
-		want, _ := pipeline.ParseGain(amp)
 		if got := audiotest.Level(x, 997, 48000); math.Abs(got-want) > 0.05 {
 			t.Errorf("amp=%s: level %.3f dBFS", amp, got)
 		}

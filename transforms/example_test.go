@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/elkspipe/elkspipe/internal/audiotest"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sinks"
 	"github.com/elkspipe/elkspipe/sources"
@@ -39,13 +38,25 @@ func ExampleResample() {
 		return
 	}
 	defer pipeline.Close(src)
-	buf := make([]float32, 9000)
-	n, _ := pipeline.ReadFull(src, buf)
-	fmt.Println(src.Format(), n, "frames")
-	fmt.Printf("%.1f Hz\n", audiotest.CrossingFrequency(buf[:n], 8000))
+	buf := make([]float32, 8000) // one second
+	n, err := pipeline.ReadFull(src, buf)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, err = pipeline.ReadSome(src, buf)
+	fmt.Println(src.Format(), n, "frames, then", err)
+	cycles, prev := 0, float32(0)
+	for _, v := range buf[:n] { // rising zero crossings
+		if prev <= 0 && v > 0 {
+			cycles++
+		}
+		prev = v
+	}
+	fmt.Println(cycles, "cycles")
 	// Output:
-	// 8000 Hz mono 8000 frames
-	// 1000.0 Hz
+	// 8000 Hz mono 8000 frames, then EOF
+	// 1000 cycles
 }
 
 // Fade scales the start and the end of a stream: the first frame of a

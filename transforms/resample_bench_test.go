@@ -9,9 +9,9 @@ import (
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
-// rsBenchSignal returns secs seconds of noise and tones at rate with ch
+// benchSignal returns secs seconds of noise and tones at rate with ch
 // channels, like the file bench/compare.sh feeds sox and ffmpeg.
-func rsBenchSignal(rate, ch, secs int) []float32 {
+func benchSignal(rate, ch, secs int) []float32 {
 	rng := rand.New(rand.NewSource(7))
 	x := make([]float32, rate*ch*secs)
 	for i := range x {
@@ -21,19 +21,19 @@ func rsBenchSignal(rate, ch, secs int) []float32 {
 	return x
 }
 
-// rsDownmix averages the channels of its source into one: a stand-in for the
+// downmixer averages the channels of its source into one: a stand-in for the
 // mono transform, so that the benchmark measures the job sox does with
 // `-c 1`: downmix, then resample one channel.
-type rsDownmix struct {
+type downmixer struct {
 	src pipeline.Source
 	buf []float32
 }
 
-func (d *rsDownmix) Format() pipeline.Format {
+func (d *downmixer) Format() pipeline.Format {
 	return pipeline.Format{Rate: d.src.Format().Rate, Channels: 1}
 }
 
-func (d *rsDownmix) Read(p []float32) (int, error) {
+func (d *downmixer) Read(p []float32) (int, error) {
 	ch := d.src.Format().Channels
 	if len(d.buf) < len(p)*ch {
 		d.buf = make([]float32, len(p)*ch)
@@ -50,16 +50,16 @@ func (d *rsDownmix) Read(p []float32) (int, error) {
 	return n, err
 }
 
-// rsBench resamples x (format f) to rate, optionally downmixed to mono, and
+// benchResample resamples x (format f) to rate, optionally downmixed to mono, and
 // reports input frames per second and the speed as a multiple of real time.
-func rsBench(b *testing.B, x []float32, f pipeline.Format, rate int, q Quality, mono bool) {
+func benchResample(b *testing.B, x []float32, f pipeline.Format, rate int, q Quality, mono bool) {
 	buf := make([]float32, 4096)
 	frames := len(x) / f.Channels
 	b.ReportAllocs()
 	for b.Loop() {
 		var src pipeline.Source = pipeline.FromSlice(f, x)
 		if mono {
-			src = &rsDownmix{src: src}
+			src = &downmixer{src: src}
 		}
 		r, err := ResampleSource(src, rate, q)
 		if err != nil {
@@ -79,36 +79,36 @@ func rsBench(b *testing.B, x []float32, f pipeline.Format, rate int, q Quality, 
 }
 
 func BenchmarkResample44kStereoTo8kMono(b *testing.B) {
-	rsBench(b, rsBenchSignal(44100, 2, 10), pipeline.Format{Rate: 44100, Channels: 2}, 8000, High, true)
+	benchResample(b, benchSignal(44100, 2, 10), pipeline.Format{Rate: 44100, Channels: 2}, 8000, High, true)
 }
 
 func BenchmarkResample44kStereoTo16kMono(b *testing.B) {
-	rsBench(b, rsBenchSignal(44100, 2, 10), pipeline.Format{Rate: 44100, Channels: 2}, 16000, High, true)
+	benchResample(b, benchSignal(44100, 2, 10), pipeline.Format{Rate: 44100, Channels: 2}, 16000, High, true)
 }
 
 // BenchmarkResample44kStereoTo8kStereo resamples both channels.
 func BenchmarkResample44kStereoTo8kStereo(b *testing.B) {
-	rsBench(b, rsBenchSignal(44100, 2, 10), pipeline.Format{Rate: 44100, Channels: 2}, 8000, High, false)
+	benchResample(b, benchSignal(44100, 2, 10), pipeline.Format{Rate: 44100, Channels: 2}, 8000, High, false)
 }
 
 func BenchmarkResample48kTo8k(b *testing.B) {
-	rsBench(b, rsBenchSignal(48000, 1, 10), pipeline.Format{Rate: 48000, Channels: 1}, 8000, High, false)
+	benchResample(b, benchSignal(48000, 1, 10), pipeline.Format{Rate: 48000, Channels: 1}, 8000, High, false)
 }
 
 func BenchmarkResample8kTo44k(b *testing.B) {
-	rsBench(b, rsBenchSignal(8000, 1, 10), pipeline.Format{Rate: 8000, Channels: 1}, 44100, High, false)
+	benchResample(b, benchSignal(8000, 1, 10), pipeline.Format{Rate: 8000, Channels: 1}, 44100, High, false)
 }
 
 func BenchmarkResample44kTo48k(b *testing.B) {
-	rsBench(b, rsBenchSignal(44100, 1, 10), pipeline.Format{Rate: 44100, Channels: 1}, 48000, High, false)
+	benchResample(b, benchSignal(44100, 1, 10), pipeline.Format{Rate: 44100, Channels: 1}, 48000, High, false)
 }
 
 // BenchmarkResampleQuality measures every quality on 44.1 kHz mono → 8 kHz.
 func BenchmarkResampleQuality(b *testing.B) {
-	x := rsBenchSignal(44100, 1, 10)
-	for _, q := range rsAllQualities {
+	x := benchSignal(44100, 1, 10)
+	for _, q := range allQualities {
 		b.Run(q.String(), func(b *testing.B) {
-			rsBench(b, x, pipeline.Format{Rate: 44100, Channels: 1}, 8000, q, false)
+			benchResample(b, x, pipeline.Format{Rate: 44100, Channels: 1}, 8000, q, false)
 		})
 	}
 }

@@ -15,9 +15,9 @@ import (
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
-// rsTone returns frames of a sine of the given frequency and amplitude at
+// sineSamples returns frames of a sine of the given frequency and amplitude at
 // rate, starting at phase 0.
-func rsTone(rate, frames int, freq, amp float64) []float32 {
+func sineSamples(rate, frames int, freq, amp float64) []float32 {
 	x := make([]float32, frames)
 	for i := range x {
 		x[i] = float32(amp * math.Sin(2*math.Pi*freq*float64(i)/float64(rate)))
@@ -25,8 +25,8 @@ func rsTone(rate, frames int, freq, amp float64) []float32 {
 	return x
 }
 
-// rsRun resamples the interleaved samples x and returns the output.
-func rsRun(t testing.TB, x []float32, f pipeline.Format, rate int, q Quality) []float32 {
+// resampleAll resamples the interleaved samples x and returns the output.
+func resampleAll(t testing.TB, x []float32, f pipeline.Format, rate int, q Quality) []float32 {
 	t.Helper()
 	src, err := ResampleSource(pipeline.FromSlice(f, x), rate, q)
 	if err != nil {
@@ -39,16 +39,16 @@ func rsRun(t testing.TB, x []float32, f pipeline.Format, rate int, q Quality) []
 	return y
 }
 
-// rsSteady resamples a mono tone and returns the middle of the output,
+// steadyTone resamples a mono tone and returns the middle of the output,
 // away from the edges.
-func rsSteady(t testing.TB, in, out int, freq float64, q Quality) []float64 {
+func steadyTone(t testing.TB, in, out int, freq float64, q Quality) []float64 {
 	t.Helper()
-	y := audiotest.Channel(rsRun(t, rsTone(in, in/4, freq, 0.5), pipeline.Format{Rate: in, Channels: 1}, out, q), 1, 0)
+	y := audiotest.Channel(resampleAll(t, sineSamples(in, in/4, freq, 0.5), pipeline.Format{Rate: in, Channels: 1}, out, q), 1, 0)
 	return y[len(y)/5 : len(y)*4/5]
 }
 
-// rsFold returns the frequency at which f appears after sampling at rate.
-func rsFold(f float64, rate int) float64 {
+// folded returns the frequency at which f appears after sampling at rate.
+func folded(f float64, rate int) float64 {
 	f = math.Mod(f, float64(rate))
 	if f > float64(rate)/2 {
 		f = float64(rate) - f
@@ -56,13 +56,13 @@ func rsFold(f float64, rate int) float64 {
 	return f
 }
 
-func rsDB(x float64) float64 { return 20 * math.Log10(x) }
+func toDB(x float64) float64 { return 20 * math.Log10(x) }
 
-var rsAllQualities = []Quality{Quick, Low, Medium, High, VeryHigh}
+var allQualities = []Quality{Quick, Low, Medium, High, VeryHigh}
 
 func TestResamplePassbandIsFlat(t *testing.T) {
 	pairs := [][2]int{{48000, 8000}, {44100, 8000}, {44100, 16000}, {8000, 16000}, {8000, 44100}, {44100, 48000}}
-	for _, q := range rsAllQualities {
+	for _, q := range allQualities {
 		tol := 0.005 // dB
 		if q == Quick {
 			tol = 0.05
@@ -77,8 +77,8 @@ func TestResamplePassbandIsFlat(t *testing.T) {
 					continue
 				}
 				f := frac * low
-				amp, _, _ := audiotest.SineFit(rsSteady(t, p[0], p[1], f, q), f, p[1])
-				if g := rsDB(amp / 0.5); math.Abs(g) > tol {
+				amp, _, _ := audiotest.SineFit(steadyTone(t, p[0], p[1], f, q), f, p[1])
+				if g := toDB(amp / 0.5); math.Abs(g) > tol {
 					t.Errorf("%v %d→%d: gain at %.0f Hz (%.2f of Nyquist) is %+.4f dB, want within ±%g dB", q, p[0], p[1], f, frac, g, tol)
 				}
 			}
@@ -88,7 +88,7 @@ func TestResamplePassbandIsFlat(t *testing.T) {
 
 func TestResampleRejectsAliases(t *testing.T) {
 	// Tones above the output Nyquist frequency must not come back folded.
-	for _, q := range rsAllQualities {
+	for _, q := range allQualities {
 		att := q.Spec().Attenuation
 		pairs := [][2]int{{44100, 8000}}
 		if q == High {
@@ -102,11 +102,11 @@ func TestResampleRejectsAliases(t *testing.T) {
 				freqs = append(freqs, f)
 			}
 			for _, f := range freqs {
-				a := rsFold(f, out)
+				a := folded(f, out)
 				if a < 30 || a > nyq-30 {
 					continue
 				}
-				level := audiotest.Level(rsSteady(t, in, out, f, q), a, out) - rsDB(0.5)
+				level := audiotest.Level(steadyTone(t, in, out, f, q), a, out) - toDB(0.5)
 				if level > -att {
 					t.Errorf("%v %d→%d: %.0f Hz comes back at %.0f Hz at %.1f dB, want ≤ -%g dB", q, in, out, f, a, level, att)
 				}
@@ -126,7 +126,7 @@ func TestResampleRejectsImages(t *testing.T) {
 			}
 			for _, frac := range []float64{0.1, 0.45, 0.8, 0.95} {
 				f := frac * float64(in) / 2
-				y := rsSteady(t, in, out, f, q)
+				y := steadyTone(t, in, out, f, q)
 				// Remove the tone itself so that it does not leak into
 				// the fits at the image frequencies.
 				amp, ph, _ := audiotest.SineFit(y, f, out)
@@ -136,11 +136,11 @@ func TestResampleRejectsImages(t *testing.T) {
 				}
 				for k := 1; k <= out/in+1; k++ {
 					for _, img := range []float64{float64(k*in) - f, float64(k*in) + f} {
-						a := rsFold(img, out)
+						a := folded(img, out)
 						if a < 30 || a > float64(out)/2-30 || math.Abs(a-f) < 300 {
 							continue
 						}
-						if level := audiotest.Level(y, a, out) - rsDB(0.5); level > -att {
+						if level := audiotest.Level(y, a, out) - toDB(0.5); level > -att {
 							t.Errorf("%v %d→%d: image of %.0f Hz at %.0f Hz is %.1f dB, want ≤ -%g dB", q, in, out, f, a, level, att)
 						}
 					}
@@ -154,7 +154,7 @@ func TestResample997HzKeeps16BitSNR(t *testing.T) {
 	// SoX's `rate -h` benchmark: a 997 Hz tone at -6 dBFS, 48 kHz → 8 kHz,
 	// written as 16-bit, keeps an SNR of 90 dB or more.
 	const in, out, f = 48000, 8000, 997.0
-	y := rsRun(t, rsTone(in, 2*in, f, 0.5), pipeline.Format{Rate: in, Channels: 1}, out, High)
+	y := resampleAll(t, sineSamples(in, 2*in, f, 0.5), pipeline.Format{Rate: in, Channels: 1}, out, High)
 	if len(y) != 2*out {
 		t.Fatalf("%d frames, want %d", len(y), 2*out)
 	}
@@ -165,7 +165,7 @@ func TestResample997HzKeeps16BitSNR(t *testing.T) {
 		q[i] = math.Max(-32768, math.Min(32767, math.Round(v*32768))) / 32768
 	}
 	amp, _, snr := audiotest.SineFit(q, f, out)
-	t.Logf("SNR %.1f dB as float, %.1f dB as 16-bit; level %.4f dBFS", raw, snr, rsDB(amp))
+	t.Logf("SNR %.1f dB as float, %.1f dB as 16-bit; level %.4f dBFS", raw, snr, toDB(amp))
 	if snr < 90 {
 		t.Errorf("16-bit SNR %.1f dB, want ≥ 90 dB", snr)
 	}
@@ -181,7 +181,7 @@ func TestResampleKeepsFrequencyAndTime(t *testing.T) {
 		for _, q := range []Quality{Quick, High} {
 			in, out := p[0], p[1]
 			const f = 1000.3
-			y := audiotest.Channel(rsRun(t, rsTone(in, in, f, 0.5), pipeline.Format{Rate: in, Channels: 1}, out, q), 1, 0)
+			y := audiotest.Channel(resampleAll(t, sineSamples(in, in, f, 0.5), pipeline.Format{Rate: in, Channels: 1}, out, q), 1, 0)
 			mid := y[out/4 : out*3/4]
 			if got := audiotest.Frequency(mid, out, 900, 1100); math.Abs(got-f) > 0.01 {
 				t.Errorf("%v %d→%d: frequency %.4f Hz, want %.4f", q, in, out, got, f)
@@ -223,13 +223,13 @@ func TestResampleExactLength(t *testing.T) {
 	}
 }
 
-// rsNoLength hides the length of a source.
-type rsNoLength struct{ pipeline.Source }
+// noLength hides the length of a source.
+type noLength struct{ pipeline.Source }
 
 func TestResampleUnknownLength(t *testing.T) {
-	x := rsTone(44100, 4410, 440, 0.5)
+	x := sineSamples(44100, 4410, 440, 0.5)
 	f := pipeline.Format{Rate: 44100, Channels: 1}
-	src, err := ResampleSource(rsNoLength{pipeline.FromSlice(f, x)}, 8000, High)
+	src, err := ResampleSource(noLength{pipeline.FromSlice(f, x)}, 8000, High)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestResampleUnknownLength(t *testing.T) {
 		t.Errorf("Frames() = %d for a source of unknown length, want -1", n)
 	}
 	y := audiotest.MustReadAll(t, src)
-	ref := rsRun(t, x, f, 8000, High)
+	ref := resampleAll(t, x, f, 8000, High)
 	if len(y) != 800 || audiotest.MaxDiff(y, ref) != 0 {
 		t.Errorf("%d frames, want 800 identical to the known-length case", len(y))
 	}
@@ -271,7 +271,7 @@ func TestResampleContract(t *testing.T) {
 		}
 		// Upstream reads of odd sizes, ending with frames and io.EOF
 		// together, change nothing.
-		src, _ := ResampleSource(&rsChunky{Source: pipeline.FromSlice(f, x), rng: rand.New(rand.NewSource(3))}, c.out, c.q)
+		src, _ := ResampleSource(&chunky{Source: pipeline.FromSlice(f, x), rng: rand.New(rand.NewSource(3))}, c.out, c.q)
 		z := audiotest.MustReadAll(t, src)
 		if len(z) != len(y) || audiotest.MaxDiff(y, z) != 0 {
 			t.Errorf("%+v: output depends on the upstream's read sizes", c)
@@ -279,15 +279,15 @@ func TestResampleContract(t *testing.T) {
 	}
 }
 
-// rsChunky returns reads of random small sizes and the last frames together
+// chunky returns reads of random small sizes and the last frames together
 // with io.EOF.
-type rsChunky struct {
+type chunky struct {
 	pipeline.Source
 	rng  *rand.Rand
 	done bool
 }
 
-func (c *rsChunky) Read(p []float32) (int, error) {
+func (c *chunky) Read(p []float32) (int, error) {
 	if c.done {
 		return 0, io.EOF
 	}
@@ -317,40 +317,40 @@ func TestResampleChannelsAreIndependent(t *testing.T) {
 	freqs := []float64{440, 1250, 3100}
 	x := make([]float32, frames*3)
 	for c, f := range freqs {
-		for i, v := range rsTone(in, frames, f, 0.5) {
+		for i, v := range sineSamples(in, frames, f, 0.5) {
 			x[i*3+c] = v
 		}
 	}
-	y := rsRun(t, x, pipeline.Format{Rate: in, Channels: 3}, out, High)
+	y := resampleAll(t, x, pipeline.Format{Rate: in, Channels: 3}, out, High)
 	for c := range freqs {
 		ch := audiotest.Channel(y, 3, c)
 		ch = ch[len(ch)/5 : len(ch)*4/5]
 		for d, f := range freqs {
 			amp, _, _ := audiotest.SineFit(ch, f, out)
-			if d == c && math.Abs(rsDB(amp/0.5)) > 0.001 {
-				t.Errorf("channel %d: its %g Hz tone at %+.4f dB", c, f, rsDB(amp/0.5))
+			if d == c && math.Abs(toDB(amp/0.5)) > 0.001 {
+				t.Errorf("channel %d: its %g Hz tone at %+.4f dB", c, f, toDB(amp/0.5))
 			}
-			if d != c && rsDB(amp) > -120 {
-				t.Errorf("channel %d: channel %d's %g Hz tone leaks in at %.1f dB", c, d, f, rsDB(amp))
+			if d != c && toDB(amp) > -120 {
+				t.Errorf("channel %d: channel %d's %g Hz tone leaks in at %.1f dB", c, d, f, toDB(amp))
 			}
 		}
 	}
 }
 
-// rsLongTone is a long mono tone of whole-Hz frequency. Its samples repeat
+// longTone is a long mono tone of whole-Hz frequency. Its samples repeat
 // exactly every rate/gcd(rate, freq) frames, so it plays one period from a
 // table: it cannot drift itself, and it is cheap.
-type rsLongTone struct {
+type longTone struct {
 	rate, freq int
 	n, frames  int64
 	period     []float32
 }
 
-func (s *rsLongTone) Format() pipeline.Format { return pipeline.Format{Rate: s.rate, Channels: 1} }
+func (s *longTone) Format() pipeline.Format { return pipeline.Format{Rate: s.rate, Channels: 1} }
 
-func (s *rsLongTone) Frames() int64 { return s.frames }
+func (s *longTone) Frames() int64 { return s.frames }
 
-func (s *rsLongTone) Read(p []float32) (int, error) {
+func (s *longTone) Read(p []float32) (int, error) {
 	if s.period == nil {
 		s.period = make([]float32, s.rate/gcd(s.rate, s.freq))
 		for i := range s.period {
@@ -380,7 +380,7 @@ func TestResampleDoesNotDrift(t *testing.T) {
 	if testing.Short() {
 		frames = in * 60
 	}
-	src, err := ResampleSource(&rsLongTone{rate: in, freq: f, frames: frames}, out, Quick)
+	src, err := ResampleSource(&longTone{rate: in, freq: f, frames: frames}, out, Quick)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +472,7 @@ func TestResampleErrors(t *testing.T) {
 		{pipeline.FromSlice(pipeline.Format{Rate: 100, Channels: 1}, nil), 44100, High, "ratio"},
 		{ok, 8000, Quality(42), "quality"},
 		{pipeline.FromSlice(pipeline.Format{Rate: 0, Channels: 1}, nil), 8000, High, "sample rate"},
-		{rsNoLength{&rsBadFormat{}}, 8000, High, "channel"},
+		{noLength{&badFormat{}}, 8000, High, "channel"},
 	} {
 		_, err := ResampleSource(c.src, c.rate, c.q)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -481,13 +481,13 @@ func TestResampleErrors(t *testing.T) {
 	}
 }
 
-type rsBadFormat struct{}
+type badFormat struct{}
 
-func (rsBadFormat) Format() pipeline.Format     { return pipeline.Format{Rate: 44100, Channels: 0} }
-func (rsBadFormat) Read([]float32) (int, error) { return 0, io.EOF }
+func (badFormat) Format() pipeline.Format     { return pipeline.Format{Rate: 44100, Channels: 0} }
+func (badFormat) Read([]float32) (int, error) { return 0, io.EOF }
 
-// rsFailing delivers some frames, then fails; it counts Close calls.
-type rsFailing struct {
+// failingCloser delivers some frames, then fails; it counts Close calls.
+type failingCloser struct {
 	pipeline.Source
 	left   int
 	closed int
@@ -495,7 +495,7 @@ type rsFailing struct {
 
 var errRSTest = errors.New("disk on fire")
 
-func (s *rsFailing) Read(p []float32) (int, error) {
+func (s *failingCloser) Read(p []float32) (int, error) {
 	if s.left <= 0 {
 		return 0, errRSTest
 	}
@@ -504,10 +504,10 @@ func (s *rsFailing) Read(p []float32) (int, error) {
 	return n, nil
 }
 
-func (s *rsFailing) Close() error { s.closed++; return nil }
+func (s *failingCloser) Close() error { s.closed++; return nil }
 
 func TestResamplePassesErrorsAndCloses(t *testing.T) {
-	up := &rsFailing{Source: pipeline.FromSlice(pipeline.Format{Rate: 44100, Channels: 1}, rsTone(44100, 44100, 440, 0.5)), left: 30000}
+	up := &failingCloser{Source: pipeline.FromSlice(pipeline.Format{Rate: 44100, Channels: 1}, sineSamples(44100, 44100, 440, 0.5)), left: 30000}
 	src, err := ResampleSource(up, 8000, High)
 	if err != nil {
 		t.Fatal(err)
@@ -544,7 +544,7 @@ func TestResamplePassesErrorsAndCloses(t *testing.T) {
 
 func TestResampleDoesNotAllocatePerRead(t *testing.T) {
 	for _, p := range [][2]int{{44100, 8000}, {8000, 44100}, {48000, 16000}, {44100, 7999}} {
-		src, err := ResampleSource(&rsLongTone{rate: p[0], freq: 440, frames: 1 << 40}, p[1], High)
+		src, err := ResampleSource(&longTone{rate: p[0], freq: 440, frames: 1 << 40}, p[1], High)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -571,7 +571,7 @@ func TestResampleElement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := rsTone(44100, 4410, 1000, 0.5)
+	x := sineSamples(44100, 4410, 1000, 0.5)
 	src, err := tr.Apply(pipeline.FromSlice(pipeline.Format{Rate: 44100, Channels: 1}, x))
 	if err != nil {
 		t.Fatal(err)
@@ -579,7 +579,7 @@ func TestResampleElement(t *testing.T) {
 	if f := src.Format(); f != (pipeline.Format{Rate: 8000, Channels: 1}) {
 		t.Errorf("format %v", f)
 	}
-	if y := audiotest.MustReadAll(t, src); audiotest.MaxDiff(y, rsRun(t, x, pipeline.Format{Rate: 44100, Channels: 1}, 8000, Low)) != 0 {
+	if y := audiotest.MustReadAll(t, src); audiotest.MaxDiff(y, resampleAll(t, x, pipeline.Format{Rate: 44100, Channels: 1}, 8000, Low)) != 0 {
 		t.Error("the element's output differs from ResampleSource's at quality low")
 	}
 	if _, err := pipeline.NewArgs(e, map[string]string{"rate": "8k", "quality": "hihg"}); err == nil || !strings.Contains(err.Error(), `"high"`) {
@@ -592,7 +592,7 @@ func TestResampleElement(t *testing.T) {
 		t.Errorf("default quality %q, want high", args.String("quality"))
 	}
 	// Build and Concat convert with it.
-	conv, done, err := pipeline.Convert(pipeline.FromSlice(pipeline.Format{Rate: 48000, Channels: 1}, rsTone(48000, 4800, 997, 0.5)), pipeline.Format{Rate: 8000, Channels: 1})
+	conv, done, err := pipeline.Convert(pipeline.FromSlice(pipeline.Format{Rate: 48000, Channels: 1}, sineSamples(48000, 4800, 997, 0.5)), pipeline.Format{Rate: 8000, Channels: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -605,7 +605,7 @@ func TestResampleElement(t *testing.T) {
 }
 
 func TestQualityNames(t *testing.T) {
-	for _, q := range rsAllQualities {
+	for _, q := range allQualities {
 		p, err := ParseQuality(q.String())
 		if err != nil || p != q {
 			t.Errorf("ParseQuality(%q) = %v, %v", q.String(), p, err)
@@ -634,21 +634,21 @@ func TestResampleQualityTable(t *testing.T) {
 		t.Skip("prints the quality table with -v")
 	}
 	const in, out = 44100, 8000
-	for _, q := range rsAllQualities {
+	for _, q := range allQualities {
 		s := q.Spec()
 		ripple := 0.0
 		for frac := 0.01; frac <= s.Passband+1e-9; frac += 0.01 {
 			f := frac * 4000
-			amp, _, _ := audiotest.SineFit(rsSteady(t, in, out, f, q), f, out)
-			ripple = math.Max(ripple, math.Abs(rsDB(amp/0.5)))
+			amp, _, _ := audiotest.SineFit(steadyTone(t, in, out, f, q), f, out)
+			ripple = math.Max(ripple, math.Abs(toDB(amp/0.5)))
 		}
 		worst := -400.0
 		for f := 4001.0; f < 22050; f += 97 {
-			a := rsFold(f, out)
+			a := folded(f, out)
 			if a < 30 || a > 3970 {
 				continue
 			}
-			worst = math.Max(worst, audiotest.Level(rsSteady(t, in, out, f, q), a, out)-rsDB(0.5))
+			worst = math.Max(worst, audiotest.Level(steadyTone(t, in, out, f, q), a, out)-toDB(0.5))
 		}
 		fmt.Printf("| %-8v | %2.0f%% | ±%.5f dB | %.0f dB | %.1f dB |\n", q, 100*s.Passband, ripple, s.Attenuation, -worst)
 	}

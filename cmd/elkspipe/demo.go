@@ -30,15 +30,24 @@ Flags:
 // at a zero crossing and the joints do not click.
 const demoJingle = "tone 500 dur=200ms + tone 625 dur=200ms + tone 750 dur=200ms + tone 1000 dur=400ms + silence 600ms"
 
+// formatNames lists the names of the API's formats, in brackets.
+func formatNames() string {
+	var names []string
+	for _, f := range elks.Formats() {
+		names = append(names, string(f.Format))
+	}
+	return fmt.Sprint(names)
+}
+
 // runDemo is `elkspipe demo`: a server and a simulated call in one process.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("elkspipe demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var duration, rtt time.Duration = 10 * time.Second, 50 * time.Millisecond
-	fs.Var(simDuration{&duration}, "duration", "how long the simulated caller stays on the line (call time)")
-	fs.Var(simDuration{&rtt}, "rtt", "simulated network round trip")
+	fs.Var(durationFlag{&duration}, "duration", "how long the simulated caller stays on the line (call time)")
+	fs.Var(durationFlag{&rtt}, "rtt", "simulated network round trip")
 	speed := fs.Float64("speed", 5, "run the call this many times faster than real time")
-	format := fs.String("format", string(elks.ULaw), "the format the application sends: "+fmt.Sprint(elks.FormatNames()))
+	format := fs.String("format", string(elks.ULaw), "the format the application sends: "+formatNames())
 	record := fs.String("record", "heard.wav", "WAV file for what the caller heard (empty: none)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	verbose := fs.Bool("v", false, "log the server's and the simulator's events to stderr")
@@ -141,7 +150,7 @@ func demoCall(ctx context.Context, g *pipeline.Graph, text string, opt demoOptio
 		fmt.Fprintln(stderr, "elkspipe demo:", err)
 		return exitFailed
 	}
-	if err := writeSimReports(stdout, []*elkstest.Report{report}, 1, opt.asJSON); err != nil {
+	if err := writeReports(stdout, []*elkstest.Report{report}, 1, opt.asJSON); err != nil {
 		fmt.Fprintln(stderr, "elkspipe demo:", err)
 		return exitFailed
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/elkspipe/elkspipe/internal/audiotest"
 	"github.com/elkspipe/elkspipe/pipeline"
@@ -91,6 +92,21 @@ func TestListAndInspect(t *testing.T) {
 		"ogg        48000 Hz  send, listen", "mp3        (file's)  send "} {
 		if code != 0 || !strings.Contains(out, row) {
 			t.Errorf("inspect elks lacks %q:\n%s", row, out)
+		}
+	}
+	// Ranges are written like defaults, and no line is wider than 100
+	// columns, in inspect elks or any other.
+	for _, want := range []string{"(default 24k; range 6k..510k)", "(default 0; range 0..1000000)", "(default 5s; range 0s..1h)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect elks lacks %q:\n%s", want, out)
+		}
+	}
+	for _, name := range []string{"elks", "tone", "dtmf", "raw", "playlist", "resample", "gain", "wav"} {
+		_, out, _ := runCLI(t, context.Background(), "inspect", name)
+		for _, line := range strings.Split(out, "\n") {
+			if n := utf8.RuneCountInString(line); n > 100 {
+				t.Errorf("inspect %s: a line of %d columns: %q", name, n, line)
+			}
 		}
 	}
 }

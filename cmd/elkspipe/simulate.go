@@ -36,17 +36,17 @@ Durations are call time: at --speed 10, --duration 30s takes 3 s.
 Flags:
 `
 
-// simDuration is a flag.Value of a duration in pipe syntax (250ms, 1.5s, 3).
-type simDuration struct{ d *time.Duration }
+// durationFlag is a flag.Value of a duration in pipe syntax (250ms, 1.5s, 3).
+type durationFlag struct{ d *time.Duration }
 
-func (v simDuration) String() string {
+func (v durationFlag) String() string {
 	if v.d == nil {
 		return ""
 	}
 	return v.d.String()
 }
 
-func (v simDuration) Set(s string) error {
+func (v durationFlag) Set(s string) error {
 	d, err := pipeline.ParseDuration(s)
 	if err != nil {
 		return err
@@ -58,10 +58,10 @@ func (v simDuration) Set(s string) error {
 	return nil
 }
 
-// simSize is a flag.Value of a byte count: 30MB, 500kB, 1MiB, 30000000.
-type simSize struct{ n *int64 }
+// sizeFlag is a flag.Value of a byte count: 30MB, 500kB, 1MiB, 30000000.
+type sizeFlag struct{ n *int64 }
 
-func (v simSize) String() string {
+func (v sizeFlag) String() string {
 	if v.n == nil {
 		return ""
 	}
@@ -71,7 +71,7 @@ func (v simSize) String() string {
 	return strconv.FormatInt(*v.n, 10)
 }
 
-func (v simSize) Set(s string) error {
+func (v sizeFlag) Set(s string) error {
 	n, err := parseSize(s)
 	if err != nil {
 		return err
@@ -103,9 +103,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs := flag.NewFlagSet("elkspipe simulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	opt := elkstest.Options{Duration: 30 * time.Second, BufferLimit: elkstest.DefaultBufferLimit}
-	fs.Var(simDuration{&opt.Duration}, "duration", "how long the caller stays on the line (`DUR` of call time); 0: until the application ends the call")
+	fs.Var(durationFlag{&opt.Duration}, "duration", "how long the caller stays on the line (`DUR` of call time); 0: until the application ends the call")
 	fs.Float64Var(&opt.Speed, "speed", 1, "how many times faster than real time the call runs")
-	fs.Var(simDuration{&opt.RTT}, "rtt", "round-trip delay (`DUR` of call time) added to every sync answer")
+	fs.Var(durationFlag{&opt.RTT}, "rtt", "round-trip delay (`DUR` of call time) added to every sync answer")
 	fs.StringVar(&opt.Record, "record", "", "write what the caller heard to this WAV `FILE` ({callid} and {n} are replaced)")
 	fs.IntVar(&opt.RecordRate, "record-rate", 0, "sample rate of the recording; 0: that of the first audio")
 	say := fs.String("say", "", "the caller's voice: sources and transforms in pipe syntax, e.g. 'tone 440 dur=2s', sent once the application asks for it with listening")
@@ -115,7 +115,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.StringVar(&opt.To, "to", elkstest.DefaultTo, "called number in hello")
 	calls := fs.Int("calls", 1, "number of concurrent calls")
 	jsonOut := fs.Bool("json", false, "print the report as JSON")
-	fs.Var(simSize{&opt.BufferLimit}, "buffer-limit", "most audio buffered before the call ends with an error (`SIZE` in bytes as sent: 30MB, 500kB)")
+	fs.Var(sizeFlag{&opt.BufferLimit}, "buffer-limit", "most audio buffered before the call ends with an error (`SIZE` in bytes as sent: 30MB, 500kB)")
 	verbose := fs.Bool("v", false, "log the simulator's events to standard error")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, simulateUsage)
@@ -196,7 +196,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 	}
 	if len(ran) > 0 {
-		if werr := writeSimReports(stdout, reports, *calls, *jsonOut); werr != nil {
+		if werr := writeReports(stdout, reports, *calls, *jsonOut); werr != nil {
 			fmt.Fprintln(stderr, "elkspipe simulate:", werr)
 			return exitFailed
 		}
@@ -211,8 +211,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return exitOK
 }
 
-// writeSimReports prints one report, or every call's report and a summary.
-func writeSimReports(w io.Writer, reports []*elkstest.Report, calls int, asJSON bool) error {
+// writeReports prints one report, or every call's report and a summary.
+func writeReports(w io.Writer, reports []*elkstest.Report, calls int, asJSON bool) error {
 	if asJSON {
 		var v any = reports[0]
 		if calls > 1 {

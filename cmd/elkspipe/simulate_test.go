@@ -22,10 +22,10 @@ import (
 	"github.com/elkspipe/elkspipe/sources"
 )
 
-// simApp serves a test application on 127.0.0.1 for every call: handle
+// serveApp serves a test application on 127.0.0.1 for every call: handle
 // gets each message the simulator sends (hello first) and a function to
 // send; the call ends when the simulator closes the connection.
-func simApp(t *testing.T, handle func(m elks.Message, send func(elks.Message))) string {
+func serveApp(t *testing.T, handle func(m elks.Message, send func(elks.Message))) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -71,9 +71,9 @@ func simApp(t *testing.T, handle func(m elks.Message, send func(elks.Message))) 
 	return "ws://" + ln.Addr().String() + "/"
 }
 
-// simToneApp plays one second of 440 Hz at 8 kHz, syncs, and hangs up
+// serveToneApp plays one second of 440 Hz at 8 kHz, syncs, and hangs up
 // when the sync comes back.
-func simToneApp(t *testing.T) (string, []float32) {
+func serveToneApp(t *testing.T) (string, []float32) {
 	src, err := sources.Tone(sources.ToneOptions{Freq: 440, Amp: 0.5, Dur: time.Second, Rate: 8000, Channels: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +88,7 @@ func simToneApp(t *testing.T) (string, []float32) {
 	// What the simulator decodes: the 16-bit samples.
 	dec, _ := elks.NewDecoder(elks.PCM8000)
 	heard, _ := dec.Decode(nil, wire)
-	url := simApp(t, func(m elks.Message, send func(elks.Message)) {
+	url := serveApp(t, func(m elks.Message, send func(elks.Message)) {
 		switch m.(type) {
 		case elks.Hello:
 			// One message: no stall of the test machine can open a gap.
@@ -102,7 +102,9 @@ func simToneApp(t *testing.T) (string, []float32) {
 	return url, heard
 }
 
-func simCLI(t *testing.T, args ...string) (int, string, string) {
+// simulate runs `elkspipe simulate` with args and returns its exit status,
+// standard output and standard error.
+func simulate(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code := runSimulate(context.Background(), args, &out, &errOut)
@@ -110,10 +112,10 @@ func simCLI(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestSimulateJSONAndRecording(t *testing.T) {
-	url, tone := simToneApp(t)
+	url, tone := serveToneApp(t)
 	rec := filepath.Join(t.TempDir(), "heard.wav")
 	// Flags before and after the URL.
-	code, out, errOut := simCLI(t, "--speed", "20", url, "--json", "--record", rec, "--rtt", "100ms", "--callid", "abc")
+	code, out, errOut := simulate(t, "--speed", "20", url, "--json", "--record", rec, "--rtt", "100ms", "--callid", "abc")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -143,8 +145,8 @@ func TestSimulateJSONAndRecording(t *testing.T) {
 }
 
 func TestSimulateText(t *testing.T) {
-	url, _ := simToneApp(t)
-	code, out, errOut := simCLI(t, url, "--speed", "20")
+	url, _ := serveToneApp(t)
+	code, out, errOut := simulate(t, url, "--speed", "20")
 	if code != exitOK || errOut != "" {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -159,7 +161,7 @@ func TestSimulateHangupAndSay(t *testing.T) {
 	var mu sync.Mutex
 	var got []float32
 	var bye []byte
-	url := simApp(t, func(m elks.Message, send func(elks.Message)) {
+	url := serveApp(t, func(m elks.Message, send func(elks.Message)) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch m := m.(type) {
@@ -172,7 +174,7 @@ func TestSimulateHangupAndSay(t *testing.T) {
 			bye, _ = elks.Marshal(m)
 		}
 	})
-	code, out, errOut := simCLI(t, url, "--duration", "2s", "--speed", "20", "--say", "tone 1k dur=1s | gain -6dB", "--json")
+	code, out, errOut := simulate(t, url, "--duration", "2s", "--speed", "20", "--say", "tone 1k dur=1s | gain -6dB", "--json")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -204,9 +206,9 @@ func TestSimulateHangupAndSay(t *testing.T) {
 }
 
 func TestSimulateCalls(t *testing.T) {
-	url, _ := simToneApp(t)
+	url, _ := serveToneApp(t)
 	dir := t.TempDir()
-	code, out, errOut := simCLI(t, url, "--speed", "10", "--calls", "3", "--json", "--record", filepath.Join(dir, "{n}.wav"))
+	code, out, errOut := simulate(t, url, "--speed", "10", "--calls", "3", "--json", "--record", filepath.Join(dir, "{n}.wav"))
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -225,7 +227,7 @@ func TestSimulateCalls(t *testing.T) {
 			t.Errorf("call %d record %+v", i, r.Record)
 		}
 	}
-	code, out, _ = simCLI(t, url, "--speed", "20", "--calls", "2")
+	code, out, _ = simulate(t, url, "--speed", "20", "--calls", "2")
 	if code != exitOK || !strings.Contains(out, "call 2: call ") || !strings.Contains(out, "summary: 2 calls") {
 		t.Errorf("text:\n%s", out)
 	}
@@ -238,7 +240,7 @@ func TestSimulateErrors(t *testing.T) {
 	}
 	closed := "ws://" + ln.Addr().String() + "/hold"
 	ln.Close()
-	code, out, errOut := simCLI(t, closed)
+	code, out, errOut := simulate(t, closed)
 	if code != exitFailed || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, closed) || !strings.Contains(errOut, "connection refused") {
 		t.Errorf("refused: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
@@ -256,14 +258,14 @@ func TestSimulateErrors(t *testing.T) {
 		{"ws://x/", "--say", "tnoe 440"},
 		{"ws://x/", "--say", "tone 440 | wav out.wav"},
 	} {
-		if code, _, errOut := simCLI(t, args...); code != exitUsage || errOut == "" {
+		if code, _, errOut := simulate(t, args...); code != exitUsage || errOut == "" {
 			t.Errorf("%q: exit %d, stderr %q", args, code, errOut)
 		}
 	}
-	if code, _, errOut := simCLI(t, "ws://127.0.0.1:1/", "--say-file", filepath.Join(t.TempDir(), "none.wav")); code != exitFailed || !strings.Contains(errOut, "caller's voice") {
+	if code, _, errOut := simulate(t, "ws://127.0.0.1:1/", "--say-file", filepath.Join(t.TempDir(), "none.wav")); code != exitFailed || !strings.Contains(errOut, "caller's voice") {
 		t.Errorf("missing say file: exit %d, %q", code, errOut)
 	}
-	if code, _, _ := simCLI(t, "-h"); code != exitOK {
+	if code, _, _ := simulate(t, "-h"); code != exitOK {
 		t.Errorf("-h: exit %d", code)
 	}
 }
@@ -282,7 +284,7 @@ func TestSimulateSizes(t *testing.T) {
 }
 
 func TestSimulateInterrupted(t *testing.T) {
-	url := simApp(t, func(elks.Message, func(elks.Message)) {})
+	url := serveApp(t, func(elks.Message, func(elks.Message)) {})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	var out, errOut bytes.Buffer

@@ -252,26 +252,6 @@ func Frequency(x []float64, rate int, lo, hi float64) float64 {
 	return (a + b) / 2
 }
 
-// CrossingFrequency measures the frequency of a mono tone from its rising
-// zero crossings, interpolated between samples: simple enough to read in
-// an Example, accurate to 0.1 Hz on a clean tone of a second.
-func CrossingFrequency(x []float32, rate int) float64 {
-	first, last, n := -1.0, -1.0, 0
-	for i := 1; i < len(x); i++ {
-		if x[i-1] < 0 && x[i] >= 0 {
-			t := float64(i-1) + float64(-x[i-1]/(x[i]-x[i-1]))
-			if first < 0 {
-				first = t
-			}
-			last, n = t, n+1
-		}
-	}
-	if n < 2 {
-		return 0
-	}
-	return float64(n-1) * float64(rate) / (last - first)
-}
-
 // goertzel returns the power of x at frequency f.
 func goertzel(x []float64, f float64, rate int) float64 {
 	w := 2 * math.Pi * f / float64(rate)

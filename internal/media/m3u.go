@@ -56,22 +56,3 @@ func ReadM3UItems(path string) ([]M3UItem, error) {
 	}
 	return items, nil
 }
-
-// ReadM3U reads an M3U or M3U8 playlist and returns the paths it lists,
-// relative ones resolved against the list's folder. Comment lines (#EXTM3U,
-// #EXTINF and others) and blank lines are skipped; a URL is an error (see
-// ReadM3UItems for a reader that marks URLs and goes on).
-func ReadM3U(path string) ([]string, error) {
-	items, err := ReadM3UItems(path)
-	if err != nil {
-		return nil, err
-	}
-	paths := make([]string, len(items))
-	for i, it := range items {
-		if it.Err != nil {
-			return nil, fmt.Errorf("%s line %d: %q is a URL; elkspipe plays local files only", path, it.Line, it.Path)
-		}
-		paths[i] = it.Path
-	}
-	return paths, nil
-}

@@ -1,6 +1,6 @@
 // Package media holds what elkspipe's sources and the 46elks passthrough
 // share about media files: recognising an audio format by its first bytes
-// (Sniff), reading M3U playlists (ReadM3UItems, ReadM3U), and mapping the
+// (Sniff), reading M3U playlists (ReadM3UItems), and mapping the
 // frames of a WAV or MP3 file so that its bytes can be sent in pieces that
 // end between frames (MapFrames).
 package media

@@ -32,14 +32,8 @@ func (sf SampleFormat) Valid() bool {
 
 // HeaderBytes renders a header for audio of format f stored as sf, with the
 // sizes unknown (0xFFFFFFFF, and 0 frames in the fact chunk), and says where
-// the sizes sit in it.
-//
-// Integer PCM of 8 or 16 bits with one or two channels gets a plain PCM
-// header (WAVEFORMAT), float with one or two channels an IEEE float one
-// (format tag 3, WAVEFORMATEX, as sox writes it); 24- and 32-bit integers
-// and more than two channels get WAVE_FORMAT_EXTENSIBLE, as the format's
-// specification recommends. Float files also carry a fact chunk with the
-// frame count.
+// the sizes sit in it. Which header each format gets is documented, for
+// users, on sinks.WAVWriter.
 func HeaderBytes(f pipeline.Format, sf SampleFormat) ([]byte, Layout) {
 	le := binary.LittleEndian
 	bits := sf.Bits

@@ -61,7 +61,11 @@ func ExampleServer() {
 		if err != nil {
 			break
 		}
-		m, _ := elks.Unmarshal(b)
+		m, err := elks.Unmarshal(b)
+		if err != nil {
+			fmt.Println(err)
+			break
+		}
 		switch m := m.(type) {
 		case elks.Audio:
 			fmt.Println("audio:", len(m.Data), "bytes")

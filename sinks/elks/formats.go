@@ -61,8 +61,8 @@ var formatTable = []FormatInfo{
 // Formats returns every format of the API, in the order of its documentation.
 func Formats() []FormatInfo { return append([]FormatInfo(nil), formatTable...) }
 
-// FormatNames returns the names of every format.
-func FormatNames() []string {
+// formatNames returns the names of every format.
+func formatNames() []string {
 	names := make([]string, len(formatTable))
 	for i, f := range formatTable {
 		names[i] = string(f.Format)
@@ -77,7 +77,7 @@ func (f Format) Info() (FormatInfo, error) {
 			return i, nil
 		}
 	}
-	return FormatInfo{}, fmt.Errorf("unknown format %q (the API knows %s)", string(f), strings.Join(FormatNames(), ", "))
+	return FormatInfo{}, fmt.Errorf("unknown format %q (the API knows %s)", string(f), strings.Join(formatNames(), ", "))
 }
 
 // Encoder turns mono float32 samples into the bytes of a wire format.

@@ -243,7 +243,7 @@ func sessFileDuration(path string) (time.Duration, error) {
 		frames = 0
 		buf := make([]float32, 8192*f.Channels)
 		for {
-			n, err := src.Read(buf)
+			n, err := pipeline.ReadSome(src, buf)
 			frames += int64(n)
 			if err == io.EOF {
 				break

@@ -229,11 +229,6 @@ func frameDur(n, rate int) time.Duration {
 	return time.Duration((int64(n)*int64(time.Second) + int64(rate) - 1) / int64(rate))
 }
 
-// sessMaxEmptyReads is how many reads in a row may return no audio and no
-// error before Play gives up on a source with io.ErrNoProgress, as bufio
-// does.
-const sessMaxEmptyReads = 100
-
 // Play sends src to the caller until it ends, then returns; the audio may
 // still be playing at the API (Drain waits for it). src is converted to
 // the session's rate, mono, when it is not already; Play does not close
@@ -241,8 +236,8 @@ const sessMaxEmptyReads = 100
 // from Observe end with a checkpoint. Play returns ErrInterrupted when
 // Interrupt stops it, an error wrapping ErrCallOver when the call ends,
 // ctx.Err() when ctx is done, src's errors, and an error wrapping
-// io.ErrNoProgress when src returns no audio and no error 100 times in a
-// row. For the file formats (wav, mp3) use PlayFile or PlayGraph.
+// io.ErrNoProgress when src returns no audio and no error
+// pipeline.MaxEmptyReads times in a row. For the file formats (wav, mp3) use PlayFile or PlayGraph.
 func (s *Session) Play(ctx context.Context, src pipeline.Source) error {
 	if s.enc == nil {
 		return fmt.Errorf("format %s passes files through untouched: use PlayFile or PlayGraph", s.cfg.Format)
@@ -315,7 +310,7 @@ func (s *Session) Play(ctx context.Context, src pipeline.Source) error {
 		}
 		if n > 0 {
 			empty = 0
-		} else if empty++; empty >= sessMaxEmptyReads {
+		} else if empty++; empty >= pipeline.MaxEmptyReads {
 			return fmt.Errorf("the source returned no audio and no error %d times in a row: %w", empty, io.ErrNoProgress)
 		}
 	}

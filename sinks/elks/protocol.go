@@ -128,8 +128,10 @@ func Marshal(m Message) ([]byte, error) {
 }
 
 // AppendAudio appends the JSON of an audio message carrying data to dst
-// and returns the extended slice, without allocating when dst has room:
-// the hot path of every outbound chunk.
+// and returns the extended slice, without allocating when dst has room.
+// Session sends every chunk of audio with it; code that plays the API's side
+// (a test peer, elkstest's simulated caller) sends the caller's audio with
+// it, where Marshal would allocate a message each time.
 func AppendAudio(dst, data []byte) []byte {
 	dst = append(dst, `{"t":"audio","data":"`...)
 	dst = base64.StdEncoding.AppendEncode(dst, data)

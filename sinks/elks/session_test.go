@@ -101,10 +101,10 @@ func TestSessionPlayNoProgress(t *testing.T) {
 		s, p, _ := sessCall(t, Config{Format: PCM16000}, nil)
 		stuck := &sessStingySource{empties: -1}
 		err := s.Play(context.Background(), stuck)
-		if !errors.Is(err, io.ErrNoProgress) || stuck.reads != sessMaxEmptyReads {
+		if !errors.Is(err, io.ErrNoProgress) || stuck.reads != pipeline.MaxEmptyReads {
 			t.Errorf("Play of a source with no progress: %v after %d reads", err, stuck.reads)
 		}
-		slow := &sessStingySource{empties: sessMaxEmptyReads - 1, left: 3200}
+		slow := &sessStingySource{empties: pipeline.MaxEmptyReads - 1, left: 3200}
 		if err := s.Play(context.Background(), slow); err != nil {
 			t.Errorf("Play of a slow source: %v", err)
 		}

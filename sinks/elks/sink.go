@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/elkspipe/elkspipe/pipeline"
 )
@@ -21,7 +22,7 @@ func init() {
 		Example: "file hold.mp3 | loop | elks format=ulaw listen=:8095",
 		Details: formatsText,
 		Params: []pipeline.Param{
-			{Name: "format", Type: pipeline.TypeEnum, Positional: true, Choices: FormatNames(), Default: string(DefaultFormat),
+			{Name: "format", Type: pipeline.TypeEnum, Positional: true, Choices: formatNames(), Default: string(DefaultFormat),
 				Doc: "audio sent to the caller (the table below); wav or mp3 pass the files through untouched"},
 			{Name: "listen", Type: pipeline.TypeString, Default: DefaultAddr,
 				Doc: "address to listen on, host:port"},
@@ -190,6 +191,7 @@ func formatsText() string {
 	var b strings.Builder
 	b.WriteString("Formats:\n")
 	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
+	var missing []string // why a format's codec is not in this build
 	for _, f := range Formats() {
 		rate := "(file's)"
 		if f.Rate > 0 {
@@ -199,17 +201,47 @@ func formatsText() string {
 		if f.Listen {
 			dir = "send, listen (record=)"
 		}
-		note := ""
+		summary := f.Summary
 		if !f.File {
 			if _, err := codecFor(f.Format); err != nil {
-				note = " — " + err.Error()
+				summary += " (not in this build, see below)"
+				missing = append(missing, err.Error())
 			}
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s%s\n", f.Format, rate, dir, f.Summary, note)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", f.Format, rate, dir, summary)
 	}
 	tw.Flush()
+	for _, m := range missing {
+		b.WriteByte('\n')
+		writeWrapped(&b, "  ", m, 100)
+	}
 	b.WriteString(elksNotes)
 	return b.String()
+}
+
+// writeWrapped writes text to b in lines of at most width runes, each
+// starting with indent, breaking at spaces.
+func writeWrapped(b *strings.Builder, indent, text string, width int) {
+	n := 0
+	for _, word := range strings.Fields(text) {
+		k := utf8.RuneCountInString(word)
+		if n > 0 && n+1+k > width {
+			b.WriteByte('\n')
+			n = 0
+		}
+		if n == 0 {
+			b.WriteString(indent)
+			n = utf8.RuneCountInString(indent)
+		} else {
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(word)
+		n += k
+	}
+	if n > 0 {
+		b.WriteByte('\n')
+	}
 }
 
 // elksNotes follows the table of formats in `elkspipe inspect elks`.
@@ -222,6 +254,6 @@ buffer never overflows. When the audio ends, the caller hears all of it before t
 (hangup=false keeps the call open, silent, until the caller hangs up); a bye from the API stops
 the pipeline at once. wav and mp3 pass the files of file or playlist pipelines, optionally
 looped, through untouched; any other stage there is refused. Protocol and formats in detail:
-go doc github.com/elkspipe/elkspipe/sinks/elks; serving in production: docs/operations.md in
-the repository.
+go doc github.com/elkspipe/elkspipe/sinks/elks; serving in production:
+https://github.com/elkspipe/elkspipe/blob/main/docs/operations.md
 `

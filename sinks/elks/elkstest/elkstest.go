@@ -98,7 +98,7 @@ func Calls(ctx context.Context, opt Options, n int) ([]*Report, error) {
 		} else {
 			o.CallID = randomID()
 		}
-		o.Record = recordPath(opt.Record, i+1, o.CallID)
+		o.Record = recordPath(opt.Record, i+1)
 		wg.Go(func() {
 			r, err := Call(ctx, o)
 			reports[i] = r
@@ -124,8 +124,9 @@ func Calls(ctx context.Context, opt Options, n int) ([]*Report, error) {
 	return reports, errors.Join(errs...)
 }
 
-// recordPath gives call n its own recording path.
-func recordPath(path string, n int, callid string) string {
+// recordPath gives call n its own recording path: it replaces "{n}", and
+// leaves "{callid}" for Options to replace with the call's id.
+func recordPath(path string, n int) string {
 	if path == "" {
 		return ""
 	}

@@ -283,7 +283,7 @@ func (d *fileDecoder) run() (err error) {
 	}
 	buf := make([]float32, read*f.Channels)
 	for !d.gone {
-		n, err := src.Read(buf)
+		n, err := pipeline.ReadSome(src, buf)
 		if n > 0 {
 			if d.batch == nil {
 				d.batch = make([]float32, 0, fileBatch)

@@ -11,7 +11,7 @@ import (
 // remixAll remixes data (in channels) to n channels and reads it whole.
 func remixAll(t *testing.T, data []float32, in, n int) []float32 {
 	t.Helper()
-	src, err := RemixSource(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: in}, data), n)
+	src, err := ChannelsSource(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: in}, data), n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,11 +126,11 @@ func TestFiveOneFoldsToStereoByITU(t *testing.T) {
 	}
 }
 
-func TestRemixSameCountIsIdentity(t *testing.T) {
+func TestChannelsSameCountIsIdentity(t *testing.T) {
 	src := pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 2}, make([]float32, 10))
-	got, err := RemixSource(src, 2)
+	got, err := ChannelsSource(src, 2)
 	if err != nil || got != src {
-		t.Fatalf("Remix to the same count = %v, %v; want the source itself", got, err)
+		t.Fatalf("ChannelsSource to the same count = %v, %v; want the source itself", got, err)
 	}
 	got, err = must(t)(Mono()).Apply(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, make([]float32, 10)))
 	if err != nil || got.Format().Channels != 1 {
@@ -138,37 +138,37 @@ func TestRemixSameCountIsIdentity(t *testing.T) {
 	}
 }
 
-func TestRemixErrors(t *testing.T) {
+func TestChannelsErrors(t *testing.T) {
 	for _, n := range []int{0, -1, pipeline.MaxChannels + 1} {
 		if _, err := Channels(n); err == nil {
 			t.Errorf("Channels(%d) succeeded", n)
 		}
-		if _, err := RemixSource(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, nil), n); err == nil {
-			t.Errorf("RemixSource(%d) succeeded", n)
+		if _, err := ChannelsSource(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 1}, nil), n); err == nil {
+			t.Errorf("ChannelsSource(%d) succeeded", n)
 		}
 	}
 }
 
-func TestRemixContractAndLength(t *testing.T) {
+func TestChannelsContractAndLength(t *testing.T) {
 	for _, tc := range []struct{ in, out int }{{2, 1}, {1, 2}, {6, 2}, {2, 3}} {
 		data := audiotest.Pattern(5000, tc.in)
 		audiotest.CheckContract(t, func() (pipeline.Source, error) {
-			return RemixSource(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: tc.in}, data), tc.out)
+			return ChannelsSource(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: tc.in}, data), tc.out)
 		})
-		src, _ := RemixSource(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: tc.in}, data), tc.out)
+		src, _ := ChannelsSource(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: tc.in}, data), tc.out)
 		if n := pipeline.FramesOf(src); n != 5000 {
 			t.Errorf("%d→%d: Frames = %d, want 5000", tc.in, tc.out, n)
 		}
-		src, _ = RemixSource(audiotest.Unsized(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: tc.in}, data)), tc.out)
+		src, _ = ChannelsSource(audiotest.Unsized(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: tc.in}, data)), tc.out)
 		if n := pipeline.FramesOf(src); n != -1 {
 			t.Errorf("%d→%d of unknown length: Frames = %d, want -1", tc.in, tc.out, n)
 		}
 	}
 }
 
-func TestRemixClosesUpstreamAndDoesNotAllocate(t *testing.T) {
+func TestChannelsClosesUpstreamAndDoesNotAllocate(t *testing.T) {
 	up := &audiotest.Endless{F: pipeline.Format{Rate: 8000, Channels: 2}, Value: 0.5}
-	src, err := RemixSource(up, 1)
+	src, err := ChannelsSource(up, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestRemixClosesUpstreamAndDoesNotAllocate(t *testing.T) {
 	}
 }
 
-func TestRemixIsTheRegisteredConverter(t *testing.T) {
+func TestChannelsIsTheRegisteredConverter(t *testing.T) {
 	data := []float32{0.5, 0.25, -1, 0}
 	src, done, err := pipeline.Convert(pipeline.FromSlice(pipeline.Format{Rate: 8000, Channels: 2}, data),
 		pipeline.Format{Rate: 8000, Channels: 1})
@@ -216,7 +216,7 @@ func newTransform(t *testing.T, name string, args map[string]string) (pipeline.T
 	return e.NewTransform(a)
 }
 
-func TestRemixElements(t *testing.T) {
+func TestChannelsElements(t *testing.T) {
 	data := audiotest.Pattern(100, 2)
 	tr, err := newTransform(t, "channels", map[string]string{"n": "4"})
 	if err != nil {
@@ -247,7 +247,7 @@ func TestRemixElements(t *testing.T) {
 // BenchmarkMono measures downmixing 44.1 kHz stereo, in input bytes per
 // second.
 func BenchmarkMono(b *testing.B) {
-	src, _ := RemixSource(&audiotest.Endless{F: pipeline.Format{Rate: 44100, Channels: 2}, Value: 0.5}, 1)
+	src, _ := ChannelsSource(&audiotest.Endless{F: pipeline.Format{Rate: 44100, Channels: 2}, Value: 0.5}, 1)
 	buf := make([]float32, 4096)
 	b.SetBytes(int64(len(buf)) * 2 * 4)
 	b.ReportAllocs()

@@ -32,32 +32,32 @@ func init() {
 			return Channels(a.Int("n"))
 		},
 	})
-	pipeline.RegisterConverters(pipeline.Converters{Remix: RemixSource})
+	pipeline.RegisterConverters(pipeline.Converters{Channels: ChannelsSource})
 }
 
 // Mono returns a Transform that mixes its input down to one channel, each
 // output sample being the plain average of the input frame's channels. Six
-// channels are taken as 5.1 and folded to stereo first (see RemixSource), so
-// the LFE channel is dropped. Mono input passes through untouched. It never
+// channels are taken as 5.1 and folded to stereo first (see ChannelsSource),
+// so the LFE channel is dropped. Mono input passes through untouched. It never
 // fails; it returns an error like every transform constructor.
 func Mono() (pipeline.Transform, error) {
 	return pipeline.TransformFunc(func(src pipeline.Source) (pipeline.Source, error) {
-		return RemixSource(src, 1)
+		return ChannelsSource(src, 1)
 	}), nil
 }
 
 // Channels returns a Transform that remixes its input to n channels by the
-// rules of RemixSource. It fails if n is out of range 1..pipeline.MaxChannels.
+// rules of ChannelsSource. It fails if n is out of range 1..pipeline.MaxChannels.
 func Channels(n int) (pipeline.Transform, error) {
 	if n < 1 || n > pipeline.MaxChannels {
 		return nil, fmt.Errorf("channel count %d out of range 1..%d", n, pipeline.MaxChannels)
 	}
 	return pipeline.TransformFunc(func(src pipeline.Source) (pipeline.Source, error) {
-		return RemixSource(src, n)
+		return ChannelsSource(src, n)
 	}), nil
 }
 
-// RemixSource returns src remixed from its channel count (in) to n
+// ChannelsSource returns src remixed from its channel count (in) to n
 // channels: the Source form of Channels and Mono. It is the converter Build
 // inserts when a sink needs another channel count. The rules, applied to
 // every frame:
@@ -76,7 +76,7 @@ func Channels(n int) (pipeline.Transform, error) {
 //     channels, which fold as 5.1).
 //
 // The returned Source passes on src's length and closes src when closed.
-func RemixSource(src pipeline.Source, n int) (pipeline.Source, error) {
+func ChannelsSource(src pipeline.Source, n int) (pipeline.Source, error) {
 	f := src.Format()
 	if err := f.Validate(); err != nil {
 		return nil, err
@@ -102,7 +102,7 @@ type route struct {
 }
 
 // remixRoutes returns, for each of out output channels, the input channels
-// that feed it and their weights, by the rules documented on Remix.
+// that feed it and their weights, by the rules documented on ChannelsSource.
 func remixRoutes(in, out int) [][]route {
 	routes := make([][]route, out)
 	if in == 6 && out <= 2 {
