@@ -18,7 +18,7 @@ import (
 )
 
 // recSay sends samples as caller audio in format f, 20 ms per message.
-func recSay(t *testing.T, p *sessPeer, f Format, samples []float32) {
+func recSay(t *testing.T, p *wirePeer, f Format, samples []float32) {
 	t.Helper()
 	info, _ := f.Info()
 	enc, err := NewEncoder(f)
@@ -71,7 +71,7 @@ func TestRecordCallerAudio(t *testing.T) {
 			said := recTone(t, c.rate, "1.5s")
 			synctest.Test(t, func(t *testing.T) {
 				cfg := Config{Format: c.send, Record: dir + "/calls/{from}-{callid}.wav"}
-				s, p, _ := sessCall(t, cfg, func(p *sessPeer) { p.passRate = 32000 })
+				s, p, _ := sessCall(t, cfg, nil)
 				recSay(t, p, c.listen, said)
 				time.Sleep(time.Second)
 				if got := p.snapshot().msgs[0]; got != `{"t":"listening","format":"`+string(c.listen)+`"}` {

@@ -33,7 +33,7 @@ func TestSessionSurvivesMalformed(t *testing.T) {
 			t.Errorf("stats %+v", st)
 		}
 		r := p.snapshot()
-		sessSameAudio(t, r.heard, sessExpect(t, g, PCM8000))
+		sessSameAudio(t, r.heard(t, PCM8000), sessExpect(t, g, PCM8000))
 		if e := s.End(); e.By != ByApp {
 			t.Errorf("end %+v", e)
 		}
