@@ -201,8 +201,10 @@ func (d *recDisk) hooks() sessHooks {
 	}}
 }
 
-// recPlayAndDrain plays 3 s of tone and waits until the API has played
-// it, which takes the sync replies; it returns how long that took.
+// recPlayAndDrain plays 3 s of tone and waits until the API has answered
+// every sync; it returns how long that took: nothing on the bubble's
+// clock when the session reads the replies as they come, since the
+// scripted peer answers each at once.
 func recPlayAndDrain(t *testing.T, s *Session) time.Duration {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -232,7 +234,7 @@ func TestRecordStuckDiskKeepsReplies(t *testing.T) {
 		recSay(t, p, PCM16000, said)
 		took := recPlayAndDrain(t, s)
 		st := s.Stats()
-		if took > 4*time.Second || st.SyncReplies == 0 || st.SyncReplies != st.Syncs {
+		if took != 0 || st.SyncReplies == 0 || st.SyncReplies != st.Syncs {
 			t.Errorf("with the disk stuck, 3 s of audio took %v to play; stats %+v", took, st)
 		}
 		// The queue holds sessRecordQueue messages and the recorder one
@@ -273,7 +275,7 @@ func TestRecordSlowDisk(t *testing.T) {
 		s, p, _ := sessCallHooks(t, Config{Format: PCM16000, Record: dir + "/{callid}.wav"}, disk.hooks(), nil)
 		recSay(t, p, PCM16000, said)
 		// Writing it all takes 7.5 s: the replies must not wait for it.
-		if took := recPlayAndDrain(t, s); took > 4*time.Second {
+		if took := recPlayAndDrain(t, s); took != 0 {
 			t.Errorf("with a slow disk, 3 s of audio took %v to play", took)
 		}
 		if st := s.Stats(); st.Recorded >= 3*time.Second {

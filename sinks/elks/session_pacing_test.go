@@ -167,3 +167,56 @@ func TestSessionLongLoop(t *testing.T) {
 		}
 	})
 }
+
+// The byte guard: with MaxBytes at 16000 (half a second of pcm_16000),
+// the bytes in flight stop the audio long before the 2.5 s of the window
+// would, and a checkpoint goes out at every quarter of the limit (4000
+// bytes: every two 3200-byte chunks, 200 ms). Under a 100 ms round trip
+// the caller hears no gap; under 700 ms, more than the half second the
+// guard lets out, a gap of 0.4 s after every half second: the first
+// reply comes at 0.9 s, for the audio to 0.2 s.
+func TestSessionByteGuard(t *testing.T) {
+	for _, c := range []struct {
+		rtt     time.Duration
+		gaps    int
+		gapTime float64
+	}{
+		{100 * time.Millisecond, 0, 0},
+		{700 * time.Millisecond, 7, 2.8},
+	} {
+		t.Run(c.rtt.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const chain = "tone 440 dur=3s rate=16k"
+				call := startSim(t, elks.Config{Format: elks.PCM16000, MaxBytes: 16000}, elkstest.Options{RTT: c.rtt})
+				if err := call.play(t, chain); err != nil {
+					t.Fatal(err)
+				}
+				r, st := call.report(), call.s.Stats()
+				heard, syncsAt := call.tap.audio(t, elks.PCM16000)
+				sameAudio(t, heard, expect(t, chain, elks.PCM16000))
+				if r.MaxBuffered != (elkstest.Amount{Seconds: 0.5, Bytes: 16000}) || st.MaxBytesInFlight != 16000 || st.MaxInFlight != 500*time.Millisecond {
+					t.Errorf("buffered up to %+v; the session's max in flight %v, %d bytes", r.MaxBuffered, st.MaxInFlight, st.MaxBytesInFlight)
+				}
+				for i, d := range syncsAt {
+					if d != time.Duration(i+1)*200*time.Millisecond {
+						t.Fatalf("syncs at %v, want one every 200 ms", syncsAt)
+					}
+				}
+				if len(syncsAt) != 15 || st.SyncReplies != 15 {
+					t.Errorf("syncs at %v, %d replies", syncsAt, st.SyncReplies)
+				}
+				if r.Gaps.Count != c.gaps || !near(r.Gaps.Seconds, c.gapTime) {
+					t.Errorf("gaps %+v, want %d (%v s)", r.Gaps, c.gaps, c.gapTime)
+				}
+				for i, g := range r.Gaps.List {
+					if !near(g.At, 0.5+0.8*float64(i)) || !near(g.Seconds, 0.4) {
+						t.Errorf("gap %d: %+v, want 0.4 s at %.1f s", i, g, 0.5+0.8*float64(i))
+					}
+				}
+				if !near(r.Duration, 3+c.gapTime+c.rtt.Seconds()) {
+					t.Errorf("the call lasted %v s", r.Duration)
+				}
+			})
+		})
+	}
+}
