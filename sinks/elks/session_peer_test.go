@@ -236,6 +236,8 @@ func sessCallHooks(t *testing.T, cfg Config, hooks sessHooks, setup func(p *wire
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A test that stops early leaves no goroutine behind in its bubble.
+	t.Cleanup(func() { s.Close() })
 	return s, p, buf
 }
 

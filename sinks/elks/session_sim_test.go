@@ -61,20 +61,29 @@ func startSim(t *testing.T, cfg elks.Config, opt elkstest.Options) *simCall {
 		t.Fatal(err)
 	}
 	c.s = s
+	// A test that stops early leaves no goroutine behind in the bubble:
+	// closing the session closes the Pipe, which ends the simulator.
+	t.Cleanup(func() { s.Close() })
 	return c
 }
 
 // report waits for the simulator to end the call and returns its report.
 func (c *simCall) report() *elkstest.Report { return <-c.rep }
 
+// playLimit bounds a play on the bubble's clock: a session that waits for
+// ever fails its test at once instead of when the test binary times out.
+const playLimit = time.Hour
+
 // play does what a Server does with a GraphHandler of chain: it plays the
 // chain, waits until the API has played it all, and hangs up. It returns
-// the error of the play.
+// the error of the play (context.DeadlineExceeded after playLimit).
 func (c *simCall) play(t *testing.T, chain string) error {
 	t.Helper()
-	err := c.s.PlayGraph(c.s.Context(), graph(t, chain))
+	ctx, cancel := context.WithTimeout(c.s.Context(), playLimit)
+	defer cancel()
+	err := c.s.PlayGraph(ctx, graph(t, chain))
 	if err == nil {
-		err = c.s.Drain(c.s.Context())
+		err = c.s.Drain(ctx)
 	}
 	c.s.Hangup()
 	return err

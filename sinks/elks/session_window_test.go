@@ -40,8 +40,16 @@ func TestSessionInterruptDropped(t *testing.T) {
 		// The next prompt: 6 s, played in full, then the call ends.
 		g := sessGraph(t, "tone 1k dur=6s rate=8k")
 		start := time.Now()
-		srvRunCall(context.Background(), s, GraphHandler(g), false)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour) // fail at once if it waits for ever
+		defer cancel()
+		if err := s.PlayGraph(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
 		took := time.Since(start)
+		s.Hangup()
 		<-p.done
 		r := p.snapshot()
 		at := slices.Index(r.msgs, string(sessMsgInterrupt))
