@@ -55,48 +55,6 @@ func recRead(t *testing.T, path string) (pipeline.Format, []float32) {
 	return src.Format(), audiotest.MustReadAll(t, src)
 }
 
-// record= writes what the caller said to a WAV per call, in the format
-// asked for with "listening" (matched to the sending format).
-func TestRecordCallerAudio(t *testing.T) {
-	for _, c := range []struct {
-		send, listen Format
-		rate         int
-		exact        bool
-	}{
-		{PCM8000, PCM8000, 8000, true}, {PCM24000, PCM24000, 24000, true},
-		{ULaw, ULaw, 8000, false}, {ALaw, ALaw, 8000, false}, {WAV, PCM16000, 16000, true},
-	} {
-		t.Run(string(c.send), func(t *testing.T) {
-			dir := t.TempDir()
-			said := recTone(t, c.rate, "1.5s")
-			synctest.Test(t, func(t *testing.T) {
-				cfg := Config{Format: c.send, Record: dir + "/calls/{from}-{callid}.wav"}
-				s, p, _ := sessCall(t, cfg, nil)
-				recSay(t, p, c.listen, said)
-				time.Sleep(time.Second)
-				if got := p.snapshot().msgs[0]; got != `{"t":"listening","format":"`+string(c.listen)+`"}` {
-					t.Errorf("first message %s", got)
-				}
-				p.hangup()
-				<-s.Done()
-				s.Close()
-				if st := s.Stats(); st.Recorded != 1500*time.Millisecond || st.Malformed != 0 {
-					t.Errorf("stats %+v", st)
-				}
-			})
-			f, got := recRead(t, filepath.Join(dir, "calls", "+46700000001-c1.wav"))
-			if f != (pipeline.Format{Rate: c.rate, Channels: 1}) || len(got) != len(said) {
-				t.Fatalf("recording: %v, %d samples", f, len(got))
-			}
-			if c.exact {
-				sessSameAudio(t, got, sessQuantize(said))
-			} else if d := audiotest.MaxDiff(got, said); d > 0.03 {
-				t.Errorf("G.711 recording differs by %v", d)
-			}
-		})
-	}
-}
-
 // sessQuantize rounds samples to 16 bits as the project does.
 func sessQuantize(x []float32) []float32 {
 	enc, _ := NewEncoder(PCM16000)

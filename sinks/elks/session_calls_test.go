@@ -3,6 +3,8 @@ package elks_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -162,4 +164,38 @@ func TestSessionInterrupt(t *testing.T) {
 			})
 		})
 	}
+}
+
+// StartSession gives up on an API that sends no hello after
+// HelloTimeout, to the nanosecond on the bubble's clock.
+func TestSessionHelloTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		app, api := elks.Pipe()
+		defer api.Close()
+		start := time.Now()
+		_, err := elks.StartSession(context.Background(), app, elks.Config{HelloTimeout: 3 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+		if err == nil || !strings.Contains(err.Error(), "no hello") || time.Since(start) != 3*time.Second {
+			t.Errorf("err %v after %v", err, time.Since(start))
+		}
+	})
+}
+
+// StartSession refuses configurations it cannot honour at once, before
+// waiting for a hello, and closes the transport it was given.
+func TestSessionConfigErrors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for _, c := range []elks.Config{{Format: "opus"}, {Chunk: 5 * time.Second}, {Chunk: time.Microsecond},
+			{RecordFormat: elks.WAV}, {Window: -1}, {Checkpoint: time.Microsecond}} {
+			app, api := elks.Pipe()
+			start := time.Now()
+			if _, err := elks.StartSession(context.Background(), app, c); err == nil || time.Since(start) != 0 {
+				t.Errorf("%+v: %v after %v", c, err, time.Since(start))
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			if _, err := api.ReadMessage(ctx); !errors.Is(err, io.EOF) {
+				t.Errorf("%+v: the transport was left open (%v)", c, err)
+			}
+			cancel()
+		}
+	})
 }
