@@ -27,7 +27,6 @@ func endlessGraph(src pipeline.Source) *pipeline.Graph {
 func TestSessionAPIByeStops(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := startSim(t, elks.Config{}, elkstest.Options{Duration: 3200 * time.Millisecond})
-		defer c.s.Close()
 		src := &audiotest.Endless{F: pipeline.Format{Rate: 16000, Channels: 1}, Value: 0.25}
 		start := time.Now()
 		err := c.s.PlayGraph(c.s.Context(), endlessGraph(src))
@@ -43,9 +42,6 @@ func TestSessionAPIByeStops(t *testing.T) {
 		if err := c.s.Play(context.Background(), src); !errors.Is(err, elks.ErrCallOver) {
 			t.Errorf("Play after the end: %v", err)
 		}
-		if l := c.logs.String(); !strings.Contains(l, `msg="call ended" callid=c1 from=+46700000001 to=+46700000002 by=api reason=hangup message="the caller hung up"`) {
-			t.Errorf("logs:\n%s", l)
-		}
 		// The caller heard 3.2 s; the 2.3 s buffered were dropped (by
 		// then the reply for the audio to 3 s had come, and the window
 		// let 2.5 s more out).
@@ -55,6 +51,12 @@ func TestSessionAPIByeStops(t *testing.T) {
 		}
 		if slices.Contains(c.tap.types(), elks.TypeBye) {
 			t.Error("the application said bye after the API's bye")
+		}
+		// The end is logged by the goroutine that read the bye, once it
+		// has spread: Close waits for that goroutine.
+		c.s.Close()
+		if l := c.logs.String(); !strings.Contains(l, `msg="call ended" callid=c1 from=+46700000001 to=+46700000002 by=api reason=hangup message="the caller hung up"`) {
+			t.Errorf("logs:\n%s", l)
 		}
 	})
 }
