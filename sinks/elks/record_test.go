@@ -102,6 +102,8 @@ func TestRecordSurvivesDrop(t *testing.T) {
 	}
 }
 
+// A recording's path: the template's fields filled with safe values, and
+// the listening format matched to the sending format.
 func TestRecordPath(t *testing.T) {
 	h := Hello{CallID: "a1/../b", From: "+46 70-123", To: `C:\x`}
 	at := time.Date(2025, 3, 4, 5, 6, 7, 0, time.FixedZone("x", 3600))
@@ -150,6 +152,8 @@ type recDisk struct {
 	delay time.Duration
 }
 
+// hooks returns session hooks that make each write of the recorder wait
+// on the disk.
 func (d *recDisk) hooks() sessHooks {
 	return sessHooks{recordWrite: func() {
 		if d.gate != nil {

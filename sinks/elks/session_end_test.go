@@ -206,6 +206,7 @@ type sessCloseErrTransport struct {
 	closes int
 }
 
+// Close closes the transport and reports a failure.
 func (c *sessCloseErrTransport) Close() error {
 	c.Transport.Close()
 	c.mu.Lock()

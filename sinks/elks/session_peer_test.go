@@ -195,12 +195,14 @@ type sessLogBuf struct {
 	b  bytes.Buffer
 }
 
+// Write adds p to the buffer.
 func (l *sessLogBuf) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
+// String returns the lines written so far.
 func (l *sessLogBuf) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -241,6 +243,7 @@ func sessCallHooks(t *testing.T, cfg Config, hooks sessHooks, setup func(p *wire
 	return s, p, buf
 }
 
+// sessGraph builds the pipeline of a chain in pipe syntax.
 func sessGraph(t testing.TB, text string) *pipeline.Graph {
 	t.Helper()
 	spec, err := pipeline.Parse(text)
@@ -278,6 +281,7 @@ func sessExpect(t testing.TB, g *pipeline.Graph, f Format) []float32 {
 	return out
 }
 
+// sessSameAudio fails the test unless got and want are the same samples.
 func sessSameAudio(t *testing.T, got, want []float32) {
 	t.Helper()
 	if len(got) != len(want) {

@@ -52,8 +52,10 @@ type sessStingySource struct {
 	run     int // empty reads since the last frame
 }
 
+// Format is 16 kHz mono.
 func (s *sessStingySource) Format() pipeline.Format { return pipeline.Format{Rate: 16000, Channels: 1} }
 
+// Read returns nothing, one frame of silence or io.EOF (see sessStingySource).
 func (s *sessStingySource) Read(p []float32) (int, error) {
 	s.reads++
 	if s.empties >= 0 && s.left == 0 {
