@@ -1,6 +1,7 @@
 package elks_test
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -19,7 +20,8 @@ func TestSessionWindowAndCheckpoints(t *testing.T) {
 		const rtt = 300 * time.Millisecond
 		const chain = "tone 440 dur=1.33s rate=16k | loop 6"
 		cfg := elks.Config{Format: elks.PCM16000, Window: 2 * time.Second, Checkpoint: 500 * time.Millisecond}
-		c := startSim(t, cfg, elkstest.Options{RTT: rtt})
+		rec := filepath.Join(t.TempDir(), "heard.wav")
+		c := startSim(t, cfg, elkstest.Options{RTT: rtt, Record: rec})
 		start := time.Now()
 		if err := c.play(t, chain); err != nil {
 			t.Fatal(err)
@@ -27,8 +29,15 @@ func TestSessionWindowAndCheckpoints(t *testing.T) {
 		took := time.Since(start)
 		r, st := c.report(), c.s.Stats()
 
+		// Sent, and heard as the simulator recorded it: exactly the
+		// pipeline's audio.
+		want := expect(t, chain, elks.PCM16000)
 		heard, syncsAt := c.tap.audio(t, elks.PCM16000)
-		sameAudio(t, heard, expect(t, chain, elks.PCM16000))
+		sameAudio(t, heard, want)
+		if r.Record == nil || r.Record.Error != "" || r.Record.Rate != 16000 || !near(r.Record.Seconds, 7.98) {
+			t.Fatalf("recording %+v", r.Record)
+		}
+		sameAudio(t, readWAV(t, rec), want)
 		if r.Gaps.Count != 0 || !near(r.Played, 7.98) || r.Dropped != 0 || len(r.Violations) != 0 {
 			t.Errorf("gaps %+v, played %v, dropped %v, problems %v", r.Gaps, r.Played, r.Dropped, r.Problems)
 		}

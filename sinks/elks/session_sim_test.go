@@ -16,6 +16,7 @@ import (
 	"github.com/elkspipe/elkspipe/sinks"
 	"github.com/elkspipe/elkspipe/sinks/elks"
 	"github.com/elkspipe/elkspipe/sinks/elks/elkstest"
+	"github.com/elkspipe/elkspipe/sources"
 )
 
 // The tests of this package run a real Session against elkstest, the
@@ -261,6 +262,20 @@ func writeWAV(t *testing.T, dir, name string, rate, channels int, dur time.Durat
 		t.Fatal(err)
 	}
 	return path
+}
+
+// readWAV reads the samples of a WAV file of mono audio.
+func readWAV(t *testing.T, path string) []float32 {
+	t.Helper()
+	src, err := sources.File(path)(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pipeline.Close(src)
+	if f := src.Format(); f.Channels != 1 {
+		t.Fatalf("%s: %v", path, f)
+	}
+	return audiotest.MustReadAll(t, src)
 }
 
 // logBuf is a buffer of log lines safe for concurrent use.
