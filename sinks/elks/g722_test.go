@@ -181,7 +181,7 @@ func TestG722RecordCallerAudio(t *testing.T) {
 	said := recTone(t, 16000, "1.5s")
 	synctest.Test(t, func(t *testing.T) {
 		cfg := Config{Format: G722, Record: dir + "/{callid}.wav"}
-		s, p, _ := sessCall(t, cfg, func(p *sessPeer) { p.passRate = 32000 })
+		s, p, _ := sessCall(t, cfg, nil)
 		recSay(t, p, G722, said)
 		time.Sleep(time.Second)
 		if got := p.snapshot().msgs[0]; got != `{"t":"listening","format":"g722"}` {

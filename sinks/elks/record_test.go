@@ -18,7 +18,7 @@ import (
 )
 
 // recSay sends samples as caller audio in format f, 20 ms per message.
-func recSay(t *testing.T, p *sessPeer, f Format, samples []float32) {
+func recSay(t *testing.T, p *wirePeer, f Format, samples []float32) {
 	t.Helper()
 	info, _ := f.Info()
 	enc, err := NewEncoder(f)
@@ -53,48 +53,6 @@ func recRead(t *testing.T, path string) (pipeline.Format, []float32) {
 	}
 	defer pipeline.Close(src)
 	return src.Format(), audiotest.MustReadAll(t, src)
-}
-
-// record= writes what the caller said to a WAV per call, in the format
-// asked for with "listening" (matched to the sending format).
-func TestRecordCallerAudio(t *testing.T) {
-	for _, c := range []struct {
-		send, listen Format
-		rate         int
-		exact        bool
-	}{
-		{PCM8000, PCM8000, 8000, true}, {PCM24000, PCM24000, 24000, true},
-		{ULaw, ULaw, 8000, false}, {ALaw, ALaw, 8000, false}, {WAV, PCM16000, 16000, true},
-	} {
-		t.Run(string(c.send), func(t *testing.T) {
-			dir := t.TempDir()
-			said := recTone(t, c.rate, "1.5s")
-			synctest.Test(t, func(t *testing.T) {
-				cfg := Config{Format: c.send, Record: dir + "/calls/{from}-{callid}.wav"}
-				s, p, _ := sessCall(t, cfg, func(p *sessPeer) { p.passRate = 32000 })
-				recSay(t, p, c.listen, said)
-				time.Sleep(time.Second)
-				if got := p.snapshot().msgs[0]; got != `{"t":"listening","format":"`+string(c.listen)+`"}` {
-					t.Errorf("first message %s", got)
-				}
-				p.hangup()
-				<-s.Done()
-				s.Close()
-				if st := s.Stats(); st.Recorded != 1500*time.Millisecond || st.Malformed != 0 {
-					t.Errorf("stats %+v", st)
-				}
-			})
-			f, got := recRead(t, filepath.Join(dir, "calls", "+46700000001-c1.wav"))
-			if f != (pipeline.Format{Rate: c.rate, Channels: 1}) || len(got) != len(said) {
-				t.Fatalf("recording: %v, %d samples", f, len(got))
-			}
-			if c.exact {
-				sessSameAudio(t, got, sessQuantize(said))
-			} else if d := audiotest.MaxDiff(got, said); d > 0.03 {
-				t.Errorf("G.711 recording differs by %v", d)
-			}
-		})
-	}
 }
 
 // sessQuantize rounds samples to 16 bits as the project does.
@@ -144,6 +102,8 @@ func TestRecordSurvivesDrop(t *testing.T) {
 	}
 }
 
+// A recording's path: the template's fields filled with safe values, and
+// the listening format matched to the sending format.
 func TestRecordPath(t *testing.T) {
 	h := Hello{CallID: "a1/../b", From: "+46 70-123", To: `C:\x`}
 	at := time.Date(2025, 3, 4, 5, 6, 7, 0, time.FixedZone("x", 3600))
@@ -192,6 +152,8 @@ type recDisk struct {
 	delay time.Duration
 }
 
+// hooks returns session hooks that make each write of the recorder wait
+// on the disk.
 func (d *recDisk) hooks() sessHooks {
 	return sessHooks{recordWrite: func() {
 		if d.gate != nil {
@@ -201,8 +163,10 @@ func (d *recDisk) hooks() sessHooks {
 	}}
 }
 
-// recPlayAndDrain plays 3 s of tone and waits until the API has played
-// it, which takes the sync replies; it returns how long that took.
+// recPlayAndDrain plays 3 s of tone and waits until the API has answered
+// every sync; it returns how long that took: nothing on the bubble's
+// clock when the session reads the replies as they come, since the
+// scripted peer answers each at once.
 func recPlayAndDrain(t *testing.T, s *Session) time.Duration {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -232,7 +196,7 @@ func TestRecordStuckDiskKeepsReplies(t *testing.T) {
 		recSay(t, p, PCM16000, said)
 		took := recPlayAndDrain(t, s)
 		st := s.Stats()
-		if took > 4*time.Second || st.SyncReplies == 0 || st.SyncReplies != st.Syncs {
+		if took != 0 || st.SyncReplies == 0 || st.SyncReplies != st.Syncs {
 			t.Errorf("with the disk stuck, 3 s of audio took %v to play; stats %+v", took, st)
 		}
 		// The queue holds sessRecordQueue messages and the recorder one
@@ -273,7 +237,7 @@ func TestRecordSlowDisk(t *testing.T) {
 		s, p, _ := sessCallHooks(t, Config{Format: PCM16000, Record: dir + "/{callid}.wav"}, disk.hooks(), nil)
 		recSay(t, p, PCM16000, said)
 		// Writing it all takes 7.5 s: the replies must not wait for it.
-		if took := recPlayAndDrain(t, s); took > 4*time.Second {
+		if took := recPlayAndDrain(t, s); took != 0 {
 			t.Errorf("with a slow disk, 3 s of audio took %v to play", took)
 		}
 		if st := s.Stats(); st.Recorded >= 3*time.Second {

@@ -49,9 +49,9 @@ func srvTest(t *testing.T, srv *Server) (url string, stop func() error) {
 	return "ws://" + ln.Addr().String() + srv.path(), stop
 }
 
-// srvDial connects a peer to url and sends hello; speed makes it play
-// faster than real time.
-func srvDial(t *testing.T, url string, speed float64) *sessPeer {
+// srvDial connects a scripted peer to url, answering syncs as replies
+// says, and sends hello.
+func srvDial(t *testing.T, url string, replies replyMode) *wirePeer {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -59,8 +59,8 @@ func srvDial(t *testing.T, url string, speed float64) *sessPeer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newSessPeer(WebSocket(c))
-	p.speed = speed
+	p := newWirePeer(WebSocket(c))
+	p.replies = replies
 	p.start(Hello{CallID: "c13d1e772", From: "+46701234567", To: "+46766861234"})
 	return p
 }
@@ -87,7 +87,7 @@ func TestServerWireExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	url, stop := srvTest(t, &Server{Config: Config{Format: PCM8000, Record: dir + "/{callid}.wav"}, Handler: h})
-	p := srvDial(t, url, 50)
+	p := srvDial(t, url, replyAtOnce)
 	<-p.done
 	r := p.snapshot()
 
@@ -156,7 +156,7 @@ func TestServerHangupStopsPipeline(t *testing.T) {
 		sessions <- s
 		return play(ctx, s)
 	}})
-	p := srvDial(t, url, 1)
+	p := srvDial(t, url, replyNever)
 	s := <-sessions
 	srvWait(t, "2 s of audio", func() bool { return s.Stats().AudioSent >= 2*time.Second })
 	time.Sleep(150 * time.Millisecond) // mid-call: the session waits on the window
@@ -265,7 +265,7 @@ func TestServerMaxCallsAndHealthz(t *testing.T) {
 	if code, body := health(); code != 200 || body["status"] != "ok" || body["calls"] != 0.0 || body["max_calls"] != 1.0 || body["total_calls"] != 0.0 {
 		t.Errorf("healthz: %d %v", code, body)
 	}
-	p := srvDial(t, url, 1)
+	p := srvDial(t, url, replyNever)
 	srvWait(t, "audio", func() bool { return len(p.snapshot().msgs) > 3 })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	_, resp, err := websocket.Dial(ctx, url, nil)
@@ -294,7 +294,7 @@ func TestServerGracefulShutdown(t *testing.T) {
 	sessLeakCheck(t)
 	src := &srvSourceCloser{Endless: audiotest.Endless{F: pipeline.Format{Rate: 16000, Channels: 1}}}
 	url, stop := srvTest(t, &Server{ShutdownTimeout: 300 * time.Millisecond, Handler: GraphHandler(srvEndlessGraph(src))})
-	p := srvDial(t, url, 1)
+	p := srvDial(t, url, replyNever)
 	srvWait(t, "audio", func() bool { return len(p.snapshot().msgs) > 3 })
 	start := time.Now()
 	if err := stop(); err != nil {
@@ -323,15 +323,17 @@ func TestServerShutdownLetsCallsFinish(t *testing.T) {
 	sessLeakCheck(t)
 	h, _ := TextHandler("tone 440 dur=1s")
 	url, stop := srvTest(t, &Server{ShutdownTimeout: 10 * time.Second, Handler: h})
-	p := srvDial(t, url, 1)
+	p := srvDial(t, url, replyAtOnce)
 	srvWait(t, "audio", func() bool { return len(p.snapshot().msgs) > 3 })
 	if err := stop(); err != nil {
 		t.Error(err)
 	}
 	<-p.done
 	r := p.snapshot()
-	if len(r.heard) != 16000 || r.byeLate > 0 {
-		t.Errorf("heard %d samples, bye with %v unplayed", len(r.heard), r.byeLate)
+	// All the audio, its last sync answered, then bye.
+	types := r.types()
+	if heard := r.heard(t, PCM16000); len(heard) != 16000 || len(types) < 2 || types[len(types)-2] != "sync" || types[len(types)-1] != "bye" {
+		t.Errorf("heard %d samples; messages %v", len(heard), types)
 	}
 }
 

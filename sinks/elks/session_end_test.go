@@ -16,48 +16,10 @@ import (
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
-// The API's bye mid-call stops Play at once and the pipeline is closed.
-func TestSessionAPIByeStops(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s, p, logs := sessCall(t, Config{}, nil)
-		src := &audiotest.Endless{F: pipeline.Format{Rate: 16000, Channels: 1}, Value: 0.25}
-		g := &pipeline.Graph{Sources: []pipeline.Stage{{Name: "endless", Open: func(context.Context) (pipeline.Source, error) { return src, nil }}}}
-		done := make(chan struct{})
-		go func() {
-			srvRunCall(context.Background(), s, GraphHandler(g), false)
-			close(done)
-		}()
-		time.Sleep(3 * time.Second)
-		byeAt := time.Now()
-		p.hangup()
-		<-done
-		if d := time.Since(byeAt); d != 0 || !src.Closed() {
-			t.Errorf("stopped after %v (virtual), source closed: %v", d, src.Closed())
-		}
-		if e := s.End(); e.By != ByAPI || e.Reason != ReasonHangup || e.Message != "the caller hung up" {
-			t.Errorf("end %+v", e)
-		}
-		if !errors.Is(context.Cause(s.Context()), ErrCallOver) {
-			t.Errorf("call context: %v", context.Cause(s.Context()))
-		}
-		if err := s.Play(context.Background(), src); !errors.Is(err, ErrCallOver) {
-			t.Errorf("Play after the end: %v", err)
-		}
-		l := logs.String()
-		if !strings.Contains(l, `msg="call ended" callid=c1 from=+46700000001 to=+46700000002 by=api reason=hangup message="the caller hung up"`) {
-			t.Errorf("logs:\n%s", l)
-		}
-		r := p.snapshot()
-		if r.appBye {
-			t.Error("the application said bye after the API's bye")
-		}
-	})
-}
-
 // A connection that closes without bye is a hangup.
 func TestSessionDropIsHangup(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, p, _ := sessCall(t, Config{}, nil)
+		s, p, _ := sessCall(t, Config{}, func(p *wirePeer) { p.replies = replyNever })
 		src := &audiotest.Endless{F: pipeline.Format{Rate: 16000, Channels: 1}}
 		errc := make(chan error, 1)
 		go func() { errc <- s.Play(context.Background(), src) }()
@@ -101,34 +63,6 @@ func TestSessionKeepOpen(t *testing.T) {
 	})
 }
 
-// Hangup from the library: bye goes out, the API's bye is awaited.
-func TestSessionHangup(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s, p, _ := sessCall(t, Config{}, func(p *sessPeer) { p.byeAnswer = true })
-		src := &audiotest.Endless{F: pipeline.Format{Rate: 16000, Channels: 1}}
-		errc := make(chan error, 1)
-		go func() { errc <- s.Play(context.Background(), src) }()
-		time.Sleep(time.Second)
-		start := time.Now()
-		if err := s.Hangup(); err != nil {
-			t.Error(err)
-		}
-		if time.Since(start) != 0 {
-			t.Errorf("Hangup took %v with a prompt peer", time.Since(start))
-		}
-		if err := <-errc; !errors.Is(err, ErrCallOver) {
-			t.Errorf("Play: %v", err)
-		}
-		if e := s.End(); e.By != ByApp || e.Reason != ReasonDone {
-			t.Errorf("end %+v", e)
-		}
-		<-p.done
-		if r := p.snapshot(); !r.appBye {
-			t.Error("no bye")
-		}
-	})
-}
-
 // Hangup from a goroutine of the handler while Play runs: Play returns
 // ErrCallOver at once, the bye goes out once, the server's own Hangup
 // waits for the first one (the connection closes only after the API's
@@ -138,7 +72,7 @@ func TestSessionHangupDuringPlay(t *testing.T) {
 		t.Run(fmt.Sprintf("handler returns nil %v", retNil), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				const byeDelay = 300 * time.Millisecond
-				s, p, logs := sessCall(t, Config{}, func(p *sessPeer) { p.byeAnswer, p.byeDelay = true, byeDelay })
+				s, p, logs := sessCall(t, Config{}, func(p *wirePeer) { p.byeAnswer, p.byeDelay, p.replies = true, byeDelay, replyNever })
 				start := time.Now()
 				var playErr, hangupErr error
 				var playTook, hangupTook time.Duration
@@ -218,7 +152,7 @@ func TestSessionCallerHangupSeenWhole(t *testing.T) {
 				}
 			}()
 			synctest.Test(t, func(t *testing.T) {
-				s, p, logs := sessCall(t, c.cfg, func(p *sessPeer) { p.passRate = 32000 })
+				s, p, logs := sessCall(t, c.cfg, func(p *wirePeer) { p.replies = replyNever })
 				playReturned := make(chan struct{})
 				cancel := s.cancel
 				s.cancel = func(cause error) {
@@ -272,6 +206,7 @@ type sessCloseErrTransport struct {
 	closes int
 }
 
+// Close closes the transport and reports a failure.
 func (c *sessCloseErrTransport) Close() error {
 	c.Transport.Close()
 	c.mu.Lock()
@@ -286,7 +221,7 @@ func TestSessionHangupTwice(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const byeDelay = 300 * time.Millisecond
 		app, api := Pipe()
-		p := newSessPeer(api)
+		p := newWirePeer(api)
 		p.byeAnswer, p.byeDelay = true, byeDelay
 		p.start(Hello{CallID: "c1"})
 		s, err := StartSession(context.Background(), &sessCloseErrTransport{Transport: app}, Config{Logger: slog.New(slog.DiscardHandler)})

@@ -16,63 +16,57 @@ import (
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
-// sessPeer is a minimal 46elks for tests: it sends hello, plays the audio
-// it receives on a clock (the fake clock of a synctest bubble, or real time
-// sped up by speed), answers every sync once the audio before it has
-// played (plus rtt), obeys interrupt and sending, and records what it saw.
-type sessPeer struct {
+// wirePeer is the API's end of a Transport, scripted for the tests that
+// need the session's internals or wire-level sequences the simulator
+// never plays (malformed JSON, a late bye, a drop without bye). It sends
+// hello, logs every message the session sends, answers the syncs as its
+// replies mode says and a bye when told to, and sends what the test gives
+// it. It has no clock and plays no audio: the tests of pacing run the
+// session against elkstest, the simulator of the API
+// (session_sim_test.go).
+type wirePeer struct {
 	t         Transport
-	rtt       time.Duration
-	speed     float64       // audio plays this many times faster than real time; 0 means 1
-	dropStale bool          // on interrupt, never answer the pending syncs (else answer them at once)
+	replies   replyMode     // when syncs are answered
 	byeAnswer bool          // answer the application's bye with a bye of its own
 	byeDelay  time.Duration // how long the answer to the bye takes
-	passRate  float64       // bytes per second of passthrough audio (wav, mp3)
 
-	mu         sync.Mutex
-	msgs       []string // every message received, in order
-	sendFmt    Format
-	dec        Decoder
-	sendingOK  bool
-	heard      []float32 // decoded audio (PCM and G.711 formats)
-	scratch    []float32
-	files      [][]byte  // passthrough: the bytes after each sending
-	bufEnd     time.Time // when the audio buffered so far will have played
-	started    bool
-	gaps       int
-	gapTime    time.Duration
-	maxBuf     time.Duration   // most audio buffered at once
-	played     time.Duration   // audio received (in audio time)
-	syncAt     []time.Duration // audio received when each sync came
-	fileAtSync []int           // passthrough: bytes of the current file when each sync came
-	replies    int
-	violations []string
-	appBye     bool
-	byeLate    time.Duration // audio still unplayed when the application said bye
-	q          []time.Time   // replies due
-	wake       chan struct{}
-	done       chan struct{}
+	mu          sync.Mutex
+	msgs        []string // every message received, in order
+	appBye      bool
+	interrupted bool
+	done        chan struct{} // closed when the connection has ended
 }
 
-func newSessPeer(t Transport) *sessPeer {
-	return &sessPeer{t: t, wake: make(chan struct{}, 1), done: make(chan struct{}), speed: 1}
+// replyMode says when a wirePeer answers syncs.
+type replyMode int
+
+const (
+	// replyAtOnce answers each sync as soon as it is read.
+	replyAtOnce replyMode = iota
+	// replyNever answers none: the session fills its window and waits,
+	// as it does while the API plays what it sent. Use it with endless
+	// sources, which would otherwise play without end in no time.
+	replyNever
+	// replyAfterInterrupt answers none of the syncs before the first
+	// interrupt, ever, and those after it at once: an API that drops the
+	// syncs voided by an interrupt.
+	replyAfterInterrupt
+)
+
+// newWirePeer returns a peer on t that answers syncs at once.
+func newWirePeer(t Transport) *wirePeer {
+	return &wirePeer{t: t, done: make(chan struct{})}
 }
 
 // start sends hello and runs the peer until the connection ends.
-func (p *sessPeer) start(h Hello) {
+func (p *wirePeer) start(h Hello) {
 	b, _ := Marshal(h)
 	p.t.WriteMessage(context.Background(), b)
-	go p.replier()
 	go p.run()
 }
 
-func (p *sessPeer) audioDur(n int, rate float64) time.Duration {
-	return time.Duration(float64(n) / rate * float64(time.Second))
-}
-
-func (p *sessPeer) real(d time.Duration) time.Duration { return time.Duration(float64(d) / p.speed) }
-
-func (p *sessPeer) run() {
+// run logs the session's messages and answers its syncs and bye.
+func (p *wirePeer) run() {
 	defer close(p.done)
 	for {
 		b, err := p.t.ReadMessage(context.Background())
@@ -82,172 +76,62 @@ func (p *sessPeer) run() {
 		if err != nil {
 			return
 		}
-		now := time.Now()
-		m, err := Unmarshal(b)
+		m, _ := Unmarshal(b)
 		p.mu.Lock()
 		p.msgs = append(p.msgs, string(b))
-		if err != nil {
-			p.violations = append(p.violations, "malformed: "+err.Error())
-			p.mu.Unlock()
-			continue
-		}
-		switch m := m.(type) {
-		case Sending:
-			info, err := m.Format.Info()
-			if err != nil || !info.Send {
-				p.violations = append(p.violations, "bad sending format "+string(m.Format))
-				break
-			}
-			p.sendFmt, p.sendingOK = m.Format, true
-			if info.File {
-				p.files = append(p.files, nil)
-			} else {
-				p.dec, _ = NewDecoder(m.Format)
-			}
-		case Audio:
-			if !p.sendingOK {
-				p.violations = append(p.violations, "audio before sending")
-				break
-			}
-			info, _ := p.sendFmt.Info()
-			var d time.Duration
-			if info.File {
-				p.files[len(p.files)-1] = append(p.files[len(p.files)-1], m.Data...)
-				d = p.audioDur(len(m.Data), p.passRate)
-			} else {
-				// Decode grows its dst to the exact size: decode apart,
-				// then append (amortized).
-				p.scratch, err = p.dec.Decode(p.scratch[:0], m.Data)
-				if err != nil {
-					p.violations = append(p.violations, "undecodable audio: "+err.Error())
-				}
-				p.heard = append(p.heard, p.scratch...)
-				d = p.audioDur(len(p.scratch), float64(info.Rate))
-			}
-			if p.started && now.After(p.bufEnd) {
-				p.gaps++
-				p.gapTime += now.Sub(p.bufEnd)
-			}
-			if !p.started || now.After(p.bufEnd) {
-				p.bufEnd = now
-			}
-			p.started = true
-			p.bufEnd = p.bufEnd.Add(p.real(d))
-			p.played += d
-			p.maxBuf = max(p.maxBuf, time.Duration(float64(p.bufEnd.Sub(now))*p.speed))
+		answer := false
+		switch m.(type) {
 		case Sync:
-			p.syncAt = append(p.syncAt, p.played)
-			if len(p.files) > 0 {
-				p.fileAtSync = append(p.fileAtSync, len(p.files[len(p.files)-1]))
-			}
-			at := now
-			if p.bufEnd.After(at) {
-				at = p.bufEnd
-			}
-			p.q = append(p.q, at.Add(p.rtt))
-			p.poke()
+			answer = p.replies == replyAtOnce || p.replies == replyAfterInterrupt && p.interrupted
 		case Interrupt:
-			if p.dropStale {
-				p.q = p.q[:0]
-			} else {
-				for i := range p.q {
-					p.q[i] = now.Add(p.rtt)
-				}
-			}
-			p.sendingOK, p.started = false, false
-			p.bufEnd = now
-			p.poke()
-		case Listening:
+			p.interrupted = true
 		case Bye:
 			p.appBye = true
-			if p.bufEnd.After(now) {
-				p.byeLate = p.bufEnd.Sub(now)
+		}
+		p.mu.Unlock()
+		switch m.(type) {
+		case Sync:
+			if answer {
+				p.t.WriteMessage(context.Background(), sessMsgSync)
 			}
-			p.mu.Unlock()
+		case Bye:
 			if p.byeAnswer {
 				time.Sleep(p.byeDelay)
 				b, _ := Marshal(Bye{Reason: ReasonDone, Message: "the application hung up"})
 				p.t.WriteMessage(context.Background(), b)
 			}
 			p.t.Close()
-			continue
-		default:
-			p.violations = append(p.violations, "unexpected "+m.Type())
 		}
-		p.mu.Unlock()
-	}
-}
-
-func (p *sessPeer) poke() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
-}
-
-// replier sends the sync replies, first in first out, when they are due.
-func (p *sessPeer) replier() {
-	for {
-		p.mu.Lock()
-		if len(p.q) == 0 {
-			p.mu.Unlock()
-			select {
-			case <-p.wake:
-				continue
-			case <-p.done:
-				return
-			}
-		}
-		wait := time.Until(p.q[0])
-		if wait > 0 {
-			p.mu.Unlock()
-			timer := time.NewTimer(wait)
-			select {
-			case <-timer.C:
-			case <-p.wake:
-			case <-p.done:
-				timer.Stop()
-				return
-			}
-			timer.Stop()
-			continue
-		}
-		p.q = p.q[1:]
-		p.replies++
-		p.mu.Unlock()
-		p.t.WriteMessage(context.Background(), sessMsgSync)
 	}
 }
 
 // hangup ends the call as the API does when the caller hangs up.
-func (p *sessPeer) hangup() {
+func (p *wirePeer) hangup() {
 	b, _ := Marshal(Bye{Reason: ReasonHangup, Message: "the caller hung up"})
 	p.t.WriteMessage(context.Background(), b)
 	p.t.Close()
 }
 
-func (p *sessPeer) send(s string) { p.t.WriteMessage(context.Background(), []byte(s)) }
+// send sends s as it is, JSON or not.
+func (p *wirePeer) send(s string) { p.t.WriteMessage(context.Background(), []byte(s)) }
 
-func (p *sessPeer) snapshot() *sessPeer {
+// snapshot returns what the peer has received so far.
+func (p *wirePeer) snapshot() wireLog {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	c := &sessPeer{
-		msgs: append([]string(nil), p.msgs...), heard: append([]float32(nil), p.heard...),
-		gaps: p.gaps, gapTime: p.gapTime, maxBuf: p.maxBuf, played: p.played,
-		syncAt: append([]time.Duration(nil), p.syncAt...), fileAtSync: append([]int(nil), p.fileAtSync...),
-		replies: p.replies, violations: append([]string(nil), p.violations...),
-		appBye: p.appBye, byeLate: p.byeLate,
-	}
-	for _, f := range p.files {
-		c.files = append(c.files, bytes.Clone(f))
-	}
-	return c
+	return wireLog{msgs: append([]string(nil), p.msgs...), appBye: p.appBye}
+}
+
+// wireLog is what a wirePeer received.
+type wireLog struct {
+	msgs   []string
+	appBye bool // the application said bye
 }
 
 // types lists the message types, audio runs shortened to "audio*N".
-func (p *sessPeer) types() []string {
+func (l wireLog) types() []string {
 	var out []string
-	for _, m := range p.msgs {
+	for _, m := range l.msgs {
 		msg, _ := Unmarshal([]byte(m))
 		typ := "?"
 		if msg != nil {
@@ -264,40 +148,84 @@ func (p *sessPeer) types() []string {
 	return out
 }
 
-// sessTestLogger returns a logger that writes to a buffer the test can read.
+// files returns the bytes of audio after each sending (the files of a
+// passthrough format, one per sending).
+func (l wireLog) files() [][]byte {
+	var files [][]byte
+	for _, m := range l.msgs {
+		switch msg, _ := Unmarshal([]byte(m)); msg := msg.(type) {
+		case Sending:
+			files = append(files, []byte{})
+		case Audio:
+			if len(files) > 0 {
+				files[len(files)-1] = append(files[len(files)-1], msg.Data...)
+			}
+		}
+	}
+	return files
+}
+
+// heard decodes the audio messages, sent in format f (PCM or G.711).
+func (l wireLog) heard(t testing.TB, f Format) []float32 {
+	t.Helper()
+	dec, err := NewDecoder(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []float32
+	for _, m := range l.msgs {
+		if a, ok := mustMessage(m).(Audio); ok {
+			if out, err = dec.Decode(out, a.Data); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return out
+}
+
+// mustMessage decodes a message the session sent; nil if it is not one.
+func mustMessage(m string) Message {
+	msg, _ := Unmarshal([]byte(m))
+	return msg
+}
+
+// sessLogBuf is a buffer of log lines that the test can read.
 type sessLogBuf struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
+// Write adds p to the buffer.
 func (l *sessLogBuf) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
+// String returns the lines written so far.
 func (l *sessLogBuf) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
 }
 
+// sessTestLogger returns a logger that writes to a buffer the test can read.
 func sessTestLogger() (*slog.Logger, *sessLogBuf) {
 	buf := &sessLogBuf{}
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }
 
-// sessCall starts a session over an in-memory pipe with a peer.
-func sessCall(t *testing.T, cfg Config, setup func(p *sessPeer)) (*Session, *sessPeer, *sessLogBuf) {
+// sessCall starts a session over an in-memory pipe with a scripted peer.
+func sessCall(t *testing.T, cfg Config, setup func(p *wirePeer)) (*Session, *wirePeer, *sessLogBuf) {
 	t.Helper()
 	return sessCallHooks(t, cfg, sessHooks{}, setup)
 }
 
 // sessCallHooks is sessCall with test hooks in the session.
-func sessCallHooks(t *testing.T, cfg Config, hooks sessHooks, setup func(p *sessPeer)) (*Session, *sessPeer, *sessLogBuf) {
+func sessCallHooks(t *testing.T, cfg Config, hooks sessHooks, setup func(p *wirePeer)) (*Session, *wirePeer, *sessLogBuf) {
 	t.Helper()
 	app, api := Pipe()
-	p := newSessPeer(api)
+	p := newWirePeer(api)
 	if setup != nil {
 		setup(p)
 	}
@@ -310,9 +238,12 @@ func sessCallHooks(t *testing.T, cfg Config, hooks sessHooks, setup func(p *sess
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A test that stops early leaves no goroutine behind in its bubble.
+	t.Cleanup(func() { s.Close() })
 	return s, p, buf
 }
 
+// sessGraph builds the pipeline of a chain in pipe syntax.
 func sessGraph(t testing.TB, text string) *pipeline.Graph {
 	t.Helper()
 	spec, err := pipeline.Parse(text)
@@ -350,6 +281,7 @@ func sessExpect(t testing.TB, g *pipeline.Graph, f Format) []float32 {
 	return out
 }
 
+// sessSameAudio fails the test unless got and want are the same samples.
 func sessSameAudio(t *testing.T, got, want []float32) {
 	t.Helper()
 	if len(got) != len(want) {
