@@ -65,9 +65,9 @@ func (t *benchTransport) ReadMessage(ctx context.Context) ([]byte, error) {
 }
 
 func (t *benchTransport) WriteMessage(ctx context.Context, m []byte) error {
-	if bytes.Equal(m, sessMsgSync) {
+	if bytes.Equal(m, msgSync) {
 		select {
-		case t.in <- sessMsgSync:
+		case t.in <- msgSync:
 		case <-t.closed:
 			return net.ErrClosed
 		}

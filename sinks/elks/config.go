@@ -26,10 +26,10 @@ const (
 	MaxMessageSize = 48 << 10
 )
 
-// sessMaxRaw is the most audio bytes one message carries: its JSON stays
+// maxRawPerMessage is the most audio bytes one message carries: its JSON stays
 // within MaxMessageSize (base64 makes 4 bytes of 3), and it is even, so
 // 16-bit samples are never split.
-const sessMaxRaw = (MaxMessageSize - 64) / 4 * 3 &^ 1
+const maxRawPerMessage = (MaxMessageSize - 64) / 4 * 3 &^ 1
 
 // Config configures a Session. The zero value is usable: every zero field
 // takes its default.
@@ -111,7 +111,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxBytes = MaxBytesInFlight
 	}
 	if c.RecordFormat == "" {
-		c.RecordFormat = sessListenFormat(c.Format)
+		c.RecordFormat = listenFormat(c.Format)
 	} else if i, err := c.RecordFormat.Info(); err != nil {
 		return c, err
 	} else if !i.Listen {

@@ -15,13 +15,13 @@ import (
 // readLoop returns.
 func (s *Session) readLoop() {
 	defer close(s.readerDone)
-	var rec *sessRecordFeed
+	var rec *recordFeed
 	defer func() {
 		if rec != nil {
 			s.stopRecorder(rec)
 		}
 	}()
-	var lim sessLimiter
+	var lim logLimiter
 	gotHello := false
 	for {
 		b, err := s.t.ReadMessage(context.Background())
@@ -44,7 +44,7 @@ func (s *Session) readLoop() {
 			s.finish(End{By: ByDrop, Reason: ReasonHangup, Message: msg})
 			return
 		}
-		if bytes.Equal(b, sessMsgSync) { // the common reply, without JSON decoding
+		if bytes.Equal(b, msgSync) { // the common reply, without JSON decoding
 			s.onReply()
 			continue
 		}
@@ -70,7 +70,7 @@ func (s *Session) readLoop() {
 					rec = s.startRecorder(r)
 				}
 			}
-			s.helloCh <- sessHello{h: m, recording: rec != nil}
+			s.helloCh <- helloEvent{h: m, recording: rec != nil}
 		case Sync:
 			s.onReply()
 		case Audio:
@@ -97,7 +97,7 @@ func (s *Session) readLoop() {
 	}
 }
 
-func (s *Session) malformed(lim *sessLimiter, err error) {
+func (s *Session) malformed(lim *logLimiter, err error) {
 	s.mu.Lock()
 	s.stats.Malformed++
 	s.mu.Unlock()
@@ -106,7 +106,7 @@ func (s *Session) malformed(lim *sessLimiter, err error) {
 	}
 }
 
-func (s *Session) unexpected(lim *sessLimiter, what string) {
+func (s *Session) unexpected(lim *logLimiter, what string) {
 	s.mu.Lock()
 	s.stats.Unknown++
 	s.mu.Unlock()
@@ -115,14 +115,14 @@ func (s *Session) unexpected(lim *sessLimiter, what string) {
 	}
 }
 
-// sessLimiter lets the first few lines through, then one per period.
-type sessLimiter struct {
+// logLimiter lets the first few lines through, then one per period.
+type logLimiter struct {
 	n       int
 	last    time.Time
 	skipped int
 }
 
-func (l *sessLimiter) allow(now time.Time) (bool, int) {
+func (l *logLimiter) allow(now time.Time) (bool, int) {
 	const burst, period = 5, 10 * time.Second
 	l.n++
 	if l.n <= burst || now.Sub(l.last) >= period {
@@ -151,9 +151,9 @@ func (s *Session) onReply() {
 	s.broadcastLocked()
 }
 
-// sessWriteGrace is how long a failed write leaves the reader to end the
+// writeGrace is how long a failed write leaves the reader to end the
 // call itself before the call is taken as dropped.
-const sessWriteGrace = time.Second
+const writeGrace = time.Second
 
 // writeFailed ends the call as dropped, unless the reader ends it first:
 // when the API says bye and closes the connection, a write may fail before
@@ -164,7 +164,7 @@ const sessWriteGrace = time.Second
 func (s *Session) writeFailed(err error) {
 	e := End{By: ByDrop, Reason: ReasonHangup, Message: "writing: " + err.Error()}
 	go func() {
-		t := time.NewTimer(sessWriteGrace)
+		t := time.NewTimer(writeGrace)
 		defer t.Stop()
 		select {
 		case <-s.done:
@@ -206,7 +206,7 @@ func (s *Session) writeLoop() {
 			if m.pooled {
 				s.free <- m.b[:0]
 			}
-			batch[i] = sessOut{}
+			batch[i] = outMsg{}
 		}
 		s.mu.Lock()
 		s.outSpare = batch[:0]

@@ -19,7 +19,7 @@ func TestOggNeedsOpusBuild(t *testing.T) {
 			t.Errorf("error %v does not say how to get Opus", err)
 		}
 	}
-	if f := sessListenFormat(Ogg); f != PCM16000 {
+	if f := listenFormat(Ogg); f != PCM16000 {
 		t.Errorf("recording a format=ogg call without Opus listens in %s, want pcm_16000", f)
 	}
 }

@@ -26,25 +26,25 @@ import (
 // round trip.
 const passthroughPiece = 32 << 10
 
-// sessPassPlan is what a pipeline plays in a file format: sources (files
+// passPlan is what a pipeline plays in a file format: sources (files
 // and playlists) one after another, the whole looped Loop times (0:
 // forever).
-type sessPassPlan struct {
+type passPlan struct {
 	format  Format
-	sources []sessPassSource
+	sources []passSource
 	loop    int
 
 	mu    sync.Mutex
-	files map[sessDurKey]sessPassFile // what probe found, by file identity
+	files map[durKey]passFile // what probe found, by file identity
 }
 
-// sessPassFile is what probe learns of one version of a file.
-type sessPassFile struct {
+// passFile is what probe learns of one version of a file.
+type passFile struct {
 	frames *media.FrameMap
 	dur    time.Duration // decoded
 }
 
-type sessPassSource struct {
+type passSource struct {
 	name     string // the stage's label, for errors
 	files    []string
 	playlist bool
@@ -54,22 +54,22 @@ type sessPassSource struct {
 	skip     bool // playlist on-error=skip
 }
 
-type sessDurKey struct {
+type durKey struct {
 	path string
 	size int64
 	mod  time.Time
 }
 
-// sessPassthroughPlan reads g's stages: only file and playlist sources and
+// passthroughPlan reads g's stages: only file and playlist sources and
 // one final loop may stand in a pipeline whose files go out untouched.
-func sessPassthroughPlan(g *pipeline.Graph, f Format) (*sessPassPlan, error) {
+func passthroughPlan(g *pipeline.Graph, f Format) (*passPlan, error) {
 	refuse := func(st pipeline.Stage, why string) error {
 		return fmt.Errorf("format=%s sends the files' bytes untouched, so the pipeline may only be file and playlist sources, optionally followed by loop: %s %s (use an encoded format such as format=pcm_16000 or format=ulaw to process the audio)", f, st.Name, why)
 	}
 	if len(g.Sources) == 0 {
 		return nil, errors.New("the pipeline has no source")
 	}
-	p := &sessPassPlan{format: f, loop: 1, files: map[sessDurKey]sessPassFile{}}
+	p := &passPlan{format: f, loop: 1, files: map[durKey]passFile{}}
 	for _, st := range g.Sources {
 		if st.Node == nil {
 			return nil, refuse(st, "was built in Go, not from pipe syntax, so it cannot be passed through")
@@ -81,14 +81,14 @@ func sessPassthroughPlan(g *pipeline.Graph, f Format) (*sessPassPlan, error) {
 			if path == "-" {
 				return nil, refuse(st, "reads standard input, which cannot be replayed for every call")
 			}
-			p.sources = append(p.sources, sessPassSource{name: st.Name, files: []string{path}})
+			p.sources = append(p.sources, passSource{name: st.Name, files: []string{path}})
 		case "playlist":
 			for _, k := range []string{"rate", "channels"} {
 				if a.Has(k) {
 					return nil, refuse(st, "sets "+k+"=, which would convert the audio")
 				}
 			}
-			p.sources = append(p.sources, sessPassSource{
+			p.sources = append(p.sources, passSource{
 				name: st.Name, files: a.Strings("files"), playlist: true,
 				shuffle: a.Bool("shuffle"), seed: uint64(a.Int("seed")), seedSet: a.Has("seed"),
 				skip: a.String("on-error") == "skip",
@@ -117,7 +117,7 @@ func sessPassthroughPlan(g *pipeline.Graph, f Format) (*sessPassPlan, error) {
 // that cannot be passed through is refused before any call, whatever
 // on-error says, as it would fail in every call. Entries of an M3U list
 // that are not files (URLs) are skipped under on-error=skip.
-func (p *sessPassPlan) check() error {
+func (p *passPlan) check() error {
 	for _, src := range p.sources {
 		items, err := src.expand(nil)
 		if err != nil {
@@ -148,7 +148,7 @@ func (p *sessPassPlan) check() error {
 
 // expand lists the files of one source, shuffled with rng if asked. An
 // entry of an M3U list that cannot be played (a URL) comes with its Err.
-func (src *sessPassSource) expand(rng *rand.Rand) ([]media.M3UItem, error) {
+func (src *passSource) expand(rng *rand.Rand) ([]media.M3UItem, error) {
 	var out []media.M3UItem
 	for _, f := range src.files {
 		if ext := strings.ToLower(filepath.Ext(f)); !src.playlist || (ext != ".m3u" && ext != ".m3u8") {
@@ -173,7 +173,7 @@ func (src *sessPassSource) expand(rng *rand.Rand) ([]media.M3UItem, error) {
 // probe checks that the file at path is of the plan's format and returns
 // the map of its frames and its duration (both found once per version of
 // the file and remembered).
-func (p *sessPassPlan) probe(path string) (*media.FrameMap, time.Duration, error) {
+func (p *passPlan) probe(path string) (*media.FrameMap, time.Duration, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		var pe *os.PathError
@@ -193,12 +193,12 @@ func (p *sessPassPlan) probe(path string) (*media.FrameMap, time.Duration, error
 	head := make([]byte, 12)
 	n, _ := io.ReadFull(f, head)
 	kind := media.Sniff(head[:n])
-	key := sessDurKey{path, st.Size(), st.ModTime()}
+	key := durKey{path, st.Size(), st.ModTime()}
 	p.mu.Lock()
 	known, ok := p.files[key]
 	p.mu.Unlock()
 	if !ok {
-		dur, err := sessFileDuration(path)
+		dur, err := fileDuration(path)
 		if err != nil {
 			if kind != "" && kind != "wav" && kind != "mp3" {
 				return nil, 0, pipeline.Misconfigured(fmt.Errorf("is %s, but format=%s passes %s files through", kind, p.format, strings.ToUpper(string(p.format))))
@@ -209,7 +209,7 @@ func (p *sessPassPlan) probe(path string) (*media.FrameMap, time.Duration, error
 		if err != nil {
 			return nil, 0, err
 		}
-		known = sessPassFile{fm, dur}
+		known = passFile{fm, dur}
 		p.mu.Lock()
 		p.files[key] = known
 		p.mu.Unlock()
@@ -223,9 +223,9 @@ func (p *sessPassPlan) probe(path string) (*media.FrameMap, time.Duration, error
 	return known.frames, known.dur, nil
 }
 
-// sessFileDuration decodes the file's header (or, when that does not
+// fileDuration decodes the file's header (or, when that does not
 // tell, the whole file) to learn how long it plays.
-func sessFileDuration(path string) (time.Duration, error) {
+func fileDuration(path string) (time.Duration, error) {
 	// Decoded on its own, not through sources.File: a file sent untouched
 	// has no use for the shared decoding of MP3 files (see sources.File).
 	file, err := os.Open(path)
@@ -258,7 +258,7 @@ func sessFileDuration(path string) (time.Duration, error) {
 
 // playPlan plays the plan: every file of every source, iteration after
 // iteration, each file after a "sending" and followed by a checkpoint.
-func (s *Session) playPlan(ctx context.Context, p *sessPassPlan) error {
+func (s *Session) playPlan(ctx context.Context, p *passPlan) error {
 	gen, err := s.beginPlay(ctx)
 	if err != nil {
 		return err
@@ -312,7 +312,7 @@ func (s *Session) playPlan(ctx context.Context, p *sessPassPlan) error {
 
 // sendFile passes one file through (PlayFile in a file format).
 func (s *Session) sendFile(ctx context.Context, gen uint64, path string) error {
-	p := &sessPassPlan{format: s.cfg.Format, files: map[sessDurKey]sessPassFile{}}
+	p := &passPlan{format: s.cfg.Format, files: map[durKey]passFile{}}
 	return pipeline.StageErr(fmt.Sprintf("file %q", path), s.sendFileOf(ctx, gen, p, path))
 }
 
@@ -320,7 +320,7 @@ func (s *Session) sendFile(ctx context.Context, gen uint64, path string) error {
 // and a checkpoint. Pieces end between frames (WAV blocks, MP3 frames),
 // so that the audio before every checkpoint can be played in full, and a
 // piece counts, for the window, the frames it completes.
-func (s *Session) sendFileOf(ctx context.Context, gen uint64, p *sessPassPlan, path string) error {
+func (s *Session) sendFileOf(ctx context.Context, gen uint64, p *passPlan, path string) error {
 	fm, dur, err := p.probe(path)
 	if err != nil {
 		return err

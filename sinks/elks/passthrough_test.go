@@ -118,7 +118,7 @@ func TestPassthroughRefused(t *testing.T) {
 		{WAV, "file " + filepath.Join(dir, "missing.wav"), `no such file`},
 	} {
 		g := sessGraph(t, c.text)
-		plan, err := sessPassthroughPlan(g, c.format)
+		plan, err := passthroughPlan(g, c.format)
 		if err == nil {
 			err = plan.check()
 		}
@@ -130,7 +130,7 @@ func TestPassthroughRefused(t *testing.T) {
 	// error under stop.
 	os.WriteFile(filepath.Join(dir, "urls.m3u"), []byte("http://example.com/a.mp3\na.wav\n"), 0o644)
 	urls := "playlist " + filepath.Join(dir, "urls.m3u")
-	plan, err := sessPassthroughPlan(sessGraph(t, urls), WAV)
+	plan, err := passthroughPlan(sessGraph(t, urls), WAV)
 	if err != nil || plan.check() != nil {
 		t.Errorf("a list with a URL and a file, on-error=skip: %v", err)
 	}
@@ -138,13 +138,13 @@ func TestPassthroughRefused(t *testing.T) {
 	if len(items) != 2 || items[0].Err == nil || items[1].Err != nil {
 		t.Errorf("items %+v", items)
 	}
-	plan, _ = sessPassthroughPlan(sessGraph(t, urls+" on-error=stop"), WAV)
+	plan, _ = passthroughPlan(sessGraph(t, urls+" on-error=stop"), WAV)
 	if err := plan.check(); err == nil || !strings.Contains(err.Error(), "is a URL") {
 		t.Errorf("a URL under on-error=stop: %v", err)
 	}
 	// A Go-built stage cannot be inspected.
 	g := &pipeline.Graph{Sources: []pipeline.Stage{{Name: "mine", Open: nil}}}
-	if _, err := sessPassthroughPlan(g, WAV); err == nil || !strings.Contains(err.Error(), "built in Go") {
+	if _, err := passthroughPlan(g, WAV); err == nil || !strings.Contains(err.Error(), "built in Go") {
 		t.Errorf("Go-built stage: %v", err)
 	}
 }
@@ -163,7 +163,7 @@ func TestPassthroughSkipsBrokenItem(t *testing.T) {
 	a, file := passWAV(t, dir, "a.wav", 8000, 1, 200*time.Millisecond)
 	b, _ := passWAV(t, dir, "b.wav", 8000, 1, 200*time.Millisecond)
 	g := sessGraph(t, "playlist "+a+" "+b+" | loop 2")
-	plan, err := sessPassthroughPlan(g, WAV)
+	plan, err := passthroughPlan(g, WAV)
 	if err != nil || plan.check() != nil {
 		t.Fatal(err)
 	}

@@ -75,7 +75,7 @@ func (s *Session) stalledLocked(warned *bool) {
 
 // syncLocked sends a checkpoint.
 func (s *Session) syncLocked() {
-	s.enqueueLocked(sessOut{b: sessMsgSync})
+	s.enqueueLocked(outMsg{b: msgSync})
 	s.win.checkpoint()
 	s.stats.Syncs++
 }
@@ -108,7 +108,7 @@ func (s *Session) getBuf(ctx context.Context, n int) ([]byte, error) {
 		return b, nil
 	default:
 	}
-	if s.nbufs < sessAudioBuffers {
+	if s.nbufs < audioBuffers {
 		s.nbufs++
 		return make([]byte, 0, audioMessageSize(n)), nil
 	}
@@ -133,7 +133,7 @@ func (s *Session) stopErr(ctx context.Context) error {
 	}
 }
 
-// sendPiece sends raw audio bytes (at most sessMaxRaw) that play for d,
+// sendPiece sends raw audio bytes (at most maxRawPerMessage) that play for d,
 // after waiting for room in the window. A "sending" goes first when one
 // is due. It must be called by the playing goroutine, without s.mu.
 func (s *Session) sendPiece(ctx context.Context, gen uint64, raw []byte, d time.Duration) error {
@@ -157,10 +157,10 @@ func (s *Session) sendPiece(ctx context.Context, gen uint64, raw []byte, d time.
 		return err
 	}
 	if s.needSend {
-		s.enqueueLocked(sessOut{b: s.sendingMsg})
+		s.enqueueLocked(outMsg{b: s.sendingMsg})
 		s.needSend = false
 	}
-	s.enqueueLocked(sessOut{b: b, pooled: true})
+	s.enqueueLocked(outMsg{b: b, pooled: true})
 	due := s.win.send(d, nb)
 	st := &s.stats
 	st.AudioSent += d
@@ -187,7 +187,7 @@ func (s *Session) sendEncoded(ctx context.Context, gen uint64, raw []byte, d tim
 	total := len(raw)
 	var done time.Duration
 	for off := 0; off < total; {
-		n := min(sessMaxRaw, total-off)
+		n := min(maxRawPerMessage, total-off)
 		end := time.Duration(int64(d) * int64(off+n) / int64(total))
 		if err := s.sendPiece(ctx, gen, raw[off:off+n], end-done); err != nil {
 			return err
@@ -351,7 +351,7 @@ func (s *Session) PlayOpener(ctx context.Context, open pipeline.Opener) error {
 // PlayFile); anything else is an error naming the stage in the way.
 func (s *Session) PlayGraph(ctx context.Context, g *pipeline.Graph) error {
 	if s.info.File {
-		plan, err := sessPassthroughPlan(g, s.cfg.Format)
+		plan, err := passthroughPlan(g, s.cfg.Format)
 		if err != nil {
 			return err
 		}

@@ -11,10 +11,10 @@ import (
 	"github.com/elkspipe/elkspipe/sinks/elks/internal/callfile"
 )
 
-// sessListenFormat picks the format in which to ask for the caller's audio:
+// listenFormat picks the format in which to ask for the caller's audio:
 // the sending format when the API can send it and it can be decoded here,
 // otherwise pcm_16000.
-func sessListenFormat(send Format) Format {
+func listenFormat(send Format) Format {
 	if info, err := send.Info(); err == nil && info.Listen {
 		if _, err := NewDecoder(send); err == nil {
 			return send
@@ -54,9 +54,9 @@ func checkRecordTemplate(template string) error {
 	return nil
 }
 
-// sessRecorder writes the caller's audio, decoded, to a 16-bit mono WAV
+// callRecorder writes the caller's audio, decoded, to a 16-bit mono WAV
 // file that is valid at every moment (see sinks.WAVWriter).
-type sessRecorder struct {
+type callRecorder struct {
 	path string
 	rec  *callfile.Recorder
 	dec  Decoder
@@ -66,7 +66,7 @@ type sessRecorder struct {
 	err  error // the first write error; recording stopped there
 }
 
-func openRecorder(template string, h Hello, f Format, now time.Time, log *slog.Logger) (*sessRecorder, error) {
+func openRecorder(template string, h Hello, f Format, now time.Time, log *slog.Logger) (*callRecorder, error) {
 	info, err := f.Info()
 	if err != nil {
 		return nil, err
@@ -89,14 +89,14 @@ func openRecorder(template string, h Hello, f Format, now time.Time, log *slog.L
 		rec.Close()
 		return nil, err
 	}
-	return &sessRecorder{path: rec.Path(), rec: rec, dec: dec, rate: info.Rate, log: log}, nil
+	return &callRecorder{path: rec.Path(), rec: rec, dec: dec, rate: info.Rate, log: log}, nil
 }
 
 // decode decodes one message of caller audio into the recorder's scratch
 // buffer, valid until the next decode. after a gap (audio left out before
 // data), the decoder starts afresh: a stateful codec (G.722, Ogg Opus)
 // must not take data for the continuation of what came before the gap.
-func (r *sessRecorder) decode(data []byte, afterGap bool) ([]float32, error) {
+func (r *callRecorder) decode(data []byte, afterGap bool) ([]float32, error) {
 	if afterGap {
 		r.dec.Reset()
 	}
@@ -107,7 +107,7 @@ func (r *sessRecorder) decode(data []byte, afterGap bool) ([]float32, error) {
 
 // write appends decoded samples and returns the audio written. A write
 // error is logged once and stops the recording.
-func (r *sessRecorder) write(pcm []float32) time.Duration {
+func (r *callRecorder) write(pcm []float32) time.Duration {
 	if r.err != nil {
 		return 0
 	}
@@ -120,7 +120,7 @@ func (r *sessRecorder) write(pcm []float32) time.Duration {
 }
 
 // close completes the WAV header and closes the file.
-func (r *sessRecorder) close() {
+func (r *callRecorder) close() {
 	if err := r.rec.Close(); err != nil && r.err == nil {
 		r.log.Error("closing the recording", "path", r.path, "err", err)
 	}

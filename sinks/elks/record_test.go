@@ -118,7 +118,7 @@ func TestRecordPath(t *testing.T) {
 		t.Errorf("long value kept %d characters", len(got))
 	}
 	for send, want := range map[Format]Format{PCM8000: PCM8000, ULaw: ULaw, WAV: PCM16000, MP3: PCM16000, G722: G722} {
-		if got := sessListenFormat(send); got != want {
+		if got := listenFormat(send); got != want {
 			t.Errorf("listening for %s: %s, want %s", send, got, want)
 		}
 	}
@@ -154,8 +154,8 @@ type recDisk struct {
 
 // hooks returns session hooks that make each write of the recorder wait
 // on the disk.
-func (d *recDisk) hooks() sessHooks {
-	return sessHooks{recordWrite: func() {
+func (d *recDisk) hooks() testHooks {
+	return testHooks{recordWrite: func() {
 		if d.gate != nil {
 			<-d.gate
 		}
@@ -199,10 +199,10 @@ func TestRecordStuckDiskKeepsReplies(t *testing.T) {
 		if took != 0 || st.SyncReplies == 0 || st.SyncReplies != st.Syncs {
 			t.Errorf("with the disk stuck, 3 s of audio took %v to play; stats %+v", took, st)
 		}
-		// The queue holds sessRecordQueue messages and the recorder one
+		// The queue holds recordQueue messages and the recorder one
 		// more, stuck in its write.
-		if st.RecordDropped < sent-sessRecordQueue-1 || st.RecordDropped > sent-sessRecordQueue {
-			t.Errorf("%d messages dropped, want %d or one less", st.RecordDropped, sent-sessRecordQueue)
+		if st.RecordDropped < sent-recordQueue-1 || st.RecordDropped > sent-recordQueue {
+			t.Errorf("%d messages dropped, want %d or one less", st.RecordDropped, sent-recordQueue)
 		}
 		if st.AudioReceived != sent*step*2 {
 			t.Errorf("received %d bytes of caller audio", st.AudioReceived)

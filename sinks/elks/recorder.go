@@ -16,7 +16,7 @@ import (
 //   - the decoder (recordLoop) decodes every message it gets, so a codec
 //     with state (G.722, Ogg Opus) sees its stream whole, and hands the
 //     samples to the writer, or leaves them out when the writer has fallen
-//     sessRecordQueue messages (about 5 s) behind;
+//     recordQueue messages (about 5 s) behind;
 //   - the writer (writeRecording) writes them to the WAV file.
 //
 // Audio left out is counted in Stats.RecordDropped and warned about
@@ -24,43 +24,43 @@ import (
 
 // Bounds of the queues between the reader, the decoder and the writer.
 const (
-	// sessRecordQueue is how many messages of caller audio may wait for
+	// recordQueue is how many messages of caller audio may wait for
 	// the decoder, and how many decoded ones for the disk: about 5 s at
 	// the API's 20 ms per message.
-	sessRecordQueue = 256
-	// sessRecordQueueBytes bounds the bytes of the messages waiting for
+	recordQueue = 256
+	// recordQueueBytes bounds the bytes of the messages waiting for
 	// the decoder, whatever their size.
-	sessRecordQueueBytes = 1 << 20
+	recordQueueBytes = 1 << 20
 )
 
-// sessHooks lets tests reach inside a session; the zero value is what
+// testHooks lets tests reach inside a session; the zero value is what
 // StartSession uses.
-type sessHooks struct {
+type testHooks struct {
 	// recordWrite, when set, is called by the writer before it writes
 	// each message: a test makes the disk slow or stuck with it.
 	recordWrite func()
 }
 
-// sessRecordMsg is one message of caller audio on its way to the decoder.
-type sessRecordMsg struct {
+// recordMsg is one message of caller audio on its way to the decoder.
+type recordMsg struct {
 	data     []byte
 	afterGap bool // audio was left out before it
 }
 
-// sessRecordFeed is the reader's side of a running recording.
-type sessRecordFeed struct {
-	q      chan sessRecordMsg
+// recordFeed is the reader's side of a running recording.
+type recordFeed struct {
+	q      chan recordMsg
 	queued atomic.Int64 // bytes in q
 	gap    bool         // the reader left audio out since the last message queued
 	done   chan struct{}
-	drops  sessLimiter // rate-limits the warnings about audio left out
+	drops  logLimiter // rate-limits the warnings about audio left out
 }
 
 // startRecorder starts the decoder and the writer of rec, and returns the
 // queue that feeds them; the reader stops them with stopRecorder when the
 // connection ends.
-func (s *Session) startRecorder(rec *sessRecorder) *sessRecordFeed {
-	rq := &sessRecordFeed{q: make(chan sessRecordMsg, sessRecordQueue), done: make(chan struct{})}
+func (s *Session) startRecorder(rec *callRecorder) *recordFeed {
+	rq := &recordFeed{q: make(chan recordMsg, recordQueue), done: make(chan struct{})}
 	go s.recordLoop(rec, rq)
 	return rq
 }
@@ -68,11 +68,11 @@ func (s *Session) startRecorder(rec *sessRecorder) *sessRecordFeed {
 // record hands one message of caller audio to the decoder, or leaves it
 // out when the decoder has fallen too far behind. data must not be
 // modified afterwards (Unmarshal returns audio in a slice of its own).
-func (s *Session) record(rq *sessRecordFeed, data []byte) {
+func (s *Session) record(rq *recordFeed, data []byte) {
 	n := int64(len(data))
-	if rq.queued.Add(n) <= sessRecordQueueBytes {
+	if rq.queued.Add(n) <= recordQueueBytes {
 		select {
-		case rq.q <- sessRecordMsg{data: data, afterGap: rq.gap}:
+		case rq.q <- recordMsg{data: data, afterGap: rq.gap}:
 			rq.gap = false
 			return
 		default:
@@ -85,7 +85,7 @@ func (s *Session) record(rq *sessRecordFeed, data []byte) {
 
 // recordDropped counts a message of caller audio left out of the
 // recording, and warns about it (rate-limited by lim).
-func (s *Session) recordDropped(lim *sessLimiter) {
+func (s *Session) recordDropped(lim *logLimiter) {
 	s.mu.Lock()
 	s.stats.RecordDropped++
 	dropped := s.stats.RecordDropped
@@ -98,7 +98,7 @@ func (s *Session) recordDropped(lim *sessLimiter) {
 // stopRecorder lets the decoder and the writer finish what is queued,
 // then waits until the recording is complete. A disk that never comes
 // back keeps it waiting, as it would keep any write to the file.
-func (s *Session) stopRecorder(rq *sessRecordFeed) {
+func (s *Session) stopRecorder(rq *recordFeed) {
 	close(rq.q)
 	<-rq.done
 }
@@ -106,10 +106,10 @@ func (s *Session) stopRecorder(rq *sessRecordFeed) {
 // recordLoop is the decoder: it decodes the caller audio queued on rq
 // until the queue is closed, hands the samples to the writer, then waits
 // for the writer to complete the recording.
-func (s *Session) recordLoop(rec *sessRecorder, rq *sessRecordFeed) {
+func (s *Session) recordLoop(rec *callRecorder, rq *recordFeed) {
 	defer close(rq.done)
-	toDisk := make(chan []float32, sessRecordQueue)
-	free := make(chan []float32, sessRecordQueue+1)
+	toDisk := make(chan []float32, recordQueue)
+	free := make(chan []float32, recordQueue+1)
 	written := make(chan struct{})
 	go s.writeRecording(rec, toDisk, free, written)
 	defer func() {
@@ -117,7 +117,7 @@ func (s *Session) recordLoop(rec *sessRecorder, rq *sessRecordFeed) {
 		<-written
 		rec.close()
 	}()
-	var lim, drops sessLimiter
+	var lim, drops logLimiter
 	nbufs := 0
 	for m := range rq.q {
 		rq.queued.Add(-int64(len(m.data)))
@@ -151,7 +151,7 @@ func (s *Session) recordLoop(rec *sessRecorder, rq *sessRecordFeed) {
 // writeRecording is the writer: it writes the samples queued on toDisk
 // until the queue is closed, returning each buffer on free, and closes
 // written when done.
-func (s *Session) writeRecording(rec *sessRecorder, toDisk <-chan []float32, free chan<- []float32, written chan<- struct{}) {
+func (s *Session) writeRecording(rec *callRecorder, toDisk <-chan []float32, free chan<- []float32, written chan<- struct{}) {
 	defer close(written)
 	for pcm := range toDisk {
 		if s.hooks.recordWrite != nil {

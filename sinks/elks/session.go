@@ -42,7 +42,7 @@ type Session struct {
 	hello                    Hello
 	ctx                      context.Context
 	cancel                   context.CancelCauseFunc
-	hooks                    sessHooks
+	hooks                    testHooks
 
 	// Safe for any goroutine by themselves: channels, once-guards and
 	// atomics.
@@ -50,7 +50,7 @@ type Session struct {
 	quit       chan struct{} // closed by Close: the writer stops
 	readerDone chan struct{} // closed when readLoop returns, the recording complete
 	writerDone chan struct{} // closed when writeLoop returns
-	helloCh    chan sessHello
+	helloCh    chan helloEvent
 	endOnce    sync.Once
 	closeOnce  sync.Once
 	log        atomic.Pointer[slog.Logger] // replaced once, by the reader at hello
@@ -68,12 +68,12 @@ type Session struct {
 	// hangupErr is the first Hangup's result, set before hungUp closes
 	// and read after it has.
 	hangupErr error
-	outq      []sessOut // messages for the writer, in order
-	outSpare  []sessOut // the writer's last batch, emptied, for reuse
-	playing   bool      // a Play holds the session
-	gen       uint64    // interrupt generation
-	needSend  bool      // a "sending" must precede the next audio
-	win       window    // the sync window
+	outq      []outMsg // messages for the writer, in order
+	outSpare  []outMsg // the writer's last batch, emptied, for reuse
+	playing   bool     // a Play holds the session
+	gen       uint64   // interrupt generation
+	needSend  bool     // a "sending" must precede the next audio
+	win       window   // the sync window
 	stats     Stats
 
 	// Owned by the playing goroutine: the one whose beginPlay set
@@ -87,26 +87,26 @@ type Session struct {
 	rawPass []byte
 }
 
-type sessHello struct {
+type helloEvent struct {
 	h         Hello
 	recording bool
 }
 
-// sessOut is one message for the writer: bytes, or a flush marker.
-type sessOut struct {
+// outMsg is one message for the writer: bytes, or a flush marker.
+type outMsg struct {
 	b      []byte
 	pooled bool          // b goes back to the free list once written
 	flush  chan struct{} // closed when every earlier message was written
 }
 
-// sessAudioBuffers is the number of audio messages that may wait for the
+// audioBuffers is the number of audio messages that may wait for the
 // writer: enough to keep it busy, few enough that memory stays small.
-const sessAudioBuffers = 4
+const audioBuffers = 4
 
 var (
-	sessMsgSync      = []byte(`{"t":"sync"}`)
-	sessMsgBye       = []byte(`{"t":"bye"}`)
-	sessMsgInterrupt = []byte(`{"t":"interrupt"}`)
+	msgSync      = []byte(`{"t":"sync"}`)
+	msgBye       = []byte(`{"t":"bye"}`)
+	msgInterrupt = []byte(`{"t":"interrupt"}`)
 )
 
 // StartSession runs a call over t: it starts the goroutine that reads t
@@ -115,11 +115,11 @@ var (
 // cfg.Record is set, and returns. The call's context (Context) derives
 // from ctx. On error t is closed. Call Close when done with the session.
 func StartSession(ctx context.Context, t Transport, cfg Config) (*Session, error) {
-	return startSession(ctx, t, cfg, sessHooks{})
+	return startSession(ctx, t, cfg, testHooks{})
 }
 
 // startSession is StartSession with test hooks.
-func startSession(ctx context.Context, t Transport, cfg Config, hooks sessHooks) (*Session, error) {
+func startSession(ctx context.Context, t Transport, cfg Config, hooks testHooks) (*Session, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		t.Close()
@@ -128,10 +128,10 @@ func startSession(ctx context.Context, t Transport, cfg Config, hooks sessHooks)
 	s := &Session{
 		t: t, cfg: cfg, hooks: hooks,
 		done: make(chan struct{}), quit: make(chan struct{}),
-		helloCh:    make(chan sessHello, 1),
+		helloCh:    make(chan helloEvent, 1),
 		readerDone: make(chan struct{}), writerDone: make(chan struct{}),
 		changed: make(chan struct{}), outWake: make(chan struct{}, 1),
-		free:     make(chan []byte, sessAudioBuffers),
+		free:     make(chan []byte, audioBuffers),
 		needSend: true,
 		win:      newWindow(cfg.Window+cfg.Checkpoint, cfg.Checkpoint, cfg.MaxBytes),
 	}
@@ -157,7 +157,7 @@ func startSession(ctx context.Context, t Transport, cfg Config, hooks sessHooks)
 		s.hello = h.h
 		if h.recording {
 			s.mu.Lock()
-			s.enqueueLocked(sessOut{b: s.listeningMsg})
+			s.enqueueLocked(outMsg{b: s.listeningMsg})
 			s.mu.Unlock()
 		}
 		return s, nil
@@ -251,7 +251,7 @@ func (s *Session) broadcastLocked() {
 	s.changed = make(chan struct{})
 }
 
-func (s *Session) enqueueLocked(m sessOut) {
+func (s *Session) enqueueLocked(m outMsg) {
 	s.outq = append(s.outq, m)
 	select {
 	case s.outWake <- struct{}{}:
@@ -269,7 +269,7 @@ func (s *Session) Interrupt() error {
 	if err := s.stopErrLocked(context.Background(), 0, false); err != nil {
 		return err
 	}
-	s.enqueueLocked(sessOut{b: sessMsgInterrupt})
+	s.enqueueLocked(outMsg{b: msgInterrupt})
 	s.win.interrupt()
 	s.needSend = true
 	s.gen++
@@ -304,8 +304,8 @@ func (s *Session) Hangup() error {
 	}
 	s.byeSent = true
 	flushed := make(chan struct{})
-	s.enqueueLocked(sessOut{b: sessMsgBye})
-	s.enqueueLocked(sessOut{flush: flushed})
+	s.enqueueLocked(outMsg{b: msgBye})
+	s.enqueueLocked(outMsg{flush: flushed})
 	s.broadcastLocked()
 	s.mu.Unlock()
 	timer := time.NewTimer(s.cfg.ByeTimeout)

@@ -52,7 +52,7 @@ func TestSessionInterruptDropped(t *testing.T) {
 		s.Hangup()
 		<-p.done
 		r := p.snapshot()
-		at := slices.Index(r.msgs, string(sessMsgInterrupt))
+		at := slices.Index(r.msgs, string(msgInterrupt))
 		if at < 0 {
 			t.Fatal("no interrupt message")
 		}

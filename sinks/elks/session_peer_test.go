@@ -92,7 +92,7 @@ func (p *wirePeer) run() {
 		switch m.(type) {
 		case Sync:
 			if answer {
-				p.t.WriteMessage(context.Background(), sessMsgSync)
+				p.t.WriteMessage(context.Background(), msgSync)
 			}
 		case Bye:
 			if p.byeAnswer {
@@ -218,11 +218,11 @@ func sessTestLogger() (*slog.Logger, *sessLogBuf) {
 // sessCall starts a session over an in-memory pipe with a scripted peer.
 func sessCall(t *testing.T, cfg Config, setup func(p *wirePeer)) (*Session, *wirePeer, *sessLogBuf) {
 	t.Helper()
-	return sessCallHooks(t, cfg, sessHooks{}, setup)
+	return sessCallHooks(t, cfg, testHooks{}, setup)
 }
 
 // sessCallHooks is sessCall with test hooks in the session.
-func sessCallHooks(t *testing.T, cfg Config, hooks sessHooks, setup func(p *wirePeer)) (*Session, *wirePeer, *sessLogBuf) {
+func sessCallHooks(t *testing.T, cfg Config, hooks testHooks, setup func(p *wirePeer)) (*Session, *wirePeer, *sessLogBuf) {
 	t.Helper()
 	app, api := Pipe()
 	p := newWirePeer(api)

@@ -154,7 +154,7 @@ func (k *Sink) Serve(ctx context.Context, g *pipeline.Graph) error {
 	}
 	var handler Handler
 	if info.File {
-		plan, err := sessPassthroughPlan(g, f)
+		plan, err := passthroughPlan(g, f)
 		if err != nil {
 			return pipeline.Misconfigured(err)
 		}

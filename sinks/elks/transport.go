@@ -54,12 +54,12 @@ func (t *wsTransport) ReadMessage(ctx context.Context) ([]byte, error) {
 	typ, r, err := t.c.Reader(ctx)
 	if err != nil {
 		t.markGone()
-		return nil, sessWSErr(err)
+		return nil, wsErr(err)
 	}
 	t.rbuf.Reset()
 	if _, err := t.rbuf.ReadFrom(r); err != nil {
 		t.markGone()
-		return nil, sessWSErr(err)
+		return nil, wsErr(err)
 	}
 	if typ != websocket.MessageText {
 		return nil, fmt.Errorf("%w: a binary frame of %d bytes (the protocol uses text frames)", ErrMalformed, t.rbuf.Len())
@@ -73,8 +73,8 @@ func (t *wsTransport) markGone() {
 	t.mu.Unlock()
 }
 
-// sessWSErr turns a clean close by the peer into io.EOF.
-func sessWSErr(err error) error {
+// wsErr turns a clean close by the peer into io.EOF.
+func wsErr(err error) error {
 	switch websocket.CloseStatus(err) {
 	case websocket.StatusNormalClosure, websocket.StatusGoingAway, websocket.StatusNoStatusRcvd:
 		return io.EOF
@@ -108,26 +108,26 @@ func (t *wsTransport) Close() error {
 // closes both: the other end reads what was already queued, then io.EOF.
 // Tests use it: elkstest.Run drives a Session in-process over it.
 func Pipe() (a, b Transport) {
-	shared := &sessPipeShared{closed: make(chan struct{})}
+	shared := &pipeShared{closed: make(chan struct{})}
 	ab := make(chan []byte, 256)
 	ba := make(chan []byte, 256)
-	return &sessPipeEnd{shared: shared, in: ba, out: ab}, &sessPipeEnd{shared: shared, in: ab, out: ba}
+	return &pipeEnd{shared: shared, in: ba, out: ab}, &pipeEnd{shared: shared, in: ab, out: ba}
 }
 
-type sessPipeShared struct {
+type pipeShared struct {
 	once   sync.Once
 	closed chan struct{}
 }
 
-type sessPipeEnd struct {
-	shared  *sessPipeShared
+type pipeEnd struct {
+	shared  *pipeShared
 	in, out chan []byte
 
 	mu     sync.Mutex
 	closed bool // this end was closed
 }
 
-func (p *sessPipeEnd) ReadMessage(ctx context.Context) ([]byte, error) {
+func (p *pipeEnd) ReadMessage(ctx context.Context) ([]byte, error) {
 	p.mu.Lock()
 	closed := p.closed
 	p.mu.Unlock()
@@ -160,7 +160,7 @@ func (p *sessPipeEnd) ReadMessage(ctx context.Context) ([]byte, error) {
 	}
 }
 
-func (p *sessPipeEnd) WriteMessage(ctx context.Context, msg []byte) error {
+func (p *pipeEnd) WriteMessage(ctx context.Context, msg []byte) error {
 	select {
 	case <-p.shared.closed:
 		return net.ErrClosed
@@ -176,7 +176,7 @@ func (p *sessPipeEnd) WriteMessage(ctx context.Context, msg []byte) error {
 	}
 }
 
-func (p *sessPipeEnd) Close() error {
+func (p *pipeEnd) Close() error {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
