@@ -2,7 +2,6 @@ package elkstest_test
 
 import (
 	"bytes"
-	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -28,22 +27,8 @@ func graphCall(t *testing.T, text string, cfg elks.Config, opt elkstest.Options)
 	if err != nil {
 		t.Fatal(err)
 	}
+	s, wait := startSession(t, cfg, opt)
 	ctx := t.Context()
-	app, api := elks.Pipe()
-	type result struct {
-		r   *elkstest.Report
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		r, err := elkstest.Run(ctx, api, opt)
-		done <- result{r, err}
-	}()
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	s, err := elks.StartSession(ctx, app, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	played := s.PlayGraph(ctx, g)
 	if played == nil {
 		played = s.Drain(ctx)
@@ -52,11 +37,7 @@ func graphCall(t *testing.T, text string, cfg elks.Config, opt elkstest.Options)
 		t.Errorf("play: %v", played)
 	}
 	s.Hangup()
-	res := <-done
-	if res.err != nil {
-		t.Fatal(res.err)
-	}
-	return res.r, s.Stats()
+	return wait(), s.Stats()
 }
 
 // vbrMP3 makes a 6 s stereo VBR MP3 (lame -V2 of a sweep and a tone), the

@@ -16,15 +16,12 @@ import (
 	"github.com/elkspipe/elkspipe/sources"
 )
 
-// sessionCall plays chain through a real elks.Session with cfg against
-// the simulator, over elks.Pipe, drains and hangs up. Run it inside a
-// synctest bubble: the clocks of both are the bubble's.
-func sessionCall(t *testing.T, chain string, cfg elks.Config, opt elkstest.Options) (*elkstest.Report, elks.Stats, elks.End) {
+// startSession starts the simulator with opt on one end of an elks.Pipe
+// and a real elks.Session with cfg on the other; wait returns the
+// simulator's report once the call is over. Call it inside a synctest
+// bubble: the clocks of both are the bubble's, and the figures exact.
+func startSession(t *testing.T, cfg elks.Config, opt elkstest.Options) (s *elks.Session, wait func() *elkstest.Report) {
 	t.Helper()
-	open, err := pipeline.OpenerText(chain)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := t.Context()
 	app, api := elks.Pipe()
 	type result struct {
@@ -41,6 +38,26 @@ func sessionCall(t *testing.T, chain string, cfg elks.Config, opt elkstest.Optio
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, func() *elkstest.Report {
+		t.Helper()
+		res := <-done
+		if res.err != nil {
+			t.Fatal(res.err)
+		}
+		return res.r
+	}
+}
+
+// sessionCall plays chain through a real elks.Session with cfg against
+// the simulator (see startSession), drains and hangs up.
+func sessionCall(t *testing.T, chain string, cfg elks.Config, opt elkstest.Options) (*elkstest.Report, elks.Stats, elks.End) {
+	t.Helper()
+	open, err := pipeline.OpenerText(chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, wait := startSession(t, cfg, opt)
+	ctx := t.Context()
 	if err := s.PlayOpener(ctx, open); err != nil {
 		t.Errorf("play: %v", err)
 	}
@@ -50,11 +67,7 @@ func sessionCall(t *testing.T, chain string, cfg elks.Config, opt elkstest.Optio
 	if err := s.Hangup(); err != nil {
 		t.Errorf("hangup: %v", err)
 	}
-	res := <-done
-	if res.err != nil {
-		t.Fatal(res.err)
-	}
-	return res.r, s.Stats(), s.End()
+	return wait(), s.Stats(), s.End()
 }
 
 // A looped tone played by a Session whose window exceeds the round trip:
