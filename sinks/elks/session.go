@@ -118,6 +118,14 @@ func StartSession(ctx context.Context, t Transport, cfg Config) (*Session, error
 	return startSession(ctx, t, cfg, testHooks{})
 }
 
+// testHooks lets tests reach inside a session; the zero value is what
+// StartSession uses.
+type testHooks struct {
+	// recordWrite, when set, is called by the writer before it writes
+	// each message: a test makes the disk slow or stuck with it.
+	recordWrite func()
+}
+
 // startSession is StartSession with test hooks.
 func startSession(ctx context.Context, t Transport, cfg Config, hooks testHooks) (*Session, error) {
 	cfg, err := cfg.withDefaults()

@@ -33,14 +33,6 @@ const (
 	recordQueueBytes = 1 << 20
 )
 
-// testHooks lets tests reach inside a session; the zero value is what
-// StartSession uses.
-type testHooks struct {
-	// recordWrite, when set, is called by the writer before it writes
-	// each message: a test makes the disk slow or stuck with it.
-	recordWrite func()
-}
-
 // recordMsg is one message of caller audio on its way to the decoder.
 type recordMsg struct {
 	data     []byte
