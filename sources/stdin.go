@@ -30,41 +30,56 @@ type stdinChunk struct {
 	err error
 }
 
-// stdinPump is the one goroutine of the process that reads a piped
-// standard input: a read of a pipe cannot be interrupted, so the pipeline
-// waits for its chunks with a select instead. It starts with the first
-// stage that reads the pipe and ends at the pipe's end; a pipeline that
-// stops before then leaves it waiting to hand over its next chunk, which
-// the next reader of standard input gets (what the stage that stopped had
-// taken but not read is gone, as with any read of a pipe).
-var stdinPump struct {
-	once   sync.Once
+// stdinPump is the one goroutine that reads a piped standard input: a
+// read of a pipe cannot be interrupted, so the pipeline waits for its
+// chunks with a select instead. It starts with the first stage that reads
+// the pipe and ends at the pipe's end; a pipeline that stops before then
+// leaves it waiting to hand over its next chunk, which the next reader of
+// standard input gets (what the stage that stopped had taken but not read
+// is gone, as with any read of a pipe).
+type stdinPump struct {
+	file   *os.File
 	chunks chan stdinChunk // closed after the last chunk
 	end    error           // why it ended (io.EOF or a read error), set before chunks closes
 }
 
-func stdinChunks() <-chan stdinChunk {
-	stdinPump.once.Do(func() {
-		stdinPump.chunks = make(chan stdinChunk)
-		in := os.Stdin
-		go func() {
-			defer close(stdinPump.chunks)
-			for {
-				b := make([]byte, 32<<10)
-				n, err := in.Read(b)
-				if err != nil {
-					stdinPump.end = err
-				}
-				if n > 0 || err != nil {
-					stdinPump.chunks <- stdinChunk{b[:n], err}
-				}
-				if err != nil {
-					return
-				}
-			}
-		}()
-	})
-	return stdinPump.chunks
+// stdinPumps holds the pump of the standard input in use. A program (or
+// a test) that replaces os.Stdin gets a pump of the new file; the old one
+// ends with its own pipe.
+var stdinPumps struct {
+	mu  sync.Mutex
+	cur *stdinPump
+}
+
+// currentStdinPump returns the pump of os.Stdin, starting it if needed.
+func currentStdinPump() *stdinPump {
+	stdinPumps.mu.Lock()
+	defer stdinPumps.mu.Unlock()
+	if p := stdinPumps.cur; p != nil && p.file == os.Stdin {
+		return p
+	}
+	p := &stdinPump{file: os.Stdin, chunks: make(chan stdinChunk)}
+	stdinPumps.cur = p
+	go p.run()
+	return p
+}
+
+// run reads the file until it ends, handing over each chunk.
+func (p *stdinPump) run() {
+	defer close(p.chunks)
+	for {
+		b := make([]byte, 32<<10)
+		n, err := p.file.Read(b)
+		if err != nil {
+			p.end = err
+		}
+		if n > 0 || err != nil {
+			p.chunks <- stdinChunk{b[:n], err}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // stdinPipe reads a piped standard input through the pump.
@@ -79,10 +94,11 @@ func (r *stdinPipe) Read(p []byte) (int, error) {
 		if r.err != nil {
 			return 0, r.err
 		}
+		pump := currentStdinPump()
 		select {
-		case c, ok := <-stdinChunks():
+		case c, ok := <-pump.chunks:
 			if !ok {
-				c.err = stdinPump.end // every later reader sees the same end
+				c.err = pump.end // every later reader sees the same end
 			}
 			r.rest, r.err = c.b, c.err
 		case <-r.ctx.Done():
