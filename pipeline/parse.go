@@ -16,8 +16,13 @@ type Node struct {
 }
 
 // Label names the node in errors and in the printed chain, e.g.
-// `file "in.mp3"` or `resample 8k`.
-func (n *Node) Label() string {
+// `file "in.mp3"` or `resample 8k`. The values of secret parameters
+// (Param.Secret) read xxx: `elks token=xxx`.
+func (n *Node) Label() string { return n.text(true) }
+
+// text renders the node in pipe syntax; with hide, the values of secret
+// parameters read xxx.
+func (n *Node) text(hide bool) string {
 	var b strings.Builder
 	b.WriteString(n.Element.Name)
 	pos := 0
@@ -31,9 +36,14 @@ func (n *Node) Label() string {
 			p = n.Element.positional(pos)
 			pos++
 		}
-		if p != nil && p.Type == TypePath && !named || w == "" || strings.ContainsAny(w, " \t\"'") {
+		switch {
+		case hide && p != nil && p.Secret && named:
+			b.WriteString(key + "=xxx")
+		case hide && p != nil && p.Secret:
+			b.WriteString("xxx")
+		case p != nil && p.Type == TypePath && !named || w == "" || strings.ContainsAny(w, " \t\"'"):
 			b.WriteString(strconv.Quote(w))
-		} else {
+		default:
 			b.WriteString(w)
 		}
 	}
@@ -49,19 +59,20 @@ type Spec struct {
 	Sink       *Node
 }
 
-// String renders the spec back in pipe syntax.
+// String renders the spec back in pipe syntax, secrets included: it is
+// for passing a pipeline on, not for printing (print the Labels).
 func (s *Spec) String() string {
 	var parts []string
 	var srcs []string
 	for _, n := range s.Sources {
-		srcs = append(srcs, n.Label())
+		srcs = append(srcs, n.text(false))
 	}
 	parts = append(parts, strings.Join(srcs, " + "))
 	for _, n := range s.Transforms {
-		parts = append(parts, n.Label())
+		parts = append(parts, n.text(false))
 	}
 	if s.Sink != nil {
-		parts = append(parts, s.Sink.Label())
+		parts = append(parts, s.Sink.text(false))
 	}
 	return strings.Join(parts, " | ")
 }

@@ -51,7 +51,7 @@ func testRegistry() *Registry {
 		Params:  []Param{{Name: "path", Type: TypePath, Positional: true, Required: true}},
 		NewSink: func(a Args) (Sink, error) { return &collect{}, nil }})
 	r.Register(Element{Name: "collect", Kind: KindSink, Summary: "test sink",
-		Params: []Param{{Name: "rate", Type: TypeRate}},
+		Params: []Param{{Name: "rate", Type: TypeRate}, {Name: "key", Type: TypeString, Positional: true, Secret: true}},
 		NewSink: func(a Args) (Sink, error) {
 			return &collect{want: Format{Rate: a.Int("rate"), Channels: 1}}, nil
 		}})
@@ -302,5 +302,28 @@ func TestInspectKeepsWithinWidth(t *testing.T) {
 	}
 	if want := "\n  n  integer  a number  (default 1)\n"; !strings.Contains(b.String(), want) {
 		t.Errorf("inspect narrow lacks %q:\n%s", want, b.String())
+	}
+}
+
+// A secret parameter's value never shows in a stage's label (errors, the
+// -v chain), named or positional; Spec.String keeps it, so that the spec
+// can be passed on.
+func TestSecretParamsAreHidden(t *testing.T) {
+	r := testRegistry()
+	for _, c := range []struct{ text, label string }{
+		{"const | collect key=s3cret rate=8k", "collect key=xxx rate=8k"},
+		{"const | collect s3cret", "collect xxx"},
+		{"const | collect rate=8k", "collect rate=8k"},
+	} {
+		spec, err := r.Parse(c.text)
+		if err != nil {
+			t.Fatalf("%s: %v", c.text, err)
+		}
+		if got := spec.Sink.Label(); got != c.label {
+			t.Errorf("%s: label %q, want %q", c.text, got, c.label)
+		}
+		if got := spec.String(); got != c.text {
+			t.Errorf("%s: String %q", c.text, got)
+		}
 	}
 }

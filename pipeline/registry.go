@@ -80,6 +80,10 @@ type Param struct {
 	// Min and Max bound numeric values (durations in seconds) when HasRange.
 	Min, Max float64
 	HasRange bool
+	// Secret parameters (a token, say) never show their value where a
+	// stage is named: labels in errors, the -v chain and logs print
+	// xxx instead (see Node.Label).
+	Secret bool
 }
 
 // Range returns p with the numeric bounds min and max set.

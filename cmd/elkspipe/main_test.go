@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -189,5 +190,24 @@ func TestInterruptWhileStdinIsSilent(t *testing.T) {
 	got, f := decodeFile(t, out)
 	if len(got) != 0 || f.Rate != 8000 {
 		t.Errorf("%d samples at %d Hz", len(got), f.Rate)
+	}
+}
+
+// The elks token never shows in what the command prints: the -v chain
+// and an error naming the stage say token=xxx.
+func TestTokenIsRedacted(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close() // the port is taken: the elks stage fails to listen
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	code, stdout, stderr := runCLI(t, ctx, "-v", "tone 440 | elks token=s3cret listen="+ln.Addr().String())
+	if code == 0 || !strings.Contains(stderr, "elks token=xxx listen=") || !strings.Contains(stderr, "address already in use") {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if strings.Contains(stdout+stderr, "s3cret") {
+		t.Errorf("the token shows:\n%s%s", stdout, stderr)
 	}
 }

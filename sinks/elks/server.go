@@ -102,6 +102,7 @@ type Server struct {
 	base     context.Context // cancelled to hang up on every call
 	stop     context.CancelFunc
 	changed  chan struct{} // closed and replaced when active changes
+	refusals logLimiter    // rate-limits the warnings about refused requests
 }
 
 func (srv *Server) init() {
@@ -114,6 +115,18 @@ func (srv *Server) init() {
 	srv.sessions = map[*Session]struct{}{}
 	srv.base, srv.stop = context.WithCancel(context.Background())
 	srv.changed = make(chan struct{})
+}
+
+// refused logs a refused request at warn level: the first few, then one
+// every ten seconds with the number left out, so that a flood of bad
+// requests (wrong tokens, say) cannot flood the log.
+func (srv *Server) refused(why string, args ...any) {
+	srv.mu.Lock()
+	ok, skipped := srv.refusals.allow(time.Now())
+	srv.mu.Unlock()
+	if ok {
+		srv.logger().Warn("call refused: "+why, append(args, "suppressed", skipped)...)
+	}
 }
 
 func (srv *Server) logger() *slog.Logger {
@@ -154,7 +167,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if r.Header.Get("Upgrade") != "" {
-			log.Warn("call refused: wrong path", "path", r.URL.Path, "serving", path, "remote", r.RemoteAddr)
+			srv.refused("wrong path", "path", r.URL.Path, "serving", path, "remote", r.RemoteAddr)
 		}
 		http.NotFound(w, r)
 		return
@@ -162,13 +175,13 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if srv.Token != "" {
 		got := r.URL.Query().Get("token")
 		if got == "" {
-			log.Warn("call refused: no token", "remote", r.RemoteAddr)
+			srv.refused("no token", "remote", r.RemoteAddr)
 			http.Error(w, "missing token", http.StatusUnauthorized)
 			return
 		}
 		a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(srv.Token))
 		if subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
-			log.Warn("call refused: wrong token", "remote", r.RemoteAddr)
+			srv.refused("wrong token", "remote", r.RemoteAddr)
 			http.Error(w, "wrong token", http.StatusForbidden)
 			return
 		}
@@ -178,7 +191,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if why := srv.reserve(); why != "" {
-		log.Warn("call refused: "+why, "remote", r.RemoteAddr)
+		srv.refused(why, "remote", r.RemoteAddr)
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, why, http.StatusServiceUnavailable)
 		return
