@@ -60,7 +60,13 @@ func (s *Session) readLoop() {
 				continue
 			}
 			gotHello = true
+			orig := m
+			m = m.truncated()
 			s.log.Store(s.cfg.Logger.With("callid", m.CallID, "from", m.From, "to", m.To))
+			if m != orig {
+				s.Logger().Warn("hello fields truncated: 46elks sends short call ids and E.164 numbers",
+					"max_bytes", maxHelloField, "callid_bytes", len(orig.CallID), "from_bytes", len(orig.From), "to_bytes", len(orig.To))
+			}
 			if s.cfg.Record != "" {
 				r, err := openRecorder(s.cfg.Record, m, s.cfg.RecordFormat, time.Now(), s.Logger())
 				if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Message types, the value of the "t" field of every message.
@@ -38,6 +39,28 @@ type Hello struct {
 	CallID string `json:"callid"`
 	From   string `json:"from"`
 	To     string `json:"to"`
+}
+
+// maxHelloField is the most bytes a Session keeps of each field of a
+// hello. 46elks sends call ids of a few dozen characters and E.164
+// numbers; a peer that sends more would have it repeated on every log
+// line of the call.
+const maxHelloField = 64
+
+// truncated returns h with each field cut to maxHelloField bytes, at a
+// character boundary.
+func (h Hello) truncated() Hello {
+	cut := func(s string) string {
+		if len(s) <= maxHelloField {
+			return s
+		}
+		n := maxHelloField
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		return s[:n]
+	}
+	return Hello{CallID: cut(h.CallID), From: cut(h.From), To: cut(h.To)}
 }
 
 // Audio carries raw bytes in the declared format (base64 on the wire).

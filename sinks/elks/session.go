@@ -183,7 +183,9 @@ func startSession(ctx context.Context, t Transport, cfg Config, hooks testHooks)
 	}
 }
 
-// Hello returns the API's hello: the call's id, caller and callee.
+// Hello returns the API's hello: the call's id, caller and callee, each
+// cut to 64 bytes (46elks sends short ids and E.164 numbers; a longer
+// field is cut, and the cut logged, so that it cannot flood the log).
 func (s *Session) Hello() Hello { return s.hello }
 
 // Format returns the format of the audio sent to the caller.
