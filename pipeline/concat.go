@@ -39,6 +39,11 @@ func Concat(ctx context.Context, opens []Opener, opt ConcatOptions) (Source, err
 	if len(opens) == 0 {
 		return nil, fmt.Errorf("nothing to play")
 	}
+	for i, open := range opens {
+		if open == nil {
+			return nil, fmt.Errorf("item %d has no Opener (nil)", i+1)
+		}
+	}
 	if opt.Stage == "" {
 		opt.Stage = "concat"
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 )
@@ -83,3 +84,43 @@ type sourceFunc func(p []float32) (int, error)
 
 func (f sourceFunc) Format() Format                { return Format{Rate: 8000, Channels: 1} }
 func (f sourceFunc) Read(p []float32) (int, error) { return f(p) }
+
+// liar returns a fixed frame count whatever the buffer.
+type liar struct {
+	n  int
+	ch int
+}
+
+func (l liar) Format() Format              { return Format{Rate: 8000, Channels: l.ch} }
+func (l liar) Read([]float32) (int, error) { return l.n, nil }
+
+// A count that does not fit the buffer is the source's error: ReadFull
+// neither panics on a negative count nor trusts one larger than the
+// buffer, and a format without channels is refused, not divided by.
+func TestReadFullBadCounts(t *testing.T) {
+	for _, c := range []struct {
+		src  Source
+		want string
+	}{
+		{liar{n: -1, ch: 1}, "returned -1 frames for a buffer of 10 samples"},
+		{liar{n: 11, ch: 1}, "returned 11 frames for a buffer of 10 samples"},
+		{liar{n: 6, ch: 2}, "returned 6 frames for a buffer of 10 samples"},
+		{liar{n: 1, ch: 0}, "has 0 channels"},
+	} {
+		n, err := ReadFull(c.src, make([]float32, 10))
+		if n != 0 || err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %d, %v; want an error with %q", c.src, n, err, c.want)
+		}
+	}
+}
+
+// Concat refuses a nil Opener with an error naming the item.
+func TestConcatNilOpener(t *testing.T) {
+	open := func(context.Context) (Source, error) {
+		return FromSlice(Format{Rate: 8000, Channels: 1}, []float32{1}), nil
+	}
+	_, err := Concat(context.Background(), []Opener{open, nil}, ConcatOptions{})
+	if err == nil || !strings.Contains(err.Error(), "item 2 has no Opener") {
+		t.Errorf("Concat with a nil Opener: %v", err)
+	}
+}

@@ -384,6 +384,10 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ln.Close()
 		return errors.New("elks: Server has no Handler")
 	}
+	if srv.path() == "/healthz" {
+		ln.Close()
+		return errors.New("elks: Server.Path /healthz is the health endpoint: serve calls on another path")
+	}
 	if _, err := srv.Config.withDefaults(); err != nil {
 		ln.Close()
 		return err

@@ -2,7 +2,9 @@ package elks
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -42,4 +44,21 @@ func TestServerRefusalsRateLimited(t *testing.T) {
 		}
 		srv.Shutdown(t.Context())
 	})
+}
+
+// A Server whose Path is the health endpoint would never see a call:
+// Serve refuses it, as the elks element does.
+func TestServerHealthzPathRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := TextHandler("tone 440 dur=100ms")
+	err = (&Server{Path: "/healthz", Handler: h}).Serve(context.Background(), ln)
+	if err == nil || !strings.Contains(err.Error(), "health endpoint") {
+		t.Fatalf("Serve with Path /healthz: %v", err)
+	}
+	if _, err := ln.Accept(); err == nil {
+		t.Error("the listener was left open")
+	}
 }
