@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -103,6 +104,7 @@ type Server struct {
 	stop     context.CancelFunc
 	changed  chan struct{} // closed and replaced when active changes
 	refusals logLimiter    // rate-limits the warnings about refused requests
+	httpErrs logLimiter    // rate-limits net/http's own error lines
 }
 
 func (srv *Server) init() {
@@ -121,12 +123,29 @@ func (srv *Server) init() {
 // every ten seconds with the number left out, so that a flood of bad
 // requests (wrong tokens, say) cannot flood the log.
 func (srv *Server) refused(why string, args ...any) {
+	srv.warnLimited(&srv.refusals, "call refused: "+why, args...)
+}
+
+// warnLimited logs msg at warn level as lim allows, with the number of
+// lines lim left out since the last.
+func (srv *Server) warnLimited(lim *logLimiter, msg string, args ...any) {
 	srv.mu.Lock()
-	ok, skipped := srv.refusals.allow(time.Now())
+	ok, skipped := lim.allow(time.Now())
 	srv.mu.Unlock()
 	if ok {
-		srv.logger().Warn("call refused: "+why, append(args, "suppressed", skipped)...)
+		srv.logger().Warn(msg, append(args, "suppressed", skipped)...)
 	}
+}
+
+// httpErrorLog takes net/http's own error lines (an accept that fails
+// with "too many open files", a malformed request) to the log at warn
+// level, rate-limited: an operator must see them, a flood must not
+// drown the log.
+type httpErrorLog struct{ srv *Server }
+
+func (w httpErrorLog) Write(p []byte) (int, error) {
+	w.srv.warnLimited(&w.srv.httpErrs, "http server: "+strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 func (srv *Server) logger() *slog.Logger {
@@ -374,6 +393,12 @@ func (srv *Server) ListenAndServe(ctx context.Context) error {
 	return srv.Serve(ctx, ln)
 }
 
+// httpIdleTimeout closes a keep-alive HTTP connection (a health check's,
+// say) that sends no new request for this long, so that idle clients
+// cannot hold the process's file descriptors. Calls are not affected:
+// their connections become WebSockets, which keep no HTTP timeouts.
+var httpIdleTimeout = 30 * time.Second
+
 // Serve serves calls on ln until ctx is cancelled or ln fails. Then it
 // stops accepting, lets the calls going on finish for up to
 // ShutdownTimeout, hangs up on the rest and returns once every call has
@@ -396,7 +421,8 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		IdleTimeout:       httpIdleTimeout,
+		ErrorLog:          stdlog.New(httpErrorLog{srv}, "", 0),
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

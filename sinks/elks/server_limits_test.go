@@ -62,3 +62,61 @@ func TestServerHealthzPathRefused(t *testing.T) {
 		t.Error("the listener was left open")
 	}
 }
+
+// An idle keep-alive connection (after a health check) is closed after
+// httpIdleTimeout, so idle clients cannot pile up and take the process's
+// file descriptors.
+func TestServerClosesIdleConnections(t *testing.T) {
+	saved := httpIdleTimeout
+	httpIdleTimeout = 200 * time.Millisecond
+	defer func() { httpIdleTimeout = saved }()
+	h, _ := TextHandler("tone 440 dur=100ms")
+	url, stop := srvTest(t, &Server{Handler: h})
+	defer stop()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(strings.TrimSuffix(url, "/"), "ws://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	start := time.Now()
+	buf := make([]byte, 4096)
+	var got []byte
+	for {
+		n, err := conn.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			if !strings.HasPrefix(string(got), "HTTP/1.1 200") {
+				t.Fatalf("health check answered %q", got)
+			}
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatalf("the idle connection was still open after %v", time.Since(start))
+			}
+			return // closed by the server
+		}
+	}
+}
+
+// net/http's own error lines (accept errors such as "too many open
+// files") reach the log at warn level, rate-limited like refusals.
+func TestServerHTTPErrorsLogged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var logs bytes.Buffer
+		srv := &Server{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+		w := httpErrorLog{srv}
+		for range 20 {
+			w.Write([]byte("http: Accept error: accept tcp 127.0.0.1:8095: accept4: too many open files; retrying in 5ms\n"))
+		}
+		if n := strings.Count(logs.String(), "level=WARN msg=\"http server: http: Accept error"); n != 5 {
+			t.Fatalf("%d warnings for 20 errors:\n%s", n, logs.String())
+		}
+		time.Sleep(10 * time.Second)
+		w.Write([]byte("http: Accept error: again\n"))
+		if !strings.Contains(logs.String(), "suppressed=15") {
+			t.Errorf("no count of the lines left out:\n%s", logs.String())
+		}
+	})
+}
