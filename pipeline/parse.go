@@ -13,6 +13,11 @@ type Node struct {
 	Args    Args
 	// Words are the words the user wrote after the element's name.
 	Words []string
+
+	// For each word, as the parser read it: the parameter it set, and
+	// whether it was given as key=value (a quoted word never is).
+	params []*Param
+	named  []bool
 }
 
 // Label names the node in errors and in the printed chain, e.g.
@@ -20,19 +25,23 @@ type Node struct {
 // (Param.Secret) read xxx: `elks token=xxx`.
 func (n *Node) Label() string { return n.text(true) }
 
-// text renders the node in pipe syntax; with hide, the values of secret
-// parameters read xxx.
+// text renders the node in pipe syntax. With hide, it is for people:
+// the values of secret parameters read xxx and odd words are quoted as
+// Go strings; without, it reads back as the same node (see Spec.String).
 func (n *Node) text(hide bool) string {
 	var b strings.Builder
 	b.WriteString(n.Element.Name)
 	pos := 0
-	for _, w := range n.Words {
+	for i, w := range n.Words {
 		b.WriteByte(' ')
 		key, _, named := splitKeyValue(w)
 		var p *Param
-		if named {
+		switch {
+		case i < len(n.params):
+			p, named = n.params[i], n.named[i]
+		case named:
 			p = n.Element.Param(key)
-		} else {
+		default:
 			p = n.Element.positional(pos)
 			pos++
 		}
@@ -41,12 +50,51 @@ func (n *Node) text(hide bool) string {
 			b.WriteString(key + "=xxx")
 		case hide && p != nil && p.Secret:
 			b.WriteString("xxx")
-		case p != nil && p.Type == TypePath && !named || w == "" || strings.ContainsAny(w, " \t\"'"):
-			b.WriteString(strconv.Quote(w))
+		case named && needsQuotes(w[len(key)+1:], true):
+			quote := quoteWord
+			if hide {
+				quote = strconv.Quote
+			}
+			b.WriteString(key + "=" + quote(w[len(key)+1:]))
+		case p != nil && p.Type == TypePath && !named || needsQuotes(w, named):
+			if hide {
+				b.WriteString(strconv.Quote(w))
+			} else {
+				b.WriteString(quoteWord(w))
+			}
 		default:
 			b.WriteString(w)
 		}
 	}
+	return b.String()
+}
+
+// needsQuotes reports whether a word must be quoted to read back as
+// itself: it is empty, holds white space, quotes, a backslash or a |, is
+// a separator (! or +), or is a value that would read as key=value.
+func needsQuotes(w string, named bool) bool {
+	if w == "" || w == "!" || w == "+" || strings.ContainsAny(w, "\"'\\|") {
+		return true
+	}
+	if _, _, kv := splitKeyValue(w); kv && !named {
+		return true
+	}
+	return strings.ContainsFunc(w, unicode.IsSpace)
+}
+
+// quoteWord quotes w in the parser's syntax: in double quotes, with a
+// backslash before each double quote and backslash; everything else,
+// white space and control characters included, stands for itself.
+func quoteWord(w string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, c := range w {
+		if c == '"' || c == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	b.WriteByte('"')
 	return b.String()
 }
 
@@ -84,6 +132,8 @@ func (s *Spec) String() string {
 //	SOURCE = STAGE { + STAGE }
 //
 // Words may be quoted with '...' or "..." and characters escaped with \.
+// A word that starts with a quote is one value, never key=value; a quote
+// after key= quotes the value: path="my file.wav".
 func Parse(text string) (*Spec, error) { return DefaultRegistry.Parse(text) }
 
 // ParseWords reads a pipeline already split into words, as a shell passes
@@ -160,7 +210,12 @@ func tokenize(text string) ([]token, error) {
 				return nil, fmt.Errorf("unclosed %c quote", c)
 			}
 			i = end
-			inWord, quoted = true, true
+			// A word that starts with a quote is one value, never
+			// key=value; a quote after key= quotes the value.
+			if !inWord {
+				quoted = true
+			}
+			inWord = true
 		default:
 			cur.WriteRune(c)
 			inWord = true
@@ -281,6 +336,8 @@ func (r *Registry) parseNode(words []token, prefer []Kind) (*Node, error) {
 			if err := a.set(key, val); err != nil {
 				return nil, fmt.Errorf("%q: %w", w.text, err)
 			}
+			n.params = append(n.params, e.Param(key))
+			n.named = append(n.named, true)
 			continue
 		}
 		p := e.positional(pos)
@@ -295,6 +352,8 @@ func (r *Registry) parseNode(words []token, prefer []Kind) (*Node, error) {
 		if err := a.set(p.Name, w.text); err != nil {
 			return nil, fmt.Errorf("%q: %w", w.text, err)
 		}
+		n.params = append(n.params, p)
+		n.named = append(n.named, false)
 	}
 	if err := a.finish(); err != nil {
 		return nil, err

@@ -50,7 +50,9 @@
 // 1.5s, 2m, 3); rates and frequencies take an optional k (8k, 44.1k, 1k);
 // levels are in dB (-6dB or -6); yes/no values are true/false, yes/no or
 // on/off. Words may be quoted with '...' or "..." inside the pipeline text
-// (file "my song.mp3"), and \ escapes one character. Quote the whole
+// (file "my song.mp3"); a quoted word is one value, never key=value, while
+// a quote after key= quotes the value (wav path="my file.wav"); \ escapes
+// one character. Quote the whole
 // pipeline for the shell, or write ! as separate words instead of |.
 //
 // Mistakes name the stage, the word and the nearest valid name:
