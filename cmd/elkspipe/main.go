@@ -52,8 +52,8 @@
 // on/off. Words may be quoted with '...' or "..." inside the pipeline text
 // (file "my song.mp3"); a quoted word is one value, never key=value, while
 // a quote after key= quotes the value (wav path="my file.wav"); \ escapes
-// one character. Quote the whole
-// pipeline for the shell, or write ! as separate words instead of |.
+// one character. Quote the whole pipeline for the shell, or write ! as
+// separate words instead of |.
 //
 // Mistakes name the stage, the word and the nearest valid name:
 //
