@@ -42,6 +42,11 @@ func WebSocket(c *websocket.Conn) Transport {
 	return &wsTransport{c: c}
 }
 
+// wsKeepBuffer is the largest read buffer a WebSocket transport keeps
+// between messages: enough for every message 46elks sends (20 ms of
+// audio, about 1 kB of JSON), far below wsReadLimit.
+const wsKeepBuffer = 64 << 10
+
 type wsTransport struct {
 	c    *websocket.Conn
 	rbuf bytes.Buffer
@@ -55,6 +60,11 @@ func (t *wsTransport) ReadMessage(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		t.markGone()
 		return nil, wsErr(err)
+	}
+	if t.rbuf.Cap() > wsKeepBuffer {
+		// The last message was a large one: let its buffer go, so that
+		// one large message does not hold memory for the rest of the call.
+		t.rbuf = bytes.Buffer{}
 	}
 	t.rbuf.Reset()
 	if _, err := t.rbuf.ReadFrom(r); err != nil {
