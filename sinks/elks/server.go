@@ -73,7 +73,10 @@ type Server struct {
 	// before the WebSocket upgrade.
 	Token string
 	// MaxCalls limits the calls served at once (0: no limit); one more is
-	// refused with 503 before the upgrade.
+	// refused with 503 before the upgrade. A connection counts as a call
+	// from its hello on: connections still waiting for theirs are bounded
+	// apart (maxWaitingForHello), so silent connections cannot take the
+	// places of calls.
 	MaxCalls int
 	// Config configures every call's Session. Its Logger defaults to the
 	// server's.
@@ -96,7 +99,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	inited   bool
-	active   int // calls reserved, from before the upgrade to the end
+	active   int // calls: from their hello to their end
+	waiting  int // upgraded connections still waiting for their hello
 	total    int64
 	closing  bool
 	sessions map[*Session]struct{}
@@ -165,8 +169,8 @@ func (srv *Server) path() string {
 	return srv.Path
 }
 
-// ActiveCalls returns the number of calls being served (including
-// connections waiting for their hello).
+// ActiveCalls returns the number of calls being served: connections
+// whose hello has come, until their end.
 func (srv *Server) ActiveCalls() int {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
@@ -215,18 +219,22 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, why, http.StatusServiceUnavailable)
 		return
 	}
-	defer srv.release()
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
+		srv.settle(false)
 		log.Debug("not a WebSocket request", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	srv.mu.Lock()
-	srv.total++
-	srv.mu.Unlock()
 	srv.serveCall(WebSocket(c), r.RemoteAddr)
 }
 
+// maxWaitingForHello bounds the upgraded connections that have not sent
+// their hello yet. 46elks sends hello at once, so real calls wait for it
+// a round trip; more than this many waiting are silent connections.
+var maxWaitingForHello = 256
+
+// reserve admits a connection to wait for its hello, or says why not:
+// shutting down, the calls at MaxCalls, or too many connections waiting.
 func (srv *Server) reserve() string {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
@@ -235,12 +243,31 @@ func (srv *Server) reserve() string {
 		return "shutting down"
 	case srv.MaxCalls > 0 && srv.active >= srv.MaxCalls:
 		return fmt.Sprintf("busy (max-calls=%d)", srv.MaxCalls)
+	case srv.waiting >= maxWaitingForHello:
+		return fmt.Sprintf("busy (%d connections waiting for their hello)", srv.waiting)
 	}
-	srv.active++
+	srv.waiting++
 	srv.broadcastLocked()
 	return ""
 }
 
+// settle ends a connection's wait for its hello. With hello, the
+// connection becomes a call if there is room (MaxCalls), and settle
+// reports whether it did; the caller then releases it at its end.
+func (srv *Server) settle(hello bool) (call bool) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	srv.waiting--
+	if hello && (srv.MaxCalls <= 0 || srv.active < srv.MaxCalls) {
+		srv.active++
+		srv.total++
+		call = true
+	}
+	srv.broadcastLocked()
+	return call
+}
+
+// release ends a call.
 func (srv *Server) release() {
 	srv.mu.Lock()
 	srv.active--
@@ -282,10 +309,19 @@ func (srv *Server) serveCall(t Transport, remote string) {
 	base := srv.base
 	srv.mu.Unlock()
 	s, err := StartSession(base, t, cfg)
+	call := srv.settle(err == nil)
 	if err != nil {
 		log.Warn("call not started", "remote", remote, "err", err)
 		return
 	}
+	if !call {
+		// Calls that said hello while this one waited for its own took
+		// the last places.
+		srv.refused(fmt.Sprintf("busy (max-calls=%d) at its hello", srv.MaxCalls), "remote", remote)
+		s.Hangup()
+		return
+	}
+	defer srv.release()
 	srv.mu.Lock()
 	srv.sessions[s] = struct{}{}
 	srv.mu.Unlock()
@@ -366,9 +402,9 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 func (srv *Server) waitIdle(ctx context.Context) bool {
 	for {
 		srv.mu.Lock()
-		active, ch := srv.active, srv.changed
+		busy, ch := srv.active+srv.waiting, srv.changed
 		srv.mu.Unlock()
-		if active == 0 {
+		if busy == 0 {
 			return true
 		}
 		select {

@@ -1,8 +1,11 @@
 package elks
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -11,6 +14,9 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/elkspipe/elkspipe/internal/audiotest"
+	"github.com/elkspipe/elkspipe/pipeline"
 )
 
 // A flood of refused requests (wrong tokens) logs the first five, then
@@ -119,4 +125,87 @@ func TestServerHTTPErrorsLogged(t *testing.T) {
 			t.Errorf("no count of the lines left out:\n%s", logs.String())
 		}
 	})
+}
+
+// silentPeer is a connection that upgrades to a WebSocket and then says
+// nothing and answers nothing (not even a closing handshake), as an
+// attacker's would. closed receives when the server dropped it.
+type silentPeer struct {
+	conn   net.Conn
+	closed chan time.Time
+}
+
+// dialSilent opens a silentPeer to a server's ws:// URL and returns it
+// once the upgrade is answered; status is the answer's status code.
+func dialSilent(t *testing.T, url string) (p *silentPeer, status int) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = &silentPeer{conn: conn, closed: make(chan time.Time, 1)}
+	go func() {
+		io.Copy(io.Discard, conn) // the close frame, then EOF when the server drops it
+		p.closed <- time.Now()
+	}()
+	return p, resp.StatusCode
+}
+
+// Connections that never send hello do not take the places of calls:
+// with max-calls=1 and three silent connections, a real call is served;
+// past maxWaitingForHello, one more connection is refused with 503; and
+// the silent ones are dropped at the hello timeout, without waiting for
+// a closing handshake they never answer (coder/websocket would wait 5 s).
+func TestServerSilentConnectionsTakeNoCalls(t *testing.T) {
+	sessLeakCheck(t)
+	saved := maxWaitingForHello
+	maxWaitingForHello = 4
+	defer func() { maxWaitingForHello = saved }()
+	const helloTimeout = 3 * time.Second
+	src := &srvSourceCloser{Endless: audiotest.Endless{F: pipeline.Format{Rate: 16000, Channels: 1}}}
+	srv := &Server{MaxCalls: 1, Config: Config{HelloTimeout: helloTimeout}, Handler: GraphHandler(srvEndlessGraph(src))}
+	url, stop := srvTest(t, srv)
+	start := time.Now()
+	var silent []*silentPeer
+	for range 3 {
+		p, status := dialSilent(t, url)
+		if status != http.StatusSwitchingProtocols {
+			t.Fatalf("silent connection: status %d", status)
+		}
+		silent = append(silent, p)
+	}
+	p := srvDial(t, url, replyNever)
+	srvWait(t, "audio", func() bool { return len(p.snapshot().msgs) > 3 })
+	if n := srv.ActiveCalls(); n != 1 {
+		t.Errorf("%d calls, want 1", n)
+	}
+	p.hangup()
+	srvWait(t, "the call to end", func() bool { return srv.ActiveCalls() == 0 })
+	if p, status := dialSilent(t, url); status != http.StatusSwitchingProtocols { // the fourth waiting
+		t.Errorf("a fourth silent connection: status %d", status)
+	} else {
+		silent = append(silent, p)
+	}
+	if _, status := dialSilent(t, url); status != http.StatusServiceUnavailable {
+		t.Errorf("a fifth silent connection: status %d, want 503", status)
+	}
+	if d := time.Since(start); d > helloTimeout {
+		t.Errorf("the checks took %v, past the hello timeout: they proved nothing", d)
+	}
+	for i, c := range silent {
+		if at := (<-c.closed).Sub(start); at < helloTimeout || at > helloTimeout+3*time.Second {
+			t.Errorf("silent connection %d dropped after %v; want at the hello timeout, %v", i+1, at, helloTimeout)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Error(err)
+	}
 }

@@ -174,10 +174,12 @@ func startSession(ctx context.Context, t Transport, cfg Config, hooks testHooks)
 		return nil, fmt.Errorf("the call ended before the API's hello: %s", s.End())
 	case <-timer.C:
 		s.finish(End{By: ByClose, Message: "no hello"})
+		abort(t) // a silent peer gets no closing handshake to wait for
 		s.Close()
 		return nil, fmt.Errorf("no hello from the API within %v", cfg.HelloTimeout)
 	case <-ctx.Done():
 		s.finish(End{By: ByClose, Message: "cancelled before hello"})
+		abort(t)
 		s.Close()
 		return nil, ctx.Err()
 	}

@@ -77,6 +77,18 @@ func (t *wsTransport) ReadMessage(ctx context.Context) ([]byte, error) {
 	return t.rbuf.Bytes(), nil
 }
 
+// abort makes t's Close drop the connection at once, without the
+// closing handshake, when t supports it (a WebSocket does): for a peer
+// that never said anything, waiting for its answer only holds resources.
+func abort(t Transport) {
+	if a, ok := t.(interface{ abort() }); ok {
+		a.abort()
+	}
+}
+
+// abort makes Close drop the connection without the closing handshake.
+func (t *wsTransport) abort() { t.markGone() }
+
 func (t *wsTransport) markGone() {
 	t.mu.Lock()
 	t.gone = true
