@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,7 +30,7 @@ import (
 type simCall struct {
 	s    *elks.Session
 	tap  *tap
-	logs *logBuf
+	logs *elks.TestLogBuf
 	rep  chan *elkstest.Report
 }
 
@@ -54,7 +53,7 @@ func startSim(t *testing.T, cfg elks.Config, opt elkstest.Options) *simCall {
 		c.rep <- r
 	}()
 	if cfg.Logger == nil {
-		c.logs = &logBuf{}
+		c.logs = &elks.TestLogBuf{}
 		cfg.Logger = slog.New(slog.NewTextHandler(c.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	s, err := elks.StartSession(context.Background(), c.tap, cfg)
@@ -82,7 +81,7 @@ func (c *simCall) play(t *testing.T, chain string) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(c.s.Context(), playLimit)
 	defer cancel()
-	err := c.s.PlayGraph(ctx, graph(t, chain))
+	err := c.s.PlayGraph(ctx, elks.TestGraph(t, chain))
 	if err == nil {
 		err = c.s.Drain(ctx)
 	}
@@ -90,55 +89,15 @@ func (c *simCall) play(t *testing.T, chain string) error {
 	return err
 }
 
-// graph builds the pipeline of a chain in pipe syntax.
-func graph(t testing.TB, chain string) *pipeline.Graph {
-	t.Helper()
-	spec, err := pipeline.Parse(chain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := spec.Graph()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return g
-}
-
 // expect returns the audio of chain as the caller should hear it in format
 // f: converted to f's rate, mono, then through f's codec.
 func expect(t testing.TB, chain string, f elks.Format) []float32 {
 	t.Helper()
-	info, _ := f.Info()
-	src, _, err := graph(t, chain).Open(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pipeline.Close(src)
-	conv, _, err := pipeline.Convert(src, pipeline.Format{Rate: info.Rate, Channels: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	enc, _ := elks.NewEncoder(f)
-	dec, _ := elks.NewDecoder(f)
-	out, err := dec.Decode(nil, enc.Encode(nil, audiotest.MustReadAll(t, conv)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return elks.TestExpect(t, elks.TestGraph(t, chain), f)
 }
 
 // sameAudio fails the test unless got and want are the same samples.
-func sameAudio(t *testing.T, got, want []float32) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("heard %d samples, want %d", len(got), len(want))
-	}
-	for i := range got {
-		if got[i] != want[i] {
-			t.Fatalf("sample %d: heard %v, want %v", i, got[i], want[i])
-		}
-	}
-}
+var sameAudio = elks.TestSameAudio
 
 // near reports whether two figures in seconds are the same but for
 // floating-point rounding.
@@ -276,24 +235,4 @@ func readWAV(t *testing.T, path string) []float32 {
 		t.Fatalf("%s: %v", path, f)
 	}
 	return audiotest.MustReadAll(t, src)
-}
-
-// logBuf is a buffer of log lines safe for concurrent use.
-type logBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-// Write adds p to the buffer.
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// String returns the lines written so far.
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
