@@ -68,6 +68,12 @@ type Config struct {
 	// loses audio (counted in Stats.RecordDropped) rather than delay
 	// the call.
 	Record string
+	// RecordMax is the longest recording of a call, default
+	// DefaultRecordMax, at most 12 h (what a WAV file can hold). Caller
+	// audio that arrives faster than real time is left out as well: a
+	// recording never runs more than 5 s ahead of the time since the
+	// caller's first audio (Stats.RecordAhead, Stats.RecordFull).
+	RecordMax time.Duration
 	// RecordFormat is the "listening" format asked for when recording;
 	// default: Format when the API can send it and a decoder exists,
 	// otherwise pcm_16000.
@@ -99,6 +105,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.Checkpoint, DefaultCheckpoint)
 	def(&c.HelloTimeout, DefaultHelloTimeout)
 	def(&c.ByeTimeout, DefaultByeTimeout)
+	def(&c.RecordMax, DefaultRecordMax)
 	switch {
 	case c.Chunk < time.Millisecond || c.Chunk > 2*time.Second:
 		return c, fmt.Errorf("chunk %v out of range 1ms..2s", c.Chunk)
@@ -106,6 +113,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("negative duration in the session configuration")
 	case c.Checkpoint < time.Millisecond:
 		return c, fmt.Errorf("checkpoint %v is shorter than 1ms", c.Checkpoint)
+	case c.RecordMax < 0 || c.RecordMax > maxRecordMax:
+		return c, fmt.Errorf("record-max %v out of range 0..%v (a WAV file holds at most 4 GiB)", c.RecordMax, maxRecordMax)
 	}
 	if c.MaxBytes <= 0 || c.MaxBytes > MaxBytesInFlight {
 		c.MaxBytes = MaxBytesInFlight

@@ -36,7 +36,8 @@ const (
 // recordMsg is one message of caller audio on its way to the decoder.
 type recordMsg struct {
 	data     []byte
-	afterGap bool // audio was left out before it
+	at       time.Time // when it arrived
+	afterGap bool      // audio was left out before it
 }
 
 // recordFeed is the reader's side of a running recording.
@@ -44,6 +45,7 @@ type recordFeed struct {
 	q      chan recordMsg
 	queued atomic.Int64 // bytes in q
 	gap    bool         // the reader left audio out since the last message queued
+	full   atomic.Bool  // the recording reached its longest: queue nothing more
 	done   chan struct{}
 	drops  logLimiter // rate-limits the warnings about audio left out
 }
@@ -61,10 +63,13 @@ func (s *Session) startRecorder(rec *callRecorder) *recordFeed {
 // out when the decoder has fallen too far behind. data must not be
 // modified afterwards (Unmarshal returns audio in a slice of its own).
 func (s *Session) record(rq *recordFeed, data []byte) {
+	if rq.full.Load() {
+		return
+	}
 	n := int64(len(data))
 	if rq.queued.Add(n) <= recordQueueBytes {
 		select {
-		case rq.q <- recordMsg{data: data, afterGap: rq.gap}:
+		case rq.q <- recordMsg{data: data, at: time.Now(), afterGap: rq.gap}:
 			rq.gap = false
 			return
 		default:
@@ -85,6 +90,33 @@ func (s *Session) recordDropped(lim *logLimiter) {
 	if ok, _ := lim.allow(time.Now()); ok {
 		s.Logger().Warn("the recording falls behind the caller's audio: audio left out", "dropped", dropped)
 	}
+}
+
+// recordAhead counts caller audio left out of the recording because it
+// ran ahead of the call's clock (d of it), and warns about it
+// (rate-limited by lim).
+func (s *Session) recordAhead(d time.Duration, lim *logLimiter) {
+	s.mu.Lock()
+	s.stats.RecordAhead += d
+	total := s.stats.RecordAhead
+	s.mu.Unlock()
+	if ok, skipped := lim.allow(time.Now()); ok {
+		s.Logger().Warn("caller audio arrives faster than real time: what runs ahead of the call's clock is left out of the recording",
+			"ahead", recordAhead, "left_out", total, "suppressed", skipped)
+	}
+}
+
+// recordFull notes, once, that the recording reached RecordMax, and has
+// the reader queue nothing more.
+func (s *Session) recordFull(rec *callRecorder, rq *recordFeed) {
+	if rq.full.Swap(true) {
+		return
+	}
+	s.mu.Lock()
+	s.stats.RecordFull = true
+	s.mu.Unlock()
+	s.Logger().Warn("the recording reached its longest: the rest of the call is not recorded",
+		"path", rec.path, "record-max", s.cfg.RecordMax)
 }
 
 // stopRecorder lets the decoder and the writer finish what is queued,
@@ -109,15 +141,29 @@ func (s *Session) recordLoop(rec *callRecorder, rq *recordFeed) {
 		<-written
 		rec.close()
 	}()
-	var lim, drops logLimiter
+	var lim, drops, ahead logLimiter
+	budget := newRecordBudget(rec.rate, s.cfg.RecordMax)
 	nbufs := 0
 	for m := range rq.q {
 		rq.queued.Add(-int64(len(m.data)))
+		if budget.full() {
+			continue
+		}
 		pcm, err := rec.decode(m.data, m.afterGap)
 		if err != nil {
 			s.malformed(&lim, fmt.Errorf("caller audio: %w", err))
 		}
 		if len(pcm) == 0 {
+			continue
+		}
+		keep, why := budget.admit(m.at, len(pcm))
+		if why == cutAhead {
+			s.recordAhead(frameDur(len(pcm)-keep, rec.rate), &ahead)
+		}
+		if budget.full() {
+			s.recordFull(rec, rq)
+		}
+		if pcm = pcm[:keep]; keep == 0 {
 			continue
 		}
 		var buf []float32

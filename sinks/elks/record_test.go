@@ -17,7 +17,8 @@ import (
 	"github.com/elkspipe/elkspipe/sources"
 )
 
-// recSay sends samples as caller audio in format f, 20 ms per message.
+// recSay sends samples as caller audio in format f, 20 ms per message,
+// one message every 20 ms as the API does (in a bubble, on its clock).
 func recSay(t *testing.T, p *wirePeer, f Format, samples []float32) {
 	t.Helper()
 	info, _ := f.Info()
@@ -27,6 +28,9 @@ func recSay(t *testing.T, p *wirePeer, f Format, samples []float32) {
 	}
 	step := info.Rate / 50
 	for i := 0; i < len(samples); i += step {
+		if i > 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
 		data := enc.Encode(nil, samples[i:min(i+step, len(samples))])
 		p.t.WriteMessage(context.Background(), AppendAudio(nil, data))
 	}

@@ -40,6 +40,8 @@ func init() {
 				Doc: "hang up once the audio has played; false keeps the call open, silent, until the caller hangs up"},
 			{Name: "record", Type: pipeline.TypePath,
 				Doc: "write the caller's audio to this WAV file per call; {callid} {from} {to} {time} are replaced"},
+			pipeline.Param{Name: "record-max", Type: pipeline.TypeDuration, Default: "4h",
+				Doc: "longest recording per call; caller audio arriving faster than real time is left out too"}.Range(1, 12*3600),
 			pipeline.Param{Name: "max-calls", Type: pipeline.TypeInt, Default: "0",
 				Doc: "calls served at once (0: no limit); more are refused with 503"}.Range(0, 1e6),
 			pipeline.Param{Name: "hello-timeout", Type: pipeline.TypeDuration, Default: "10s",
@@ -72,6 +74,7 @@ func init() {
 					Checkpoint:   a.Duration("checkpoint"),
 					HelloTimeout: a.Duration("hello-timeout"),
 					Record:       a.String("record"),
+					RecordMax:    a.Duration("record-max"),
 				},
 				ShutdownTimeout: a.Duration("shutdown-timeout"),
 			}

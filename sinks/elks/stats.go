@@ -35,4 +35,11 @@ type Stats struct {
 	// recording because writing it fell too far behind (a slow disk):
 	// the session never lets the recording delay its reading.
 	RecordDropped int
+	// RecordAhead is the caller audio left out of the recording because
+	// it arrived faster than real time (more than 5 s ahead of the time
+	// since its first message).
+	RecordAhead time.Duration
+	// RecordFull reports that the recording reached Config.RecordMax:
+	// the rest of the call was not recorded.
+	RecordFull bool
 }
