@@ -68,6 +68,12 @@ type Config struct {
 	// loses audio (counted in Stats.RecordDropped) rather than delay
 	// the call.
 	Record string
+	// Ping is how often the session pings the API, so that a call with
+	// nothing to send survives the proxies that cut idle connections; a
+	// pong must come back within the same period, or the call is dropped
+	// (End.By ByDrop). Default DefaultPing; negative: no pings. Only
+	// transports that implement Pinger are pinged.
+	Ping time.Duration
 	// RecordMax is the longest recording of a call, default
 	// DefaultRecordMax, at most 12 h (what a WAV file can hold). Caller
 	// audio that arrives faster than real time is left out as well: a
@@ -106,9 +112,12 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.HelloTimeout, DefaultHelloTimeout)
 	def(&c.ByeTimeout, DefaultByeTimeout)
 	def(&c.RecordMax, DefaultRecordMax)
+	def(&c.Ping, DefaultPing)
 	switch {
 	case c.Chunk < time.Millisecond || c.Chunk > 2*time.Second:
 		return c, fmt.Errorf("chunk %v out of range 1ms..2s", c.Chunk)
+	case c.Ping > 0 && c.Ping < 10*time.Millisecond:
+		return c, fmt.Errorf("ping %v is shorter than 10ms", c.Ping)
 	case c.Window < 0 || c.Checkpoint < 0 || c.HelloTimeout < 0 || c.ByeTimeout < 0:
 		return c, fmt.Errorf("negative duration in the session configuration")
 	case c.Checkpoint < time.Millisecond:

@@ -50,6 +50,7 @@ type Session struct {
 	quit       chan struct{} // closed by Close: the writer stops
 	readerDone chan struct{} // closed when readLoop returns, the recording complete
 	writerDone chan struct{} // closed when writeLoop returns
+	pingDone   chan struct{} // closed when pingLoop returns (or at once: no pings)
 	helloCh    chan helloEvent
 	endOnce    sync.Once
 	closeOnce  sync.Once
@@ -137,7 +138,7 @@ func startSession(ctx context.Context, t Transport, cfg Config, hooks testHooks)
 		t: t, cfg: cfg, hooks: hooks,
 		done: make(chan struct{}), quit: make(chan struct{}),
 		helloCh:    make(chan helloEvent, 1),
-		readerDone: make(chan struct{}), writerDone: make(chan struct{}),
+		readerDone: make(chan struct{}), writerDone: make(chan struct{}), pingDone: make(chan struct{}),
 		changed: make(chan struct{}), outWake: make(chan struct{}, 1),
 		free:     make(chan []byte, audioBuffers),
 		needSend: true,
@@ -157,6 +158,11 @@ func startSession(ctx context.Context, t Transport, cfg Config, hooks testHooks)
 	s.ctx, s.cancel = context.WithCancelCause(ctx)
 	go s.readLoop()
 	go s.writeLoop()
+	if p, ok := t.(Pinger); ok && cfg.Ping > 0 {
+		go s.pingLoop(p)
+	} else {
+		close(s.pingDone)
+	}
 
 	timer := time.NewTimer(cfg.HelloTimeout)
 	defer timer.Stop()
@@ -359,6 +365,7 @@ func (s *Session) Close() error {
 		close(s.quit)
 		<-s.readerDone
 		<-s.writerDone
+		<-s.pingDone
 		st := s.Stats()
 		s.Logger().Debug("session closed", "audio_sent", st.AudioSent, "syncs", st.Syncs,
 			"max_in_flight", st.MaxInFlight, "malformed", st.Malformed, "unknown", st.Unknown,

@@ -38,7 +38,7 @@ func TestSessionDropIsHangup(t *testing.T) {
 // hangup=false: the call stays open, silent, until the caller hangs up.
 func TestSessionKeepOpen(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, p, _ := sessCall(t, Config{}, nil)
+		s, p, logs := sessCall(t, Config{}, nil)
 		done := make(chan struct{})
 		go func() {
 			srvRunCall(context.Background(), s, GraphHandler(sessGraph(t, "tone 440 dur=1s")), true)
@@ -58,7 +58,7 @@ func TestSessionKeepOpen(t *testing.T) {
 			t.Errorf("messages after the audio ended: %v", r.msgs[n-1:])
 		}
 		if e := s.End(); e.By != ByAPI {
-			t.Errorf("end %+v", e)
+			t.Errorf("end %+v\n%s", e, logs)
 		}
 	})
 }

@@ -46,6 +46,8 @@ func init() {
 				Doc: "calls served at once (0: no limit); more are refused with 503"}.Range(0, 1e6),
 			pipeline.Param{Name: "hello-timeout", Type: pipeline.TypeDuration, Default: "10s",
 				Doc: "how long a new connection may wait before the API's hello"}.Range(0.1, 600),
+			pipeline.Param{Name: "ping", Type: pipeline.TypeDuration, Default: "20s",
+				Doc: "WebSocket ping this often, so that proxies keep idle calls; a call whose pong does not come back within it is dropped (0: no pings)"}.Range(0, 3600),
 			pipeline.Param{Name: "shutdown-timeout", Type: pipeline.TypeDuration, Default: "5s",
 				Doc: "on Ctrl-C or SIGTERM, how long calls may finish before a bye"}.Range(0, 3600),
 			// Ogg Opus encoder settings.
@@ -75,8 +77,15 @@ func init() {
 					HelloTimeout: a.Duration("hello-timeout"),
 					Record:       a.String("record"),
 					RecordMax:    a.Duration("record-max"),
+					Ping:         a.Duration("ping"),
 				},
 				ShutdownTimeout: a.Duration("shutdown-timeout"),
+			}
+			switch p := srv.Config.Ping; {
+			case p == 0:
+				srv.Config.Ping = -1 // ping=0: no pings
+			case p < 10*time.Millisecond:
+				return nil, fmt.Errorf("ping=%v: want 0 (no pings) or at least 10ms", p)
 			}
 			if srv.ShutdownTimeout == 0 {
 				srv.ShutdownTimeout = -1 // shutdown-timeout=0: hang up at once

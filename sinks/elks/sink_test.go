@@ -99,10 +99,11 @@ func TestSinkElement(t *testing.T) {
 		t.Errorf("Run: %v", err)
 	}
 	srv := k.Server()
-	if srv.Addr != ":8095" || srv.path() != "/" || srv.KeepOpen || srv.Config.Window != 2*time.Second || srv.Config.Chunk != 100*time.Millisecond {
+	if srv.Addr != ":8095" || srv.path() != "/" || srv.KeepOpen || srv.Config.Window != 2*time.Second || srv.Config.Chunk != 100*time.Millisecond ||
+		srv.Config.Ping != DefaultPing || srv.Config.RecordMax != DefaultRecordMax {
 		t.Errorf("defaults %+v", srv)
 	}
-	spec, _ = pipeline.Parse("file x.mp3 | elks mp3 hangup=false token=t max-calls=3 record=r/{callid}.wav")
+	spec, _ = pipeline.Parse("file x.mp3 | elks mp3 hangup=false token=t max-calls=3 record=r/{callid}.wav record-max=90m ping=0")
 	g, err = spec.Graph()
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +112,8 @@ func TestSinkElement(t *testing.T) {
 	if w := k.Want(pipeline.Format{Rate: 44100, Channels: 2}); w != (pipeline.Format{Rate: 44100, Channels: 2}) {
 		t.Errorf("mp3 wants %v", w)
 	}
-	if s := k.Server(); !s.KeepOpen || s.Token != "t" || s.MaxCalls != 3 || s.Config.Record != "r/{callid}.wav" {
+	if s := k.Server(); !s.KeepOpen || s.Token != "t" || s.MaxCalls != 3 || s.Config.Record != "r/{callid}.wav" ||
+		s.Config.RecordMax != 90*time.Minute || s.Config.Ping >= 0 {
 		t.Errorf("parameters %+v", s)
 	}
 }
@@ -129,6 +131,8 @@ func TestSinkErrors(t *testing.T) {
 		{"tone 440 | elks record=calls/{bogus}.wav", "unknown placeholder {bogus}"},
 		{"tone 440 | elks record=" + t.TempDir(), "is a folder"},
 		{"tone 440 | elks record=calls/", "names a folder"},
+		{"tone 440 | elks ping=5ms", "ping=5ms: want 0 (no pings) or at least 10ms"},
+		{"tone 440 | elks record=x.wav record-max=13h", "out of range"},
 	} {
 		spec, err := pipeline.Parse(c.text)
 		if err == nil {

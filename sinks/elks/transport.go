@@ -129,11 +129,16 @@ func (t *wsTransport) Close() error {
 // up to 256 messages; a writer blocks beyond that. Closing either end
 // closes both: the other end reads what was already queued, then io.EOF.
 // Tests use it: elkstest.Run drives a Session in-process over it.
+//
+// Both ends are Pingers: like a WebSocket's, a ping is answered by the
+// other end's ReadMessage, so a peer that stops reading stops answering.
 func Pipe() (a, b Transport) {
 	shared := &pipeShared{closed: make(chan struct{})}
 	ab := make(chan []byte, 256)
 	ba := make(chan []byte, 256)
-	return &pipeEnd{shared: shared, in: ba, out: ab}, &pipeEnd{shared: shared, in: ab, out: ba}
+	pingAB, pingBA := make(chan chan struct{}), make(chan chan struct{})
+	return &pipeEnd{shared: shared, in: ba, out: ab, pingIn: pingBA, pingOut: pingAB},
+		&pipeEnd{shared: shared, in: ab, out: ba, pingIn: pingAB, pingOut: pingBA}
 }
 
 type pipeShared struct {
@@ -142,8 +147,9 @@ type pipeShared struct {
 }
 
 type pipeEnd struct {
-	shared  *pipeShared
-	in, out chan []byte
+	shared          *pipeShared
+	in, out         chan []byte
+	pingIn, pingOut chan chan struct{} // pings to answer, pings to send: each carries its pong
 
 	mu     sync.Mutex
 	closed bool // this end was closed
@@ -161,24 +167,49 @@ func (p *pipeEnd) ReadMessage(ctx context.Context) ([]byte, error) {
 		return m, nil
 	default:
 	}
-	select {
-	case m := <-p.in:
-		return m, nil
-	case <-p.shared.closed:
+	for {
 		select {
 		case m := <-p.in:
 			return m, nil
-		default:
+		case pong := <-p.pingIn:
+			close(pong)
+		case <-p.shared.closed:
+			select {
+			case m := <-p.in:
+				return m, nil
+			default:
+			}
+			p.mu.Lock()
+			closed = p.closed
+			p.mu.Unlock()
+			if closed {
+				return nil, net.ErrClosed
+			}
+			return nil, io.EOF
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-		p.mu.Lock()
-		closed = p.closed
-		p.mu.Unlock()
-		if closed {
-			return nil, net.ErrClosed
-		}
-		return nil, io.EOF
+	}
+}
+
+// Ping hands a ping to the other end and waits until its ReadMessage has
+// answered it.
+func (p *pipeEnd) Ping(ctx context.Context) error {
+	pong := make(chan struct{})
+	select {
+	case p.pingOut <- pong:
+	case <-p.shared.closed:
+		return net.ErrClosed
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
+	}
+	select {
+	case <-pong:
+		return nil
+	case <-p.shared.closed:
+		return net.ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

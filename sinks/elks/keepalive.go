@@ -1,0 +1,72 @@
+package elks
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Keepalive. A call that sends nothing for a while (hangup=false after the
+// audio, an agent between its turns, a caller on hold with nothing queued)
+// crosses no byte of WebSocket traffic, and the proxies in front of a
+// server cut idle connections: nginx after 60 s by default
+// (proxy_read_timeout), HAProxy after its "timeout tunnel". So a session
+// pings the API every Config.Ping. The pong proves the API is alive, and
+// a peer that has not answered within the next period is gone: the call
+// ends as dropped, and the log says why.
+
+// DefaultPing is how often a session pings the API unless Config.Ping says
+// otherwise: well under the 60 s after which nginx closes an idle proxied
+// connection by default.
+const DefaultPing = 20 * time.Second
+
+// Pinger is a Transport that can check that its peer is alive: Ping sends
+// a ping and returns when the pong comes back, or an error when ctx ends
+// first or the connection fails. A WebSocket transport is one (the pong
+// is read by the reading goroutine, so Ping needs ReadMessage to be
+// running, as it always is in a Session); so are Pipe's ends.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Ping sends a WebSocket ping and waits for its pong.
+func (t *wsTransport) Ping(ctx context.Context) error { return t.c.Ping(ctx) }
+
+// pingLoop pings the API every cfg.Ping until the call is over, and ends
+// the call as dropped when a pong does not come back within a period.
+func (s *Session) pingLoop(p Pinger) {
+	defer close(s.pingDone)
+	every := s.cfg.Ping
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-tick.C:
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, every)
+		err := p.Ping(ctx)
+		timedOut := ctx.Err() == context.DeadlineExceeded
+		cancel()
+		if err == nil {
+			continue
+		}
+		select {
+		case <-s.done:
+			return
+		default:
+		}
+		if !timedOut {
+			// The connection failed: the reader sees it too, and tells
+			// how the call ended.
+			return
+		}
+		msg := fmt.Sprintf("no answer to a ping within %v", every)
+		s.Logger().Warn("the API stopped answering: the call is dropped", "err", msg)
+		s.finish(End{By: ByDrop, Reason: ReasonHangup, Message: msg})
+		abort(s.t) // a peer that does not answer will not answer the closing handshake
+		s.t.Close()
+		return
+	}
+}
