@@ -80,10 +80,11 @@ type Config struct {
 	// recording never runs more than 5 s ahead of the time since the
 	// caller's first audio (Stats.RecordAhead, Stats.RecordFull).
 	RecordMax time.Duration
-	// RecordFormat is the "listening" format asked for when recording;
-	// default: Format when the API can send it and a decoder exists,
-	// otherwise pcm_16000.
-	RecordFormat Format
+	// ListenFormat is the "listening" format in which the caller's audio
+	// is asked for, when recording (Record) or hearing the caller
+	// (Session.Caller); default: Format when the API can send it and a
+	// decoder exists, otherwise pcm_16000.
+	ListenFormat Format
 	// Logger receives the session's logs, each with the callid, from and
 	// to of the call; default slog.Default().
 	Logger *slog.Logger
@@ -128,12 +129,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxBytes <= 0 || c.MaxBytes > MaxBytesInFlight {
 		c.MaxBytes = MaxBytesInFlight
 	}
-	if c.RecordFormat == "" {
-		c.RecordFormat = listenFormat(c.Format)
-	} else if i, err := c.RecordFormat.Info(); err != nil {
+	if c.ListenFormat == "" {
+		c.ListenFormat = listenFormat(c.Format)
+	} else if i, err := c.ListenFormat.Info(); err != nil {
 		return c, err
 	} else if !i.Listen {
-		return c, fmt.Errorf("the API cannot send caller audio in format %s", c.RecordFormat)
+		return c, fmt.Errorf("the API cannot send caller audio in format %s", c.ListenFormat)
 	}
 	if c.Record != "" {
 		if err := checkRecordTemplate(c.Record); err != nil {

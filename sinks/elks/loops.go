@@ -15,10 +15,13 @@ import (
 // readLoop returns.
 func (s *Session) readLoop() {
 	defer close(s.readerDone)
-	var rec *recordFeed
 	defer func() {
-		if rec != nil {
-			s.stopRecorder(rec)
+		s.mu.Lock()
+		s.readerGone = true
+		lf := s.listening
+		s.mu.Unlock()
+		if lf != nil {
+			s.stopListening(lf)
 		}
 	}()
 	var lim logLimiter
@@ -68,23 +71,18 @@ func (s *Session) readLoop() {
 					"max_bytes", maxHelloField, "callid_bytes", len(orig.CallID), "from_bytes", len(orig.From), "to_bytes", len(orig.To))
 			}
 			if s.cfg.Record != "" {
-				r, err := openRecorder(s.cfg.Record, m, s.cfg.RecordFormat, time.Now(), s.Logger())
-				if err != nil {
-					s.Logger().Error("cannot record the call", "err", err)
-				} else {
-					s.Logger().Info("recording the caller", "path", r.path, "format", string(s.cfg.RecordFormat))
-					rec = s.startRecorder(r)
-				}
+				s.startRecording(m)
 			}
-			s.helloCh <- helloEvent{h: m, recording: rec != nil}
+			s.helloCh <- m
 		case Sync:
 			s.onReply()
 		case Audio:
 			s.mu.Lock()
 			s.stats.AudioReceived += int64(len(m.Data))
+			lf := s.listening
 			s.mu.Unlock()
-			if rec != nil {
-				s.record(rec, m.Data)
+			if lf != nil {
+				s.listen(lf, m.Data)
 			}
 		case Bye:
 			s.mu.Lock()

@@ -59,19 +59,13 @@ func checkRecordTemplate(template string) error {
 type callRecorder struct {
 	path string
 	rec  *callfile.Recorder
-	dec  Decoder
 	rate int
-	buf  []float32
 	log  *slog.Logger
 	err  error // the first write error; recording stopped there
 }
 
 func openRecorder(template string, h Hello, f Format, now time.Time, log *slog.Logger) (*callRecorder, error) {
 	info, err := f.Info()
-	if err != nil {
-		return nil, err
-	}
-	dec, err := NewDecoder(f)
 	if err != nil {
 		return nil, err
 	}
@@ -89,20 +83,27 @@ func openRecorder(template string, h Hello, f Format, now time.Time, log *slog.L
 		rec.Close()
 		return nil, err
 	}
-	return &callRecorder{path: rec.Path(), rec: rec, dec: dec, rate: info.Rate, log: log}, nil
+	return &callRecorder{path: rec.Path(), rec: rec, rate: info.Rate, log: log}, nil
 }
 
-// decode decodes one message of caller audio into the recorder's scratch
-// buffer, valid until the next decode. after a gap (audio left out before
-// data), the decoder starts afresh: a stateful codec (G.722, Ogg Opus)
-// must not take data for the continuation of what came before the gap.
-func (r *callRecorder) decode(data []byte, afterGap bool) ([]float32, error) {
-	if afterGap {
-		r.dec.Reset()
+// startRecording opens the recording of the call of hello h and starts
+// listening to the caller for it. A recording that cannot be opened is
+// logged, and the call goes on unrecorded.
+func (s *Session) startRecording(h Hello) {
+	r, err := openRecorder(s.cfg.Record, h, s.cfg.ListenFormat, time.Now(), s.Logger())
+	if err != nil {
+		s.Logger().Error("cannot record the call", "err", err)
+		return
 	}
-	var err error
-	r.buf, err = r.dec.Decode(r.buf[:0], data)
-	return r.buf, err
+	s.mu.Lock()
+	err = s.startListeningLocked(r)
+	s.mu.Unlock()
+	if err != nil {
+		r.rec.Discard()
+		s.Logger().Error("cannot record the call", "err", err)
+		return
+	}
+	s.Logger().Info("recording the caller", "path", r.path, "format", string(s.cfg.ListenFormat))
 }
 
 // write appends decoded samples and returns the audio written. A write

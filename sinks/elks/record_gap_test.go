@@ -58,8 +58,8 @@ func TestRecordGapKeepsDecoderState(t *testing.T) {
 		s.Close()
 	})
 	// The writer holds one message, stuck in its write, and the queue
-	// recordQueue more; the rest of the first 8 s is left out.
-	kept := recordQueue + 1
+	// listenQueue more; the rest of the first 8 s is left out.
+	kept := listenQueue + 1
 	if dropped != stuck-kept {
 		t.Fatalf("%d messages left out, want %d", dropped, stuck-kept)
 	}

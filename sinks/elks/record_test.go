@@ -203,10 +203,10 @@ func TestRecordStuckDiskKeepsReplies(t *testing.T) {
 		if took != 0 || st.SyncReplies == 0 || st.SyncReplies != st.Syncs {
 			t.Errorf("with the disk stuck, 3 s of audio took %v to play; stats %+v", took, st)
 		}
-		// The queue holds recordQueue messages and the recorder one
+		// The queue holds listenQueue messages and the recorder one
 		// more, stuck in its write.
-		if st.RecordDropped < sent-recordQueue-1 || st.RecordDropped > sent-recordQueue {
-			t.Errorf("%d messages dropped, want %d or one less", st.RecordDropped, sent-recordQueue)
+		if st.RecordDropped < sent-listenQueue-1 || st.RecordDropped > sent-listenQueue {
+			t.Errorf("%d messages dropped, want %d or one less", st.RecordDropped, sent-listenQueue)
 		}
 		if st.AudioReceived != sent*step*2 {
 			t.Errorf("received %d bytes of caller audio", st.AudioReceived)

@@ -51,7 +51,7 @@ type Session struct {
 	readerDone chan struct{} // closed when readLoop returns, the recording complete
 	writerDone chan struct{} // closed when writeLoop returns
 	pingDone   chan struct{} // closed when pingLoop returns (or at once: no pings)
-	helloCh    chan helloEvent
+	helloCh    chan Hello
 	endOnce    sync.Once
 	closeOnce  sync.Once
 	log        atomic.Pointer[slog.Logger] // replaced once, by the reader at hello
@@ -76,6 +76,12 @@ type Session struct {
 	needSend  bool     // a "sending" must precede the next audio
 	win       window   // the sync window
 	stats     Stats
+	// The caller's audio: listening is set once the API was asked for
+	// it; callers are the open Caller sources; readerGone is set when
+	// the reader has stopped, and with it the caller's audio.
+	listening  *listenFeed
+	callers    []*callerSource
+	readerGone bool
 
 	// Owned by the playing goroutine: the one whose beginPlay set
 	// playing. free is shared with the writer, which returns the
@@ -86,11 +92,6 @@ type Session struct {
 	pcm     []float32
 	carry   time.Duration // audio of samples the codec kept for later
 	rawPass []byte
-}
-
-type helloEvent struct {
-	h         Hello
-	recording bool
 }
 
 // outMsg is one message for the writer: bytes, or a flush marker.
@@ -137,7 +138,7 @@ func startSession(ctx context.Context, t Transport, cfg Config, hooks testHooks)
 	s := &Session{
 		t: t, cfg: cfg, hooks: hooks,
 		done: make(chan struct{}), quit: make(chan struct{}),
-		helloCh:    make(chan helloEvent, 1),
+		helloCh:    make(chan Hello, 1),
 		readerDone: make(chan struct{}), writerDone: make(chan struct{}), pingDone: make(chan struct{}),
 		changed: make(chan struct{}), outWake: make(chan struct{}, 1),
 		free:     make(chan []byte, audioBuffers),
@@ -152,7 +153,7 @@ func startSession(ctx context.Context, t Transport, cfg Config, hooks testHooks)
 		}
 	}
 	s.sendingMsg, _ = Marshal(Sending{Format: cfg.Format})
-	s.listeningMsg, _ = Marshal(Listening{Format: cfg.RecordFormat})
+	s.listeningMsg, _ = Marshal(Listening{Format: cfg.ListenFormat})
 	s.log.Store(cfg.Logger)
 	s.obs = s.observe
 	s.ctx, s.cancel = context.WithCancelCause(ctx)
@@ -168,12 +169,7 @@ func startSession(ctx context.Context, t Transport, cfg Config, hooks testHooks)
 	defer timer.Stop()
 	select {
 	case h := <-s.helloCh:
-		s.hello = h.h
-		if h.recording {
-			s.mu.Lock()
-			s.enqueueLocked(outMsg{b: s.listeningMsg})
-			s.mu.Unlock()
-		}
+		s.hello = h
 		return s, nil
 	case <-s.done:
 		s.Close()
@@ -226,9 +222,10 @@ func (s *Session) Stats() Stats {
 
 // Observe returns a context for opening sources (an Opener, Graph.Open)
 // whose loop iterations and playlist items become checkpoints of this
-// session when the sources are played with Play.
+// session when the sources are played with Play, and in which the caller
+// element opens this call's Caller.
 func (s *Session) Observe(ctx context.Context) context.Context {
-	return pipeline.WithObserver(ctx, s.obs)
+	return pipeline.WithObserver(context.WithValue(ctx, sessionKey{}, s), s.obs)
 }
 
 func (s *Session) observe(e pipeline.Event) {

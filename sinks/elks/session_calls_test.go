@@ -187,7 +187,7 @@ func TestSessionHelloTimeout(t *testing.T) {
 func TestSessionConfigErrors(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		for _, c := range []elks.Config{{Format: "opus"}, {Chunk: 5 * time.Second}, {Chunk: time.Microsecond},
-			{RecordFormat: elks.WAV}, {Window: -1}, {Checkpoint: time.Microsecond}} {
+			{ListenFormat: elks.WAV}, {Window: -1}, {Checkpoint: time.Microsecond}} {
 			app, api := elks.Pipe()
 			start := time.Now()
 			if _, err := elks.StartSession(context.Background(), app, c); err == nil || time.Since(start) != 0 {

@@ -176,7 +176,8 @@ func (k *Sink) Serve(ctx context.Context, g *pipeline.Graph) error {
 		handler = func(ctx context.Context, s *Session) error { return s.playPlan(ctx, plan) }
 	} else {
 		start := time.Now()
-		src, chain, err := g.Open(ctx)
+		cfg, _ := srv.Config.withDefaults() // checked by NewSink
+		src, chain, err := g.Open(context.WithValue(ctx, checkKey{}, cfg.ListenFormat))
 		if err != nil {
 			return err
 		}
@@ -211,7 +212,7 @@ func formatsText() string {
 		}
 		dir := "send"
 		if f.Listen {
-			dir = "send, listen (record=)"
+			dir = "send, listen (record=, caller)"
 		}
 		summary := f.Summary
 		if !f.File {
