@@ -85,6 +85,9 @@ type Config struct {
 	// (Session.Caller); default: Format when the API can send it and a
 	// decoder exists, otherwise pcm_16000.
 	ListenFormat Format
+	// Metrics, when set, counts the session's audio, sync round trips,
+	// stalls, underruns and protocol errors (a Server sets its own).
+	Metrics *Metrics
 	// Logger receives the session's logs, each with the callid, from and
 	// to of the call; default slog.Default().
 	Logger *slog.Logger

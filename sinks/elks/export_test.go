@@ -10,6 +10,8 @@ var (
 	// TestSameAudio fails the test unless two recordings are the same
 	// samples.
 	TestSameAudio = sessSameAudio
+	// TestLogger is a logger at debug level into a TestLogBuf.
+	TestLogger = sessTestLogger
 )
 
 // TestLogBuf is a buffer of log lines safe for concurrent use.

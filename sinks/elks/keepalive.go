@@ -62,6 +62,7 @@ func (s *Session) pingLoop(p Pinger) {
 			// how the call ended.
 			return
 		}
+		s.metrics.m.protocolError(protoNoPong)
 		msg := fmt.Sprintf("no answer to a ping within %v", every)
 		s.Logger().Warn("the API stopped answering: the call is dropped", "err", msg)
 		s.finish(End{By: ByDrop, Reason: ReasonHangup, Message: msg})

@@ -102,6 +102,7 @@ func (s *Session) readLoop() {
 }
 
 func (s *Session) malformed(lim *logLimiter, err error) {
+	s.metrics.m.protocolError(protoMalformed)
 	s.mu.Lock()
 	s.stats.Malformed++
 	s.mu.Unlock()
@@ -111,6 +112,7 @@ func (s *Session) malformed(lim *logLimiter, err error) {
 }
 
 func (s *Session) unexpected(lim *logLimiter, what string) {
+	s.metrics.m.protocolError(protoUnexpected)
 	s.mu.Lock()
 	s.stats.Unknown++
 	s.mu.Unlock()
@@ -143,11 +145,13 @@ func (l *logLimiter) allow(now time.Time) (bool, int) {
 func (s *Session) onReply() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch s.win.ack() {
+	res, sentAt := s.win.ack()
+	switch res {
 	case ackStale:
 		s.stats.StaleReplies++
 	case ackMatched:
 		s.stats.SyncReplies++
+		s.metrics.syncReply(time.Since(sentAt))
 	case ackUnexpected:
 		s.stats.UnexpectedReplies++
 		s.Logger().Debug("sync reply with no checkpoint pending")

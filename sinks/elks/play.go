@@ -76,7 +76,7 @@ func (s *Session) stalledLocked(warned *bool) {
 // syncLocked sends a checkpoint.
 func (s *Session) syncLocked() {
 	s.enqueueLocked(outMsg{b: msgSync})
-	s.win.checkpoint()
+	s.win.checkpoint(time.Now())
 	s.stats.Syncs++
 }
 
@@ -145,10 +145,15 @@ func (s *Session) sendPiece(ctx context.Context, gen uint64, raw []byte, d time.
 	nb := int64(len(raw))
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	waited := false
 	err = s.waitLocked(ctx, gen, true, func() bool {
 		ok, askSync := s.win.admit(d, nb)
 		if askSync {
 			s.syncLocked() // no reply is coming that could make room
+		}
+		if !ok && !waited {
+			waited = true
+			s.metrics.stall()
 		}
 		return ok
 	})
@@ -161,9 +166,11 @@ func (s *Session) sendPiece(ctx context.Context, gen uint64, raw []byte, d time.
 		s.needSend = false
 	}
 	s.enqueueLocked(outMsg{b: b, pooled: true})
+	s.paceLocked(d)
 	due := s.win.send(d, nb)
 	st := &s.stats
 	st.AudioSent += d
+	s.metrics.sent(d)
 	st.BytesSent += nb
 	st.Messages++
 	inDur, inBytes := s.win.inFlight()
@@ -173,6 +180,30 @@ func (s *Session) sendPiece(ctx context.Context, gen uint64, raw []byte, d time.
 		s.syncLocked()
 	}
 	return nil
+}
+
+// underrunSlack is how far a send may come after the audio before it
+// has played, by the session's reckoning, before it counts as an
+// underrun: the reckoning starts the API's playing at the first send, a
+// network's delay earlier than the API does.
+const underrunSlack = 100 * time.Millisecond
+
+// paceLocked keeps the reckoning of when the audio sent in this Play ends
+// playing, if the API plays it in real time from the first send, and
+// counts an underrun when a piece goes out after that: the source fell
+// behind real time and the caller heard a gap.
+func (s *Session) paceLocked(d time.Duration) {
+	now := time.Now()
+	if s.playClock.IsZero() {
+		s.playClock = now
+	} else if late := now.Sub(s.playClock); late > underrunSlack {
+		s.stats.Underruns++
+		s.metrics.underrun()
+		s.playClock = now
+	} else if late > 0 {
+		s.playClock = now
+	}
+	s.playClock = s.playClock.Add(d)
 }
 
 // sendEncoded sends raw, which plays for d, split into messages that
@@ -210,6 +241,7 @@ func (s *Session) beginPlay(ctx context.Context) (uint64, error) {
 		return 0, ErrBusy
 	}
 	s.playing = true
+	s.playClock = time.Time{}
 	if s.needSend && s.enc != nil {
 		s.enc.Reset()
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	stdlog "log"
@@ -93,6 +92,13 @@ type Server struct {
 	ShutdownTimeout time.Duration
 	// Logger receives the server's logs; default slog.Default().
 	Logger *slog.Logger
+	// Metrics, when set, counts the server's calls and what they do
+	// (see Metrics), and GET /metrics serves them.
+	Metrics *Metrics
+	// MetricsAddr, when set, is an address of its own for /metrics and
+	// the probes (/livez, /readyz, /healthz), apart from the calls';
+	// Serve and ListenAndServe listen on it too.
+	MetricsAddr string
 	// OnListen, if set, is called with the listening address once Serve
 	// listens (useful with port 0).
 	OnListen func(addr net.Addr)
@@ -185,8 +191,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := srv.logger()
 	path := srv.path()
 	if r.URL.Path != path {
-		if r.URL.Path == "/healthz" {
-			srv.healthz(w)
+		if srv.serveProbe(w, r, srv.MetricsAddr == "") {
 			return
 		}
 		if r.Header.Get("Upgrade") != "" {
@@ -198,12 +203,14 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if srv.Token != "" {
 		got := r.URL.Query().Get("token")
 		if got == "" {
+			srv.Metrics.callRequest(resultToken)
 			srv.refused("no token", "remote", r.RemoteAddr)
 			http.Error(w, "missing token", http.StatusUnauthorized)
 			return
 		}
 		a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(srv.Token))
 		if subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
+			srv.Metrics.callRequest(resultToken)
 			srv.refused("wrong token", "remote", r.RemoteAddr)
 			http.Error(w, "wrong token", http.StatusForbidden)
 			return
@@ -213,7 +220,8 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no handler", http.StatusInternalServerError)
 		return
 	}
-	if why := srv.reserve(); why != "" {
+	if why, result := srv.reserve(); why != "" {
+		srv.Metrics.callRequest(result)
 		srv.refused(why, "remote", r.RemoteAddr)
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, why, http.StatusServiceUnavailable)
@@ -233,22 +241,23 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // a round trip; more than this many waiting are silent connections.
 var maxWaitingForHello = 256
 
-// reserve admits a connection to wait for its hello, or says why not:
-// shutting down, the calls at MaxCalls, or too many connections waiting.
-func (srv *Server) reserve() string {
+// reserve admits a connection to wait for its hello, or says why not
+// (shutting down, the calls at MaxCalls, or too many connections waiting)
+// with the result for elkspipe_calls_total.
+func (srv *Server) reserve() (why, result string) {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	switch {
 	case srv.closing:
-		return "shutting down"
+		return "shutting down", resultDraining
 	case srv.MaxCalls > 0 && srv.active >= srv.MaxCalls:
-		return fmt.Sprintf("busy (max-calls=%d)", srv.MaxCalls)
+		return fmt.Sprintf("busy (max-calls=%d)", srv.MaxCalls), resultFull
 	case srv.waiting >= maxWaitingForHello:
-		return fmt.Sprintf("busy (%d connections waiting for their hello)", srv.waiting)
+		return fmt.Sprintf("busy (%d connections waiting for their hello)", srv.waiting), resultFull
 	}
 	srv.waiting++
 	srv.broadcastLocked()
-	return ""
+	return "", ""
 }
 
 // settle ends a connection's wait for its hello. With hello, the
@@ -280,30 +289,15 @@ func (srv *Server) broadcastLocked() {
 	srv.changed = make(chan struct{})
 }
 
-func (srv *Server) healthz(w http.ResponseWriter) {
-	srv.mu.Lock()
-	body := struct {
-		Status   string `json:"status"`
-		Calls    int    `json:"calls"`
-		MaxCalls int    `json:"max_calls"`
-		Total    int64  `json:"total_calls"`
-	}{"ok", srv.active, srv.MaxCalls, srv.total}
-	closing := srv.closing
-	srv.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	if closing {
-		body.Status = "shutting down"
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}
-	json.NewEncoder(w).Encode(body)
-}
-
 // serveCall runs one call over t.
 func (srv *Server) serveCall(t Transport, remote string) {
 	log := srv.logger()
 	cfg := srv.Config
 	if cfg.Logger == nil {
 		cfg.Logger = log
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = srv.Metrics
 	}
 	srv.mu.Lock()
 	base := srv.base
@@ -317,11 +311,16 @@ func (srv *Server) serveCall(t Transport, remote string) {
 	if !call {
 		// Calls that said hello while this one waited for its own took
 		// the last places.
+		srv.Metrics.callRequest(resultFull)
 		srv.refused(fmt.Sprintf("busy (max-calls=%d) at its hello", srv.MaxCalls), "remote", remote)
 		s.Hangup()
 		return
 	}
 	defer srv.release()
+	srv.Metrics.callRequest(resultAccepted)
+	srv.Metrics.callStarted()
+	start := time.Now()
+	defer func() { srv.Metrics.callEnded(s.End(), time.Since(start)) }()
 	srv.mu.Lock()
 	srv.sessions[s] = struct{}{}
 	srv.mu.Unlock()
@@ -445,9 +444,9 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ln.Close()
 		return errors.New("elks: Server has no Handler")
 	}
-	if srv.path() == "/healthz" {
+	if why := reservedPath(srv.path()); why != "" {
 		ln.Close()
-		return errors.New("elks: Server.Path /healthz is the health endpoint: serve calls on another path")
+		return errors.New("elks: Server.Path " + why)
 	}
 	if _, err := srv.Config.withDefaults(); err != nil {
 		ln.Close()
@@ -460,8 +459,21 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       httpIdleTimeout,
 		ErrorLog:          stdlog.New(httpErrorLog{srv}, "", 0),
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	var ms *http.Server
+	if srv.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", srv.MetricsAddr)
+		if err != nil {
+			hs.Close()
+			<-errc
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		ms = &http.Server{Handler: probeHandler{srv}, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: httpIdleTimeout,
+			ErrorLog: stdlog.New(httpErrorLog{srv}, "", 0)}
+		go ms.Serve(mln)
+		log.Info("serving metrics and probes", "addr", mln.Addr().String())
+	}
 	format := srv.Config.Format
 	if format == "" {
 		format = DefaultFormat
@@ -481,6 +493,9 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 		hs.Close()
 	}
 	cancel()
+	if ms != nil {
+		defer ms.Close() // the probes answer until every call has closed
+	}
 	timeout := srv.ShutdownTimeout
 	if timeout == 0 {
 		timeout = DefaultShutdownTimeout

@@ -43,6 +43,7 @@ type Session struct {
 	ctx                      context.Context
 	cancel                   context.CancelCauseFunc
 	hooks                    testHooks
+	metrics                  sessionMetrics
 
 	// Safe for any goroutine by themselves: channels, once-guards and
 	// atomics.
@@ -76,6 +77,7 @@ type Session struct {
 	needSend  bool     // a "sending" must precede the next audio
 	win       window   // the sync window
 	stats     Stats
+	playClock time.Time // when the audio sent in this Play ends playing, reckoned (paceLocked)
 	// The caller's audio: listening is set once the API was asked for
 	// it; callers are the open Caller sources; readerGone is set when
 	// the reader has stopped, and with it the caller's audio.
@@ -146,6 +148,7 @@ func startSession(ctx context.Context, t Transport, cfg Config, hooks testHooks)
 		win:      newWindow(cfg.Window+cfg.Checkpoint, cfg.Checkpoint, cfg.MaxBytes),
 	}
 	s.info, _ = cfg.Format.Info()
+	s.metrics = newSessionMetrics(cfg.Metrics, cfg.Format)
 	if !s.info.File {
 		if s.enc, err = NewEncoderOptions(cfg.Format, cfg.Codec); err != nil {
 			t.Close()
@@ -175,6 +178,7 @@ func startSession(ctx context.Context, t Transport, cfg Config, hooks testHooks)
 		s.Close()
 		return nil, fmt.Errorf("the call ended before the API's hello: %s", s.End())
 	case <-timer.C:
+		s.metrics.m.protocolError(protoNoHello)
 		s.finish(End{By: ByClose, Message: "no hello"})
 		abort(t) // a silent peer gets no closing handshake to wait for
 		s.Close()
@@ -286,6 +290,7 @@ func (s *Session) Interrupt() error {
 	}
 	s.enqueueLocked(outMsg{b: msgInterrupt})
 	s.win.interrupt()
+	s.playClock = time.Time{}
 	s.needSend = true
 	s.gen++
 	s.stats.Interrupts++

@@ -46,6 +46,8 @@ func init() {
 				Doc: "calls served at once (0: no limit); more are refused with 503"}.Range(0, 1e6),
 			pipeline.Param{Name: "hello-timeout", Type: pipeline.TypeDuration, Default: "10s",
 				Doc: "how long a new connection may wait before the API's hello"}.Range(0.1, 600),
+			{Name: "metrics-listen", Type: pipeline.TypeString,
+				Doc: "address of its own for GET /metrics (Prometheus) and the probes /livez /readyz /healthz; default: beside the calls"},
 			pipeline.Param{Name: "ping", Type: pipeline.TypeDuration, Default: "20s",
 				Doc: "WebSocket ping this often, so that proxies keep idle calls; a call whose pong does not come back within it is dropped (0: no pings)"}.Range(0, 3600),
 			pipeline.Param{Name: "shutdown-timeout", Type: pipeline.TypeDuration, Default: "5s",
@@ -80,6 +82,8 @@ func init() {
 					Ping:         a.Duration("ping"),
 				},
 				ShutdownTimeout: a.Duration("shutdown-timeout"),
+				Metrics:         NewMetrics(),
+				MetricsAddr:     a.String("metrics-listen"),
 			}
 			switch p := srv.Config.Ping; {
 			case p == 0:
@@ -111,8 +115,8 @@ func NewSink(srv *Server) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	if srv.path() == "/healthz" {
-		return nil, errors.New("path=/healthz is the health endpoint: serve calls on another path")
+	if why := reservedPath(srv.path()); why != "" {
+		return nil, errors.New("path=" + why)
 	}
 	if info, _ := cfg.Format.Info(); !info.File {
 		if _, err := NewEncoderOptions(cfg.Format, cfg.Codec); err != nil {

@@ -21,6 +21,10 @@ type Stats struct {
 	// the API buffered.
 	MaxInFlight      time.Duration
 	MaxBytesInFlight int64
+	// Underruns counts the times the source fell behind real time while
+	// playing: a piece went out after the audio before it had played,
+	// by the session's reckoning, so the caller heard a gap.
+	Underruns int
 	// Interrupts counts Interrupt calls.
 	Interrupts int
 	// Malformed counts messages from the API that could not be read;

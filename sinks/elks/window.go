@@ -29,7 +29,7 @@ type window struct {
 	maxBytes int64         // the most bytes in flight
 
 	sent, acked, synced windowPos
-	pending             []windowPos // checkpoints sent and not yet answered, oldest first
+	pending             []checkpointPos // checkpoints sent and not yet answered, oldest first
 	stale               int         // replies to voided checkpoints still expected
 	discarded           int         // replies discarded as stale since the interrupt
 }
@@ -38,6 +38,13 @@ type window struct {
 type windowPos struct {
 	dur   time.Duration
 	bytes int64
+}
+
+// checkpointPos is a checkpoint: the position it follows and when it was
+// sent (a value the caller gives: the window has no clock).
+type checkpointPos struct {
+	windowPos
+	at time.Time
 }
 
 // newWindow returns an empty window that keeps at most limit of audio
@@ -89,9 +96,10 @@ func (w *window) unsynced() bool {
 	return w.sent.dur > w.synced.dur || w.sent.bytes > w.synced.bytes
 }
 
-// checkpoint records a checkpoint sent after the audio sent so far.
-func (w *window) checkpoint() {
-	w.pending = append(w.pending, w.sent)
+// checkpoint records a checkpoint sent at at, after the audio sent so
+// far.
+func (w *window) checkpoint(at time.Time) {
+	w.pending = append(w.pending, checkpointPos{w.sent, at})
 	w.synced = w.sent
 }
 
@@ -106,20 +114,22 @@ const (
 
 // ack takes a sync reply: it answers a voided checkpoint while such
 // replies are expected, otherwise the oldest pending checkpoint, whose
-// position becomes the acknowledged one.
-func (w *window) ack() ackResult {
+// position becomes the acknowledged one; sentAt is then when that
+// checkpoint was sent.
+func (w *window) ack() (r ackResult, sentAt time.Time) {
 	switch {
 	case w.stale > 0:
 		w.stale--
 		w.discarded++
-		return ackStale
+		return ackStale, time.Time{}
 	case len(w.pending) > 0:
-		w.acked = w.pending[0]
+		c := w.pending[0]
+		w.acked = c.windowPos
 		n := copy(w.pending, w.pending[1:])
 		w.pending = w.pending[:n]
-		return ackMatched
+		return ackMatched, c.at
 	}
-	return ackUnexpected
+	return ackUnexpected, time.Time{}
 }
 
 // interrupt records that the API's buffer was cleared: the pending
@@ -141,7 +151,7 @@ func (w *window) interrupt() {
 func (w *window) stalled() (credited int) {
 	if w.discarded > 0 && len(w.pending) > 0 {
 		credited = min(w.discarded, len(w.pending))
-		w.acked = w.pending[credited-1]
+		w.acked = w.pending[credited-1].windowPos
 		k := copy(w.pending, w.pending[credited:])
 		w.pending = w.pending[:k]
 	}

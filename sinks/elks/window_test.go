@@ -60,10 +60,14 @@ func winRun(t *testing.T, steps []winStep) {
 				t.Errorf("%s: sync due %v, want %v", where, due, s.due)
 			}
 		case "sync":
-			w.checkpoint()
+			w.checkpoint(time.Unix(int64(i+1), 0))
 		case "ack":
-			if res := w.ack(); res != s.res {
+			res, at := w.ack()
+			if res != s.res {
 				t.Errorf("%s: ack = %d, want %d", where, res, s.res)
+			}
+			if at.IsZero() != (res != ackMatched) {
+				t.Errorf("%s: the checkpoint's time %v for ack %d", where, at, res)
 			}
 		case "interrupt":
 			w.interrupt()
@@ -275,7 +279,7 @@ func TestWindowCheckpointSpacing(t *testing.T) {
 				t.Errorf("due before a %v piece: %v, want %v", c.before, got, c.dueBefore)
 			}
 			// After a checkpoint the count starts again.
-			w.checkpoint()
+			w.checkpoint(time.Time{})
 			if w.syncDue() || w.unsynced() || w.dueBefore(10*time.Second) {
 				t.Errorf("after a checkpoint: due %v, unsynced %v", w.syncDue(), w.unsynced())
 			}
@@ -294,18 +298,36 @@ func TestWindowDrained(t *testing.T) {
 	if !w.drained() || !w.unsynced() {
 		t.Errorf("audio without a checkpoint: drained %v, unsynced %v", w.drained(), w.unsynced())
 	}
-	w.checkpoint()
+	w.checkpoint(time.Unix(1, 0))
 	w.send(100*winMS, 10)
-	w.checkpoint()
+	w.checkpoint(time.Unix(2, 0))
 	for i, want := range []bool{false, true} {
 		if w.ack(); w.drained() != want {
 			t.Errorf("after reply %d: drained %v", i+1, w.drained())
 		}
 	}
 	w.send(100*winMS, 10)
-	w.checkpoint()
+	w.checkpoint(time.Unix(3, 0))
 	w.interrupt()
 	if !w.drained() {
 		t.Error("voided checkpoints keep the window undrained")
+	}
+}
+
+// ack returns when each matched checkpoint was sent, oldest first, for
+// the sync latency: the window keeps the times it is given.
+func TestWindowAckTimes(t *testing.T) {
+	w := newWindow(winTestLimit, winTestEvery, winTestBytes)
+	for i := range 3 {
+		w.send(100*winMS, 10)
+		w.checkpoint(time.Unix(int64(10+i), 0))
+	}
+	for i := range 3 {
+		if res, at := w.ack(); res != ackMatched || at != time.Unix(int64(10+i), 0) {
+			t.Errorf("reply %d: %d at %v", i+1, res, at)
+		}
+	}
+	if res, at := w.ack(); res != ackUnexpected || !at.IsZero() {
+		t.Errorf("a reply with nothing pending: %d at %v", res, at)
 	}
 }

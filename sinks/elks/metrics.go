@@ -1,0 +1,206 @@
+package elks
+
+import (
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the Prometheus metrics of a server and its calls, with
+// labels of low cardinality only (never a call id or a phone number). A
+// Server with Metrics set counts its calls and serves them at GET
+// /metrics; a Session with Config.Metrics set counts its audio, syncs,
+// stalls and protocol errors. One Metrics serves any number of servers
+// and sessions.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	active         prometheus.Gauge
+	calls          *prometheus.CounterVec // result
+	ended          *prometheus.CounterVec // by, reason
+	duration       prometheus.Histogram
+	audioSent      *prometheus.CounterVec // format
+	syncLatency    prometheus.Histogram
+	stalls         prometheus.Counter
+	underruns      prometheus.Counter
+	protocolErrors *prometheus.CounterVec // kind
+}
+
+// The results of elkspipe_calls_total.
+const (
+	resultAccepted = "accepted"
+	resultToken    = "token"    // refused: missing or wrong token
+	resultFull     = "full"     // refused: at max-calls, or too many waiting for their hello
+	resultDraining = "draining" // refused: shutting down
+)
+
+// The kinds of elkspipe_protocol_errors_total.
+const (
+	protoMalformed  = "malformed"  // a message that could not be read
+	protoUnexpected = "unexpected" // a message of an unknown or unexpected type
+	protoNoHello    = "no_hello"   // a connection that sent no hello in time
+	protoNoPong     = "no_pong"    // a peer that stopped answering pings
+)
+
+// NewMetrics returns the metrics of elkspipe, registered in a registry of
+// their own with Go's runtime and process collectors and
+// elkspipe_build_info; Handler serves them.
+func NewMetrics() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		reg: reg,
+		active: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "elkspipe_calls_active", Help: "Calls being served: from their hello to their end."}),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "elkspipe_calls_total", Help: "Call requests by result: accepted, or refused for a token, a full server (max-calls) or draining."},
+			[]string{"result"}),
+		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "elkspipe_calls_ended_total", Help: "Calls ended, by who ended them (api, app, dropped, closed) and the API's reason."},
+			[]string{"by", "reason"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "elkspipe_call_duration_seconds", Help: "Duration of calls, from hello to end.",
+			Buckets: []float64{1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400}}),
+		audioSent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "elkspipe_audio_sent_seconds_total", Help: "Audio sent to callers, in seconds of audio, by format."},
+			[]string{"format"}),
+		syncLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "elkspipe_sync_latency_seconds", Help: "Checkpoint round trips: from a sync sent to its reply, which the API sends once the audio before it has played.",
+			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 3, 5, 10, 30}}),
+		stalls: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "elkspipe_send_stalls_total", Help: "Times the sync window made a call wait for the API to play what it had."}),
+		underruns: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "elkspipe_source_underruns_total", Help: "Times a call's source fell behind real time, so that the API had played everything sent: the caller heard a gap."}),
+		protocolErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "elkspipe_protocol_errors_total", Help: "Protocol errors by kind: malformed, unexpected, no_hello, no_pong."},
+			[]string{"kind"}),
+	}
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "elkspipe_build_info", Help: "Always 1; the labels say which elkspipe and Go built the program."},
+		[]string{"version", "goversion"})
+	buildInfo.WithLabelValues(moduleVersion(), runtime.Version()).Set(1)
+	reg.MustRegister(m.active, m.calls, m.ended, m.duration, m.audioSent, m.syncLatency,
+		m.stalls, m.underruns, m.protocolErrors, buildInfo,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The series users alert on exist from the start, at 0.
+	for _, r := range []string{resultAccepted, resultToken, resultFull, resultDraining} {
+		m.calls.WithLabelValues(r)
+	}
+	for _, k := range []string{protoMalformed, protoUnexpected, protoNoHello, protoNoPong} {
+		m.protocolErrors.WithLabelValues(k)
+	}
+	return m
+}
+
+// Register adds more collectors (the decoded-MP3 cache's, say) to the
+// registry that Handler serves.
+func (m *Metrics) Register(c ...prometheus.Collector) error {
+	for _, x := range c {
+		if err := m.reg.Register(x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Handler serves the metrics in Prometheus's text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// moduleVersion is elkspipe's module version from the build information
+// ("(devel)" in a checkout), with the VCS revision when the build has it.
+func moduleVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := info.Main.Version
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += "+" + s.Value[:12]
+		}
+	}
+	return v
+}
+
+// The hooks below are safe on a nil *Metrics: sessions and servers without
+// metrics call them all the same.
+
+func (m *Metrics) callRequest(result string) {
+	if m != nil {
+		m.calls.WithLabelValues(result).Inc()
+	}
+}
+
+func (m *Metrics) callStarted() {
+	if m != nil {
+		m.active.Inc()
+	}
+}
+
+func (m *Metrics) callEnded(e End, d time.Duration) {
+	if m != nil {
+		m.active.Dec()
+		m.ended.WithLabelValues(string(e.By), endReasonLabel(e)).Inc()
+		m.duration.Observe(d.Seconds())
+	}
+}
+
+// endReasonLabel is the reason label of an ended call: the API's reason
+// when it is one of the three it documents, else "none", so that a peer
+// cannot make up label values.
+func endReasonLabel(e End) string {
+	switch e.Reason {
+	case ReasonDone, ReasonHangup, ReasonError:
+		return e.Reason
+	}
+	return "none"
+}
+
+func (m *Metrics) protocolError(kind string) {
+	if m != nil {
+		m.protocolErrors.WithLabelValues(kind).Inc()
+	}
+}
+
+// sessionMetrics are a session's handles on the metrics, resolved once.
+type sessionMetrics struct {
+	m         *Metrics
+	audioSent prometheus.Counter
+}
+
+func newSessionMetrics(m *Metrics, f Format) sessionMetrics {
+	if m == nil {
+		return sessionMetrics{}
+	}
+	return sessionMetrics{m: m, audioSent: m.audioSent.WithLabelValues(string(f))}
+}
+
+func (sm sessionMetrics) sent(d time.Duration) {
+	if sm.m != nil {
+		sm.audioSent.Add(d.Seconds())
+	}
+}
+
+func (sm sessionMetrics) syncReply(latency time.Duration) {
+	if sm.m != nil {
+		sm.m.syncLatency.Observe(latency.Seconds())
+	}
+}
+
+func (sm sessionMetrics) stall() {
+	if sm.m != nil {
+		sm.m.stalls.Inc()
+	}
+}
+
+func (sm sessionMetrics) underrun() {
+	if sm.m != nil {
+		sm.m.underruns.Inc()
+	}
+}
