@@ -30,8 +30,8 @@ type window struct {
 
 	sent, acked, synced windowPos
 	pending             []checkpointPos // checkpoints sent and not yet answered, oldest first
-	stale               int         // replies to voided checkpoints still expected
-	discarded           int         // replies discarded as stale since the interrupt
+	stale               int             // replies to voided checkpoints still expected
+	discarded           int             // replies discarded as stale since the interrupt
 }
 
 // windowPos is a position in the audio sent: its time and its bytes.
