@@ -15,6 +15,12 @@ func init() {
 		Summary: "skip the start of the stream and/or keep only a given duration of it",
 		Example: "file in.wav | trim start=1.5s dur=10s | wav clip.wav",
 		Details: trimDetails,
+		Extent: func(a pipeline.Args, in pipeline.Extent) pipeline.Extent {
+			if a.Has("dur") {
+				return pipeline.ExtentFinite
+			}
+			return in
+		},
 		Params: []pipeline.Param{
 			{Name: "start", Type: pipeline.TypeDuration, Positional: true,
 				Doc: "how much to skip at the start"},
