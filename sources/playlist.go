@@ -18,7 +18,7 @@ func init() {
 		Name:    "playlist",
 		Kind:    pipeline.KindSource,
 		Summary: "play files one after another (WAV, MP3, or M3U/M3U8 lists of them), converted to one format",
-		Example: "playlist intro.wav hold.mp3 | loop | wav out.wav",
+		Example: "playlist intro.wav hold.mp3 | loop 3 | wav out.wav",
 		Details: playlistDetails,
 		Params: []pipeline.Param{
 			{Name: "files", Type: pipeline.TypePath, Positional: true, Variadic: true, Required: true,
