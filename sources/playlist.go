@@ -2,8 +2,11 @@ package sources
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -111,10 +114,15 @@ func failingOpener(err error) pipeline.Opener {
 }
 
 // expandPlaylist replaces every .m3u/.m3u8 file in files by the entries it
-// lists.
+// lists. A URL among files is an error: it is not played yet.
 func expandPlaylist(files []string) ([]media.M3UItem, error) {
 	var out []media.M3UItem
 	for _, f := range files {
+		if isURL(f) {
+			if _, err := os.Stat(f); errors.Is(err, fs.ErrNotExist) {
+				return nil, errURL(f)
+			}
+		}
 		ext := strings.ToLower(filepath.Ext(f))
 		if ext != ".m3u" && ext != ".m3u8" {
 			out = append(out, media.M3UItem{Path: f})
