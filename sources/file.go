@@ -88,10 +88,6 @@ func openPath(ctx context.Context, path string) (io.ReadCloser, error) {
 	return f, nil
 }
 
-// errPlaylistFile is the error for a playlist given where an audio file
-// belongs.
-var errPlaylistFile = errors.New("a playlist, not an audio file: play the files it lists with: playlist FILE (M3U or M3U8, one path per line; a playlist's items cannot be playlists)")
-
 // readCloser joins a buffered reader to the Close of what it reads.
 type readCloser struct {
 	*bufio.Reader

@@ -1,11 +1,17 @@
 package sources
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"path"
 	"strings"
 )
+
+// errPlaylistFile is the error for a playlist given where an audio file
+// belongs (to file, or as an item of another playlist).
+var errPlaylistFile = errors.New("a playlist, not an audio file: play the files it lists with: playlist FILE " +
+	"(M3U or M3U8, one path per line; a playlist's items cannot be playlists)")
 
 // isURL reports whether p is written as a URL (scheme://host/...) rather
 // than a file path.
