@@ -53,8 +53,9 @@ var checks = map[string]func(t *testing.T, dir string, stdout, stderr []byte){
 			t.Errorf("%d items started, want 4 (2 items × 2 iterations):\n%s", n, out)
 		}
 	},
-	// custom-source writes 2 s of a chirp as 8 kHz µ-law to stdout, one
-	// byte per sample, and logs the chain with the inserted resampler.
+	// custom-source, given -, writes 2 s of a chirp as 8 kHz µ-law to
+	// stdout, one byte per sample, and logs the chain with the inserted
+	// resampler.
 	"custom-source": func(t *testing.T, _ string, stdout, stderr []byte) {
 		if len(stdout) != 16000 {
 			t.Errorf("%d bytes of µ-law, want 16000 (2 s at 8 kHz)", len(stdout))
@@ -67,7 +68,19 @@ var checks = map[string]func(t *testing.T, dir string, stdout, stderr []byte){
 
 // args holds the command-line arguments of the examples that take some.
 var args = map[string][]string{
-	"tone-to-wav": {"out.wav"},
+	"tone-to-wav":   {"out.wav"},
+	"custom-source": {"-"},
+}
+
+// defaultOutputs names the file that an example writes in the temporary
+// folder (os.TempDir) when it is run without arguments, never in the
+// folder it runs in, with its size in bytes; it must print where.
+var defaultOutputs = map[string]struct {
+	name string
+	size int64
+}{
+	"tone-to-wav":   {"tone.wav", 44 + 32000*2},
+	"custom-source": {"chirp.ul", 16000},
 }
 
 func TestExamples(t *testing.T) {
@@ -113,6 +126,9 @@ func TestExamples(t *testing.T) {
 			} else {
 				t.Logf("no output check for examples/%s: it ran and exited with 0", name)
 			}
+			if want, ok := defaultOutputs[name]; ok {
+				checkDefaultOutput(t, ctx, bin, want.name, want.size)
+			}
 		})
 	}
 	if found < 3 {
@@ -122,5 +138,30 @@ func TestExamples(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(name, "main.go")); err != nil {
 			t.Errorf("examples/%s is checked here but is gone: %v", name, err)
 		}
+	}
+}
+
+// checkDefaultOutput runs bin without arguments, with TMPDIR set to a
+// folder of its own, and checks that it writes name, of size bytes, there
+// (not in the folder it runs in) and prints the file's path.
+func checkDefaultOutput(t *testing.T, ctx context.Context, bin, name string, size int64) {
+	t.Helper()
+	dir, tmp := t.TempDir(), t.TempDir()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("without arguments: %v\n%s", err, out)
+	}
+	path := filepath.Join(tmp, name)
+	if st, err := os.Stat(path); err != nil || st.Size() != size {
+		t.Errorf("without arguments: %s: %v (size %v), want %d bytes", path, err, st, size)
+	}
+	if !strings.Contains(string(out), "wrote "+path) {
+		t.Errorf("without arguments: the output does not say where the file is (%s):\n%s", path, out)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("without arguments: %d files written where it ran: %v", len(left), left)
 	}
 }

@@ -143,7 +143,7 @@ func (g *Graph) opener(rec *recorder) (Opener, error) {
 			if err != nil {
 				return nil, err
 			}
-			src, err := t.Apply(up)
+			src, err := applyTransform(ctx, t, up)
 			if err != nil {
 				Close(up)
 				return nil, err
@@ -232,7 +232,9 @@ var ErrClosed = errors.New("the pipeline is closed")
 //
 // Before opening anything, Build refuses a sink that would write a file
 // that a source or transform reads (compared by the path parameters of
-// the stages' Nodes, with os.SameFile).
+// the stages' Nodes, with os.SameFile), and a source chain that never ends
+// (see Graph.Extent) into a sink that keeps all it is given, a file (see
+// EndNeeder): the error says how to bound the stream.
 func Build(ctx context.Context, g *Graph) (*Pipeline, error) {
 	if err := g.check(); err != nil {
 		return nil, Misconfigured(err)
@@ -244,6 +246,9 @@ func Build(ctx context.Context, g *Graph) (*Pipeline, error) {
 		return nil, Misconfigured(errors.New("the pipeline has no sink (end it with wav, raw, null or elks)"))
 	}
 	if err := g.checkOutputs(); err != nil {
+		return nil, Misconfigured(err)
+	}
+	if err := g.checkEnd(); err != nil {
 		return nil, Misconfigured(err)
 	}
 	p := &Pipeline{graph: g, sink: g.Sink.Sink, sinkName: g.Sink.Name}

@@ -28,6 +28,11 @@ type ConcatOptions struct {
 	// reporting an ItemSkipped event, instead of ending the stream with the
 	// error. The stream still fails if no item plays at all.
 	SkipBroken bool
+	// ReportSkip, if set, decides whether a skipped item is reported: the
+	// ItemSkipped event goes out only when it returns true for the item's
+	// index and name. Playlists use it to warn about a broken item once
+	// per call rather than at every loop iteration.
+	ReportSkip func(index int, name string) bool
 }
 
 // Concat plays the sources that opens yields one after another, converting
@@ -101,7 +106,9 @@ func (c *concat) skip(i int, err error) error {
 	if !c.opt.SkipBroken || errors.Is(err, context.Canceled) {
 		return c.itemErr(i, err)
 	}
-	Emit(c.ctx, Event{Kind: ItemSkipped, Stage: c.opt.Stage, Index: i, Item: c.name(i), Err: err})
+	if c.opt.ReportSkip == nil || c.opt.ReportSkip(i, c.name(i)) {
+		Emit(c.ctx, Event{Kind: ItemSkipped, Stage: c.opt.Stage, Index: i, Item: c.name(i), Err: err})
+	}
 	return nil
 }
 

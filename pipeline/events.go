@@ -21,6 +21,11 @@ const (
 	IterationStarted
 	// IterationEnded: a loop finished iteration Index.
 	IterationEnded
+	// Warning: a stage made something the user probably did not mean,
+	// such as an empty stream (trim start= past the end) or one that never
+	// reaches full level (a fade longer than the stream); Err says what.
+	// The command line prints it on standard error unless -q.
+	Warning
 )
 
 var eventKindNames = map[EventKind]string{
@@ -29,6 +34,7 @@ var eventKindNames = map[EventKind]string{
 	ItemSkipped:      "item skipped",
 	IterationStarted: "iteration started",
 	IterationEnded:   "iteration ended",
+	Warning:          "warning",
 }
 
 // String names the kind, for example "iteration ended".
@@ -52,8 +58,12 @@ type Event struct {
 }
 
 // String renders e for logs, e.g. `playlist: item started #2 "b.mp3"`:
-// items are numbered from 1 there, as iterations are.
+// items are numbered from 1 there, as iterations are. A Warning is its
+// stage and its Err: `trim: start=5s is past the end ...`.
 func (e Event) String() string {
+	if e.Kind == Warning {
+		return fmt.Sprintf("%s: %v", e.Stage, e.Err)
+	}
 	n := e.Index
 	if e.Kind != IterationStarted && e.Kind != IterationEnded {
 		n++ // items are shown counted from 1, as iterations are

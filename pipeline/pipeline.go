@@ -82,6 +82,22 @@ type TransformFunc func(src Source) (Source, error)
 // Apply calls f(src).
 func (f TransformFunc) Apply(src Source) (Source, error) { return f(src) }
 
+// ContextTransform is implemented by transforms that report events, such
+// as a warning that the result is degenerate (trim start= past the end):
+// the Opener of a Graph calls ApplyContext, with the context it was given
+// (whose observer receives the events), instead of Apply.
+type ContextTransform interface {
+	ApplyContext(ctx context.Context, src Source) (Source, error)
+}
+
+// applyTransform applies t to src, through ApplyContext when t has it.
+func applyTransform(ctx context.Context, t Transform, src Source) (Source, error) {
+	if ct, ok := t.(ContextTransform); ok {
+		return ct.ApplyContext(ctx, src)
+	}
+	return t.Apply(src)
+}
+
 // Reopener is implemented by transforms that need to re-open everything
 // upstream of them rather than transform one instance of it, such as loop.
 // Build prefers Wrap over Apply when a Transform implements both, and

@@ -105,6 +105,13 @@ type Element struct {
 	// Details, if set, returns more text that `inspect` prints after the
 	// parameters, such as the table of formats of the elks sink.
 	Details func() string
+	// Extent, if set, says whether the element's output ends by itself,
+	// from its Args and, for a transform, the Extent of its input, in (for
+	// a source, in is ExtentUnknown). Without it a source's output is
+	// ExtentUnknown and a transform's is in. Build refuses an endless
+	// stream into a sink that keeps it (see EndNeeder and Graph.Extent);
+	// EndlessWithout serves sources that are endless without a duration.
+	Extent func(a Args, in Extent) Extent
 
 	NewSource    func(Args) (Opener, error)
 	NewTransform func(Args) (Transform, error)

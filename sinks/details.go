@@ -13,6 +13,9 @@ sox and elkspipe at every moment, even after a crash; at the end, after an error
 the real sizes are filled in. 'wav -' writes a streaming header to stdout and never seeks.
 A sink never writes onto a file that a stage reads (also through a link): such a pipeline is
 refused before anything is written.
+A stream that never ends (tone, noise or silence without dur=, loop without a count) into a
+named file is refused too, before anything is written: bound it (dur=, trim dur=, loop N) or
+give endless=true to write until interrupted. 'wav -' is never refused.
 `
 }
 
@@ -20,5 +23,8 @@ func rawDetails() string {
 	return `With rate= or channels=, Build inserts the resample and channels stages that convert to
 them (-v shows them). s16le is round(x·32768) clamped to 16 bits, f32le is clamped to ±1, and
 µ-law and A-law are bit-exact with ffmpeg's encoders.
+A stream that never ends (tone, noise or silence without dur=, loop without a count) into a
+named file is refused before anything is written: bound it (dur=, trim dur=, loop N) or give
+endless=true to write until interrupted. 'raw -' is never refused: a pipe may run forever.
 `
 }

@@ -5,5 +5,10 @@
 // (see pipeline.Format.Validate), with an error and before it creates its
 // output file.
 //
+// wav and raw writing a named file are pipeline.EndNeeders: Build refuses
+// a stream that never ends into them (a disk is finite) unless their
+// options say Endless (endless=true in pipe syntax). Standard output ("-")
+// and the writers of WAVTo and RawTo are never refused.
+//
 // Importing the package registers its elements with pipeline.DefaultRegistry.
 package sinks

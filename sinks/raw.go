@@ -27,13 +27,16 @@ func init() {
 				Doc: "sample rate to convert to (absent: keep the stream's)"}.Range(1, pipeline.MaxRate),
 			pipeline.Param{Name: "channels", Type: pipeline.TypeInt,
 				Doc: "channel count to convert to (absent: keep the stream's)"}.Range(1, pipeline.MaxChannels),
+			{Name: "endless", Type: pipeline.TypeBool, Default: "false",
+				Doc: "accept a stream that never ends (tone without dur=, loop without a count) into a file, written until interrupted; without it such a pipeline is refused (- is never refused)"},
 		},
 		NewSink: func(a pipeline.Args) (pipeline.Sink, error) {
 			enc, err := pipeline.ParseEncoding(a.String("enc"))
 			if err != nil {
 				return nil, err
 			}
-			return Raw(a.String("path"), RawOptions{Encoding: enc, Rate: a.Int("rate"), Channels: a.Int("channels")})
+			return Raw(a.String("path"), RawOptions{Encoding: enc, Rate: a.Int("rate"), Channels: a.Int("channels"),
+				Endless: a.Bool("endless")})
 		},
 	})
 }
@@ -48,6 +51,12 @@ type RawOptions struct {
 	// Channels, if not 0, is the channel count to write: the stream is
 	// remixed to it. 0 writes the stream's own channels.
 	Channels int
+	// Endless lets a stream that never ends be written to a named file,
+	// until ctx is cancelled. Without it, Build refuses such a pipeline
+	// (see pipeline.EndNeeder): a disk is finite. Standard output ("-"),
+	// often a pipe into another program, and the writers of RawTo are
+	// never refused.
+	Endless bool
 }
 
 func (o RawOptions) check() error {
@@ -96,6 +105,10 @@ type rawSink struct {
 	w    io.Writer
 	opt  RawOptions
 }
+
+// NeedsEnd reports whether Build must refuse an endless stream: for a
+// named file, unless opt.Endless.
+func (s *rawSink) NeedsEnd() bool { return s.w == nil && s.path != "-" && !s.opt.Endless }
 
 // Want returns offered with the rate and channels of the options applied.
 func (s *rawSink) Want(offered pipeline.Format) pipeline.Format {

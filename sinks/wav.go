@@ -24,13 +24,15 @@ func init() {
 			{Name: "bits", Type: pipeline.TypeEnum, Choices: append([]string(nil), wavEncodingNames...),
 				Default: WAVS16.String(),
 				Doc:     "sample format: 8 (unsigned), 16, 24 or 32-bit integer PCM, float (32-bit) or float64"},
+			{Name: "endless", Type: pipeline.TypeBool, Default: "false",
+				Doc: "accept a stream that never ends (tone without dur=, loop without a count) into a file, written until interrupted; without it such a pipeline is refused (- is never refused)"},
 		},
 		NewSink: func(a pipeline.Args) (pipeline.Sink, error) {
 			enc, err := ParseWAVEncoding(a.String("bits"))
 			if err != nil {
 				return nil, err
 			}
-			return WAV(a.String("path"), WAVOptions{Encoding: enc})
+			return WAV(a.String("path"), WAVOptions{Encoding: enc, Endless: a.Bool("endless")})
 		},
 	})
 }
@@ -108,6 +110,11 @@ func ParseWAVEncoding(name string) (WAVEncoding, error) {
 type WAVOptions struct {
 	// Encoding of the samples; the zero value is WAVS16.
 	Encoding WAVEncoding
+	// Endless lets a stream that never ends be written to a named file,
+	// until ctx is cancelled. Without it, Build refuses such a pipeline
+	// (see pipeline.EndNeeder): a disk is finite. Standard output ("-")
+	// and the writers of WAVTo are never refused.
+	Endless bool
 }
 
 // WAV returns a sink that writes its stream, at the stream's own rate and
@@ -139,6 +146,10 @@ func WAVTo(w io.Writer, opt WAVOptions) (pipeline.Sink, error) {
 	}
 	return &wavSink{w: w, opt: opt}, nil
 }
+
+// NeedsEnd reports whether Build must refuse an endless stream: for a
+// named file, unless opt.Endless.
+func (s *wavSink) NeedsEnd() bool { return s.w == nil && s.path != "-" && !s.opt.Endless }
 
 // writeOnly hides the Seek method of a writer, so that standard output
 // gets a streaming header even when it is redirected to a file.

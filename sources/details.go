@@ -48,12 +48,13 @@ const mp3Notes = `MP3:
 
 func playlistDetails() string {
 	return `Items play in the format of the first (or rate=/channels=); the others are converted. A
-broken item is skipped with a warning (on-error=skip, the default) or stops the run
-(on-error=stop). M3U lists: one path per line, # comments and #EXTINF skipped, relative paths
-taken from the list's folder; a URL is a broken item (only local files play). shuffle=yes draws
-a new order every time the playlist is re-opened (each loop iteration); seed= makes the sequence
-repeatable. MP3 items share their decoding with every other opening of the file (see
-'elkspipe inspect file').
+broken item is skipped with a warning, once per run (per call for a server) however often a
+loop re-opens the list (on-error=skip, the default), or stops the run (on-error=stop). M3U
+lists: one path per line, # comments and #EXTINF skipped, relative paths taken from the list's
+folder; a URL is a broken item (only local files play; a URL given here is an error that says
+how to download it). shuffle=yes draws a new order every time the playlist is re-opened (each
+loop iteration); seed= makes the sequence repeatable. MP3 items share their decoding with every
+other opening of the file (see 'elkspipe inspect file').
 `
 }
 

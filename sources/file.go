@@ -8,6 +8,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/elkspipe/elkspipe/internal/media"
 	"github.com/elkspipe/elkspipe/internal/mp3"
@@ -66,6 +68,9 @@ func openPath(ctx context.Context, path string) (io.ReadCloser, error) {
 	}
 	f, err := os.Open(path)
 	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && isURL(path) {
+			return nil, errURL(path)
+		}
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			return nil, pe.Err
@@ -75,6 +80,10 @@ func openPath(ctx context.Context, path string) (io.ReadCloser, error) {
 	if st, err := f.Stat(); err == nil && st.IsDir() {
 		f.Close()
 		return nil, errors.New("is a directory, not an audio file")
+	}
+	if ext := strings.ToLower(filepath.Ext(path)); ext == ".m3u" || ext == ".m3u8" || ext == ".pls" {
+		f.Close()
+		return nil, errPlaylistFile
 	}
 	return f, nil
 }
@@ -125,6 +134,8 @@ func Decode(r io.Reader) (pipeline.Source, error) {
 		return decodeMP3(in, ra, base, raSize)
 	case "":
 		return fail(fmt.Errorf("not a WAV or MP3 file (it starts with %q); for headerless audio use: raw PATH rate=… enc=…", media.Printable(head)))
+	case media.Sniff([]byte("#EXTM3U")): // Sniff's name for an M3U playlist
+		return fail(errPlaylistFile)
 	default:
 		return fail(fmt.Errorf("%s is not supported: elkspipe reads WAV and MP3; convert with: ffmpeg -i IN -c:a pcm_s16le OUT.wav", kind))
 	}

@@ -71,6 +71,7 @@ func init() {
 		Summary: "white noise (uniform, the same for the same seed)",
 		Example: "noise 5s amp=-20dB | wav noise.wav",
 		Details: noiseDetails,
+		Extent:  pipeline.EndlessWithout("dur"),
 		Params: []pipeline.Param{
 			{Name: "dur", Type: pipeline.TypeDuration, Positional: true,
 				Doc: "length (leave out for endless noise)"},

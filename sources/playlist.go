@@ -2,8 +2,11 @@ package sources
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,7 +21,7 @@ func init() {
 		Name:    "playlist",
 		Kind:    pipeline.KindSource,
 		Summary: "play files one after another (WAV, MP3, or M3U/M3U8 lists of them), converted to one format",
-		Example: "playlist intro.wav hold.mp3 | loop | wav out.wav",
+		Example: "playlist intro.wav hold.mp3 | loop 3 | wav out.wav",
 		Details: playlistDetails,
 		Params: []pipeline.Param{
 			{Name: "files", Type: pipeline.TypePath, Positional: true, Variadic: true, Required: true,
@@ -65,6 +68,9 @@ type PlaylistOptions struct {
 
 // Playlist returns an Opener that plays the files one after another, each
 // converted to one format, with an ItemStarted and ItemEnded event for each.
+// A broken item skipped with opt.SkipBroken is reported (ItemSkipped) once
+// per call, that is per context that the Opener is called with and its
+// loop iterations share, not at every re-opening.
 // Files whose name ends in .m3u or .m3u8 are read (when opened) as lists of
 // files: one path per line, blank lines and #-comments ignored, relative
 // paths taken from the list's folder.
@@ -78,6 +84,7 @@ func Playlist(files []string, opt PlaylistOptions) (pipeline.Opener, error) {
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x656c6b73)) // "elks"
 	var rngMu sync.Mutex                           // the Opener may run for several calls at once
+	reported := &skipReports{seen: map[<-chan struct{}]map[string]bool{}}
 	return func(ctx context.Context) (pipeline.Source, error) {
 		items, err := expandPlaylist(files)
 		if err != nil {
@@ -100,8 +107,46 @@ func Playlist(files []string, opt PlaylistOptions) (pipeline.Opener, error) {
 		}
 		return pipeline.Concat(ctx, opens, pipeline.ConcatOptions{
 			Stage: "playlist", Names: names, Format: opt.Format, SkipBroken: opt.SkipBroken,
+			ReportSkip: reported.once(ctx),
 		})
 	}, nil
+}
+
+// skipReports remembers which broken items of a playlist have been
+// reported, per call: per Done channel of the context the playlist is
+// opened with, which loop iterations share and every call of a server has
+// its own. An entry goes when its context is done; contexts that are never
+// done share one, for the life of the Opener.
+type skipReports struct {
+	mu   sync.Mutex
+	seen map[<-chan struct{}]map[string]bool
+}
+
+// once returns a pipeline.ConcatOptions.ReportSkip that reports each item
+// (by name) once for the call of ctx.
+func (r *skipReports) once(ctx context.Context) func(int, string) bool {
+	done := ctx.Done()
+	return func(_ int, name string) bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		set := r.seen[done]
+		if set == nil {
+			set = map[string]bool{}
+			r.seen[done] = set
+			if done != nil {
+				context.AfterFunc(ctx, func() {
+					r.mu.Lock()
+					delete(r.seen, done)
+					r.mu.Unlock()
+				})
+			}
+		}
+		if set[name] {
+			return false
+		}
+		set[name] = true
+		return true
+	}
 }
 
 // failingOpener returns an Opener that fails with err: a playlist entry
@@ -111,10 +156,15 @@ func failingOpener(err error) pipeline.Opener {
 }
 
 // expandPlaylist replaces every .m3u/.m3u8 file in files by the entries it
-// lists.
+// lists. A URL among files is an error: it is not played yet.
 func expandPlaylist(files []string) ([]media.M3UItem, error) {
 	var out []media.M3UItem
 	for _, f := range files {
+		if isURL(f) {
+			if _, err := os.Stat(f); errors.Is(err, fs.ErrNotExist) {
+				return nil, errURL(f)
+			}
+		}
 		ext := strings.ToLower(filepath.Ext(f))
 		if ext != ".m3u" && ext != ".m3u8" {
 			out = append(out, media.M3UItem{Path: f})

@@ -185,6 +185,7 @@ func init() {
 		Summary: "digital silence, for a duration or endless",
 		Example: "tone 1k dur=200ms + silence 300ms + tone 1k dur=200ms | wav beeps.wav",
 		Details: silenceDetails,
+		Extent:  pipeline.EndlessWithout("dur"),
 		Params: []pipeline.Param{
 			{Name: "dur", Type: pipeline.TypeDuration, Positional: true,
 				Doc: "length (leave out for endless silence)"},

@@ -43,12 +43,14 @@ func fadeDetails() string {
 	return `The shapes are SoX's (hsin, the default, is an S-curve at −6 dB halfway); the first sample
 of a fade-in and the last of a fade-out are exactly 0. A fade-out needs the stream's length: on
 an endless stream (a tone without dur=, loop without a count) it stops with an error suggesting
-'trim dur=' first.
+'trim dur=' first. Fades longer than the stream print a warning: it never plays at full level.
 `
 }
 
 func trimDetails() string {
-	return `Exact to the frame: a duration d keeps or skips round(d × rate) frames.
+	return `Exact to the frame: a duration d keeps or skips round(d × rate) frames. A start at or past
+the end of the stream prints a warning: the output is empty. dur= bounds an endless stream, so
+that it can go to a file.
 `
 }
 

@@ -1,7 +1,9 @@
 package transforms
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"math"
 	"strings"
 	"time"
@@ -125,6 +127,10 @@ func (s FadeShape) Gain(x float64) float64 {
 // Fade-out needs the stream's length: Apply fails, saying so, when the
 // upstream does not know it (an endless loop, a tone without dur=); put a
 // trim with dur= before the fade. Fade-in works on any stream.
+//
+// A stream shorter than its fades never plays at full level: in a pipeline
+// (ApplyContext) a pipeline.Warning event says so, when the stream is
+// opened if its length is known (with out), else when it ends.
 func Fade(in, out time.Duration, shape FadeShape) (pipeline.Transform, error) {
 	if in < 0 || out < 0 {
 		return nil, fmt.Errorf("fade lengths must not be negative (in=%v out=%v)", in, out)
@@ -132,22 +138,42 @@ func Fade(in, out time.Duration, shape FadeShape) (pipeline.Transform, error) {
 	if shape < 0 || int(shape) >= len(fadeShapeNames) {
 		return nil, fmt.Errorf("unknown fade shape %d", int(shape))
 	}
-	return pipeline.TransformFunc(func(src pipeline.Source) (pipeline.Source, error) {
-		f := src.Format()
-		if err := f.Validate(); err != nil {
-			return nil, err
+	return fade{in: in, out: out, shape: shape}, nil
+}
+
+// fade is the Transform that Fade returns.
+type fade struct {
+	in, out time.Duration
+	shape   FadeShape
+}
+
+// Apply fades src; no warning goes anywhere (see ApplyContext).
+func (fd fade) Apply(src pipeline.Source) (pipeline.Source, error) {
+	return fd.ApplyContext(context.Background(), src)
+}
+
+// ApplyContext fades src and reports a stream too short for its fades to
+// the observer of ctx as a pipeline.Warning: when it is opened if its
+// length is known (with out), else when it ends before the fade-in does.
+func (fd fade) ApplyContext(ctx context.Context, src pipeline.Source) (pipeline.Source, error) {
+	f := src.Format()
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	s := &fader{src: src, ch: f.Channels, shape: fd.shape,
+		inN: pipeline.FramesIn(fd.in, f.Rate), outN: pipeline.FramesIn(fd.out, f.Rate),
+		ctx: ctx, in: fd.in, out: fd.out, rate: f.Rate}
+	if s.outN > 0 {
+		s.length = pipeline.FramesOf(src)
+		if s.length < 0 {
+			return nil, fmt.Errorf("cannot fade out over %v: the length of the stream is unknown "+
+				"(an endless loop, or a source without dur=); put trim dur=... before the fade", fd.out)
 		}
-		s := &fader{src: src, ch: f.Channels, shape: shape,
-			inN: pipeline.FramesIn(in, f.Rate), outN: pipeline.FramesIn(out, f.Rate)}
-		if s.outN > 0 {
-			s.length = pipeline.FramesOf(src)
-			if s.length < 0 {
-				return nil, fmt.Errorf("cannot fade out over %v: the length of the stream is unknown "+
-					"(an endless loop, or a source without dur=); put trim dur=... before the fade", out)
-			}
+		if s.length > 0 && s.inN+s.outN > s.length {
+			s.warnShort(s.length)
 		}
-		return s, nil
-	}), nil
+	}
+	return s, nil
 }
 
 type fader struct {
@@ -158,6 +184,32 @@ type fader struct {
 	outN   int64 // fade-out length in frames (0: none)
 	length int64 // stream length in frames, when outN > 0
 	pos    int64 // frames delivered so far
+
+	ctx     context.Context // for the warning
+	in, out time.Duration   // as given, for the warning
+	rate    int
+	warned  bool
+}
+
+// warnShort reports, once, that the stream (of length frames) is shorter
+// than its fades, so that it never plays at full level.
+func (s *fader) warnShort(frames int64) {
+	if s.warned {
+		return
+	}
+	s.warned = true
+	length := time.Duration(float64(frames) / float64(s.rate) * float64(time.Second)).Round(time.Millisecond)
+	var fades string
+	switch {
+	case s.outN == 0:
+		fades = fmt.Sprintf("in=%v is", s.in)
+	case s.inN == 0:
+		fades = fmt.Sprintf("out=%v is", s.out)
+	default:
+		fades = fmt.Sprintf("in=%v + out=%v are", s.in, s.out)
+	}
+	pipeline.Emit(s.ctx, pipeline.Event{Kind: pipeline.Warning, Stage: "fade",
+		Err: fmt.Errorf("%s longer than the stream (%v): it never plays at full level", fades, length)})
 }
 
 func (s *fader) Format() pipeline.Format { return s.src.Format() }
@@ -173,6 +225,9 @@ func (s *fader) Read(p []float32) (int, error) {
 	}
 	s.apply(p[:n*s.ch], s.pos)
 	s.pos += int64(n)
+	if err == io.EOF && s.pos > 0 && s.pos < s.inN+s.outN {
+		s.warnShort(s.pos)
+	}
 	return n, err
 }
 

@@ -16,6 +16,12 @@ func init() {
 		Summary: "play everything before it again and again, gaplessly, re-opening it each time",
 		Example: "file hold.mp3 | gain -3 | loop 3 | wav out.wav",
 		Details: loopDetails,
+		Extent: func(a pipeline.Args, in pipeline.Extent) pipeline.Extent {
+			if a.Has("count") {
+				return in
+			}
+			return pipeline.ExtentEndless
+		},
 		Params: []pipeline.Param{
 			pipeline.Param{Name: "count", Type: pipeline.TypeInt, Positional: true,
 				Doc: "how many times to play (absent: forever)"}.Range(1, 1e9),

@@ -1,6 +1,7 @@
 package transforms
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
@@ -15,6 +16,12 @@ func init() {
 		Summary: "skip the start of the stream and/or keep only a given duration of it",
 		Example: "file in.wav | trim start=1.5s dur=10s | wav clip.wav",
 		Details: trimDetails,
+		Extent: func(a pipeline.Args, in pipeline.Extent) pipeline.Extent {
+			if a.Has("dur") {
+				return pipeline.ExtentFinite
+			}
+			return in
+		},
 		Params: []pipeline.Param{
 			{Name: "start", Type: pipeline.TypeDuration, Positional: true,
 				Doc: "how much to skip at the start"},
@@ -42,28 +49,48 @@ const ToEnd time.Duration = -1
 //
 // The output knows its length when the input does; when it does not, the
 // length is unknown even with dur, since the input may end sooner.
+//
+// When start is at or past the end of the input the output is empty: in a
+// pipeline (ApplyContext) a pipeline.Warning event says so, when the
+// stream is opened if the input's length is known, else when it ends.
 func Trim(start, dur time.Duration) (pipeline.Transform, error) {
 	if start < 0 {
 		return nil, fmt.Errorf("trim start=%v is negative", start)
 	}
-	return pipeline.TransformFunc(func(src pipeline.Source) (pipeline.Source, error) {
-		f := src.Format()
-		if err := f.Validate(); err != nil {
-			return nil, err
+	return trim{start: start, dur: dur}, nil
+}
+
+// trim is the Transform that Trim returns.
+type trim struct{ start, dur time.Duration }
+
+// Apply trims src; no warning goes anywhere (see ApplyContext).
+func (tr trim) Apply(src pipeline.Source) (pipeline.Source, error) {
+	return tr.ApplyContext(context.Background(), src)
+}
+
+// ApplyContext trims src and reports an empty result to the observer of
+// ctx as a pipeline.Warning.
+func (tr trim) ApplyContext(ctx context.Context, src pipeline.Source) (pipeline.Source, error) {
+	f := src.Format()
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	t := &trimmer{src: src, ch: f.Channels, skip: pipeline.FramesIn(tr.start, f.Rate), left: -1,
+		ctx: ctx, start: tr.start, rate: f.Rate}
+	if tr.dur >= 0 {
+		t.left = pipeline.FramesIn(tr.dur, f.Rate)
+	}
+	t.length = -1
+	if l := pipeline.FramesOf(src); l >= 0 {
+		t.length = max(0, l-t.skip)
+		if t.left >= 0 {
+			t.length = min(t.length, t.left)
 		}
-		t := &trimmer{src: src, ch: f.Channels, skip: pipeline.FramesIn(start, f.Rate), left: -1}
-		if dur >= 0 {
-			t.left = pipeline.FramesIn(dur, f.Rate)
+		if t.skip > 0 && l <= t.skip {
+			t.warnEmpty(l)
 		}
-		t.length = -1
-		if l := pipeline.FramesOf(src); l >= 0 {
-			t.length = max(0, l-t.skip)
-			if t.left >= 0 {
-				t.length = min(t.length, t.left)
-			}
-		}
-		return t, nil
-	}), nil
+	}
+	return t, nil
 }
 
 type trimmer struct {
@@ -74,6 +101,25 @@ type trimmer struct {
 	length  int64
 	scratch []float32 // for discarding, allocated once
 	done    bool
+
+	ctx    context.Context // for the warning
+	start  time.Duration   // as given, for the warning
+	rate   int
+	read   int64 // frames read from upstream while skipping
+	passed int64 // frames passed on
+	warned bool
+}
+
+// warnEmpty reports, once, that the input (of length frames) ends before
+// start, so that the output is empty.
+func (t *trimmer) warnEmpty(frames int64) {
+	if t.warned {
+		return
+	}
+	t.warned = true
+	length := time.Duration(float64(frames) / float64(t.rate) * float64(time.Second))
+	pipeline.Emit(t.ctx, pipeline.Event{Kind: pipeline.Warning, Stage: "trim",
+		Err: fmt.Errorf("start=%v is at or past the end of the stream (%v long): the output is empty", t.start, length.Round(time.Millisecond))})
 }
 
 func (t *trimmer) Format() pipeline.Format { return t.src.Format() }
@@ -111,8 +157,12 @@ func (t *trimmer) Read(p []float32) (int, error) {
 			err = io.EOF
 		}
 	}
+	t.passed += int64(n)
 	if err == io.EOF {
 		t.done = true
+		if t.passed == 0 && t.read > 0 {
+			t.warnEmpty(t.read) // the input ended right where the output starts
+		}
 	}
 	return n, err
 }
@@ -129,6 +179,10 @@ func (t *trimmer) discard() error {
 			return bad
 		}
 		t.skip -= int64(n)
+		t.read += int64(n)
+		if err == io.EOF {
+			t.warnEmpty(t.read)
+		}
 		if err != nil {
 			return err // io.EOF: the input ended before (or where) the output starts
 		}

@@ -77,7 +77,8 @@
 // Flags come before the pipeline. -v prints the negotiated chain and every
 // stream event (playlist items, loop iterations; a server logs its calls'
 // events at debug level, with each call's id). -q silences warnings
-// (skipped playlist items). -mp3-cache MiB sets the memory for the shared
+// (skipped playlist items, a trim that starts past the end, fades longer
+// than the stream). -mp3-cache MiB sets the memory for the shared
 // decodings of MP3 files that loops, playlists and calls replay (64; 0
 // decodes every time).
 //
@@ -90,7 +91,8 @@
 //
 // A usage error exits with 2, including a pipeline whose stages cannot
 // work together (a ratio too large for one resample, a passthrough elks
-// after a gain, an output that is also an input). The first SIGINT or
+// after a gain, an output that is also an input, an endless stream into a
+// file without endless=true). The first SIGINT or
 // SIGTERM stops cleanly — at once, even while a stage waits on a silent
 // pipe — finishes the output file (a WAV header gets its real sizes), lets
 // a server's calls finish for its shutdown-timeout, and exits with 130; a
@@ -168,7 +170,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("elkspipe", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	verbose := fs.Bool("v", false, "print the negotiated chain (automatic stages marked) and stream events")
-	quiet := fs.Bool("q", false, "print nothing but errors (not even warnings about skipped playlist items)")
+	quiet := fs.Bool("q", false, "print nothing but errors (not even warnings: skipped playlist items, an empty trim, a fade longer than the stream)")
 	mp3Cache := fs.Int("mp3-cache", sources.DefaultMP3CacheSize>>20, "`MiB` of memory for decoded MP3 files that loops, playlists and calls replay (0: decode every time)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
@@ -259,7 +261,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	)
 	show := func(e pipeline.Event) {
 		switch {
-		case e.Kind == pipeline.ItemSkipped && !*quiet:
+		case (e.Kind == pipeline.ItemSkipped || e.Kind == pipeline.Warning) && !*quiet:
 			fmt.Fprintln(stderr, "elkspipe: warning:", e)
 		case *verbose:
 			fmt.Fprintln(stderr, "elkspipe:", e)

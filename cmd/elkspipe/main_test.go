@@ -147,12 +147,13 @@ func TestErrorsAreOneLineAndNameTheStage(t *testing.T) {
 	}
 }
 
-// Cancelling (Ctrl-C) an endless pipeline leaves a valid WAV file.
+// Cancelling (Ctrl-C) an endless pipeline (opted in with endless=true)
+// leaves a valid WAV file.
 func TestInterruptLeavesValidWAV(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out.wav")
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	code, _, stderr := runCLI(t, ctx, "tone 440 | wav "+out)
+	code, _, stderr := runCLI(t, ctx, "tone 440 | wav "+out+" endless=true")
 	if code != exitInterrupted {
 		t.Fatalf("exit %d (%s), want %d", code, stderr, exitInterrupted)
 	}

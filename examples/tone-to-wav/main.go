@@ -1,7 +1,9 @@
 // Command tone-to-wav builds a pipeline from Go constructors instead of pipe
 // syntax: a 440 Hz tone, 6 dB quieter, faded in and out, written to a 16 kHz
 // WAV file. The sink asks for nothing, so the explicit resample stage sets
-// the rate. Run it with: go run ./examples/tone-to-wav out.wav
+// the rate. Run it with: go run ./examples/tone-to-wav [FILE]
+// It writes FILE, or tone.wav in the temporary folder (os.TempDir) when
+// no name is given, and prints the chain and where the file is.
 package main
 
 import (
@@ -9,6 +11,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/elkspipe/elkspipe/pipeline"
@@ -18,7 +21,7 @@ import (
 )
 
 func main() {
-	out := "tone.wav"
+	out := filepath.Join(os.TempDir(), "tone.wav")
 	if len(os.Args) > 1 {
 		out = os.Args[1]
 	}
@@ -60,4 +63,5 @@ func main() {
 	if err := p.Run(ctx); err != nil {
 		log.Fatal(err)
 	}
+	fmt.Println("wrote", out)
 }
