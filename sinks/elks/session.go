@@ -239,6 +239,9 @@ func (s *Session) observe(e pipeline.Event) {
 	case pipeline.ItemSkipped:
 		s.Logger().Warn("playlist item skipped", "event", e.String())
 		return
+	case pipeline.Warning:
+		s.Logger().Warn("pipeline warning", "event", e.String())
+		return
 	}
 	s.Logger().Debug("stream event", "event", e.String())
 }
