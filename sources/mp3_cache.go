@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 
@@ -31,7 +30,8 @@ import (
 // up front (from their Xing/Info header, or by walking the frame headers)
 // and fits in the cache are shared; the others are decoded per opening as
 // before. A file is keyed by its absolute path, size and modification
-// time, so a changed file is decoded afresh. The least recently used files
+// time and identity (device and inode), so a changed or replaced file is
+// decoded afresh. The least recently used files
 // that nobody reads make room for new ones; a file that does not fit even
 // so is decoded per opening, so the cache never holds more than its size.
 // A stream that fails to decode is dropped from the cache (its readers
@@ -50,38 +50,13 @@ func SetMP3CacheSize(bytes int64) {
 
 var mp3Cache = &mp3CacheStore{limit: DefaultMP3CacheSize}
 
-// mp3CacheKey names one version of one file.
-type mp3CacheKey struct {
-	path  string
-	size  int64
-	mtime int64
-}
-
-// mp3CacheKeyOf returns the key of the file rc, opened from path, if it is
-// a regular file.
-func mp3CacheKeyOf(path string, rc io.Reader) (mp3CacheKey, bool) {
-	f, ok := rc.(*os.File)
-	if !ok {
-		return mp3CacheKey{}, false
-	}
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		return mp3CacheKey{}, false
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return mp3CacheKey{}, false
-	}
-	return mp3CacheKey{abs, st.Size(), st.ModTime().UnixNano()}, true
-}
-
 // mp3CacheStore is the process's cache of shared decodings.
 type mp3CacheStore struct {
 	mu      sync.Mutex
 	limit   int64
 	bytes   int64 // the sizes of the entries
 	clock   uint64
-	entries map[mp3CacheKey]*mp3Shared
+	entries map[fileVersion]*mp3Shared
 }
 
 func (c *mp3CacheStore) setLimit(n int64) {
@@ -100,7 +75,7 @@ func (c *mp3CacheStore) trim() {
 }
 
 // lookup returns a reader of the shared decoding of key, or nil.
-func (c *mp3CacheStore) lookup(key mp3CacheKey) pipeline.Source {
+func (c *mp3CacheStore) lookup(key fileVersion) pipeline.Source {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.entries[key]
@@ -117,7 +92,7 @@ func (c *mp3CacheStore) lookup(key mp3CacheKey) pipeline.Source {
 // file first, d is closed and the reader reads that one. It returns nil,
 // leaving d to its caller, when the file's length is unknown or it does
 // not fit in the cache.
-func (c *mp3CacheStore) share(key mp3CacheKey, d *mp3Source) pipeline.Source {
+func (c *mp3CacheStore) share(key fileVersion, d *mp3Source) pipeline.Source {
 	frames := d.Frames() // may walk the frame headers: outside the lock
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -137,7 +112,7 @@ func (c *mp3CacheStore) share(key mp3CacheKey, d *mp3Source) pipeline.Source {
 	s := &mp3Shared{store: c, key: key, format: d.format, frames: frames, size: size, dec: d}
 	s.cond = sync.NewCond(&s.mu)
 	if c.entries == nil {
-		c.entries = map[mp3CacheKey]*mp3Shared{}
+		c.entries = map[fileVersion]*mp3Shared{}
 	}
 	c.clock++
 	s.used = c.clock
@@ -198,7 +173,7 @@ func (c *mp3CacheStore) removeLocked(s *mp3Shared) {
 // mp3Shared is one file's shared decoding.
 type mp3Shared struct {
 	store  *mp3CacheStore
-	key    mp3CacheKey
+	key    fileVersion
 	format pipeline.Format
 	frames int64 // the length the file announces
 	used   uint64
@@ -327,7 +302,7 @@ func (s *mp3Shared) reopen() (*mp3Source, error) {
 	if err != nil {
 		return nil, mp3.ReadError(err)
 	}
-	key, ok := mp3CacheKeyOf(s.key.path, f)
+	key, ok := versionOf(s.key.path, f)
 	if !ok || key != s.key {
 		f.Close()
 		return nil, errors.New("mp3: the file changed while it was being played")
