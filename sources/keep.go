@@ -3,6 +3,7 @@ package sources
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -26,7 +27,12 @@ import (
 //   - An MP3 file that shares its decoding (see SetMP3CacheSize) keeps a
 //     reference to that decoding, so that the cache neither evicts it nor
 //     lets its decoder close the file before it is decoded to the end (an
-//     unlinked file stays readable through the open descriptor).
+//     unlinked file stays readable through the open descriptor). The
+//     decoding goes at the pace of its fastest reader: until it has
+//     reached the end of the file, it reads the file itself, so a file
+//     truncated or rewritten in place before then plays shorter, or with
+//     what was written, in every call (deleting or renaming over it is
+//     safe at any time).
 //   - Any other file (WAV, or an MP3 file that does not share its
 //     decoding) keeps a copy of its bytes in memory, shared by all the
 //     instances that play the same version of the file and read from it
@@ -39,8 +45,10 @@ import (
 // Every opening still opens the file first: a file replaced atomically
 // (written beside it, then renamed over it), or changed in place into
 // another playable file, is a new version (another identity, size or
-// modification time), and the next iteration plays it. Only when the
-// opening or the decoding fails is the kept audio played, and the failure
+// modification time), and the next iteration plays it; so does a file cut
+// in the middle (what is left of it). Only when the opening or the
+// decoding fails, or the file holds no audio at all, is the kept audio
+// played, and the failure
 // is logged once per version of a file per process, at warn level, on
 // log/slog's default logger (the one a sinks/elks Server logs to unless
 // told otherwise). A new instance (the next call) has nothing kept: it
@@ -105,6 +113,11 @@ func openKept(ctx context.Context, m *keep.Memory, o opening) (pipeline.Source, 
 		return k.play()
 	}
 	src, err := o.decode(rc)
+	if err == nil && prev != nil && pipeline.FramesOf(src) == 0 {
+		// Cut before its first whole frame: no audio to loop.
+		pipeline.Close(src)
+		src, err = nil, errors.New("the file holds no audio")
+	}
 	if err != nil {
 		return replay(prev, o.path, err)
 	}
