@@ -27,7 +27,9 @@ import (
 //   - An MP3 file that shares its decoding (see SetMP3CacheSize) keeps a
 //     reference to that decoding, so that the cache neither evicts it nor
 //     lets its decoder close the file before it is decoded to the end (an
-//     unlinked file stays readable through the open descriptor). The
+//     unlinked file stays readable through the open descriptor; a
+//     decoding left idle halfway by earlier readers gets a descriptor of
+//     the file to resume from). The
 //     decoding goes at the pace of its fastest reader: until it has
 //     reached the end of the file, it reads the file itself, so a file
 //     truncated or rewritten in place before then plays shorter, or with
@@ -123,6 +125,15 @@ func openKept(ctx context.Context, m *keep.Memory, o opening) (pipeline.Source, 
 	}
 	if r, ok := src.(*mp3SharedReader); ok {
 		pin := r.s.newReader()
+		if pin.s.needsSpare() {
+			// Decoded in part and idle: the resume must not depend on
+			// the path.
+			if spare, err := os.Open(o.path); err == nil {
+				if sv, ok := versionOf(o.path, spare); !ok || sv != v || !pin.s.offerSpare(spare) {
+					spare.Close()
+				}
+			}
+		}
 		m.Put(key, &kept{version: v, release: func() { pin.Close() },
 			play: func() (pipeline.Source, error) { return pin.s.newReader(), nil }})
 		return src, nil

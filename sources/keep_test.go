@@ -381,3 +381,34 @@ func TestLoopKeptCopiesBounded(t *testing.T) {
 		t.Errorf("kept copies take %d bytes, over the limit of %d", keptCopies.bytes, keptCopyLimit)
 	}
 }
+
+// A loop that starts on a shared decoding that an earlier opening left
+// idle halfway (nobody read it to its end) plays on to the end when the
+// file is deleted before the decoding resumes: it resumes from the file
+// the loop opened.
+func TestLoopKeepsIdleSharedDecoding(t *testing.T) {
+	path := cacheCopy(t, "sine44m.mp3")
+	want, err := keepPlay(t, File(path), 3, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path = cacheCopy(t, "sine44m.mp3") // afresh: nothing cached
+	src, shared := cacheOpen(t, path)
+	if !shared {
+		t.Fatal("not shared")
+	}
+	pipeline.ReadFull(src, make([]float32, 3000))
+	pipeline.Close(src) // idle, decoded in part, holding no file
+	got, err := keepPlay(t, File(path), 3, nil, func(i int) {
+		if i == 1 {
+			os.Remove(path)
+		}
+	})
+	if err != nil {
+		t.Fatalf("the loop ended with %v after %d of %d samples", err, len(got), len(want))
+	}
+	if len(got) != len(want) || audiotest.MaxDiff(got, want) != 0 {
+		t.Fatalf("played %d samples (max diff %g), want the %d of the file in place", len(got), audiotest.MaxDiff(got, want), len(want))
+	}
+	keepCheckReleased(t, path)
+}

@@ -187,6 +187,11 @@ type mp3Shared struct {
 	dec      *mp3Source // decodes the rest; nil when idle, resuming or ended
 	resuming bool       // a reader reopens the file (outside mu)
 	err      error      // why the stream ended (io.EOF at its end); nil while it goes on
+
+	// spare is the file, opened by a loop that keeps this decoding,
+	// that a resume reads instead of opening the path again: the path
+	// may be gone by then (see keep.go). Only while someone reads.
+	spare *os.File
 }
 
 // mp3DecodeStep is how many frames a reader decodes at a time when it is
@@ -244,6 +249,7 @@ func (s *mp3Shared) decodeLocked() {
 	s.err = s.dec.err
 	s.dec.Close()
 	s.dec = nil
+	s.closeSpareLocked()
 	// The store's lock comes before ours; settle without holding ours.
 	n := int64(len(s.pcm))
 	failed := s.err != io.EOF
@@ -288,6 +294,7 @@ func (s *mp3Shared) resumeLocked() {
 	s.cond.Broadcast()
 	if err != nil {
 		s.err = err
+		s.closeSpareLocked()
 		return
 	}
 	s.dec = d
@@ -298,7 +305,10 @@ var mp3Reopen = (*mp3Shared).reopen
 
 // reopen opens the file again and checks that it is the version cached.
 func (s *mp3Shared) reopen() (*mp3Source, error) {
-	f, err := os.Open(s.key.path)
+	f, err := s.takeSpare()
+	if f == nil && err == nil {
+		f, err = os.Open(s.key.path)
+	}
 	if err != nil {
 		return nil, mp3.ReadError(err)
 	}
@@ -325,6 +335,53 @@ func (s *mp3Shared) idleLocked() {
 	if s.readers.Load() == 0 && s.dec != nil {
 		s.dec.Close()
 		s.dec = nil
+	}
+	if s.readers.Load() == 0 {
+		s.closeSpareLocked()
+	}
+}
+
+// offerSpare gives s the file f, of the version s decodes, to resume
+// from if s is decoded in part and idle: a resume then does not depend on
+// the path. It reports whether s took f; if not, f is the caller's.
+func (s *mp3Shared) offerSpare(f *os.File) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil || s.dec != nil || s.resuming || s.spare != nil || s.readers.Load() == 0 {
+		return false
+	}
+	s.spare = f
+	return true
+}
+
+// needsSpare reports whether s is decoded in part and idle, with no
+// spare file: a resume would open the path.
+func (s *mp3Shared) needsSpare() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err == nil && s.dec == nil && !s.resuming && s.spare == nil
+}
+
+// takeSpare returns the spare file rewound to its start, or nil.
+func (s *mp3Shared) takeSpare() (*os.File, error) {
+	s.mu.Lock()
+	f := s.spare
+	s.spare = nil
+	s.mu.Unlock()
+	if f == nil {
+		return nil, nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func (s *mp3Shared) closeSpareLocked() {
+	if s.spare != nil {
+		s.spare.Close()
+		s.spare = nil
 	}
 }
 
