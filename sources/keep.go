@@ -17,41 +17,40 @@ import (
 //
 // A loop (transforms.Loop) opens its upstream again at every iteration,
 // and a server plays the same looped hold music to every call. When the
-// file is deleted, truncated or made unreadable, the iterations that
-// follow used to fail, and every call ended at its next iteration. Now
-// the openings of a file within one instance of a pipeline (one call, one
+// file was deleted, truncated or made unreadable, the iterations that
+// followed failed, and every call ended at its next iteration. Now the
+// openings of a file within one instance of a pipeline (one call, one
 // run: the iterations of a loop, the rounds of a looped playlist) keep
 // the audio they played in the instance's keep.Memory, and an opening
-// that cannot open or decode the file plays that audio again instead:
+// that cannot open or decode the file, or finds no audio in it, plays
+// that audio again instead:
 //
 //   - An MP3 file that shares its decoding (see SetMP3CacheSize) keeps a
 //     reference to that decoding, so that the cache neither evicts it nor
 //     lets its decoder close the file before it is decoded to the end (an
 //     unlinked file stays readable through the open descriptor; a
 //     decoding left idle halfway by earlier readers gets a descriptor of
-//     the file to resume from). The
-//     decoding goes at the pace of its fastest reader: until it has
-//     reached the end of the file, it reads the file itself, so a file
-//     truncated or rewritten in place before then plays shorter, or with
-//     what was written, in every call (deleting or renaming over it is
-//     safe at any time).
+//     the file to resume from). The decoding goes at the pace of its
+//     fastest reader, and until it has reached the end of the file it
+//     reads the file itself: a file truncated or rewritten in place
+//     before then plays shorter, or with what was written, in every
+//     call. Deleting it or renaming another file over it is safe at any
+//     time.
 //   - Any other file (WAV, or an MP3 file that does not share its
 //     decoding) keeps a copy of its bytes in memory, shared by all the
-//     instances that play the same version of the file and read from it
-//     from the first opening on: a file truncated in place while a call
-//     plays it does not cut the iteration short either. The copies of a
-//     process take at most keptCopyLimit (64 MiB) together; a file that
-//     does not fit keeps nothing, and its loops end with the error as
-//     before.
+//     instances that play the same version of the file, and plays from
+//     it from the first opening on: a file truncated in place while a
+//     call plays it does not cut the iteration short either. The copies
+//     of a process take at most keptCopyLimit (64 MiB) together; a file
+//     that does not fit keeps nothing, and its loops end with the error
+//     as before.
 //
 // Every opening still opens the file first: a file replaced atomically
 // (written beside it, then renamed over it), or changed in place into
 // another playable file, is a new version (another identity, size or
 // modification time), and the next iteration plays it; so does a file cut
-// in the middle (what is left of it). Only when the opening or the
-// decoding fails, or the file holds no audio at all, is the kept audio
-// played, and the failure
-// is logged once per version of a file per process, at warn level, on
+// in the middle (what is left of it). The failure to play a file is
+// logged once per version of the file per process, at warn level, on
 // log/slog's default logger (the one a sinks/elks Server logs to unless
 // told otherwise). A new instance (the next call) has nothing kept: it
 // fails to open, with the error naming the file, as before.
@@ -104,8 +103,12 @@ func openKept(ctx context.Context, m *keep.Memory, o opening) (pipeline.Source, 
 		return o.decode(rc)
 	}
 	if prev != nil && prev.version == v {
-		rc.Close()
-		return prev.play()
+		if src, err := prev.play(); err == nil {
+			rc.Close()
+			return src, nil
+		}
+		// The kept decoding failed (the file changed under it): decode
+		// the file afresh.
 	}
 	if c := keptCopies.acquire(v); c != nil {
 		// Another instance keeps a copy of this version already.
@@ -135,7 +138,7 @@ func openKept(ctx context.Context, m *keep.Memory, o opening) (pipeline.Source, 
 			}
 		}
 		m.Put(key, &kept{version: v, release: func() { pin.Close() },
-			play: func() (pipeline.Source, error) { return pin.s.newReader(), nil }})
+			play: pin.s.replay})
 		return src, nil
 	}
 	c := keptCopies.read(v, f)

@@ -194,6 +194,18 @@ type mp3Shared struct {
 	spare *os.File
 }
 
+// replay returns a new reader of s, or the error that ended its decoding
+// before the end.
+func (s *mp3Shared) replay() (pipeline.Source, error) {
+	s.mu.Lock()
+	err := s.err
+	s.mu.Unlock()
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	return s.newReader(), nil
+}
+
 // mp3DecodeStep is how many frames a reader decodes at a time when it is
 // the first to need them.
 const mp3DecodeStep = 4 * 1152
