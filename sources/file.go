@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/elkspipe/elkspipe/internal/keep"
 	"github.com/elkspipe/elkspipe/internal/media"
 	"github.com/elkspipe/elkspipe/internal/mp3"
 	"github.com/elkspipe/elkspipe/pipeline"
@@ -36,27 +37,47 @@ func init() {
 // standard input. Other formats get an error that names them and says how
 // to convert them. The openings of an MP3 file share one decoding of it
 // (see SetMP3CacheSize).
+//
+// Within a loop (transforms.Loop), the openings of one instance of the
+// pipeline keep the audio they played: an iteration that finds the file
+// deleted, truncated or no longer decodable plays that audio again, and
+// the failure is logged once at warn level on log/slog's default logger;
+// an opening outside that instance (the next call) fails with the error,
+// naming the file. A file replaced atomically plays its new content from
+// the next iteration on. Kept copies of files that are not shared MP3
+// decodings take at most 64 MiB per process; a file that does not fit
+// keeps nothing and its loop ends with the error.
 func File(path string) pipeline.Opener {
 	return func(ctx context.Context) (pipeline.Source, error) {
+		if m := keep.From(ctx); m != nil && path != "-" {
+			return openKept(ctx, m, opening{kind: "file", path: path, open: func(ctx context.Context) (io.ReadCloser, error) { return openPath(ctx, path) },
+				decode: func(rc io.ReadCloser) (pipeline.Source, error) { return decodeFile(path, rc) }, decodeCopy: Decode})
+		}
 		rc, err := openPath(ctx, path)
 		if err != nil {
 			return nil, err
 		}
-		key, cacheable := mp3CacheKeyOf(path, rc)
-		if cacheable {
-			if src := mp3Cache.lookup(key); src != nil {
-				rc.Close()
-				return src, nil
-			}
-		}
-		src, err := Decode(rc)
-		if m, ok := src.(*mp3Source); ok && cacheable {
-			if shared := mp3Cache.share(key, m); shared != nil {
-				return shared, nil
-			}
-		}
-		return src, err
+		return decodeFile(path, rc)
 	}
+}
+
+// decodeFile decodes rc, opened from path, sharing the decoding of an MP3
+// file. It closes rc on error.
+func decodeFile(path string, rc io.ReadCloser) (pipeline.Source, error) {
+	key, cacheable := versionOf(path, rc)
+	if cacheable {
+		if src := mp3Cache.lookup(key); src != nil {
+			rc.Close()
+			return src, nil
+		}
+	}
+	src, err := Decode(rc)
+	if m, ok := src.(*mp3Source); ok && cacheable {
+		if shared := mp3Cache.share(key, m); shared != nil {
+			return shared, nil
+		}
+	}
+	return src, err
 }
 
 // openPath opens a file for reading, or standard input for "-" (which

@@ -10,14 +10,17 @@ import (
 
 	gomp3 "github.com/hajimehoshi/go-mp3"
 
+	"github.com/elkspipe/elkspipe/internal/keep"
 	"github.com/elkspipe/elkspipe/internal/mp3"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
 // MP3 returns an Opener that opens the MPEG Layer III file at path and
-// decodes it with DecodeMP3.
+// decodes it with DecodeMP3. Within a loop, a file that is deleted,
+// truncated or no longer decodable plays again the audio the loop's
+// earlier iterations played, as with File.
 func MP3(path string) pipeline.Opener {
-	return func(ctx context.Context) (pipeline.Source, error) {
+	open := func(ctx context.Context) (io.ReadCloser, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -25,12 +28,25 @@ func MP3(path string) pipeline.Opener {
 		if err != nil {
 			return nil, mp3.ReadError(err)
 		}
-		src, err := DecodeMP3(f)
+		return f, nil
+	}
+	decode := func(rc io.ReadCloser) (pipeline.Source, error) {
+		src, err := DecodeMP3(rc)
 		if err != nil {
-			f.Close()
+			rc.Close()
 			return nil, err
 		}
 		return src, nil
+	}
+	return func(ctx context.Context) (pipeline.Source, error) {
+		if m := keep.From(ctx); m != nil {
+			return openKept(ctx, m, opening{kind: "mp3", path: path, open: open, decode: decode, decodeCopy: DecodeMP3})
+		}
+		rc, err := open(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return decode(rc)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 
@@ -31,7 +30,8 @@ import (
 // up front (from their Xing/Info header, or by walking the frame headers)
 // and fits in the cache are shared; the others are decoded per opening as
 // before. A file is keyed by its absolute path, size and modification
-// time, so a changed file is decoded afresh. The least recently used files
+// time and identity (device and inode), so a changed or replaced file is
+// decoded afresh. The least recently used files
 // that nobody reads make room for new ones; a file that does not fit even
 // so is decoded per opening, so the cache never holds more than its size.
 // A stream that fails to decode is dropped from the cache (its readers
@@ -50,38 +50,13 @@ func SetMP3CacheSize(bytes int64) {
 
 var mp3Cache = &mp3CacheStore{limit: DefaultMP3CacheSize}
 
-// mp3CacheKey names one version of one file.
-type mp3CacheKey struct {
-	path  string
-	size  int64
-	mtime int64
-}
-
-// mp3CacheKeyOf returns the key of the file rc, opened from path, if it is
-// a regular file.
-func mp3CacheKeyOf(path string, rc io.Reader) (mp3CacheKey, bool) {
-	f, ok := rc.(*os.File)
-	if !ok {
-		return mp3CacheKey{}, false
-	}
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		return mp3CacheKey{}, false
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return mp3CacheKey{}, false
-	}
-	return mp3CacheKey{abs, st.Size(), st.ModTime().UnixNano()}, true
-}
-
 // mp3CacheStore is the process's cache of shared decodings.
 type mp3CacheStore struct {
 	mu      sync.Mutex
 	limit   int64
 	bytes   int64 // the sizes of the entries
 	clock   uint64
-	entries map[mp3CacheKey]*mp3Shared
+	entries map[fileVersion]*mp3Shared
 }
 
 func (c *mp3CacheStore) setLimit(n int64) {
@@ -100,7 +75,7 @@ func (c *mp3CacheStore) trim() {
 }
 
 // lookup returns a reader of the shared decoding of key, or nil.
-func (c *mp3CacheStore) lookup(key mp3CacheKey) pipeline.Source {
+func (c *mp3CacheStore) lookup(key fileVersion) pipeline.Source {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.entries[key]
@@ -117,7 +92,7 @@ func (c *mp3CacheStore) lookup(key mp3CacheKey) pipeline.Source {
 // file first, d is closed and the reader reads that one. It returns nil,
 // leaving d to its caller, when the file's length is unknown or it does
 // not fit in the cache.
-func (c *mp3CacheStore) share(key mp3CacheKey, d *mp3Source) pipeline.Source {
+func (c *mp3CacheStore) share(key fileVersion, d *mp3Source) pipeline.Source {
 	frames := d.Frames() // may walk the frame headers: outside the lock
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -137,7 +112,7 @@ func (c *mp3CacheStore) share(key mp3CacheKey, d *mp3Source) pipeline.Source {
 	s := &mp3Shared{store: c, key: key, format: d.format, frames: frames, size: size, dec: d}
 	s.cond = sync.NewCond(&s.mu)
 	if c.entries == nil {
-		c.entries = map[mp3CacheKey]*mp3Shared{}
+		c.entries = map[fileVersion]*mp3Shared{}
 	}
 	c.clock++
 	s.used = c.clock
@@ -198,7 +173,7 @@ func (c *mp3CacheStore) removeLocked(s *mp3Shared) {
 // mp3Shared is one file's shared decoding.
 type mp3Shared struct {
 	store  *mp3CacheStore
-	key    mp3CacheKey
+	key    fileVersion
 	format pipeline.Format
 	frames int64 // the length the file announces
 	used   uint64
@@ -212,6 +187,23 @@ type mp3Shared struct {
 	dec      *mp3Source // decodes the rest; nil when idle, resuming or ended
 	resuming bool       // a reader reopens the file (outside mu)
 	err      error      // why the stream ended (io.EOF at its end); nil while it goes on
+
+	// spare is the file, opened by a loop that keeps this decoding,
+	// that a resume reads instead of opening the path again: the path
+	// may be gone by then (see keep.go). Only while someone reads.
+	spare *os.File
+}
+
+// replay returns a new reader of s, or the error that ended its decoding
+// before the end.
+func (s *mp3Shared) replay() (pipeline.Source, error) {
+	s.mu.Lock()
+	err := s.err
+	s.mu.Unlock()
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	return s.newReader(), nil
 }
 
 // mp3DecodeStep is how many frames a reader decodes at a time when it is
@@ -269,6 +261,7 @@ func (s *mp3Shared) decodeLocked() {
 	s.err = s.dec.err
 	s.dec.Close()
 	s.dec = nil
+	s.closeSpareLocked()
 	// The store's lock comes before ours; settle without holding ours.
 	n := int64(len(s.pcm))
 	failed := s.err != io.EOF
@@ -313,6 +306,7 @@ func (s *mp3Shared) resumeLocked() {
 	s.cond.Broadcast()
 	if err != nil {
 		s.err = err
+		s.closeSpareLocked()
 		return
 	}
 	s.dec = d
@@ -323,11 +317,14 @@ var mp3Reopen = (*mp3Shared).reopen
 
 // reopen opens the file again and checks that it is the version cached.
 func (s *mp3Shared) reopen() (*mp3Source, error) {
-	f, err := os.Open(s.key.path)
+	f, err := s.takeSpare()
+	if f == nil && err == nil {
+		f, err = os.Open(s.key.path)
+	}
 	if err != nil {
 		return nil, mp3.ReadError(err)
 	}
-	key, ok := mp3CacheKeyOf(s.key.path, f)
+	key, ok := versionOf(s.key.path, f)
 	if !ok || key != s.key {
 		f.Close()
 		return nil, errors.New("mp3: the file changed while it was being played")
@@ -350,6 +347,53 @@ func (s *mp3Shared) idleLocked() {
 	if s.readers.Load() == 0 && s.dec != nil {
 		s.dec.Close()
 		s.dec = nil
+	}
+	if s.readers.Load() == 0 {
+		s.closeSpareLocked()
+	}
+}
+
+// offerSpare gives s the file f, of the version s decodes, to resume
+// from if s is decoded in part and idle: a resume then does not depend on
+// the path. It reports whether s took f; if not, f is the caller's.
+func (s *mp3Shared) offerSpare(f *os.File) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil || s.dec != nil || s.resuming || s.spare != nil || s.readers.Load() == 0 {
+		return false
+	}
+	s.spare = f
+	return true
+}
+
+// needsSpare reports whether s is decoded in part and idle, with no
+// spare file: a resume would open the path.
+func (s *mp3Shared) needsSpare() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err == nil && s.dec == nil && !s.resuming && s.spare == nil
+}
+
+// takeSpare returns the spare file rewound to its start, or nil.
+func (s *mp3Shared) takeSpare() (*os.File, error) {
+	s.mu.Lock()
+	f := s.spare
+	s.spare = nil
+	s.mu.Unlock()
+	if f == nil {
+		return nil, nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func (s *mp3Shared) closeSpareLocked() {
+	if s.spare != nil {
+		s.spare.Close()
+		s.spare = nil
 	}
 }
 

@@ -165,7 +165,7 @@ func TestMP3CacheDropsFailedStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := mp3CacheKey{path: "/failing.mp3", size: int64(len(data))}
+	key := fileVersion{path: "/failing.mp3", size: int64(len(data))}
 	first := mp3Cache.share(key, src.(*mp3Source))
 	second := mp3Cache.lookup(key)
 	if first == nil || second == nil {

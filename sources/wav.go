@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/elkspipe/elkspipe/internal/keep"
 	"github.com/elkspipe/elkspipe/internal/wav"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
@@ -29,14 +30,23 @@ func init() {
 
 // WAV returns an Opener that opens the WAV file at path, buffered, and
 // decodes it with DecodeWAV. The path "-" reads standard input, which is
-// not closed. Every call of the Opener opens the file anew.
+// not closed. Every call of the Opener opens the file anew; within a loop,
+// a file that is deleted, truncated or no longer decodable plays again the
+// audio the loop's earlier iterations played, as with File.
 func WAV(path string) pipeline.Opener {
+	decode := func(rc io.ReadCloser) (pipeline.Source, error) {
+		return decodeWAV(bufio.NewReaderSize(rc, 64<<10), rc, inputSize(rc))
+	}
 	return func(ctx context.Context) (pipeline.Source, error) {
+		if m := keep.From(ctx); m != nil && path != "-" {
+			return openKept(ctx, m, opening{kind: "wav", path: path, open: func(ctx context.Context) (io.ReadCloser, error) { return openPath(ctx, path) },
+				decode: decode, decodeCopy: DecodeWAV})
+		}
 		rc, err := openPath(ctx, path)
 		if err != nil {
 			return nil, err
 		}
-		return decodeWAV(bufio.NewReaderSize(rc, 64<<10), rc, inputSize(rc))
+		return decode(rc)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/elkspipe/elkspipe/internal/keep"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
@@ -40,6 +41,11 @@ func init() {
 // and emits IterationEnded then IterationStarted to the observer of the
 // Opener's context.
 //
+// The iterations of one instance share what their file sources keep (see
+// sources.File): an iteration that finds its file deleted, truncated or
+// unreadable plays the audio the earlier ones played, while the next
+// instance (the next call) fails to open as before.
+//
 // Loop works on Openers: use it in a pipeline (Build calls Wrap). Apply,
 // which has only one instance of the upstream, returns an error. A negative
 // count is an error.
@@ -61,29 +67,32 @@ func (l loop) Apply(pipeline.Source) (pipeline.Source, error) { return nil, ErrL
 // Wrap returns an Opener whose sources play upstream l.count times.
 func (l loop) Wrap(upstream pipeline.Opener) pipeline.Opener {
 	return func(ctx context.Context) (pipeline.Source, error) {
+		ctx, release := keep.Scope(ctx)
 		// The iteration starts before upstream opens, so that the
 		// events of what plays inside it (a playlist's first item)
 		// come after it.
 		pipeline.Emit(ctx, pipeline.Event{Kind: pipeline.IterationStarted, Stage: "loop", Index: 1})
 		first, err := upstream(ctx)
 		if err != nil {
+			release()
 			return nil, err
 		}
-		return &loopSource{ctx: ctx, open: upstream, count: l.count, iter: 1, cur: first,
+		return &loopSource{ctx: ctx, release: release, open: upstream, count: l.count, iter: 1, cur: first,
 			format: first.Format(), length: pipeline.FramesOf(first)}, nil
 	}
 }
 
 type loopSource struct {
-	ctx    context.Context
-	open   pipeline.Opener
-	count  int // 0: forever
-	iter   int // the iteration playing, from 1
-	cur    pipeline.Source
-	format pipeline.Format
-	length int64 // frames of the first iteration, or -1
-	frames int64 // frames read in this iteration
-	done   bool
+	ctx     context.Context
+	release func() // frees what the iterations kept (keep.Scope)
+	open    pipeline.Opener
+	count   int // 0: forever
+	iter    int // the iteration playing, from 1
+	cur     pipeline.Source
+	format  pipeline.Format
+	length  int64 // frames of the first iteration, or -1
+	frames  int64 // frames read in this iteration
+	done    bool
 }
 
 func (s *loopSource) Format() pipeline.Format { return s.format }
@@ -156,13 +165,17 @@ func (s *loopSource) next() error {
 	return nil
 }
 
-// Close closes the iteration playing.
+// Close closes the iteration playing and frees what the iterations kept.
 func (s *loopSource) Close() error {
 	s.done = true
-	if s.cur == nil {
-		return nil
+	var err error
+	if s.cur != nil {
+		err = pipeline.Close(s.cur)
+		s.cur = nil
 	}
-	err := pipeline.Close(s.cur)
-	s.cur = nil
+	if s.release != nil {
+		s.release()
+		s.release = nil
+	}
 	return err
 }

@@ -1,0 +1,274 @@
+package sources
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+
+	"github.com/elkspipe/elkspipe/internal/keep"
+	"github.com/elkspipe/elkspipe/pipeline"
+)
+
+// Files that go away while they are played in a loop.
+//
+// A loop (transforms.Loop) opens its upstream again at every iteration,
+// and a server plays the same looped hold music to every call. When the
+// file was deleted, truncated or made unreadable, the iterations that
+// followed failed, and every call ended at its next iteration. Now the
+// openings of a file within one instance of a pipeline (one call, one
+// run: the iterations of a loop, the rounds of a looped playlist) keep
+// the audio they played in the instance's keep.Memory, and an opening
+// that cannot open or decode the file, or finds no audio in it, plays
+// that audio again instead:
+//
+//   - An MP3 file that shares its decoding (see SetMP3CacheSize) keeps a
+//     reference to that decoding, so that the cache neither evicts it nor
+//     lets its decoder close the file before it is decoded to the end (an
+//     unlinked file stays readable through the open descriptor; a
+//     decoding left idle halfway by earlier readers gets a descriptor of
+//     the file to resume from). The decoding goes at the pace of its
+//     fastest reader, and until it has reached the end of the file it
+//     reads the file itself: a file truncated or rewritten in place
+//     before then plays shorter, or with what was written, in every
+//     call. Deleting it or renaming another file over it is safe at any
+//     time.
+//   - Any other file (WAV, or an MP3 file that does not share its
+//     decoding) keeps a copy of its bytes in memory, shared by all the
+//     instances that play the same version of the file, and plays from
+//     it from the first opening on: a file truncated in place while a
+//     call plays it does not cut the iteration short either. The copies
+//     of a process take at most keptCopyLimit (64 MiB) together; a file
+//     that does not fit keeps nothing, and its loops end with the error
+//     as before.
+//
+// Every opening still opens the file first: a file replaced atomically
+// (written beside it, then renamed over it), or changed in place into
+// another playable file, is a new version (another identity, size or
+// modification time), and the next iteration plays it; so does a file cut
+// in the middle (what is left of it). The failure to play a file is
+// logged once per version of the file per process, at warn level, on
+// log/slog's default logger (the one a sinks/elks Server logs to unless
+// told otherwise). A new instance (the next call) has nothing kept: it
+// fails to open, with the error naming the file, as before.
+
+// keptCopyLimit is the most memory the kept copies of files may take
+// together in a process.
+var keptCopyLimit int64 = 64 << 20
+
+// opening describes how an Opener opens its file, for openKept.
+type opening struct {
+	kind string // the Opener's name, part of the key of what it keeps
+	path string
+	// open opens the file as the Opener does without a Memory.
+	open func(ctx context.Context) (io.ReadCloser, error)
+	// decode decodes an opening of the file; it closes rc on error.
+	decode func(rc io.ReadCloser) (pipeline.Source, error)
+	// decodeCopy decodes a kept copy of the file's bytes.
+	decodeCopy func(r io.Reader) (pipeline.Source, error)
+}
+
+// keptKey names what an Opener kept in a keep.Memory.
+type keptKey struct{ kind, path string }
+
+// kept is the audio an instance played from one version of a file.
+type kept struct {
+	version fileVersion
+	play    func() (pipeline.Source, error) // a fresh Source of that audio
+	release func()
+}
+
+// Release lets go of the kept audio.
+func (k *kept) Release() { k.release() }
+
+// openKept opens o's file within the instance that m belongs to: it
+// plays what the instance kept when the file has not changed, or when it
+// can no longer be opened or decoded (see the comment at the top of this
+// file), and keeps what it opens otherwise.
+func openKept(ctx context.Context, m *keep.Memory, o opening) (pipeline.Source, error) {
+	key := keptKey{o.kind, o.path}
+	prev, _ := m.Get(key).(*kept)
+	rc, err := o.open(ctx)
+	if err != nil {
+		return replay(prev, o.path, err)
+	}
+	f, _ := rc.(*os.File)
+	v, ok := versionOf(o.path, rc)
+	if !ok {
+		// Not a regular file (a FIFO, a device): nothing to keep.
+		m.Put(key, nil)
+		return o.decode(rc)
+	}
+	if prev != nil && prev.version == v {
+		if src, err := prev.play(); err == nil {
+			rc.Close()
+			return src, nil
+		}
+		// The kept decoding failed (the file changed under it): decode
+		// the file afresh.
+	}
+	if c := keptCopies.acquire(v); c != nil {
+		// Another instance keeps a copy of this version already.
+		rc.Close()
+		k := c.kept(v, o.decodeCopy)
+		m.Put(key, k)
+		return k.play()
+	}
+	src, err := o.decode(rc)
+	if err == nil && prev != nil && pipeline.FramesOf(src) == 0 {
+		// Cut before its first whole frame: no audio to loop.
+		pipeline.Close(src)
+		src, err = nil, errors.New("the file holds no audio")
+	}
+	if err != nil {
+		return replay(prev, o.path, err)
+	}
+	if r, ok := src.(*mp3SharedReader); ok {
+		pin := r.s.newReader()
+		if pin.s.needsSpare() {
+			// Decoded in part and idle: the resume must not depend on
+			// the path.
+			if spare, err := os.Open(o.path); err == nil {
+				if sv, ok := versionOf(o.path, spare); !ok || sv != v || !pin.s.offerSpare(spare) {
+					spare.Close()
+				}
+			}
+		}
+		m.Put(key, &kept{version: v, release: func() { pin.Close() },
+			play: pin.s.replay})
+		return src, nil
+	}
+	c := keptCopies.read(v, f)
+	if c == nil {
+		m.Put(key, nil) // too large to keep, or the file changed meanwhile
+		return src, nil
+	}
+	pipeline.Close(src)
+	k := c.kept(v, o.decodeCopy)
+	m.Put(key, k)
+	return k.play()
+}
+
+// replay plays prev, what the instance kept, in place of a file that
+// failed to open or decode with err; without prev, it returns err.
+func replay(prev *kept, path string, err error) (pipeline.Source, error) {
+	if prev == nil {
+		return nil, err
+	}
+	src, perr := prev.play()
+	if perr != nil {
+		return nil, err
+	}
+	if _, dup := warnedKept.LoadOrStore(prev.version, true); !dup {
+		slog.Warn("a looped file cannot be played: the calls playing it replay the audio they kept; new calls will fail",
+			"file", path, "err", err)
+	}
+	return src, nil
+}
+
+// warnedKept holds the versions of files whose loss has been logged.
+var warnedKept sync.Map
+
+// keptCopies is the process's store of kept copies.
+var keptCopies = &copyStore{}
+
+// copyStore holds the copies of files that instances keep, one per
+// version of a file, while an instance keeps it.
+type copyStore struct {
+	mu     sync.Mutex
+	bytes  int64
+	copies map[fileVersion]*fileCopy
+}
+
+// fileCopy is the bytes of one version of a file.
+type fileCopy struct {
+	store *copyStore
+	key   fileVersion
+	data  []byte
+	refs  int // instances that keep it (store.mu)
+}
+
+// acquire returns the copy of version v, with one more reference, or nil.
+func (s *copyStore) acquire(v fileVersion) *fileCopy {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.copies[v]
+	if c != nil {
+		c.refs++
+	}
+	return c
+}
+
+// read copies f, version v of a file, into the store and returns the
+// copy with one reference; nil if it does not fit within keptCopyLimit or
+// the file changed while it was read.
+func (s *copyStore) read(v fileVersion, f *os.File) *fileCopy {
+	if !s.reserve(v.size) {
+		return nil
+	}
+	data := make([]byte, v.size)
+	_, err := f.ReadAt(data, 0)
+	if err == nil {
+		if now, ok := versionOf(v.path, f); !ok || now != v {
+			err = io.ErrUnexpectedEOF
+		}
+	}
+	if err != nil {
+		s.unreserve(v.size)
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.copies[v]; c != nil {
+		// Another instance read it meanwhile.
+		s.bytes -= v.size
+		c.refs++
+		return c
+	}
+	c := &fileCopy{store: s, key: v, data: data, refs: 1}
+	if s.copies == nil {
+		s.copies = map[fileVersion]*fileCopy{}
+	}
+	s.copies[v] = c
+	return c
+}
+
+// reserve counts n more bytes against the limit, if they fit.
+func (s *copyStore) reserve(n int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.bytes+n > keptCopyLimit {
+		return false
+	}
+	s.bytes += n
+	return true
+}
+
+func (s *copyStore) unreserve(n int64) {
+	s.mu.Lock()
+	s.bytes -= n
+	s.mu.Unlock()
+}
+
+// release drops one reference to c; the last one frees its place.
+func (c *fileCopy) release() {
+	s := c.store
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.refs--; c.refs == 0 {
+		delete(s.copies, c.key)
+		s.bytes -= int64(len(c.data))
+	}
+}
+
+// kept returns what an instance keeps of the copy c of version v: it
+// plays the copy with decode, and releases c once.
+func (c *fileCopy) kept(v fileVersion, decode func(io.Reader) (pipeline.Source, error)) *kept {
+	var once sync.Once
+	return &kept{version: v,
+		release: func() { once.Do(c.release) },
+		play:    func() (pipeline.Source, error) { return decode(bytes.NewReader(c.data)) }}
+}
