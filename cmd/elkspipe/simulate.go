@@ -173,7 +173,11 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		// Fail now, not in the middle of the call, if it cannot be opened.
 		src, err := opt.Say(ctx)
 		if err != nil {
-			fmt.Fprintf(stderr, "elkspipe simulate: the caller's voice: %v\n", oneLine(err))
+			what := "--say"
+			if *sayFile != "" {
+				what = fmt.Sprintf("--say-file %q", *sayFile)
+			}
+			fmt.Fprintf(stderr, "elkspipe simulate: the caller's voice (%s): %v\n", what, oneLine(err))
 			return exitFailed
 		}
 		pipeline.Close(src)

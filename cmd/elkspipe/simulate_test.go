@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -262,8 +263,16 @@ func TestSimulateErrors(t *testing.T) {
 			t.Errorf("%q: exit %d, stderr %q", args, code, errOut)
 		}
 	}
-	if code, _, errOut := simulate(t, "ws://127.0.0.1:1/", "--say-file", filepath.Join(t.TempDir(), "none.wav")); code != exitFailed || !strings.Contains(errOut, "caller's voice") {
-		t.Errorf("missing say file: exit %d, %q", code, errOut)
+	missing := filepath.Join(t.TempDir(), "none.wav")
+	if code, _, errOut := simulate(t, "ws://127.0.0.1:1/", "--say-file", missing); code != exitFailed || !strings.Contains(errOut, "caller's voice") || !strings.Contains(errOut, missing) {
+		t.Errorf("missing say file: exit %d, %q (want the file named)", code, errOut)
+	}
+	// A plain HTTP server is not a WebSocket endpoint: say so.
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("hello")) }))
+	defer plain.Close()
+	url := "ws" + strings.TrimPrefix(plain.URL, "http") + "/x"
+	if code, _, errOut := simulate(t, url); code != exitFailed || !strings.Contains(errOut, url+" answered 200 OK to the WebSocket upgrade: it is not a WebSocket endpoint") {
+		t.Errorf("plain HTTP server: exit %d, %q", code, errOut)
 	}
 	if code, _, _ := simulate(t, "-h"); code != exitOK {
 		t.Errorf("-h: exit %d", code)
