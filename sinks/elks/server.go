@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -242,13 +243,20 @@ func (srv *Server) reserve() string {
 	case srv.closing:
 		return "shutting down"
 	case srv.MaxCalls > 0 && srv.active >= srv.MaxCalls:
-		return fmt.Sprintf("busy (max-calls=%d)", srv.MaxCalls)
+		return srv.busyMaxCalls()
 	case srv.waiting >= maxWaitingForHello:
 		return fmt.Sprintf("busy (%d connections waiting for their hello)", srv.waiting)
 	}
 	srv.waiting++
 	srv.broadcastLocked()
 	return ""
+}
+
+// busyMaxCalls says why a call is refused at MaxCalls, and how to allow
+// more: it is the log line's reason and the 503's body.
+func (srv *Server) busyMaxCalls() string {
+	return fmt.Sprintf("busy: max-calls=%d is reached (%d calls going on); "+
+		"raise max-calls= (Server.MaxCalls; 0: no limit) or add a replica", srv.MaxCalls, srv.MaxCalls)
 }
 
 // settle ends a connection's wait for its hello. With hello, the
@@ -317,7 +325,7 @@ func (srv *Server) serveCall(t Transport, remote string) {
 	if !call {
 		// Calls that said hello while this one waited for its own took
 		// the last places.
-		srv.refused(fmt.Sprintf("busy (max-calls=%d) at its hello", srv.MaxCalls), "remote", remote)
+		srv.refused(srv.busyMaxCalls()+" (at its hello)", "remote", remote)
 		s.Hangup()
 		return
 	}
@@ -424,6 +432,9 @@ func (srv *Server) ListenAndServe(ctx context.Context) error {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("%w: another elkspipe or program listens on %s; pick another address with listen= (Server.Addr)", err, addr)
+		}
 		return err
 	}
 	return srv.Serve(ctx, ln)
@@ -466,7 +477,7 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if format == "" {
 		format = DefaultFormat
 	}
-	log.Info("serving calls", "addr", ln.Addr().String(), "path", srv.path(), "format", string(format))
+	log.Info("serving calls", "url", srv.callURL(ln.Addr()), "addr", ln.Addr().String(), "path", srv.path(), "format", string(format))
 	if srv.OnListen != nil {
 		srv.OnListen(ln.Addr())
 	}

@@ -1,0 +1,80 @@
+package elks
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// A call refused at max-calls says, in the log and in the 503's body,
+// that max-calls is reached and how to allow more.
+func TestServerMaxCallsRefusalSaysHow(t *testing.T) {
+	var logs bytes.Buffer
+	h, _ := TextHandler("tone 440 dur=100ms")
+	srv := &Server{MaxCalls: 2, Handler: h, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	srv.init()
+	srv.active = 2
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	if w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503", w.Code)
+	}
+	for what, text := range map[string]string{"body": w.Body.String(), "log": logs.String()} {
+		if !strings.Contains(text, "max-calls=2 is reached") || !strings.Contains(text, "raise max-calls=") {
+			t.Errorf("the %s does not say max-calls=2 is reached and how to raise it: %q", what, text)
+		}
+	}
+}
+
+// A port in use is named, with a hint.
+func TestServerPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	h, _ := TextHandler("tone 440 dur=100ms")
+	srv := &Server{Addr: ln.Addr().String(), Handler: h, Logger: slog.New(slog.DiscardHandler)}
+	err = srv.ListenAndServe(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "address already in use: another elkspipe or program listens on "+ln.Addr().String()+"; pick another address with listen=") {
+		t.Errorf("port in use: %v", err)
+	}
+}
+
+// The start line gives the URL to configure at 46elks, token redacted.
+func TestServerStartLineURL(t *testing.T) {
+	var logs bytes.Buffer
+	h, _ := TextHandler("tone 440 dur=100ms")
+	srv := &Server{Path: "/hold", Token: "s3cret", Handler: h, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv.OnListen = func(net.Addr) { cancel() }
+	if err := srv.Serve(ctx, ln); err != nil {
+		t.Fatal(err)
+	}
+	want := "url=\"ws://" + ln.Addr().String() + "/hold?token=xxx\""
+	if !strings.Contains(logs.String(), want) || strings.Contains(logs.String(), "s3cret") {
+		t.Errorf("start line without %s (or with the token):\n%s", want, logs.String())
+	}
+	// On every interface, the host's name stands for the address.
+	name, err := os.Hostname()
+	if err != nil || name == "" {
+		name = "<this host>"
+	}
+	for _, ip := range []net.IP{nil, net.IPv4zero, net.IPv6zero} {
+		got := (&Server{}).callURL(&net.TCPAddr{IP: ip, Port: 8095})
+		if want := "ws://" + net.JoinHostPort(name, strconv.Itoa(8095)) + "/"; got != want {
+			t.Errorf("listening on %v: %s, want %s", ip, got, want)
+		}
+	}
+}
