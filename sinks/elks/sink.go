@@ -164,11 +164,15 @@ func (k *Sink) Serve(ctx context.Context, g *pipeline.Graph) error {
 		handler = func(ctx context.Context, s *Session) error { return s.playPlan(ctx, plan) }
 	} else {
 		start := time.Now()
-		src, chain, err := g.Open(ctx)
+		octx, release := withoutObserver(ctx)
+		src, chain, err := g.Open(octx)
+		if err == nil {
+			pipeline.Close(src)
+		}
+		release()
 		if err != nil {
 			return err
 		}
-		pipeline.Close(src)
 		names := make([]string, len(chain))
 		for i, st := range chain {
 			names[i] = st.Name
@@ -183,6 +187,17 @@ func (k *Sink) Serve(ctx context.Context, g *pipeline.Graph) error {
 		srv.Handler = handler
 	}
 	return srv.ListenAndServe(ctx)
+}
+
+// withoutObserver returns a context cancelled with ctx that carries none
+// of its values, so no event observer: the start-up check opens the
+// pipeline only to see that it opens, and its first loop iteration or
+// playlist item is no stream event (the calls' events are their own).
+// release cancels it once it is no longer needed.
+func withoutObserver(ctx context.Context) (octx context.Context, release func()) {
+	octx, cancel := context.WithCancel(context.Background())
+	stop := context.AfterFunc(ctx, cancel)
+	return octx, func() { stop(); cancel() }
 }
 
 // formatsText renders every format with its rate, its directions and
