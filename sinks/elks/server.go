@@ -450,6 +450,9 @@ var httpIdleTimeout = 30 * time.Second
 // stops accepting, lets the calls going on finish for up to
 // ShutdownTimeout, hangs up on the rest and returns once every call has
 // closed: nil after a cancellation, the listener's error otherwise.
+// Before it serves, it creates the folder that Config.Record's calls
+// share (up to its first {placeholder}) and checks that it can write
+// there: a recording folder that cannot be made fails at start.
 func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv.init()
 	if srv.Handler == nil {
@@ -463,6 +466,12 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if _, err := srv.Config.withDefaults(); err != nil {
 		ln.Close()
 		return err
+	}
+	if srv.Config.Record != "" {
+		if err := prepareRecordFolder(srv.Config.Record); err != nil {
+			ln.Close()
+			return err
+		}
 	}
 	log := srv.logger()
 	hs := &http.Server{

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -76,5 +77,43 @@ func TestServerStartLineURL(t *testing.T) {
 		if want := "ws://" + net.JoinHostPort(name, strconv.Itoa(8095)) + "/"; got != want {
 			t.Errorf("listening on %v: %s, want %s", ip, got, want)
 		}
+	}
+}
+
+// A record= folder that cannot be created fails the server at start,
+// naming it; one that can is created then, before any call.
+func TestServerRecordFolderCheckedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "afile"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := TextHandler("tone 440 dur=100ms")
+	serve := func(template string) (bool, error) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		served := false
+		srv := &Server{Handler: h, Config: Config{Record: template}, Logger: slog.New(slog.DiscardHandler),
+			OnListen: func(net.Addr) { served = true; cancel() }}
+		err = srv.Serve(ctx, ln)
+		cancel()
+		return served, err
+	}
+	bad := filepath.Join(dir, "afile", "calls", "{callid}.wav")
+	served, err := serve(bad)
+	if err == nil || served || !strings.Contains(err.Error(), "record="+bad+": cannot create the folder "+filepath.Join(dir, "afile", "calls")) {
+		t.Errorf("record=%s: served %v, err %v", bad, served, err)
+	}
+	good := filepath.Join(dir, "new", "calls", "{to}", "{callid}.wav")
+	if served, err := serve(good); err != nil || !served {
+		t.Fatalf("record=%s: served %v, err %v", good, served, err)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "new", "calls")); err != nil || !st.IsDir() {
+		t.Errorf("the shared folder was not created at start: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "new", "calls", "*")); len(left) != 0 {
+		t.Errorf("the write check left %v", left)
 	}
 }

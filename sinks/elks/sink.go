@@ -39,7 +39,8 @@ func init() {
 			{Name: "hangup", Type: pipeline.TypeBool, Default: "true",
 				Doc: "hang up once the audio has played; false keeps the call open, silent, until the caller hangs up"},
 			{Name: "record", Type: pipeline.TypePath,
-				Doc: "write the caller's audio to this WAV file per call; {callid} {from} {to} {time} are replaced"},
+				Doc: "write the caller's audio to this WAV file per call; {callid} {from} {to} {time} are replaced; " +
+					"the folder up to the first {placeholder} is created (and checked writable) at start"},
 			pipeline.Param{Name: "max-calls", Type: pipeline.TypeInt, Default: "0",
 				Doc: "calls served at once (0: no limit); more are refused with 503"}.Range(0, 1e6),
 			pipeline.Param{Name: "hello-timeout", Type: pipeline.TypeDuration, Default: "10s",
