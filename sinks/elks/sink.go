@@ -23,7 +23,8 @@ func init() {
 		Details: formatsText,
 		Params: []pipeline.Param{
 			{Name: "format", Type: pipeline.TypeEnum, Positional: true, Choices: formatNames(), Default: string(DefaultFormat),
-				Doc: "audio sent to the caller (the table below); wav or mp3 pass the files through untouched"},
+				Hints: formatHints,
+				Doc:   "audio sent to the caller (the table below); wav or mp3 pass the files through untouched"},
 			{Name: "listen", Type: pipeline.TypeString, Default: DefaultAddr,
 				Doc: "address to listen on, host:port"},
 			{Name: "path", Type: pipeline.TypeString, Default: DefaultPath,
@@ -82,6 +83,17 @@ func init() {
 			return NewSink(srv)
 		},
 	})
+}
+
+// formatHints answers the names users give formats that the API names
+// otherwise.
+var formatHints = map[string]string{
+	"opus":  "Ogg Opus is format=ogg",
+	"pcm":   "PCM is format=pcm_8000, pcm_16000 or pcm_24000 (16-bit, by sample rate)",
+	"pcmu":  "G.711 µ-law is format=ulaw",
+	"mulaw": "G.711 µ-law is format=ulaw",
+	"pcma":  "G.711 A-law is format=alaw",
+	"g711":  "G.711 is format=ulaw (µ-law) or format=alaw (A-law)",
 }
 
 // Sink is the elks sink: a pipeline ending in it serves phone calls, each
