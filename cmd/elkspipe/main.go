@@ -75,11 +75,13 @@
 // # Flags
 //
 // Flags come before the pipeline. -v prints the negotiated chain and every
-// stream event (playlist items, loop iterations). A server (elks) writes
-// one log, in log/slog's text format, from its first line to its last: -v
-// logs the chain there and every call's events at debug level, with each
-// call's id, and -q keeps only warnings and errors. -q silences warnings
-// (skipped playlist items). -mp3-cache MiB sets the memory for the shared
+// stream event (playlist items, loop iterations). -q silences warnings
+// (skipped playlist items). A server (elks) writes one log, in log/slog's
+// text format, from its first line to its last: -v logs the chain there
+// and every call's events at debug level, with each call's id, and -q
+// keeps only errors. Its line "serving calls" gives the URL to configure
+// at 46elks (ws://HOST:PORT/PATH, with ?token=xxx when a token is set: the
+// token itself is never printed). -mp3-cache MiB sets the memory for the shared
 // decodings of MP3 files that loops, playlists and calls replay (64; 0
 // decodes every time).
 //

@@ -15,7 +15,7 @@ type printer struct {
 }
 
 // serverLogger is the log of a server pipeline: text lines on w, at
-// debug level with -v (every call's stream events), at warn level with
+// debug level with -v (every call's stream events), at error level with
 // -q, at info level otherwise.
 func serverLogger(w io.Writer, verbose, quiet bool) *slog.Logger {
 	level := slog.LevelInfo
@@ -23,7 +23,7 @@ func serverLogger(w io.Writer, verbose, quiet bool) *slog.Logger {
 	case verbose:
 		level = slog.LevelDebug
 	case quiet:
-		level = slog.LevelWarn
+		level = slog.LevelError
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
