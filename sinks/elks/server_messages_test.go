@@ -11,7 +11,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/elkspipe/elkspipe/pipeline"
 )
 
 // A call refused at max-calls says, in the log and in the 503's body,
@@ -115,5 +118,38 @@ func TestServerRecordFolderCheckedAtStart(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, "new", "calls", "*")); len(left) != 0 {
 		t.Errorf("the write check left %v", left)
+	}
+}
+
+// The sink's start-up check opens the pipeline to see that it opens, not
+// to play it: the observer of Serve's context gets none of its loop or
+// playlist events.
+func TestSinkStartupCheckReportsNoEvents(t *testing.T) {
+	spec, err := pipeline.Parse("tone 440 dur=1 + tone 300 dur=1 | loop | elks listen=127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := spec.Graph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var events []pipeline.Event
+	ctx, cancel := context.WithCancel(pipeline.WithObserver(context.Background(), func(e pipeline.Event) {
+		mu.Lock()
+		events = append(events, e)
+		mu.Unlock()
+	}))
+	defer cancel()
+	sink := g.Sink.Sink.(*Sink)
+	sink.Server().Logger = slog.New(slog.DiscardHandler)
+	sink.Server().OnListen = func(net.Addr) { cancel() }
+	if err := sink.Serve(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(events) != 0 {
+		t.Errorf("the start-up check reported %v", events)
 	}
 }
