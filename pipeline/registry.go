@@ -77,6 +77,10 @@ type Param struct {
 	Variadic bool
 	// Choices lists the accepted words of a TypeEnum parameter.
 	Choices []string
+	// Hints maps words that are not Choices but that users write for
+	// one (in lower case, "opus" for a format, say) to what to write
+	// instead ("Ogg Opus is format=ogg"), for the error that refuses them.
+	Hints map[string]string
 	// Min and Max bound numeric values (durations in seconds) when HasRange.
 	Min, Max float64
 	HasRange bool
@@ -364,6 +368,9 @@ func (p *Param) parse(text string) (any, error) {
 			if strings.EqualFold(c, text) {
 				return c, nil
 			}
+		}
+		if hint, ok := p.Hints[strings.ToLower(text)]; ok {
+			return nil, fmt.Errorf("%q is not a %s; %s (one of %s)", text, p.Name, hint, strings.Join(p.Choices, ", "))
 		}
 		msg := fmt.Sprintf("%q is not one of %s", text, strings.Join(p.Choices, ", "))
 		if near := nearest(text, p.Choices); near != "" {

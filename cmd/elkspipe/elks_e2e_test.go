@@ -217,13 +217,22 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo: exit %d: %s", code, stderr)
 	}
 	got, f := decodeFile(t, heard)
-	// The recording runs from the first sample played to the hangup at 4 s
-	// of call time; the first audio arrives a few milliseconds of wall
-	// time (at 4×, some tens of milliseconds of call time) after hello.
+	// The recording runs from the call's start to the hangup at 4 s of
+	// call time: the first audio arrives a few milliseconds of wall time
+	// (at 4×, some tens of milliseconds of call time) after hello, and the
+	// recording holds the silence before it.
 	if heardFor := float64(len(got)) / float64(f.Rate); heardFor < 3.5 || heardFor > 4.01 {
 		t.Errorf("heard %.2f s, want nearly 4", heardFor)
 	}
 	x := audiotest.Channel(got, 1, 0)
+	lead := 0
+	for lead < len(x) && x[lead] == 0 {
+		lead++
+	}
+	if lead > f.Rate/2 {
+		t.Fatalf("%d samples of silence before the jingle: the demo's call started late", lead)
+	}
+	x = x[lead:]
 	if fr := audiotest.Frequency(x[f.Rate/100:f.Rate/5], f.Rate, 300, 1200); math.Abs(fr-500) > 1 {
 		t.Errorf("the jingle starts at %.1f Hz, want 500", fr)
 	}

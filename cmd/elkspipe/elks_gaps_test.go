@@ -19,6 +19,7 @@ import (
 // sample for sample.
 func heardWithoutGaps(t *testing.T, heard []float32, rate int, rep *elkstest.Report) []float32 {
 	t.Helper()
+	heard = afterFirstAudio(t, heard, rate, rep)
 	if rep.Gaps.Count > len(rep.Gaps.List) {
 		t.Fatalf("%d gaps, %d listed: cannot cut them all out of the recording", rep.Gaps.Count, len(rep.Gaps.List))
 	}
@@ -46,6 +47,23 @@ func heardWithoutGaps(t *testing.T, heard []float32, rate int, rep *elkstest.Rep
 		silent += g.Seconds
 	}
 	return append(out, heard[pos:]...)
+}
+
+// afterFirstAudio checks that a simulated call's recording (mono, at
+// rate) starts with the silence the caller heard before the first audio,
+// and returns what follows it.
+func afterFirstAudio(t *testing.T, heard []float32, rate int, rep *elkstest.Report) []float32 {
+	t.Helper()
+	n := int(math.Round(rep.FirstAudio * float64(rate)))
+	if n > len(heard) {
+		t.Fatalf("the recording (%d samples) is shorter than the silence before the first audio at %v s", len(heard), rep.FirstAudio)
+	}
+	for i, v := range heard[:n] {
+		if v != 0 {
+			t.Fatalf("sample %d, before the first audio at %v s, is %g: want silence", i, rep.FirstAudio, v)
+		}
+	}
+	return heard[n:]
 }
 
 // heardWithoutGaps cuts each gap's silence where the report puts it.

@@ -75,10 +75,14 @@
 // # Flags
 //
 // Flags come before the pipeline. -v prints the negotiated chain and every
-// stream event (playlist items, loop iterations; a server logs its calls'
-// events at debug level, with each call's id). -q silences warnings
+// stream event (playlist items, loop iterations). -q silences warnings
 // (skipped playlist items, a trim that starts past the end, fades longer
-// than the stream). -mp3-cache MiB sets the memory for the shared
+// than the stream). A server (elks) writes one log, in log/slog's
+// text format, from its first line to its last: -v logs the chain there
+// and every call's events at debug level, with each call's id, and -q
+// keeps only errors. Its line "serving calls" gives the URL to configure
+// at 46elks (ws://HOST:PORT/PATH, with ?token=xxx when a token is set: the
+// token itself is never printed). -mp3-cache MiB sets the memory for the shared
 // decodings of MP3 files that loops, playlists and calls replay (64; 0
 // decodes every time).
 //
@@ -94,9 +98,11 @@
 // after a gain, an output that is also an input, an endless stream into a
 // file without endless=true). The first SIGINT or
 // SIGTERM stops cleanly — at once, even while a stage waits on a silent
-// pipe — finishes the output file (a WAV header gets its real sizes), lets
-// a server's calls finish for its shutdown-timeout, and exits with 130; a
-// second one quits at once.
+// pipe — and finishes the output file (a WAV header gets its real sizes),
+// exiting with 130: the run was interrupted. A server (elks) asked to stop
+// lets its calls finish for its shutdown-timeout, hangs up on the rest and
+// exits with 0 once everything has closed: stopping is how a server's run
+// ends. A second signal quits at once, with 130.
 package main
 
 import (
@@ -245,11 +251,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "elkspipe: the pipeline has no sink: end it with wav, raw, null or elks (elkspipe list shows them)")
 		return exitUsage
 	}
-	if *verbose {
-		// A server (elks) logs with slog: its calls' stream events are
-		// logged at debug level, with the call's id.
+	g, err := spec.Graph()
+	if err != nil {
+		fmt.Fprintln(stderr, "elkspipe:", err)
+		return exitUsage
+	}
+	// A server (elks) logs with slog, in one format from its first line
+	// to its last; its calls' stream events are logged at debug level
+	// (-v), with the call's id. The command's own lines join that log.
+	_, serving := g.Sink.Sink.(pipeline.Server)
+	out := printer{w: stderr}
+	if serving {
 		prev := slog.Default()
-		slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
+		out.log = serverLogger(stderr, *verbose, *quiet)
+		slog.SetDefault(out.log)
 		defer slog.SetDefault(prev)
 	}
 	// Build opens the chain, so the first events come before the chain is
@@ -262,9 +277,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	show := func(e pipeline.Event) {
 		switch {
 		case (e.Kind == pipeline.ItemSkipped || e.Kind == pipeline.Warning) && !*quiet:
-			fmt.Fprintln(stderr, "elkspipe: warning:", e)
+			out.warn(e.String())
 		case *verbose:
-			fmt.Fprintln(stderr, "elkspipe:", e)
+			out.debug(e.String())
 		}
 	}
 	ctx = pipeline.WithObserver(ctx, func(e pipeline.Event) {
@@ -276,15 +291,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		show(e)
 	})
-	g, err := spec.Graph()
-	if err != nil {
-		fmt.Fprintln(stderr, "elkspipe:", err)
-		return exitUsage
-	}
 	p, err := pipeline.Build(ctx, g)
 	mu.Lock()
 	if err == nil && *verbose {
-		fmt.Fprintln(stderr, "elkspipe: chain:", p.Describe())
+		out.chain(p.Describe())
 	}
 	for _, e := range held {
 		show(e)
@@ -295,6 +305,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return failed(ctx, stderr, err, "elkspipe: interrupted before anything was written")
 	}
 	if err := p.Run(ctx); err != nil {
+		if serving && err == ctx.Err() {
+			// A server asked to stop (SIGTERM, Ctrl-C) that closed
+			// cleanly has done its job: a service manager sees success.
+			return exitOK
+		}
 		return failed(ctx, stderr, err, "elkspipe: interrupted; output closed cleanly")
 	}
 	return exitOK

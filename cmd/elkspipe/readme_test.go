@@ -49,6 +49,11 @@ func readmeCommands(md string) []readmeCommand {
 		}
 		prompt := strings.HasPrefix(trimmed, "$ ")
 		cmd := strings.TrimPrefix(trimmed, "$ ")
+		// go run ./cmd/elkspipe builds this checkout's elkspipe and runs
+		// it: the test runs the binary it built from the same checkout.
+		if rest, ok := strings.CutPrefix(cmd, "go run ./cmd/elkspipe"); ok && (rest == "" || rest[0] == ' ') {
+			cmd = "elkspipe" + rest
+		}
 		elkspipe := strings.HasPrefix(cmd, "elkspipe ") || cmd == "elkspipe"
 		switch {
 		case prompt:
@@ -137,11 +142,12 @@ func shellWords(line string) (words []string, redirect string, err error) {
 }
 
 func TestReadmeCommandsExtracted(t *testing.T) {
-	md := "text\n```\nelkspipe 'tone 440 | wav a.wav'   # comment\n$ elkspipe -v 'x'\nshown output\n```\n```\ngo test ./...\n```\n```go\nelkspipe in go\n```\n```\n$ bench.sh\n  elkspipe output line\n```\n"
+	md := "text\n```\nelkspipe 'tone 440 | wav a.wav'   # comment\n$ elkspipe -v 'x'\nshown output\n```\n```\ngo test ./...\n```\n```go\nelkspipe in go\n```\n```\n$ bench.sh\n  elkspipe output line\n```\n```\ngo run ./cmd/elkspipe demo\ngo run ./cmd/elkspipex\n```\n"
 	got := readmeCommands(md)
 	want := []readmeCommand{
 		{line: "elkspipe 'tone 440 | wav a.wav'   # comment"},
 		{line: "elkspipe -v 'x'", want: "shown output\n"},
+		{line: "elkspipe demo"},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("readmeCommands = %q, want %q", got, want)

@@ -106,7 +106,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.Var(durationFlag{&opt.Duration}, "duration", "how long the caller stays on the line (`DUR` of call time); 0: until the application ends the call")
 	fs.Float64Var(&opt.Speed, "speed", 1, "how many times faster than real time the call runs")
 	fs.Var(durationFlag{&opt.RTT}, "rtt", "round-trip delay (`DUR` of call time) added to every sync answer")
-	fs.StringVar(&opt.Record, "record", "", "write what the caller heard to this WAV `FILE` ({callid} and {n} are replaced)")
+	fs.StringVar(&opt.Record, "record", "", "write what the caller heard, from the call's start, to this WAV `FILE` ({callid} and {n} are replaced)")
 	fs.IntVar(&opt.RecordRate, "record-rate", 0, "sample rate of the recording; 0: that of the first audio")
 	say := fs.String("say", "", "the caller's voice: sources and transforms in pipe syntax, e.g. 'tone 440 dur=2s', sent once the application asks for it with listening")
 	sayFile := fs.String("say-file", "", "the caller's voice from a WAV or MP3 `FILE`")
@@ -173,7 +173,11 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		// Fail now, not in the middle of the call, if it cannot be opened.
 		src, err := opt.Say(ctx)
 		if err != nil {
-			fmt.Fprintf(stderr, "elkspipe simulate: the caller's voice: %v\n", oneLine(err))
+			what := "--say"
+			if *sayFile != "" {
+				what = fmt.Sprintf("--say-file %q", *sayFile)
+			}
+			fmt.Fprintf(stderr, "elkspipe simulate: the caller's voice (%s): %v\n", what, oneLine(err))
 			return exitFailed
 		}
 		pipeline.Close(src)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -137,7 +138,7 @@ func TestSimulateJSONAndRecording(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	heard := audiotest.MustReadAll(t, src)
+	heard := afterFirstAudio(t, audiotest.MustReadAll(t, src), 8000, &r)
 	pipeline.Close(src)
 	if d := audiotest.MaxDiff(heard, tone); len(heard) != len(tone) || d != 0 {
 		t.Errorf("recording: %d samples (want %d), max diff %g", len(heard), len(tone), d)
@@ -174,7 +175,9 @@ func TestSimulateHangupAndSay(t *testing.T) {
 			bye, _ = elks.Marshal(m)
 		}
 	})
-	code, out, errOut := simulate(t, url, "--duration", "2s", "--speed", "20", "--say", "tone 1k dur=1s | gain -6dB", "--json")
+	// 1 s of voice in a 2 s call: at 4×, a quarter of a second of wall
+	// time to spare for a loaded machine.
+	code, out, errOut := simulate(t, url, "--duration", "2s", "--speed", "4", "--say", "tone 1k dur=1s | gain -6dB", "--json")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -223,7 +226,7 @@ func TestSimulateCalls(t *testing.T) {
 		t.Errorf("%+v", v)
 	}
 	for i, r := range v.Calls {
-		if want := filepath.Join(dir, string(rune('1'+i))+".wav"); r.Record == nil || r.Record.Path != want || r.Record.Seconds != 1 {
+		if want := filepath.Join(dir, string(rune('1'+i))+".wav"); r.Record == nil || r.Record.Path != want || math.Abs(r.Record.Seconds-1-r.FirstAudio) > 1.0/8000 {
 			t.Errorf("call %d record %+v", i, r.Record)
 		}
 	}
@@ -262,8 +265,16 @@ func TestSimulateErrors(t *testing.T) {
 			t.Errorf("%q: exit %d, stderr %q", args, code, errOut)
 		}
 	}
-	if code, _, errOut := simulate(t, "ws://127.0.0.1:1/", "--say-file", filepath.Join(t.TempDir(), "none.wav")); code != exitFailed || !strings.Contains(errOut, "caller's voice") {
-		t.Errorf("missing say file: exit %d, %q", code, errOut)
+	missing := filepath.Join(t.TempDir(), "none.wav")
+	if code, _, errOut := simulate(t, "ws://127.0.0.1:1/", "--say-file", missing); code != exitFailed || !strings.Contains(errOut, "caller's voice") || !strings.Contains(errOut, missing) {
+		t.Errorf("missing say file: exit %d, %q (want the file named)", code, errOut)
+	}
+	// A plain HTTP server is not a WebSocket endpoint: say so.
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("hello")) }))
+	defer plain.Close()
+	url := "ws" + strings.TrimPrefix(plain.URL, "http") + "/x"
+	if code, _, errOut := simulate(t, url); code != exitFailed || !strings.Contains(errOut, url+" answered 200 OK to the WebSocket upgrade: it is not a WebSocket endpoint") {
+		t.Errorf("plain HTTP server: exit %d, %q", code, errOut)
 	}
 	if code, _, _ := simulate(t, "-h"); code != exitOK {
 		t.Errorf("-h: exit %d", code)

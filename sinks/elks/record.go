@@ -1,6 +1,7 @@
 package elks
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -52,6 +53,43 @@ func checkRecordTemplate(template string) error {
 		return fmt.Errorf("record=%s is a folder: give a file name, such as %s/{callid}.wav", template, strings.TrimSuffix(template, "/"))
 	}
 	return nil
+}
+
+// prepareRecordFolder creates the folder of a record= template that
+// every call shares — its path up to the first {placeholder} — and checks
+// that a file can be created there, so that a folder that cannot be made
+// or written fails the server at start, not each call. Folders named by
+// placeholders are made per call.
+func prepareRecordFolder(template string) error {
+	static := template
+	if i := strings.IndexByte(static, '{'); i >= 0 {
+		static = static[:i]
+	}
+	dir := "."
+	if i := strings.LastIndexAny(static, `/`+string(os.PathSeparator)); i >= 0 {
+		dir = static[:i+1]
+	}
+	dir = filepath.Clean(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("record=%s: cannot create the folder %s: %w", template, dir, unwrapPath(err))
+	}
+	f, err := os.CreateTemp(dir, ".elkspipe-write-check-*")
+	if err != nil {
+		return fmt.Errorf("record=%s: cannot write in the folder %s: %w", template, dir, unwrapPath(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+// unwrapPath drops the operation and path of an *os.PathError, which the
+// message around it already names.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // callRecorder writes the caller's audio, decoded, to a 16-bit mono WAV

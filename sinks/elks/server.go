@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -251,13 +252,20 @@ func (srv *Server) reserve() (why, result string) {
 	case srv.closing:
 		return "shutting down", resultDraining
 	case srv.MaxCalls > 0 && srv.active >= srv.MaxCalls:
-		return fmt.Sprintf("busy (max-calls=%d)", srv.MaxCalls), resultFull
+		return srv.busyMaxCalls(), resultFull
 	case srv.waiting >= maxWaitingForHello:
 		return fmt.Sprintf("busy (%d connections waiting for their hello)", srv.waiting), resultFull
 	}
 	srv.waiting++
 	srv.broadcastLocked()
 	return "", ""
+}
+
+// busyMaxCalls says why a call is refused at MaxCalls, and how to allow
+// more: it is the log line's reason and the 503's body.
+func (srv *Server) busyMaxCalls() string {
+	return fmt.Sprintf("busy: max-calls=%d is reached (%d calls going on); "+
+		"raise max-calls= (Server.MaxCalls; 0: no limit) or add a replica", srv.MaxCalls, srv.MaxCalls)
 }
 
 // settle ends a connection's wait for its hello. With hello, the
@@ -312,7 +320,7 @@ func (srv *Server) serveCall(t Transport, remote string) {
 		// Calls that said hello while this one waited for its own took
 		// the last places.
 		srv.Metrics.callRequest(resultFull)
-		srv.refused(fmt.Sprintf("busy (max-calls=%d) at its hello", srv.MaxCalls), "remote", remote)
+		srv.refused(srv.busyMaxCalls()+" (at its hello)", "remote", remote)
 		s.Hangup()
 		return
 	}
@@ -423,6 +431,9 @@ func (srv *Server) ListenAndServe(ctx context.Context) error {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("%w: another elkspipe or program listens on %s; pick another address with listen= (Server.Addr)", err, addr)
+		}
 		return err
 	}
 	return srv.Serve(ctx, ln)
@@ -438,6 +449,9 @@ var httpIdleTimeout = 30 * time.Second
 // stops accepting, lets the calls going on finish for up to
 // ShutdownTimeout, hangs up on the rest and returns once every call has
 // closed: nil after a cancellation, the listener's error otherwise.
+// Before it serves, it creates the folder that Config.Record's calls
+// share (up to its first {placeholder}) and checks that it can write
+// there: a recording folder that cannot be made fails at start.
 func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv.init()
 	if srv.Handler == nil {
@@ -451,6 +465,12 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if _, err := srv.Config.withDefaults(); err != nil {
 		ln.Close()
 		return err
+	}
+	if srv.Config.Record != "" {
+		if err := prepareRecordFolder(srv.Config.Record); err != nil {
+			ln.Close()
+			return err
+		}
 	}
 	log := srv.logger()
 	hs := &http.Server{
@@ -478,7 +498,7 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if format == "" {
 		format = DefaultFormat
 	}
-	log.Info("serving calls", "addr", ln.Addr().String(), "path", srv.path(), "format", string(format))
+	log.Info("serving calls", "url", srv.callURL(ln.Addr()), "addr", ln.Addr().String(), "path", srv.path(), "format", string(format))
 	if srv.OnListen != nil {
 		srv.OnListen(ln.Addr())
 	}

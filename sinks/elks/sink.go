@@ -23,7 +23,8 @@ func init() {
 		Details: formatsText,
 		Params: []pipeline.Param{
 			{Name: "format", Type: pipeline.TypeEnum, Positional: true, Choices: formatNames(), Default: string(DefaultFormat),
-				Doc: "audio sent to the caller (the table below); wav or mp3 pass the files through untouched"},
+				Hints: formatHints,
+				Doc:   "audio sent to the caller (the table below); wav or mp3 pass the files through untouched"},
 			{Name: "listen", Type: pipeline.TypeString, Default: DefaultAddr,
 				Doc: "address to listen on, host:port"},
 			{Name: "path", Type: pipeline.TypeString, Default: DefaultPath,
@@ -39,7 +40,8 @@ func init() {
 			{Name: "hangup", Type: pipeline.TypeBool, Default: "true",
 				Doc: "hang up once the audio has played; false keeps the call open, silent, until the caller hangs up"},
 			{Name: "record", Type: pipeline.TypePath,
-				Doc: "write the caller's audio to this WAV file per call; {callid} {from} {to} {time} are replaced"},
+				Doc: "write the caller's audio to this WAV file per call; {callid} {from} {to} {time} are replaced; " +
+					"the folder up to the first {placeholder} is created (and checked writable) at start"},
 			pipeline.Param{Name: "record-max", Type: pipeline.TypeDuration, Default: "4h",
 				Doc: "longest recording per call; caller audio arriving faster than real time is left out too"}.Range(1, 12*3600),
 			pipeline.Param{Name: "max-calls", Type: pipeline.TypeInt, Default: "0",
@@ -97,6 +99,17 @@ func init() {
 			return NewSink(srv)
 		},
 	})
+}
+
+// formatHints answers the names users give formats that the API names
+// otherwise.
+var formatHints = map[string]string{
+	"opus":  "Ogg Opus is format=ogg",
+	"pcm":   "PCM is format=pcm_8000, pcm_16000 or pcm_24000 (16-bit, by sample rate)",
+	"pcmu":  "G.711 µ-law is format=ulaw",
+	"mulaw": "G.711 µ-law is format=ulaw",
+	"pcma":  "G.711 A-law is format=alaw",
+	"g711":  "G.711 is format=ulaw (µ-law) or format=alaw (A-law)",
 }
 
 // Sink is the elks sink: a pipeline ending in it serves phone calls, each
@@ -181,11 +194,15 @@ func (k *Sink) Serve(ctx context.Context, g *pipeline.Graph) error {
 	} else {
 		start := time.Now()
 		cfg, _ := srv.Config.withDefaults() // checked by NewSink
-		src, chain, err := g.Open(context.WithValue(ctx, checkKey{}, cfg.ListenFormat))
+		octx, release := withoutObserver(ctx)
+		src, chain, err := g.Open(context.WithValue(octx, checkKey{}, cfg.ListenFormat))
+		if err == nil {
+			pipeline.Close(src)
+		}
+		release()
 		if err != nil {
 			return err
 		}
-		pipeline.Close(src)
 		names := make([]string, len(chain))
 		for i, st := range chain {
 			names[i] = st.Name
@@ -200,6 +217,17 @@ func (k *Sink) Serve(ctx context.Context, g *pipeline.Graph) error {
 		srv.Handler = handler
 	}
 	return srv.ListenAndServe(ctx)
+}
+
+// withoutObserver returns a context cancelled with ctx that carries none
+// of its values, so no event observer: the start-up check opens the
+// pipeline only to see that it opens, and its first loop iteration or
+// playlist item is no stream event (the calls' events are their own).
+// release cancels it once it is no longer needed.
+func withoutObserver(ctx context.Context) (octx context.Context, release func()) {
+	octx, cancel := context.WithCancel(context.Background())
+	stop := context.AfterFunc(ctx, cancel)
+	return octx, func() { stop(); cancel() }
 }
 
 // formatsText renders every format with its rate, its directions and

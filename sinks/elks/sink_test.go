@@ -122,7 +122,7 @@ func TestSinkElement(t *testing.T) {
 func TestSinkErrors(t *testing.T) {
 	for _, c := range []struct{ text, want string }{
 		{"tone 440 | elks chunk=2s", "out of range"},
-		{"tone 440 | elks format=opus", `"opus" is not one of pcm_8000`},
+		{"tone 440 | elks format=opus", `"opus" is not a format; Ogg Opus is format=ogg (one of pcm_8000`},
 		{"tone 440 | elks format=wav listen=127.0.0.1:0", "tone 440 would change or generate audio"},
 		{"file /no/such.wav | elks listen=127.0.0.1:0", "no such file"},
 		{"tone 440 | elks listen=256.0.0.1:99999", "256.0.0.1"},

@@ -574,6 +574,9 @@ func (c *call) finishReport() {
 		r.Syncs.MinLatency, r.Syncs.MaxLatency = lo.Seconds(), hi.Seconds()
 		r.Syncs.AvgLatency = (sum / time.Duration(n)).Seconds()
 	}
+	if c.opt.Say != nil && len(r.Listenings) == 0 {
+		r.CallerAudio.NeverAsked = true
+	}
 	if c.rec != nil {
 		r.Record = c.rec.close()
 	}

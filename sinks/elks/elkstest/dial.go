@@ -30,10 +30,14 @@ func dial(ctx context.Context, u string) (elks.Transport, error) {
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			hint := ""
-			switch resp.StatusCode {
-			case http.StatusUnauthorized, http.StatusForbidden:
+			switch code := resp.StatusCode; {
+			case code < 400:
+				// A web page, a redirect: the upgrade was not understood.
+				return nil, fmt.Errorf("%s answered %s to the WebSocket upgrade: "+
+					"it is not a WebSocket endpoint; is the path right?", u, resp.Status)
+			case code == http.StatusUnauthorized, code == http.StatusForbidden:
 				hint = " (wrong or missing ?token=)"
-			case http.StatusNotFound:
+			case code == http.StatusNotFound:
 				hint = " (wrong path?)"
 			}
 			return nil, fmt.Errorf("cannot connect to %s: the server answered %s%s", u, resp.Status, hint)

@@ -92,9 +92,12 @@
 // Caller audio. Say is opened when the application sends listening,
 // converted to the listening format's rate, mono, and sent in 20 ms
 // messages, each when its 20 ms have passed on the call's clock. Without
-// Say the caller is silent (no audio messages).
+// Say the caller is silent (no audio messages). An application that never
+// sends listening never hears Say: the report says so
+// (CallerAudio.NeverAsked).
 //
-// Recording. What the caller heard, in time order: the audio as played,
-// silence for gaps and after interrupts, from the first played sample to
-// the last; the silence after the last audio is not recorded.
+// Recording. What the caller heard, in time order: silence from the
+// call's start until the first audio (Report.FirstAudio), the audio as
+// played, silence for gaps and after interrupts, up to the last played
+// sample; the silence after the last audio is not recorded.
 package elkstest

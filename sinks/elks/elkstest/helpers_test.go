@@ -301,6 +301,22 @@ func readWAV(t testing.TB, path string) ([]float32, int) {
 	return audiotest.MustReadAll(t, src), src.Format().Rate
 }
 
+// afterFirstAudio checks that a recording of the call r at rate starts
+// with the silence before the first audio, and returns what follows it.
+func afterFirstAudio(t testing.TB, heard []float32, rate int, r *Report) []float32 {
+	t.Helper()
+	n := int(math.Round(r.FirstAudio * float64(rate)))
+	if n > len(heard) {
+		t.Fatalf("the recording (%d samples) is shorter than the silence before the first audio at %v s", len(heard), r.FirstAudio)
+	}
+	for i, v := range heard[:n] {
+		if v != 0 {
+			t.Fatalf("sample %d, before the first audio at %v s, is %g: want silence", i, r.FirstAudio, v)
+		}
+	}
+	return heard[n:]
+}
+
 func sameSamples(t testing.TB, what string, got, want []float32) {
 	t.Helper()
 	if len(got) != len(want) {

@@ -50,7 +50,8 @@ type Options struct {
 	BufferLimit int64
 	// Record, if set, is the path of a WAV file (16-bit mono) that
 	// receives what the caller heard: the audio as played, with silence
-	// for gaps, from the first played sample to the last. "{callid}" in
+	// for gaps, from the call's start (silence until the first audio) to
+	// the last played sample, so that it runs in call time. "{callid}" in
 	// the path is replaced by the call id, reduced to letters, digits,
 	// '+', '-' and '_' (anything else becomes '_'), as a Session's
 	// recordings are named. A file already there is replaced.

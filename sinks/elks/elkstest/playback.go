@@ -16,7 +16,7 @@ type segment struct {
 	rate       int
 	bytes      int64         // audio bytes as sent that it stands for
 	samples    []float32     // mono samples, kept only when recording
-	silence    time.Duration // heard before it: the buffer had run dry
+	silence    time.Duration // heard before it: the buffer had run dry, or the call had just begun
 }
 
 func (c *call) onAudio(t time.Duration, data []byte) {
@@ -79,6 +79,9 @@ func (c *call) addAudio(t time.Duration, frames int64, rate int, bytes int64, sa
 		if !c.started {
 			c.started, c.firstAt = true, t
 			c.rep.FirstAudio = t.Seconds()
+			// The caller heard silence from the call's start: the
+			// recording starts with it, so that it runs in call time.
+			s.silence = s.start
 		}
 	} else {
 		s.start = t

@@ -25,7 +25,10 @@ type Report struct {
 	// listening messages by format.
 	Sendings   map[string]int `json:"sendings"`
 	Listenings map[string]int `json:"listenings"`
-	// FirstAudio is when the first audio started playing.
+	// FirstAudio is when the first audio started playing: the time to
+	// first audio, which the caller spent in silence (and the recording
+	// starts with). It is 0 too when no audio played (Played and Dropped
+	// are then 0).
 	FirstAudio float64 `json:"first_audio"`
 	// Played is the audio the caller heard; Dropped the audio that was
 	// buffered but not played, removed by an interrupt or the end of the
@@ -87,6 +90,10 @@ type CallerAudio struct {
 	Audio
 	Format string `json:"format,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// NeverAsked is set when the simulator had a voice to send (Options.Say)
+	// but the application never asked for the caller's audio (no
+	// listening message), so none was sent.
+	NeverAsked bool `json:"never_asked,omitempty"`
 }
 
 // Amount is an amount of buffered audio.
@@ -104,9 +111,10 @@ type Gaps struct {
 
 // Gap is one stretch of silence between two pieces of audio.
 type Gap struct {
-	// At is the call time at which the buffer ran dry; Heard is the same
-	// moment as a position in what the caller heard (and in the
-	// recording).
+	// At is the call time at which the buffer ran dry, which is also
+	// its position in the recording (that starts at the call's start);
+	// Heard is the same moment as a position in the audio the caller
+	// heard from the first audio on (At less Report.FirstAudio).
 	At    float64 `json:"at"`
 	Heard float64 `json:"heard"`
 	// Seconds is how long the silence lasted.

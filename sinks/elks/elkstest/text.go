@@ -18,6 +18,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	p("ended: %s", r.End.describe())
 	p("audio received: %s in %d messages, %s; sendings: %s",
 		fmtSec(r.Audio.Seconds), r.Audio.Messages, fmtBytes(r.Audio.Bytes), fmtCounts(r.Sendings))
+	if r.Played > 0 || r.Dropped > 0 {
+		p("first audio: %s after the call started (silence until then)", fmtSec(r.FirstAudio))
+	} else {
+		p("first audio: none")
+	}
 	p("played: %s, dropped: %s; max buffered: %s, %s (limit %s)",
 		fmtSec(r.Played), fmtSec(r.Dropped), fmtSec(r.MaxBuffered.Seconds), fmtBytes(r.MaxBuffered.Bytes), fmtBytes(r.BufferLimit))
 	if r.Gaps.Count == 0 {
@@ -41,7 +46,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		p("syncs: %d requested, none answered", s.Requests)
 	}
 	p("interrupts: %d", r.Interrupts)
-	if len(r.Listenings) > 0 || r.CallerAudio.Messages > 0 || r.CallerAudio.Error != "" {
+	if r.CallerAudio.NeverAsked {
+		p("caller audio: none sent: the application never asked for it (no listening message)")
+	} else if len(r.Listenings) > 0 || r.CallerAudio.Messages > 0 || r.CallerAudio.Error != "" {
 		line := fmt.Sprintf("caller audio: %s in %d messages (listening: %s)",
 			fmtSec(r.CallerAudio.Seconds), r.CallerAudio.Messages, fmtCounts(r.Listenings))
 		if r.CallerAudio.Error != "" {

@@ -1,0 +1,34 @@
+package elks
+
+import (
+	"net"
+	"os"
+	"strconv"
+)
+
+// callURL is the URL to give 46elks for calls to a server listening on
+// addr: ws://HOST:PORT/PATH, with ?token=xxx when a token is set (the
+// token itself is never printed). A server listening on every interface
+// is named by the machine's host name, or "<this host>" when that is
+// unknown; a proxy in front of it has a URL of its own.
+func (srv *Server) callURL(addr net.Addr) string {
+	host, port := addr.String(), ""
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		port = strconv.Itoa(tcp.Port)
+		switch {
+		case tcp.IP == nil || tcp.IP.IsUnspecified():
+			host = "<this host>"
+			if name, err := os.Hostname(); err == nil && name != "" {
+				host = name
+			}
+		default:
+			host = tcp.IP.String()
+		}
+		host = net.JoinHostPort(host, port)
+	}
+	s := "ws://" + host + srv.path()
+	if srv.Token != "" {
+		s += "?token=xxx"
+	}
+	return s
+}
