@@ -52,7 +52,7 @@ func TestServerRefusalsRateLimited(t *testing.T) {
 	})
 }
 
-// A Server whose Path is the health endpoint would never see a call:
+// A Server whose Path is a probe endpoint would never see a call:
 // Serve refuses it, as the elks element does.
 func TestServerHealthzPathRefused(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -61,7 +61,7 @@ func TestServerHealthzPathRefused(t *testing.T) {
 	}
 	h, _ := TextHandler("tone 440 dur=100ms")
 	err = (&Server{Path: "/healthz", Handler: h}).Serve(context.Background(), ln)
-	if err == nil || !strings.Contains(err.Error(), "health endpoint") {
+	if err == nil || !strings.Contains(err.Error(), "probe endpoint") {
 		t.Fatalf("Serve with Path /healthz: %v", err)
 	}
 	if _, err := ln.Accept(); err == nil {

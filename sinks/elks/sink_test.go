@@ -127,7 +127,7 @@ func TestSinkErrors(t *testing.T) {
 		{"file /no/such.wav | elks listen=127.0.0.1:0", "no such file"},
 		{"tone 440 | elks listen=256.0.0.1:99999", "256.0.0.1"},
 		{"file - | elks listen=127.0.0.1:0", "cannot read standard input"},
-		{"tone 440 | elks path=/healthz", "path=/healthz is the health endpoint"},
+		{"tone 440 | elks path=/healthz", "path=/healthz is a probe endpoint"},
 		{"tone 440 | elks record=calls/{bogus}.wav", "unknown placeholder {bogus}"},
 		{"tone 440 | elks record=" + t.TempDir(), "is a folder"},
 		{"tone 440 | elks record=calls/", "names a folder"},
