@@ -13,6 +13,12 @@ require (
 require (
 	github.com/go-audio/wav v1.1.0
 	github.com/hraban/opus v0.0.0-20260708213942-bde8e4304501
+	github.com/mewkiz/flac v1.0.14
 )
 
-require github.com/go-audio/riff v1.0.0 // indirect
+require (
+	github.com/go-audio/riff v1.0.0 // indirect
+	github.com/icza/bitio v1.1.0 // indirect
+	github.com/mewkiz/pkg v0.0.0-20250417130911-3f050ff8c56d // indirect
+	github.com/mewpkg/term v0.0.0-20241026122259-37a80af23985 // indirect
+)
