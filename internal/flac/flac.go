@@ -39,11 +39,10 @@ type Info struct {
 // Decoder reads the audio of a FLAC stream. It holds one decoded frame at
 // a time.
 type Decoder struct {
-	cr     countingReader
-	br     *bufio.Reader
-	stream *mflac.Stream
-	info   Info
-	scale  float32
+	cr    countingReader
+	br    *bufio.Reader
+	info  Info
+	scale float32
 
 	subs     [8][]int32 // the current frame's samples, per channel
 	pos, blk int        // next sample of the current frame, and its size
@@ -51,6 +50,8 @@ type Decoder struct {
 	decoded  int64      // samples per channel decoded
 	err      error      // sticky: io.EOF or the error that ended the stream
 	patch    ratePatch  // the change made to the current frame's header
+	lim      frameReader
+	maxFrame int64 // the most bytes a frame may take
 
 	md5     hash.Hash // nil when STREAMINFO has no signature
 	want    [md5.Size]byte
@@ -69,6 +70,26 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// frameReader reads at most n bytes of one frame from r.
+type frameReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *frameReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, errFrameTooLong
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+var errFrameTooLong = errors.New("frame too long")
 
 // NewDecoder reads the ID3v2 tags, if any, the "fLaC" signature and the
 // metadata blocks of the stream in r, and returns a Decoder positioned at
@@ -92,7 +113,6 @@ func NewDecoder(r io.Reader) (d *Decoder, err error) {
 		return nil, headerError(err)
 	}
 	si := stream.Info
-	d.stream = stream
 	d.info = Info{Rate: int(si.SampleRate), Channels: int(si.NChannels), Bits: int(si.BitsPerSample), Samples: int64(si.NSamples)}
 	if si.NSamples == 0 {
 		d.info.Samples = -1
@@ -101,6 +121,9 @@ func NewDecoder(r io.Reader) (d *Decoder, err error) {
 		return nil, fmt.Errorf("flac: %d-bit samples are not supported (the decoder reads 4 to %d bits); convert with: ffmpeg -i IN -c:a pcm_s32le OUT.wav", d.info.Bits, MaxBits)
 	}
 	d.scale = 1 / float32(int64(1)<<(d.info.Bits-1))
+	// The largest frame: twice a block of the largest size stored verbatim,
+	// or what STREAMINFO declares, if more.
+	d.maxFrame = max(1<<10+2*int64(d.info.Channels)*(int64(si.BlockSizeMax)*int64(d.info.Bits+1)+7)/8, 2*int64(si.FrameSizeMax))
 	if si.MD5sum != ([md5.Size]byte{}) {
 		d.md5, d.want = md5.New(), si.MD5sum
 		d.md5size = (d.info.Bits + 7) / 8
@@ -189,7 +212,10 @@ func (d *Decoder) parseFrame(start int64) (f *frame.Frame, err error) {
 		}
 	}()
 	d.patch.patchRate(d.br)
-	f, err = d.stream.Next()
+	// Each frame is read through a limit, so that a corrupt frame cannot
+	// make the decoder read the rest of the file bit by bit.
+	d.lim = frameReader{r: d.br, n: d.maxFrame}
+	f, err = frame.New(&d.lim)
 	if err != nil {
 		return nil, err
 	}
@@ -266,8 +292,11 @@ func (d *Decoder) at() time.Duration {
 // frameError describes an error in the frame that starts at byte start.
 func (d *Decoder) frameError(start int64, err error) error {
 	where := fmt.Sprintf("frame %d (at %s, byte %d)", d.frames+1, d.at(), start)
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		return fmt.Errorf("flac: the file ends inside %s: it is truncated", where)
+	switch {
+	case errors.Is(err, errFrameTooLong) || d.lim.n <= 0:
+		return fmt.Errorf("flac: %s: corrupt: no end within %d bytes", where, d.maxFrame)
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		return fmt.Errorf("flac: the file ends inside %s: it is truncated, or the frame is corrupt", where)
 	}
 	return fmt.Errorf("flac: %s: %s", where, reason(err))
 }
