@@ -134,7 +134,7 @@ func TestFLACDamagedMessages(t *testing.T) {
 		{"a byte of the last frame changed", patch(func(b []byte) []byte { b[len(b)-100] ^= 0x10; return b }), "",
 			"flac: the file ends inside frame 3 (at 1.024s, byte 2972): it is truncated, or the frame is corrupt", true},
 		{"a byte of the second frame changed", patch(func(b []byte) []byte { b[len(b)/2] ^= 0x10; return b }), "",
-			"flac: frame 2 (at 512ms, byte ", true},
+			"flac: frame 2 (at 512ms, byte 1579): CRC-16 checksum mismatch; expected 0xFC16, got 0xDA6E: the frame is corrupt", true},
 		{"MD5 signature changed", patch(func(b []byte) []byte { b[30] ^= 1; return b }), "",
 			"flac: the decoded audio does not match the MD5 signature in the header", true},
 		{"more samples declared", patch(func(b []byte) []byte { b[24]++; return b }), "",

@@ -268,12 +268,12 @@ func (d *Decoder) hash() {
 // finish checks the stream that ended between two frames against its
 // STREAMINFO: its length and its MD5 signature.
 func (d *Decoder) finish() error {
-	if d.frames == 0 {
-		return errors.New("flac: the stream has no audio frames")
-	}
 	if d.info.Samples > 0 && d.decoded < d.info.Samples {
 		return fmt.Errorf("flac: the stream ends after %d of the %d samples its header declares (at %s): the file is truncated",
 			d.decoded, d.info.Samples, d.at())
+	}
+	if d.frames == 0 {
+		return errors.New("flac: the stream has no audio frames")
 	}
 	if d.md5 != nil && (d.info.Samples < 0 || d.decoded == d.info.Samples) {
 		var sum [md5.Size]byte
@@ -298,7 +298,11 @@ func (d *Decoder) frameError(start int64, err error) error {
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
 		return fmt.Errorf("flac: the file ends inside %s: it is truncated, or the frame is corrupt", where)
 	}
-	return fmt.Errorf("flac: %s: %s", where, reason(err))
+	msg := reason(err)
+	if strings.Contains(msg, "checksum mismatch") {
+		msg += ": the frame is corrupt"
+	}
+	return fmt.Errorf("flac: %s: %s", where, msg)
 }
 
 // headerError describes an error in the signature or metadata blocks.
