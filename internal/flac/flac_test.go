@@ -246,15 +246,22 @@ func TestRateLogged(t *testing.T) {
 	}
 }
 
-// The decoder never panics or hangs on damaged input (go test -fuzz
-// FuzzDecoder ./internal/flac).
+// The decoder never panics, hangs or lets mewkiz/flac log on damaged input
+// (go test -fuzz FuzzDecoder ./internal/flac).
 func FuzzDecoder(f *testing.F) {
 	b := readFixture(f)
 	f.Add(b)
 	f.Add(b[:len(b)/2])
 	f.Add(append(id3(20), b...))
+	var logged bytes.Buffer
+	defer log.SetOutput(log.Writer())
+	log.SetOutput(&logged)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := decodeAll(data)
+		if logged.Len() != 0 {
+			t.Errorf("mewkiz/flac logged: %s", logged.String())
+			logged.Reset()
+		}
 		if err == nil && len(got) == 0 {
 			t.Error("no samples and no error")
 		}

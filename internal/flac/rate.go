@@ -31,7 +31,11 @@ func loggedRate(c byte) bool { return c == 0x2 || c == 0x7 }
 func (p *ratePatch) patchRate(br *bufio.Reader) {
 	p.active = false
 	b, _ := br.Peek(16)
-	if len(b) < 5 || b[0] != 0xFF || b[1]&0xFE != 0xF8 || !loggedRate(b[2]&0x0F) {
+	if len(b) < 3 || b[0] != 0xFF || b[1]&0xFE != 0xF8 || !loggedRate(b[2]&0x0F) {
+		return
+	}
+	if len(b) < 5 {
+		b[2] &^= 0x0F // a cut header, which mewkiz/flac refuses; keep it from logging
 		return
 	}
 	// Header: sync and flags (2), block size and rate (1), channels, sample
@@ -39,9 +43,6 @@ func (p *ratePatch) patchRate(br *bufio.Reader) {
 	// the block size if coded at the end (6: 1 byte, 7: 2), then the CRC-8.
 	// The two rates patched have no bytes at the end.
 	n := utf8Len(b[4])
-	if n == 0 {
-		return
-	}
 	h := 4 + n
 	switch b[2] >> 4 {
 	case 6:
@@ -50,6 +51,10 @@ func (p *ratePatch) patchRate(br *bufio.Reader) {
 		h += 2
 	}
 	if h >= len(b) || crc8(b[:h]) != b[h] {
+		// A damaged or cut header, which mewkiz/flac will refuse: keep
+		// it from logging, and from decoding the frame (its CRC-8 still
+		// fails but for a chance in 256, and then its CRC-16).
+		b[2] &^= 0x0F
 		return
 	}
 	old2, oldh := b[2], b[h]
