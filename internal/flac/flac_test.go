@@ -240,8 +240,8 @@ func TestRateLogged(t *testing.T) {
 		t.Errorf("damaged frame 2: %v", err)
 	}
 	bad = bytes.Clone(b)
-	bad[ends[0]+1] ^= 0x01 // frame 2's header: fixed block size → variable; CRC-8 fails
-	if _, err := decodeAll(bad); err == nil || !strings.Contains(err.Error(), "CRC-8 checksum mismatch") {
+	bad[ends[0]+1] ^= 0x01 // frame 2's header: fixed block size → variable
+	if _, err := decodeAll(bad); err == nil || !strings.Contains(err.Error(), "flac: frame 2 ") || !strings.Contains(err.Error(), "checksum mismatch") {
 		t.Errorf("damaged header of frame 2: %v", err)
 	}
 }
