@@ -5,11 +5,16 @@ import (
 	"errors"
 	"io"
 	"log"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	mflac "github.com/mewkiz/flac"
+	"github.com/mewkiz/flac/frame"
+	"github.com/mewkiz/flac/meta"
 )
 
 const fixture = "../../sources/testdata/flac/s16-mono-8k.flac" // 9600 samples in 3 frames of 4096
@@ -269,4 +274,90 @@ func FuzzDecoder(f *testing.F) {
 			t.Errorf("error without the flac: prefix: %v", err)
 		}
 	})
+}
+
+// A stream of variable block sizes (written here by mewkiz/flac's own
+// encoder, with the sample numbers in the frame headers) decodes to the
+// samples encoded, and as ffmpeg decodes it.
+func TestVariableBlockSize(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "var.flac")
+	sizes := []int{1000, 4096, 17, 2500, 300, 4095, 16, 777}
+	want := writeVariable(t, path, sizes, 2, 16, 22050)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if start := frameStart(t, b); b[start+1] != 0xF9 {
+		t.Fatalf("the first frame header starts % x: not a variable block size", b[start:start+2])
+	}
+	got, err := decodeAll(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d samples, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != float32(want[i])/32768 {
+			t.Fatalf("sample %d = %v, want %v", i, got[i], float32(want[i])/32768)
+		}
+	}
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		return
+	}
+	out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-f", "s16le", "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 2*len(want) {
+		t.Fatalf("ffmpeg decodes %d samples, want %d", len(out)/2, len(want))
+	}
+	for i := range want {
+		if v := int16(uint16(out[2*i]) | uint16(out[2*i+1])<<8); int32(v) != want[i] {
+			t.Fatalf("ffmpeg sample %d = %d, want %d", i, v, want[i])
+		}
+	}
+}
+
+// writeVariable encodes blocks of the given sizes of a stereo chirp with
+// noise into path as a variable-block-size stream, and returns its samples,
+// interleaved.
+func writeVariable(t *testing.T, path string, sizes []int, ch, bits, rate int) []int32 {
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	info := &meta.StreamInfo{BlockSizeMin: 16, BlockSizeMax: 4096, SampleRate: uint32(rate), NChannels: uint8(ch), BitsPerSample: uint8(bits)}
+	enc, err := mflac.NewEncoder(f, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []int32
+	seed, n := uint32(1), 0
+	for _, size := range sizes {
+		fr := &frame.Frame{Header: frame.Header{BlockSize: uint16(size), SampleRate: uint32(rate), Channels: frame.ChannelsLR, BitsPerSample: uint8(bits)}}
+		for c := range ch {
+			sub := &frame.Subframe{SubHeader: frame.SubHeader{Pred: frame.PredVerbatim}, NSamples: size, Samples: make([]int32, size)}
+			for i := range size {
+				seed = seed*1664525 + 1013904223
+				x := float64(n+i) / float64(rate)
+				sub.Samples[i] = int32(12000*math.Sin(2*math.Pi*(200+300*x)*x*float64(c+1))) + int32(seed>>24) - 128
+			}
+			fr.Subframes = append(fr.Subframes, sub)
+		}
+		for i := range size {
+			for c := range ch {
+				all = append(all, fr.Subframes[c].Samples[i])
+			}
+		}
+		if err := enc.WriteFrame(fr); err != nil {
+			t.Fatal(err)
+		}
+		n += size
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return all
 }
