@@ -252,14 +252,28 @@ func (d *Decoder) hash() {
 		d.md5buf = make([]byte, need)
 	}
 	b := d.md5buf[:need]
-	i := 0
-	for t := range d.blk {
-		for c := range ch {
-			v := d.subs[c][t]
-			for k := range size {
-				b[i+k] = byte(v >> (8 * k))
+	for c := range ch {
+		sub := d.subs[c][:d.blk]
+		i := c * size
+		step := ch * size
+		switch size {
+		case 1:
+			for _, v := range sub {
+				b[i] = byte(v)
+				i += step
 			}
-			i += size
+		case 2:
+			for _, v := range sub {
+				_ = b[i+1]
+				b[i], b[i+1] = byte(v), byte(v>>8)
+				i += step
+			}
+		default:
+			for _, v := range sub {
+				_ = b[i+2]
+				b[i], b[i+1], b[i+2] = byte(v), byte(v>>8), byte(v>>16)
+				i += step
+			}
 		}
 	}
 	d.md5.Write(b)
