@@ -1,8 +1,10 @@
 package sources
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -138,5 +140,37 @@ func TestFLACPipelineLikeREADME(t *testing.T) {
 	}
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// What ffmpeg writes to a pipe has no length and no MD5 signature (it
+// cannot seek back to write them): it decodes from a reader that cannot
+// seek, with an unknown length, as ffmpeg decodes it.
+func TestFLACFromPipe(t *testing.T) {
+	dir := t.TempDir()
+	wav := filepath.Join(dir, "in.wav")
+	audiotest.NeedTool(t, "sox")
+	audiotest.NeedTool(t, "ffmpeg")
+	audiotest.Run(t, "sox", "-n", "-r", "48000", "-c", "2", "-b", "24", wav, "synth", "0.5", "sine", "700", "pinknoise", "vol", "0.5")
+	data := audiotest.Run(t, "ffmpeg", "-v", "error", "-i", wav, "-f", "flac", "-")
+	src, err := Decode(struct{ io.Reader }{bytes.NewReader(data)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pipeline.Close(src)
+	if n := src.(pipeline.Lengther).Frames(); n != -1 {
+		t.Errorf("Frames = %d, want -1 (unknown)", n)
+	}
+	got, err := audiotest.ReadAll(src, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "piped.flac")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := audiotest.FFmpegDecode(t, path, 0)
+	if len(got) != 48000 || !equalSamples(got, want) {
+		t.Errorf("%d samples (ffmpeg %d), want 48000 equal to ffmpeg's", len(got), len(want))
 	}
 }
