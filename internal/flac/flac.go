@@ -51,7 +51,9 @@ type Decoder struct {
 	err      error      // sticky: io.EOF or the error that ended the stream
 	patch    ratePatch  // the change made to the current frame's header
 	lim      frameReader
-	maxFrame int64 // the most bytes a frame may take
+	maxFrame int64 // the most bytes the current frame may take
+
+	frameSizeMax int64 // STREAMINFO's largest frame, 0 if unknown
 
 	md5     hash.Hash // nil when STREAMINFO has no signature
 	want    [md5.Size]byte
@@ -91,6 +93,10 @@ func (l *frameReader) Read(p []byte) (int, error) {
 
 var errFrameTooLong = errors.New("frame too long")
 
+// headerMax bounds the size of a frame header (16 bytes at most) and of the
+// subframe headers and padding of a frame.
+const headerMax = 1 << 10
+
 // NewDecoder reads the ID3v2 tags, if any, the "fLaC" signature and the
 // metadata blocks of the stream in r, and returns a Decoder positioned at
 // its first audio frame. It reads r through a buffer.
@@ -121,9 +127,7 @@ func NewDecoder(r io.Reader) (d *Decoder, err error) {
 		return nil, fmt.Errorf("flac: %d-bit samples are not supported (the decoder reads 4 to %d bits); convert with: ffmpeg -i IN -c:a pcm_s32le OUT.wav", d.info.Bits, MaxBits)
 	}
 	d.scale = 1 / float32(int64(1)<<(d.info.Bits-1))
-	// The largest frame: twice a block of the largest size stored verbatim,
-	// or what STREAMINFO declares, if more.
-	d.maxFrame = max(1<<10+2*int64(d.info.Channels)*(int64(si.BlockSizeMax)*int64(d.info.Bits+1)+7)/8, 2*int64(si.FrameSizeMax))
+	d.frameSizeMax = int64(si.FrameSizeMax)
 	if si.MD5sum != ([md5.Size]byte{}) {
 		d.md5, d.want = md5.New(), si.MD5sum
 		d.md5size = (d.info.Bits + 7) / 8
@@ -214,11 +218,16 @@ func (d *Decoder) parseFrame(start int64) (f *frame.Frame, err error) {
 	d.patch.patchRate(d.br)
 	// Each frame is read through a limit, so that a corrupt frame cannot
 	// make the decoder read the rest of the file bit by bit.
+	d.maxFrame = headerMax
 	d.lim = frameReader{r: d.br, n: d.maxFrame}
 	f, err = frame.New(&d.lim)
 	if err != nil {
 		return nil, err
 	}
+	// The largest frame of this block size: twice the block stored
+	// verbatim, or twice STREAMINFO's largest frame, if more.
+	d.maxFrame = max(headerMax+2*int64(d.info.Channels)*(int64(f.BlockSize)*int64(d.info.Bits+1)+7)/8, 2*d.frameSizeMax)
+	d.lim.n += d.maxFrame - headerMax
 	// The header may leave the sample size and rate to STREAMINFO (0);
 	// mewkiz/flac would then decode with 0 bits per sample.
 	if f.BitsPerSample == 0 {

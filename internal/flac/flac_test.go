@@ -361,3 +361,26 @@ func writeVariable(t *testing.T, path string, sizes []int, ch, bits, rate int) [
 	}
 	return all
 }
+
+// A frame that does not end (here its residual runs on in zeros, a Rice
+// code that never stops) fails within the limit of its block size: 1 KiB
+// and twice 4096 17-bit samples (a side channel's size) for frame 2, not
+// at the end of the file.
+func TestFrameWithoutEnd(t *testing.T) {
+	b := readFixture(t)
+	ends := frameEnds(t, b)
+	mid := (ends[0] + ends[1]) / 2
+	data := append(bytes.Clone(b[:mid]), make([]byte, 4<<20)...)
+	d, err := NewDecoder(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]float32, 10000)
+	n, err := d.Read(buf)
+	if n != 4096 || err == nil || !strings.HasPrefix(err.Error(), "flac: frame 2 (at 512ms, byte ") || !strings.HasSuffix(err.Error(), "): corrupt: no end within 18433 bytes") {
+		t.Errorf("%d samples, %v", n, err)
+	}
+	if read := d.offset(); read > ends[0]+18433 {
+		t.Errorf("read %d bytes, past frame 2's limit (it starts at %d): %v", read, ends[0], err)
+	}
+}
