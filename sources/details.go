@@ -50,7 +50,8 @@ const mp3Notes = `MP3:
 const flacNotes = `FLAC:
   4- to 24-bit samples (8, 16 and 24 equal ffmpeg's decoding sample for sample), 1 to 8
   channels, any rate (96 and 192 kHz too), fixed or variable block sizes; ID3v2 tags before the
-  stream are skipped. A file cut short, inside a frame or between frames before the length its
+  stream are skipped (from standard input only if they take less than 64 KiB: larger ones, cover
+  art, make the file look like MP3 there). A file cut short, inside a frame or between frames before the length its
   header declares, plays up to the cut and then fails with "truncated"; a frame that fails its
   CRC ends the stream with an error naming the frame, its time and byte offset; decoded audio
   that does not match the header's MD5 signature fails at the end. 32-bit FLAC is refused with
