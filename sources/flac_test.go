@@ -23,6 +23,7 @@ type flacCase struct {
 	synth      []string // sox synth effects after the duration
 	ffmpeg     []string // ffmpeg encoder options
 	soxEnc     bool     // encode with sox instead (8-bit, which ffmpeg cannot write)
+	coarse     int      // synthesise with this many bits, stored in bits: FLAC's "wasted bits"
 	wantFrames int64
 }
 
@@ -53,6 +54,10 @@ var flacCases = []flacCase{
 		synth: []string{"sine", "300-3400"}, wantFrames: 12000},
 	{name: "24-bit stereo 176.4 kHz", rate: 176400, ch: 2, bits: 24, dur: "0.2",
 		synth: []string{"sine", "1000", "whitenoise"}, wantFrames: 35280},
+	{name: "8-bit audio in 16 bits (wasted bits)", rate: 16000, ch: 2, bits: 16, coarse: 8, dur: "0.5",
+		synth: []string{"sine", "440", "pinknoise"}, wantFrames: 8000},
+	{name: "16-bit audio in 24 bits (wasted bits) level 8", rate: 48000, ch: 1, bits: 24, coarse: 16, dur: "0.5",
+		synth: []string{"sine", "100-9000"}, ffmpeg: []string{"-compression_level", "8"}, wantFrames: 24000},
 	{name: "16-bit stereo 32 kHz silence (constant subframes)", rate: 32000, ch: 2, bits: 16, dur: "0.3",
 		synth: []string{"sine", "0"}, wantFrames: 9600},
 }
@@ -64,9 +69,18 @@ func makeFLAC(t *testing.T, dir string, c flacCase) string {
 	audiotest.NeedTool(t, "sox")
 	wav := filepath.Join(dir, "in.wav")
 	out := filepath.Join(dir, "out.flac")
-	args := []string{"-n", "-r", fmt.Sprint(c.rate), "-c", fmt.Sprint(c.ch), "-b", fmt.Sprint(c.bits), wav, "synth", c.dur}
+	synthBits := c.bits
+	if c.coarse > 0 {
+		synthBits = c.coarse
+	}
+	args := []string{"-n", "-r", fmt.Sprint(c.rate), "-c", fmt.Sprint(c.ch), "-b", fmt.Sprint(synthBits), wav, "synth", c.dur}
 	args = append(args, c.synth...)
 	audiotest.Run(t, "sox", append(args, "vol", "0.9")...)
+	if c.coarse > 0 {
+		fine := filepath.Join(dir, "fine.wav")
+		audiotest.Run(t, "sox", wav, "-b", fmt.Sprint(c.bits), fine)
+		wav = fine
+	}
 	if c.soxEnc {
 		audiotest.Run(t, "sox", wav, "-b", fmt.Sprint(c.bits), out)
 		return out
