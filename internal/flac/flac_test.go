@@ -384,3 +384,56 @@ func TestFrameWithoutEnd(t *testing.T) {
 		t.Errorf("read %d bytes, past frame 2's limit (it starts at %d): %v", read, ends[0], err)
 	}
 }
+
+// Frame headers may leave the sample size to STREAMINFO (code 0), which
+// mewkiz/flac would decode with 0 bits per sample: the fixture with every
+// header rewritten so decodes to the same samples.
+func TestSampleSizeFromStreamInfo(t *testing.T) {
+	b := readFixture(t)
+	want, err := decodeAll(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends := frameEnds(t, b)
+	patched := bytes.Clone(b)
+	start := frameStart(t, b)
+	for _, end := range ends {
+		f := patched[start:end]
+		if f[3]&0x0E != 0x08 {
+			t.Fatalf("frame at %d: sample size code %03b, want 100 (16 bits)", start, f[3]>>1&7)
+		}
+		f[3] &^= 0x0E
+		h := 4 + utf8Len(f[4])
+		switch f[2] >> 4 {
+		case 6:
+			h++
+		case 7:
+			h += 2
+		}
+		switch f[2] & 0x0F {
+		case 0xC:
+			h++
+		case 0xD, 0xE:
+			h += 2
+		}
+		f[h] = crc8(f[:h])
+		var crc uint16
+		for _, v := range f[:len(f)-2] {
+			crc = crc16Byte(crc, v)
+		}
+		f[len(f)-2], f[len(f)-1] = byte(crc>>8), byte(crc)
+		start = end
+	}
+	got, err := decodeAll(patched)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d samples, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("sample %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+}
