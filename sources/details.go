@@ -5,8 +5,9 @@ package sources
 // beyond its summary.
 
 func fileDetails() string {
-	return `Files are recognised by their content, not their name: WAV (RIFF, RF64, BW64) and MP3.
-` + wavNotes + mp3Notes
+	return `Files are recognised by their content, not their name: WAV (RIFF, RF64, BW64), MP3 and
+FLAC.
+` + wavNotes + mp3Notes + flacNotes
 }
 
 func wavDetails() string { return wavNotes }
@@ -44,6 +45,18 @@ const mp3Notes = `MP3:
   fit beside those being read: the least recently used files that nobody reads make room, and
   the cache never holds more than its size, set with -mp3-cache MiB (default 64; 0 turns it off)
   or sources.SetMP3CacheSize.
+`
+
+const flacNotes = `FLAC:
+  4- to 24-bit samples (8, 16 and 24 equal ffmpeg's decoding sample for sample), 1 to 8
+  channels, any rate (96 and 192 kHz too), fixed or variable block sizes; ID3v2 tags before the
+  stream are skipped (from standard input only if they take less than 64 KiB: larger ones, cover
+  art, make the file look like MP3 there). A file cut short, inside a frame or between frames before the length its
+  header declares, plays up to the cut and then fails with "truncated"; a frame that fails its
+  CRC ends the stream with an error naming the frame, its time and byte offset; decoded audio
+  that does not match the header's MD5 signature fails at the end. 32-bit FLAC is refused with
+  an error that says how to convert it. Decoded a frame at a time on every opening (FLAC is cheap
+  to decode: no shared decoding as for MP3).
 `
 
 func playlistDetails() string {

@@ -21,7 +21,7 @@ func init() {
 	pipeline.Register(pipeline.Element{
 		Name:    "file",
 		Kind:    pipeline.KindSource,
-		Summary: "play a WAV or MP3 file, recognised by its content (- reads standard input)",
+		Summary: "play a WAV, MP3 or FLAC file, recognised by its content (- reads standard input)",
 		Example: "file hold.mp3 | resample 8k | wav hold-8k.wav",
 		Details: fileDetails,
 		Params: []pipeline.Param{
@@ -32,9 +32,9 @@ func init() {
 	})
 }
 
-// File returns an Opener that plays the WAV or MP3 file at path, telling the
-// two apart by their content rather than the file name. The path "-" reads
-// standard input. Other formats get an error that names them and says how
+// File returns an Opener that plays the WAV, MP3 or FLAC file at path,
+// telling them apart by their content rather than the file name. The path
+// "-" reads standard input. Other formats get an error that names them and says how
 // to convert them. The openings of an MP3 file share one decoding of it
 // (see SetMP3CacheSize).
 //
@@ -115,7 +115,7 @@ type readCloser struct {
 	io.Closer
 }
 
-// Decode reads a WAV or MP3 stream from r, sniffing which it is. The
+// Decode reads a WAV, MP3 or FLAC stream from r, sniffing which it is. The
 // returned Source closes r when closed if r is an io.Closer; on error r is
 // closed.
 func Decode(r io.Reader) (pipeline.Source, error) {
@@ -147,17 +147,23 @@ func Decode(r io.Reader) (pipeline.Source, error) {
 			kind = "mp3"
 		}
 	}
+	if kind == "mp3" && flacAfterID3(br, ra, base) {
+		kind = "FLAC"
+	}
 	switch kind {
+	case "FLAC":
+		c, _ := r.(io.Closer)
+		return decodeFLAC(br, c)
 	case "wav":
 		c, _ := r.(io.Closer)
 		return decodeWAV(br, c, size)
 	case "mp3":
 		return decodeMP3(in, ra, base, raSize)
 	case "":
-		return fail(fmt.Errorf("not a WAV or MP3 file (it starts with %q); for headerless audio use: raw PATH rate=… enc=…", media.Printable(head)))
+		return fail(fmt.Errorf("not a WAV, MP3 or FLAC file (it starts with %q); for headerless audio use: raw PATH rate=… enc=…", media.Printable(head)))
 	case media.Sniff([]byte("#EXTM3U")): // Sniff's name for an M3U playlist
 		return fail(errPlaylistFile)
 	default:
-		return fail(fmt.Errorf("%s is not supported: elkspipe reads WAV and MP3; convert with: ffmpeg -i IN -c:a pcm_s16le OUT.wav", kind))
+		return fail(fmt.Errorf("%s is not supported: elkspipe reads WAV, MP3 and FLAC; convert with: ffmpeg -i IN -c:a pcm_s16le OUT.wav", kind))
 	}
 }

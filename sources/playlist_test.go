@@ -112,7 +112,7 @@ func TestPlaylistBrokenItems(t *testing.T) {
 	if len(got) != 200 || len(skipped) != 2 {
 		t.Fatalf("%d samples, skipped %q", len(got), skipped)
 	}
-	if !strings.Contains(skipped[0], "junk.wav") || !strings.Contains(skipped[0], "not a WAV or MP3 file") ||
+	if !strings.Contains(skipped[0], "junk.wav") || !strings.Contains(skipped[0], "not a WAV, MP3 or FLAC file") ||
 		!strings.Contains(skipped[1], "no such file") {
 		t.Errorf("skip reasons: %q", skipped)
 	}
@@ -165,10 +165,10 @@ func TestPlaylistShuffle(t *testing.T) {
 // empty file.
 func TestFileRefusesOtherFormats(t *testing.T) {
 	dir := t.TempDir()
-	flac := filepath.Join(dir, "x.mp3")
-	os.WriteFile(flac, []byte("fLaC\x00\x00\x00\x22rest of a flac file"), 0o644)
-	if _, err := File(flac)(context.Background()); err == nil || !strings.Contains(err.Error(), "FLAC is not supported") {
-		t.Errorf("a FLAC file named .mp3: %v", err)
+	ogg := filepath.Join(dir, "x.mp3")
+	os.WriteFile(ogg, []byte("OggS\x00\x02\x00\x00rest of an ogg file"), 0o644)
+	if _, err := File(ogg)(context.Background()); err == nil || !strings.Contains(err.Error(), "Ogg (Vorbis or Opus) is not supported: elkspipe reads WAV, MP3 and FLAC") {
+		t.Errorf("an Ogg file named .mp3: %v", err)
 	}
 	if _, err := File(dir)(context.Background()); err == nil || !strings.Contains(err.Error(), "directory") {
 		t.Errorf("a directory: %v", err)

@@ -124,7 +124,7 @@ func TestErrorsAreOneLineAndNameTheStage(t *testing.T) {
 		{[]string{"tone 440 | resampel 8k | null"}, exitUsage, `unknown element "resampel"; did you mean "resample"?`},
 		{[]string{"tone 440"}, exitUsage, "no sink"},
 		{[]string{"file " + filepath.Join(dir, "missing.wav") + " | null"}, exitFailed, "missing.wav\": no such file or directory"},
-		{[]string{"file " + junk + " | null"}, exitFailed, `junk.wav": not a WAV or MP3 file`},
+		{[]string{"file " + junk + " | null"}, exitFailed, `junk.wav": not a WAV, MP3 or FLAC file`},
 		{[]string{"tone 440 | fade out=1s | null"}, exitFailed, "fade"},
 		{[]string{"-mp3-cache", "-1", "tone 440 dur=1s | null"}, exitUsage, "-mp3-cache -1: want 0 to 1048576 MiB"},
 		// Errors in how the pipeline is put together, found as it is
