@@ -115,8 +115,19 @@ type Reader struct {
 
 // Reset forgets everything: the next bytes start a new stream.
 func (r *Reader) Reset() {
+	r.Discard()
+	r.inStream = false
+}
+
+// Discard drops the bytes held (a partial page, the start of a packet
+// continued on a page still to come) but not the stream, as after a gap
+// in the bytes: what follows is read as a new stream when it starts one,
+// and as the rest of the current stream when its pages are, the pages
+// lost in the gap (and a packet across it) known as such from their
+// sequence numbers.
+func (r *Reader) Discard() {
 	r.buf, r.off, r.probe = r.buf[:0], 0, 0
-	r.inStream, r.partial, r.dropping = false, r.partial[:0], false
+	r.partial, r.dropping = r.partial[:0], false
 	r.page, r.lacing, r.pos = nil, nil, 0
 }
 
