@@ -57,7 +57,7 @@ func TestOpusDecodeTinyPacketsCapped(t *testing.T) {
 	tone := opusTone(997, 0.5, 9600)
 	enc, _ := NewEncoder(Ogg)
 	good := opusEncodeChunks(t, enc, tone, 960)
-	for _, size := range []int{10600, 106000} {
+	for _, size := range []int{10600, 106000, 1 << 20} {
 		t.Run(strconv.Itoa(size), func(t *testing.T) {
 			dec, _ := NewDecoder(Ogg)
 			msg := opusTinyAttack(size)
