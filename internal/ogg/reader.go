@@ -22,7 +22,7 @@ const (
 	// allows crcPerByte bytes of pages checked, up to crcBudget, so that
 	// bytes crafted with a capture pattern every few bytes, each claiming
 	// a long page, cost a bounded multiple of their size to skip (without
-	// it, a 1 MiB message of them costs 2.4 GB of checksum). A page
+	// it, a 1 MiB message of them costs about 2 GB of checksum). A page
 	// beyond the budget is skipped unchecked, unless it is at most
 	// crcFree bytes (a 20 ms Opus page up to 190 kbit/s): those are
 	// always checked, so that the pages of a real stream come through
@@ -188,6 +188,8 @@ func (r *Reader) Next() (p Packet, ok bool, err error) {
 				damage = err
 			}
 			continue
+		case err != nil && damage != nil:
+			return Packet{}, false, fmt.Errorf("%w; %w", damage, err) // the page's packets come next
 		case err != nil:
 			return Packet{}, false, err // the page's packets come next
 		case ok:

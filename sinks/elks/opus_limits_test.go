@@ -314,3 +314,26 @@ func TestOpusDecodeStreamFlood(t *testing.T) {
 		t.Errorf("%d bytes allocated for a %d-byte message of 2000 streams", alloc, len(msg))
 	}
 }
+
+// FuzzOpusDecode feeds any bytes to the Ogg Opus decoder in pieces: it
+// never panics, and no Decode appends more than opusMaxDecode samples.
+func FuzzOpusDecode(f *testing.F) {
+	enc, _ := NewEncoder(Ogg)
+	good := enc.Flush(enc.Encode(nil, opusTone(997, 0.5, 4800)))
+	f.Add(good, uint16(100))
+	f.Add(opusTinyAttack(2000), uint16(500))
+	f.Add(append([]byte("OggS\x00junk"), good...), uint16(7))
+	f.Fuzz(func(t *testing.T, data []byte, piece uint16) {
+		dec, _ := NewDecoder(Ogg)
+		size := max(1, int(piece))
+		var out []float32
+		for len(data) > 0 {
+			n := min(size, len(data))
+			out, _ = dec.Decode(out[:0], data[:n])
+			if len(out) > opusMaxDecode {
+				t.Fatalf("%d samples from one Decode, over the cap %d", len(out), opusMaxDecode)
+			}
+			data = data[n:]
+		}
+	})
+}
