@@ -96,8 +96,15 @@ type Encoder interface {
 // Decoder turns the bytes of a wire format into mono float32 samples.
 type Decoder interface {
 	// Decode appends the samples that data holds to dst and returns it.
+	// An error reports data skipped or audio dropped; the samples
+	// returned are good all the same, and the next Decode goes on with
+	// the stream. A decoder whose output can be far larger than its
+	// input (Ogg Opus) caps the samples one Decode appends.
 	Decode(dst []float32, data []byte) ([]float32, error)
-	// Reset forgets all state: the next Decode starts a new stream.
+	// Reset forgets the stream so far, as after a gap: nothing before is
+	// joined to the data of the next Decode, which starts a new stream
+	// (Ogg Opus goes on with the current stream if the pages that follow
+	// are its own: they say so).
 	Reset()
 }
 
