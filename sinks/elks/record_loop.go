@@ -1,8 +1,15 @@
 package elks
 
 import (
+	"sync/atomic"
 	"time"
 )
+
+// recordQueueAudio bounds the decoded audio waiting for the disk, whatever
+// the size of the messages it came in: 10 s, so that a stuck disk holds
+// at most that much memory per call (256 messages of 3 s of Ogg Opus
+// would otherwise be 150 MB).
+const recordQueueAudio = 10 * time.Second
 
 // The recording takes the caller's audio from the decoder (listen.go) and
 // writes it on a goroutine of its own, so that a slow disk delays neither
@@ -22,7 +29,9 @@ type recordWriter struct {
 	free    chan []float32
 	written chan struct{}
 	nbufs   int
-	drops   logLimiter // warnings about audio the disk could not take
+	queued  atomic.Int64 // samples waiting for the disk
+	limit   int64        // the most samples that may wait
+	drops   logLimiter   // warnings about audio the disk could not take
 	ahead   logLimiter // warnings about audio ahead of the call's clock
 }
 
@@ -34,8 +43,9 @@ func (s *Session) startRecordWriter(rec *callRecorder) *recordWriter {
 		toDisk:  make(chan []float32, listenQueue),
 		free:    make(chan []float32, listenQueue+1),
 		written: make(chan struct{}),
+		limit:   durFrames(recordQueueAudio, rec.rate),
 	}
-	go s.writeRecording(rec, w.toDisk, w.free, w.written)
+	go s.writeRecording(rec, w.toDisk, w.free, w.written, &w.queued)
 	return w
 }
 
@@ -57,6 +67,10 @@ func (w *recordWriter) record(pcm []float32, at time.Time) (full bool) {
 	if pcm = pcm[:keep]; keep == 0 {
 		return w.budget.full()
 	}
+	if w.queued.Load()+int64(len(pcm)) > w.limit {
+		s.recordDropped(&w.drops) // the disk is 10 s behind
+		return w.budget.full()
+	}
 	var buf []float32
 	select {
 	case buf = <-w.free:
@@ -68,9 +82,11 @@ func (w *recordWriter) record(pcm []float32, at time.Time) (full bool) {
 		w.nbufs++
 	}
 	buf = append(buf[:0], pcm...)
+	w.queued.Add(int64(len(buf)))
 	select {
 	case w.toDisk <- buf:
 	default:
+		w.queued.Add(-int64(len(buf)))
 		w.free <- buf
 		s.recordDropped(&w.drops)
 	}
@@ -120,11 +136,12 @@ func (s *Session) recordFull(rec *callRecorder) {
 }
 
 // writeRecording is the writer: it writes the samples queued on toDisk
-// until the queue is closed, returning each buffer on free, and closes
-// written when done.
-func (s *Session) writeRecording(rec *callRecorder, toDisk <-chan []float32, free chan<- []float32, written chan<- struct{}) {
+// until the queue is closed, returning each buffer on free and counting
+// them out of queued, and closes written when done.
+func (s *Session) writeRecording(rec *callRecorder, toDisk <-chan []float32, free chan<- []float32, written chan<- struct{}, queued *atomic.Int64) {
 	defer close(written)
 	for pcm := range toDisk {
+		queued.Add(-int64(len(pcm)))
 		if s.hooks.recordWrite != nil {
 			s.hooks.recordWrite()
 		}
