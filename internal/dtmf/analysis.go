@@ -130,9 +130,15 @@ func (d *Detector) prove(j int64, digit int8) bool {
 			return false
 		}
 		var p float64
+		lo, hi := math.Inf(1), 0.0
 		for t := int64(0); t < runWindows; t++ {
 			y := d.hist[(j-t)%runWindows].y[i]
-			p += real(y)*real(y) + imag(y)*imag(y)
+			pt := real(y)*real(y) + imag(y)*imag(y)
+			p += pt
+			lo, hi = min(lo, pt), max(hi, pt)
+		}
+		if hi > lo*maxSwing {
+			return false
 		}
 		amp[g] = d.amplitude(math.Sqrt(p/runWindows), offset*float64(d.length)/float64(d.rate))
 	}

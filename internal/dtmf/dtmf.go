@@ -64,8 +64,9 @@ const (
 	minLevelDB  = -34.0 // dBm0, per tone
 	maxTwistDB  = 4.2   // high group above low group (reverse twist)
 	minTwistDB  = -8.2  // high group below low group (normal twist)
-	minShare    = 0.80  // the two tones' share of the windowed energy
+	minShare    = 0.90  // the two tones' share of the windowed energy
 	steadyRatio = 0.40  // weakest quarter of a window / strongest
+	maxSwing    = 1.585 // strongest / weakest power of a tone over the proving windows (2 dB)
 	// A candidate window may deviate by this much from the final limits:
 	// its levels are not yet corrected for off-centre frequencies.
 	slackDB    = 4.0

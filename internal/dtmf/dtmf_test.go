@@ -246,3 +246,35 @@ func ExampleDetector() {
 	// 7 at 0.100 s, end false
 	// 7 at 0.100 s, end true
 }
+
+// The corners of the acceptance region at once: every digit at the
+// weakest accepted level (-25 dBm0 for the stronger tone), with 6 dB of
+// normal twist or 3.9 dB of reverse twist, both tones 1.5% off in either
+// direction, is detected; the same 3.6% off never is.
+func TestAcceptanceCorners(t *testing.T) {
+	for _, rate := range []int{8000, 16000} {
+		for i := 0; i < len(Keys); i++ {
+			d := Keys[i]
+			for _, tw := range []float64{-6, 3.9} {
+				for _, off := range [][2]float64{{0.015, 0.015}, {-0.015, 0.015}, {0.015, -0.015}, {-0.015, -0.015}, {0.036, 0}, {0, -0.036}} {
+					tn := key(t, d, -25, 0.06)
+					tn.low *= 1 + off[0]
+					tn.high *= 1 + off[1]
+					if tw < 0 {
+						tn.highDB = -25 + tw
+					} else {
+						tn.lowDB = -25 - tw
+					}
+					want := ""
+					if math.Abs(off[0]) < 0.02 && math.Abs(off[1]) < 0.02 {
+						want = string(d)
+					}
+					if got := digits(mustDetect(t, rate, render(rate, 0.05, tn, pause(0.06)))); got != want {
+						t.Errorf("%d Hz digit %c twist %+g dB offsets %+.1f%%/%+.1f%%: got %q, want %q",
+							rate, d, tw, 100*off[0], 100*off[1], got, want)
+					}
+				}
+			}
+		}
+	}
+}

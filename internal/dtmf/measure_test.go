@@ -52,4 +52,22 @@ func TestMeasureLimits(t *testing.T) {
 			t.Logf("%5d Hz digit %c: twist accepted from %+.2f to %+.2f dB, level from %.2f dBm0, duration from %.1f ms", rate, d, lo, hi, lv, du)
 		}
 	}
+	for _, rate := range []int{8000, 16000} {
+		for _, snr := range []float64{20, 15, 12, 10, 9, 8, 6} {
+			var parts []tone
+			for i := 0; i < len(Keys); i++ {
+				parts = append(parts, key(t, Keys[i], -20, 0.06), pause(0.06))
+			}
+			ok := 0
+			for seed := uint64(0); seed < 10; seed++ {
+				x := render(rate, 0.1, parts...)
+				a := Amplitude(-20)
+				addNoise(x, math.Sqrt(a*a/math.Pow(10, snr/10)), seed)
+				if digits(mustDetect(t, rate, x)) == Keys {
+					ok++
+				}
+			}
+			t.Logf("%5d Hz: white noise at %g dB SNR: %d of 10 runs of 16 digits all right", rate, snr, ok)
+		}
+	}
 }
