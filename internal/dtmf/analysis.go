@@ -59,16 +59,11 @@ func (d *Detector) candidate(w *window) int8 {
 		return -1
 	}
 	r, c := strongest(w, 0), strongest(w, 4)
-	ar, ac := d.amplitude(cmplx.Abs(w.y[r]), 0), d.amplitude(cmplx.Abs(w.y[c]), 0)
-	slack := math.Pow(10, -slackDB/20)
-	if ar < d.aMin*slack || ac < d.aMin*slack {
+	pr, pc := power(w.y[r]), power(w.y[c])
+	if pr < d.candMinP || pc < d.candMinP || pc > pr*d.candTwistHi || pc < pr*d.candTwistLo {
 		return -1
 	}
-	twist := 20 * math.Log10(ac/ar)
-	if twist > maxTwistDB+slackDB || twist < minTwistDB-slackDB {
-		return -1
-	}
-	if d.share(ar, ac, w.energy) < minShare-slackShare {
+	if d.share(d.amplitude(math.Sqrt(pr), 0), d.amplitude(math.Sqrt(pc), 0), w.energy) < minShare-slackShare {
 		return -1
 	}
 	return int8(4*r + c - 4)
@@ -79,12 +74,15 @@ func (d *Detector) candidate(w *window) int8 {
 func strongest(w *window, first int) int {
 	best, bp := first, -1.0
 	for i := first; i < first+4; i++ {
-		if p := real(w.y[i])*real(w.y[i]) + imag(w.y[i])*imag(w.y[i]); p > bp {
+		if p := power(w.y[i]); p > bp {
 			best, bp = i, p
 		}
 	}
 	return best
 }
+
+// power returns |y|².
+func power(y complex128) float64 { return real(y)*real(y) + imag(y)*imag(y) }
 
 // amplitude returns the peak amplitude of a tone whose windowed DFT value
 // has magnitude mag, delta bins away from the centre of its bin.
@@ -133,7 +131,7 @@ func (d *Detector) prove(j int64, digit int8) bool {
 		lo, hi := math.Inf(1), 0.0
 		for t := int64(0); t < runWindows; t++ {
 			y := d.hist[(j-t)%runWindows].y[i]
-			pt := real(y)*real(y) + imag(y)*imag(y)
+			pt := power(y)
 			p += pt
 			lo, hi = min(lo, pt), max(hi, pt)
 		}
