@@ -31,8 +31,12 @@
 //     response at the measured offset: both at least −34 dBm0;
 //   - the twist, high-group level minus low-group level: from −8.2 dB to
 //     +4.2 dB;
-//   - the two tones' share of the windowed energy: at least 80%. Speech,
-//     music, harmonics (a second harmonic, say) and noise all lower it.
+//   - the two tones' share of the windowed energy: at least 90%. Speech,
+//     music, harmonics (a second harmonic, say) and noise all lower it;
+//     white noise 10 dB below the tones is the limit;
+//   - the steadiness of each tone: its power varies by at most 2 dB over
+//     the four windows, as a keypad's does and a bell's or a voice's does
+//     not.
 //
 // The digit is reported then, once per key press, with the tone's start.
 // A press ends when eight consecutive windows (a silence of about 25 ms)

@@ -2,6 +2,7 @@ package dtmf_test
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/elkspipe/elkspipe/internal/g711"
 	"github.com/elkspipe/elkspipe/internal/g722"
 	"github.com/elkspipe/elkspipe/pipeline"
+	"github.com/elkspipe/elkspipe/sinks"
 	"github.com/elkspipe/elkspipe/sources"
 )
 
@@ -167,3 +169,48 @@ func TestSox(t *testing.T) {
 }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// Digits survive Opus (the ogg listen format) at 12 and 24 kbit/s, coded
+// and decoded by opus-tools at 48 kHz.
+func TestOpusTools(t *testing.T) {
+	for _, tool := range []string{"opusenc", "opusdec"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skip(tool + " not installed")
+		}
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.wav")
+	f, err := os.Create(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := generate(t, sources.DTMFOptions{Digits: dialled, Rate: 48000, Channels: 1, Tone: 60 * time.Millisecond, Gap: 60 * time.Millisecond})
+	w, err := sinks.NewWAVWriter(f, pipeline.Format{Rate: 48000, Channels: 1}, sinks.WAVS16)
+	if err == nil {
+		err = w.Write(x)
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kbits := range []string{"12", "24"} {
+		coded, out := filepath.Join(dir, kbits+".opus"), filepath.Join(dir, kbits+".wav")
+		for _, cmd := range [][]string{
+			{"opusenc", "--quiet", "--bitrate", kbits, in, coded},
+			{"opusdec", "--quiet", "--rate", "48000", coded, out},
+		} {
+			if b, err := exec.Command(cmd[0], cmd[1:]...).CombinedOutput(); err != nil {
+				t.Fatalf("%s: %v: %s", cmd[0], err, b)
+			}
+		}
+		x := readPipeline(t, "file "+out)
+		if got := decode(t, 48000, x); got != dialled {
+			t.Errorf("Opus at %s kbit/s: got %q, want %q", kbits, got, dialled)
+		}
+	}
+}
