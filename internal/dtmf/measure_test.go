@@ -70,4 +70,22 @@ func TestMeasureLimits(t *testing.T) {
 			t.Logf("%5d Hz: white noise at %g dB SNR: %d of 10 runs of 16 digits all right", rate, snr, ok)
 		}
 	}
+	for _, rate := range []int{8000, 48000} {
+		two, one := math.Inf(1), 0.0 // shortest pause that always separates, longest always bridged
+		for gap := 5.0; gap <= 45; gap += 1 {
+			all2, all1 := true, true
+			for lead := 0.0; lead < 5; lead += 0.5 {
+				got := digits(mustDetect(t, rate, render(rate, 0.05+lead/1000, key(t, '8', -10, 0.05), pause(gap/1000), key(t, '8', -10, 0.05), pause(0.1))))
+				all2 = all2 && got == "88"
+				all1 = all1 && got == "8"
+			}
+			if all2 {
+				two = min(two, gap)
+			}
+			if all1 {
+				one = gap
+			}
+		}
+		t.Logf("%5d Hz: pauses up to %g ms always bridged, from %g ms always separate", rate, one, two)
+	}
 }
