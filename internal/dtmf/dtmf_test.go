@@ -278,3 +278,35 @@ func TestAcceptanceCorners(t *testing.T) {
 		}
 	}
 }
+
+// Non-finite and out-of-range samples spoil only the windows that hold
+// them: a digit after them is found, and nothing is found in them.
+func TestBadSamples(t *testing.T) {
+	x := render(8000, 0.3, key(t, '6', -10, 0.1), pause(0.1))
+	for i, v := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 1e30, -1e30} {
+		x[100+i*50] = v
+	}
+	presses, all := detect(t, 8000, x)
+	if digits(presses) != "6" || len(all) != 2 {
+		t.Errorf("got %v, want one 6 and its end", all)
+	}
+	d, _ := New(8000)
+	if evs := d.Write(nil); len(evs) != 0 {
+		t.Errorf("Write(nil) = %v", evs)
+	}
+	if evs := d.Flush(); len(evs) != 0 {
+		t.Errorf("Flush with no press = %v", evs)
+	}
+}
+
+func TestEventString(t *testing.T) {
+	if s := (Event{Digit: '#', Start: 800, Len: 400}).String(); s != "# at 800+400" {
+		t.Errorf("String = %q", s)
+	}
+	if s := (Event{Digit: '1', Start: 8, Len: 4, End: true}).String(); s != "1 at 8+4 end" {
+		t.Errorf("String = %q", s)
+	}
+	if l := Level(Amplitude(-25)); math.Abs(l+25) > 1e-9 {
+		t.Errorf("Level(Amplitude(-25)) = %v", l)
+	}
+}
