@@ -7,7 +7,8 @@
 // The Detector works at the stream's own sample rate: its analysis is
 // defined in time and frequency, not in samples, so it behaves the same
 // at 8, 16, 24 or 48 kHz, and no decimation filter adds cost, latency or
-// aliasing. Every 5 ms (the hop) a 20 ms Hann-windowed Goertzel analysis
+// aliasing. A one-pole high-pass filter (20 Hz) removes any DC offset.
+// Every 5 ms (the hop) a 20 ms Hann-windowed Goertzel analysis
 // of the last 20 ms ends, so four windows overlap at every sample. Each
 // window gives, for each of the eight DTMF frequencies, a complex DFT
 // value; the Hann window keeps the leakage of one tone into the other

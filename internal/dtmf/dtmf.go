@@ -96,6 +96,14 @@ type window struct {
 	digit  int8 // index into Keys, or -1 when the window is no candidate
 }
 
+// maxSample bounds the samples the Detector takes: beyond it they are
+// clipped, and NaN is taken as 0.
+const maxSample = 4
+
+// dcCorner is the corner frequency in Hz of the high-pass filter that
+// removes a DC offset from the input.
+const dcCorner = 20
+
 // A Detector finds DTMF digits in a mono stream written to it in pieces
 // of any length. It is not safe for concurrent use; use one per stream.
 // Writing does not allocate once the event buffer has grown to its size.
@@ -114,6 +122,8 @@ type Detector struct {
 	sets                               [windowHops]goertzel
 	quarter                            [windowHops]float64 // raw energy of the last hops, by hop index
 	cur                                float64             // raw energy of the hop being filled
+	buf                                []float64           // the current piece of input, filtered
+	dcPole, dcIn, dcOut                float64             // the high-pass filter's pole, last input and output
 	pos                                int                 // samples of the current hop so far
 	hopIndex                           int64               // index of the hop being filled
 	hist                               [runWindows]window  // the last windows, by window index
@@ -136,6 +146,8 @@ func New(rate int) (*Detector, error) {
 	d.hop = int(math.Round(float64(rate) * hopSeconds))
 	d.length = windowHops * d.hop
 	d.win = make([]float64, d.length)
+	d.buf = make([]float64, d.hop)
+	d.dcPole = 1 - 2*math.Pi*dcCorner/float64(rate)
 	for n := range d.win {
 		w := 0.5 - 0.5*math.Cos(2*math.Pi*float64(n)/float64(d.length))
 		d.win[n] = w
@@ -160,20 +172,37 @@ func (d *Detector) Rate() int { return d.rate }
 
 // Write analyses the next samples of the stream and returns the events
 // they complete, in order. The returned slice is reused: it is valid until
-// the next call of Write or Flush. Non-finite samples spoil the analysis
-// of the windows that hold them (20 ms) and nothing longer.
+// the next call of Write or Flush. A DC offset is filtered out; NaN
+// counts as 0, and samples beyond ±4 are clipped there.
 func (d *Detector) Write(samples []float32) []Event {
 	d.events = d.events[:0]
 	for len(samples) > 0 {
 		n := min(len(samples), d.hop-d.pos)
-		chunk := samples[:n]
+		chunk := d.buf[:n]
+		for i, x := range samples[:n] {
+			v := float64(x)
+			if !(v >= -maxSample && v <= maxSample) {
+				switch {
+				case v > maxSample:
+					v = maxSample
+				case v < -maxSample:
+					v = -maxSample
+				default:
+					v = 0 // NaN
+				}
+			}
+			// A one-pole high-pass filter (corner dcCorner Hz) takes out a
+			// DC offset, which would otherwise count against the tones'
+			// share of the energy.
+			y := v - d.dcIn + d.dcPole*d.dcOut
+			d.dcIn, d.dcOut = v, y
+			chunk[i] = y
+			d.cur += y * y
+		}
 		for k := range d.sets {
 			// Set k started its window at a hop index ≡ k (mod windowHops).
 			off := int((d.hopIndex-int64(k))&(windowHops-1))*d.hop + d.pos
 			d.sets[k].update(chunk, d.win[off:off+n], &d.coef)
-		}
-		for _, x := range chunk {
-			d.cur += float64(x) * float64(x)
 		}
 		d.pos += n
 		samples = samples[n:]
@@ -200,13 +229,13 @@ func (d *Detector) Flush() []Event {
 // many times slower.
 //
 //go:norace
-func (g *goertzel) update(x []float32, w []float64, c *[8]float64) {
+func (g *goertzel) update(x, w []float64, c *[8]float64) {
 	w = w[:len(x)]
 	a0, a1, a2, a3, a4, a5, a6, a7 := g.s1[0], g.s1[1], g.s1[2], g.s1[3], g.s1[4], g.s1[5], g.s1[6], g.s1[7]
 	b0, b1, b2, b3, b4, b5, b6, b7 := g.s2[0], g.s2[1], g.s2[2], g.s2[3], g.s2[4], g.s2[5], g.s2[6], g.s2[7]
 	e := g.energy
 	for n, s := range x {
-		v := w[n] * float64(s)
+		v := w[n] * s
 		e += v * v
 		a0, b0 = v+c[0]*a0-b0, a0
 		a1, b1 = v+c[1]*a1-b1, a1

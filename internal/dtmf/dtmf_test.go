@@ -279,7 +279,7 @@ func TestAcceptanceCorners(t *testing.T) {
 	}
 }
 
-// Non-finite and out-of-range samples spoil only the windows that hold
+// Non-finite and out-of-range samples disturb only the windows that hold
 // them: a digit after them is found, and nothing is found in them.
 func TestBadSamples(t *testing.T) {
 	x := render(8000, 0.3, key(t, '6', -10, 0.1), pause(0.1))
@@ -308,5 +308,18 @@ func TestEventString(t *testing.T) {
 	}
 	if l := Level(Amplitude(-25)); math.Abs(l+25) > 1e-9 {
 		t.Errorf("Level(Amplitude(-25)) = %v", l)
+	}
+}
+
+// A DC offset far larger than the tones does not stop the detection.
+func TestDCOffset(t *testing.T) {
+	for _, rate := range rates {
+		x := render(rate, 0.2, key(t, '8', -25, 0.06), pause(0.1), key(t, 'C', -25, 0.06), pause(0.1))
+		for i := range x {
+			x[i] += 0.3
+		}
+		if got := digits(mustDetect(t, rate, x)); got != "8C" {
+			t.Errorf("%d Hz with a DC offset of 0.3: got %q, want 8C", rate, got)
+		}
 	}
 }
