@@ -108,32 +108,42 @@ const dcCorner = 20
 // of any length. It is not safe for concurrent use; use one per stream.
 // Writing does not allocate once the event buffer has grown to its size.
 type Detector struct {
-	rate     int
-	hop      int // samples per hop
-	length   int // samples per window
-	win      []float64
-	sumW     float64 // Σ w
-	sumW2    float64 // Σ w²
-	coef     [8]float64
-	cos, sin [8]float64
-	aMin     float64 // minimum amplitude per tone
+	rate   int
+	hop    int // samples per hop
+	length int // samples per window
+	win    []float64
+	sumW   float64 // Σ w
+	sumW2  float64 // Σ w²
+	coef   [8]float64
+	cos    [8]float64
+	sin    [8]float64
+	aMin   float64 // minimum amplitude per tone
+
 	// The candidate limits, on DFT powers: level, and twist as a ratio.
 	candMinP, candTwistLo, candTwistHi float64
-	sets                               [windowHops]goertzel
-	quarter                            [windowHops]float64 // raw energy of the last hops, by hop index
-	cur                                float64             // raw energy of the hop being filled
-	buf                                []float64           // the current piece of input, filtered
-	dcPole, dcIn, dcOut                float64             // the high-pass filter's pole, last input and output
-	pos                                int                 // samples of the current hop so far
-	hopIndex                           int64               // index of the hop being filled
-	hist                               [runWindows]window  // the last windows, by window index
-	run                                int                 // candidate windows in a row for hist's latest digit
-	pressed                            bool
-	digit                              int8
-	start                              int64 // first sample of the press
-	end                                int64 // end of its last window with the digit
-	misses                             int
-	events                             []Event
+
+	// The input: the high-pass filter's pole, last input and output, and
+	// the current piece of input, filtered.
+	dcPole, dcIn, dcOut float64
+	buf                 []float64
+
+	// The analysis.
+	sets     [windowHops]goertzel
+	quarter  [windowHops]float64 // raw energy of the last hops, by hop index
+	cur      float64             // raw energy of the hop being filled
+	pos      int                 // samples of the current hop so far
+	hopIndex int64               // index of the hop being filled
+	hist     [runWindows]window  // the last windows, by window index
+	run      int                 // candidate windows in a row for hist's latest digit
+
+	// The press under way.
+	pressed bool
+	digit   int8
+	start   int64 // first sample of the press
+	end     int64 // end of its last window with the digit
+	misses  int   // windows since then without the digit
+
+	events []Event
 }
 
 // New returns a Detector for audio at rate samples per second, from
