@@ -13,6 +13,7 @@
 # the hours listened to, and the false digits per hour. Usage:
 #
 #	bench/dtmf-talkoff.sh                 # about 60 min of speech
+#	WORDS=30000 bench/dtmf-talkoff.sh     # all the texts: about 157 min
 #	WORDS=3000 bench/dtmf-talkoff.sh      # a shorter run
 set -euo pipefail
 cd "$(dirname "$0")/.."

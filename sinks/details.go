@@ -28,7 +28,7 @@ func digitsDetails() string {
 frequency (Q.24: accept ±1.5%, reject beyond ±3.5%), twist from −8.2 dB (high tone weaker) to
 +4.2 dB, each tone at least −34 dBm0 (0 dBm0 is a sine 3.14 dB below full scale), at least 33 ms
 long (40 ms accepted, 23 ms rejected), the two tones steady and at least 90% of the energy (the
-talk-off guard: 0 false digits in 2.7 h of speech and music). A digit is printed once per key
+talk-off guard: 0 false digits in 5.85 h of speech and music). A digit is printed once per key
 press, as soon as its tone is proved, with the time its tone started; a silence of ~25 ms or
 more (40 ms certain) separates presses of one key, a shorter dropout (10 ms) is bridged.
 Listens to one channel: stereo is mixed to mono; the stream's rate is kept from 8 kHz to
