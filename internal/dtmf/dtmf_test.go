@@ -323,3 +323,11 @@ func TestDCOffset(t *testing.T) {
 		}
 	}
 }
+
+// A key held for 5 s is one press, whose End gives its length.
+func TestLongPress(t *testing.T) {
+	presses, all := detect(t, 16000, render(16000, 0.1, key(t, '*', -15, 5), pause(0.2)))
+	if digits(presses) != "*" || len(all) != 2 || math.Abs(float64(all[1].Len)/16000-5) > 0.01 {
+		t.Errorf("got %v, want one * lasting 5 s", all)
+	}
+}
