@@ -28,3 +28,15 @@ named file is refused before anything is written: bound it (dur=, trim dur=, loo
 endless=true to write until interrupted. 'raw -' is never refused: a pipe may run forever.
 `
 }
+
+func digitsDetails() string {
+	return `Detects DTMF digits (0-9 * # A-D) to the limits of ITU-T Q.24: each tone within ±2.5% of its
+frequency (Q.24: accept ±1.5%, reject beyond ±3.5%), twist from −8.2 dB (high tone weaker) to
++4.2 dB, each tone at least −34 dBm0 (0 dBm0 is a sine 3.14 dB below full scale), at least 33 ms
+long (40 ms accepted, 23 ms rejected), the two tones steady and at least 90% of the energy (the
+talk-off guard: 0 false digits in 5.85 h of speech and music). A digit is printed once per key
+press, as soon as its tone is proved, with the time its tone started; a silence of ~25 ms or
+more (40 ms certain) separates presses of one key, a shorter dropout (10 ms) is bridged.
+Listens to one channel: stereo is mixed to mono; the stream's rate is kept from 8 kHz to
+192 kHz. See docs/dtmf.md.`
+}
