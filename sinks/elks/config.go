@@ -68,6 +68,10 @@ type Config struct {
 	// loses audio (counted in Stats.RecordDropped) rather than delay
 	// the call.
 	Record string
+	// DTMF detects the keys the caller presses in the caller's audio
+	// (46elks sends no message for them): the session asks for the audio
+	// at hello, logs each digit and hands it to Session.Digits.
+	DTMF bool
 	// Ping is how often the session pings the API, so that a call with
 	// nothing to send survives the proxies that cut idle connections; a
 	// pong must come back within the same period, or the call is dropped

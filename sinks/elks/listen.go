@@ -59,10 +59,16 @@ func (s *Session) startListeningLocked(rec *callRecorder) error {
 	if err != nil {
 		return err
 	}
+	var digits *digitDetector
+	if s.cfg.DTMF {
+		if digits, err = newDigitDetector(s.listenInfo().Rate); err != nil {
+			return err
+		}
+	}
 	lf := &listenFeed{q: make(chan listenMsg, listenQueue), done: make(chan struct{})}
 	s.listening = lf
 	s.enqueueLocked(outMsg{b: s.listeningMsg})
-	go s.listenLoop(lf, dec, rec)
+	go s.listenLoop(lf, dec, rec, digits)
 	return nil
 }
 
@@ -110,10 +116,11 @@ func (s *Session) stopListening(lf *listenFeed) {
 }
 
 // listenLoop is the decoder: it decodes the caller audio queued on lf
-// until the queue is closed and hands the samples to the recording (when
-// rec is set) and to the open Caller sources; then it ends the sources
-// and waits for the recording to be complete.
-func (s *Session) listenLoop(lf *listenFeed, dec Decoder, rec *callRecorder) {
+// until the queue is closed and hands the samples to the DTMF detector
+// (when digits is set), the recording (when rec is set) and the open
+// Caller sources; then it ends the sources and waits for the recording
+// to be complete.
+func (s *Session) listenLoop(lf *listenFeed, dec Decoder, rec *callRecorder, digits *digitDetector) {
 	defer close(lf.done)
 	defer s.endCallerSources()
 	var w *recordWriter
@@ -135,11 +142,14 @@ func (s *Session) listenLoop(lf *listenFeed, dec Decoder, rec *callRecorder) {
 		if len(pcm) == 0 {
 			continue
 		}
+		if digits != nil {
+			s.detectDigits(digits, pcm)
+		}
 		taps := s.feedCallerSources(pcm)
 		full := true
 		if w != nil {
 			full = w.record(pcm, m.at)
 		}
-		lf.idle.Store(full && taps == 0)
+		lf.idle.Store(full && taps == 0 && digits == nil)
 	}
 }

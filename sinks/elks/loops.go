@@ -73,6 +73,15 @@ func (s *Session) readLoop() {
 			if s.cfg.Record != "" {
 				s.startRecording(m)
 			}
+			if s.cfg.DTMF {
+				s.mu.Lock()
+				if s.listening == nil {
+					if err := s.startListeningLocked(nil); err != nil {
+						s.Logger().Error("cannot listen for digits", "err", err)
+					}
+				}
+				s.mu.Unlock()
+			}
 			s.helloCh <- m
 		case Sync:
 			s.onReply()

@@ -52,6 +52,7 @@ type Session struct {
 	readerDone chan struct{} // closed when readLoop returns, the recording complete
 	writerDone chan struct{} // closed when writeLoop returns
 	pingDone   chan struct{} // closed when pingLoop returns (or at once: no pings)
+	digits     chan Digit    // the caller's key presses (Config.DTMF)
 	helloCh    chan Hello
 	endOnce    sync.Once
 	closeOnce  sync.Once
@@ -144,6 +145,7 @@ func startSession(ctx context.Context, t Transport, cfg Config, hooks testHooks)
 		readerDone: make(chan struct{}), writerDone: make(chan struct{}), pingDone: make(chan struct{}),
 		changed: make(chan struct{}), outWake: make(chan struct{}, 1),
 		free:     make(chan []byte, audioBuffers),
+		digits:   make(chan Digit, digitQueue),
 		needSend: true,
 		win:      newWindow(cfg.Window+cfg.Checkpoint, cfg.Checkpoint, cfg.MaxBytes),
 	}

@@ -42,6 +42,8 @@ func init() {
 			{Name: "record", Type: pipeline.TypePath,
 				Doc: "write the caller's audio to this WAV file per call; {callid} {from} {to} {time} are replaced; " +
 					"the folder up to the first {placeholder} is created (and checked writable) at start"},
+			{Name: "dtmf", Type: pipeline.TypeBool, Default: "false",
+				Doc: "detect the keys the caller presses (in-band tones: 46elks sends no message) and log each with digit="},
 			pipeline.Param{Name: "record-max", Type: pipeline.TypeDuration, Default: "4h",
 				Doc: "longest recording per call; caller audio arriving faster than real time is left out too"}.Range(1, 12*3600),
 			pipeline.Param{Name: "max-calls", Type: pipeline.TypeInt, Default: "0",
@@ -81,6 +83,7 @@ func init() {
 					HelloTimeout: a.Duration("hello-timeout"),
 					Record:       a.String("record"),
 					RecordMax:    a.Duration("record-max"),
+					DTMF:         a.Bool("dtmf"),
 					Ping:         a.Duration("ping"),
 				},
 				ShutdownTimeout: a.Duration("shutdown-timeout"),

@@ -103,7 +103,7 @@ func TestSinkElement(t *testing.T) {
 		srv.Config.Ping != DefaultPing || srv.Config.RecordMax != DefaultRecordMax {
 		t.Errorf("defaults %+v", srv)
 	}
-	spec, _ = pipeline.Parse("file x.mp3 | elks mp3 hangup=false token=t max-calls=3 record=r/{callid}.wav record-max=90m ping=0")
+	spec, _ = pipeline.Parse("file x.mp3 | elks mp3 hangup=false token=t max-calls=3 record=r/{callid}.wav record-max=90m ping=0 dtmf=yes")
 	g, err = spec.Graph()
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestSinkElement(t *testing.T) {
 		t.Errorf("mp3 wants %v", w)
 	}
 	if s := k.Server(); !s.KeepOpen || s.Token != "t" || s.MaxCalls != 3 || s.Config.Record != "r/{callid}.wav" ||
-		s.Config.RecordMax != 90*time.Minute || s.Config.Ping >= 0 {
+		s.Config.RecordMax != 90*time.Minute || s.Config.Ping >= 0 || !s.Config.DTMF {
 		t.Errorf("parameters %+v", s)
 	}
 }

@@ -46,6 +46,8 @@ type Stats struct {
 	// RecordFull reports that the recording reached Config.RecordMax:
 	// the rest of the call was not recorded.
 	RecordFull bool
+	// Digits counts the keys the caller pressed (Config.DTMF).
+	Digits int
 	// CallerDropped is the caller's audio that Caller sources dropped
 	// because their reader fell more than a second behind.
 	CallerDropped time.Duration
