@@ -32,7 +32,7 @@ type recordWriter struct {
 	queued  atomic.Int64 // samples waiting for the disk
 	limit   int64        // the most samples that may wait
 	drops   logLimiter   // warnings about audio the disk could not take
-	ahead   logLimiter // warnings about audio ahead of the call's clock
+	ahead   logLimiter   // warnings about audio ahead of the call's clock
 }
 
 // startRecordWriter starts the writer of rec.
