@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/elkspipe/elkspipe/internal/keep"
 	"github.com/elkspipe/elkspipe/sinks/elks"
 	"github.com/elkspipe/elkspipe/sinks/elks/elkstest"
 )
@@ -170,4 +171,34 @@ func TestLoopedFileReplacedPassthrough(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A file that does not fit in the memory for kept copies keeps nothing:
+// it is sent from the disk at every iteration, and its call ends at the
+// next iteration after it is deleted, with the error naming the file.
+func TestLoopedFileTooLargePassthrough(t *testing.T) {
+	saved := keep.Copies.SetLimit(1000) // bytes: less than the file
+	t.Cleanup(func() { keep.Copies.SetLimit(saved) })
+	path, data := passHold(t, t.TempDir(), "hold.wav", "")
+	synctest.Test(t, func(t *testing.T) {
+		c := startSim(t, elks.Config{Format: elks.WAV}, elkstest.Options{Duration: 30 * time.Second})
+		go func() {
+			time.Sleep(7 * time.Second)
+			if err := os.Remove(path); err != nil {
+				t.Error(err)
+			}
+		}()
+		err := c.play(t, "file "+path+" | loop")
+		r := c.report()
+		if err == nil || !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), `file "`+path+`"`) {
+			t.Errorf("the play ended with %v, want an error naming file %q: no such file", err, path)
+		}
+		if r.End.By != elks.ByApp || r.Played > 15 {
+			t.Errorf("the call was ended by %s after %v s, want by the application soon after the deletion", r.End.By, r.Played)
+		}
+		passSent(t, c.tap.files(), data)
+		if keep.Copies.Holds(path) {
+			t.Error("a copy of the file is kept")
+		}
+	})
 }
