@@ -202,3 +202,31 @@ func TestLoopedFileTooLargePassthrough(t *testing.T) {
 		}
 	})
 }
+
+// The calls that pass the same version of a file through share one copy
+// of it, which goes when the last of them ends.
+func TestLoopedFileSharedPassthrough(t *testing.T) {
+	path, data := passHold(t, t.TempDir(), "hold.wav", "")
+	synctest.Test(t, func(t *testing.T) {
+		const calls = 3
+		before := keep.Copies.Used()
+		errs := make(chan error, calls)
+		for i := range calls {
+			c := startSim(t, elks.Config{Format: elks.WAV}, elkstest.Options{
+				CallID: "c" + string(rune('1'+i)), From: "+46700000001", To: "+46700000002", Duration: 10 * time.Second})
+			go func() { errs <- c.play(t, "file "+path+" | loop") }()
+		}
+		time.Sleep(5 * time.Second)
+		if used := keep.Copies.Used() - before; used != int64(len(data)) {
+			t.Errorf("%d calls keep %d bytes of copies, want one copy of the file's %d", calls, used, len(data))
+		}
+		for range calls {
+			if err := <-errs; !errors.Is(err, elks.ErrCallOver) {
+				t.Errorf("a call ended with %v, want the caller's hang-up", err)
+			}
+		}
+		if keep.Copies.Holds(path) {
+			t.Error("a copy of the file is kept after the calls ended")
+		}
+	})
+}
