@@ -64,7 +64,7 @@ func File(path string) pipeline.Opener {
 // decodeFile decodes rc, opened from path, sharing the decoding of an MP3
 // file. It closes rc on error.
 func decodeFile(path string, rc io.ReadCloser) (pipeline.Source, error) {
-	key, cacheable := versionOf(path, rc)
+	key, cacheable := keep.VersionOf(path, rc)
 	if cacheable {
 		if src := mp3Cache.lookup(key); src != nil {
 			rc.Close()

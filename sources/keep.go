@@ -41,7 +41,7 @@ import (
 //     instances that play the same version of the file, and plays from
 //     it from the first opening on: a file truncated in place while a
 //     call plays it does not cut the iteration short either. The copies
-//     of a process take at most keptCopyLimit (64 MiB) together; a file
+//     of a process take at most keep.DefaultCopyLimit (64 MiB, in keep.Copies) together; a file
 //     that does not fit keeps nothing, and its loops end with the error
 //     as before.
 //
@@ -54,10 +54,6 @@ import (
 // log/slog's default logger (the one a sinks/elks Server logs to unless
 // told otherwise). A new instance (the next call) has nothing kept: it
 // fails to open, with the error naming the file, as before.
-
-// keptCopyLimit is the most memory the kept copies of files may take
-// together in a process.
-var keptCopyLimit int64 = 64 << 20
 
 // opening describes how an Opener opens its file, for openKept.
 type opening struct {
@@ -76,7 +72,7 @@ type keptKey struct{ kind, path string }
 
 // kept is the audio an instance played from one version of a file.
 type kept struct {
-	version fileVersion
+	version keep.Version
 	play    func() (pipeline.Source, error) // a fresh Source of that audio
 	release func()
 }
@@ -96,7 +92,7 @@ func openKept(ctx context.Context, m *keep.Memory, o opening) (pipeline.Source, 
 		return replay(prev, o.path, err)
 	}
 	f, _ := rc.(*os.File)
-	v, ok := versionOf(o.path, rc)
+	v, ok := keep.VersionOf(o.path, rc)
 	if !ok {
 		// Not a regular file (a FIFO, a device): nothing to keep.
 		m.Put(key, nil)
@@ -110,10 +106,10 @@ func openKept(ctx context.Context, m *keep.Memory, o opening) (pipeline.Source, 
 		// The kept decoding failed (the file changed under it): decode
 		// the file afresh.
 	}
-	if c := keptCopies.acquire(v); c != nil {
+	if c := keep.Copies.Acquire(v); c != nil {
 		// Another instance keeps a copy of this version already.
 		rc.Close()
-		k := c.kept(v, o.decodeCopy)
+		k := keptCopy(c, v, o.decodeCopy)
 		m.Put(key, k)
 		return k.play()
 	}
@@ -132,7 +128,7 @@ func openKept(ctx context.Context, m *keep.Memory, o opening) (pipeline.Source, 
 			// Decoded in part and idle: the resume must not depend on
 			// the path.
 			if spare, err := os.Open(o.path); err == nil {
-				if sv, ok := versionOf(o.path, spare); !ok || sv != v || !pin.s.offerSpare(spare) {
+				if sv, ok := keep.VersionOf(o.path, spare); !ok || sv != v || !pin.s.offerSpare(spare) {
 					spare.Close()
 				}
 			}
@@ -141,13 +137,13 @@ func openKept(ctx context.Context, m *keep.Memory, o opening) (pipeline.Source, 
 			play: pin.s.replay})
 		return src, nil
 	}
-	c := keptCopies.read(v, f)
+	c := keep.Copies.Read(v, f)
 	if c == nil {
 		m.Put(key, nil) // too large to keep, or the file changed meanwhile
 		return src, nil
 	}
 	pipeline.Close(src)
-	k := c.kept(v, o.decodeCopy)
+	k := keptCopy(c, v, o.decodeCopy)
 	m.Put(key, k)
 	return k.play()
 }
@@ -172,103 +168,11 @@ func replay(prev *kept, path string, err error) (pipeline.Source, error) {
 // warnedKept holds the versions of files whose loss has been logged.
 var warnedKept sync.Map
 
-// keptCopies is the process's store of kept copies.
-var keptCopies = &copyStore{}
-
-// copyStore holds the copies of files that instances keep, one per
-// version of a file, while an instance keeps it.
-type copyStore struct {
-	mu     sync.Mutex
-	bytes  int64
-	copies map[fileVersion]*fileCopy
-}
-
-// fileCopy is the bytes of one version of a file.
-type fileCopy struct {
-	store *copyStore
-	key   fileVersion
-	data  []byte
-	refs  int // instances that keep it (store.mu)
-}
-
-// acquire returns the copy of version v, with one more reference, or nil.
-func (s *copyStore) acquire(v fileVersion) *fileCopy {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := s.copies[v]
-	if c != nil {
-		c.refs++
-	}
-	return c
-}
-
-// read copies f, version v of a file, into the store and returns the
-// copy with one reference; nil if it does not fit within keptCopyLimit or
-// the file changed while it was read.
-func (s *copyStore) read(v fileVersion, f *os.File) *fileCopy {
-	if !s.reserve(v.size) {
-		return nil
-	}
-	data := make([]byte, v.size)
-	_, err := f.ReadAt(data, 0)
-	if err == nil {
-		if now, ok := versionOf(v.path, f); !ok || now != v {
-			err = io.ErrUnexpectedEOF
-		}
-	}
-	if err != nil {
-		s.unreserve(v.size)
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c := s.copies[v]; c != nil {
-		// Another instance read it meanwhile.
-		s.bytes -= v.size
-		c.refs++
-		return c
-	}
-	c := &fileCopy{store: s, key: v, data: data, refs: 1}
-	if s.copies == nil {
-		s.copies = map[fileVersion]*fileCopy{}
-	}
-	s.copies[v] = c
-	return c
-}
-
-// reserve counts n more bytes against the limit, if they fit.
-func (s *copyStore) reserve(n int64) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.bytes+n > keptCopyLimit {
-		return false
-	}
-	s.bytes += n
-	return true
-}
-
-func (s *copyStore) unreserve(n int64) {
-	s.mu.Lock()
-	s.bytes -= n
-	s.mu.Unlock()
-}
-
-// release drops one reference to c; the last one frees its place.
-func (c *fileCopy) release() {
-	s := c.store
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c.refs--; c.refs == 0 {
-		delete(s.copies, c.key)
-		s.bytes -= int64(len(c.data))
-	}
-}
-
-// kept returns what an instance keeps of the copy c of version v: it
+// keptCopy returns what an instance keeps of the copy c of version v: it
 // plays the copy with decode, and releases c once.
-func (c *fileCopy) kept(v fileVersion, decode func(io.Reader) (pipeline.Source, error)) *kept {
+func keptCopy(c *keep.Copy, v keep.Version, decode func(io.Reader) (pipeline.Source, error)) *kept {
 	var once sync.Once
 	return &kept{version: v,
-		release: func() { once.Do(c.release) },
-		play:    func() (pipeline.Source, error) { return decode(bytes.NewReader(c.data)) }}
+		release: func() { once.Do(c.Release) },
+		play:    func() (pipeline.Source, error) { return decode(bytes.NewReader(c.Bytes())) }}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/elkspipe/elkspipe/internal/audiotest"
+	"github.com/elkspipe/elkspipe/internal/keep"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sinks"
 	"github.com/elkspipe/elkspipe/transforms"
@@ -180,13 +181,9 @@ func TestLoopKeepsFileThatGoes(t *testing.T) {
 func keepCheckReleased(t *testing.T, path string) {
 	t.Helper()
 	abs, _ := filepath.Abs(path)
-	keptCopies.mu.Lock()
-	for v := range keptCopies.copies {
-		if v.path == abs {
-			t.Errorf("a copy of %s is still kept", path)
-		}
+	if keep.Copies.Holds(abs) {
+		t.Errorf("a copy of %s is still kept", path)
 	}
-	keptCopies.mu.Unlock()
 	if s := cacheEntry(t, path); s != nil && s.readers.Load() != 0 {
 		t.Errorf("the shared decoding of %s has %d readers after the loop closed", path, s.readers.Load())
 	}
@@ -344,9 +341,9 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 // ends with the error, naming it, as before; the copies of a process
 // never take more than the limit.
 func TestLoopKeptCopiesBounded(t *testing.T) {
-	saved := keptCopyLimit
-	keptCopyLimit = 20000 // bytes: the 5000-frame file (10 kB) fits once
-	t.Cleanup(func() { keptCopyLimit = saved })
+	const limit = 20000 // bytes: the 5000-frame file (10 kB) fits once
+	saved := keep.Copies.SetLimit(limit)
+	t.Cleanup(func() { keep.Copies.SetLimit(saved) })
 	dir := t.TempDir()
 	small, large := filepath.Join(dir, "small.wav"), filepath.Join(dir, "large.wav")
 	keepWAV(t, small, 5000, 0.5)
@@ -375,10 +372,8 @@ func TestLoopKeptCopiesBounded(t *testing.T) {
 	if err == nil || !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), large) {
 		t.Errorf("the large file's loop ended with %v, want an error naming it: no such file", err)
 	}
-	keptCopies.mu.Lock()
-	defer keptCopies.mu.Unlock()
-	if keptCopies.bytes > keptCopyLimit {
-		t.Errorf("kept copies take %d bytes, over the limit of %d", keptCopies.bytes, keptCopyLimit)
+	if used := keep.Copies.Used(); used > limit {
+		t.Errorf("kept copies take %d bytes, over the limit of %d", used, limit)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/elkspipe/elkspipe/internal/keep"
 	"github.com/elkspipe/elkspipe/internal/mp3"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
@@ -56,7 +57,7 @@ type mp3CacheStore struct {
 	limit   int64
 	bytes   int64 // the sizes of the entries
 	clock   uint64
-	entries map[fileVersion]*mp3Shared
+	entries map[keep.Version]*mp3Shared
 }
 
 func (c *mp3CacheStore) setLimit(n int64) {
@@ -75,7 +76,7 @@ func (c *mp3CacheStore) trim() {
 }
 
 // lookup returns a reader of the shared decoding of key, or nil.
-func (c *mp3CacheStore) lookup(key fileVersion) pipeline.Source {
+func (c *mp3CacheStore) lookup(key keep.Version) pipeline.Source {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.entries[key]
@@ -92,7 +93,7 @@ func (c *mp3CacheStore) lookup(key fileVersion) pipeline.Source {
 // file first, d is closed and the reader reads that one. It returns nil,
 // leaving d to its caller, when the file's length is unknown or it does
 // not fit in the cache.
-func (c *mp3CacheStore) share(key fileVersion, d *mp3Source) pipeline.Source {
+func (c *mp3CacheStore) share(key keep.Version, d *mp3Source) pipeline.Source {
 	frames := d.Frames() // may walk the frame headers: outside the lock
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -112,7 +113,7 @@ func (c *mp3CacheStore) share(key fileVersion, d *mp3Source) pipeline.Source {
 	s := &mp3Shared{store: c, key: key, format: d.format, frames: frames, size: size, dec: d}
 	s.cond = sync.NewCond(&s.mu)
 	if c.entries == nil {
-		c.entries = map[fileVersion]*mp3Shared{}
+		c.entries = map[keep.Version]*mp3Shared{}
 	}
 	c.clock++
 	s.used = c.clock
@@ -173,7 +174,7 @@ func (c *mp3CacheStore) removeLocked(s *mp3Shared) {
 // mp3Shared is one file's shared decoding.
 type mp3Shared struct {
 	store  *mp3CacheStore
-	key    fileVersion
+	key    keep.Version
 	format pipeline.Format
 	frames int64 // the length the file announces
 	used   uint64
@@ -319,12 +320,12 @@ var mp3Reopen = (*mp3Shared).reopen
 func (s *mp3Shared) reopen() (*mp3Source, error) {
 	f, err := s.takeSpare()
 	if f == nil && err == nil {
-		f, err = os.Open(s.key.path)
+		f, err = os.Open(s.key.Path)
 	}
 	if err != nil {
 		return nil, mp3.ReadError(err)
 	}
-	key, ok := versionOf(s.key.path, f)
+	key, ok := keep.VersionOf(s.key.Path, f)
 	if !ok || key != s.key {
 		f.Close()
 		return nil, errors.New("mp3: the file changed while it was being played")

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/elkspipe/elkspipe/internal/audiotest"
+	"github.com/elkspipe/elkspipe/internal/keep"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
@@ -53,7 +54,7 @@ func cacheEntry(t *testing.T, path string) *mp3Shared {
 	mp3Cache.mu.Lock()
 	defer mp3Cache.mu.Unlock()
 	for k, s := range mp3Cache.entries {
-		if k.path == abs {
+		if k.Path == abs {
 			return s
 		}
 	}
@@ -165,7 +166,7 @@ func TestMP3CacheDropsFailedStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := fileVersion{path: "/failing.mp3", size: int64(len(data))}
+	key := keep.Version{Path: "/failing.mp3", Size: int64(len(data))}
 	first := mp3Cache.share(key, src.(*mp3Source))
 	second := mp3Cache.lookup(key)
 	if first == nil || second == nil {

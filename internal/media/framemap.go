@@ -53,16 +53,22 @@ func MapFrames(path string) (*FrameMap, error) {
 	if st.IsDir() {
 		return nil, errors.New("is a directory, not an audio file")
 	}
-	br := bufio.NewReaderSize(f, 64<<10)
+	return MapFramesOf(f, st.Size())
+}
+
+// MapFramesOf maps the frames of a WAV or MP3 file of size bytes read
+// from r (a copy of the file in memory, or the file opened).
+func MapFramesOf(r io.Reader, size int64) (*FrameMap, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(br.Size())
 	kind := Sniff(head)
 	if kind == "" && mp3.FindStream(head) {
 		kind = "mp3"
 	}
-	m := &FrameMap{Kind: kind, Size: st.Size()}
+	m := &FrameMap{Kind: kind, Size: size}
 	switch kind {
 	case "wav":
-		h, err := wav.ReadHeader(br, st.Size())
+		h, err := wav.ReadHeader(br, size)
 		if err != nil {
 			return nil, err
 		}

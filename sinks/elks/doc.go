@@ -116,7 +116,12 @@
 // pieces of at most 32 KiB (as in 46elks' example) and
 // one chunk of audio, each ending between frames, with a sending and a sync
 // per file — 46elks' own looping example, done with the window rule. Any
-// other stage in such a pipeline is refused with its name.
+// other stage in such a pipeline is refused with its name. A looped file
+// is kept as sources.File keeps it: a call keeps a copy of the bytes it
+// sent (shared by all calls per version of the file, at most 64 MiB per
+// process) and sends it again when the file is later deleted, truncated
+// or spoilt, logging that once; a file renamed over it is sent from the
+// next iteration; a new call fails at its start, naming the file.
 //
 // # Recording the caller
 //

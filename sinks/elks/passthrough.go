@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/elkspipe/elkspipe/internal/keep"
 	"github.com/elkspipe/elkspipe/internal/media"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sources"
@@ -35,7 +35,7 @@ type passPlan struct {
 	loop    int
 
 	mu    sync.Mutex
-	files map[durKey]passFile // what probe found, by file identity
+	files map[keep.Version]passFile // what probe found, by file version
 }
 
 // passFile is what probe learns of one version of a file.
@@ -54,12 +54,6 @@ type passSource struct {
 	skip     bool // playlist on-error=skip
 }
 
-type durKey struct {
-	path string
-	size int64
-	mod  time.Time
-}
-
 // passthroughPlan reads g's stages: only file and playlist sources and
 // one final loop may stand in a pipeline whose files go out untouched.
 func passthroughPlan(g *pipeline.Graph, f Format) (*passPlan, error) {
@@ -69,7 +63,7 @@ func passthroughPlan(g *pipeline.Graph, f Format) (*passPlan, error) {
 	if len(g.Sources) == 0 {
 		return nil, errors.New("the pipeline has no source")
 	}
-	p := &passPlan{format: f, loop: 1, files: map[durKey]passFile{}}
+	p := &passPlan{format: f, loop: 1, files: map[keep.Version]passFile{}}
 	for _, st := range g.Sources {
 		if st.Node == nil {
 			return nil, refuse(st, "was built in Go, not from pipe syntax, so it cannot be passed through")
@@ -174,65 +168,61 @@ func (src *passSource) expand(rng *rand.Rand) ([]media.M3UItem, error) {
 // the map of its frames and its duration (both found once per version of
 // the file and remembered).
 func (p *passPlan) probe(path string) (*media.FrameMap, time.Duration, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, 0, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
+	o, err := p.open(path, nil, nil)
 	if err != nil {
 		return nil, 0, err
 	}
-	if st.IsDir() {
-		return nil, 0, errors.New("is a directory, not an audio file")
-	}
+	o.close()
+	return o.frames, o.dur, nil
+}
+
+// probeBytes checks that the file of size bytes that r reads, version v
+// of a file (if known), is of the plan's format and returns the map of
+// its frames and its duration.
+func (p *passPlan) probeBytes(v keep.Version, known bool, r io.ReaderAt, size int64) (*media.FrameMap, time.Duration, error) {
 	head := make([]byte, 12)
-	n, _ := io.ReadFull(f, head)
+	n, _ := r.ReadAt(head, 0)
 	kind := media.Sniff(head[:n])
-	key := durKey{path, st.Size(), st.ModTime()}
-	p.mu.Lock()
-	known, ok := p.files[key]
-	p.mu.Unlock()
-	if !ok {
-		dur, err := fileDuration(path)
+	var pf passFile
+	if known {
+		p.mu.Lock()
+		pf, known = p.files[v]
+		p.mu.Unlock()
+	}
+	if !known {
+		dur, err := fileDuration(io.NewSectionReader(r, 0, size))
 		if err != nil {
 			if kind != "" && kind != "wav" && kind != "mp3" {
 				return nil, 0, pipeline.Misconfigured(fmt.Errorf("is %s, but format=%s passes %s files through", kind, p.format, strings.ToUpper(string(p.format))))
 			}
 			return nil, 0, err
 		}
-		fm, err := media.MapFrames(path)
+		fm, err := media.MapFramesOf(io.NewSectionReader(r, 0, size), size)
 		if err != nil {
 			return nil, 0, err
 		}
-		known = passFile{fm, dur}
-		p.mu.Lock()
-		p.files[key] = known
-		p.mu.Unlock()
+		pf = passFile{fm, dur}
+		if v != (keep.Version{}) {
+			p.mu.Lock()
+			p.files[v] = pf
+			p.mu.Unlock()
+		}
 	}
-	if known.frames.Kind != string(p.format) {
-		return nil, 0, pipeline.Misconfigured(fmt.Errorf("is %s file, but format=%s passes %s files through untouched (use format=%s, or an encoded format)", map[string]string{"wav": "a WAV", "mp3": "an MP3"}[known.frames.Kind], p.format, strings.ToUpper(string(p.format)), known.frames.Kind))
+	if pf.frames.Kind != string(p.format) {
+		return nil, 0, pipeline.Misconfigured(fmt.Errorf("is %s file, but format=%s passes %s files through untouched (use format=%s, or an encoded format)", map[string]string{"wav": "a WAV", "mp3": "an MP3"}[pf.frames.Kind], p.format, strings.ToUpper(string(p.format)), pf.frames.Kind))
 	}
-	if known.dur <= 0 {
+	if pf.dur <= 0 {
 		return nil, 0, errors.New("holds no audio")
 	}
-	return known.frames, known.dur, nil
+	return pf.frames, pf.dur, nil
 }
 
 // fileDuration decodes the file's header (or, when that does not
 // tell, the whole file) to learn how long it plays.
-func fileDuration(path string) (time.Duration, error) {
+func fileDuration(r io.Reader) (time.Duration, error) {
 	// Decoded on its own, not through sources.File: a file sent untouched
 	// has no use for the shared decoding of MP3 files (see sources.File).
-	file, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	src, err := sources.Decode(file)
+	src, err := sources.Decode(r)
 	if err != nil {
 		return 0, err
 	}
@@ -264,6 +254,10 @@ func (s *Session) playPlan(ctx context.Context, p *passPlan) error {
 		return err
 	}
 	defer s.endPlay()
+	// What the call keeps of its files (see passthrough_keep.go).
+	kctx, release := keep.Scope(ctx)
+	defer release()
+	mem := keep.From(kctx)
 	rngs := make([]*rand.Rand, len(p.sources))
 	for i, src := range p.sources {
 		seed := src.seed
@@ -284,7 +278,7 @@ func (s *Session) playPlan(ctx context.Context, p *passPlan) error {
 				path, err := it.Path, it.Err
 				if err == nil {
 					s.Logger().Debug("passing a file through", "stage", src.name, "file", path, "iteration", iter)
-					err = s.sendFileOf(ctx, gen, p, path)
+					err = s.sendFileOf(ctx, gen, p, path, mem)
 				}
 				if err == nil {
 					played++
@@ -312,24 +306,22 @@ func (s *Session) playPlan(ctx context.Context, p *passPlan) error {
 
 // sendFile passes one file through (PlayFile in a file format).
 func (s *Session) sendFile(ctx context.Context, gen uint64, path string) error {
-	p := &passPlan{format: s.cfg.Format, files: map[durKey]passFile{}}
-	return pipeline.StageErr(fmt.Sprintf("file %q", path), s.sendFileOf(ctx, gen, p, path))
+	p := &passPlan{format: s.cfg.Format, files: map[keep.Version]passFile{}}
+	return pipeline.StageErr(fmt.Sprintf("file %q", path), s.sendFileOf(ctx, gen, p, path, nil))
 }
 
 // sendFileOf sends "sending", the bytes of the file at path in pieces,
 // and a checkpoint. Pieces end between frames (WAV blocks, MP3 frames),
 // so that the audio before every checkpoint can be played in full, and a
-// piece counts, for the window, the frames it completes.
-func (s *Session) sendFileOf(ctx context.Context, gen uint64, p *passPlan, path string) error {
-	fm, dur, err := p.probe(path)
+// piece counts, for the window, the frames it completes. With a memory
+// mem (the call's), the file is kept or replayed as passPlan.open says.
+func (s *Session) sendFileOf(ctx context.Context, gen uint64, p *passPlan, path string, mem *keep.Memory) error {
+	o, err := p.open(path, mem, s.Logger())
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
+	defer o.close()
+	fm, dur := o.frames, o.dur
 	size := fm.Size
 	// A piece holds at most a chunk (and a checkpoint) of audio: that
 	// share of the audio frames' bytes (tags and other chunks, such as
@@ -358,7 +350,7 @@ func (s *Session) sendFileOf(ctx context.Context, gen uint64, p *passPlan, path 
 			s.rawPass = make([]byte, n)
 		}
 		buf := s.rawPass[:n]
-		if _, err := io.ReadFull(f, buf); err != nil {
+		if _, err := io.ReadFull(o.r, buf); err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
 				return errors.New("the file became shorter while it was being sent")
 			}

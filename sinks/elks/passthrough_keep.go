@@ -1,0 +1,138 @@
+package elks
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/elkspipe/elkspipe/internal/keep"
+	"github.com/elkspipe/elkspipe/internal/media"
+)
+
+// Files that go away while a call loops them in a passthrough format.
+//
+// A call in format=mp3 or format=wav opens and probes each file again at
+// every iteration of its loop (playPlan). The files of a call are kept as
+// the file sources keep them in the decoded formats (see sources.File):
+// each opening of a regular file keeps a copy of its bytes in the
+// process's store (keep.Copies, 64 MiB for all the files of the process,
+// one copy per version of a file, shared by all the calls that play it),
+// with the map of its frames and its duration, in the call's keep.Memory,
+// and sends its bytes from that copy from the first iteration on (so
+// that a file truncated in place while it is sent does not cut the
+// call). A later iteration that cannot open the file or finds it no
+// longer a valid file of the format (deleted, truncated to nothing,
+// spoilt) sends what the call kept instead, and the loss is logged once
+// per version of the file per process, at warn level, on the Session's
+// logger. A file replaced (renamed over, or rewritten into another valid
+// file) is a new version: the next iteration sends it. A file that does
+// not fit in the store keeps nothing and is sent from the disk as before:
+// its call ends at the next iteration after it has gone. A new call has
+// nothing kept: it fails at its start, with the error naming the file.
+
+// passKeptKey names what a call keeps of the file at a path.
+type passKeptKey struct{ path string }
+
+// passKept is what a call keeps of one version of a file: a copy of its
+// bytes, its frames and its duration.
+type passKept struct {
+	copy   *keep.Copy
+	frames *media.FrameMap
+	dur    time.Duration
+	once   sync.Once
+}
+
+// Release lets go of the copy.
+func (k *passKept) Release() { k.once.Do(k.copy.Release) }
+
+// open returns an opening of what k keeps.
+func (k *passKept) open() *passOpen {
+	return &passOpen{r: bytes.NewReader(k.copy.Bytes()), frames: k.frames, dur: k.dur, close: func() {}}
+}
+
+// passOpen is one opening of a file to send: its bytes from the start,
+// the map of its frames and its duration.
+type passOpen struct {
+	r      io.Reader
+	frames *media.FrameMap
+	dur    time.Duration
+	close  func()
+}
+
+// warnedPass holds the versions of files whose loss has been logged.
+var warnedPass sync.Map
+
+// open opens and probes the file at path for one iteration of a call
+// whose memory is mem (nil: keep nothing), logging to log (nil: no log).
+// See the comment at the top of this file.
+func (p *passPlan) open(path string, mem *keep.Memory, log *slog.Logger) (*passOpen, error) {
+	key := passKeptKey{path}
+	var prev *passKept
+	if mem != nil {
+		prev, _ = mem.Get(key).(*passKept)
+	}
+	fail := func(err error) (*passOpen, error) {
+		if prev == nil {
+			return nil, err
+		}
+		if _, dup := warnedPass.LoadOrStore(prev.copy.Version(), true); !dup && log != nil {
+			log.Warn("a looped file cannot be played: the calls passing it through send the copy they kept; new calls will fail",
+				"file", path, "err", err)
+		}
+		return prev.open(), nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fail(err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fail(err)
+	}
+	if st.IsDir() {
+		f.Close()
+		return fail(errors.New("is a directory, not an audio file"))
+	}
+	v, regular := keep.VersionOf(path, f)
+	if regular && prev != nil && prev.copy.Version() == v {
+		f.Close()
+		return prev.open(), nil
+	}
+	if regular && mem != nil {
+		c := keep.Copies.Acquire(v)
+		if c == nil {
+			c = keep.Copies.Read(v, f)
+		}
+		if c != nil {
+			f.Close()
+			data := c.Bytes()
+			fm, dur, err := p.probeBytes(v, true, bytes.NewReader(data), int64(len(data)))
+			if err != nil {
+				c.Release()
+				return fail(err)
+			}
+			k := &passKept{copy: c, frames: fm, dur: dur}
+			mem.Put(key, k)
+			return k.open(), nil
+		}
+		// Too large to keep, or changed while it was read.
+		mem.Put(key, nil)
+		prev = nil
+	}
+	size := st.Size()
+	fm, dur, err := p.probeBytes(v, regular, f, size)
+	if err != nil {
+		f.Close()
+		return fail(err)
+	}
+	return &passOpen{r: io.NewSectionReader(f, 0, size), frames: fm, dur: dur, close: func() { f.Close() }}, nil
+}
