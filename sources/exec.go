@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/elkspipe/elkspipe/pipeline"
@@ -47,6 +48,20 @@ type ExecSource interface {
 	Pid() int
 	// Exited returns a channel closed once the program has exited.
 	Exited() <-chan struct{}
+	// Position returns the index in the program's output of the next
+	// frame Read returns. For WAV/MP3 output it counts the frames
+	// returned.
+	Position() int64
+	// Written returns the frames of raw output the program has written
+	// so far, read by the source or still waiting in the pipe (whole
+	// frames only); -1 for WAV/MP3 output.
+	Written() int64
+	// Discard drops the raw output the program has written and Read has
+	// not returned yet: the next Read returns only what the program
+	// writes from then on (what a Read going on meanwhile has already
+	// read, it still returns). It does nothing for WAV/MP3 output. It may
+	// be called from any goroutine.
+	Discard()
 }
 
 // Command starts args (args[0] found in $PATH, no shell) and returns its
@@ -66,7 +81,7 @@ func Command(ctx context.Context, args []string, opt ExecOptions) (ExecSource, e
 	}
 	var src pipeline.Source
 	if opt.Raw != nil {
-		src, err = DecodeRaw(p, *opt.Raw)
+		src, err = DecodeRaw(noClose{p}, *opt.Raw)
 	} else {
 		src, err = Decode(p) // closes p on error
 	}
@@ -77,16 +92,30 @@ func Command(ctx context.Context, args []string, opt ExecOptions) (ExecSource, e
 		}
 		return nil, pipeline.StageErr(p.name, err)
 	}
-	return &execSource{Source: src, p: p}, nil
+	s := &execSource{Source: src, p: p}
+	if opt.Raw != nil {
+		raw, _ := opt.Raw.normalize() // checked by DecodeRaw
+		s.raw = &raw
+		s.frameSize = int64(raw.Encoding.Size() * raw.Channels)
+	}
+	return s, nil
 }
+
+// noClose hides the Close of a reader from a decoder: the exec source
+// closes the program itself, and may replace the decoder (Discard).
+type noClose struct{ io.Reader }
 
 // execSource is a decoded program output. Close may come while a Read
 // waits on the program: it stops the program, which ends the Read, and
 // then closes the decoder.
 type execSource struct {
 	pipeline.Source
-	p  *proc
-	mu sync.Mutex // held by Read, and by Close once the program is stopped
+	p         *proc
+	raw       *RawOptions // the raw output's options, nil for WAV/MP3
+	frameSize int64       // bytes per frame of raw output
+	discard   atomic.Bool // Discard was called: drop what waits at the next Read
+	pos       atomic.Int64
+	mu        sync.Mutex // held by Read, and by Close once the program is stopped
 }
 
 // Read reads the decoded output; an error of the program (how it exited)
@@ -94,7 +123,18 @@ type execSource struct {
 func (s *execSource) Read(b []float32) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.raw != nil && s.discard.Swap(false) {
+		s.p.discard()
+		// A fresh decoder drops the old one's read-ahead; the program's
+		// output is whole frames up to what it has written.
+		if src, err := DecodeRaw(noClose{s.p}, *s.raw); err == nil {
+			pipeline.Close(s.Source)
+			s.Source = src
+		}
+		s.pos.Store(s.p.consumed.Load() / s.frameSize)
+	}
 	n, err := s.Source.Read(b)
+	s.pos.Add(int64(n))
 	if err != nil && err != io.EOF {
 		if perr := s.p.err(); perr != nil && perr != io.EOF {
 			err = perr
@@ -110,10 +150,20 @@ func (s *execSource) Close() error {
 	s.p.Close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return pipeline.Close(s.Source)
+	pipeline.Close(s.Source)
+	return nil
 }
 
-func (s *execSource) Pid() int                { return s.p.Pid() }
+func (s *execSource) Pid() int        { return s.p.Pid() }
+func (s *execSource) Position() int64 { return s.pos.Load() }
+func (s *execSource) Discard()        { s.discard.Store(true) }
+
+func (s *execSource) Written() int64 {
+	if s.raw == nil {
+		return -1
+	}
+	return s.p.written() / s.frameSize
+}
 func (s *execSource) Exited() <-chan struct{} { return s.p.Exited() }
 
 // Exec returns an Opener that runs args anew at every open (every loop

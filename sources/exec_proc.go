@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -52,6 +53,8 @@ type proc struct {
 	stopAt  func() bool   // stops the context.AfterFunc
 
 	mu       sync.Mutex
+	consumed atomic.Int64 // bytes of standard output read so far
+
 	lastLine string // the last non-empty standard error line
 	stopping bool   // Close or the context began to stop the program
 	closed   bool
@@ -216,6 +219,7 @@ func (l *lineLimiter) allow(now time.Time) (bool, int) {
 // program to exit and reports how.
 func (p *proc) Read(b []byte) (int, error) {
 	n, err := p.stdout.Read(b)
+	p.consumed.Add(int64(n))
 	if err == nil {
 		return n, nil
 	}
@@ -290,6 +294,13 @@ func execLabel(args []string) string {
 func execErr(label, format string, a ...any) error {
 	return pipeline.StageErr(label, fmt.Errorf(format, a...))
 }
+
+// written returns the bytes the program has written to standard output
+// so far: read, or waiting in the pipe.
+func (p *proc) written() int64 { return p.consumed.Load() + int64(pipeBuffered(p.stdout)) }
+
+// discard drops the output waiting in the pipe.
+func (p *proc) discard() { p.consumed.Add(discardBuffered(p.stdout)) }
 
 // Exited returns a channel closed once the program has exited.
 func (p *proc) Exited() <-chan struct{} { return p.waited }

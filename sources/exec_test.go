@@ -304,3 +304,29 @@ func (l *lockedWriter) String() string {
 }
 
 func newTestLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+
+func TestExecDiscardAndWritten(t *testing.T) {
+	checkNoLeak(t)
+	inR, inW := io.Pipe()
+	src, err := execCmd(t, `sh -c 'printf "\000\020\000\020\000\020"; read x; printf "\000\100"; sleep 1000'`,
+		ExecOptions{Raw: &RawOptions{}, Stdin: inR, Grace: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	buf := make([]float32, 1)
+	if n, err := src.Read(buf); n != 1 || err != nil || buf[0] != 0.125 {
+		t.Fatalf("first read %d %v %v", n, err, buf)
+	}
+	if w, p := src.Written(), src.Position(); w != 3 || p != 1 {
+		t.Errorf("written %d, position %d; want 3 and 1", w, p)
+	}
+	src.Discard()
+	go inW.Write([]byte("go\n"))
+	if n, err := src.Read(buf); n != 1 || err != nil || buf[0] != 0.5 {
+		t.Fatalf("read after Discard: %d %v %v, want 0.5 (the two frames written before dropped)", n, err, buf)
+	}
+	if p := src.Position(); p != 4 {
+		t.Errorf("position %d after the discard and a read, want 4", p)
+	}
+}
