@@ -2,6 +2,7 @@ package elks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -362,7 +363,12 @@ func (s *Session) PlayGraph(ctx context.Context, g *pipeline.Graph) error {
 		return err
 	}
 	defer pipeline.Close(src)
-	return s.Play(ctx, src)
+	for {
+		err = s.Play(ctx, src)
+		if !errors.Is(err, ErrInterrupted) || !s.execResumes() {
+			return err // an exec program's interrupt plays on (exec_program.go)
+		}
+	}
 }
 
 // PlayFile plays the WAV or MP3 file at path. For the formats wav and mp3

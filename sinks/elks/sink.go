@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/elkspipe/elkspipe/pipeline"
+	"github.com/elkspipe/elkspipe/sources"
 )
 
 func init() {
@@ -177,7 +178,7 @@ func (k *Sink) Serve(ctx context.Context, g *pipeline.Graph) error {
 	} else {
 		start := time.Now()
 		cfg, _ := srv.Config.withDefaults() // checked by NewSink
-		src, chain, err := g.Open(context.WithValue(ctx, checkKey{}, cfg.ListenFormat))
+		src, chain, err := g.Open(sources.WithExecHook(context.WithValue(ctx, checkKey{}, cfg.ListenFormat), checkExec(cfg.Format)))
 		if err != nil {
 			return err
 		}
