@@ -71,7 +71,8 @@ type execControl struct {
 
 	mu      sync.Mutex
 	queue   [][]byte
-	dropped int
+	dropped int // events dropped in all
+	dropLog logLimiter
 	closed  bool
 	wake    chan struct{}
 	quit    chan struct{}
@@ -113,12 +114,22 @@ func (c *execControl) send(ev ExecEvent) {
 		c.mu.Unlock()
 		return
 	}
-	if len(c.queue) >= execEventQueue {
+	dropped := len(c.queue) >= execEventQueue
+	if dropped {
 		c.queue = c.queue[1:]
 		c.dropped++
 	}
 	c.queue = append(c.queue, b)
+	total := c.dropped
+	ok, skipped := false, 0
+	if dropped {
+		ok, skipped = c.dropLog.allow(time.Now())
+	}
 	c.mu.Unlock()
+	if ok {
+		c.log.Warn("exec: the program does not read its events (fd 3): the oldest are dropped",
+			"dropped", total, "suppressed", skipped)
+	}
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -129,7 +140,6 @@ func (c *execControl) send(ev ExecEvent) {
 // that does not read them blocks only this goroutine; close unblocks it.
 func (c *execControl) writeEvents() {
 	defer c.wg.Done()
-	var lim logLimiter
 	for {
 		select {
 		case <-c.wake:
@@ -139,15 +149,7 @@ func (c *execControl) writeEvents() {
 		for {
 			c.mu.Lock()
 			if len(c.queue) == 0 {
-				dropped := c.dropped
-				c.dropped = 0
 				c.mu.Unlock()
-				if dropped > 0 {
-					if ok, skipped := lim.allow(time.Now()); ok {
-						c.log.Warn("exec: the program does not read its events (fd 3): the oldest were dropped",
-							"dropped", dropped, "suppressed", skipped)
-					}
-				}
 				break
 			}
 			b := c.queue[0]

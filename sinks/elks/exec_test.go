@@ -259,3 +259,44 @@ func TestExecInterruptAction(t *testing.T) {
 		t.Errorf("the interrupt is not logged:\n%s", logs)
 	}
 }
+
+// A program that never reads its events and floods its actions with
+// garbage does not hold the call up: events beyond the queue are dropped
+// and counted, actions beyond the rate are dropped, each logged a few
+// times only.
+func TestExecControlFloods(t *testing.T) {
+	fds, gs := countFDs(), runtime.NumGoroutine()
+	c := startSim(t, elks.Config{Format: elks.PCM16000, Chunk: 20 * time.Millisecond}, elkstest.Options{Duration: 2 * time.Second})
+	script := writeScript(t, `yes '{"action":"mark","name":"flood"}' >&4 & yes garbage >&4 & sleep 1000`)
+	played := make(chan error, 1)
+	go func() { played <- c.play(t, `exec "sh `+script+`"`) }()
+	start := time.Now()
+	for i := range 100000 {
+		c.s.NotifyPrograms(elks.ExecEvent{Event: "digit", Digit: strconv.Itoa(i % 10)})
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("100000 events took %v: sending waits on the program", d)
+	}
+	if err := <-played; err != nil && !errors.Is(err, elks.ErrCallOver) {
+		t.Errorf("play: %v", err)
+	}
+	r := c.report()
+	c.s.Close()
+	if r.Duration > 8 {
+		t.Errorf("the call lasted %.1f s, want the caller's 2 s", r.Duration)
+	}
+	logs := c.logs.String()
+	for _, want := range []string{"does not read its events", "actions too fast"} {
+		if n := strings.Count(logs, want); n == 0 || n > 10 {
+			t.Errorf("%q logged %d times, want a few:\n%.3000s", want, n, logs)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for countFDs() > fds || runtime.NumGoroutine() > gs {
+		if time.Now().After(deadline) {
+			t.Errorf("leak: %d fds (was %d), %d goroutines (was %d)", countFDs(), fds, runtime.NumGoroutine(), gs)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
