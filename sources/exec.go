@@ -22,9 +22,11 @@ type ExecOptions struct {
 	// Env holds KEY=VALUE pairs added to the program's environment,
 	// which is otherwise this process's.
 	Env []string
-	// Stdin, when set, is copied to the program's standard input until
-	// either ends; it is closed with the source when it is an io.Closer.
-	// Unset, standard input is /dev/null.
+	// Stdin, when set, is copied to the program's standard input by a
+	// goroutine, until either ends; it is closed with the source when it
+	// is an io.Closer, whose Close must end a Read waiting on it (or the
+	// goroutine waits as long as that Read). Unset, standard input is
+	// /dev/null.
 	Stdin io.Reader
 	// ExtraFiles are given to the program as file descriptors 3, 4, ...
 	// (see os/exec.Cmd.ExtraFiles). The caller keeps them and closes them

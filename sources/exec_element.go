@@ -88,7 +88,7 @@ if it may not end. Examples:
 In a pipeline served by elks, the command runs once per call and also hears the caller: standard
 input gets the caller's audio as raw 16-bit little-endian mono at rate= (default: the call
 format's rate), standard output is read as raw s16le at that rate unless enc= says otherwise,
-ELKS_CALLID, ELKS_FROM, ELKS_TO and ELKS_RATE are set, and JSON lines on file descriptors 3
+ELKS_CALLID, ELKS_FROM, ELKS_TO, ELKS_RATE and ELKS_FORMAT are set, and JSON lines on file descriptors 3
 (events: marks played, digits) and 4 (actions: interrupt, hangup, mark) make a control channel.
 The program ending ends its side of the call; the call ending stops the program. Protocol and a
 complete example: https://github.com/elkspipe/elkspipe/blob/main/docs/exec.md
