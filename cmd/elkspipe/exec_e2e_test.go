@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -118,5 +119,25 @@ func TestExecAgentExample(t *testing.T) {
 	}
 	if f := audiotest.Frequency(audiotest.Channel(x[16000*2:16000*3], 1, 0), 16000, 200, 2000); math.Abs(f-440) > 2 {
 		t.Errorf("the echo is %.1f Hz, want the caller's 440", f)
+	}
+}
+
+// Serving an exec pipeline runs nothing until a call comes: the elks
+// sink's start-up check gives exec an empty source instead.
+func TestExecNotRunAtServe(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "ran")
+	url := serveElks(t, `exec "touch `+marker+`" | elks format=pcm_16000 listen=127.0.0.1:0`)
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the program ran when the server started")
+	}
+	rep, err := elkstest.Call(context.Background(), elkstest.Options{URL: url, Duration: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("the program did not run in the call: %v", err)
+	}
+	if rep.End.By != "app" {
+		t.Errorf("the call ended by %q, want the app once the program exited", rep.End.By)
 	}
 }

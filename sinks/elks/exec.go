@@ -128,7 +128,9 @@ func newCallerPCM(c CallerSource, rate int) (*callerPCM, error) {
 		}
 		src = conv
 	}
-	return &callerPCM{c: c, src: src, f: make([]float32, 4096)}, nil
+	// 20 ms at a time, as the API sends it: a converter fills what it is
+	// asked for before it returns, and the program should not wait.
+	return &callerPCM{c: c, src: src, f: make([]float32, max(1, rate/50))}, nil
 }
 
 // Read returns the caller's audio as it comes, in whole samples.

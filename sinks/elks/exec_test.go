@@ -300,3 +300,30 @@ func TestExecControlFloods(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A program at another rate than the call's: rate= sets both its input
+// and its output, converted from and to the call's. (The resamplers hold
+// back their filters' delay until more audio comes: the caller goes on
+// with silence, as a real call's audio does.)
+func TestExecEchoAtOtherRate(t *testing.T) {
+	say, err := pipeline.OpenerText("tone 440 dur=1s rate=16000 + silence 1s rate=16000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	heard := filepath.Join(t.TempDir(), "heard.wav")
+	err, _, logs := execCall(t, `exec "sh -c 'echo rate $ELKS_RATE >&2; exec cat'" rate=8k`,
+		elkstest.Options{Say: say, Duration: 3 * time.Second, Record: heard})
+	if err != nil && !errors.Is(err, elks.ErrCallOver) {
+		t.Errorf("play: %v", err)
+	}
+	if !strings.Contains(logs, "rate 8000") {
+		t.Errorf("the program was not told its rate:\n%s", logs)
+	}
+	x := readWAV(t, heard)
+	if len(x) < 12000 {
+		t.Fatalf("the caller heard %d samples, want about a second\n%s", len(x), logs)
+	}
+	if f := audiotest.Frequency(audiotest.Channel(x[:12000], 1, 0), 16000, 300, 600); math.Abs(f-440) > 2 {
+		t.Errorf("the caller heard %.1f Hz, want 440", f)
+	}
+}
