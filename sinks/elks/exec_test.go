@@ -327,3 +327,23 @@ func TestExecEchoAtOtherRate(t *testing.T) {
 		t.Errorf("the caller heard %.1f Hz, want 440", f)
 	}
 }
+
+// A mark whose audio an interrupt dropped comes back cleared.
+func TestExecMarkCleared(t *testing.T) {
+	script := `head -c 96000 /dev/zero; echo '{"action":"mark","name":"long"}' >&4; echo '{"action":"interrupt"}' >&4; ` +
+		`read line <&3; echo "event $line" >&2`
+	err, r, logs := execCall(t, `exec "sh `+writeScript(t, script)+`"`, elkstest.Options{Duration: 20 * time.Second})
+	if err != nil {
+		t.Errorf("play: %v", err)
+	}
+	m := regexp.MustCompile(`event (\{[^ ]*\})`).FindStringSubmatch(logs)
+	if m == nil {
+		t.Fatalf("no mark event in the log:\n%s", logs)
+	}
+	if got := strings.ReplaceAll(m[1], `\"`, `"`); got != `{"event":"mark","name":"long","cleared":true}` {
+		t.Errorf("event %s, want the mark cleared", got)
+	}
+	if r.Played > 2.9 {
+		t.Errorf("played %.2f s of the 3 s interrupted", r.Played)
+	}
+}
