@@ -349,7 +349,9 @@ func (s *Session) PlayOpener(ctx context.Context, open pipeline.Opener) error {
 // PlayGraph plays one fresh instance of g's source chain (its sink, if
 // any, is ignored). For the file formats the chain must be plain files
 // and playlists, optionally looped, whose bytes go out untouched (see
-// PlayFile); anything else is an error naming the stage in the way.
+// PlayFile); anything else is an error naming the stage in the way. An
+// interrupt that an exec program of the chain asked for does not end it:
+// it plays on with what the program writes next.
 func (s *Session) PlayGraph(ctx context.Context, g *pipeline.Graph) error {
 	if s.info.File {
 		plan, err := passthroughPlan(g, s.cfg.Format)
