@@ -2,6 +2,7 @@ package elks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -380,7 +381,9 @@ func (s *Session) PlayOpener(ctx context.Context, open pipeline.Opener) error {
 // PlayGraph plays one fresh instance of g's source chain (its sink, if
 // any, is ignored). For the file formats the chain must be plain files
 // and playlists, optionally looped, whose bytes go out untouched (see
-// PlayFile); anything else is an error naming the stage in the way.
+// PlayFile); anything else is an error naming the stage in the way. An
+// interrupt that an exec program of the chain asked for does not end it:
+// it plays on with what the program writes next.
 func (s *Session) PlayGraph(ctx context.Context, g *pipeline.Graph) error {
 	if s.info.File {
 		plan, err := passthroughPlan(g, s.cfg.Format)
@@ -394,7 +397,12 @@ func (s *Session) PlayGraph(ctx context.Context, g *pipeline.Graph) error {
 		return err
 	}
 	defer pipeline.Close(src)
-	return s.Play(ctx, src)
+	for {
+		err = s.Play(ctx, src)
+		if !errors.Is(err, ErrInterrupted) || !s.execResumes() {
+			return err // an exec program's interrupt plays on (exec_program.go)
+		}
+	}
 }
 
 // PlayFile plays the WAV or MP3 file at path. For the formats wav and mp3

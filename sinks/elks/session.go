@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/elkspipe/elkspipe/pipeline"
+	"github.com/elkspipe/elkspipe/sources"
 )
 
 // Errors of a Session.
@@ -85,6 +86,8 @@ type Session struct {
 	listening  *listenFeed
 	callers    []*callerSource
 	readerGone bool
+	// execs is the exec programs of the call (exec_control.go).
+	execs execState
 
 	// Owned by the playing goroutine: the one whose beginPlay set
 	// playing. free is shared with the writer, which returns the
@@ -229,9 +232,11 @@ func (s *Session) Stats() Stats {
 // Observe returns a context for opening sources (an Opener, Graph.Open)
 // whose loop iterations and playlist items become checkpoints of this
 // session when the sources are played with Play, and in which the caller
-// element opens this call's Caller.
+// element opens this call's Caller and the exec element runs its
+// program for the call (see sources.ExecHook).
 func (s *Session) Observe(ctx context.Context) context.Context {
-	return pipeline.WithObserver(context.WithValue(ctx, sessionKey{}, s), s.obs)
+	ctx = sources.WithExecHook(context.WithValue(ctx, sessionKey{}, s), s.runExec)
+	return pipeline.WithObserver(ctx, s.obs)
 }
 
 func (s *Session) observe(e pipeline.Event) {

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/elkspipe/elkspipe/pipeline"
+	"github.com/elkspipe/elkspipe/sources"
 )
 
 func init() {
@@ -198,7 +199,7 @@ func (k *Sink) Serve(ctx context.Context, g *pipeline.Graph) error {
 		start := time.Now()
 		cfg, _ := srv.Config.withDefaults() // checked by NewSink
 		octx, release := withoutObserver(ctx)
-		src, chain, err := g.Open(context.WithValue(octx, checkKey{}, cfg.ListenFormat))
+		src, chain, err := g.Open(sources.WithExecHook(context.WithValue(octx, checkKey{}, cfg.ListenFormat), checkExec(cfg.Format)))
 		if err == nil {
 			pipeline.Close(src)
 		}
