@@ -90,13 +90,15 @@ func (s *Session) detectDigits(d *digitDetector, pcm []float32) {
 	}
 }
 
-// onDigit logs a key press, counts it and hands it to Digits, dropping
-// the oldest digit waiting there when it is full.
+// onDigit logs a key press, counts it, tells the call's exec programs
+// and hands it to Digits, dropping the oldest digit waiting there when it
+// is full.
 func (s *Session) onDigit(d Digit) {
 	s.mu.Lock()
 	s.stats.Digits++
 	s.mu.Unlock()
 	s.Logger().Info("digit", "digit", d.String(), "at", d.At)
+	s.NotifyPrograms(ExecEvent{Event: "digit", Digit: d.String()})
 	for {
 		select {
 		case s.digits <- d:

@@ -347,3 +347,28 @@ func TestExecMarkCleared(t *testing.T) {
 		t.Errorf("played %.2f s of the 3 s interrupted", r.Played)
 	}
 }
+
+// With dtmf=yes, a key the caller presses reaches the call's program as
+// a digit event on fd 3.
+func TestExecDigitEvent(t *testing.T) {
+	say, err := pipeline.OpenerText("silence 300ms rate=16k + dtmf 7 rate=16k + silence 2s rate=16k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startSim(t, elks.Config{Format: elks.PCM16000, Chunk: 20 * time.Millisecond, DTMF: true},
+		elkstest.Options{Say: say, Duration: 20 * time.Second})
+	script := `read line <&3; echo "event $line" >&2`
+	if err := c.play(t, `exec "sh `+writeScript(t, script)+`"`); err != nil {
+		t.Errorf("play: %v", err)
+	}
+	c.report()
+	c.s.Close()
+	logs := c.logs.String()
+	m := regexp.MustCompile(`event (\{[^ ]*\})`).FindStringSubmatch(logs)
+	if m == nil {
+		t.Fatalf("no digit event in the log:\n%s", logs)
+	}
+	if got := strings.ReplaceAll(m[1], `\"`, `"`); got != `{"event":"digit","digit":"7"}` {
+		t.Errorf("event %s", got)
+	}
+}
