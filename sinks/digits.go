@@ -101,15 +101,9 @@ func (s *digitsSink) Want(offered pipeline.Format) pipeline.Format {
 // it returns ctx.Err()), writing each as it is found. It does not close
 // src.
 func (s *digitsSink) Run(ctx context.Context, src pipeline.Source) (err error) {
-	if err := checkSource(src); err != nil {
+	src, err = sinkInput(src, s.Want)
+	if err != nil {
 		return err
-	}
-	if want := s.Want(src.Format()); want != src.Format() {
-		conv, _, err := pipeline.Convert(src, want)
-		if err != nil {
-			return err
-		}
-		src = conv // not closed: closing it would close src, which we do not own
 	}
 	rate := src.Format().Rate
 	det, err := dtmf.New(rate)

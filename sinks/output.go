@@ -45,6 +45,24 @@ func checkSource(src pipeline.Source) error {
 	return nil
 }
 
+// sinkInput checks src and converts it to the format the sink wants of
+// it (want, from its Want), unless it has it already. The conversion is
+// not to be closed: closing it would close src, which the sink does not
+// own.
+func sinkInput(src pipeline.Source, want func(pipeline.Format) pipeline.Format) (pipeline.Source, error) {
+	if err := checkSource(src); err != nil {
+		return nil, err
+	}
+	if w := want(src.Format()); w != src.Format() {
+		conv, _, err := pipeline.Convert(src, w)
+		if err != nil {
+			return nil, err
+		}
+		return conv, nil
+	}
+	return src, nil
+}
+
 // drain reads src to its end in reads of up to chunk frames and hands the
 // samples of each read to use. It checks ctx before every read and returns
 // ctx.Err() once it is cancelled; it returns nil at the end of the stream,

@@ -124,15 +124,9 @@ func (s *rawSink) Want(offered pipeline.Format) pipeline.Format {
 // Run writes src to the sink's destination until src ends, fails or ctx is
 // cancelled (then it returns ctx.Err()). It does not close src.
 func (s *rawSink) Run(ctx context.Context, src pipeline.Source) (err error) {
-	if err := checkSource(src); err != nil {
+	src, err = sinkInput(src, s.Want)
+	if err != nil {
 		return err
-	}
-	if want := s.Want(src.Format()); want != src.Format() {
-		conv, _, err := pipeline.Convert(src, want)
-		if err != nil {
-			return err
-		}
-		src = conv // not closed: closing it would close src, which we do not own
 	}
 	w, closeOutput, err := openOutput(s.path, s.w)
 	if err != nil {

@@ -97,12 +97,18 @@ func (s *Session) listen(lf *listenFeed, data []byte) {
 // listenDropped counts a message of caller audio left out because the
 // decoder fell too far behind, and warns about it (rate-limited by lim).
 func (s *Session) listenDropped(lim *logLimiter) {
+	s.countDropped(lim, "the caller's audio falls behind: audio left out")
+}
+
+// countDropped counts caller audio left out (Stats.RecordDropped) and
+// logs msg about it, as lim allows.
+func (s *Session) countDropped(lim *logLimiter, msg string) {
 	s.mu.Lock()
 	s.stats.RecordDropped++
 	dropped := s.stats.RecordDropped
 	s.mu.Unlock()
 	if ok, _ := lim.allow(time.Now()); ok {
-		s.Logger().Warn("the caller's audio falls behind: audio left out", "dropped", dropped)
+		s.Logger().Warn(msg, "dropped", dropped)
 	}
 }
 

@@ -103,13 +103,7 @@ func (w *recordWriter) stop() {
 // recordDropped counts decoded caller audio left out of the recording
 // because the disk fell behind, and warns about it (rate-limited by lim).
 func (s *Session) recordDropped(lim *logLimiter) {
-	s.mu.Lock()
-	s.stats.RecordDropped++
-	dropped := s.stats.RecordDropped
-	s.mu.Unlock()
-	if ok, _ := lim.allow(time.Now()); ok {
-		s.Logger().Warn("the recording falls behind the caller's audio: audio left out", "dropped", dropped)
-	}
+	s.countDropped(lim, "the recording falls behind the caller's audio: audio left out")
 }
 
 // recordAhead counts caller audio left out of the recording because it
