@@ -1,83 +1,22 @@
+//go:build linux
+
 package sources
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
-	"os"
-	"runtime"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/elkspipe/elkspipe/internal/audiotest"
+	"github.com/elkspipe/elkspipe/internal/proctest"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
-// checkNoLeak fails when file descriptors or goroutines stay above what
-// they were before the test (allowing a moment for goroutines to end).
-func checkNoLeak(t *testing.T) {
-	t.Helper()
-	fds, gs := openFDs(), runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			f, g := openFDs(), runtime.NumGoroutine()
-			if f <= fds && g <= gs {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("leak: %d file descriptors (was %d), %d goroutines (was %d)", f, fds, g, gs)
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
-}
-
-// gone reports whether no live process of the group pgid is left
-// (zombies that init has yet to reap are dead), waiting up to 5 s.
-func gone(pgid int) bool {
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if len(liveInGroup(pgid)) == 0 {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-	}
-}
-
-// liveInGroup lists the processes of group pgid that are not zombies.
-func liveInGroup(pgid int) []string {
-	if errors.Is(syscall.Kill(-pgid, 0), syscall.ESRCH) {
-		return nil
-	}
-	ents, _ := os.ReadDir("/proc")
-	var live []string
-	for _, e := range ents {
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid pgrp ...
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) > 2 && f[2] == strconv.Itoa(pgid) && f[0] != "Z" {
-			live = append(live, e.Name())
-		}
-	}
-	return live
-}
-
+// execCmd runs the command line of a test.
 func execCmd(t *testing.T, line string, opt ExecOptions) (ExecSource, error) {
 	t.Helper()
 	args, err := SplitWords(line)
@@ -89,7 +28,7 @@ func execCmd(t *testing.T, line string, opt ExecOptions) (ExecSource, error) {
 
 func TestExecWAVFromSox(t *testing.T) {
 	audiotest.NeedTool(t, "sox")
-	checkNoLeak(t)
+	proctest.CheckNoLeak(t)
 	src, err := execCmd(t, "sox -n -r 16000 -t wav - synth 1 sine 440", ExecOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +47,7 @@ func TestExecWAVFromSox(t *testing.T) {
 }
 
 func TestExecRawFromPrintf(t *testing.T) {
-	checkNoLeak(t)
+	proctest.CheckNoLeak(t)
 	src, err := execCmd(t, `printf '\000\100\000\300\377\177'`, ExecOptions{Raw: &RawOptions{Rate: 8000}})
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +69,7 @@ func TestExecRawFromPrintf(t *testing.T) {
 }
 
 func TestExecExitStatusQuotesStderr(t *testing.T) {
-	checkNoLeak(t)
+	proctest.CheckNoLeak(t)
 	line := `sh -c 'printf "\000\000\000\000"; echo first >&2; echo "the last words" >&2; exit 3'`
 	src, err := execCmd(t, line, ExecOptions{Raw: &RawOptions{}})
 	if err != nil {
@@ -154,13 +93,13 @@ func TestExecExitStatusQuotesStderr(t *testing.T) {
 	}
 	// Output that is neither WAV nor MP3 says so and names the command.
 	_, err = execCmd(t, `echo hello`, ExecOptions{})
-	if err == nil || !strings.Contains(err.Error(), `exec "echo hello"`) || !strings.Contains(err.Error(), "not a WAV or MP3") {
+	if err == nil || !strings.Contains(err.Error(), `exec "echo hello"`) || !strings.Contains(err.Error(), "not a WAV, MP3 or FLAC") {
 		t.Errorf("error %v, want the command and not a WAV or MP3", err)
 	}
 }
 
 func TestExecNotFound(t *testing.T) {
-	checkNoLeak(t)
+	proctest.CheckNoLeak(t)
 	_, err := execCmd(t, "no-such-program-elkspipe --flag", ExecOptions{})
 	if err == nil || !strings.Contains(err.Error(), `command "no-such-program-elkspipe" not found`) {
 		t.Errorf("error %v, want the command named as not found", err)
@@ -172,7 +111,7 @@ func TestExecNotFound(t *testing.T) {
 }
 
 func TestExecCloseKillsGroup(t *testing.T) {
-	checkNoLeak(t)
+	proctest.CheckNoLeak(t)
 	// The shell ignores SIGTERM and its child sleeps: both must go, the
 	// shell by SIGKILL after the grace period.
 	src, err := execCmd(t, `sh -c 'trap "" TERM; sleep 1000 & sleep 1000'`,
@@ -194,7 +133,7 @@ func TestExecCloseKillsGroup(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("Close took %v", d)
 	}
-	if !gone(pid) {
+	if !proctest.GroupGone(pid) {
 		t.Errorf("process group %d still has processes after Close", pid)
 	}
 	select {
@@ -213,7 +152,7 @@ func TestExecCloseKillsGroup(t *testing.T) {
 }
 
 func TestExecContextStopsSilentProgram(t *testing.T) {
-	checkNoLeak(t)
+	proctest.CheckNoLeak(t)
 	// enc=auto waits for a header that never comes: cancelling the
 	// context ends the wait and the program.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -229,7 +168,7 @@ func TestExecContextStopsSilentProgram(t *testing.T) {
 }
 
 func TestExecFastOutputAndLoops(t *testing.T) {
-	checkNoLeak(t)
+	proctest.CheckNoLeak(t)
 	// The opener runs the program anew each time; a program that writes
 	// as fast as it can is just a fast source.
 	open, err := Exec([]string{"head", "-c", "32000", "/dev/zero"}, ExecOptions{Raw: &RawOptions{}})
@@ -306,7 +245,7 @@ func (l *execLogBuffer) String() string {
 func newTestLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
 
 func TestExecDiscardAndWritten(t *testing.T) {
-	checkNoLeak(t)
+	proctest.CheckNoLeak(t)
 	inR, inW := io.Pipe()
 	src, err := execCmd(t, `sh -c 'printf "\000\020\000\020\000\020"; read x; printf "\000\100"; sleep 1000'`,
 		ExecOptions{Raw: &RawOptions{}, Stdin: inR, Grace: 100 * time.Millisecond})

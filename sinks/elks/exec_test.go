@@ -1,3 +1,5 @@
+//go:build linux
+
 package elks_test
 
 import (
@@ -9,11 +11,11 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/elkspipe/elkspipe/internal/audiotest"
+	"github.com/elkspipe/elkspipe/internal/proctest"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sinks/elks"
 	"github.com/elkspipe/elkspipe/sinks/elks/elkstest"
@@ -29,7 +31,7 @@ import (
 // processes, file descriptors and goroutines.
 func execCall(t *testing.T, chain string, opt elkstest.Options) (error, *elkstest.Report, string) {
 	t.Helper()
-	fds, gs := countFDs(), runtime.NumGoroutine()
+	fds, gs := proctest.OpenFDs(), runtime.NumGoroutine()
 	c := startSim(t, elks.Config{Format: elks.PCM16000, Chunk: 20 * time.Millisecond}, opt)
 	err := c.play(t, chain)
 	r := c.report()
@@ -37,13 +39,13 @@ func execCall(t *testing.T, chain string, opt elkstest.Options) (error, *elkstes
 	logs := c.logs.String()
 	for _, m := range regexp.MustCompile(`program started pid=(\d+)`).FindAllStringSubmatch(logs, -1) {
 		pid, _ := strconv.Atoi(m[1])
-		if !groupGone(pid) {
+		if !proctest.GroupGone(pid) {
 			t.Errorf("the program's process group %d is still there after the call", pid)
 		}
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		f, g := countFDs(), runtime.NumGoroutine()
+		f, g := proctest.OpenFDs(), runtime.NumGoroutine()
 		if f <= fds && g <= gs {
 			break
 		}
@@ -64,44 +66,6 @@ func writeScript(t *testing.T, script string) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-func countFDs() int {
-	ents, _ := os.ReadDir("/proc/self/fd")
-	return len(ents)
-}
-
-// groupGone reports whether the process group pgid has no live process
-// (zombies waiting for init are dead), waiting up to 5 s.
-func groupGone(pgid int) bool {
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if errors.Is(syscall.Kill(-pgid, 0), syscall.ESRCH) || !liveMember(pgid) {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-	}
-}
-
-func liveMember(pgid int) bool {
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) > 2 && f[2] == strconv.Itoa(pgid) && f[0] != "Z" {
-			return true
-		}
-	}
-	return false
 }
 
 // A program that copies its standard input to its standard output (cat)
@@ -154,7 +118,7 @@ func TestExecBadPrograms(t *testing.T) {
 	}{
 		{"exit 1", `exec "sh -c 'echo no voice found >&2; exit 1'"`, 10 * time.Second, "exit status 1: no voice found"},
 		{"not found", `exec "no-such-agent-elkspipe"`, 10 * time.Second, `command "no-such-agent-elkspipe" not found`},
-		{"garbage", `exec "echo hello" enc=auto`, 10 * time.Second, "not a WAV or MP3"},
+		{"garbage", `exec "echo hello" enc=auto`, 10 * time.Second, "not a WAV, MP3 or FLAC"},
 		{"crash", `exec "sh -c 'head -c 3200 /dev/zero; kill -SEGV $$'"`, 10 * time.Second, "killed by signal"},
 		{"floods, never reads", `exec "cat /dev/zero"`, time.Second, ""},
 		{"silent", `exec "sleep 1000"`, time.Second, ""},
@@ -265,7 +229,7 @@ func TestExecInterruptAction(t *testing.T) {
 // and counted, actions beyond the rate are dropped, each logged a few
 // times only.
 func TestExecControlFloods(t *testing.T) {
-	fds, gs := countFDs(), runtime.NumGoroutine()
+	fds, gs := proctest.OpenFDs(), runtime.NumGoroutine()
 	c := startSim(t, elks.Config{Format: elks.PCM16000, Chunk: 20 * time.Millisecond}, elkstest.Options{Duration: 2 * time.Second})
 	script := writeScript(t, `yes '{"action":"mark","name":"flood"}' >&4 & yes garbage >&4 & sleep 1000`)
 	played := make(chan error, 1)
@@ -292,9 +256,9 @@ func TestExecControlFloods(t *testing.T) {
 		}
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for countFDs() > fds || runtime.NumGoroutine() > gs {
+	for proctest.OpenFDs() > fds || runtime.NumGoroutine() > gs {
 		if time.Now().After(deadline) {
-			t.Errorf("leak: %d fds (was %d), %d goroutines (was %d)", countFDs(), fds, runtime.NumGoroutine(), gs)
+			t.Errorf("leak: %d fds (was %d), %d goroutines (was %d)", proctest.OpenFDs(), fds, runtime.NumGoroutine(), gs)
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
