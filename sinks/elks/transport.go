@@ -56,15 +56,16 @@ type wsTransport struct {
 }
 
 func (t *wsTransport) ReadMessage(ctx context.Context) ([]byte, error) {
+	if t.rbuf.Cap() > wsKeepBuffer {
+		// The last message was a large one: let its buffer go before
+		// waiting for the next, so that one large message followed by
+		// silence does not hold memory for the rest of the call.
+		t.rbuf = bytes.Buffer{}
+	}
 	typ, r, err := t.c.Reader(ctx)
 	if err != nil {
 		t.markGone()
 		return nil, wsErr(err)
-	}
-	if t.rbuf.Cap() > wsKeepBuffer {
-		// The last message was a large one: let its buffer go, so that
-		// one large message does not hold memory for the rest of the call.
-		t.rbuf = bytes.Buffer{}
 	}
 	t.rbuf.Reset()
 	if _, err := t.rbuf.ReadFrom(r); err != nil {
