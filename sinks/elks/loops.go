@@ -63,6 +63,7 @@ func (s *Session) readLoop() {
 				continue
 			}
 			gotHello = true
+			s.helloSeen.Store(true)
 			orig := m
 			m = m.truncated()
 			s.log.Store(s.cfg.Logger.With("callid", m.CallID, "from", m.From, "to", m.To))

@@ -116,6 +116,7 @@ type Server struct {
 	changed  chan struct{} // closed and replaced when active changes
 	refusals logLimiter    // rate-limits the warnings about refused requests
 	httpErrs logLimiter    // rate-limits net/http's own error lines
+	noStart  logLimiter    // rate-limits the warnings about calls that did not start
 }
 
 func (srv *Server) init() {
@@ -313,7 +314,7 @@ func (srv *Server) serveCall(t Transport, remote string) {
 	s, err := StartSession(base, t, cfg)
 	call := srv.settle(err == nil)
 	if err != nil {
-		log.Warn("call not started", "remote", remote, "err", err)
+		srv.warnLimited(&srv.noStart, "call not started", "remote", remote, "err", err)
 		return
 	}
 	if !call {

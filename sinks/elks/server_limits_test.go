@@ -211,3 +211,36 @@ func TestServerSilentConnectionsTakeNoCalls(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// Silent connections cannot flood the log: each is a debug line of the
+// session, and the server's warnings about calls that did not start are
+// rate-limited (20 connections: the limiter's burst of 5 warnings, where
+// there were 40 lines).
+func TestServerSilentConnectionsLogLittle(t *testing.T) {
+	log, logs := sessTestLogger()
+	h, _ := TextHandler("tone 440 dur=100ms")
+	srv := &Server{Logger: log, Config: Config{HelloTimeout: 200 * time.Millisecond}, Handler: h}
+	url, stop := srvTest(t, srv)
+	var silent []*silentPeer
+	for range 20 {
+		p, status := dialSilent(t, url)
+		if status != http.StatusSwitchingProtocols {
+			t.Fatalf("silent connection: status %d", status)
+		}
+		silent = append(silent, p)
+	}
+	for _, c := range silent {
+		<-c.closed
+	}
+	if err := stop(); err != nil {
+		t.Error(err)
+	}
+	l := logs.String()
+	// The burst of 5, and one more if a busy machine took over 10 s.
+	if n := strings.Count(l, `level=WARN msg="call not started"`); n < 5 || n > 6 {
+		t.Errorf("%d warnings about calls not started, want the limiter's 5:\n%s", n, l)
+	}
+	if n := strings.Count(l, `level=INFO msg="call ended"`); n != 0 {
+		t.Errorf("%d info lines about connections that never were calls:\n%s", n, l)
+	}
+}

@@ -59,6 +59,7 @@ type Session struct {
 	closeOnce  sync.Once
 	log        atomic.Pointer[slog.Logger] // replaced once, by the reader at hello
 	boundary   atomic.Bool                 // a boundary event fired during a Read
+	helloSeen  atomic.Bool                 // the reader got the API's hello
 	outWake    chan struct{}               // a one-slot doorbell: outq has messages
 
 	// Guarded by mu. Whoever changes what a waiter waits for (a reply,
@@ -266,8 +267,14 @@ func (s *Session) finish(e End) {
 		s.broadcastLocked()
 		s.mu.Unlock()
 		lvl := slog.LevelInfo
-		if e.By == ByAPI && e.Reason == ReasonError {
+		switch {
+		case e.By == ByAPI && e.Reason == ReasonError:
 			lvl = slog.LevelWarn
+		case !s.helloSeen.Load():
+			// Not a call: the server says why it did not start
+			// (rate-limited, as a flood of silent connections must not
+			// flood the log).
+			lvl = slog.LevelDebug
 		}
 		s.Logger().Log(context.Background(), lvl, "call ended", "by", e.By, "reason", e.Reason, "message", e.Message)
 	})
