@@ -149,6 +149,19 @@ func (srv *Server) warnLimited(lim *logLimiter, msg string, args ...any) {
 	}
 }
 
+// logSuppressed says how many warnings the limiters left out since their
+// last line, so that a flood that stopped is still counted in the log.
+func (srv *Server) logSuppressed() {
+	srv.mu.Lock()
+	counts := []any{"refused", srv.refusals.skipped, "http_errors", srv.httpErrs.skipped, "not_started", srv.noStart.skipped}
+	any := srv.refusals.skipped+srv.httpErrs.skipped+srv.noStart.skipped > 0
+	srv.refusals.skipped, srv.httpErrs.skipped, srv.noStart.skipped = 0, 0, 0
+	srv.mu.Unlock()
+	if any {
+		srv.logger().Warn("warnings left out of the log since their last line", counts...)
+	}
+}
+
 // httpErrorLog takes net/http's own error lines (an accept that fails
 // with "too many open files", a malformed request) to the log at warn
 // level, rate-limited: an operator must see them, a flood must not
@@ -509,6 +522,7 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "calls", srv.ActiveCalls())
+	srv.logSuppressed()
 	hctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	if hs.Shutdown(hctx) != nil {
 		hs.Close()

@@ -45,6 +45,12 @@ func TestServerRefusalsRateLimited(t *testing.T) {
 		if last := lines[len(lines)-1]; len(lines) != 6 || !strings.Contains(last, "suppressed=45") {
 			t.Errorf("after ten seconds: %d lines, the last %q", len(lines), last)
 		}
+		// A flood that stops is still counted: at shutdown.
+		refuse(7)
+		srv.logSuppressed()
+		if !strings.Contains(logs.String(), `msg="warnings left out of the log since their last line" refused=7`) {
+			t.Errorf("the refusals left out are not counted at the end:\n%s", logs.String())
+		}
 		if strings.Contains(logs.String(), "s3cret") {
 			t.Errorf("the token shows in the log:\n%s", logs.String())
 		}
