@@ -80,9 +80,10 @@ loop re-opens the list (on-error=skip, the default), or stops the run (on-error=
 lists: one path per line, # comments and #EXTINF skipped, relative paths taken from the list's
 folder, or for a list given by URL, against the list's URL; PLS lists (FileN= entries) too.
 Items and lists may be http(s) URLs, fetched through the download cache (see 'elkspipe inspect
-file'); a URL that fails (404, timeout) is a broken item like a missing file. shuffle=yes draws a new order every time the playlist is re-opened (each
-loop iteration); seed= makes the sequence repeatable. MP3 items share their decoding with every
-other opening of the file (see 'elkspipe inspect file').
+file'); a URL that fails (404, timeout) is a broken item like a missing file. shuffle=yes
+draws a new order every time the playlist is re-opened (each loop iteration); seed= makes the
+sequence repeatable. MP3 items share their decoding with every other opening of the file (see
+'elkspipe inspect file').
 `
 }
 
