@@ -90,9 +90,13 @@ func TestFileURLErrors(t *testing.T) {
 	if want := "file " + strconv.Quote(u) + ": HTTP 404 Not Found"; err == nil || err.Error() != want {
 		t.Errorf("404: %v, want %s", err, want)
 	}
-	_, err, _ = playText(t, "file "+o.URL+"/lists/")
-	if err == nil {
-		t.Error("a folder listing played")
+	// A web page where audio was expected says what it starts with.
+	o.root = t.TempDir()
+	os.WriteFile(filepath.Join(o.root, "hold.mp3"), []byte("<!DOCTYPE html><html>Sign in</html>"), 0o644)
+	u = o.URL + "/hold.mp3"
+	_, err, _ = playText(t, "file "+u)
+	if want := "file " + strconv.Quote(u) + `: not a WAV, MP3 or FLAC file (it starts with "<!DOCTYPE h")`; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("HTML: %v, want %s...", err, want)
 	}
 }
 
