@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -179,4 +180,39 @@ func TestPlaylistByURL(t *testing.T) {
 	if want := o.URL + "/lists/gone.m3u: HTTP 404 Not Found"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("a missing list: %v, want ...%s", err, want)
 	}
+}
+
+// A thousand calls opening one URL at once make one download, and their
+// openings share one MP3 decoding.
+func TestFileURLThousandCalls(t *testing.T) {
+	o := newURLOrigin(t, http.Header{"Etag": {`"v1"`}})
+	u := o.URL + "/mp3/sine44m.mp3"
+	open := File(u)
+	const calls = 1000
+	var wg sync.WaitGroup
+	errs := make(chan error, calls)
+	for i := 0; i < calls; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			src, err := open(context.Background())
+			if err == nil {
+				buf := make([]float32, 441)
+				_, err = src.Read(buf)
+				pipeline.Close(src)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := o.downloads.Load(); d != 1 {
+		t.Errorf("%d calls made %d downloads, want 1 (and %d requests in all)", calls, d, o.requests.Load())
+	}
+	t.Logf("%d calls: %d requests, %d downloads", calls, o.requests.Load(), o.downloads.Load())
 }
