@@ -7,10 +7,24 @@ package sources
 func fileDetails() string {
 	return `Files are recognised by their content, not their name: WAV (RIFF, RF64, BW64), MP3 and
 FLAC.
-` + wavNotes + mp3Notes + flacNotes
+` + urlNotes + wavNotes + mp3Notes + flacNotes
 }
 
-func wavDetails() string { return wavNotes }
+func wavDetails() string { return urlNotes + wavNotes }
+
+const urlNotes = `URLs:
+  http and https URLs play like files (other schemes are refused). They are downloaded whole
+  into the download cache (-cache-dir; default elkspipe in the user's cache folder), one file
+  per URL, and played from there: a copy that Cache-Control max-age or Expires says is fresh is
+  played without a request; a stale one, or one sent with no-cache, is revalidated with its
+  ETag or Last-Modified (a 304 costs no download); no-store is played once and not kept.
+  Opens of one URL at the same moment make one request, so a thousand calls and loop
+  iterations fetch it once, and an MP3's decoding is shared as for a file. Limits: 10 s to
+  connect, 30 s without data (headers or body) ends the fetch, 10 redirects, 100 MB per file.
+  Errors name the URL and say what failed, e.g. file "https://x/hold.mp3": HTTP 404 Not
+  Found. When the server is down, times out or answers 5xx and a copy is cached, the copy
+  plays and a warning is logged. See docs/urls.md.
+`
 
 const wavNotes = `WAV:
   Unsigned 8-bit or signed 16/24/32-bit PCM (also 24 valid bits in 32-bit containers and any
@@ -64,10 +78,12 @@ func playlistDetails() string {
 broken item is skipped with a warning, once per run (per call for a server) however often a
 loop re-opens the list (on-error=skip, the default), or stops the run (on-error=stop). M3U
 lists: one path per line, # comments and #EXTINF skipped, relative paths taken from the list's
-folder; a URL is a broken item (only local files play; a URL given here is an error that says
-how to download it). shuffle=yes draws a new order every time the playlist is re-opened (each
-loop iteration); seed= makes the sequence repeatable. MP3 items share their decoding with every
-other opening of the file (see 'elkspipe inspect file').
+folder, or for a list given by URL, against the list's URL; PLS lists (FileN= entries) too.
+Items and lists may be http(s) URLs, fetched through the download cache (see 'elkspipe inspect
+file'); a URL that fails (404, timeout) is a broken item like a missing file. shuffle=yes
+draws a new order every time the playlist is re-opened (each loop iteration); seed= makes the
+sequence repeatable. MP3 items share their decoding with every other opening of the file (see
+'elkspipe inspect file').
 `
 }
 

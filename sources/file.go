@@ -8,8 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/elkspipe/elkspipe/internal/keep"
 	"github.com/elkspipe/elkspipe/internal/media"
@@ -26,7 +24,7 @@ func init() {
 		Details: fileDetails,
 		Params: []pipeline.Param{
 			{Name: "path", Type: pipeline.TypePath, Positional: true, Required: true,
-				Doc: "the file to play, or - for standard input"},
+				Doc: "the file or http(s) URL to play, or - for standard input"},
 		},
 		NewSource: func(a pipeline.Args) (pipeline.Opener, error) { return File(a.String("path")), nil },
 	})
@@ -34,7 +32,10 @@ func init() {
 
 // File returns an Opener that plays the WAV, MP3 or FLAC file at path,
 // telling them apart by their content rather than the file name. The path
-// "-" reads standard input. Other formats get an error that names them and says how
+// "-" reads standard input. An http or https URL is fetched into the
+// download cache (see SetCacheDir and docs/urls.md) and played from there
+// like a file: the openings of a URL whose copy is fresh make no request,
+// and share its decoding. Other formats get an error that names them and says how
 // to convert them. The openings of an MP3 file share one decoding of it
 // (see SetMP3CacheSize).
 //
@@ -80,12 +81,19 @@ func decodeFile(path string, rc io.ReadCloser) (pipeline.Source, error) {
 	return src, err
 }
 
-// openPath opens a file for reading, or standard input for "-" (which
+// openPath opens a file for reading, an http or https URL through the
+// download cache (see SetCacheDir), or standard input for "-" (which
 // closing does not close; see openStdin), and trims the path from the
 // error: the stage label already names the file.
 func openPath(ctx context.Context, path string) (io.ReadCloser, error) {
 	if path == "-" {
 		return openStdin(ctx), nil
+	}
+	if isHTTP(path) {
+		if isPlaylistName(urlPath(path)) {
+			return nil, errPlaylistFile
+		}
+		return openURL(ctx, path)
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -102,7 +110,7 @@ func openPath(ctx context.Context, path string) (io.ReadCloser, error) {
 		f.Close()
 		return nil, errors.New("is a directory, not an audio file")
 	}
-	if ext := strings.ToLower(filepath.Ext(path)); ext == ".m3u" || ext == ".m3u8" || ext == ".pls" {
+	if isPlaylistName(path) {
 		f.Close()
 		return nil, errPlaylistFile
 	}

@@ -11,11 +11,12 @@ import (
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
-// A URL given to file, wav or playlist says that URLs are not played yet
-// and how to download one, naming it, instead of "no such file or directory".
-func TestURLsAreNotSupportedYet(t *testing.T) {
-	const u = "https://example.com/music/hold.mp3"
-	want := "URLs are not supported yet: download it first, e.g. curl -fLo hold.mp3 '" + u + "', and give the file"
+// A URL of another scheme than http or https, given to file, wav or
+// playlist, says which URLs are played, instead of "no such file or
+// directory".
+func TestOtherURLSchemesAreRefused(t *testing.T) {
+	const u = "ftp://example.com/music/hold.mp3"
+	const want = "ftp URLs are not supported: elkspipe fetches http and https URLs only"
 	for _, text := range []string{"file " + u, "wav " + u, "playlist " + u, "playlist " + u + " on-error=stop"} {
 		_, err, skipped := playText(t, text)
 		if err == nil || !strings.HasSuffix(err.Error(), ": "+want) {
@@ -25,10 +26,6 @@ func TestURLsAreNotSupportedYet(t *testing.T) {
 			t.Errorf("%s: items skipped %q, want an error at once", text, skipped)
 		}
 	}
-	_, err, _ := playText(t, "playlist https://example.com/list.m3u")
-	if err == nil || !strings.Contains(err.Error(), "curl -fLo list.m3u 'https://example.com/list.m3u'") {
-		t.Errorf("a playlist's URL: %v", err)
-	}
 	// A missing path that is not a URL is still "no such file"; a file
 	// whose path looks like a URL but exists plays.
 	if _, err := File("missing.wav")(context.Background()); err == nil || err.Error() != "no such file or directory" {
@@ -36,11 +33,11 @@ func TestURLsAreNotSupportedYet(t *testing.T) {
 	}
 	dir := t.TempDir()
 	t.Chdir(dir)
-	if err := os.MkdirAll(filepath.Join(dir, "https:", "example.com"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, "ftp:", "example.com"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	plWriteTone(t, filepath.Join(dir, "https:", "example.com"), "a.wav", pipeline.Format{Rate: 8000, Channels: 1}, 10, 0.5)
-	if n, err, _ := playText(t, "file https://example.com/a.wav"); err != nil || n != 10 {
+	plWriteTone(t, filepath.Join(dir, "ftp:", "example.com"), "a.wav", pipeline.Format{Rate: 8000, Channels: 1}, 10, 0.5)
+	if n, err, _ := playText(t, "file ftp://example.com/a.wav"); err != nil || n != 10 {
 		t.Errorf("an existing file named like a URL: %d frames, %v", n, err)
 	}
 }

@@ -28,13 +28,25 @@ func isURL(p string) bool {
 	return true
 }
 
-// errURL says that the URL u cannot be played yet, and how to download it.
+// errURL says that the URL u, which is not http or https, cannot be
+// played.
 func errURL(u string) error {
-	name := "audio"
-	if pu, err := url.Parse(u); err == nil {
-		if b := path.Base(pu.Path); b != "." && b != "/" && b != "" {
-			name = b
-		}
+	scheme, _, _ := strings.Cut(u, "://")
+	return fmt.Errorf("%s URLs are not supported: elkspipe fetches http and https URLs only", strings.ToLower(scheme))
+}
+
+// urlPath returns the path of the URL u ("" if it does not parse).
+func urlPath(u string) string {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return ""
 	}
-	return fmt.Errorf("URLs are not supported yet: download it first, e.g. curl -fLo %s '%s', and give the file", name, u)
+	return pu.Path
+}
+
+// isPlaylistName reports whether the file name (or URL path) p ends in
+// .m3u, .m3u8 or .pls.
+func isPlaylistName(p string) bool {
+	ext := strings.ToLower(path.Ext(p))
+	return ext == ".m3u" || ext == ".m3u8" || ext == ".pls"
 }

@@ -7,7 +7,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -25,7 +25,7 @@ func init() {
 		Details: playlistDetails,
 		Params: []pipeline.Param{
 			{Name: "files", Type: pipeline.TypePath, Positional: true, Variadic: true, Required: true,
-				Doc: "the files to play; .m3u/.m3u8 files are expanded to the files they list"},
+				Doc: "the files or http(s) URLs to play; .m3u/.m3u8/.pls lists are expanded to the entries they list"},
 			{Name: "shuffle", Type: pipeline.TypeBool, Default: "false",
 				Doc: "play in random order (a new order every time the playlist is re-opened, e.g. by loop)"},
 			{Name: "seed", Type: pipeline.TypeInt,
@@ -71,9 +71,11 @@ type PlaylistOptions struct {
 // A broken item skipped with opt.SkipBroken is reported (ItemSkipped) once
 // per call, that is per context that the Opener is called with and its
 // loop iterations share, not at every re-opening.
-// Files whose name ends in .m3u or .m3u8 are read (when opened) as lists of
-// files: one path per line, blank lines and #-comments ignored, relative
-// paths taken from the list's folder.
+// Files and http(s) URLs may be given (see File). Those whose name ends in
+// .m3u or .m3u8 (or .pls) are read (when opened) as lists of files: one
+// path or URL per line, blank lines and #-comments ignored, relative paths
+// taken from the list's folder, or for a list fetched by URL, resolved
+// against the list's URL.
 func Playlist(files []string, opt PlaylistOptions) (pipeline.Opener, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("no files to play")
@@ -86,7 +88,7 @@ func Playlist(files []string, opt PlaylistOptions) (pipeline.Opener, error) {
 	var rngMu sync.Mutex                           // the Opener may run for several calls at once
 	reported := &skipReports{seen: map[<-chan struct{}]map[string]bool{}}
 	return func(ctx context.Context) (pipeline.Source, error) {
-		items, err := expandPlaylist(files)
+		items, err := expandPlaylist(ctx, files)
 		if err != nil {
 			return nil, err
 		}
@@ -155,22 +157,21 @@ func failingOpener(err error) pipeline.Opener {
 	return func(context.Context) (pipeline.Source, error) { return nil, err }
 }
 
-// expandPlaylist replaces every .m3u/.m3u8 file in files by the entries it
-// lists. A URL among files is an error: it is not played yet.
-func expandPlaylist(files []string) ([]media.M3UItem, error) {
+// expandPlaylist replaces every .m3u/.m3u8/.pls file or http(s) URL in
+// files by the entries it lists.
+func expandPlaylist(ctx context.Context, files []string) ([]media.M3UItem, error) {
 	var out []media.M3UItem
 	for _, f := range files {
-		if isURL(f) {
-			if _, err := os.Stat(f); errors.Is(err, fs.ErrNotExist) {
-				return nil, errURL(f)
+		if !isPlaylistName(f) || (isURL(f) && !isHTTP(f)) {
+			if isURL(f) && !isHTTP(f) {
+				if _, err := os.Stat(f); errors.Is(err, fs.ErrNotExist) {
+					return nil, fmt.Errorf("%s: %w", f, errURL(f))
+				}
 			}
-		}
-		ext := strings.ToLower(filepath.Ext(f))
-		if ext != ".m3u" && ext != ".m3u8" {
 			out = append(out, media.M3UItem{Path: f})
 			continue
 		}
-		items, err := media.ReadM3UItems(f)
+		items, err := readList(ctx, f)
 		if err != nil {
 			return nil, err
 		}
@@ -182,9 +183,23 @@ func expandPlaylist(files []string) ([]media.M3UItem, error) {
 	return out, nil
 }
 
-// ReadM3U reads an M3U or M3U8 playlist and returns the paths it lists,
-// relative ones resolved against the list's folder. Comment lines (#EXTM3U,
-// #EXTINF and others) and blank lines are skipped; a URL is an error.
+// readList reads the playlist file or http(s) URL list.
+func readList(ctx context.Context, list string) ([]media.M3UItem, error) {
+	if !isHTTP(list) {
+		return media.ReadM3UItems(list)
+	}
+	f, err := openURL(ctx, list)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", list, err)
+	}
+	defer f.Close()
+	return media.ParseList(f, list, strings.EqualFold(path.Ext(urlPath(list)), ".pls"))
+}
+
+// ReadM3U reads an M3U or M3U8 playlist file and returns the paths and
+// http(s) URLs it lists, relative paths resolved against the list's folder.
+// Comment lines (#EXTM3U, #EXTINF and others) and blank lines are skipped;
+// a URL of another scheme is an error.
 func ReadM3U(path string) ([]string, error) {
 	items, err := media.ReadM3UItems(path)
 	if err != nil {
@@ -193,7 +208,7 @@ func ReadM3U(path string) ([]string, error) {
 	paths := make([]string, len(items))
 	for i, it := range items {
 		if it.Err != nil {
-			return nil, fmt.Errorf("%s line %d: %q is a URL; elkspipe plays local files only", path, it.Line, it.Path)
+			return nil, fmt.Errorf("%q %w", it.Path, it.Err)
 		}
 		paths[i] = it.Path
 	}

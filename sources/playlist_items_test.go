@@ -67,10 +67,10 @@ func TestPlaylistURLIsABrokenItem(t *testing.T) {
 	_, list, write := plTwoTonesAndList(t)
 	q := strconv.Quote
 
-	// A URL is a broken item like any other: skipped with a warning...
-	url := "http://example.com/x.mp3"
+	// A URL of another scheme than http(s) is a broken item like any other: skipped with a warning...
+	url := "ftp://example.com/x.mp3"
 	write("#EXTM3U\na.wav\n\n" + url + "\nb.wav\n")
-	reason := "is a URL (line 4 of " + list + "); elkspipe plays local files only"
+	reason := "is a ftp URL (line 4 of " + list + "); elkspipe plays files and http(s) URLs only"
 	n, err, skipped := playText(t, "playlist "+q(list))
 	if err != nil || n != 150 {
 		t.Errorf("on-error=skip: %d frames, %v; want 150, nil", n, err)
@@ -91,9 +91,9 @@ func TestPlaylistURLIsABrokenItem(t *testing.T) {
 	if err == nil || err.Error() != want || len(skipped) != 1 {
 		t.Errorf("only a URL: %v (skipped %q); want %s", err, skipped, want)
 	}
-	// ReadM3U, which returns only paths, still refuses the URL.
+	// ReadM3U, which returns only paths, refuses it.
 	_, err = ReadM3U(list)
-	want = list + " line 1: " + q(url) + " is a URL; elkspipe plays local files only"
+	want = q(url) + " is a ftp URL (line 1 of " + list + "); elkspipe plays files and http(s) URLs only"
 	if err == nil || err.Error() != want {
 		t.Errorf("ReadM3U: %v; want %s", err, want)
 	}

@@ -87,7 +87,7 @@ func TestPlaylistM3UAndFormats(t *testing.T) {
 		t.Errorf("channels=2 gave %v", f)
 	}
 
-	os.WriteFile(m3u, []byte("http://example.com/x.mp3\n"), 0o644)
+	os.WriteFile(m3u, []byte("ftp://example.com/x.mp3\n"), 0o644)
 	if _, err := open(context.Background()); err == nil || !strings.Contains(err.Error(), "URL") {
 		t.Errorf("a URL in the list: %v", err)
 	}

@@ -178,6 +178,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	verbose := fs.Bool("v", false, "print the negotiated chain (automatic stages marked) and stream events")
 	quiet := fs.Bool("q", false, "print nothing but errors (not even warnings: skipped playlist items, an empty trim, a fade longer than the stream)")
 	mp3Cache := fs.Int("mp3-cache", sources.DefaultMP3CacheSize>>20, "`MiB` of memory for decoded MP3 files that loops, playlists and calls replay (0: decode every time)")
+	applyCacheDir := addCacheFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -197,6 +198,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			sources.SetMP3CacheSize(int64(*mp3Cache) << 20)
 		}
 	})
+	applyCacheDir()
 	rest := fs.Args()
 	if len(rest) == 0 {
 		fs.Usage()

@@ -153,6 +153,11 @@ func (src *passSource) expand(rng *rand.Rand) ([]media.M3UItem, error) {
 		if err != nil {
 			return nil, err
 		}
+		for i, it := range items {
+			if it.Err == nil && strings.Contains(it.Path, "://") {
+				items[i].Err = fmt.Errorf("is a URL (line %d of %s); the passthrough formats play local files only", it.Line, f)
+			}
+		}
 		out = append(out, items...)
 	}
 	if len(out) == 0 {
