@@ -120,7 +120,7 @@ import (
 
 	"github.com/elkspipe/elkspipe/pipeline"
 	_ "github.com/elkspipe/elkspipe/sinks"
-	_ "github.com/elkspipe/elkspipe/sinks/elks"
+	"github.com/elkspipe/elkspipe/sinks/elks"
 	"github.com/elkspipe/elkspipe/sources"
 	_ "github.com/elkspipe/elkspipe/transforms"
 )
@@ -150,12 +150,16 @@ Flags:
 // (outputs finished, calls ended with bye after their grace period); a
 // second one quits at once.
 func main() {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-signals
-		cancel()
+		sig := <-signals
+		if sig == syscall.SIGTERM {
+			cancel(elks.ErrDrain) // a server drains: drain-delay, then shutdown-timeout
+		} else {
+			cancel(context.Canceled)
+		}
 		<-signals
 		fmt.Fprintln(os.Stderr, "elkspipe: interrupted again: quitting at once")
 		os.Exit(exitInterrupted)

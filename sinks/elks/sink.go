@@ -55,8 +55,10 @@ func init() {
 				Doc: "address of its own for GET /metrics (Prometheus) and the probes /livez /readyz /healthz; default: beside the calls"},
 			pipeline.Param{Name: "ping", Type: pipeline.TypeDuration, Default: "20s",
 				Doc: "WebSocket ping this often, so that proxies keep idle calls; a call whose pong does not come back within it is dropped (0: no pings)"}.Range(0, 3600),
-			pipeline.Param{Name: "shutdown-timeout", Type: pipeline.TypeDuration, Default: "5s",
-				Doc: "on Ctrl-C or SIGTERM, how long calls may finish before a bye"}.Range(0, 3600),
+			pipeline.Param{Name: "shutdown-timeout", Type: pipeline.TypeDuration, Default: "1h",
+				Doc: "on Ctrl-C or SIGTERM, how long calls may finish before a bye (long: a caller on hold is not cut by a deploy)"}.Range(0, 7*24*3600),
+			pipeline.Param{Name: "drain-delay", Type: pipeline.TypeDuration, Default: "5s",
+				Doc: "on SIGTERM, how long calls are still accepted while /readyz answers 503, so that balancers notice (Ctrl-C: none)"}.Range(0, 3600),
 			// Ogg Opus encoder settings.
 			pipeline.Param{Name: "bitrate", Type: pipeline.TypeRate, Default: "24k",
 				Doc: "format=ogg: Opus bit rate in bits per second"}.Range(6000, 510000),
@@ -88,6 +90,7 @@ func init() {
 					Ping:         a.Duration("ping"),
 				},
 				ShutdownTimeout: a.Duration("shutdown-timeout"),
+				DrainDelay:      a.Duration("drain-delay"),
 				Metrics:         NewMetrics(),
 				MetricsAddr:     a.String("metrics-listen"),
 			}
