@@ -134,6 +134,7 @@ Usage:
   elkspipe inspect NAME         an element's parameters, defaults and ranges
   elkspipe simulate URL [flags] play 46elks against an application (elkspipe simulate -h)
   elkspipe demo [flags]         serve a jingle and call it with the simulator: no files, no account
+  elkspipe version              the version: module, VCS revision, Go (also -version)
 
 Stages: NAME { VALUE | KEY=VALUE }. Durations: 250ms, 1.5s, 2m, 3. Rates: 8k, 44.1k.
 Gains: -6dB or -6.
@@ -181,6 +182,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	verbose := fs.Bool("v", false, "print the negotiated chain (automatic stages marked) and stream events")
 	quiet := fs.Bool("q", false, "print nothing but errors (not even warnings: skipped playlist items, an empty trim, a fade longer than the stream)")
+	logFormat := fs.String("log-format", "text", "a server's log: `text` (log/slog's key=value lines) or json")
+	logLevel := fs.String("log-level", "info", "a server's log: debug, info, warn or error (-v is debug, -q error)")
+	version := fs.Bool("version", false, "print the version (module, VCS revision, Go) and exit")
 	mp3Cache := fs.Int("mp3-cache", sources.DefaultMP3CacheSize>>20, "`MiB` of memory for decoded MP3 files that loops, playlists and calls replay (0: decode every time)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
@@ -191,6 +195,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitOK
 		}
 		return exitUsage
+	}
+	if *version {
+		fmt.Fprintln(stdout, buildVersion())
+		return exitOK
+	}
+	levelSet := false
+	fs.Visit(func(f *flag.Flag) { levelSet = levelSet || f.Name == "log-level" })
+	logOpts, err := parseLogOptions(*logFormat, *logLevel, levelSet, *verbose, *quiet)
+	if err != nil {
+		fmt.Fprintln(stderr, "elkspipe:", err)
+		return exitUsage
+	}
+	if levelSet {
+		*verbose, *quiet = logOpts.verbose(), logOpts.quiet()
 	}
 	if *mp3Cache < 0 || *mp3Cache > 1<<20 {
 		fmt.Fprintf(stderr, "elkspipe: -mp3-cache %d: want 0 to 1048576 MiB\n", *mp3Cache)
@@ -227,6 +245,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "help":
 		fs.Usage()
 		return exitOK
+	case "version":
+		if len(rest) > 1 {
+			fmt.Fprintln(stderr, "elkspipe: version takes no arguments")
+			return exitUsage
+		}
+		fmt.Fprintln(stdout, buildVersion())
+		return exitOK
 	case "simulate":
 		return runSimulate(ctx, rest[1:], stdout, stderr)
 	case "demo":
@@ -241,7 +266,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	var spec *pipeline.Spec
-	var err error
 	if len(rest) == 1 {
 		spec, err = pipeline.Parse(rest[0])
 	} else {
@@ -267,7 +291,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := printer{w: stderr}
 	if serving {
 		prev := slog.Default()
-		out.log = serverLogger(stderr, *verbose, *quiet)
+		out.log = logOpts.logger(stderr)
 		slog.SetDefault(out.log)
 		defer slog.SetDefault(prev)
 	}

@@ -31,7 +31,8 @@ func init() {
 			{Name: "path", Type: pipeline.TypeString, Default: DefaultPath,
 				Doc: "URL path of calls (46elks connects to ws://host:port/path); GET /healthz reports the calls"},
 			{Name: "token", Type: pipeline.TypeString, Secret: true,
-				Doc: "shared secret the URL must carry as ?token=... (401 when missing, 403 when wrong); printed as xxx"},
+				Doc: "shared secret the URL must carry as ?token=... (401 when missing, 403 when wrong); printed as xxx; " +
+					"env:NAME reads it from an environment variable, file:PATH from a file, so that it does not show in ps"},
 			pipeline.Param{Name: "chunk", Type: pipeline.TypeDuration, Default: "100ms",
 				Doc: "audio per message"}.Range(0.01, 0.5),
 			pipeline.Param{Name: "window", Type: pipeline.TypeDuration, Default: "2s",
@@ -71,10 +72,14 @@ func init() {
 			if Format(a.String("format")) != Ogg && (a.Has("bitrate") || a.Has("complexity") || a.Has("frame")) {
 				return nil, errors.New("bitrate, complexity and frame apply to format=ogg only")
 			}
+			token, err := ResolveToken(a.String("token"))
+			if err != nil {
+				return nil, err
+			}
 			srv := &Server{
 				Addr:     a.String("listen"),
 				Path:     a.String("path"),
-				Token:    a.String("token"),
+				Token:    token,
 				MaxCalls: a.Int("max-calls"),
 				KeepOpen: !a.Bool("hangup"),
 				Config: Config{
