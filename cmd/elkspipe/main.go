@@ -82,7 +82,12 @@
 // and every call's events at debug level, with each call's id, and -q
 // keeps only errors. Its line "serving calls" gives the URL to configure
 // at 46elks (ws://HOST:PORT/PATH, with ?token=xxx when a token is set: the
-// token itself is never printed). -mp3-cache MiB sets the memory for the shared
+// token itself is never printed). -log-level debug|info|warn|error sets
+// the server log's level in words (-v is debug, -q error) and -log-format
+// json writes it as JSON lines. A token= of env:NAME or file:PATH is read
+// from that variable or file, so that it does not show in ps. elkspipe
+// version (or -version) prints the module version, VCS revision and Go
+// version. -mp3-cache MiB sets the memory for the shared
 // decodings of MP3 files that loops, playlists and calls replay (64; 0
 // decodes every time).
 //
@@ -100,9 +105,12 @@
 // SIGTERM stops cleanly — at once, even while a stage waits on a silent
 // pipe — and finishes the output file (a WAV header gets its real sizes),
 // exiting with 130: the run was interrupted. A server (elks) asked to stop
-// lets its calls finish for its shutdown-timeout, hangs up on the rest and
-// exits with 0 once everything has closed: stopping is how a server's run
-// ends. A second signal quits at once, with 130.
+// drains: on SIGTERM its /readyz answers 503 at once and it still takes
+// calls for its drain-delay (so that balancers notice; Ctrl-C skips it),
+// then refuses new connections, lets its calls finish for its
+// shutdown-timeout (1h), hangs up on the rest and exits with 0 once
+// everything has closed: stopping is how a server's run ends. A second
+// signal quits at once, with 130.
 package main
 
 import (
