@@ -340,6 +340,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return failed(ctx, stderr, err, "elkspipe: interrupted before anything was written")
 	}
+	if sink, ok := g.Sink.Sink.(*elks.Sink); ok {
+		defer reloadOnHangup(sink.Server())()
+	}
 	if err := p.Run(ctx); err != nil {
 		if serving && err == ctx.Err() {
 			// A server asked to stop (SIGTERM, Ctrl-C) that closed

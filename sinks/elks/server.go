@@ -117,6 +117,12 @@ type Server struct {
 	// the probes (/livez, /readyz, /healthz), apart from the calls';
 	// Serve and ListenAndServe listen on it too.
 	MetricsAddr string
+	// TLSCert and TLSKey, when set, are the PEM files of a certificate
+	// (with its chain) and its key: Serve and ListenAndServe then serve
+	// wss:// (the probes and metrics beside the calls too). They are read
+	// at start, which fails naming them if they cannot be, and again by
+	// ReloadCertificate.
+	TLSCert, TLSKey string
 	// OnListen, if set, is called with the listening address once Serve
 	// listens (useful with port 0).
 	OnListen func(addr net.Addr)
@@ -129,6 +135,7 @@ type Server struct {
 	closing  bool // calls are refused
 	draining bool // the probes say so; calls may still be accepted (DrainDelay)
 	sessions map[*Session]struct{}
+	certs    *certHolder // the TLS certificate, while Serve serves TLS
 	base     context.Context // cancelled to hang up on every call
 	stop     context.CancelFunc
 	changed  chan struct{} // closed and replaced when active changes
@@ -513,6 +520,12 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 	}
+	tln, err := srv.tlsListener(ln)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	ln = tln
 	log := srv.logger()
 	hs := &http.Server{
 		Handler:           srv,
