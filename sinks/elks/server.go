@@ -135,7 +135,7 @@ type Server struct {
 	closing  bool // calls are refused
 	draining bool // the probes say so; calls may still be accepted (DrainDelay)
 	sessions map[*Session]struct{}
-	certs    *certHolder // the TLS certificate, while Serve serves TLS
+	certs    *certHolder     // the TLS certificate, while Serve serves TLS
 	base     context.Context // cancelled to hang up on every call
 	stop     context.CancelFunc
 	changed  chan struct{} // closed and replaced when active changes
