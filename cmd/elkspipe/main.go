@@ -31,7 +31,8 @@
 // before it has been played, and prints a report (gaps, buffered audio,
 // sync latencies, protocol violations). Its flags: -duration, -speed, -rtt,
 // -record, -record-rate, -say, -say-file, -buffer-limit, -calls, -callid,
-// -from, -to, -json and -v (elkspipe simulate -h describes them). It exits
+// -from, -to, -json, -v and -ca (a PEM file of the CAs to trust for a
+// wss:// URL; elkspipe simulate -h describes them). It exits
 // with 0 when the call ran, whatever the application did, 1 when it could
 // not be made (connection refused, upgrade rejected), 2 for usage errors
 // and 130 when interrupted.
