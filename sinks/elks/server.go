@@ -493,8 +493,9 @@ func (srv *Server) drain(ctx context.Context, errc <-chan error) error {
 	}
 }
 
-// Serve serves calls on ln until ctx is cancelled or ln fails. Then it
-// (after DrainDelay, when ctx's cause is ErrDrain) stops accepting, lets the calls going on finish for up to
+// Serve serves calls on ln until ctx is cancelled or ln fails. Then its
+// probes answer 503 and, after DrainDelay when ctx's cause is ErrDrain,
+// it stops accepting, lets the calls going on finish for up to
 // ShutdownTimeout, hangs up on the rest and returns once every call has
 // closed: nil after a cancellation, the listener's error otherwise.
 // Before it serves, it creates the folder that Config.Record's calls
