@@ -31,7 +31,8 @@
 // before it has been played, and prints a report (gaps, buffered audio,
 // sync latencies, protocol violations). Its flags: -duration, -speed, -rtt,
 // -record, -record-rate, -say, -say-file, -buffer-limit, -calls, -callid,
-// -from, -to, -json and -v (elkspipe simulate -h describes them). It exits
+// -from, -to, -json, -v and -ca (a PEM file of the CAs to trust for a
+// wss:// URL; elkspipe simulate -h describes them). It exits
 // with 0 when the call ran, whatever the application did, 1 when it could
 // not be made (connection refused, upgrade rejected), 2 for usage errors
 // and 130 when interrupted.
@@ -82,7 +83,12 @@
 // and every call's events at debug level, with each call's id, and -q
 // keeps only errors. Its line "serving calls" gives the URL to configure
 // at 46elks (ws://HOST:PORT/PATH, with ?token=xxx when a token is set: the
-// token itself is never printed). -mp3-cache MiB sets the memory for the shared
+// token itself is never printed). -log-level debug|info|warn|error sets
+// the server log's level in words (-v is debug, -q error) and -log-format
+// json writes it as JSON lines. A token= of env:NAME or file:PATH is read
+// from that variable or file, so that it does not show in ps. elkspipe
+// version (or -version) prints the module version, VCS revision and Go
+// version. -mp3-cache MiB sets the memory for the shared
 // decodings of MP3 files that loops, playlists and calls replay (64; 0
 // decodes every time).
 //
@@ -100,9 +106,12 @@
 // SIGTERM stops cleanly — at once, even while a stage waits on a silent
 // pipe — and finishes the output file (a WAV header gets its real sizes),
 // exiting with 130: the run was interrupted. A server (elks) asked to stop
-// lets its calls finish for its shutdown-timeout, hangs up on the rest and
-// exits with 0 once everything has closed: stopping is how a server's run
-// ends. A second signal quits at once, with 130.
+// drains: on SIGTERM its /readyz answers 503 at once and it still takes
+// calls for its drain-delay (so that balancers notice; Ctrl-C skips it),
+// then refuses new connections, lets its calls finish for its
+// shutdown-timeout (1h), hangs up on the rest and exits with 0 once
+// everything has closed: stopping is how a server's run ends. A second
+// signal quits at once, with 130.
 package main
 
 import (
@@ -120,7 +129,7 @@ import (
 
 	"github.com/elkspipe/elkspipe/pipeline"
 	_ "github.com/elkspipe/elkspipe/sinks"
-	_ "github.com/elkspipe/elkspipe/sinks/elks"
+	"github.com/elkspipe/elkspipe/sinks/elks"
 	"github.com/elkspipe/elkspipe/sources"
 	_ "github.com/elkspipe/elkspipe/transforms"
 )
@@ -134,6 +143,7 @@ Usage:
   elkspipe inspect NAME         an element's parameters, defaults and ranges
   elkspipe simulate URL [flags] play 46elks against an application (elkspipe simulate -h)
   elkspipe demo [flags]         serve a jingle and call it with the simulator: no files, no account
+  elkspipe version              the version: module, VCS revision, Go (also -version)
 
 Stages: NAME { VALUE | KEY=VALUE }. Durations: 250ms, 1.5s, 2m, 3. Rates: 8k, 44.1k.
 Gains: -6dB or -6.
@@ -150,12 +160,16 @@ Flags:
 // (outputs finished, calls ended with bye after their grace period); a
 // second one quits at once.
 func main() {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-signals
-		cancel()
+		sig := <-signals
+		if sig == syscall.SIGTERM {
+			cancel(elks.ErrDrain) // a server drains: drain-delay, then shutdown-timeout
+		} else {
+			cancel(context.Canceled)
+		}
 		<-signals
 		fmt.Fprintln(os.Stderr, "elkspipe: interrupted again: quitting at once")
 		os.Exit(exitInterrupted)
@@ -177,6 +191,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	verbose := fs.Bool("v", false, "print the negotiated chain (automatic stages marked) and stream events")
 	quiet := fs.Bool("q", false, "print nothing but errors (not even warnings: skipped playlist items, an empty trim, a fade longer than the stream)")
+	logFormat := fs.String("log-format", "text", "a server's log: `text` (log/slog's key=value lines) or json")
+	logLevel := fs.String("log-level", "info", "a server's log: debug, info, warn or error (-v is debug, -q error)")
+	version := fs.Bool("version", false, "print the version (module, VCS revision, Go) and exit")
 	mp3Cache := fs.Int("mp3-cache", sources.DefaultMP3CacheSize>>20, "`MiB` of memory for decoded MP3 files that loops, playlists and calls replay (0: decode every time)")
 	applyCacheDir := addCacheFlag(fs)
 	fs.Usage = func() {
@@ -188,6 +205,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitOK
 		}
 		return exitUsage
+	}
+	if *version {
+		fmt.Fprintln(stdout, buildVersion())
+		return exitOK
+	}
+	levelSet := false
+	fs.Visit(func(f *flag.Flag) { levelSet = levelSet || f.Name == "log-level" })
+	logOpts, err := parseLogOptions(*logFormat, *logLevel, levelSet, *verbose, *quiet)
+	if err != nil {
+		fmt.Fprintln(stderr, "elkspipe:", err)
+		return exitUsage
+	}
+	if levelSet {
+		*verbose, *quiet = logOpts.verbose(), logOpts.quiet()
 	}
 	if *mp3Cache < 0 || *mp3Cache > 1<<20 {
 		fmt.Fprintf(stderr, "elkspipe: -mp3-cache %d: want 0 to 1048576 MiB\n", *mp3Cache)
@@ -225,6 +256,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "help":
 		fs.Usage()
 		return exitOK
+	case "version":
+		if len(rest) > 1 {
+			fmt.Fprintln(stderr, "elkspipe: version takes no arguments")
+			return exitUsage
+		}
+		fmt.Fprintln(stdout, buildVersion())
+		return exitOK
 	case "simulate":
 		return runSimulate(ctx, rest[1:], stdout, stderr)
 	case "demo":
@@ -239,7 +277,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	var spec *pipeline.Spec
-	var err error
 	if len(rest) == 1 {
 		spec, err = pipeline.Parse(rest[0])
 	} else {
@@ -265,7 +302,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := printer{w: stderr}
 	if serving {
 		prev := slog.Default()
-		out.log = serverLogger(stderr, *verbose, *quiet)
+		out.log = logOpts.logger(stderr)
 		slog.SetDefault(out.log)
 		defer slog.SetDefault(prev)
 	}
@@ -305,6 +342,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	mu.Unlock()
 	if err != nil {
 		return failed(ctx, stderr, err, "elkspipe: interrupted before anything was written")
+	}
+	if sink, ok := g.Sink.Sink.(*elks.Sink); ok {
+		defer reloadOnHangup(sink.Server())()
 	}
 	if err := p.Run(ctx); err != nil {
 		if serving && err == ctx.Err() {

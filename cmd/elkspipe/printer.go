@@ -14,20 +14,6 @@ type printer struct {
 	log *slog.Logger // nil: plain lines
 }
 
-// serverLogger is the log of a server pipeline: text lines on w, at
-// debug level with -v (every call's stream events), at error level with
-// -q, at info level otherwise.
-func serverLogger(w io.Writer, verbose, quiet bool) *slog.Logger {
-	level := slog.LevelInfo
-	switch {
-	case verbose:
-		level = slog.LevelDebug
-	case quiet:
-		level = slog.LevelError
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
-}
-
 func (p printer) chain(desc string) {
 	if p.log != nil {
 		p.log.Info("pipeline", "chain", desc)

@@ -30,6 +30,7 @@ Examples:
   elkspipe simulate ws://127.0.0.1:8095/ --duration 30s --record heard.wav
   elkspipe simulate ws://127.0.0.1:8095/hold?token=s3cret --speed 50 --rtt 150ms --json
   elkspipe simulate ws://127.0.0.1:8095/ --say 'tone 440 dur=2s' --calls 10
+  elkspipe simulate wss://calls.example.com/hold --ca ca.pem
 
 Durations are call time: at --speed 10, --duration 30s takes 3 s.
 
@@ -117,6 +118,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	jsonOut := fs.Bool("json", false, "print the report as JSON")
 	fs.Var(sizeFlag{&opt.BufferLimit}, "buffer-limit", "most audio buffered before the call ends with an error (`SIZE` in bytes as sent: 30MB, 500kB)")
 	verbose := fs.Bool("v", false, "log the simulator's events to standard error")
+	caFile := fs.String("ca", "", "trust the certificates in this PEM `FILE` (a CA, or a self-signed certificate) for a wss:// URL, instead of the system's")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, simulateUsage)
 		fs.PrintDefaults()
@@ -156,6 +158,13 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if *calls < 1 {
 		return usage("--calls %d: want at least 1", *calls)
+	}
+	if *caFile != "" {
+		cfg, err := elkstest.LoadCA(*caFile)
+		if err != nil {
+			return usage("--ca: %v", err)
+		}
+		opt.TLS = cfg
 	}
 	switch {
 	case *say != "" && *sayFile != "":

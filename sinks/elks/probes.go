@@ -59,7 +59,7 @@ func (srv *Server) healthz(w http.ResponseWriter) {
 		MaxCalls int    `json:"max_calls"`
 		Total    int64  `json:"total_calls"`
 	}{"ok", srv.active, srv.MaxCalls, srv.total}
-	closing := srv.closing
+	closing := srv.closing || srv.draining
 	srv.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	if closing {
@@ -75,7 +75,7 @@ func (srv *Server) readyz(w http.ResponseWriter) {
 	srv.mu.Lock()
 	why := ""
 	switch {
-	case srv.closing:
+	case srv.closing || srv.draining:
 		why = "draining"
 	case srv.MaxCalls > 0 && srv.active >= srv.MaxCalls:
 		why = fmt.Sprintf("full (max-calls=%d)", srv.MaxCalls)

@@ -49,6 +49,13 @@ func TextHandler(text string) (Handler, error) {
 	return GraphHandler(g), nil
 }
 
+// ErrDrain, as the cause of the cancellation of Serve's context
+// (context.WithCancelCause), asks for a drain: the server keeps accepting
+// calls for DrainDelay while its probes answer 503, then stops. The CLI
+// cancels with it on SIGTERM, what Kubernetes and systemd send to stop a
+// replica.
+var ErrDrain = errors.New("elks: draining (SIGTERM)")
+
 // Defaults of a Server.
 const (
 	DefaultAddr            = ":8095"
@@ -88,9 +95,19 @@ type Server struct {
 	// has played.
 	KeepOpen bool
 	// ShutdownTimeout is how long ListenAndServe and Serve, when their
-	// context is cancelled, let calls finish before hanging up on them;
-	// default 5s, negative: hang up at once.
+	// context is cancelled, let calls finish before hanging up on them
+	// (a bye each); default 5s, negative: hang up at once. A caller on
+	// hold may stay for long: a server behind a rolling deploy sets it
+	// to the longest call it lets finish (the elks sink's default is 1h).
 	ShutdownTimeout time.Duration
+	// DrainDelay is how long Serve keeps accepting calls once its context
+	// is cancelled with the cause ErrDrain (context.WithCancelCause; the
+	// CLI does so on SIGTERM), while /readyz and /healthz already answer
+	// 503: the time a load balancer or Kubernetes takes to notice and
+	// send new calls elsewhere. Then the listener closes (new
+	// connections are refused) and the calls going on get
+	// ShutdownTimeout. Zero or negative, or another cause: no delay.
+	DrainDelay time.Duration
 	// Logger receives the server's logs; default slog.Default().
 	Logger *slog.Logger
 	// Metrics, when set, counts the server's calls and what they do
@@ -100,6 +117,12 @@ type Server struct {
 	// the probes (/livez, /readyz, /healthz), apart from the calls';
 	// Serve and ListenAndServe listen on it too.
 	MetricsAddr string
+	// TLSCert and TLSKey, when set, are the PEM files of a certificate
+	// (with its chain) and its key: Serve and ListenAndServe then serve
+	// wss:// (the probes and metrics beside the calls too). They are read
+	// at start, which fails naming them if they cannot be, and again by
+	// ReloadCertificate.
+	TLSCert, TLSKey string
 	// OnListen, if set, is called with the listening address once Serve
 	// listens (useful with port 0).
 	OnListen func(addr net.Addr)
@@ -109,8 +132,10 @@ type Server struct {
 	active   int // calls: from their hello to their end
 	waiting  int // upgraded connections still waiting for their hello
 	total    int64
-	closing  bool
+	closing  bool // calls are refused
+	draining bool // the probes say so; calls may still be accepted (DrainDelay)
 	sessions map[*Session]struct{}
+	certs    *certHolder     // the TLS certificate, while Serve serves TLS
 	base     context.Context // cancelled to hang up on every call
 	stop     context.CancelFunc
 	changed  chan struct{} // closed and replaced when active changes
@@ -399,7 +424,7 @@ func srvRunCall(base context.Context, s *Session, h Handler, keepOpen bool) {
 func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.init()
 	srv.mu.Lock()
-	srv.closing = true
+	srv.closing, srv.draining = true, true
 	srv.mu.Unlock()
 	if srv.waitIdle(ctx) {
 		return nil
@@ -459,8 +484,32 @@ func (srv *Server) ListenAndServe(ctx context.Context) error {
 // their connections become WebSockets, which keep no HTTP timeouts.
 var httpIdleTimeout = 30 * time.Second
 
-// Serve serves calls on ln until ctx is cancelled or ln fails. Then it
-// stops accepting, lets the calls going on finish for up to
+// drain marks the server draining (its probes answer 503) and, when
+// ctx was cancelled with ErrDrain, keeps accepting calls for DrainDelay
+// so that balancers notice first. It returns the listener's error if it
+// failed meanwhile.
+func (srv *Server) drain(ctx context.Context, errc <-chan error) error {
+	srv.mu.Lock()
+	srv.draining = true
+	srv.mu.Unlock()
+	if srv.DrainDelay <= 0 || !errors.Is(context.Cause(ctx), ErrDrain) {
+		return nil
+	}
+	srv.logger().Info("draining: /readyz answers 503; still accepting calls until the balancers notice",
+		"drain_delay", srv.DrainDelay, "calls", srv.ActiveCalls())
+	t := time.NewTimer(srv.DrainDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case err := <-errc:
+		return err
+	}
+}
+
+// Serve serves calls on ln until ctx is cancelled or ln fails. Then its
+// probes answer 503 and, after DrainDelay when ctx's cause is ErrDrain,
+// it stops accepting, lets the calls going on finish for up to
 // ShutdownTimeout, hangs up on the rest and returns once every call has
 // closed: nil after a cancellation, the listener's error otherwise.
 // Before it serves, it creates the folder that Config.Record's calls
@@ -486,6 +535,12 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 	}
+	tln, err := srv.tlsListener(ln)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	ln = tln
 	log := srv.logger()
 	hs := &http.Server{
 		Handler:           srv,
@@ -520,6 +575,7 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case serveErr = <-errc:
 	case <-ctx.Done():
+		serveErr = srv.drain(ctx, errc)
 	}
 	log.Info("shutting down", "calls", srv.ActiveCalls())
 	srv.logSuppressed()

@@ -7,7 +7,7 @@ import (
 )
 
 // callURL is the URL to give 46elks for calls to a server listening on
-// addr: ws://HOST:PORT/PATH, with ?token=xxx when a token is set (the
+// addr: ws://HOST:PORT/PATH (wss:// with TLS), with ?token=xxx when a token is set (the
 // token itself is never printed). A server listening on every interface
 // is named by the machine's host name, or "<this host>" when that is
 // unknown; a proxy in front of it has a URL of its own.
@@ -26,7 +26,11 @@ func (srv *Server) callURL(addr net.Addr) string {
 		}
 		host = net.JoinHostPort(host, port)
 	}
-	s := "ws://" + host + srv.path()
+	scheme := "ws://"
+	if srv.TLSCert != "" {
+		scheme = "wss://"
+	}
+	s := scheme + host + srv.path()
 	if srv.Token != "" {
 		s += "?token=xxx"
 	}

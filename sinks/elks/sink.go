@@ -31,7 +31,8 @@ func init() {
 			{Name: "path", Type: pipeline.TypeString, Default: DefaultPath,
 				Doc: "URL path of calls (46elks connects to ws://host:port/path); GET /healthz reports the calls"},
 			{Name: "token", Type: pipeline.TypeString, Secret: true,
-				Doc: "shared secret the URL must carry as ?token=... (401 when missing, 403 when wrong); printed as xxx"},
+				Doc: "shared secret the URL must carry as ?token=... (401 when missing, 403 when wrong); printed as xxx; " +
+					"env:NAME reads it from an environment variable, file:PATH from a file, so that it does not show in ps"},
 			pipeline.Param{Name: "chunk", Type: pipeline.TypeDuration, Default: "100ms",
 				Doc: "audio per message"}.Range(0.01, 0.5),
 			pipeline.Param{Name: "window", Type: pipeline.TypeDuration, Default: "2s",
@@ -51,12 +52,18 @@ func init() {
 				Doc: "calls served at once (0: no limit); more are refused with 503"}.Range(0, 1e6),
 			pipeline.Param{Name: "hello-timeout", Type: pipeline.TypeDuration, Default: "10s",
 				Doc: "how long a new connection may wait before the API's hello"}.Range(0.1, 600),
+			{Name: "tls-cert", Type: pipeline.TypePath,
+				Doc: "PEM certificate (with its chain) to serve wss:// directly, with tls-key=; re-read on SIGHUP"},
+			{Name: "tls-key", Type: pipeline.TypePath,
+				Doc: "PEM private key of tls-cert="},
 			{Name: "metrics-listen", Type: pipeline.TypeString,
 				Doc: "address of its own for GET /metrics (Prometheus) and the probes /livez /readyz /healthz; default: beside the calls"},
 			pipeline.Param{Name: "ping", Type: pipeline.TypeDuration, Default: "20s",
 				Doc: "WebSocket ping this often, so that proxies keep idle calls; a call whose pong does not come back within it is dropped (0: no pings)"}.Range(0, 3600),
-			pipeline.Param{Name: "shutdown-timeout", Type: pipeline.TypeDuration, Default: "5s",
-				Doc: "on Ctrl-C or SIGTERM, how long calls may finish before a bye"}.Range(0, 3600),
+			pipeline.Param{Name: "shutdown-timeout", Type: pipeline.TypeDuration, Default: "1h",
+				Doc: "on Ctrl-C or SIGTERM, how long calls may finish before a bye (long: a caller on hold is not cut by a deploy)"}.Range(0, 7*24*3600),
+			pipeline.Param{Name: "drain-delay", Type: pipeline.TypeDuration, Default: "5s",
+				Doc: "on SIGTERM, how long calls are still accepted while /readyz answers 503, so that balancers notice (Ctrl-C: none)"}.Range(0, 3600),
 			// Ogg Opus encoder settings.
 			pipeline.Param{Name: "bitrate", Type: pipeline.TypeRate, Default: "24k",
 				Doc: "format=ogg: Opus bit rate in bits per second"}.Range(6000, 510000),
@@ -69,10 +76,14 @@ func init() {
 			if Format(a.String("format")) != Ogg && (a.Has("bitrate") || a.Has("complexity") || a.Has("frame")) {
 				return nil, errors.New("bitrate, complexity and frame apply to format=ogg only")
 			}
+			token, err := ResolveToken(a.String("token"))
+			if err != nil {
+				return nil, err
+			}
 			srv := &Server{
 				Addr:     a.String("listen"),
 				Path:     a.String("path"),
-				Token:    a.String("token"),
+				Token:    token,
 				MaxCalls: a.Int("max-calls"),
 				KeepOpen: !a.Bool("hangup"),
 				Config: Config{
@@ -88,6 +99,9 @@ func init() {
 					Ping:         a.Duration("ping"),
 				},
 				ShutdownTimeout: a.Duration("shutdown-timeout"),
+				DrainDelay:      a.Duration("drain-delay"),
+				TLSCert:         a.String("tls-cert"),
+				TLSKey:          a.String("tls-key"),
 				Metrics:         NewMetrics(),
 				MetricsAddr:     a.String("metrics-listen"),
 			}

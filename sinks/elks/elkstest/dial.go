@@ -2,9 +2,12 @@ package elkstest
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -21,11 +24,18 @@ const readLimit = 16 << 20
 // dialTimeout bounds the connection and the WebSocket handshake.
 const dialTimeout = 10 * time.Second
 
-// dial connects to the application, as 46elks does for every call.
-func dial(ctx context.Context, u string) (elks.Transport, error) {
+// dial connects to the application, as 46elks does for every call, with
+// tlsConfig for a wss:// URL (nil: the system's defaults).
+func dial(ctx context.Context, u string, tlsConfig *tls.Config) (elks.Transport, error) {
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	conn, resp, err := websocket.Dial(dctx, u, nil)
+	var opts *websocket.DialOptions
+	if tlsConfig != nil {
+		opts = &websocket.DialOptions{HTTPClient: &http.Client{
+			Transport: &http.Transport{TLSClientConfig: tlsConfig, ForceAttemptHTTP2: false},
+		}}
+	}
+	conn, resp, err := websocket.Dial(dctx, u, opts)
 	u = redact(u)
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
@@ -46,6 +56,22 @@ func dial(ctx context.Context, u string) (elks.Transport, error) {
 	}
 	conn.SetReadLimit(readLimit)
 	return wsConn{conn}, nil
+}
+
+// LoadCA returns a TLS configuration that trusts the certificates of the
+// PEM file path (a CA, or a self-signed server certificate) besides
+// none of the system's: for Options.TLS, to call an application whose
+// certificate the system does not trust.
+func LoadCA(path string) (*tls.Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("CA file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("CA file %s: no PEM certificate in it", path)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
 // wsConn is the simulator's side of a dialled WebSocket, as an

@@ -29,7 +29,7 @@ func Call(ctx context.Context, opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := dial(ctx, opt.URL)
+	conn, err := dial(ctx, opt.URL, opt.TLS)
 	if err != nil {
 		rec.discard()
 		return nil, err

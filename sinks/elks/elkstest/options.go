@@ -2,6 +2,7 @@ package elkstest
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -31,6 +32,10 @@ type Options struct {
 	// ws://127.0.0.1:8095/?token=s3cret (http and https work too). Run,
 	// which is given its connection, only puts it in the report.
 	URL string
+	// TLS configures the connection to a wss:// URL (its RootCAs: the
+	// certificates of an application whose CA the system does not
+	// trust, see LoadCA); nil: the system's defaults.
+	TLS *tls.Config
 	// CallID, From and To go in the hello message. CallID defaults to 32
 	// random hex digits, From to DefaultFrom, To to DefaultTo.
 	CallID, From, To string
