@@ -14,8 +14,8 @@ import (
 // syntax, no sink) or the word hangup. The pipeline served is the prompt.
 // A key of the menu interrupts what plays (barge-in: the caller hears the
 // option at once, whatever was queued) and plays its option; when the
-// option ends, the prompt starts again from its beginning. hangup hangs
-// up at once. A key not in the menu is logged and ignored. When the
+// option ends, the prompt starts again from its beginning. hangup
+// interrupts what plays and hangs up at once. A key not in the menu is logged and ignored. When the
 // prompt ends (a prompt that is not looped), the call ends as without a
 // menu (hangup=), and keys pressed until its audio has played still
 // count.
