@@ -2,6 +2,7 @@ package elkstest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"strings"
@@ -92,6 +93,10 @@ func TestPressReport(t *testing.T) {
 		}
 		if r.Interrupts != 1 || r.CallerAudio.NeverAsked {
 			t.Errorf("interrupts %d, caller audio %+v", r.Interrupts, r.CallerAudio)
+		}
+		b, _ := json.Marshal(r.Digits)
+		if want := `[{"key":"2","at":3,"sent":true,"interrupt":3.04,"heard":3.04,"latency":0.04}]`; string(b) != want {
+			t.Errorf("JSON %s, want %s", b, want)
 		}
 		var text strings.Builder
 		r.WriteText(&text)
