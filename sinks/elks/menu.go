@@ -79,7 +79,7 @@ func newIVR(a pipeline.Args, f Format) (*ivr, error) {
 		} else {
 			g, err := pipeline.SourceGraph(text)
 			if err != nil {
-				return nil, fmt.Errorf("%s=%q: %w", k.name, text, err)
+				return nil, fmt.Errorf("%s: %w", k.name, err)
 			}
 			o.g = g
 		}
