@@ -31,6 +31,7 @@ Examples:
   elkspipe simulate ws://127.0.0.1:8095/hold?token=s3cret --speed 50 --rtt 150ms --json
   elkspipe simulate ws://127.0.0.1:8095/ --say 'tone 440 dur=2s' --calls 10
   elkspipe simulate wss://calls.example.com/hold --ca ca.pem
+  elkspipe simulate ws://127.0.0.1:8095/ --dtmf '1@2s,#@4s' --duration 8s
 
 Durations are call time: at --speed 10, --duration 30s takes 3 s.
 
@@ -111,6 +112,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.IntVar(&opt.RecordRate, "record-rate", 0, "sample rate of the recording; 0: that of the first audio")
 	say := fs.String("say", "", "the caller's voice: sources and transforms in pipe syntax, e.g. 'tone 440 dur=2s', sent once the application asks for it with listening")
 	sayFile := fs.String("say-file", "", "the caller's voice from a WAV or MP3 `FILE`")
+	dtmf := fs.String("dtmf", "", "keys the caller presses, `KEY@TIME,...` of call time, e.g. '1@2s,5@4s': DTMF tones (100 ms at -12 dBFS) mixed into the caller's audio; the report says what the caller heard after each")
 	fs.StringVar(&opt.CallID, "callid", "", "call id in hello (default: random; with --calls, ID-1, ID-2, ...)")
 	fs.StringVar(&opt.From, "from", elkstest.DefaultFrom, "caller number in hello")
 	fs.StringVar(&opt.To, "to", elkstest.DefaultTo, "called number in hello")
@@ -152,6 +154,13 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if opt.Speed <= 0 {
 		return usage("--speed %g: want more than 0", opt.Speed)
+	}
+	if *dtmf != "" {
+		ps, err := elkstest.ParsePresses(*dtmf)
+		if err != nil {
+			return usage("--dtmf: %v", err)
+		}
+		opt.DTMF = ps
 	}
 	if err := opt.Check(); err != nil {
 		return usage("%v", err)

@@ -260,6 +260,8 @@ func TestSimulateErrors(t *testing.T) {
 		{"ws://x/", "--say", "tone 440", "--say-file", "a.wav"},
 		{"ws://x/", "--say", "tnoe 440"},
 		{"ws://x/", "--say", "tone 440 | wav out.wav"},
+		{"ws://x/", "--dtmf", "x@1s"},
+		{"ws://x/", "--dtmf", "1@2s,2@2.05s"},
 	} {
 		if code, _, errOut := simulate(t, args...); code != exitUsage || errOut == "" {
 			t.Errorf("%q: exit %d, stderr %q", args, code, errOut)

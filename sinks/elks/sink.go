@@ -22,7 +22,7 @@ func init() {
 			"where every call plays a fresh instance, paced by sync checkpoints",
 		Example: "file hold.mp3 | loop | elks format=ulaw listen=:8095",
 		Details: formatsText,
-		Params: []pipeline.Param{
+		Params: append([]pipeline.Param{
 			{Name: "format", Type: pipeline.TypeEnum, Positional: true, Choices: formatNames(), Default: string(DefaultFormat),
 				Hints: formatHints,
 				Doc:   "audio sent to the caller (the table below); wav or mp3 pass the files through untouched"},
@@ -71,7 +71,7 @@ func init() {
 				Doc: "format=ogg: Opus encoder effort, 1 (fastest) to 10 (best)"}.Range(1, 10),
 			pipeline.Param{Name: "frame", Type: pipeline.TypeDuration, Default: "20ms",
 				Doc: "format=ogg: audio per Opus packet: 2.5ms, 5ms, 10ms, 20ms, 40ms or 60ms"}.Range(0.0025, 0.06),
-		},
+		}, ivrParams()...),
 		NewSink: func(a pipeline.Args) (pipeline.Sink, error) {
 			if Format(a.String("format")) != Ogg && (a.Has("bitrate") || a.Has("complexity") || a.Has("frame")) {
 				return nil, errors.New("bitrate, complexity and frame apply to format=ogg only")
@@ -114,7 +114,19 @@ func init() {
 			if srv.ShutdownTimeout == 0 {
 				srv.ShutdownTimeout = -1 // shutdown-timeout=0: hang up at once
 			}
-			return NewSink(srv)
+			menu, err := newIVR(a, srv.Config.Format)
+			if err != nil {
+				return nil, err
+			}
+			if menu != nil {
+				srv.Config.DTMF = true
+			}
+			k, err := NewSink(srv)
+			if err != nil {
+				return nil, err
+			}
+			k.ivr = menu
+			return k, nil
 		},
 	})
 }
@@ -135,6 +147,7 @@ var formatHints = map[string]string{
 // pipeline.Server, so pipeline.Build and Run hand it the Graph).
 type Sink struct {
 	srv *Server
+	ivr *ivr // barge-in and menu (menu.go), nil for none
 }
 
 // NewSink returns a sink that serves calls with srv. It checks srv's
@@ -230,6 +243,11 @@ func (k *Sink) Serve(ctx context.Context, g *pipeline.Graph) error {
 		}
 		srv.logger().Debug("pipeline checked", "chain", names, "took", time.Since(start))
 		handler = GraphHandler(g)
+	}
+	if k.ivr != nil {
+		if handler, err = k.ivrHandler(ctx, g); err != nil {
+			return err
+		}
 	}
 	if srv.Handler == nil {
 		srv.Handler = handler

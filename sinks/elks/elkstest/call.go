@@ -114,6 +114,7 @@ func newCall(opt Options, t elks.Transport, rec *recorder) *call {
 			Violations:  map[ViolationKind]int{},
 			Problems:    []Problem{},
 			Gaps:        Gaps{List: []Gap{}},
+			Digits:      newDigitReports(opt.DTMF),
 		},
 	}
 	return c
@@ -415,7 +416,7 @@ func (c *call) onListening(t time.Duration, f elks.Format) {
 		c.problem(t, BadFormat, "listening: the API does not send %s audio", f)
 		return
 	}
-	if c.opt.Say == nil {
+	if c.opt.Say == nil && len(c.rep.Digits) == 0 {
 		return
 	}
 	if c.say != nil {
@@ -424,13 +425,19 @@ func (c *call) onListening(t time.Duration, f elks.Format) {
 		}
 		c.stopSay()
 	}
+	tones, err := pressTones(c.rep.Digits, t, info.Rate)
+	if err != nil {
+		c.rep.CallerAudio.Error = "the keys' tones: " + err.Error()
+		c.rep.CallerAudio.Format = string(f)
+		return
+	}
 	enc, err := elks.NewEncoder(f)
 	if err != nil {
 		c.rep.CallerAudio.Error = fmt.Sprintf("format %s not encodable by this simulator build: %v", f, err)
 		c.rep.CallerAudio.Format = string(f)
 		return
 	}
-	c.say = startVoice(c.opt.Say, f, info.Rate, enc, c.conn, c.speed)
+	c.say = startVoice(c.opt.Say, tones, f, info.Rate, enc, c.conn, c.speed)
 }
 
 func (c *call) stopSay() {
@@ -445,6 +452,11 @@ func (c *call) stopSay() {
 	ca.Seconds += st.Seconds
 	if st.err != "" {
 		ca.Error = st.err
+	}
+	for _, t := range c.say.tones {
+		if t.pos < st.frames {
+			c.rep.Digits[t.index].Sent = true
+		}
 	}
 	c.say = nil
 }
@@ -574,7 +586,7 @@ func (c *call) finishReport() {
 		r.Syncs.MinLatency, r.Syncs.MaxLatency = lo.Seconds(), hi.Seconds()
 		r.Syncs.AvgLatency = (sum / time.Duration(n)).Seconds()
 	}
-	if c.opt.Say != nil && len(r.Listenings) == 0 {
+	if (c.opt.Say != nil || len(r.Digits) > 0) && len(r.Listenings) == 0 {
 		r.CallerAudio.NeverAsked = true
 	}
 	if c.rec != nil {

@@ -68,6 +68,12 @@ type Options struct {
 	// listening, the simulator opens it and sends its audio in the
 	// listening format, in 20 ms messages paced at Speed.
 	Say pipeline.Opener
+	// DTMF are the keys the caller presses: each a DTMF tone (PressTone
+	// at PressLevel) mixed into the caller's audio at its call time, in
+	// the listening format; with no Say, into silence. Report.Digits
+	// tells what the caller heard after each. ParsePresses reads them
+	// from text such as "1@2s,5@4s".
+	DTMF []Press
 	// Logger receives the simulator's logs; nil means none.
 	Logger *slog.Logger
 }
@@ -106,6 +112,9 @@ func (o Options) normalize(dialling bool) (Options, error) {
 		if err := (pipeline.Format{Rate: o.RecordRate, Channels: 1}).Validate(); err != nil {
 			return o, fmt.Errorf("record rate: %v", err)
 		}
+	}
+	if err := checkPresses(o.DTMF); err != nil {
+		return o, fmt.Errorf("dtmf: %v", err)
 	}
 	if o.CallID == "" {
 		o.CallID = randomID()

@@ -12,6 +12,7 @@ import (
 // start to end (call time).
 type segment struct {
 	start, end time.Duration
+	arrived    time.Duration // call time its message arrived
 	frames     int64
 	rate       int
 	bytes      int64         // audio bytes as sent that it stands for
@@ -73,7 +74,7 @@ func (c *call) addAudio(t time.Duration, frames int64, rate int, bytes int64, sa
 		return
 	}
 	c.advance(t)
-	s := segment{frames: frames, rate: rate, bytes: bytes, samples: samples}
+	s := segment{arrived: t, frames: frames, rate: rate, bytes: bytes, samples: samples}
 	if c.playEnd >= t || !c.started {
 		s.start = max(c.playEnd, t)
 		if !c.started {
@@ -126,6 +127,9 @@ func (c *call) advance(t time.Duration) {
 // play records that frames of s were heard.
 func (c *call) play(s *segment, frames int64) {
 	c.rep.Played += float64(frames) / float64(s.rate)
+	if frames > 0 && len(c.rep.Digits) > 0 {
+		c.onPressHeard(s.arrived, s.start)
+	}
 	if c.rec == nil {
 		return
 	}
@@ -221,6 +225,7 @@ func (c *call) resolveSyncs(t time.Duration, seq int, consumed int64, done bool)
 
 func (c *call) onInterrupt(t time.Duration) {
 	c.rep.Interrupts++
+	c.onPressInterrupt(t)
 	c.closeFile(t, true)
 	c.cut(t)
 	c.dryByStop = true

@@ -47,6 +47,9 @@ type Report struct {
 	Interrupts int `json:"interrupts"`
 	// CallerAudio is what the simulator sent as the caller's voice.
 	CallerAudio CallerAudio `json:"caller_audio"`
+	// Digits are the keys the caller pressed (Options.DTMF), in order of
+	// time, each with what the caller heard after it.
+	Digits []DigitReport `json:"digits,omitempty"`
 	// Violations counts the application's protocol violations by kind
 	// (malformed and unknown messages included); Problems describes the
 	// first of them (at most 50).
@@ -90,9 +93,10 @@ type CallerAudio struct {
 	Audio
 	Format string `json:"format,omitempty"`
 	Error  string `json:"error,omitempty"`
-	// NeverAsked is set when the simulator had a voice to send (Options.Say)
-	// but the application never asked for the caller's audio (no
-	// listening message), so none was sent.
+	// NeverAsked is set when the simulator had a voice or keys to send
+	// (Options.Say, Options.DTMF) but the application never asked for
+	// the caller's audio (no listening message), so none was sent: no
+	// key reached it.
 	NeverAsked bool `json:"never_asked,omitempty"`
 }
 

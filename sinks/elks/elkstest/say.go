@@ -16,17 +16,21 @@ const sayChunk = 20 * time.Millisecond
 // call's clock, from its own goroutine.
 type voice struct {
 	format elks.Format
+	tones  []pressTone
 	stopCh chan struct{}
 	done   chan voiceStats
 }
 
 type voiceStats struct {
 	Audio
-	err string
+	frames int64 // sent
+	err    string
 }
 
-func startVoice(open pipeline.Opener, f elks.Format, rate int, enc elks.Encoder, conn *sender, speed float64) *voice {
-	s := &voice{format: f, stopCh: make(chan struct{}), done: make(chan voiceStats, 1)}
+// startVoice sends the caller's audio: open's (nil for silence) with
+// tones mixed in.
+func startVoice(open pipeline.Opener, tones []pressTone, f elks.Format, rate int, enc elks.Encoder, conn *sender, speed float64) *voice {
+	s := &voice{format: f, tones: tones, stopCh: make(chan struct{}), done: make(chan voiceStats, 1)}
 	go func() {
 		s.done <- s.run(open, rate, enc, conn, speed)
 	}()
@@ -49,18 +53,22 @@ func (s *voice) run(open pipeline.Opener, rate int, enc elks.Encoder, conn *send
 		case <-ctx.Done():
 		}
 	}()
-	src, err := open(ctx)
-	if err != nil {
-		st.err = "opening the caller's audio: " + err.Error()
-		return st
+	mix := &pressMixer{rate: rate, tones: s.tones}
+	if open != nil {
+		src, err := open(ctx)
+		if err != nil {
+			st.err = "opening the caller's audio: " + err.Error()
+			return st
+		}
+		conv, _, err := pipeline.Convert(src, pipeline.Format{Rate: rate, Channels: 1})
+		if err != nil {
+			pipeline.Close(src)
+			st.err = "converting the caller's audio: " + err.Error()
+			return st
+		}
+		mix.base = conv
 	}
-	conv, _, err := pipeline.Convert(src, pipeline.Format{Rate: rate, Channels: 1})
-	if err != nil {
-		pipeline.Close(src)
-		st.err = "converting the caller's audio: " + err.Error()
-		return st
-	}
-	src = conv
+	var src pipeline.Source = mix
 	defer pipeline.Close(src)
 	chunk := int(int64(rate) * int64(sayChunk) / int64(time.Second))
 	buf := make([]float32, chunk)
@@ -95,6 +103,7 @@ func (s *voice) run(open pipeline.Opener, rate int, enc elks.Encoder, conn *send
 		st.Messages++
 		st.Bytes += int64(len(wire))
 		st.Seconds += float64(n) / float64(rate)
+		st.frames += int64(n)
 		if rerr != nil {
 			return st
 		}

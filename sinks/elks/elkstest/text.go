@@ -56,6 +56,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		p("%s", line)
 	}
+	for _, d := range r.Digits {
+		p("%s", digitLine(d))
+	}
 	if len(r.Violations) == 0 {
 		p("protocol violations: none")
 	} else {
@@ -208,4 +211,21 @@ func (s Summary) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "protocol violations: %s\n", fmtCounts(s.Violations))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// digitLine renders what happened after a key the caller pressed.
+func digitLine(d DigitReport) string {
+	line := fmt.Sprintf("key %s at %s: ", d.Key, fmtSec(d.At))
+	if !d.Sent {
+		return line + "never sent (pressed before the application asked for the caller's audio, or after the call)"
+	}
+	if d.Interrupt != nil {
+		line += fmt.Sprintf("interrupt at %s, ", fmtSec(*d.Interrupt))
+	} else {
+		line += "no interrupt, "
+	}
+	if d.Heard == nil {
+		return line + "no audio heard after it"
+	}
+	return line + fmt.Sprintf("new audio heard at %s (%s after the key)", fmtSec(*d.Heard), fmtSec(*d.Latency))
 }
