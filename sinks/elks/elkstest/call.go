@@ -62,7 +62,7 @@ type call struct {
 	speed float64
 
 	in         chan inbound
-	free       chan []byte // buffers of messages read, returned by the loop for the reader to reuse
+	free       chan []byte   // buffers of messages read, returned by the loop for the reader to reuse
 	quit       chan struct{} // closed when the call no longer reads in
 	readCancel context.CancelFunc
 	readerDone chan struct{}
