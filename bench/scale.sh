@@ -6,7 +6,8 @@
 # a percentage of one core (over the simulator's run), its CPU per
 # call-second of audio played, its peak RSS (VmHWM), the gaps and failed
 # calls the simulator saw, and the first-audio percentiles (hello to first
-# audio). Cases: a looped 30 s 44.1 kHz stereo MP3 and a looped playlist
+# audio), and the simulator's CPU as a percentage of one core (near 100%,
+# the simulator is the bottleneck and its gaps are its own). Cases: a looped 30 s 44.1 kHz stereo MP3 and a looped playlist
 # of two 15 s MP3s, at ulaw and pcm_16000. Linux only; needs sox, lame,
 # jq and taskset, and at least 2 cores. Usage:
 #
@@ -64,8 +65,8 @@ seconds() {
 }
 
 echo "server on CPU $server_cpu, simulator on CPU $sim_cpu; calls of $duration arriving at $rate/s (Poisson)"
-printf '%-9s %-10s %6s %8s %12s %9s %6s %7s %9s %9s %9s\n' \
-	source format calls "CPU%" "ms/call-s" "RSS MiB" gaps failed "fa p50" "fa p99" "fa max"
+printf '%-9s %-10s %6s %8s %12s %9s %6s %7s %9s %9s %9s %8s\n' \
+	source format calls "CPU%" "ms/call-s" "RSS MiB" gaps failed "fa p50" "fa p99" "fa max" "sim CPU%"
 port=18500
 for calls in "${counts[@]}"; do
 	for src in mp3 playlist; do
@@ -85,7 +86,7 @@ for calls in "${counts[@]}"; do
 			limit=$(awk -v n="$calls" -v r="$rate" -v d="$(seconds "$duration")" 'BEGIN { printf "%d", n / r + d + 60 }')
 			before=$(cpu "$server")
 			start=$(date +%s.%N)
-			taskset -c "$sim_cpu" timeout "$limit" "$tmp/elkspipe" simulate "ws://127.0.0.1:$port/" \
+			taskset -c "$sim_cpu" /usr/bin/time -f "%U %S" -o "$tmp/sim.time" timeout "$limit" "$tmp/elkspipe" simulate "ws://127.0.0.1:$port/" \
 				--calls "$calls" --rate "$rate" --duration "$duration" --summary --json \
 				>"$tmp/sim.json" 2>"$tmp/sim.err" || true
 			end=$(date +%s.%N)
@@ -94,13 +95,16 @@ for calls in "${counts[@]}"; do
 			kill "$server"
 			wait "$server" 2>/dev/null || true
 			server=""
+			simcpu=$(awk '{ print $1 + $2 }' "$tmp/sim.time")
+			# Why calls failed, once per reason.
+			sed -n 's/^elkspipe simulate: call [0-9]*: //p' "$tmp/sim.err" | sort | uniq -c | sed "s/^/    $src $format $calls: /" >&2
 			if ! jq -e .summary "$tmp/sim.json" >/dev/null 2>&1; then
 				echo "$src $format $calls: the simulator gave no summary:" >&2
 				head -5 "$tmp/sim.err" >&2
 				continue
 			fi
 			jq -r --arg src "$src" --arg format "$format" --argjson cpu "$(awk -v a="$after" -v b="$before" 'BEGIN { print a - b }')" \
-				--argjson wall "$(awk -v a="$end" -v b="$start" 'BEGIN { print a - b }')" --argjson rss "$rss" '
+				--argjson wall "$(awk -v a="$end" -v b="$start" 'BEGIN { print a - b }')" --argjson rss "$rss" --argjson simcpu "$simcpu" '
 				.summary as $s
 				| ($s.first_audio) as $f
 				| [$src, $format, ($s.calls | tostring),
@@ -109,9 +113,10 @@ for calls in "${counts[@]}"; do
 				   ($rss | tostring), ($s.gaps | tostring), ($s.failed | tostring),
 				   (($f.p50 * 1000 * 10 | round / 10 | tostring) + "ms"),
 				   (($f.p99 * 1000 * 10 | round / 10 | tostring) + "ms"),
-				   (($f.max * 1000 * 10 | round / 10 | tostring) + "ms")]
+				   (($f.max * 1000 * 10 | round / 10 | tostring) + "ms"),
+				   (100 * $simcpu / $wall | floor | tostring)]
 				| @tsv' "$tmp/sim.json" |
-				awk -F'\t' '{ printf "%-9s %-10s %6s %8s %12s %9s %6s %7s %9s %9s %9s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 }'
+				awk -F'\t' '{ printf "%-9s %-10s %6s %8s %12s %9s %6s %7s %9s %9s %9s %8s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 }'
 		done
 	done
 done

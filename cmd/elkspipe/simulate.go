@@ -30,6 +30,7 @@ Examples:
   elkspipe simulate ws://127.0.0.1:8095/ --duration 30s --record heard.wav
   elkspipe simulate ws://127.0.0.1:8095/hold?token=s3cret --speed 50 --rtt 150ms --json
   elkspipe simulate ws://127.0.0.1:8095/ --say 'tone 440 dur=2s' --calls 10
+  elkspipe simulate ws://127.0.0.1:8095/ --calls 1000 --rate 100 --duration 60s --summary
 
 Durations are call time: at --speed 10, --duration 30s takes 3 s.
 
