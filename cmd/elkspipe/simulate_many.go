@@ -20,12 +20,14 @@ func simulateMany(ctx context.Context, opt elkstest.Options, load elkstest.Load,
 		sum     elkstest.Summarizer
 		reports []*elkstest.Report
 		errs    []error
+		started int // calls start in order: the highest number given to done
 	)
 	if !summaryOnly {
 		reports = make([]*elkstest.Report, load.Calls)
 	}
 	err := elkstest.Drive(ctx, opt, load, func(n int, r *elkstest.Report, err error) {
 		sum.Add(r)
+		started = max(started, n)
 		if reports != nil {
 			reports[n-1] = r
 		}
@@ -51,7 +53,8 @@ func simulateMany(ctx context.Context, opt elkstest.Options, load elkstest.Load,
 		var werr error
 		switch {
 		case !summaryOnly:
-			werr = writeReports(stdout, reports, load.Calls, asJSON)
+			// Calls that an interruption kept from starting are not reported.
+			werr = writeReports(stdout, reports[:started], load.Calls, asJSON)
 		case asJSON:
 			werr = writeJSON(stdout, struct {
 				Summary elkstest.Summary `json:"summary"`
