@@ -32,6 +32,7 @@ Examples:
   elkspipe simulate ws://127.0.0.1:8095/ --say 'tone 440 dur=2s' --calls 10
   elkspipe simulate wss://calls.example.com/hold --ca ca.pem
   elkspipe simulate ws://127.0.0.1:8095/ --dtmf '1@2s,#@4s' --duration 8s
+  elkspipe simulate ws://127.0.0.1:8095/ --calls 1000 --rate 100 --duration 60s --summary
 
 Durations are call time: at --speed 10, --duration 30s takes 3 s.
 
@@ -117,6 +118,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.StringVar(&opt.From, "from", elkstest.DefaultFrom, "caller number in hello")
 	fs.StringVar(&opt.To, "to", elkstest.DefaultTo, "called number in hello")
 	calls := fs.Int("calls", 1, "number of concurrent calls")
+	rate := fs.Float64("rate", 0, "start calls at this mean rate per second of wall time, arriving at random as real callers do (Poisson); 0: all at once")
+	summaryOnly := fs.Bool("summary", false, "with --calls, print only the summary and keep no call's report once it has ended (for thousands of calls)")
 	jsonOut := fs.Bool("json", false, "print the report as JSON")
 	fs.Var(sizeFlag{&opt.BufferLimit}, "buffer-limit", "most audio buffered before the call ends with an error (`SIZE` in bytes as sent: 30MB, 500kB)")
 	verbose := fs.Bool("v", false, "log the simulator's events to standard error")
@@ -175,6 +178,10 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		opt.TLS = cfg
 	}
+	load := elkstest.Load{Calls: *calls, Rate: *rate}
+	if *rate < 0 || *rate > 1e6 || *rate != *rate {
+		return usage("--rate %g: want 0 (all at once) up to 1000000 calls per second", *rate)
+	}
 	switch {
 	case *say != "" && *sayFile != "":
 		return usage("--say and --say-file both given: choose one")
@@ -204,6 +211,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		opt.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
 
+	if *summaryOnly || *rate > 0 {
+		return simulateMany(ctx, opt, load, *summaryOnly, *jsonOut, stdout, stderr)
+	}
 	reports, err := elkstest.Calls(ctx, opt, *calls)
 	interrupted := ctx.Err() != nil && errors.Is(err, ctx.Err())
 	if err != nil && !interrupted {

@@ -62,6 +62,7 @@ type call struct {
 	speed float64
 
 	in         chan inbound
+	free       chan []byte   // buffers of messages read, returned by the loop for the reader to reuse
 	quit       chan struct{} // closed when the call no longer reads in
 	readCancel context.CancelFunc
 	readerDone chan struct{}
@@ -102,7 +103,8 @@ func newCall(opt Options, t elks.Transport, rec *recorder) *call {
 		conn:  &sender{t: t},
 		log:   opt.Logger.With("callid", opt.CallID, "from", opt.From, "to", opt.To),
 		speed: opt.Speed,
-		in:    make(chan inbound, 64),
+		in:    make(chan inbound, inboundQueue),
+		free:  make(chan []byte, inboundQueue+2),
 		quit:  make(chan struct{}),
 		rec:   rec,
 		rep: &Report{
@@ -157,7 +159,7 @@ func (c *call) reader(ctx context.Context) {
 		ev := inbound{at: time.Now()}
 		switch {
 		case err == nil:
-			ev.data = bytes.Clone(data) // the transport may reuse data
+			ev.data = append(c.buffer(), data...) // the transport may reuse data
 		case errors.Is(err, elks.ErrMalformed):
 			ev.bad = err
 		default:
@@ -171,6 +173,32 @@ func (c *call) reader(ctx context.Context) {
 		if ev.err != nil {
 			return
 		}
+	}
+}
+
+// inboundQueue is how many messages read the reader may hold ahead of the
+// call's loop.
+const inboundQueue = 64
+
+// buffer returns an empty buffer for a message read: one the loop is done
+// with, or a new one.
+func (c *call) buffer() []byte {
+	select {
+	case b := <-c.free:
+		return b[:0]
+	default:
+		return nil
+	}
+}
+
+// recycle gives the buffer of a message handled back to the reader.
+func (c *call) recycle(ev inbound) {
+	if ev.data == nil {
+		return
+	}
+	select {
+	case c.free <- ev.data:
+	default:
 	}
 }
 
@@ -219,6 +247,7 @@ func (c *call) loop(ctx context.Context) {
 		select {
 		case ev := <-c.in:
 			c.onInbound(ev)
+			c.recycle(ev)
 		case ev := <-fileEvents:
 			c.onFileEvent(c.file, ev, c.now())
 		case <-wake:

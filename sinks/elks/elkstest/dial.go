@@ -1,6 +1,7 @@
 package elkstest
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -55,7 +56,7 @@ func dial(ctx context.Context, u string, tlsConfig *tls.Config) (elks.Transport,
 		return nil, fmt.Errorf("cannot connect to %s: %v", u, dialCause(err))
 	}
 	conn.SetReadLimit(readLimit)
-	return wsConn{conn}, nil
+	return &wsConn{c: conn}, nil
 }
 
 // LoadCA returns a TLS configuration that trusts the certificates of the
@@ -77,25 +78,34 @@ func LoadCA(path string) (*tls.Config, error) {
 // wsConn is the simulator's side of a dialled WebSocket, as an
 // elks.Transport. Unlike elks.WebSocket it reads messages up to readLimit
 // (oversize messages are reported, not fatal) and its read errors keep
-// the WebSocket close status, which the report gives.
-type wsConn struct{ c *websocket.Conn }
+// the WebSocket close status, which the report gives. It reads every
+// message into the same buffer, which the next read reuses, so that
+// reading allocates nothing per message.
+type wsConn struct {
+	c   *websocket.Conn
+	buf bytes.Buffer
+}
 
-func (w wsConn) ReadMessage(ctx context.Context) ([]byte, error) {
-	typ, data, err := w.c.Read(ctx)
+func (w *wsConn) ReadMessage(ctx context.Context) ([]byte, error) {
+	typ, r, err := w.c.Reader(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if typ != websocket.MessageText {
-		return nil, binaryFrame(len(data))
+	w.buf.Reset()
+	if _, err := w.buf.ReadFrom(r); err != nil {
+		return nil, err
 	}
-	return data, nil
+	if typ != websocket.MessageText {
+		return nil, binaryFrame(w.buf.Len())
+	}
+	return w.buf.Bytes(), nil
 }
 
-func (w wsConn) WriteMessage(ctx context.Context, msg []byte) error {
+func (w *wsConn) WriteMessage(ctx context.Context, msg []byte) error {
 	return w.c.Write(ctx, websocket.MessageText, msg)
 }
 
-func (w wsConn) Close() error { return w.c.Close(websocket.StatusNormalClosure, "") }
+func (w *wsConn) Close() error { return w.c.Close(websocket.StatusNormalClosure, "") }
 
 // binaryFrame is the error of reading a binary frame of that many bytes:
 // the connection goes on. It is an elks.ErrMalformed.

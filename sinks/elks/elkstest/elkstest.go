@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/elkspipe/elkspipe/sinks/elks"
 )
@@ -90,38 +89,18 @@ func Calls(ctx context.Context, opt Options, n int) ([]*Report, error) {
 	}
 	reports := make([]*Report, n)
 	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		o := opt
-		if opt.CallID != "" {
-			o.CallID = opt.CallID + "-" + strconv.Itoa(i+1)
-		} else {
-			o.CallID = randomID()
+	err := Drive(ctx, opt, Load{Calls: n}, func(k int, r *Report, err error) {
+		reports[k-1] = r
+		if err != nil && r == nil {
+			errs[k-1] = fmt.Errorf("call %d: %w", k, err)
+		} else if err != nil {
+			errs[k-1] = err
 		}
-		o.Record = recordPath(opt.Record, i+1)
-		wg.Go(func() {
-			r, err := Call(ctx, o)
-			reports[i] = r
-			if err != nil && r == nil {
-				errs[i] = fmt.Errorf("call %d: %w", i+1, err)
-			} else if err != nil {
-				errs[i] = err
-			}
-		})
+	})
+	if err != nil && !errors.Is(err, ctx.Err()) {
+		return reports, err // bad options: no call was made
 	}
-	wg.Wait()
-	// Cancellation is one error, not n.
-	if ctx.Err() != nil {
-		for i, e := range errs {
-			if errors.Is(e, ctx.Err()) && reports[i] != nil {
-				errs[i] = nil
-			}
-		}
-		if errors.Join(errs...) == nil {
-			return reports, ctx.Err()
-		}
-	}
-	return reports, errors.Join(errs...)
+	return reports, joinCallErrors(ctx, reports, errs)
 }
 
 // recordPath gives call n its own recording path: it replaces "{n}", and

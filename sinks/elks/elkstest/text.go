@@ -150,57 +150,6 @@ func fmtCounts[K ~string](m map[K]int) string {
 	return strings.Join(out, ", ")
 }
 
-// Summary sums up the reports of concurrent calls.
-type Summary struct {
-	// Calls is the number of calls attempted; Failed those that could not
-	// be made.
-	Calls  int `json:"calls"`
-	Failed int `json:"failed"`
-	// EndedBy counts the calls by who ended them (End.By).
-	EndedBy map[elks.Party]int `json:"ended_by"`
-	// Played is the audio heard in all calls, in seconds.
-	Played float64 `json:"played"`
-	// Gaps and GapSeconds total the gaps of every call; CallsWithGaps
-	// counts the calls that had any.
-	Gaps          int     `json:"gaps"`
-	GapSeconds    float64 `json:"gap_seconds"`
-	CallsWithGaps int     `json:"calls_with_gaps"`
-	// MaxBuffered is the largest buffer of any call.
-	MaxBuffered Amount `json:"max_buffered"`
-	// Syncs answered in all calls and the largest latency of any.
-	Syncs      int     `json:"syncs"`
-	MaxLatency float64 `json:"max_latency"`
-	// Violations totals the protocol violations of every call.
-	Violations map[ViolationKind]int `json:"violations"`
-}
-
-// Summarize sums up reports (nil entries are calls that could
-// not be made).
-func Summarize(reports []*Report) Summary {
-	s := Summary{Calls: len(reports), EndedBy: map[elks.Party]int{}, Violations: map[ViolationKind]int{}}
-	for _, r := range reports {
-		if r == nil {
-			s.Failed++
-			continue
-		}
-		s.EndedBy[r.End.By]++
-		s.Played += r.Played
-		s.Gaps += r.Gaps.Count
-		s.GapSeconds += r.Gaps.Seconds
-		if r.Gaps.Count > 0 {
-			s.CallsWithGaps++
-		}
-		s.MaxBuffered.Seconds = max(s.MaxBuffered.Seconds, r.MaxBuffered.Seconds)
-		s.MaxBuffered.Bytes = max(s.MaxBuffered.Bytes, r.MaxBuffered.Bytes)
-		s.Syncs += r.Syncs.Answered
-		s.MaxLatency = max(s.MaxLatency, r.Syncs.MaxLatency)
-		for k, n := range r.Violations {
-			s.Violations[k] += n
-		}
-	}
-	return s
-}
-
 // WriteText prints the summary for people.
 func (s Summary) WriteText(w io.Writer) error {
 	var b strings.Builder
@@ -208,6 +157,11 @@ func (s Summary) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "played: %s in all; gaps: %d in %d calls, %s in all\n", fmtSec(s.Played), s.Gaps, s.CallsWithGaps, fmtSec(s.GapSeconds))
 	fmt.Fprintf(&b, "max buffered: %s, %s; syncs answered: %d, max latency %s\n",
 		fmtSec(s.MaxBuffered.Seconds), fmtBytes(s.MaxBuffered.Bytes), s.Syncs, fmtSec(s.MaxLatency))
+	if f := s.FirstAudio; f.Count > 0 {
+		fmt.Fprintf(&b, "first audio: p50 %s, p99 %s, max %s (over %d calls)\n", fmtSec(f.P50), fmtSec(f.P99), fmtSec(f.Max), f.Count)
+	} else {
+		fmt.Fprintf(&b, "first audio: none played\n")
+	}
 	fmt.Fprintf(&b, "protocol violations: %s\n", fmtCounts(s.Violations))
 	_, err := io.WriteString(w, b.String())
 	return err

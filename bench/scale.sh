@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Measures how an elkspipe server scales with concurrent calls: the server
+# and the simulator (`elkspipe simulate --summary`) run pinned to separate
+# cores (taskset), calls arrive at RATE per second (Poisson), every call
+# lasts DURATION, and for each case the script prints the server's CPU as
+# a percentage of one core (over the simulator's run), its CPU per
+# call-second of audio played, its peak RSS (VmHWM), the gaps and failed
+# calls the simulator saw, and the first-audio percentiles (hello to first
+# audio), and the simulator's CPU as a percentage of one core (near 100%,
+# the simulator is the bottleneck and its gaps are its own). Cases: a looped 30 s 44.1 kHz stereo MP3 and a looped playlist
+# of two 15 s MP3s, at ulaw and pcm_16000. Linux only; needs sox, lame,
+# jq and taskset, and at least 2 cores. Usage:
+#
+#	bench/scale.sh                  # 100 and 1000 calls
+#	bench/scale.sh 100 1000 10000   # the call counts to run
+#	DURATION=60s RATE=500 SERVER_CPU=0 SIM_CPU=1 bench/scale.sh 10000
+#
+# Every run is bounded: the simulator by a timeout of the ramp-up plus
+# DURATION plus a minute, the server killed after it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+duration=${DURATION:-20s}
+rate=${RATE:-200}
+server_cpu=${SERVER_CPU:-0}
+sim_cpu=${SIM_CPU:-1}
+counts=("$@")
+[ ${#counts[@]} -eq 0 ] && counts=(100 1000)
+
+for tool in sox lame jq taskset; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "scale.sh: $tool is needed" >&2
+		exit 1
+	fi
+done
+
+tmp=$(mktemp -d)
+server=""
+cleanup() {
+	if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+go build -o "$tmp/elkspipe" ./cmd/elkspipe
+sox -n -r 44100 -c 2 "$tmp/hold.wav" synth 30 sine 300-900 vol 0.5
+lame --quiet -b 128 "$tmp/hold.wav" "$tmp/hold.mp3"
+sox -n -r 44100 -c 2 "$tmp/a.wav" synth 15 sine 440 vol 0.5
+sox -n -r 44100 -c 2 "$tmp/b.wav" synth 15 sine 660 vol 0.5
+lame --quiet -b 128 "$tmp/a.wav" "$tmp/a.mp3"
+lame --quiet -b 128 "$tmp/b.wav" "$tmp/b.mp3"
+
+# cpu PID: the process's user+sys CPU time in seconds.
+cpu() {
+	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
+}
+# seconds DUR: a duration like 20s, 1m or 500ms in seconds.
+seconds() {
+	case $1 in
+	*ms) awk -v d="${1%ms}" 'BEGIN { print d / 1000 }' ;;
+	*m) awk -v d="${1%m}" 'BEGIN { print d * 60 }' ;;
+	*s) echo "${1%s}" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+echo "server on CPU $server_cpu, simulator on CPU $sim_cpu; calls of $duration arriving at $rate/s (Poisson)"
+printf '%-9s %-10s %6s %8s %12s %9s %6s %7s %9s %9s %9s %8s\n' \
+	source format calls "CPU%" "ms/call-s" "RSS MiB" gaps failed "fa p50" "fa p99" "fa max" "sim CPU%"
+port=18500
+for calls in "${counts[@]}"; do
+	for src in mp3 playlist; do
+		case $src in
+		mp3) pipe="file $tmp/hold.mp3 | loop" ;;
+		playlist) pipe="playlist $tmp/a.mp3 $tmp/b.mp3 | loop" ;;
+		esac
+		for format in ulaw pcm_16000; do
+			port=$((port + 1))
+			taskset -c "$server_cpu" "$tmp/elkspipe" -q \
+				"$pipe | elks format=$format listen=127.0.0.1:$port" 2>"$tmp/server.log" &
+			server=$!
+			for _ in $(seq 50); do
+				taskset -c "$sim_cpu" "$tmp/elkspipe" simulate "ws://127.0.0.1:$port/" --duration 1ms >/dev/null 2>&1 && break
+				sleep 0.1
+			done
+			limit=$(awk -v n="$calls" -v r="$rate" -v d="$(seconds "$duration")" 'BEGIN { printf "%d", n / r + d + 60 }')
+			before=$(cpu "$server")
+			start=$(date +%s.%N)
+			taskset -c "$sim_cpu" /usr/bin/time -f "%U %S" -o "$tmp/sim.time" timeout "$limit" "$tmp/elkspipe" simulate "ws://127.0.0.1:$port/" \
+				--calls "$calls" --rate "$rate" --duration "$duration" --summary --json \
+				>"$tmp/sim.json" 2>"$tmp/sim.err" || true
+			end=$(date +%s.%N)
+			after=$(cpu "$server")
+			rss=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status")
+			kill "$server"
+			wait "$server" 2>/dev/null || true
+			server=""
+			simcpu=$(awk '{ print $1 + $2 }' "$tmp/sim.time")
+			# Why calls failed, once per reason.
+			sed -n 's/^elkspipe simulate: call [0-9]*: //p' "$tmp/sim.err" | sort | uniq -c | sed "s/^/    $src $format $calls: /" >&2
+			if ! jq -e .summary "$tmp/sim.json" >/dev/null 2>&1; then
+				echo "$src $format $calls: the simulator gave no summary:" >&2
+				head -5 "$tmp/sim.err" >&2
+				continue
+			fi
+			jq -r --arg src "$src" --arg format "$format" --argjson cpu "$(awk -v a="$after" -v b="$before" 'BEGIN { print a - b }')" \
+				--argjson wall "$(awk -v a="$end" -v b="$start" 'BEGIN { print a - b }')" --argjson rss "$rss" --argjson simcpu "$simcpu" '
+				.summary as $s
+				| ($s.first_audio) as $f
+				| [$src, $format, ($s.calls | tostring),
+				   (100 * $cpu / $wall | floor | tostring),
+				   (if $s.played > 0 then 1000 * $cpu / $s.played * 1000 | round / 1000 | tostring else "-" end),
+				   ($rss | tostring), ($s.gaps | tostring), ($s.failed | tostring),
+				   (($f.p50 * 1000 * 10 | round / 10 | tostring) + "ms"),
+				   (($f.p99 * 1000 * 10 | round / 10 | tostring) + "ms"),
+				   (($f.max * 1000 * 10 | round / 10 | tostring) + "ms"),
+				   (100 * $simcpu / $wall | floor | tostring)]
+				| @tsv' "$tmp/sim.json" |
+				awk -F'\t' '{ printf "%-9s %-10s %6s %8s %12s %9s %6s %7s %9s %9s %9s %8s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 }'
+		done
+	done
+done

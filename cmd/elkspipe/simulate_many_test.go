@@ -1,0 +1,48 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/elkspipe/elkspipe/sinks/elks/elkstest"
+)
+
+// --summary prints the summary alone, with the first-audio percentiles;
+// --rate spreads the calls out and still reports each without it.
+func TestSimulateSummaryAndRate(t *testing.T) {
+	url, _ := serveToneApp(t)
+	code, out, errOut := simulate(t, url, "--speed", "10", "--calls", "4", "--rate", "40", "--summary", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var v map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := v["calls"]; ok || len(v) != 1 {
+		t.Fatalf("--summary --json printed more than the summary:\n%s", out)
+	}
+	var s elkstest.Summary
+	if err := json.Unmarshal(v["summary"], &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Calls != 4 || s.Failed != 0 || s.EndedBy["app"] != 4 || s.FirstAudio.Count != 4 || s.FirstAudio.Max < s.FirstAudio.P50 {
+		t.Errorf("summary %+v", s)
+	}
+
+	code, out, errOut = simulate(t, url, "--speed", "20", "--calls", "3", "--summary")
+	if code != exitOK || strings.Contains(out, "call 1:") || !strings.HasPrefix(out, "summary: 3 calls, 0 could not be made") ||
+		!strings.Contains(out, "first audio: p50 ") {
+		t.Errorf("exit %d, text:\n%s%s", code, out, errOut)
+	}
+
+	code, out, errOut = simulate(t, url, "--speed", "20", "--calls", "2", "--rate", "100")
+	if code != exitOK || !strings.Contains(out, "call 2: call ") || !strings.Contains(out, "summary: 2 calls") {
+		t.Errorf("exit %d, text:\n%s%s", code, out, errOut)
+	}
+
+	if code, _, errOut := simulate(t, url, "--rate", "-3"); code != exitUsage || !strings.Contains(errOut, "--rate -3") {
+		t.Errorf("--rate -3: exit %d, %s", code, errOut)
+	}
+}
