@@ -131,6 +131,9 @@ func writeParams(w io.Writer, params []Param) error {
 // parentheses: "(positional; default 8k; range 1..768000)", or "".
 func paramNotes(p *Param) string {
 	var notes []string
+	if len(p.Aliases) > 0 {
+		notes = append(notes, "also "+strings.Join(p.Aliases, ", "))
+	}
 	if p.Positional {
 		notes = append(notes, "positional")
 	}

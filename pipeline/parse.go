@@ -382,7 +382,8 @@ func splitKeyValue(w string) (key, value string, ok bool) {
 		return "", "", false
 	}
 	for _, c := range w[:i] {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+		// # and * name the keys of a phone: elks on-#=hangup.
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '#' || c == '*') {
 			return "", "", false
 		}
 	}

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -88,6 +89,9 @@ type Param struct {
 	// stage is named: labels in errors, the -v chain and logs print
 	// xxx instead (see Node.Label).
 	Secret bool
+	// Aliases are other names that set the parameter (on-# for on-hash,
+	// say); inspect shows them.
+	Aliases []string
 }
 
 // Range returns p with the numeric bounds min and max set.
@@ -122,10 +126,11 @@ type Element struct {
 	NewSink      func(Args) (Sink, error)
 }
 
-// Param returns the parameter called name, or nil.
+// Param returns the parameter called name (or one of its Aliases), or
+// nil.
 func (e *Element) Param(name string) *Param {
 	for i := range e.Params {
-		if e.Params[i].Name == name {
+		if e.Params[i].Name == name || slices.Contains(e.Params[i].Aliases, name) {
 			return &e.Params[i]
 		}
 	}
@@ -292,6 +297,7 @@ func (a *Args) set(name, text string) error {
 	if err != nil {
 		return fmt.Errorf("%s=%s: %v", name, text, err)
 	}
+	name = p.Name // an alias sets its parameter
 	if p.Variadic {
 		prev, _ := a.values[name].([]string)
 		a.values[name] = append(prev, v.(string))

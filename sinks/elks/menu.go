@@ -21,15 +21,16 @@ import (
 // count.
 
 // menuKeys are the keys a menu can use, with the names of their
-// parameters: on-0 to on-9, on-star (*) and on-hash (#). The parser takes
-// parameter names of letters, digits, '-' and '_' only.
+// parameters: on-0 to on-9, on-star (*) and on-hash (#), which also go by
+// on-* and on-# (alias).
 var menuKeys = []struct {
-	key  byte
-	name string
+	key   byte
+	name  string
+	alias string
 }{
-	{'0', "on-0"}, {'1', "on-1"}, {'2', "on-2"}, {'3', "on-3"}, {'4', "on-4"},
-	{'5', "on-5"}, {'6', "on-6"}, {'7', "on-7"}, {'8', "on-8"}, {'9', "on-9"},
-	{'*', "on-star"}, {'#', "on-hash"},
+	{'0', "on-0", ""}, {'1', "on-1", ""}, {'2', "on-2", ""}, {'3', "on-3", ""}, {'4', "on-4", ""},
+	{'5', "on-5", ""}, {'6', "on-6", ""}, {'7', "on-7", ""}, {'8', "on-8", ""}, {'9', "on-9", ""},
+	{'*', "on-star", "on-*"}, {'#', "on-hash", "on-#"},
 }
 
 // menuHangup is the option value that hangs up.
@@ -44,9 +45,13 @@ func ivrParams() []pipeline.Param {
 		doc := fmt.Sprintf("menu: key %c, like on-0", k.key)
 		if i == 0 {
 			doc = "menu: key 0 interrupts the prompt (the pipeline served) and plays this pipeline (pipe syntax, no sink), " +
-				"then the prompt again from its start; or hangup; on-star is *, on-hash # (turns dtmf= on)"
+				"then the prompt again from its start; or hangup; on-star (on-*) is *, on-hash (on-#) # (turns dtmf= on)"
 		}
-		ps = append(ps, pipeline.Param{Name: k.name, Type: pipeline.TypeString, Doc: doc})
+		p := pipeline.Param{Name: k.name, Type: pipeline.TypeString, Doc: doc}
+		if k.alias != "" {
+			p.Aliases = []string{k.alias}
+		}
+		ps = append(ps, p)
 	}
 	return ps
 }
