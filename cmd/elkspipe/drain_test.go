@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net/http"
-	"os/exec"
 	"regexp"
 	"strings"
 	"syscall"
@@ -18,27 +16,7 @@ import (
 // with 0 once the calls have ended.
 func TestServerSIGTERMDrains(t *testing.T) {
 	bin := buildElkspipe(t)
-	cmd := exec.Command(bin, "tone 440 dur=1 | elks listen=127.0.0.1:0 drain-delay=4s")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	logs := &lockedLines{}
-	done := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			logs.add(sc.Text())
-		}
-		done <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-done
-	})
+	cmd, logs, done := startServerProcess(t, bin, "tone 440 dur=1 | elks listen=127.0.0.1:0 drain-delay=4s")
 	logs.wait(t, "serving calls")
 	m := regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`).FindStringSubmatch(logs.String())
 	if m == nil {

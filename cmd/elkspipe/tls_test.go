@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -12,11 +11,9 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -47,32 +44,6 @@ func writeSelfSigned(t *testing.T, name, certFile, keyFile string) {
 	}
 }
 
-// lockedLines collects a process's log lines and tells when one
-// matches.
-type lockedLines struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *lockedLines) add(s string) { l.mu.Lock(); l.lines = append(l.lines, s); l.mu.Unlock() }
-
-func (l *lockedLines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
-}
-
-func (l *lockedLines) wait(t *testing.T, what string) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(l.String(), what) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in the log after a minute:\n%s", what, l.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // The server serves wss:// with tls-cert= and tls-key= and a token from a
 // file; the simulator calls it with --ca. On SIGHUP it takes the new
 // certificate while a call goes on: that call plays to its end, new calls
@@ -87,27 +58,7 @@ func TestServeTLSReloadOnSIGHUP(t *testing.T) {
 	tokenFile := filepath.Join(dir, "token")
 	os.WriteFile(tokenFile, []byte("s3cret\n"), 0o600)
 
-	cmd := exec.Command(bin, "tone 440 | elks listen=127.0.0.1:0 drain-delay=0 hangup=false tls-cert="+certFile+" tls-key="+keyFile+" token=file:"+tokenFile)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	logs := &lockedLines{}
-	done := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			logs.add(sc.Text())
-		}
-		done <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-done
-	})
+	cmd, logs, done := startServerProcess(t, bin, "tone 440 | elks listen=127.0.0.1:0 drain-delay=0 hangup=false tls-cert="+certFile+" tls-key="+keyFile+" token=file:"+tokenFile)
 	logs.wait(t, "serving calls")
 	m := regexp.MustCompile(`url="?wss://(127\.0\.0\.1:\d+)/\?token=xxx`).FindStringSubmatch(logs.String())
 	if m == nil {
