@@ -58,6 +58,8 @@ type mp3CacheStore struct {
 	bytes   int64 // the sizes of the entries
 	clock   uint64
 	entries map[keep.Version]*mp3Shared
+
+	hits, misses, evictions uint64 // see MP3CacheStats
 }
 
 func (c *mp3CacheStore) setLimit(n int64) {
@@ -81,8 +83,10 @@ func (c *mp3CacheStore) lookup(key keep.Version) pipeline.Source {
 	defer c.mu.Unlock()
 	s := c.entries[key]
 	if s == nil {
+		c.misses++
 		return nil
 	}
+	c.hits++
 	c.clock++
 	s.used = c.clock
 	return s.newReader()
@@ -160,6 +164,7 @@ func (c *mp3CacheStore) evictLocked(n int64) bool {
 			return false
 		}
 		c.removeLocked(oldest)
+		c.evictions++
 	}
 	return true
 }

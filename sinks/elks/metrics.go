@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/elkspipe/elkspipe/sources"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -86,6 +87,7 @@ func NewMetrics() *Metrics {
 	reg.MustRegister(m.active, m.calls, m.ended, m.duration, m.audioSent, m.syncLatency,
 		m.stalls, m.underruns, m.protocolErrors, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(mp3CacheCollectors()...)
 	// The series users alert on exist from the start, at 0.
 	for _, r := range []string{resultAccepted, resultToken, resultFull, resultDraining} {
 		m.calls.WithLabelValues(r)
@@ -94,6 +96,34 @@ func NewMetrics() *Metrics {
 		m.protocolErrors.WithLabelValues(k)
 	}
 	return m
+}
+
+// mp3CacheCollectors read the process's decoded-MP3 cache, which every
+// call that plays the same MP3 file shares (sources.SetMP3CacheSize).
+func mp3CacheCollectors() []prometheus.Collector {
+	stat := func(f func(sources.MP3CacheStats) float64) func() float64 {
+		return func() float64 { return f(sources.MP3Cache()) }
+	}
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "elkspipe_mp3_cache_bytes",
+			Help: "Memory the shared decodings of MP3 files take."},
+			stat(func(s sources.MP3CacheStats) float64 { return float64(s.Bytes) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "elkspipe_mp3_cache_limit_bytes",
+			Help: "The most memory the shared decodings of MP3 files may take (-mp3-cache)."},
+			stat(func(s sources.MP3CacheStats) float64 { return float64(s.Limit) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "elkspipe_mp3_cache_files",
+			Help: "MP3 files decoded in the shared cache."},
+			stat(func(s sources.MP3CacheStats) float64 { return float64(s.Files) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "elkspipe_mp3_cache_hits_total",
+			Help: "Openings of MP3 files that found the file decoded in the cache."},
+			stat(func(s sources.MP3CacheStats) float64 { return float64(s.Hits) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "elkspipe_mp3_cache_misses_total",
+			Help: "Openings of MP3 files that decoded the file (into the cache, or alone when it does not fit)."},
+			stat(func(s sources.MP3CacheStats) float64 { return float64(s.Misses) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "elkspipe_mp3_cache_evictions_total",
+			Help: "Decodings removed from the cache to make room for others."},
+			stat(func(s sources.MP3CacheStats) float64 { return float64(s.Evictions) })),
+	}
 }
 
 // Register adds more collectors (the decoded-MP3 cache's, say) to the

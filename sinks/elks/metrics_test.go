@@ -108,6 +108,8 @@ func TestMetricsOfACall(t *testing.T) {
 		`elkspipe_protocol_errors_total{kind="malformed"} 0`,
 		`elkspipe_build_info{goversion="go`,
 		"go_goroutines ",
+		"elkspipe_mp3_cache_hits_total ",
+		"elkspipe_mp3_cache_limit_bytes 6.7108864e+07",
 		"process_open_fds ",
 	} {
 		if !strings.Contains(body, want) {
