@@ -22,15 +22,35 @@ import (
 // enough that calls run through each phase.
 const scaleoutTone = 6 * time.Second
 
-// A rolling deploy behind Debian's nginx loses no call: two replicas, A
-// and B, serve calls through one upstream; A gets SIGTERM while calls
-// run, and a new A' starts on its address once A has stopped accepting.
-// Every call that A was playing plays to its end without a gap (the
-// draining replica keeps it), calls that arrive during the drain delay
-// and after it are served (by A while it still accepts, then by B, nginx
-// retrying the refused connection), A exits with 0 once its calls have
-// ended, and A' takes calls again.
+// A rolling deploy behind Debian's nginx, and behind HAProxy, loses no
+// call: two replicas, A and B, serve calls through one upstream; A gets
+// SIGTERM while calls run, and a new A' starts on its address once A has
+// stopped accepting. Every call that A was playing plays to its end
+// without a gap (the draining replica keeps it), calls that arrive during
+// the drain delay and after it are served (by A while it still accepts,
+// then by B, the proxy retrying the refused connection), A exits with 0
+// once its calls have ended, and A' takes calls again.
 func TestRollingDeployBehindNginx(t *testing.T) {
+	// max_fails=0: nginx never marks a replica down but retries a refused
+	// connection on the other one (proxy_next_upstream error), so calls
+	// after the drain delay test that retry, and A' gets its share of
+	// calls (round robin) as soon as it listens.
+	testRollingDeploy(t, func(a, b string) string {
+		return proxytest.NginxUpstreams(t, []string{a + " max_fails=0", b + " max_fails=0"}, "proxy_read_timeout 1h;")
+	})
+}
+
+// The same behind HAProxy (balance leastconn, a refused connection
+// retried on the other server).
+func TestRollingDeployBehindHAProxy(t *testing.T) {
+	testRollingDeploy(t, func(a, b string) string {
+		return proxytest.HAProxyBackends(t, []string{a, b}, "timeout tunnel 1h")
+	})
+}
+
+// testRollingDeploy runs the rolling deploy through the proxy that front
+// starts in front of replicas a and b (host:port), returning its address.
+func testRollingDeploy(t *testing.T, front func(a, b string) string) {
 	if testing.Short() {
 		t.Skip("runs replicas for about 15 s")
 	}
@@ -38,13 +58,7 @@ func TestRollingDeployBehindNginx(t *testing.T) {
 	pipe := fmt.Sprintf("tone 440 dur=%s | elks listen=127.0.0.1:0 drain-delay=2s", scaleoutTone)
 	a := startReplica(t, bin, pipe)
 	b := startReplica(t, bin, pipe)
-	// max_fails=0: nginx never marks a replica down but retries a refused
-	// connection on the other one (proxy_next_upstream error), so calls
-	// after the drain delay test that retry, and A' gets its share of
-	// calls (round robin) as soon as it listens.
-	front := proxytest.NginxUpstreams(t, []string{a.addr + " max_fails=0", b.addr + " max_fails=0"},
-		"proxy_read_timeout 1h;")
-	url := "ws://" + front + "/"
+	url := "ws://" + front(a.addr, b.addr) + "/"
 
 	var calls callSet
 	calls.start(t, url, "running", 6)
@@ -91,7 +105,7 @@ func TestRollingDeployBehindNginx(t *testing.T) {
 		t.Errorf("A still runs a minute after SIGTERM, its calls ended:\n%s", a.logs.String())
 	}
 	if h := health(a2.addr); h.Total < 2 {
-		t.Errorf("A' took no call through nginx:\n%s", a2.logs.String())
+		t.Errorf("A' took %d calls through the proxy, not 2 or more:\n%s", h.Total, a2.logs.String())
 	}
 	if t.Failed() {
 		t.Logf("A:\n%s\nB:\n%s", a.logs.String(), b.logs.String())
