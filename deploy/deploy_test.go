@@ -40,6 +40,14 @@ func read(t *testing.T, path string) string {
 	return string(b)
 }
 
+// write writes data to path.
+func write(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // The nginx snippets are valid in an http block: nginx -t, with the
 // replicas' names resolved to 127.0.0.1.
 func TestNginxSnippets(t *testing.T) {
@@ -61,8 +69,8 @@ http {
 	include %[1]s/snippet.conf;
 }
 `, dir)
-			os.WriteFile(filepath.Join(dir, "snippet.conf"), []byte(snippet), 0o644)
-			os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644)
+			write(t, filepath.Join(dir, "snippet.conf"), []byte(snippet))
+			write(t, filepath.Join(dir, "nginx.conf"), []byte(conf))
 			out, err := exec.Command(bin, "-t", "-q", "-p", dir, "-c", filepath.Join(dir, "nginx.conf")).CombinedOutput()
 			if err != nil {
 				t.Errorf("nginx -t %s: %v\n%s", name, err, out)
@@ -77,7 +85,7 @@ func TestHAProxySnippet(t *testing.T) {
 	dir := t.TempDir()
 	conf := "global\n    log stderr format raw local0\n" + read(t, "haproxy/elkspipe.cfg")
 	path := filepath.Join(dir, "haproxy.cfg")
-	os.WriteFile(path, []byte(conf), 0o644)
+	write(t, path, []byte(conf))
 	out, err := exec.Command(bin, "-c", "-f", path).CombinedOutput()
 	if err != nil {
 		t.Errorf("haproxy -c haproxy/elkspipe.cfg: %v\n%s", err, out)
@@ -90,7 +98,7 @@ func TestSystemdUnit(t *testing.T) {
 	bin := tool(t, "systemd-analyze", "/usr/bin/systemd-analyze")
 	unit := strings.ReplaceAll(read(t, "systemd/elkspipe.service"), "/usr/local/bin/elkspipe", "/bin/true")
 	path := filepath.Join(t.TempDir(), "elkspipe.service")
-	os.WriteFile(path, []byte(unit), 0o644)
+	write(t, path, []byte(unit))
 	out, err := exec.Command(bin, "verify", path).CombinedOutput()
 	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Errorf("systemd-analyze verify systemd/elkspipe.service: %v\n%s", err, out)
