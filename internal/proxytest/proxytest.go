@@ -22,6 +22,21 @@ import (
 // nginx is not installed.
 func Nginx(t testing.TB, upstream, extra string) string {
 	t.Helper()
+	return NginxUpstreams(t, []string{upstream}, extra)
+}
+
+// NginxUpstreams starts nginx as a WebSocket reverse proxy in front of
+// several replicas (host:port each), balanced round robin in one
+// upstream block, and returns its address. A replica that refuses the
+// connection or fails before answering is retried on the next one
+// (proxy_next_upstream error timeout, nginx's default, said outright).
+// extra is added to the proxying location block. It skips the test when
+// nginx is not installed.
+func NginxUpstreams(t testing.TB, upstreams []string, extra string) string {
+	t.Helper()
+	if len(upstreams) == 0 {
+		t.Fatal("proxytest.NginxUpstreams: no upstream")
+	}
 	bin := lookPath(t, "nginx", "/usr/sbin/nginx")
 	dir := t.TempDir()
 	addr := freeAddr(t)
@@ -38,10 +53,14 @@ http {
 	fastcgi_temp_path %[1]s/fastcgi;
 	uwsgi_temp_path %[1]s/uwsgi;
 	scgi_temp_path %[1]s/scgi;
+	upstream elkspipe {
+%[3]s	}
 	server {
 		listen %[2]s;
 		location / {
-			proxy_pass http://%[3]s;
+			proxy_pass http://elkspipe;
+			proxy_next_upstream error timeout;
+			proxy_connect_timeout 5s;
 			proxy_http_version 1.1;
 			proxy_set_header Upgrade $http_upgrade;
 			proxy_set_header Connection "upgrade";
@@ -50,7 +69,7 @@ http {
 		}
 	}
 }
-`, dir, addr, upstream, extra)
+`, dir, addr, servers(upstreams, func(_ int, u string) string { return "\t\tserver " + u + ";\n" }), extra)
 	start(t, dir, "nginx", conf, bin, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
 	waitListening(t, "nginx", addr, dir, "error.log", "nginx.out")
 	return addr
@@ -61,6 +80,19 @@ http {
 // say). It skips the test when HAProxy is not installed.
 func HAProxy(t testing.TB, upstream, extra string) string {
 	t.Helper()
+	return HAProxyBackends(t, []string{upstream}, extra)
+}
+
+// HAProxyBackends starts HAProxy in front of several replicas (host:port
+// each), balanced by least connections, and returns its address. A
+// connection a replica refuses is retried, on another replica after the
+// first retry (retries 3, option redispatch). extra is added to the
+// defaults section. It skips the test when HAProxy is not installed.
+func HAProxyBackends(t testing.TB, upstreams []string, extra string) string {
+	t.Helper()
+	if len(upstreams) == 0 {
+		t.Fatal("proxytest.HAProxyBackends: no upstream")
+	}
 	bin := lookPath(t, "haproxy", "/usr/sbin/haproxy")
 	dir := t.TempDir()
 	addr := freeAddr(t)
@@ -72,16 +104,28 @@ defaults
 	timeout connect 5s
 	timeout client 30s
 	timeout server 30s
+	retries 3
+	option redispatch 1
 	%[3]s
 frontend calls
 	bind %[1]s
 	default_backend elkspipe
 backend elkspipe
-	server app %[2]s
-`, addr, upstream, extra)
+	balance leastconn
+%[2]s`, addr, servers(upstreams, func(i int, u string) string { return fmt.Sprintf("\tserver app%d %s\n", i, u) }), extra)
 	start(t, dir, "haproxy", conf, bin, "-db", "-f", filepath.Join(dir, "haproxy.conf"))
 	waitListening(t, "haproxy", addr, dir, "haproxy.out")
 	return addr
+}
+
+// servers writes one line per upstream, made by line from its index
+// (from 1) and address.
+func servers(upstreams []string, line func(i int, addr string) string) string {
+	var b strings.Builder
+	for i, u := range upstreams {
+		b.WriteString(line(i+1, u))
+	}
+	return b.String()
 }
 
 // lookPath finds a program in PATH or at its Debian path, or skips t.
