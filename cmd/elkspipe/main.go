@@ -7,6 +7,7 @@
 //	elkspipe inspect NAME
 //	elkspipe simulate URL [flags]
 //	elkspipe demo [flags]
+//	elkspipe serve ROUTES-FILE
 //	elkspipe help
 //
 // For example:
@@ -143,6 +144,7 @@ Usage:
   elkspipe inspect NAME         an element's parameters, defaults and ranges
   elkspipe simulate URL [flags] play 46elks against an application (elkspipe simulate -h)
   elkspipe demo [flags]         serve a jingle and call it with the simulator: no files, no account
+  elkspipe serve ROUTES-FILE    serve calls, routed by their numbers to pipelines (docs/routing.md)
   elkspipe version              the version: module, VCS revision, Go (also -version)
 
 Stages: NAME { VALUE | KEY=VALUE }. Durations: 250ms, 1.5s, 2m, 3. Rates: 8k, 44.1k.
@@ -267,6 +269,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runSimulate(ctx, rest[1:], stdout, stderr)
 	case "demo":
 		return runDemo(ctx, rest[1:], stdout, stderr)
+	case "serve":
+		return runServe(ctx, rest[1:], logOpts, stdout, stderr)
 	}
 
 	for _, w := range rest[1:] {

@@ -24,13 +24,13 @@ type Route struct {
 }
 
 // CheckPattern returns an error when p is not a number pattern: a * may
-// only end it.
+// only end it. The error does not repeat p.
 func CheckPattern(p string) error {
 	if i := strings.IndexByte(p, '*'); i >= 0 && i != len(p)-1 {
-		return errors.New("pattern " + p + ": a * may only end it (a prefix) or stand alone (any number)")
+		return errors.New("a * may only end a pattern (a prefix) or stand alone (any number)")
 	}
 	if strings.ContainsAny(p, " \t") {
-		return errors.New("pattern " + p + ": a number has no spaces")
+		return errors.New("a number has no spaces")
 	}
 	return nil
 }
