@@ -43,6 +43,13 @@
 // account. Its flags: -duration, -speed, -rtt, -format, -record (heard.wav
 // by default), -json and -v.
 //
+// serve ROUTES-FILE serves calls routed by their numbers: a file of
+// "server PARAMS" (the elks sink's parameters), "route [from=P] [to=P]
+// PIPELINE" and "default PIPELINE" lines, where a pattern P is a number, a
+// prefix ending in * or *; the first matching route plays, and SIGHUP
+// reloads the routes for new calls. serve -check checks the file. See
+// docs/routing.md.
+//
 // # Pipelines
 //
 // A pipeline starts with one or more sources joined by +, goes through any

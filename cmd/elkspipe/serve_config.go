@@ -122,7 +122,7 @@ func serverSink(args string) (*elks.Sink, error) {
 // least one of them, then the pipeline.
 func parseRoute(ctx context.Context, rest string) (elks.Route, error) {
 	var rt elks.Route
-	seen := false
+	seenKeys := map[string]bool{}
 	for {
 		word, after, _ := strings.Cut(rest, " ")
 		key, value, ok := strings.Cut(word, "=")
@@ -135,15 +135,18 @@ func parseRoute(ctx context.Context, rest string) (elks.Route, error) {
 		if value == "" {
 			return rt, fmt.Errorf("%s=: give a number, a prefix ending in * or * for any", key)
 		}
+		if seenKeys[key] {
+			return rt, fmt.Errorf("%s= given twice", key)
+		}
+		seenKeys[key] = true
 		if key == "from" {
 			rt.From = value
 		} else {
 			rt.To = value
 		}
-		seen = true
 		rest = strings.TrimSpace(after)
 	}
-	if !seen {
+	if len(seenKeys) == 0 {
 		return rt, errors.New("route: give to= or from= (or both) before the pipeline, for example route to=+4676686* file sales.mp3")
 	}
 	g, err := routeGraph(ctx, rest)

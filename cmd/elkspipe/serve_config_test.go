@@ -79,6 +79,7 @@ func TestParseRoutesErrors(t *testing.T) {
 		{"route to=+46*7 tone 1\n", "routes.conf:1: to=+46*7: a * may only end a pattern"},
 		{"route from= tone 1\n", "routes.conf:1: from=: give a number"},
 		{"route to=1\n", "routes.conf:1: no pipeline"},
+		{"route to=1 from=2 to=3 tone 1\n", "routes.conf:1: to= given twice"},
 		{"route to=1 tone 1 | wav out.wav\n", `routes.conf:1: "tone 1 | wav out.wav" ends with the sink "wav \"out.wav\""`},
 		{"route to=1 file missing.wav\n", `routes.conf:1: file "missing.wav": `},
 		{"route to=1 file - \n", "routes.conf:1: file \"-\": every call opens the pipeline anew"},
