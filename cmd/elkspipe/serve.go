@@ -60,7 +60,7 @@ func runServe(ctx context.Context, args []string, logOpts logOptions, stdout, st
 		return exitUsage
 	}
 	if *check {
-		fmt.Fprintf(stdout, "%s: %d routes (default included), server: elks %s\n", path, len(rf.routes), rf.server)
+		fmt.Fprintf(stdout, "%s: %s\n", path, rf.summary())
 		return exitOK
 	}
 	log := logOpts.logger(stderr)

@@ -18,6 +18,7 @@ type routesFile struct {
 	serverLine int    // its line, 0 for none
 	sink       *elks.Sink
 	routes     []elks.Route // in order, the default last
+	hasDefault bool         // whether the last route is a default line
 }
 
 // ivrParamNames are the elks parameters that serve refuses on its server
@@ -82,7 +83,7 @@ func parseRoutes(ctx context.Context, name, text string) (*routesFile, error) {
 		}
 	}
 	if def != nil {
-		rf.routes = append(rf.routes, *def)
+		rf.routes, rf.hasDefault = append(rf.routes, *def), true
 	}
 	if len(rf.routes) == 0 {
 		return nil, fmt.Errorf("%s: no route and no default: nothing to play", name)
@@ -95,6 +96,25 @@ func parseRoutes(ctx context.Context, name, text string) (*routesFile, error) {
 		rf.sink = k
 	}
 	return rf, nil
+}
+
+// summary describes rf in one line, for serve -check: the routes, and
+// where the server listens (never its token).
+func (rf *routesFile) summary() string {
+	n, def := len(rf.routes), "no default"
+	if rf.hasDefault {
+		n, def = n-1, "a default"
+	}
+	plural := "s"
+	if n == 1 {
+		plural = ""
+	}
+	srv := rf.sink.Server()
+	format := srv.Config.Format
+	if format == "" {
+		format = elks.DefaultFormat
+	}
+	return fmt.Sprintf("%d route%s and %s; server listen=%s path=%s format=%s", n, plural, def, srv.Addr, srv.Path, format)
 }
 
 // serverSink builds the elks sink of the server line's parameters.

@@ -38,6 +38,9 @@ default tone 880 dur=1s
 	if srv.Addr != "127.0.0.1:0" || srv.MaxCalls != 3 || srv.Config.Format != elks.ULaw {
 		t.Errorf("server: addr %q max-calls %d format %q", srv.Addr, srv.MaxCalls, srv.Config.Format)
 	}
+	if got := rf.summary(); got != "3 routes and a default; server listen=127.0.0.1:0 path=/ format=ulaw" {
+		t.Errorf("summary %q", got)
+	}
 	if rf.server != "listen=127.0.0.1:0 format=ulaw max-calls=3" {
 		t.Errorf("server line %q", rf.server)
 	}
@@ -101,7 +104,7 @@ func TestServeCheck(t *testing.T) {
 	good := filepath.Join(dir, "routes.conf")
 	os.WriteFile(good, []byte("route to=1* tone 440 dur=1\ndefault tone 880 dur=1\n"), 0o644)
 	code, out, errOut := runCLI(t, context.Background(), "serve", "-check", good)
-	if code != exitOK || !strings.Contains(out, "2 routes") {
+	if code != exitOK || !strings.Contains(out, "1 route and a default") {
 		t.Errorf("good file: exit %d: %s%s", code, out, errOut)
 	}
 	bad := filepath.Join(dir, "bad.conf")
