@@ -50,8 +50,7 @@ func parseRoutes(ctx context.Context, name, text string) (*routesFile, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		keyword, rest, _ := strings.Cut(line, " ")
-		rest = strings.TrimSpace(rest)
+		keyword, rest := cutWord(line)
 		switch keyword {
 		case "server":
 			if rf.serverLine != 0 {
@@ -96,6 +95,16 @@ func parseRoutes(ctx context.Context, name, text string) (*routesFile, error) {
 		rf.sink = k
 	}
 	return rf, nil
+}
+
+// cutWord splits s at its first blank (space or tab) into its first word
+// and the rest, without the blanks around it.
+func cutWord(s string) (word, rest string) {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexAny(s, " \t"); i >= 0 {
+		return s[:i], strings.TrimSpace(s[i:])
+	}
+	return s, ""
 }
 
 // summary describes rf in one line, for serve -check: the routes, and
@@ -144,7 +153,7 @@ func parseRoute(ctx context.Context, rest string) (elks.Route, error) {
 	var rt elks.Route
 	seenKeys := map[string]bool{}
 	for {
-		word, after, _ := strings.Cut(rest, " ")
+		word, after := cutWord(rest)
 		key, value, ok := strings.Cut(word, "=")
 		if !ok || (key != "from" && key != "to") {
 			break
@@ -164,7 +173,7 @@ func parseRoute(ctx context.Context, rest string) (elks.Route, error) {
 		} else {
 			rt.To = value
 		}
-		rest = strings.TrimSpace(after)
+		rest = after
 	}
 	if len(seenKeys) == 0 {
 		return rt, errors.New("route: give to= or from= (or both) before the pipeline, for example route to=+4676686* file sales.mp3")

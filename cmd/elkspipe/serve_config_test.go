@@ -16,7 +16,7 @@ server listen=127.0.0.1:0 format=ulaw max-calls=3
 
 route to=+46766861234 tone 440 | gain -6
 route to=+4676686*    tone 550 dur=2s
-  route from=+4670* to=* tone 660 dur=2s
+  route	from=+4670*	to=*  	 tone 660 dur=2s
 default tone 880 dur=1s
 `
 	rf, err := parseRoutes(context.Background(), "routes.conf", text)
