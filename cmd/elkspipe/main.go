@@ -7,6 +7,7 @@
 //	elkspipe inspect NAME
 //	elkspipe simulate URL [flags]
 //	elkspipe demo [flags]
+//	elkspipe serve ROUTES-FILE
 //	elkspipe help
 //
 // For example:
@@ -41,6 +42,13 @@
 // 127.0.0.1 and calls it with the simulator: it needs no files and no
 // account. Its flags: -duration, -speed, -rtt, -format, -record (heard.wav
 // by default), -json and -v.
+//
+// serve ROUTES-FILE serves calls routed by their numbers: a file of
+// "server PARAMS" (the elks sink's parameters), "route [from=P] [to=P]
+// PIPELINE" and "default PIPELINE" lines, where a pattern P is a number, a
+// prefix ending in * or *; the first matching route plays, and SIGHUP
+// reloads the routes for new calls. serve -check checks the file. See
+// docs/routing.md.
 //
 // # Pipelines
 //
@@ -143,6 +151,7 @@ Usage:
   elkspipe inspect NAME         an element's parameters, defaults and ranges
   elkspipe simulate URL [flags] play 46elks against an application (elkspipe simulate -h)
   elkspipe demo [flags]         serve a jingle and call it with the simulator: no files, no account
+  elkspipe serve ROUTES-FILE    serve calls, routed by their numbers to pipelines (docs/routing.md)
   elkspipe version              the version: module, VCS revision, Go (also -version)
 
 Stages: NAME { VALUE | KEY=VALUE }. Durations: 250ms, 1.5s, 2m, 3. Rates: 8k, 44.1k.
@@ -267,6 +276,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runSimulate(ctx, rest[1:], stdout, stderr)
 	case "demo":
 		return runDemo(ctx, rest[1:], stdout, stderr)
+	case "serve":
+		return runServe(ctx, rest[1:], logOpts, stdout, stderr)
 	}
 
 	for _, w := range rest[1:] {

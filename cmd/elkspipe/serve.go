@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/elkspipe/elkspipe/sinks/elks"
+)
+
+// serveUsage is elkspipe serve -h.
+const serveUsage = `Usage: elkspipe [flags] serve [-check] ROUTES-FILE
+
+Serves 46elks calls, routing each by its numbers (to=, from=) to a pipeline:
+
+  # routes.conf
+  server listen=:8095 format=ulaw token=env:ELKS_TOKEN
+  route to=+46766861234 file hold.mp3 | loop
+  route to=+4676686* file sales.mp3 | loop
+  route from=+4670* to=* tone 440 dur=2s
+  default file closed.wav
+
+The first route that matches plays; a call no route matches is hung up.
+SIGHUP re-reads the file: new calls use the new routes, calls going on
+keep theirs, and a file with an error keeps the routes in use. See
+docs/routing.md.
+
+`
+
+// runServe is elkspipe serve: it loads the routes file, serves calls with
+// a Router of its routes and reloads them on SIGHUP.
+func runServe(ctx context.Context, args []string, logOpts logOptions, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("elkspipe serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	check := fs.Bool("check", false, "check the routes file (every pipeline opens) and exit")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, serveUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "elkspipe: usage: elkspipe serve [-check] ROUTES-FILE")
+		return exitUsage
+	}
+	path := fs.Arg(0)
+	rf, err := loadRoutes(ctx, path)
+	if err != nil {
+		fmt.Fprintln(stderr, "elkspipe:", err)
+		return exitUsage
+	}
+	if *check {
+		fmt.Fprintf(stdout, "%s: %s\n", path, rf.summary())
+		return exitOK
+	}
+	log := logOpts.logger(stderr)
+	prev := slog.Default()
+	slog.SetDefault(log)
+	defer slog.SetDefault(prev)
+	router := elks.NewRouter(rf.routes)
+	srv := rf.sink.Server()
+	srv.Logger = log
+	srv.Handler = router.Handle
+	log.Info("routes loaded", "file", path, "routes", len(rf.routes))
+	defer reloadRoutesOnHangup(ctx, path, rf.server, router, srv, log)()
+	if err := srv.ListenAndServe(ctx); err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return exitOK
+		}
+		return failed(ctx, stderr, err, "elkspipe: interrupted")
+	}
+	return exitOK
+}
+
+// reloadRoutesOnHangup re-reads the routes file at path on every SIGHUP
+// and gives router its routes (a file with an error is logged, with its
+// line, and keeps the routes in use); it re-reads srv's TLS certificate
+// too when it serves TLS. A changed server line is logged: it applies
+// after a restart. It returns a function that stops listening for SIGHUP.
+func reloadRoutesOnHangup(ctx context.Context, path, server string, router *elks.Router, srv *elks.Server, log *slog.Logger) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-hup:
+				if srv.TLSCert != "" {
+					srv.ReloadCertificate() // logs what happened
+				}
+				reloadRoutes(ctx, path, server, router, log)
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(done)
+	}
+}
+
+// reloadRoutes loads the routes file at path into router, or logs why it
+// cannot and keeps the routes in use.
+func reloadRoutes(ctx context.Context, path, server string, router *elks.Router, log *slog.Logger) {
+	rf, err := loadRoutes(ctx, path)
+	if err != nil {
+		log.Error("routes not reloaded; keeping the routes in use", "err", err)
+		return
+	}
+	if rf.server != server {
+		log.Warn("the server line changed: it applies after a restart", "file", path)
+	}
+	router.SetRoutes(rf.routes)
+	log.Info("routes reloaded", "file", path, "routes", len(rf.routes))
+}
