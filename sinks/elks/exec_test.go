@@ -253,6 +253,13 @@ func TestExecControlFloods(t *testing.T) {
 	script := writeScript(t, `yes '{"action":"mark","name":"flood"}' >&4 & yes garbage >&4 & sleep 1000`)
 	played := make(chan error, 1)
 	go func() { played <- c.play(t, `exec "sh `+script+`"`) }()
+	// Events go to the programs running: wait for this one to start
+	// (a loaded machine takes its time).
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(c.logs.String(), "program started"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the program did not start:\n%s", c.logs.String())
+		}
+	}
 	start := time.Now()
 	for i := range 100000 {
 		c.s.NotifyPrograms(elks.ExecEvent{Event: "digit", Digit: strconv.Itoa(i % 10)})
