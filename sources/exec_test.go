@@ -7,12 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/elkspipe/elkspipe/internal/audiotest"
 	"github.com/elkspipe/elkspipe/internal/proctest"
+	"github.com/elkspipe/elkspipe/internal/testlog"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
@@ -189,8 +189,7 @@ func TestExecFastOutputAndLoops(t *testing.T) {
 }
 
 func TestExecStderrLogged(t *testing.T) {
-	var log strings.Builder
-	lw := &execLogBuffer{w: &log}
+	lw := &testlog.Buffer{}
 	src, err := execCmd(t, `sh -c 'echo warming up >&2; printf "\000\000"'`,
 		ExecOptions{Raw: &RawOptions{}, Log: newTestLogger(lw)})
 	if err != nil {
@@ -222,24 +221,6 @@ func TestExecElementArgs(t *testing.T) {
 	if src.Format().Rate != 8000 || len(got) != 1 || got[0] != 0.5 {
 		t.Errorf("got %v at %v, want [0.5] at 8000 Hz", got, src.Format())
 	}
-}
-
-// execLogBuffer is a log buffer safe for the stderr reader's goroutine.
-type execLogBuffer struct {
-	mu sync.Mutex
-	w  *strings.Builder
-}
-
-func (l *execLogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (l *execLogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.String()
 }
 
 func newTestLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }

@@ -9,12 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/elkspipe/elkspipe/internal/audiotest"
 	"github.com/elkspipe/elkspipe/internal/keep"
+	"github.com/elkspipe/elkspipe/internal/testlog"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sinks"
 	"github.com/elkspipe/elkspipe/transforms"
@@ -292,10 +292,9 @@ func keepPlayOnce(t *testing.T, open pipeline.Opener) []float32 {
 // The loss of a file is logged once per process, at warn level, naming
 // the file, however many loops replay it.
 func TestLoopFileGoneLoggedOnce(t *testing.T) {
-	var mu sync.Mutex
-	var buf bytes.Buffer
+	buf := &testlog.Buffer{}
 	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, nil)))
+	slog.SetDefault(slog.New(slog.NewTextHandler(buf, nil)))
 	t.Cleanup(func() { slog.SetDefault(prev) })
 
 	path := filepath.Join(t.TempDir(), "hold.wav")
@@ -318,23 +317,10 @@ func TestLoopFileGoneLoggedOnce(t *testing.T) {
 			t.Errorf("played %d frames, want %d", len(got), 4*2000)
 		}
 	}
-	mu.Lock()
 	log := buf.String()
-	mu.Unlock()
 	if n := strings.Count(log, "level=WARN"); n != 1 || !strings.Contains(log, path) || !strings.Contains(log, "no such file") {
 		t.Errorf("%d warnings, want 1 naming the file and why:\n%s", n, log)
 	}
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // A file larger than the memory for kept copies keeps nothing: its loop

@@ -8,11 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/elkspipe/elkspipe/internal/audiotest"
+	"github.com/elkspipe/elkspipe/internal/testlog"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sinks/elks"
 	"github.com/elkspipe/elkspipe/sinks/elks/elkstest"
@@ -38,24 +38,6 @@ func TestExecSourceCLI(t *testing.T) {
 	}
 }
 
-// lockedLog is a log buffer for the server's goroutines.
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // The Python agent of examples/exec-agent in a call over a real server:
 // the caller hears its chime, then their own voice; the agent hears the
 // chime's mark once played, and its exit ends the call once all was heard.
@@ -71,7 +53,7 @@ func TestExecAgentExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := g.Sink.Sink.(*elks.Sink).Server()
-	logs := &lockedLog{}
+	logs := &testlog.Buffer{}
 	srv.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	listening := make(chan net.Addr, 1)
 	srv.OnListen = func(a net.Addr) { listening <- a }

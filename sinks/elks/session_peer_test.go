@@ -1,7 +1,6 @@
 package elks
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/elkspipe/elkspipe/internal/audiotest"
+	"github.com/elkspipe/elkspipe/internal/testlog"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
@@ -190,24 +190,7 @@ func mustMessage(m string) Message {
 }
 
 // sessLogBuf is a buffer of log lines that the test can read.
-type sessLogBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write adds p to the buffer.
-func (l *sessLogBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// String returns the lines written so far.
-func (l *sessLogBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type sessLogBuf = testlog.Buffer
 
 // sessTestLogger returns a logger that writes to a buffer the test can read.
 func sessTestLogger() (*slog.Logger, *sessLogBuf) {
