@@ -124,6 +124,12 @@ type Element struct {
 	NewSource    func(Args) (Opener, error)
 	NewTransform func(Args) (Transform, error)
 	NewSink      func(Args) (Sink, error)
+
+	// Live marks a source whose audio depends on the moment it is opened,
+	// such as a live stream: two openings at different times play
+	// different audio, so its output must not be rendered once and shared
+	// between calls or cached. Graph.Live reports it for a pipeline.
+	Live bool
 }
 
 // Param returns the parameter called name (or one of its Aliases), or

@@ -1,0 +1,113 @@
+package sources
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/elkspipe/elkspipe/internal/live"
+	"github.com/elkspipe/elkspipe/internal/media"
+	"github.com/elkspipe/elkspipe/pipeline"
+)
+
+func init() {
+	pipeline.Register(pipeline.Element{
+		Name:    "stream",
+		Kind:    pipeline.KindSource,
+		Summary: "a live HTTP audio stream (Icecast/Shoutcast MP3): endless, shared by every call, silence while it is down",
+		Example: "stream http://radio.example:8000/hold.mp3 | elks format=ulaw",
+		Details: streamDetails,
+		Params: []pipeline.Param{
+			{Name: "url", Type: pipeline.TypeString, Positional: true, Required: true,
+				Doc: "the http or https URL of the stream"},
+		},
+		Extent: func(pipeline.Args, pipeline.Extent) pipeline.Extent { return pipeline.ExtentEndless },
+		Live:   true,
+		NewSource: func(a pipeline.Args) (pipeline.Opener, error) {
+			u := a.String("url")
+			if _, err := media.CheckURL(u); err != nil {
+				return nil, err
+			}
+			return Stream(u), nil
+		},
+	})
+}
+
+var (
+	streamsMu sync.Mutex
+	streams   *live.Streams
+)
+
+// liveStreams returns the process's live streams, made at first use.
+func liveStreams() *live.Streams {
+	streamsMu.Lock()
+	defer streamsMu.Unlock()
+	if streams == nil {
+		streams = live.New(live.Options{Decode: Decode})
+	}
+	return streams
+}
+
+// Stream returns an Opener of the live HTTP audio stream at the http or
+// https URL u (Icecast, Shoutcast, or any server that sends MP3 or WAV
+// without an end): an endless Source of the stream's audio from the
+// moment it is opened. All the openings of u in the process share one
+// connection, whose ICY metadata is stripped; it closes a few seconds
+// after the last one is closed. When the connection drops, the Source
+// plays silence, paced in real time, while the stream is reconnected with
+// a backoff (0.5 s doubling to 10 s); a warning is logged on log/slog's
+// default logger at the drop and an info line at the reconnection. The
+// first opening of a stream that never played in this process fails with
+// the first connection's error (HTTP 404, not audio, ...); once it has
+// played, an opening during an outage plays silence until it is back.
+// The audio is not cached on disk, and it depends on the moment of
+// opening: the Source implements pipeline.LiveSource, and the stream
+// element is marked pipeline.Element.Live. See docs/urls.md.
+func Stream(u string) pipeline.Opener {
+	return func(ctx context.Context) (pipeline.Source, error) {
+		if _, err := media.CheckURL(u); err != nil {
+			return nil, err
+		}
+		l, err := liveStreams().Open(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		return l, nil
+	}
+}
+
+// StreamStats are the counters of a live stream (see StreamCounters).
+type StreamStats = live.Stats
+
+// StreamCounters returns the counters of the live stream at u: listeners
+// now, connections that delivered audio, drops, and the frames listeners
+// lost to lag or were given as silence.
+func StreamCounters(u string) StreamStats { return liveStreams().Stats(u) }
+
+// errLiveStream is the error of a file URL that answers like a live
+// stream.
+var errLiveStream = errors.New("is a live stream (an endless response with Icecast/Shoutcast headers): play it with the stream element: stream URL")
+
+func streamDetails() string {
+	return `The URL is played live: every call hears the stream as it is now, starting with the last
+half second of it, not from the beginning. All the calls and loop iterations that play one URL
+share one connection, opened by the first and closed 5 s after the last one leaves. MP3 (and
+WAV) streams are decoded, Icecast and Shoutcast alike, chunked or not; the ICY metadata that
+such servers put between the audio when asked (icy-metaint) is removed.
+
+When the connection drops, or sends nothing for 10 s, the calls hear silence, paced in real
+time, and the stream is reconnected: 0.5 s after the drop, then waiting twice as long after
+each failed attempt, up to 10 s. A warning is logged at the drop ("live stream dropped") and
+an info line when it is back ("live stream reconnected", with the outage's length). A call
+never ends because its stream does.
+
+The first call to a stream that has not played in this process waits for its first audio
+(10 s to connect and 10 s for data at most) and fails with the error if it cannot play it;
+once the stream has played, a call that starts during an outage hears silence until it is back.
+
+Calls read the stream at their own pace: a call more than 2 s behind the stream loses its
+oldest audio, and one ahead of it with nothing to play gets silence; both are counted.
+Nothing is cached on disk. A plain http URL given to file that answers like a live stream
+(no length, icy- headers) is refused with a pointer to stream. See docs/urls.md.
+`
+}
