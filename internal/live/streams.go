@@ -117,7 +117,7 @@ func New(o Options) *Streams {
 		o.Log = slog.Default()
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
+	t.DialContext = dialICY((&net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext)
 	t.TLSHandshakeTimeout = o.ConnectTimeout
 	t.ResponseHeaderTimeout = o.ConnectTimeout
 	maxRedirects := o.MaxRedirects
