@@ -2,7 +2,6 @@ package sources
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	"github.com/elkspipe/elkspipe/internal/live"
@@ -83,10 +82,6 @@ type StreamStats = live.Stats
 // now, connections that delivered audio, drops, and the frames listeners
 // lost to lag or were given as silence.
 func StreamCounters(u string) StreamStats { return liveStreams().Stats(u) }
-
-// errLiveStream is the error of a file URL that answers like a live
-// stream.
-var errLiveStream = errors.New("is a live stream (an endless response with Icecast/Shoutcast headers): play it with the stream element: stream URL")
 
 func streamDetails() string {
 	return `The URL is played live: every call hears the stream as it is now, starting with the last

@@ -78,6 +78,9 @@ func (c *Cache) fetch(ctx context.Context, raw, k string) (path string, remove b
 		}
 		return "", false, err
 	}
+	if LooksLive(resp.Header, resp.ContentLength) {
+		return "", false, ErrLiveStream
+	}
 	if resp.ContentLength > c.MaxSize {
 		return "", false, fmt.Errorf("the file is %d bytes, more than the limit of %d", resp.ContentLength, c.MaxSize)
 	}

@@ -1,0 +1,118 @@
+package sources
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elkspipe/elkspipe/internal/media"
+	"github.com/elkspipe/elkspipe/internal/wav"
+	"github.com/elkspipe/elkspipe/pipeline"
+)
+
+// liveWAV is a live stream: an endless 8 kHz mono WAV of 0.25, sent in
+// real time with Icecast's headers until the client leaves.
+func liveWAV(t *testing.T) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "audio/wav")
+		w.Header().Set("Server", "Icecast 2.4.4")
+		w.Header().Set("icy-name", "Test FM")
+		hdr, _ := wav.HeaderBytes(pipeline.Format{Rate: 8000, Channels: 1}, wav.SampleFormat{Bits: 16})
+		w.Write(hdr)
+		s := make([]float32, 160)
+		for i := range s {
+			s[i] = 0.25
+		}
+		b := make([]byte, 320)
+		wav.Encode(b, s, wav.SampleFormat{Bits: 16})
+		for {
+			if _, err := w.Write(b); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			select {
+			case <-time.After(20 * time.Millisecond):
+			case <-r.Context().Done():
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestStreamElement(t *testing.T) {
+	srv := liveWAV(t)
+	spec, err := pipeline.Parse("stream " + srv.URL + "/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := spec.Graph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !g.Live() {
+		t.Error("Graph.Live is false for a stream")
+	}
+	if e := g.Extent(); e != pipeline.ExtentEndless {
+		t.Errorf("extent %v, want endless", e)
+	}
+	src, err := g.Sources[0].Open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pipeline.Close(src)
+	if ls, ok := src.(pipeline.LiveSource); !ok || !ls.Live() {
+		t.Error("the stream's source is not a LiveSource")
+	}
+	if f := pipeline.FramesOf(src); f != -1 {
+		t.Errorf("Frames = %d, want -1", f)
+	}
+	p := make([]float32, 800)
+	var heard int
+	deadline := time.Now().Add(5 * time.Second)
+	for heard < 800 && time.Now().Before(deadline) {
+		n, err := src.Read(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range p[:n] {
+			if v > 0.24 && v < 0.26 {
+				heard++
+			}
+		}
+	}
+	if heard < 800 {
+		t.Fatalf("heard %d frames of the stream's 0.25 in 5 s", heard)
+	}
+	if st := StreamCounters(srv.URL + "/live"); st.Listeners != 1 || st.Connections != 1 {
+		t.Errorf("counters %+v, want 1 listener and 1 connection", st)
+	}
+}
+
+func TestStreamElementRefusesOtherSchemes(t *testing.T) {
+	spec, err := pipeline.Parse("stream ftp://radio.example/x.mp3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := spec.Graph(); err == nil || !strings.Contains(err.Error(), "ftp URLs are not supported") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestFileRefusesLiveStream(t *testing.T) {
+	srv := liveWAV(t)
+	SetCacheDir(t.TempDir())
+	defer SetCacheDir(media.DefaultCacheDir())
+	start := time.Now()
+	_, err := File(srv.URL + "/live")(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "is a live stream") || !strings.Contains(err.Error(), "stream URL") {
+		t.Fatalf("err = %v, want a pointer to the stream element", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("refusing took %v", time.Since(start))
+	}
+}
