@@ -145,7 +145,7 @@ func (h *hub) run() {
 		h.mu.Unlock()
 		h.startOnce.Do(func() { close(h.started) })
 	}()
-	log := h.s.opt.Log
+	log := h.s.log()
 	backoff := h.s.opt.MinBackoff
 	var down time.Time // when the stream was lost, zero while playing
 	attempts := 0
@@ -273,7 +273,7 @@ func (h *hub) match(src pipeline.Source) (pipeline.Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the stream changed from %s to %s: %w", want, f, err)
 	}
-	h.s.opt.Log.Info("live stream changed format; converting", "url", h.url, "from", f, "to", want)
+	h.s.log().Info("live stream changed format; converting", "url", h.url, "from", f, "to", want)
 	return out, nil
 }
 
@@ -282,7 +282,7 @@ func (h *hub) connected(down time.Time, attempts int) {
 	h.connections.Add(1)
 	h.startOnce.Do(func() { close(h.started) })
 	if !down.IsZero() {
-		h.s.opt.Log.Info("live stream reconnected", "url", h.url,
+		h.s.log().Info("live stream reconnected", "url", h.url,
 			"outage", time.Since(down).Round(time.Millisecond), "attempts", attempts)
 	}
 }
@@ -291,7 +291,7 @@ func (h *hub) connected(down time.Time, attempts int) {
 func (h *hub) onMeta(meta string) {
 	if t := streamTitle(meta); t != "" && t != h.title {
 		h.title = t
-		h.s.opt.Log.Debug("live stream title", "url", h.url, "title", t)
+		h.s.log().Debug("live stream title", "url", h.url, "title", t)
 	}
 }
 

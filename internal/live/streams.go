@@ -61,7 +61,8 @@ type Options struct {
 	StartWait time.Duration
 	// MaxRedirects is the most redirects followed.
 	MaxRedirects int
-	// Log receives the drops and reconnections (nil: slog.Default()).
+	// Log receives the drops and reconnections (nil: slog.Default() at
+	// the moment of logging).
 	Log *slog.Logger
 }
 
@@ -72,6 +73,14 @@ type Stats struct {
 	Drops       int64 // connections lost while playing
 	Dropped     int64 // frames listeners lost: read too slowly, or the stream ran fast
 	Padded      int64 // silent frames listeners got: outages, or the stream ran slow
+}
+
+// log returns the logger of the drops and reconnections.
+func (s *Streams) log() *slog.Logger {
+	if s.opt.Log != nil {
+		return s.opt.Log
+	}
+	return slog.Default()
 }
 
 // Streams plays live HTTP streams, one connection per URL shared by all
@@ -112,9 +121,6 @@ func New(o Options) *Streams {
 	o.MaxLag = max(o.MaxLag, o.Prefill+o.Lead)
 	if o.MaxRedirects <= 0 {
 		o.MaxRedirects = DefaultMaxRedirects
-	}
-	if o.Log == nil {
-		o.Log = slog.Default()
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DialContext = dialICY((&net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext)
