@@ -78,7 +78,27 @@ func decodeFile(path string, rc io.ReadCloser) (pipeline.Source, error) {
 			return shared, nil
 		}
 	}
+	if dl, ok := rc.(*media.Download); ok {
+		measureWhenDownloaded(src, dl)
+	}
 	return src, err
+}
+
+// measureWhenDownloaded lets an MP3 without a Xing/Info header that plays
+// while it downloads tell its length as a file does: Frames waits for the
+// download and counts the frames of the whole body.
+func measureWhenDownloaded(src pipeline.Source, dl *media.Download) {
+	m, ok := src.(*mp3Source)
+	if !ok || m.length >= 0 || m.recount != nil || m.scan.HasTag() {
+		return
+	}
+	m.recount = func() int64 {
+		ra, size, err := dl.Complete(context.Background())
+		if err != nil {
+			return -1
+		}
+		return mp3.CountSamples(io.NewSectionReader(ra, 0, size))
+	}
 }
 
 // openPath opens a file for reading, an http or https URL through the

@@ -2,7 +2,7 @@ package sources
 
 import (
 	"context"
-	"os"
+	"io"
 	"strings"
 	"sync/atomic"
 
@@ -57,8 +57,8 @@ func isHTTP(p string) bool {
 	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
 }
 
-// openURL returns the body of the http or https URL u as an open file of
-// the download cache.
-func openURL(ctx context.Context, u string) (*os.File, error) {
+// openURL returns the body of the http or https URL u: an open file of
+// the download cache, or a media.Download that reads it as it arrives.
+func openURL(ctx context.Context, u string) (io.ReadCloser, error) {
 	return cache().Open(ctx, u)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -66,11 +67,14 @@ type Cache struct {
 
 // flight is one fetch of a URL, shared by the opens that wait for it.
 type flight struct {
-	done   chan struct{}
-	path   string // the file to open, valid after done
-	err    error
-	users  int  // opens still to open path
-	remove bool // path is a no-store download: the last user removes it
+	done    chan struct{}
+	started chan struct{} // closed when the body starts downloading (part) or at done
+	start   sync.Once
+	part    *partial // the download under way, set before started is closed
+	path    string   // the file to open, valid after done
+	err     error
+	users   int  // opens still to open path
+	remove  bool // path is a no-store download: the last user removes it
 }
 
 // DefaultCacheDir is the folder elkspipe keeps downloads in: elkspipe in
@@ -142,10 +146,14 @@ func key(raw string) string {
 	return hex.EncodeToString(h[:16])
 }
 
-// Open returns an open file of the body of the http or https URL raw, from
-// the cache or fetched. The error says what failed ("HTTP 404 Not Found",
-// "stalled: no data for 30s", ...) without the URL, which the caller names.
-func (c *Cache) Open(ctx context.Context, raw string) (*os.File, error) {
+// Open returns the body of the http or https URL raw, from the cache or
+// fetched: an *os.File of the cached copy, or, while the URL is being
+// downloaded, a *Download that reads the body as it arrives (and fails
+// with the download's error), so that playing starts with the first bytes.
+// The error says what failed ("HTTP 404 Not Found", "stalled: no data for
+// 30s", ...) without the URL, which the caller names; ctx also ends a
+// Download's wait for data.
+func (c *Cache) Open(ctx context.Context, raw string) (io.ReadCloser, error) {
 	if _, err := CheckURL(raw); err != nil {
 		return nil, err
 	}
@@ -154,16 +162,26 @@ func (c *Cache) Open(ctx context.Context, raw string) (*os.File, error) {
 	c.mu.Lock()
 	f := c.flights[k]
 	if f == nil {
-		f = &flight{done: make(chan struct{}), users: 1}
+		f = &flight{done: make(chan struct{}), started: make(chan struct{}), users: 1}
 		c.flights[k] = f
 		c.mu.Unlock()
 		// The fetch is shared: it does not end when this caller gives up,
 		// and the timeouts bound it.
 		go func() {
-			f.path, f.remove, f.err = c.fetch(context.WithoutCancel(ctx), raw, k)
+			publish := func(p *partial) {
+				f.part = p
+				f.start.Do(func() { close(f.started) })
+			}
+			f.path, f.remove, f.err = c.fetch(context.WithoutCancel(ctx), raw, k, publish)
 			c.mu.Lock()
 			delete(c.flights, k)
 			close(f.done)
+			f.start.Do(func() { close(f.started) })
+			if f.part != nil {
+				// The readers of the download see its end once the copy
+				// is in place (a failure told them already).
+				f.part.finish(f.err)
+			}
 			unused := f.users == 0
 			c.mu.Unlock()
 			if unused && f.remove && f.err == nil {
@@ -175,10 +193,27 @@ func (c *Cache) Open(ctx context.Context, raw string) (*os.File, error) {
 		c.mu.Unlock()
 	}
 	select {
-	case <-f.done:
+	case <-f.started:
 	case <-ctx.Done():
 		c.release(f)
 		return nil, context.Cause(ctx)
+	}
+	select {
+	case <-f.done:
+	default:
+		// The body is arriving: read it as it comes.
+		pf, err := os.Open(f.part.path)
+		if err == nil {
+			c.release(f)
+			return &Download{f: pf, p: f.part, ctx: ctx, closed: make(chan struct{})}, nil
+		}
+		// It ended meanwhile (renamed, or removed on failure).
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			c.release(f)
+			return nil, context.Cause(ctx)
+		}
 	}
 	var file *os.File
 	err := f.err

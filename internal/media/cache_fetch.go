@@ -27,7 +27,7 @@ var errStall = errors.New("stalled")
 
 // fetch makes the copy of raw (cache file key k) current and returns its
 // path; remove says it is a no-store download that is not kept.
-func (c *Cache) fetch(ctx context.Context, raw, k string) (path string, remove bool, err error) {
+func (c *Cache) fetch(ctx context.Context, raw, k string, publish func(*partial)) (path string, remove bool, err error) {
 	body := filepath.Join(c.Dir, k)
 	m, have := c.load(k, raw)
 	now := c.Now()
@@ -92,7 +92,9 @@ func (c *Cache) fetch(ctx context.Context, raw, k string) (path string, remove b
 	if err != nil {
 		return "", false, fmt.Errorf("cache folder: %w", err)
 	}
-	n, err := io.Copy(tmp, &stallReader{r: io.LimitReader(resp.Body, c.MaxSize+1), t: stall, d: c.StallTimeout})
+	part := newPartial(tmp.Name())
+	publish(part)
+	n, err := copyGrowing(tmp, &stallReader{r: io.LimitReader(resp.Body, c.MaxSize+1), t: stall, d: c.StallTimeout}, part, c.MaxSize)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -105,6 +107,7 @@ func (c *Cache) fetch(ctx context.Context, raw, k string) (path string, remove b
 	if err != nil {
 		os.Remove(tmp.Name())
 		err = c.netError(ctx, err)
+		part.finish(err) // the readers of the download get the error, even with a stale copy
 		if have {
 			return c.stale(body, raw, err)
 		}
@@ -194,4 +197,30 @@ func (s *stallReader) Read(p []byte) (int, error) {
 		s.t.Reset(s.d)
 	}
 	return n, err
+}
+
+// copyGrowing copies r into w, telling part of every piece written, and
+// returns the bytes copied; it stops past max bytes (the caller says so).
+func copyGrowing(w io.Writer, r io.Reader, part *partial, max int64) (int64, error) {
+	buf := make([]byte, 32<<10)
+	var total int64
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if total+int64(n) > max {
+				return total + int64(n), nil // the size check fails it
+			}
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return total, werr
+			}
+			total += int64(n)
+			part.grow(n)
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
 }

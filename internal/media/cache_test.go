@@ -334,3 +334,113 @@ func TestCacheOriginDownPlaysCachedCopy(t *testing.T) {
 		t.Errorf("origin gone without a copy: %v", err)
 	}
 }
+
+// The first opening of a URL reads the body while it downloads: a server
+// that sends 64 KiB and then stalls has them read before it goes on, by
+// every opening that comes meanwhile, on one request; the copy is then
+// cached whole.
+func TestCacheStreamsWhileDownloading(t *testing.T) {
+	body := make([]byte, 200<<10)
+	for i := range body {
+		body[i] = byte(i * 13)
+	}
+	release := make(chan struct{})
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		w.Header().Set("Cache-Control", "max-age=3600")
+		w.Write(body[:64<<10])
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-time.After(20 * time.Second):
+		}
+		w.Write(body[64<<10:])
+	})
+	c, _ := newCache(t)
+	u := o.URL + "/a"
+	var readers []io.ReadCloser
+	for range 2 {
+		r, err := c.Open(context.Background(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		if _, ok := r.(*Download); !ok {
+			t.Fatalf("an opening during the download is a %T, want a *Download", r)
+		}
+		readers = append(readers, r)
+	}
+	for i, r := range readers {
+		head := make([]byte, 64<<10)
+		if _, err := io.ReadFull(r, head); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(head, body[:64<<10]) {
+			t.Fatalf("reader %d: the first 64 KiB differ", i)
+		}
+	}
+	select {
+	case <-release:
+		t.Fatal("released early")
+	default:
+		close(release) // the first 64 KiB were read while the server stalled
+	}
+	for i, r := range readers {
+		rest, err := io.ReadAll(r)
+		if err != nil || !bytes.Equal(rest, body[64<<10:]) {
+			t.Fatalf("reader %d: the rest: %d bytes, %v", i, len(rest), err)
+		}
+	}
+	if n := o.requests.Load(); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+	f, err := c.Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, ok := f.(*os.File); !ok {
+		t.Errorf("an opening after the download is a %T, want the cached file", f)
+	}
+	if b, _ := io.ReadAll(f); !bytes.Equal(b, body) {
+		t.Error("the cached copy differs")
+	}
+}
+
+// A download that fails in the middle fails its readers with the error
+// after the bytes that came, and a reader's context ends its wait.
+func TestCacheDownloadErrors(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100000")
+		w.Write(make([]byte, 5000))
+		w.(http.Flusher).Flush()
+		if r.URL.Path == "/cut" {
+			time.Sleep(200 * time.Millisecond)
+			return
+		}
+		<-r.Context().Done()
+	})
+	c, _ := newCache(t)
+	c.StallTimeout = time.Second // ends the shared download the reader left
+	r, err := c.Open(context.Background(), o.URL+"/cut")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(r)
+	r.Close()
+	if len(b) != 5000 || err == nil || err.Error() != "unexpected EOF" {
+		t.Errorf("cut: %d bytes, %v; want 5000 and unexpected EOF", len(b), err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	r, err = c.Open(ctx, o.URL+"/stall")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	start := time.Now()
+	b, err = io.ReadAll(r)
+	if len(b) != 5000 || err != context.DeadlineExceeded || time.Since(start) > 10*time.Second {
+		t.Errorf("cancelled: %d bytes, %v after %v", len(b), err, time.Since(start))
+	}
+}
