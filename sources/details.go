@@ -13,17 +13,19 @@ FLAC.
 func wavDetails() string { return urlNotes + wavNotes }
 
 const urlNotes = `URLs:
-  http and https URLs play like files (other schemes are refused). They are downloaded whole
-  into the download cache (-cache-dir; default elkspipe in the user's cache folder), one file
-  per URL, and played from there: a copy that Cache-Control max-age or Expires says is fresh is
-  played without a request; a stale one, or one sent with no-cache, is revalidated with its
-  ETag or Last-Modified (a 304 costs no download); no-store is played once and not kept.
-  Opens of one URL at the same moment make one request, so a thousand calls and loop
-  iterations fetch it once, and an MP3's decoding is shared as for a file. Limits: 10 s to
-  connect, 30 s without data (headers or body) ends the fetch, 10 redirects, 100 MB per file.
-  Errors name the URL and say what failed, e.g. file "https://x/hold.mp3": HTTP 404 Not
-  Found. When the server is down, times out or answers 5xx and a copy is cached, the copy
-  plays and a warning is logged. See docs/urls.md.
+  http and https URLs play like files (other schemes are refused). They are downloaded into
+  the download cache (-cache-dir; default elkspipe in the user's cache folder), one file per
+  URL, and played from there, from the first bytes on while the download goes on. A copy
+  that Cache-Control max-age or Expires says is fresh is played without a request; a stale
+  one, or one sent with no-cache, is revalidated with its ETag or Last-Modified (a 304 costs
+  no download); no-store is played once and not kept. Opens of one URL at the same moment
+  make one request, so a thousand calls and loop iterations fetch it once, and an MP3's
+  decoding is shared as for a file. Limits: 10 s to connect, 30 s without data (headers or
+  body) ends the fetch, 10 redirects, 100 MB per file. Errors name the URL and say what
+  failed, e.g. file "https://x/hold.mp3": HTTP 404 Not Found. When the server is down, times
+  out or answers 5xx and a copy is cached, the copy plays and a warning is logged. A live
+  stream (Icecast, Shoutcast) is refused with a pointer to the stream element. See
+  docs/urls.md.
 `
 
 const wavNotes = `WAV:
