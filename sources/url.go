@@ -2,7 +2,9 @@ package sources
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync/atomic"
 
@@ -62,3 +64,43 @@ func isHTTP(p string) bool {
 func openURL(ctx context.Context, u string) (io.ReadCloser, error) {
 	return cache().Open(ctx, u)
 }
+
+// OpenURLFile returns an open file of the whole body of the http or https
+// URL u, from the download cache (see SetCacheDir), waiting for the
+// download when it is under way: for readers that need the whole file at
+// once, such as the elks sink's passthrough formats, which send a file's
+// bytes as they are. Errors are as File's, without the URL.
+func OpenURLFile(ctx context.Context, u string) (*os.File, error) {
+	if isPlaylistName(urlPath(u)) {
+		return nil, errPlaylistFile
+	}
+	rc, err := openURL(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	switch r := rc.(type) {
+	case *os.File:
+		return r, nil
+	case *media.Download:
+		f, err := r.File(ctx)
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
+		return f, nil
+	}
+	rc.Close()
+	return nil, fmt.Errorf("the download cache returned a %T", rc)
+}
+
+// ReadList reads the M3U, M3U8 or PLS playlist at list, a file or an
+// http(s) URL (fetched through the download cache), and returns its
+// items: relative entries resolved against the list's folder or URL, each
+// with its error when it cannot be played (a URL of another scheme).
+func ReadList(ctx context.Context, list string) ([]media.M3UItem, error) {
+	return readList(ctx, list)
+}
+
+// IsURL reports whether path is an http or https URL, which File, the
+// playlist items and OpenURLFile fetch rather than open as files.
+func IsURL(path string) bool { return isHTTP(path) }

@@ -121,6 +121,17 @@ func (d *Download) Complete(ctx context.Context) (io.ReaderAt, int64, error) {
 	}
 }
 
+// File waits for the download's end and returns the file of the whole
+// body, for readers that need it all (the passthrough formats). The file
+// is the Download's: close one or the other, not both.
+func (d *Download) File(ctx context.Context) (*os.File, error) {
+	if _, _, err := d.Complete(ctx); err != nil {
+		return nil, err
+	}
+	d.once.Do(func() { close(d.closed) }) // the caller closes the file
+	return d.f, nil
+}
+
 // Close closes the file; a Read waiting for data returns.
 func (d *Download) Close() error {
 	var err error

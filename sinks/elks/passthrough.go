@@ -112,8 +112,9 @@ func passthroughPlan(g *pipeline.Graph, f Format) (*passPlan, error) {
 // on-error says, as it would fail in every call. Entries of an M3U list
 // that are not files (URLs) are skipped under on-error=skip.
 func (p *passPlan) check() error {
+	ctx := context.Background()
 	for _, src := range p.sources {
-		items, err := src.expand(nil)
+		items, err := src.expand(ctx, nil)
 		if err != nil {
 			return pipeline.StageErr(src.name, err)
 		}
@@ -121,7 +122,7 @@ func (p *passPlan) check() error {
 		for _, it := range items {
 			err := it.Err
 			if err == nil {
-				_, _, err = p.probe(it.Path)
+				_, _, err = p.probe(ctx, it.Path)
 			} else if src.skip {
 				continue
 			}
@@ -140,23 +141,20 @@ func (p *passPlan) check() error {
 	return nil
 }
 
-// expand lists the files of one source, shuffled with rng if asked. An
-// entry of an M3U list that cannot be played (a URL) comes with its Err.
-func (src *passSource) expand(rng *rand.Rand) ([]media.M3UItem, error) {
+// expand lists the files (and http(s) URLs) of one source, shuffled with
+// rng if asked. An entry of an M3U list that cannot be played (a URL of
+// another scheme) comes with its Err. Lists given by URL are fetched
+// through the download cache.
+func (src *passSource) expand(ctx context.Context, rng *rand.Rand) ([]media.M3UItem, error) {
 	var out []media.M3UItem
 	for _, f := range src.files {
 		if ext := strings.ToLower(filepath.Ext(f)); !src.playlist || (ext != ".m3u" && ext != ".m3u8") {
 			out = append(out, media.M3UItem{Path: f})
 			continue
 		}
-		items, err := media.ReadM3UItems(f)
+		items, err := sources.ReadList(ctx, f)
 		if err != nil {
 			return nil, err
-		}
-		for i, it := range items {
-			if it.Err == nil && strings.Contains(it.Path, "://") {
-				items[i].Err = fmt.Errorf("is a URL (line %d of %s); the passthrough formats play local files only", it.Line, f)
-			}
 		}
 		out = append(out, items...)
 	}
@@ -172,8 +170,8 @@ func (src *passSource) expand(rng *rand.Rand) ([]media.M3UItem, error) {
 // probe checks that the file at path is of the plan's format and returns
 // the map of its frames and its duration (both found once per version of
 // the file and remembered).
-func (p *passPlan) probe(path string) (*media.FrameMap, time.Duration, error) {
-	o, err := p.open(path, nil, nil)
+func (p *passPlan) probe(ctx context.Context, path string) (*media.FrameMap, time.Duration, error) {
+	o, err := p.open(ctx, path, nil, nil)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -275,7 +273,7 @@ func (s *Session) playPlan(ctx context.Context, p *passPlan) error {
 		played := 0
 		for i := range p.sources {
 			src := &p.sources[i]
-			items, err := src.expand(rngs[i])
+			items, err := src.expand(ctx, rngs[i])
 			if err != nil {
 				return pipeline.StageErr(src.name, err)
 			}
@@ -321,7 +319,7 @@ func (s *Session) sendFile(ctx context.Context, gen uint64, path string) error {
 // piece counts, for the window, the frames it completes. With a memory
 // mem (the call's), the file is kept or replayed as passPlan.open says.
 func (s *Session) sendFileOf(ctx context.Context, gen uint64, p *passPlan, path string, mem *keep.Memory) error {
-	o, err := p.open(path, mem, s.Logger())
+	o, err := p.open(ctx, path, mem, s.Logger())
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package elks
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/elkspipe/elkspipe/internal/keep"
 	"github.com/elkspipe/elkspipe/internal/media"
+	"github.com/elkspipe/elkspipe/sources"
 )
 
 // Files that go away while a call loops them in a passthrough format.
@@ -69,7 +71,7 @@ var warnedPass sync.Map
 // open opens and probes the file at path for one iteration of a call
 // whose memory is mem (nil: keep nothing), logging to log (nil: no log).
 // See the comment at the top of this file.
-func (p *passPlan) open(path string, mem *keep.Memory, log *slog.Logger) (*passOpen, error) {
+func (p *passPlan) open(ctx context.Context, path string, mem *keep.Memory, log *slog.Logger) (*passOpen, error) {
 	key := passKeptKey{path}
 	var prev *passKept
 	if mem != nil {
@@ -85,7 +87,7 @@ func (p *passPlan) open(path string, mem *keep.Memory, log *slog.Logger) (*passO
 		}
 		return prev.open(), nil
 	}
-	f, err := os.Open(path)
+	f, err := openPassFile(ctx, path)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
@@ -135,4 +137,13 @@ func (p *passPlan) open(path string, mem *keep.Memory, log *slog.Logger) (*passO
 		return fail(err)
 	}
 	return &passOpen{r: io.NewSectionReader(f, 0, size), frames: fm, dur: dur, close: func() { f.Close() }}, nil
+}
+
+// openPassFile opens the file at path, or the whole download of an http
+// or https URL from the download cache (see sources.OpenURLFile).
+func openPassFile(ctx context.Context, path string) (*os.File, error) {
+	if sources.IsURL(path) {
+		return sources.OpenURLFile(ctx, path)
+	}
+	return os.Open(path)
 }

@@ -126,20 +126,20 @@ func TestPassthroughRefused(t *testing.T) {
 			t.Errorf("%s with format %s: %v; want %q", c.text, c.format, err, c.want)
 		}
 	}
-	// A URL in a list is a broken item: skipped under on-error=skip, an
-	// error under stop.
-	os.WriteFile(filepath.Join(dir, "urls.m3u"), []byte("http://example.com/a.mp3\na.wav\n"), 0o644)
+	// A URL of another scheme in a list is a broken item: skipped under
+	// on-error=skip, an error under stop.
+	os.WriteFile(filepath.Join(dir, "urls.m3u"), []byte("ftp://example.com/a.mp3\na.wav\n"), 0o644)
 	urls := "playlist " + filepath.Join(dir, "urls.m3u")
 	plan, err := passthroughPlan(sessGraph(t, urls), WAV)
 	if err != nil || plan.check() != nil {
 		t.Errorf("a list with a URL and a file, on-error=skip: %v", err)
 	}
-	items, _ := plan.sources[0].expand(nil)
+	items, _ := plan.sources[0].expand(context.Background(), nil)
 	if len(items) != 2 || items[0].Err == nil || items[1].Err != nil {
 		t.Errorf("items %+v", items)
 	}
 	plan, _ = passthroughPlan(sessGraph(t, urls+" on-error=stop"), WAV)
-	if err := plan.check(); err == nil || !strings.Contains(err.Error(), "is a URL") {
+	if err := plan.check(); err == nil || !strings.Contains(err.Error(), "is a ftp URL") {
 		t.Errorf("a URL under on-error=stop: %v", err)
 	}
 	// A Go-built stage cannot be inspected.
