@@ -30,6 +30,7 @@ type hub struct {
 	started      chan struct{}
 	startOnce    sync.Once
 	knownAtStart bool // the format was known from an earlier hub
+	playedOnce   bool // a connection delivered audio (run's own)
 
 	mu        sync.Mutex
 	format    pipeline.Format
@@ -139,7 +140,7 @@ func (h *hub) run() {
 	defer close(h.done)
 	defer func() {
 		h.mu.Lock()
-		if !h.hasFormat && h.failed == nil {
+		if h.failed == nil && !h.knownAtStart && !h.playedOnce {
 			h.failed = errors.New("the stream was closed")
 		}
 		h.mu.Unlock()
@@ -155,12 +156,16 @@ func (h *hub) run() {
 		if h.ctx.Err() != nil {
 			return
 		}
-		h.mu.Lock()
-		known := h.hasFormat
+		// A stream never heard in this process fails its openings until
+		// it has played; one that has played (or whose format is
+		// remembered) is retried while its listeners hear silence.
+		known := played || h.playedOnce || h.knownAtStart
+		h.playedOnce = known
 		if !known {
+			h.mu.Lock()
 			h.failed = err
+			h.mu.Unlock()
 		}
-		h.mu.Unlock()
 		if !known {
 			h.startOnce.Do(func() { close(h.started) })
 			h.s.mu.Lock()

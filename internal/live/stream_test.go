@@ -450,3 +450,22 @@ func TestStreamOpenCancelled(t *testing.T) {
 		t.Fatalf("err = %v after %v", err, time.Since(start))
 	}
 }
+
+// A first connection that answers but sends no audio before it ends is
+// the opening's error, not an endless wait.
+func TestStreamFirstConnectionWithoutAudio(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hdr, _ := wav.HeaderBytes(pipeline.Format{Rate: 8000, Channels: 1}, wav.SampleFormat{Bits: 16})
+		w.Write(hdr) // a header, and the end
+	}))
+	defer srv.Close()
+	var log testlog.Buffer
+	s := live.New(testOptions(&log))
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := s.Open(ctx, srv.URL)
+	if err == nil || !strings.Contains(err.Error(), "the server ended the stream") {
+		t.Fatalf("err = %v, want the end of the stream", err)
+	}
+}
