@@ -1,11 +1,15 @@
 package sources
 
 import (
+	"bufio"
 	"context"
+	"errors"
+	"io"
 	"sync"
 
 	"github.com/elkspipe/elkspipe/internal/live"
 	"github.com/elkspipe/elkspipe/internal/media"
+	"github.com/elkspipe/elkspipe/internal/mp3"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
@@ -42,7 +46,7 @@ func liveStreams() *live.Streams {
 	streamsMu.Lock()
 	defer streamsMu.Unlock()
 	if streams == nil {
-		streams = live.New(live.Options{Decode: Decode})
+		streams = live.New(live.Options{Decode: decodeLive})
 	}
 	return streams
 }
@@ -72,6 +76,33 @@ func Stream(u string) pipeline.Opener {
 			return nil, err
 		}
 		return l, nil
+	}
+}
+
+// decodeLive decodes a live stream's body as Decode does, but finds an
+// MP3 stream joined in the middle of a frame (a server's burst of recent
+// audio starts anywhere) in the first frames that come, where Decode would
+// wait for 64 KiB (seconds of a radio stream) to look for them.
+func decodeLive(r io.Reader) (pipeline.Source, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, err := br.Peek(12)
+	if len(head) < 12 {
+		if err == nil || err == io.EOF {
+			err = errors.New("the stream ended before its first bytes")
+		}
+		return nil, err
+	}
+	if media.Sniff(head) != "" {
+		return Decode(br)
+	}
+	for size := 2 << 10; ; size *= 2 {
+		more, err := br.Peek(min(size, br.Size()))
+		if mp3.FindStream(more) {
+			return DecodeMP3(br)
+		}
+		if err != nil || size >= br.Size() {
+			return Decode(br) // not MP3: Decode says what it is
+		}
 	}
 }
 

@@ -4,10 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/elkspipe/elkspipe/internal/audiotest"
 	"github.com/elkspipe/elkspipe/internal/media"
 	"github.com/elkspipe/elkspipe/internal/wav"
 	"github.com/elkspipe/elkspipe/pipeline"
@@ -114,5 +117,60 @@ func TestFileRefusesLiveStream(t *testing.T) {
 	}
 	if time.Since(start) > 5*time.Second {
 		t.Errorf("refusing took %v", time.Since(start))
+	}
+}
+
+// A stream joined in the middle of an MP3 frame (where an Icecast
+// server's burst of recent audio may start) plays from its first whole
+// frames, without waiting for 64 KiB of it to recognise it.
+func TestStreamJoinedMidFrame(t *testing.T) {
+	ffmpeg := audiotest.NeedTool(t, "ffmpeg")
+	out := filepath.Join(t.TempDir(), "radio.mp3")
+	audiotest.Run(t, ffmpeg, "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000:duration=30",
+		"-ac", "1", "-c:a", "libmp3lame", "-b:a", "32k", "-write_xing", "0", "-id3v2_version", "0", "-f", "mp3", out)
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = b[1001:] // inside a frame
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "audio/mpeg")
+		for off := 0; off < len(b); off += 400 { // 4000 bytes a second: 32 kb/s
+			if _, err := w.Write(b[off:min(off+400, len(b))]); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			select {
+			case <-time.After(100 * time.Millisecond):
+			case <-r.Context().Done():
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	start := time.Now()
+	src, err := Stream(srv.URL + "/radio.mp3")(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pipeline.Close(src)
+	if d := time.Since(start); d > 8*time.Second {
+		t.Errorf("the stream took %v to start: 64 KiB come after 16 s, its first frames at once", d)
+	}
+	if f := src.Format(); f.Rate != 16000 || f.Channels != 1 {
+		t.Errorf("format %v", f)
+	}
+	var x []float32
+	p := make([]float32, 1600)
+	for len(x) < 16000 {
+		n, err := src.Read(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x = append(x, p[:n]...)
+	}
+	tail := audiotest.Channel(x[8000:], 1, 0)
+	if f := audiotest.Frequency(tail, 16000, 100, 2000); f < 438 || f > 442 {
+		t.Errorf("the stream plays %.1f Hz, want 440", f)
 	}
 }
