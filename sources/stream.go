@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/elkspipe/elkspipe/internal/live"
@@ -66,10 +68,17 @@ func liveStreams() *live.Streams {
 // The audio is not cached on disk, and it depends on the moment of
 // opening: the Source implements pipeline.LiveSource, and the stream
 // element is marked pipeline.Element.Live. See docs/urls.md.
+//
+// A URL of an M3U, M3U8 or PLS list (what radio sites link to, such as
+// listen.pls) is fetched through the download cache, and its http(s)
+// entries are tried in order: the first that plays is the stream.
 func Stream(u string) pipeline.Opener {
 	return func(ctx context.Context) (pipeline.Source, error) {
 		if _, err := media.CheckURL(u); err != nil {
 			return nil, err
+		}
+		if isPlaylistName(urlPath(u)) {
+			return openStreamList(ctx, u)
 		}
 		l, err := liveStreams().Open(ctx, u)
 		if err != nil {
@@ -77,6 +86,35 @@ func Stream(u string) pipeline.Opener {
 		}
 		return l, nil
 	}
+}
+
+// openStreamList plays the first entry of the playlist at u that plays.
+func openStreamList(ctx context.Context, u string) (pipeline.Source, error) {
+	items, err := readList(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	var errs []string
+	for _, it := range items {
+		err := it.Err
+		if err == nil && !isHTTP(it.Path) {
+			err = errors.New("is not an http(s) URL")
+		}
+		if err == nil {
+			var l *live.Listener
+			if l, err = liveStreams().Open(ctx, it.Path); err == nil {
+				return l, nil
+			}
+			if ctx.Err() != nil {
+				return nil, err
+			}
+		}
+		errs = append(errs, fmt.Sprintf("%q: %v", it.Path, err))
+	}
+	if len(errs) == 0 {
+		return nil, errors.New("the playlist lists no streams")
+	}
+	return nil, fmt.Errorf("no entry of the playlist plays: %s", strings.Join(errs, "; "))
 }
 
 // decodeLive decodes a live stream's body as Decode does, but finds an
@@ -133,7 +171,8 @@ once the stream has played, a call that starts during an outage hears silence un
 
 Calls read the stream at their own pace: a call more than 2 s behind the stream loses its
 oldest audio, and one ahead of it with nothing to play gets silence; both are counted.
-Nothing is cached on disk. A plain http URL given to file that answers like a live stream
+A URL of an M3U, M3U8 or PLS list (a radio's listen.pls) plays the first of its entries
+that plays. Nothing is cached on disk. A plain http URL given to file that answers like a live stream
 (no length, icy- headers) is refused with a pointer to stream. See docs/urls.md.
 `
 }

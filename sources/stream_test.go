@@ -174,3 +174,46 @@ func TestStreamJoinedMidFrame(t *testing.T) {
 		t.Errorf("the stream plays %.1f Hz, want 440", f)
 	}
 }
+
+// A radio's PLS or M3U link plays its first entry that plays, entries
+// resolved against the list's URL.
+func TestStreamFromPlaylistURL(t *testing.T) {
+	live := liveWAV(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/listen.pls", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("[playlist]\nNumberOfEntries=2\nFile1=gone.mp3\nFile2=" + live.URL + "/radio\n"))
+	})
+	mux.HandleFunc("/dead.m3u", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("gone.mp3\nftp://x/y.mp3\n"))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	SetCacheDir(t.TempDir())
+	defer SetCacheDir(media.DefaultCacheDir())
+	src, err := Stream(srv.URL + "/listen.pls")(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pipeline.Close(src)
+	p := make([]float32, 800)
+	heard := 0
+	for deadline := time.Now().Add(5 * time.Second); heard < 800 && time.Now().Before(deadline); {
+		n, err := src.Read(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range p[:n] {
+			if v > 0.24 && v < 0.26 {
+				heard++
+			}
+		}
+	}
+	if heard < 800 {
+		t.Errorf("heard %d frames of the stream", heard)
+	}
+	_, err = Stream(srv.URL + "/dead.m3u")(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "no entry of the playlist plays") ||
+		!strings.Contains(err.Error(), "/gone.mp3\": HTTP 404 Not Found") || !strings.Contains(err.Error(), "is a ftp URL") {
+		t.Errorf("a list of dead entries: %v", err)
+	}
+}
