@@ -172,7 +172,7 @@ once the stream has played, a call that starts during an outage hears silence un
 Calls read the stream at their own pace: a call more than 2 s behind the stream loses its
 oldest audio, and one ahead of it with nothing to play gets silence; both are counted.
 A URL of an M3U, M3U8 or PLS list (a radio's listen.pls) plays the first of its entries
-that plays. Nothing is cached on disk. A plain http URL given to file that answers like a live stream
-(no length, icy- headers) is refused with a pointer to stream. See docs/urls.md.
+that plays. Nothing is cached on disk. A plain http URL given to file that answers like a
+live stream (no length, icy- headers) is refused with a pointer to stream. See docs/urls.md.
 `
 }
