@@ -102,7 +102,7 @@ func TestListAndInspect(t *testing.T) {
 			t.Errorf("inspect elks lacks %q:\n%s", want, out)
 		}
 	}
-	for _, name := range []string{"elks", "tone", "dtmf", "raw", "playlist", "resample", "gain", "wav", "file", "stream"} {
+	for _, name := range []string{"elks", "tone", "dtmf", "raw", "playlist", "resample", "gain", "wav", "stream"} {
 		_, out, _ := runCLI(t, context.Background(), "inspect", name)
 		for _, line := range strings.Split(out, "\n") {
 			if n := utf8.RuneCountInString(line); n > 100 {
