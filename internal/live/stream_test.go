@@ -469,3 +469,28 @@ func TestStreamFirstConnectionWithoutAudio(t *testing.T) {
 		t.Fatalf("err = %v, want the end of the stream", err)
 	}
 }
+
+// A first connection that answers and then sends nothing fails the
+// opening after the stall timeout, naming it.
+func TestStreamFirstConnectionStalls(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "audio/mpeg")
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	var log testlog.Buffer
+	o := testOptions(&log)
+	o.StallTimeout = 300 * time.Millisecond
+	s := live.New(o)
+	defer s.Close()
+	start := time.Now()
+	_, err := s.Open(context.Background(), srv.URL)
+	if err == nil || err.Error() != "stalled: no data for 300ms" {
+		t.Fatalf("err = %v, want the stall", err)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("the stall took %v to end the opening", d)
+	}
+}
