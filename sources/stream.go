@@ -154,7 +154,7 @@ func StreamCounters(u string) StreamStats { return liveStreams().Stats(u) }
 
 func streamDetails() string {
 	return `The URL is played live: every call hears the stream as it is now, starting with the last
-half second of it, not from the beginning. All the calls and loop iterations that play one URL
+second of it, not from the beginning. All the calls and loop iterations that play one URL
 share one connection, opened by the first and closed 5 s after the last one leaves. MP3 (and
 WAV) streams are decoded, Icecast and Shoutcast alike, chunked or not; the ICY metadata that
 such servers put between the audio when asked (icy-metaint) is removed.

@@ -54,7 +54,7 @@ func TestStreamFormatChangeIsConverted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	got := readFor(t, l, 2*time.Second)
+	got := readFor(t, l, 3*time.Second) // 0.4 s, the outage, a second of refill, then on
 	if f := l.Format(); f != (pipeline.Format{Rate: 8000, Channels: 1}) {
 		t.Fatalf("format %v, want the first connection's 8000 Hz mono", f)
 	}

@@ -40,6 +40,7 @@ type hub struct {
 	listeners map[*Listener]struct{}
 	linger    *time.Timer
 	title     string
+	down      bool // the connection is lost and being retried
 }
 
 // frames returns the frame count of d in the hub's format.
@@ -174,6 +175,9 @@ func (h *hub) run() {
 			h.cancel()
 			return
 		}
+		h.mu.Lock()
+		h.down = true
+		h.mu.Unlock()
 		switch {
 		case played:
 			h.drops.Add(1)
@@ -285,6 +289,9 @@ func (h *hub) match(src pipeline.Source) (pipeline.Source, error) {
 // connected notes the first audio of a connection.
 func (h *hub) connected(down time.Time, attempts int) {
 	h.connections.Add(1)
+	h.mu.Lock()
+	h.down = false
+	h.mu.Unlock()
 	h.startOnce.Do(func() { close(h.started) })
 	if !down.IsZero() {
 		h.s.log().Info("live stream reconnected", "url", h.url,

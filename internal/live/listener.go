@@ -21,7 +21,10 @@ var errClosed = errors.New("live: read after Close")
 // silence is handed out instead (Padded). Audio waiting longer than
 // Options.MaxLag behind the reader is dropped, oldest first, back to
 // Options.Prefill (Dropped): a reader slower than the stream, or the burst
-// of a reconnection, costs old audio, not latency.
+// of a reconnection, costs old audio, not latency. After an outage the
+// listener plays on once Prefill of audio is waiting (at once with a
+// server that sends a burst of recent audio, as Icecast does), so that it
+// has a cushion against the network's jitter again.
 type Listener struct {
 	hub    *hub
 	ctx    context.Context
@@ -37,6 +40,9 @@ type Listener struct {
 	out                   int64 // frames handed out
 	dropped, padded       int64
 	isClosed              bool
+	// refill: the listener heard silence for an outage; it resumes once
+	// Prefill of audio is waiting, so that it plays on with a cushion.
+	refill bool
 }
 
 // Format is the stream's format, fixed by its first connection.
@@ -90,7 +96,11 @@ func (l *Listener) Read(p []float32) (int, error) {
 			l.t0 = now.Add(-time.Duration(float64(l.out) / float64(rate) * float64(time.Second)))
 			ahead = 0
 		}
-		if queued := l.ring.len / ch; queued > 0 {
+		queued := l.ring.len / ch
+		if l.refill && queued >= l.prefill {
+			l.refill = false
+		}
+		if queued > 0 && !l.refill {
 			if over := int64(queued) + max(ahead, 0) - int64(l.maxLag); over > 0 {
 				drop := min(int64(queued), int64(queued)+max(ahead, 0)-int64(l.prefill))
 				l.ring.discard(int(drop) * ch)
@@ -104,6 +114,9 @@ func (l *Listener) Read(p []float32) (int, error) {
 			}
 		}
 		if ahead < int64(l.lead) {
+			if h.down {
+				l.refill = true
+			}
 			n := int(min(int64(frames), int64(l.lead+l.pad)-ahead))
 			clear(p[:n*ch])
 			l.out += int64(n)

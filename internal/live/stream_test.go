@@ -161,7 +161,9 @@ func rampJumps(s []float32) int {
 func TestStreamPlaysLiveAudioOfNow(t *testing.T) {
 	st, srv := newStation(t, nil)
 	var log testlog.Buffer
-	s := live.New(testOptions(&log))
+	o := testOptions(&log)
+	o.Prefill = 500 * time.Millisecond // half the ramp's period: told apart from now and from the start
+	s := live.New(o)
 	defer s.Close()
 	ctx := context.Background()
 	a, err := s.Open(ctx, srv.URL+"/hold.wav")

@@ -22,7 +22,7 @@ const (
 	DefaultMinBackoff     = 500 * time.Millisecond
 	DefaultMaxBackoff     = 10 * time.Second
 	DefaultLinger         = 5 * time.Second
-	DefaultPrefill        = 500 * time.Millisecond
+	DefaultPrefill        = time.Second
 	DefaultLead           = 200 * time.Millisecond
 	DefaultMaxLag         = 2 * time.Second
 	DefaultStartWait      = 2 * time.Second
