@@ -23,7 +23,7 @@ const (
 	DefaultMaxBackoff     = 10 * time.Second
 	DefaultLinger         = 5 * time.Second
 	DefaultPrefill        = time.Second
-	DefaultLead           = 200 * time.Millisecond
+	DefaultLead           = 400 * time.Millisecond
 	DefaultMaxLag         = 2 * time.Second
 	DefaultStartWait      = 2 * time.Second
 	DefaultMaxRedirects   = 10
