@@ -36,7 +36,7 @@ type hub struct {
 	format    pipeline.Format
 	hasFormat bool
 	failed    error
-	history   *ring // the newest Prefill of audio, for new listeners
+	ring      *ring // the newest audio, read by every listener
 	listeners map[*Listener]struct{}
 	linger    *time.Timer
 	title     string
@@ -52,9 +52,9 @@ func (h *hub) frames(d time.Duration) int {
 // listeners that waited for it.
 func (h *hub) setFormatLocked(f pipeline.Format) {
 	h.format, h.hasFormat = f, true
-	h.history = newRing(max(h.frames(h.s.opt.Prefill), 1) * f.Channels)
+	h.ring = newRing((h.frames(h.s.opt.MaxLag) + h.frames(time.Second)) * f.Channels)
 	for l := range h.listeners {
-		if l.ring == nil {
+		if !l.ready {
 			h.readyLocked(l)
 		}
 	}
@@ -76,14 +76,15 @@ func (h *hub) join(ctx context.Context) *Listener {
 	return l
 }
 
-// readyLocked gives l its ring and the most recent audio.
+// readyLocked sets l's format and starts it at the most recent Prefill of
+// audio.
 func (h *hub) readyLocked(l *Listener) {
 	o := h.s.opt
+	l.ready = true
 	l.format = h.format
-	l.ring = newRing((h.frames(o.MaxLag) + h.frames(time.Second)) * h.format.Channels)
 	l.prefill, l.lead, l.maxLag = h.frames(o.Prefill), h.frames(o.Lead), h.frames(o.MaxLag)
 	l.pad = max(h.frames(20*time.Millisecond), 1)
-	l.ring.push(h.history.last(h.history.len))
+	l.cursor = max(h.ring.oldest(), h.ring.written-int64(l.prefill*h.format.Channels))
 }
 
 // leave removes l and, when it was the last listener, closes the
@@ -120,13 +121,8 @@ func (h *hub) expire() {
 // broadcast hands samples to every listener.
 func (h *hub) broadcast(s []float32) {
 	h.mu.Lock()
-	h.history.push(s)
-	ch := h.format.Channels
+	h.ring.push(s)
 	for l := range h.listeners {
-		if l.ring == nil {
-			continue
-		}
-		l.dropped += int64(l.ring.push(s) / ch)
 		select {
 		case l.wake <- struct{}{}:
 		default:

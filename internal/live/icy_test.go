@@ -76,21 +76,26 @@ func TestParseMetaint(t *testing.T) {
 
 func TestRing(t *testing.T) {
 	r := newRing(5)
-	if d := r.push([]float32{1, 2, 3}); d != 0 {
-		t.Fatal(d)
+	r.push([]float32{1, 2, 3})
+	if r.oldest() != 0 || r.written != 3 {
+		t.Fatalf("oldest %d written %d", r.oldest(), r.written)
 	}
-	if d := r.push([]float32{4, 5, 6, 7}); d != 2 {
-		t.Fatalf("dropped %d, want 2", d)
-	}
-	if got := r.last(2); got[0] != 6 || got[1] != 7 {
-		t.Fatalf("last = %v", got)
+	r.push([]float32{4, 5, 6, 7})
+	if r.oldest() != 2 {
+		t.Fatalf("oldest %d, want 2", r.oldest())
 	}
 	p := make([]float32, 10)
-	n := r.read(p)
-	if n != 5 || p[0] != 3 || p[4] != 7 {
+	if n := r.read(2, p); n != 5 || p[0] != 3 || p[4] != 7 {
 		t.Fatalf("read %v", p[:n])
 	}
-	if d := r.push([]float32{1, 2, 3, 4, 5, 6, 7}); d != 2 || r.len != 5 {
-		t.Fatalf("dropped %d len %d", d, r.len)
+	if n := r.read(5, p[:1]); n != 1 || p[0] != 6 {
+		t.Fatalf("read at 5: %v", p[:n])
+	}
+	r.push([]float32{10, 11, 12, 13, 14, 15, 16})
+	if r.oldest() != 9 || r.written != 14 {
+		t.Fatalf("oldest %d written %d", r.oldest(), r.written)
+	}
+	if n := r.read(9, p); n != 5 || p[0] != 12 || p[4] != 16 {
+		t.Fatalf("read %v", p[:n])
 	}
 }

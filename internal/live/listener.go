@@ -12,7 +12,8 @@ import (
 var errClosed = errors.New("live: read after Close")
 
 // Listener is one listener's Source of a live stream: endless, the audio
-// of the stream as it comes, silence where there is none.
+// of the stream as it comes, silence where there is none. It reads the
+// stream's one ring of recent audio at a cursor of its own.
 //
 // Pacing: the listener keeps its own clock from its first Read, on which
 // the reader is assumed to play in real time. Audio is handed out as it
@@ -33,9 +34,10 @@ type Listener struct {
 
 	// Guarded by hub.mu:
 	format                pipeline.Format
-	ring                  *ring
-	prefill, lead, maxLag int // in frames
-	pad                   int // frames of silence added at a time
+	ready                 bool  // format and cursor set
+	cursor                int64 // the next sample of hub.ring to hand out
+	prefill, lead, maxLag int   // in frames
+	pad                   int   // frames of silence added at a time
 	t0                    time.Time
 	out                   int64 // frames handed out
 	dropped, padded       int64
@@ -96,18 +98,23 @@ func (l *Listener) Read(p []float32) (int, error) {
 			l.t0 = now.Add(-time.Duration(float64(l.out) / float64(rate) * float64(time.Second)))
 			ahead = 0
 		}
-		queued := l.ring.len / ch
+		if old := h.ring.oldest(); l.cursor < old {
+			l.dropped += (old - l.cursor) / int64(ch) // overwritten before it was read
+			l.cursor = old
+		}
+		queued := int((h.ring.written - l.cursor) / int64(ch))
 		if l.refill && queued >= l.prefill {
 			l.refill = false
 		}
 		if queued > 0 && !l.refill {
 			if over := int64(queued) + max(ahead, 0) - int64(l.maxLag); over > 0 {
 				drop := min(int64(queued), int64(queued)+max(ahead, 0)-int64(l.prefill))
-				l.ring.discard(int(drop) * ch)
+				l.cursor += drop * int64(ch)
 				l.dropped += drop
 			}
-			n := l.ring.read(p) / ch
+			n := h.ring.read(l.cursor, p) / ch
 			if n > 0 {
+				l.cursor += int64(n * ch)
 				l.out += int64(n)
 				h.mu.Unlock()
 				return n, nil

@@ -1,59 +1,38 @@
 package live
 
-// ring is a bounded queue of interleaved samples that drops its oldest
-// samples when more are pushed than it holds.
+// ring holds the newest samples of a stream, written once and read by
+// every listener at a cursor of its own: an absolute sample index, so
+// that a listener that falls more than the ring behind knows how much it
+// lost. Memory is one ring per stream, however many listen.
 type ring struct {
-	buf        []float32
-	start, len int
+	buf     []float32
+	written int64 // samples written since the start
 }
 
 func newRing(samples int) *ring { return &ring{buf: make([]float32, samples)} }
 
-// push appends s and returns how many old samples it dropped to make room
-// (s itself is cut to its newest part if it is longer than the ring).
-func (r *ring) push(s []float32) (dropped int) {
+// push appends s, overwriting the oldest samples.
+func (r *ring) push(s []float32) {
 	if len(s) > len(r.buf) {
-		dropped = len(s) - len(r.buf)
-		s = s[dropped:]
+		r.written += int64(len(s) - len(r.buf))
+		s = s[len(s)-len(r.buf):]
 	}
-	if over := r.len + len(s) - len(r.buf); over > 0 {
-		r.discard(over)
-		dropped += over
+	for len(s) > 0 {
+		n := copy(r.buf[int(r.written%int64(len(r.buf))):], s)
+		s = s[n:]
+		r.written += int64(n)
 	}
-	end := (r.start + r.len) % len(r.buf)
-	n := copy(r.buf[end:], s)
-	copy(r.buf, s[n:])
-	r.len += len(s)
-	return dropped
 }
 
-// read moves up to len(p) of the oldest samples into p.
-func (r *ring) read(p []float32) int {
-	n := min(len(p), r.len)
-	first := min(n, len(r.buf)-r.start)
-	copy(p, r.buf[r.start:r.start+first])
-	copy(p[first:n], r.buf)
-	r.discard(n)
+// oldest is the index of the oldest sample the ring still holds.
+func (r *ring) oldest() int64 { return max(0, r.written-int64(len(r.buf))) }
+
+// read copies the samples from index at (not before oldest) into p, as
+// many as fit and have been written, and returns how many.
+func (r *ring) read(at int64, p []float32) int {
+	n := int(min(int64(len(p)), r.written-at))
+	for done := 0; done < n; {
+		done += copy(p[done:n], r.buf[int((at+int64(done))%int64(len(r.buf))):])
+	}
 	return n
-}
-
-// discard drops the n oldest samples (at most all).
-func (r *ring) discard(n int) {
-	n = min(n, r.len)
-	r.start = (r.start + n) % len(r.buf)
-	r.len -= n
-	if r.len == 0 {
-		r.start = 0
-	}
-}
-
-// last copies the newest n samples (at most all) into a new slice.
-func (r *ring) last(n int) []float32 {
-	n = min(n, r.len)
-	out := make([]float32, n)
-	from := (r.start + r.len - n) % len(r.buf)
-	first := min(n, len(r.buf)-from)
-	copy(out, r.buf[from:from+first])
-	copy(out[first:], r.buf)
-	return out
 }

@@ -201,6 +201,9 @@ func (s *Streams) Stats(u string) Stats {
 		for l := range h.listeners {
 			st.Dropped += l.dropped
 			st.Padded += l.padded
+			if l.ready && l.cursor < h.ring.oldest() {
+				st.Dropped += (h.ring.oldest() - l.cursor) / int64(h.format.Channels) // not read yet
+			}
 		}
 		h.mu.Unlock()
 	}
