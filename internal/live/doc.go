@@ -4,9 +4,10 @@
 //
 // Streams keeps one hub per stream URL. A hub makes one connection, strips
 // ICY metadata when the server interleaves it (icy-metaint), decodes the
-// audio to samples in one goroutine and hands every listener a copy in a
-// bounded ring of its own: a listener that reads too slowly loses its
-// oldest audio (counted), never holding up the others. A listener joins
+// audio to samples in one goroutine into one bounded ring of the last
+// seconds, which every listener reads at a cursor of its own: a listener
+// that reads too slowly loses its oldest audio (counted), never holding
+// up the others, and memory does not grow with the listeners. A listener joins
 // the stream as it is now, with a short piece of the most recent audio to
 // start from, not a replay from its own start. When the connection drops
 // the hub reconnects with a bounded exponential backoff while listeners
