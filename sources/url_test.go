@@ -140,6 +140,7 @@ func TestFileURLRevalidates(t *testing.T) {
 		if _, err := urlFrames(t, File(u)); err != nil {
 			t.Fatal(err)
 		}
+		cache().Wait() // an opening during the download would share it
 	}
 	if r, d := o.requests.Load(), o.downloads.Load(); r != 3 || d != 1 {
 		t.Errorf("%d requests, %d downloads; want 3, 1", r, d)

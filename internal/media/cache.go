@@ -224,6 +224,26 @@ func (c *Cache) Open(ctx context.Context, raw string) (io.ReadCloser, error) {
 	return file, err
 }
 
+// Wait waits until no download is under way: the openings that read a
+// URL while it downloads (see Open) may finish before their download
+// has put its copy in place.
+func (c *Cache) Wait() {
+	c.init()
+	for {
+		c.mu.Lock()
+		var f *flight
+		for _, x := range c.flights {
+			f = x
+			break
+		}
+		c.mu.Unlock()
+		if f == nil {
+			return
+		}
+		<-f.done
+	}
+}
+
 // release ends one user's wait on f; the last one, once the fetch is
 // done, removes a no-store download (an open file stays readable).
 func (c *Cache) release(f *flight) {
