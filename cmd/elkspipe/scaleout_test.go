@@ -211,11 +211,11 @@ var (
 	metricsRE = regexp.MustCompile(`msg="serving metrics and probes" addr=(127\.0\.0\.1:\d+)`)
 )
 
-// startReplica runs the built elkspipe serving pipe and returns it once
-// it listens.
-func startReplica(t *testing.T, bin, pipe string) *replica {
+// startReplica runs the built elkspipe with args (a pipeline that ends
+// in elks, or serve ROUTES-FILE) and returns it once it listens.
+func startReplica(t *testing.T, bin string, args ...string) *replica {
 	t.Helper()
-	cmd, logs, done := startServerProcess(t, bin, pipe)
+	cmd, logs, done := startServerProcess(t, bin, args...)
 	logs.wait(t, "serving calls")
 	m := servingRE.FindStringSubmatch(logs.String())
 	if m == nil {

@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/elkspipe/elkspipe/sinks/elks"
 )
@@ -85,29 +82,16 @@ func runServe(ctx context.Context, args []string, logOpts logOptions, stdout, st
 // reloadRoutesOnHangup re-reads the routes file at path on every SIGHUP
 // and gives router its routes (a file with an error is logged, with its
 // line, and keeps the routes in use); it re-reads srv's TLS certificate
-// too when it serves TLS. A changed server line is logged: it applies
-// after a restart. It returns a function that stops listening for SIGHUP.
+// and token file too, those it has (reloadServer). A changed server line
+// is logged: it applies after a restart. It returns a function that stops
+// listening for SIGHUP.
 func reloadRoutesOnHangup(ctx context.Context, path, server string, router *elks.Router, srv *elks.Server, log *slog.Logger) (stop func()) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-hup:
-				if srv.TLSCert != "" {
-					srv.ReloadCertificate() // logs what happened
-				}
-				reloadRoutes(ctx, path, server, router, log)
-			case <-done:
-				return
-			}
+	return onHangup(func() {
+		if srv.TLSCert != "" || srv.TokenFile != "" {
+			reloadServer(srv)
 		}
-	}()
-	return func() {
-		signal.Stop(hup)
-		close(done)
-	}
+		reloadRoutes(ctx, path, server, router, log)
+	})
 }
 
 // reloadRoutes loads the routes file at path into router, or logs why it

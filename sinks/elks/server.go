@@ -79,6 +79,11 @@ type Server struct {
 	// is refused with 401, wrong with 403 (compared in constant time),
 	// before the WebSocket upgrade.
 	Token string
+	// TokenFile, when set, is a file that holds the token (white space
+	// around it removed), read when Serve starts, which fails naming it
+	// if it cannot be read or is empty, and again by ReloadToken, so that
+	// a token can be changed without a restart. It takes Token's place.
+	TokenFile string
 	// MaxCalls limits the calls served at once (0: no limit); one more is
 	// refused with 503 before the upgrade. A connection counts as a call
 	// from its hello on: connections still waiting for theirs are bounded
@@ -142,6 +147,10 @@ type Server struct {
 	refusals logLimiter    // rate-limits the warnings about refused requests
 	httpErrs logLimiter    // rate-limits net/http's own error lines
 	noStart  logLimiter    // rate-limits the warnings about calls that did not start
+
+	// The token read from TokenFile, in force once tokenLoaded.
+	tokenNow    string
+	tokenLoaded bool
 }
 
 func (srv *Server) init() {
@@ -240,7 +249,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if srv.Token != "" {
+	if token := srv.token(); token != "" {
 		got := r.URL.Query().Get("token")
 		if got == "" {
 			srv.Metrics.callRequest(resultToken)
@@ -248,7 +257,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "missing token", http.StatusUnauthorized)
 			return
 		}
-		a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(srv.Token))
+		a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(token))
 		if subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
 			srv.Metrics.callRequest(resultToken)
 			srv.refused("wrong token", "remote", r.RemoteAddr)
@@ -531,6 +540,12 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	if srv.Config.Record != "" {
 		if err := prepareRecordFolder(srv.Config.Record); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	if srv.TokenFile != "" {
+		if _, err := srv.loadTokenFile(); err != nil {
 			ln.Close()
 			return err
 		}

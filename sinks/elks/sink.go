@@ -32,7 +32,7 @@ func init() {
 				Doc: "URL path of calls (46elks connects to ws://host:port/path); GET /healthz reports the calls"},
 			{Name: "token", Type: pipeline.TypeString, Secret: true,
 				Doc: "shared secret the URL must carry as ?token=... (401 when missing, 403 when wrong); printed as xxx; " +
-					"env:NAME reads it from an environment variable, file:PATH from a file, so that it does not show in ps"},
+					"env:NAME reads it from an environment variable, file:PATH from a file (re-read on SIGHUP), so that it does not show in ps"},
 			pipeline.Param{Name: "chunk", Type: pipeline.TypeDuration, Default: "100ms",
 				Doc: "audio per message"}.Range(0.01, 0.5),
 			pipeline.Param{Name: "window", Type: pipeline.TypeDuration, Default: "2s",
@@ -114,6 +114,7 @@ func init() {
 			if srv.ShutdownTimeout == 0 {
 				srv.ShutdownTimeout = -1 // shutdown-timeout=0: hang up at once
 			}
+			srv.TokenFile = TokenFile(a.String("token")) // token=file:PATH is read again on SIGHUP
 			menu, err := newIVR(a, srv.Config.Format)
 			if err != nil {
 				return nil, err
