@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"path/filepath"
 
 	"github.com/elkspipe/elkspipe/sinks/elks"
 )
@@ -70,9 +72,16 @@ func runServe(ctx context.Context, args []string, logOpts logOptions, stdout, st
 	srv.Handler = router.Handle
 	log.Info("routes loaded", "file", path, "routes", len(rf.routes))
 	defer reloadRoutesOnHangup(ctx, path, rf.server, router, srv, log)()
+	listening := false
+	srv.OnListen = func(net.Addr) { listening = true }
 	if err := srv.ListenAndServe(ctx); err != nil {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 			return exitOK
+		}
+		if !listening {
+			// It could not start: a port in use, a certificate or token
+			// file that cannot be read, all set on the server line.
+			err = rf.atServerLine(filepath.Base(path), err)
 		}
 		return failed(ctx, stderr, err, "elkspipe: interrupted")
 	}

@@ -571,7 +571,7 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 		if err != nil {
 			hs.Close()
 			<-errc
-			return fmt.Errorf("metrics listener: %w", err)
+			return fmt.Errorf("metrics-listen=%s (Server.MetricsAddr): %w", srv.MetricsAddr, err)
 		}
 		ms = &http.Server{Handler: probeHandler{srv}, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: httpIdleTimeout,
 			ErrorLog: stdlog.New(httpErrorLog{srv}, "", 0)}
