@@ -16,10 +16,9 @@ import (
 const yamlToJSON = `import sys, json, yaml
 json.dump([d for d in yaml.safe_load_all(open(sys.argv[1])) if d is not None], sys.stdout)`
 
-// manifests returns the Kubernetes objects of the YAML files of
-// kubernetes/, read by PyYAML (skipping t when python3 or PyYAML is
-// absent), by kind.
-func manifests(t *testing.T) map[string]map[string]any {
+// loadYAML returns the YAML documents of file, read by PyYAML (skipping
+// t when python3 or PyYAML is absent).
+func loadYAML(t *testing.T, file string) []map[string]any {
 	t.Helper()
 	py, err := exec.LookPath("python3")
 	if err != nil {
@@ -28,18 +27,25 @@ func manifests(t *testing.T) map[string]map[string]any {
 	if exec.Command(py, "-c", "import yaml").Run() != nil {
 		t.Skip("PyYAML is not installed (apt-get install python3-yaml)")
 	}
+	out, err := exec.Command(py, "-c", yamlToJSON, file).Output()
+	if err != nil {
+		t.Fatalf("%s is not YAML: %v", file, err)
+	}
+	var docs []map[string]any
+	if err := json.Unmarshal(out, &docs); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return docs
+}
+
+// manifests returns the Kubernetes objects of the YAML files of
+// kubernetes/, by kind.
+func manifests(t *testing.T) map[string]map[string]any {
+	t.Helper()
 	files, _ := filepath.Glob("kubernetes/*.yaml")
 	objs := map[string]map[string]any{}
 	for _, f := range files {
-		out, err := exec.Command(py, "-c", yamlToJSON, f).Output()
-		if err != nil {
-			t.Fatalf("%s is not YAML: %v", f, err)
-		}
-		var docs []map[string]any
-		if err := json.Unmarshal(out, &docs); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		for _, d := range docs {
+		for _, d := range loadYAML(t, f) {
 			kind, _ := d["kind"].(string)
 			if kind == "" || d["apiVersion"] == nil || path(d, "metadata", "name") == nil {
 				t.Errorf("%s: an object without kind, apiVersion or metadata.name: %v", f, d)
@@ -148,5 +154,38 @@ func TestKubernetesManifests(t *testing.T) {
 				t.Errorf("Ingress %s %q: want well above ping= (20s)", a, v)
 			}
 		}
+	}
+}
+
+// The compose file, as Docker Compose reads it (its YAML anchors
+// resolved): nginx in front of two replicas built from the Dockerfile,
+// each with the token as a secret file, a restart policy, and a stop
+// grace period that fits long calls (TestGracePeriodsFitLongCalls).
+func TestComposeFile(t *testing.T) {
+	docs := loadYAML(t, "compose.yaml")
+	if len(docs) != 1 {
+		t.Fatalf("compose.yaml: %d documents", len(docs))
+	}
+	services, _ := docs[0]["services"].(map[string]any)
+	replicas := 0
+	for name, s := range services {
+		if name == "nginx" {
+			if v, _ := path(s, "volumes", 0).(string); !strings.HasPrefix(v, "./nginx/compose.conf:") {
+				t.Errorf("nginx does not mount nginx/compose.conf: %v", path(s, "volumes"))
+			}
+			continue
+		}
+		replicas++
+		args, _ := path(s, "command", 0).(string)
+		if path(s, "build", "dockerfile") != "deploy/Dockerfile" || path(s, "secrets", 0) != "elks_token" ||
+			!strings.Contains(args, "token=file:/run/secrets/elks_token") || path(s, "stop_grace_period") == nil || path(s, "restart") == nil {
+			t.Errorf("service %s: %v", name, s)
+		}
+		if !strings.Contains(read(t, "nginx/compose.conf"), name+":8095") {
+			t.Errorf("nginx/compose.conf does not send calls to %s:8095", name)
+		}
+	}
+	if replicas < 2 || services["nginx"] == nil {
+		t.Errorf("compose.yaml: %d replicas and nginx %v; want two or more behind nginx", replicas, services["nginx"] != nil)
 	}
 }
