@@ -133,8 +133,10 @@ func TestMetricsOfKnownCalls(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The duration is the last of a call's end to be counted.
 		v, _ := sc.Value("elkspipe_calls_ended_total", "by", "app", "reason", "done")
-		return v == 3
+		d, _ := sc.Histogram("elkspipe_call_duration_seconds")
+		return v == 3 && d.GetSampleCount() == 3
 	})
 	cache := sources.MP3Cache()
 
