@@ -54,6 +54,11 @@ func runServe(ctx context.Context, args []string, logOpts logOptions, stdout, st
 	}
 	path := fs.Arg(0)
 	rf, err := loadRoutes(ctx, path)
+	if err == nil {
+		if cerr := checkCertificate(rf.sink.Server()); cerr != nil {
+			err = rf.atServerLine(filepath.Base(path), cerr)
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "elkspipe:", err)
 		return exitUsage

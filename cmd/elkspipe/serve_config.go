@@ -61,9 +61,6 @@ func parseRoutes(ctx context.Context, name, text string) (*routesFile, error) {
 			if err != nil {
 				return nil, at(err)
 			}
-			if err := checkCertificate(k.Server()); err != nil {
-				return nil, at(fmt.Errorf("server: %w", err))
-			}
 			rf.server, rf.serverLine, rf.sink = rest, n, k
 		case "route":
 			rt, err := parseRoute(ctx, rest)
@@ -111,8 +108,9 @@ func (rf *routesFile) atServerLine(name string, err error) error {
 }
 
 // checkCertificate reads the TLS certificate and key of the server line,
-// if it sets them, so that a missing or mismatched file shows at start
-// and in serve -check with the line.
+// if it sets them, so that a missing or mismatched file shows in serve
+// -check too. (A reload leaves them to reloadServer: a certificate being
+// renewed must not hold back the routes.)
 func checkCertificate(srv *elks.Server) error {
 	if srv.TLSCert == "" || srv.TLSKey == "" {
 		return nil // the server says what is missing when it starts
