@@ -24,12 +24,16 @@ import (
 // proxy cuts a connection idle for scaleoutIdle; the replicas ping every
 // scaleoutPing. (Without the pings, the proxy cuts the silent call after
 // scaleoutIdle: sinks/elks's TestKeepaliveThroughProxies shows it.)
+//
+// A pong must come back within scaleoutPing, or the replica drops the
+// call: on a loaded machine the simulator (this test's process) may
+// stall for some hundreds of milliseconds, so the ping is not shorter.
 const (
 	scaleoutTone       = 3 * time.Second
 	scaleoutCallLength = 5 * time.Second
-	scaleoutSilent     = 14 * time.Second
-	scaleoutIdle       = 2 * time.Second
-	scaleoutPing       = 500 * time.Millisecond
+	scaleoutSilent     = 17 * time.Second
+	scaleoutIdle       = 4 * time.Second
+	scaleoutPing       = 1500 * time.Millisecond
 )
 
 // Three replicas behind one nginx upstream serve 60 calls with no call
