@@ -123,7 +123,7 @@ func TestServeSIGHUPWithNothingToReload(t *testing.T) {
 }
 
 // elkspipe serve re-reads its server line's token file with the routes on
-// SIGHUP.
+// SIGHUP; a changed server line is logged, not applied.
 func TestServeRoutesTokenFileReload(t *testing.T) {
 	bin := buildElkspipe(t)
 	dir := t.TempDir()
@@ -141,4 +141,9 @@ func TestServeRoutesTokenFileReload(t *testing.T) {
 	if a, b := tokenStatus(t, r.addr, "first"), tokenStatus(t, r.addr, "second"); a != http.StatusForbidden || b != http.StatusUpgradeRequired {
 		t.Errorf("after the reload: the old token %d, the new %d; want 403 and 426", a, b)
 	}
+	// A changed server line is logged: it applies after a restart.
+	if err := os.WriteFile(routes, []byte("server listen=127.0.0.1:0 drain-delay=0 max-calls=1 token=file:"+tokenFile+"\ndefault tone 440 dur=200ms\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hangup(t, r, "the server line changed: it applies after a restart")
 }
