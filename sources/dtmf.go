@@ -169,6 +169,7 @@ func init() {
 	pipeline.Register(pipeline.Element{
 		Name:    "dtmf",
 		Kind:    pipeline.KindSource,
+		Shareable: pipeline.Always,
 		Summary: "DTMF (touch-tone) digits: 0-9 * # A-D, comma for a pause",
 		Example: "dtmf 0701234567 tone=80ms gap=80ms | wav dial.wav",
 		Details: dtmfDetails,

@@ -68,6 +68,7 @@ func init() {
 	pipeline.Register(pipeline.Element{
 		Name:    "noise",
 		Kind:    pipeline.KindSource,
+		Shareable: pipeline.Always,
 		Summary: "white noise (uniform, the same for the same seed)",
 		Example: "noise 5s amp=-20dB | wav noise.wav",
 		Details: noiseDetails,

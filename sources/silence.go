@@ -182,6 +182,7 @@ func init() {
 	pipeline.Register(pipeline.Element{
 		Name:    "silence",
 		Kind:    pipeline.KindSource,
+		Shareable: pipeline.Always,
 		Summary: "digital silence, for a duration or endless",
 		Example: "tone 1k dur=200ms + silence 300ms + tone 1k dur=200ms | wav beeps.wav",
 		Details: silenceDetails,

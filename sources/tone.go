@@ -393,6 +393,7 @@ func init() {
 	pipeline.Register(pipeline.Element{
 		Name:    "tone",
 		Kind:    pipeline.KindSource,
+		Shareable: pipeline.Always,
 		Summary: "a sine, square, saw or triangle tone, or a sweep (band-limited, no aliasing)",
 		Example: "tone 440 dur=3s | wav out.wav",
 		Details: toneDetails,

@@ -11,6 +11,7 @@ func init() {
 	pipeline.Register(pipeline.Element{
 		Name:    "mono",
 		Kind:    pipeline.KindTransform,
+		Shareable: pipeline.Always,
 		Summary: "mix down to one channel: the average of the channels (5.1 is folded to stereo first)",
 		Example: "file in.mp3 | mono | resample 8k | wav out-8k.wav",
 		Details: monoDetails,
@@ -21,6 +22,7 @@ func init() {
 	pipeline.Register(pipeline.Element{
 		Name:    "channels",
 		Kind:    pipeline.KindTransform,
+		Shareable: pipeline.Always,
 		Summary: "remix to N channels: fewer by averaging, more by copying",
 		Example: "file in.wav | channels 2 | wav stereo.wav",
 		Details: channelsDetails,

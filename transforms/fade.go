@@ -16,6 +16,7 @@ func init() {
 	pipeline.Register(pipeline.Element{
 		Name:    "fade",
 		Kind:    pipeline.KindTransform,
+		Shareable: pipeline.Always,
 		Summary: "fade in from silence at the start and out to silence at the end",
 		Example: "tone 440 dur=3s | fade in=200ms out=500ms | wav out.wav",
 		Details: fadeDetails,

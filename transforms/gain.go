@@ -11,6 +11,7 @@ func init() {
 	pipeline.Register(pipeline.Element{
 		Name:    "gain",
 		Kind:    pipeline.KindTransform,
+		Shareable: pipeline.Always,
 		Summary: "change the level by a number of decibels (no limiter: sinks clip what exceeds full scale)",
 		Example: "file greeting.mp3 | gain -3dB | wav quieter.wav",
 		Details: gainDetails,

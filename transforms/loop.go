@@ -14,6 +14,7 @@ func init() {
 	pipeline.Register(pipeline.Element{
 		Name:    "loop",
 		Kind:    pipeline.KindTransform,
+		Shareable: pipeline.Always,
 		Summary: "play everything before it again and again, gaplessly, re-opening it each time",
 		Example: "file hold.mp3 | gain -3 | loop 3 | wav out.wav",
 		Details: loopDetails,

@@ -12,6 +12,7 @@ func init() {
 	pipeline.Register(pipeline.Element{
 		Name:    "pad",
 		Kind:    pipeline.KindTransform,
+		Shareable: pipeline.Always,
 		Summary: "add silence before and/or after the stream",
 		Example: "file prompt.wav | pad before=500ms after=1s | wav padded.wav",
 		Details: padDetails,

@@ -93,6 +93,7 @@ func init() {
 	pipeline.Register(pipeline.Element{
 		Name:    "resample",
 		Kind:    pipeline.KindTransform,
+		Shareable: pipeline.Always,
 		Summary: "change the sample rate with a band-limited polyphase filter (SoX-grade at quality=high)",
 		Example: "file in.wav | mono | resample 8k | wav out-8k.wav",
 		Details: resampleDetails,

@@ -13,6 +13,7 @@ func init() {
 	pipeline.Register(pipeline.Element{
 		Name:    "trim",
 		Kind:    pipeline.KindTransform,
+		Shareable: pipeline.Always,
 		Summary: "skip the start of the stream and/or keep only a given duration of it",
 		Example: "file in.wav | trim start=1.5s dur=10s | wav clip.wav",
 		Details: trimDetails,
