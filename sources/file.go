@@ -17,12 +17,12 @@ import (
 
 func init() {
 	pipeline.Register(pipeline.Element{
-		Name:    "file",
-		Kind:    pipeline.KindSource,
+		Name:      "file",
+		Kind:      pipeline.KindSource,
 		Shareable: func(a pipeline.Args) bool { return localFile(a.String("path")) },
-		Summary: "play a WAV, MP3 or FLAC file, recognised by its content (- reads standard input)",
-		Example: "file hold.mp3 | resample 8k | wav hold-8k.wav",
-		Details: fileDetails,
+		Summary:   "play a WAV, MP3 or FLAC file, recognised by its content (- reads standard input)",
+		Example:   "file hold.mp3 | resample 8k | wav hold-8k.wav",
+		Details:   fileDetails,
 		Params: []pipeline.Param{
 			{Name: "path", Type: pipeline.TypePath, Positional: true, Required: true,
 				Doc: "the file or http(s) URL to play, or - for standard input"},

@@ -19,12 +19,12 @@ import (
 
 func init() {
 	pipeline.Register(pipeline.Element{
-		Name:    "playlist",
-		Kind:    pipeline.KindSource,
+		Name:      "playlist",
+		Kind:      pipeline.KindSource,
 		Shareable: playlistShareable,
-		Summary: "play files one after another (WAV, MP3, or M3U/M3U8 lists of them), converted to one format",
-		Example: "playlist intro.wav hold.mp3 | loop 3 | wav out.wav",
-		Details: playlistDetails,
+		Summary:   "play files one after another (WAV, MP3, or M3U/M3U8 lists of them), converted to one format",
+		Example:   "playlist intro.wav hold.mp3 | loop 3 | wav out.wav",
+		Details:   playlistDetails,
 		Params: []pipeline.Param{
 			{Name: "files", Type: pipeline.TypePath, Positional: true, Variadic: true, Required: true,
 				Doc: "the files or http(s) URLs to play; .m3u/.m3u8/.pls lists are expanded to the entries they list"},

@@ -10,8 +10,8 @@ import (
 	"os"
 	"sync/atomic"
 
-	"github.com/elkspipe/elkspipe/internal/pcm"
 	"github.com/elkspipe/elkspipe/internal/keep"
+	"github.com/elkspipe/elkspipe/internal/pcm"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
@@ -201,12 +201,12 @@ func (s *rawSource) Close() error {
 
 func init() {
 	pipeline.Register(pipeline.Element{
-		Name:    "raw",
-		Kind:    pipeline.KindSource,
+		Name:      "raw",
+		Kind:      pipeline.KindSource,
 		Shareable: func(a pipeline.Args) bool { return a.String("path") != "-" },
-		Summary: "headerless audio (s16le, f32le, µ-law, A-law) from a file or standard input",
-		Example: "raw call.ulaw enc=ulaw rate=8k | wav call.wav",
-		Details: rawDetails,
+		Summary:   "headerless audio (s16le, f32le, µ-law, A-law) from a file or standard input",
+		Example:   "raw call.ulaw enc=ulaw rate=8k | wav call.wav",
+		Details:   rawDetails,
 		Params: []pipeline.Param{
 			{Name: "path", Type: pipeline.TypePath, Positional: true, Required: true,
 				Doc: "file to read, or - for standard input"},
