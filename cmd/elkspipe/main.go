@@ -205,6 +205,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	version := fs.Bool("version", false, "print the version (module, VCS revision, Go) and exit")
 	mp3Cache := fs.Int("mp3-cache", sources.DefaultMP3CacheSize>>20, "`MiB` of memory for decoded MP3 files that loops, playlists and calls replay (0: decode every time)")
 	applyCacheDir := addCacheFlag(fs)
+	applyRenderCache := addRenderCacheFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -239,6 +240,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	})
 	applyCacheDir()
+	if err := applyRenderCache(); err != nil {
+		fmt.Fprintln(stderr, "elkspipe:", err)
+		return exitUsage
+	}
 	rest := fs.Args()
 	if len(rest) == 0 {
 		fs.Usage()

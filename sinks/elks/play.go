@@ -141,12 +141,18 @@ func (s *Session) sendPiece(ctx context.Context, gen uint64, raw []byte, d time.
 	if err != nil {
 		return err
 	}
-	b = AppendAudio(b, raw)
-	nb := int64(len(raw))
+	return s.sendMessage(ctx, gen, AppendAudio(b, raw), true, int64(len(raw)), d)
+}
+
+// sendMessage sends msg, an audio message of nb raw bytes that play for
+// d, after waiting for room in the window; a pooled msg goes back to the
+// free list once written, any other is never modified (a shared
+// rendering's). It must be called by the playing goroutine, without s.mu.
+func (s *Session) sendMessage(ctx context.Context, gen uint64, b []byte, pooled bool, nb int64, d time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	waited := false
-	err = s.waitLocked(ctx, gen, true, func() bool {
+	err := s.waitLocked(ctx, gen, true, func() bool {
 		ok, askSync := s.win.admit(d, nb)
 		if askSync {
 			s.syncLocked() // no reply is coming that could make room
@@ -158,14 +164,16 @@ func (s *Session) sendPiece(ctx context.Context, gen uint64, raw []byte, d time.
 		return ok
 	})
 	if err != nil {
-		s.free <- b[:0]
+		if pooled {
+			s.free <- b[:0]
+		}
 		return err
 	}
 	if s.needSend {
 		s.enqueueLocked(outMsg{b: s.sendingMsg})
 		s.needSend = false
 	}
-	s.enqueueLocked(outMsg{b: b, pooled: true})
+	s.enqueueLocked(outMsg{b: b, pooled: pooled})
 	s.paceLocked(d)
 	due := s.win.send(d, nb)
 	st := &s.stats
@@ -321,6 +329,13 @@ func (s *Session) PlayGraph(ctx context.Context, g *pipeline.Graph) error {
 		}
 		return s.playPlan(ctx, plan)
 	}
+	if err, shared := s.playShared(ctx, g); shared {
+		return err
+	}
+	if s.cfg.RenderCache != nil {
+		s.cfg.RenderCache.private.Add(1)
+	}
+	s.metrics.renderPlay(false)
 	src, _, err := g.Open(s.Observe(ctx))
 	if err != nil {
 		return err

@@ -97,6 +97,7 @@ func init() {
 					RecordMax:    a.Duration("record-max"),
 					DTMF:         a.Bool("dtmf"),
 					Ping:         a.Duration("ping"),
+					RenderCache:  DefaultRenderCache,
 				},
 				ShutdownTimeout: a.Duration("shutdown-timeout"),
 				DrainDelay:      a.Duration("drain-delay"),
