@@ -80,7 +80,7 @@ const (
 )
 
 // tapeSegItems is the number of items in a segment.
-const tapeSegItems = 128
+const tapeSegItems = 32
 
 // tapeItemBytes is what an item costs beside its message's bytes.
 const tapeItemBytes = 48
