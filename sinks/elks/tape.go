@@ -69,7 +69,7 @@ type tape struct {
 	players int
 	bytes   int64
 	indexed bool
-	dropped bool // no longer counted: freed
+	dropped bool          // no longer counted: freed
 	idle    *list.Element // in cache.idle while nobody plays it
 }
 
