@@ -50,7 +50,8 @@ func (s *Session) playShared(ctx context.Context, g *pipeline.Graph) (err error,
 		return err, true
 	}
 	s.mu.Lock()
-	fresh := s.needSend && s.carry == 0
+	_, stateless := s.enc.(pcmCodec)
+	fresh := (s.needSend || stateless) && s.carry == 0
 	s.mu.Unlock()
 	if !fresh {
 		// The codec goes on with the stream of an earlier Play: its
