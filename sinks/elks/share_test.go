@@ -354,3 +354,36 @@ func TestSharedRenderingRefused(t *testing.T) {
 		}
 	})
 }
+
+// Which pipelines are shareable, and with what key.
+func TestShareKey(t *testing.T) {
+	cases := []struct {
+		chain string
+		key   string // "" when not shareable
+	}{
+		{`file "a.wav" | loop`, `file "a.wav" | loop`},
+		{`file a.wav | loop`, `file "a.wav" | loop`},
+		{`tone 440 dur=1s + silence dur=1s | gain -3dB | fade in=1s`, `tone 440 dur=1s + silence dur=1s | gain -3dB | fade in=1s`},
+		{`playlist a.wav b.mp3 | loop 2 | resample 8k`, `playlist "a.wav" "b.mp3" | loop 2 | resample 8k`},
+		{`noise dur=1s | trim dur=500ms | pad before=1s | mono`, `noise dur=1s | trim dur=500ms | pad before=1s | mono`},
+		{`dtmf 123`, `dtmf 123`},
+		{`raw a.raw rate=8k enc=s16le`, `raw "a.raw" rate=8k enc=s16le`},
+		{`playlist a.wav b.wav shuffle=true seed=1`, ""},
+		{`file https://example.com/hold.mp3 | loop`, ""},
+		{`file - `, ""},
+		{`caller | gain 6dB`, ""},
+		{`exec "cat x.raw" | loop`, ""},
+	}
+	for _, tc := range cases {
+		g := elks.TestGraph(t, tc.chain)
+		key, ok := g.ShareKey()
+		switch {
+		case tc.key == "" && ok:
+			t.Errorf("%s: shareable as %q, want not", tc.chain, key)
+		case tc.key != "" && !ok:
+			t.Errorf("%s: not shareable (%s), want %q", tc.chain, key, tc.key)
+		case tc.key != "" && key != tc.key:
+			t.Errorf("%s: key %q, want %q", tc.chain, key, tc.key)
+		}
+	}
+}
