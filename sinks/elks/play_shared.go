@@ -64,7 +64,15 @@ func (s *Session) playShared(ctx context.Context, g *pipeline.Graph) (err error,
 	c.shared.Add(1)
 	s.metrics.renderPlay(true)
 	s.Logger().Debug("playing a shared rendering", "pipeline", text)
-	return s.replay(ctx, gen, t, cur), true
+	err = s.replay(ctx, gen, t, cur)
+	if err != nil && !stateless {
+		// Stopped part-way: this session's codec never followed the
+		// rendering's, so the next audio starts a fresh stream.
+		s.mu.Lock()
+		s.needSend = true
+		s.mu.Unlock()
+	}
+	return err, true
 }
 
 // replay sends the items of t from cur on, as the private Play that made
