@@ -98,7 +98,9 @@
 // version (or -version) prints the module version, VCS revision and Go
 // version. -mp3-cache MiB sets the memory for the shared
 // decodings of MP3 files that loops, playlists and calls replay (64; 0
-// decodes every time).
+// decodes every time). -render-cache MiB sets the memory for the shared
+// renderings that the calls of a deterministic pipeline replay (256; 0:
+// every call renders its own; see docs/sharing.md).
 //
 // # Exit status and signals
 //
