@@ -387,3 +387,30 @@ func TestShareKey(t *testing.T) {
 		}
 	}
 }
+
+// Many calls starting one after another, on renderings that outgrow a
+// small budget and hand over to fresh ones, all hear what a private
+// rendering sends, and nothing is left when they have ended.
+func TestSharedRenderingManyCalls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		chain := fmt.Sprintf("file %q | loop 12 | gain -1dB", testMP3(t))
+		private := []*shareCall{{chain: chain}}
+		runCalls(t, elks.Config{Format: elks.PCM16000}, private, nil)
+		cache := elks.NewRenderCache(4 * 40 << 10) // a rendering takes new calls for about 1 s
+		var calls []*shareCall
+		for i := range 30 {
+			calls = append(calls, &shareCall{chain: chain, start: time.Duration(i) * 137 * time.Millisecond})
+		}
+		runCalls(t, elks.Config{Format: elks.PCM16000, RenderCache: cache}, calls, nil)
+		for i, c := range calls {
+			if c.err != nil {
+				t.Fatalf("call %d: %v", i, c.err)
+			}
+			sameMessages(t, fmt.Sprintf("call %d", i), c.sent, private[0].sent)
+		}
+		st := cache.Stats()
+		if st.SharedPlays != 30 || st.Renderings != 0 || st.Bytes != 0 {
+			t.Errorf("stats %+v: want 30 shared plays and nothing left", st)
+		}
+	})
+}
