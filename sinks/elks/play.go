@@ -320,7 +320,9 @@ func (s *Session) PlayOpener(ctx context.Context, open pipeline.Opener) error {
 // and playlists, optionally looped, whose bytes go out untouched (see
 // PlayFile); anything else is an error naming the stage in the way. An
 // interrupt that an exec program of the chain asked for does not end it:
-// it plays on with what the program writes next.
+// it plays on with what the program writes next. With Config.RenderCache
+// set, a deterministic chain plays from a rendering shared with the other
+// calls that play it (see RenderCache): the same messages, made once.
 func (s *Session) PlayGraph(ctx context.Context, g *pipeline.Graph) error {
 	if s.info.File {
 		plan, err := passthroughPlan(g, s.cfg.Format)

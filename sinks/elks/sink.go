@@ -243,6 +243,13 @@ func (k *Sink) Serve(ctx context.Context, g *pipeline.Graph) error {
 			}
 		}
 		srv.logger().Debug("pipeline checked", "chain", names, "took", time.Since(start))
+		if srv.Config.RenderCache != nil {
+			if text, ok := g.ShareKey(); ok {
+				srv.logger().Debug("calls of the pipeline share renderings (docs/sharing.md)")
+			} else {
+				srv.logger().Debug("every call renders the pipeline privately: a stage is not deterministic", "stage", text)
+			}
+		}
 		handler = GraphHandler(g)
 	}
 	if k.ivr != nil {
