@@ -273,8 +273,8 @@ func (s *Session) Play(ctx context.Context, src pipeline.Source) error {
 	}
 	defer s.endPlay()
 	r := newRenderer(src, s.enc, s.info.Rate, s.cfg.Chunk, &s.boundary, s.pcm, s.raw)
-	r.carry = s.carry
-	defer func() { s.pcm, s.raw, s.carry = r.pcm, r.raw, r.carry }()
+	r.carry = &s.carry
+	defer func() { s.pcm, s.raw = r.pcm, r.raw }()
 	return s.render(ctx, r, sessionOut{s, ctx, gen})
 }
 

@@ -24,7 +24,11 @@ type renderer struct {
 	frames int       // frames per chunk
 	pcm    []float32 // a chunk
 	raw    []byte    // the encoding of a chunk
-	carry  time.Duration
+	// carry points at the audio of samples the codec kept for a later
+	// frame: the session's own for a private Play (an exec program's
+	// idle interrupt resets it), ownCarry for a shared rendering.
+	carry    *time.Duration
+	ownCarry time.Duration
 	filled int // frames of pcm waiting for a whole chunk
 	empty  int // reads in a row that returned nothing
 	// edge is set by the source's observer when a loop iteration or
@@ -56,7 +60,9 @@ func newRenderer(src pipeline.Source, enc Encoder, rate int, chunk time.Duration
 	if cap(pcm) < frames {
 		pcm = make([]float32, frames)
 	}
-	return &renderer{src: src, enc: enc, rate: rate, frames: frames, pcm: pcm[:frames], raw: raw, edge: edge}
+	r := &renderer{src: src, enc: enc, rate: rate, frames: frames, pcm: pcm[:frames], raw: raw, edge: edge}
+	r.carry = &r.ownCarry
+	return r
 }
 
 // step reads the source once and hands out what that completes. It
@@ -116,10 +122,10 @@ func (r *renderer) send(out renderOut, p []float32) error {
 // sendEncoded hands out raw, which plays for d, split into pieces that
 // stay within MaxMessageSize.
 func (r *renderer) sendEncoded(out renderOut, raw []byte, d time.Duration) error {
-	d += r.carry
-	r.carry = 0
+	d += *r.carry
+	*r.carry = 0
 	if len(raw) == 0 {
-		r.carry = d // the codec keeps the samples for a later frame
+		*r.carry = d // the codec keeps the samples for a later frame
 		return nil
 	}
 	total := len(raw)
@@ -141,7 +147,7 @@ func (r *renderer) sendEncoded(out renderOut, raw []byte, d time.Duration) error
 func (r *renderer) flush(out renderOut) error {
 	r.raw = r.enc.Flush(r.raw[:0])
 	if len(r.raw) == 0 {
-		r.carry = 0
+		*r.carry = 0
 		return nil
 	}
 	if err := r.sendEncoded(out, r.raw, 0); err != nil {
