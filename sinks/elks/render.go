@@ -29,8 +29,8 @@ type renderer struct {
 	// idle interrupt resets it), ownCarry for a shared rendering.
 	carry    *time.Duration
 	ownCarry time.Duration
-	filled int // frames of pcm waiting for a whole chunk
-	empty  int // reads in a row that returned nothing
+	filled   int // frames of pcm waiting for a whole chunk
+	empty    int // reads in a row that returned nothing
 	// edge is set by the source's observer when a loop iteration or
 	// playlist item ended during a Read.
 	edge *atomic.Bool
