@@ -51,11 +51,9 @@ type tape struct {
 	tail    *tapeSegment
 	r       *renderer
 	edge    atomic.Bool // set by the rendering's observer
-	ctx     context.Context
-	cancel  context.CancelFunc
-	endErr  error   // why the rendering ended: nil at the end of its stream
-	endSend bool    // the codec ended its stream at the end (renderer.ended)
-	endEnc  Encoder // the codec after the end, for calls to take its state
+	endErr  error       // why the rendering ended: nil at the end of its stream
+	endSend bool        // the codec ended its stream at the end (renderer.ended)
+	endEnc  Encoder     // the codec after the end, for calls to take its state
 	freed   bool
 
 	// cursors are the calls on the tape, for counting only the segments
@@ -114,7 +112,6 @@ func newTape(key, text string, c *RenderCache, g *pipeline.Graph, cfg Config, ra
 	t.head.Store(seg)
 	t.tail = seg
 	t.counted = []*tapeSegment{seg}
-	t.ctx, t.cancel = context.WithCancel(context.Background())
 	return t
 }
 
@@ -193,9 +190,12 @@ func (t *tape) produce(pos int64) {
 }
 
 // open opens the graph for the rendering, with an observer that marks
-// boundaries and logs, and a hook that records the files it opens.
+// boundaries and logs, and a hook that records the files it opens. Its
+// context is no call's and is never cancelled (it has no channel, so
+// that a rendering made inside a testing/synctest bubble may serve calls
+// outside it): closing the source ends the rendering.
 func (t *tape) open() error {
-	ctx := keep.WithOpened(t.ctx, t.opened)
+	ctx := keep.WithOpened(context.Background(), t.opened)
 	ctx = pipeline.WithObserver(ctx, t.observe)
 	src, _, err := t.g.Open(ctx)
 	if err != nil {
@@ -227,7 +227,6 @@ func (t *tape) finish(err error) {
 		pipeline.Close(t.r.src)
 		t.r = nil
 	}
-	t.cancel()
 	t.state.Store(tapeEnded)
 	if err != nil {
 		// A failure may be passing (a file not there yet): new calls
@@ -353,7 +352,6 @@ func (t *tape) free() {
 		pipeline.Close(t.r.src)
 		t.r = nil
 	}
-	t.cancel()
 	t.head.Store(nil)
 	t.cmu.Lock()
 	t.counted = nil
