@@ -355,6 +355,36 @@ func TestSharedRenderingRefused(t *testing.T) {
 	})
 }
 
+// A rendering that opens something with no version on the disk (a
+// device) plays on for its call, and the pipeline's later calls render
+// privately.
+func TestSharedRenderingUnversionedInput(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero")
+	}
+	synctest.Test(t, func(t *testing.T) {
+		chain := "raw /dev/zero rate=8k enc=s16le | trim dur=700ms"
+		cache := elks.NewRenderCache(64 << 20)
+		cfg := elks.Config{Format: elks.ULaw, RenderCache: cache}
+		calls := []*shareCall{{chain: chain}}
+		runCalls(t, cfg, calls, nil)
+		later := []*shareCall{{chain: chain}}
+		runCalls(t, cfg, later, nil)
+		private := []*shareCall{{chain: chain}}
+		runCalls(t, elks.Config{Format: elks.ULaw}, private, nil)
+		for _, c := range []*shareCall{calls[0], later[0], private[0]} {
+			if c.err != nil {
+				t.Fatal(c.err)
+			}
+		}
+		sameMessages(t, "the first call", calls[0].sent, private[0].sent)
+		sameMessages(t, "the later call", later[0].sent, private[0].sent)
+		if st := cache.Stats(); st.SharedPlays != 1 || st.PrivatePlays != 1 || st.Renderings != 0 {
+			t.Errorf("stats %+v: want the first play shared, the later one private, nothing kept", st)
+		}
+	})
+}
+
 // Which pipelines are shareable, and with what key.
 func TestShareKey(t *testing.T) {
 	cases := []struct {
