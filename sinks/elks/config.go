@@ -95,6 +95,11 @@ type Config struct {
 	// Logger receives the session's logs, each with the callid, from and
 	// to of the call; default slog.Default().
 	Logger *slog.Logger
+	// RenderCache, when set, lets PlayGraph share one rendering of a
+	// deterministic pipeline among the calls that play it in the same
+	// format (see RenderCache and docs/sharing.md); nil: every call
+	// renders its own. The elks sink sets DefaultRenderCache.
+	RenderCache *RenderCache
 }
 
 // withDefaults fills the zero fields and checks the others.

@@ -31,6 +31,17 @@
 // API, for tests without a phone, is the command `elkspipe simulate` and
 // the package [github.com/elkspipe/elkspipe/sinks/elks/elkstest].
 //
+// # Shared renderings
+//
+// With Config.RenderCache set (the elks sink sets [DefaultRenderCache]),
+// calls whose PlayGraph plays the same deterministic pipeline
+// ([pipeline.Graph.ShareKey]) in the same format share one rendering of it:
+// decoded, converted, encoded and turned into the JSON of each audio
+// message once, then replayed by every call from its own start through
+// its own sync window, byte for byte what a private rendering sends. A
+// file changed on the disk gives new calls a fresh rendering. See
+// [RenderCache] and docs/sharing.md.
+//
 // # The protocol
 //
 // Every message is one JSON object in a WebSocket text message, its type

@@ -30,6 +30,7 @@ type Metrics struct {
 	stalls         prometheus.Counter
 	underruns      prometheus.Counter
 	protocolErrors *prometheus.CounterVec // kind
+	renderPlays    *prometheus.CounterVec // mode
 }
 
 // The results of elkspipe_calls_total.
@@ -80,6 +81,9 @@ func NewMetrics() *Metrics {
 			Name: "elkspipe_protocol_errors_total", Help: "Protocol errors by kind: malformed, unexpected, no_hello, no_pong."},
 			[]string{"kind"}),
 	}
+	m.renderPlays = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "elkspipe_render_plays_total", Help: "Pipelines played into calls (PlayGraph), by mode: shared (a rendering replayed by many calls) or private (rendered by the call alone)."},
+		[]string{"mode"})
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "elkspipe_build_info", Help: "Always 1; the labels say which elkspipe and Go built the program."},
 		[]string{"version", "goversion"})
@@ -88,6 +92,10 @@ func NewMetrics() *Metrics {
 		m.stalls, m.underruns, m.protocolErrors, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(mp3CacheCollectors()...)
+	reg.MustRegister(m.renderPlays)
+	reg.MustRegister(renderCacheCollectors()...)
+	m.renderPlays.WithLabelValues("shared")
+	m.renderPlays.WithLabelValues("private")
 	// The series users alert on exist from the start, at 0.
 	for _, r := range []string{resultAccepted, resultToken, resultFull, resultDraining} {
 		m.calls.WithLabelValues(r)
@@ -123,6 +131,28 @@ func mp3CacheCollectors() []prometheus.Collector {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "elkspipe_mp3_cache_evictions_total",
 			Help: "Decodings removed from the cache to make room for others."},
 			stat(func(s sources.MP3CacheStats) float64 { return float64(s.Evictions) })),
+	}
+}
+
+// renderCacheCollectors read DefaultRenderCache, the shared renderings
+// of the process.
+func renderCacheCollectors() []prometheus.Collector {
+	stat := func(f func(RenderCacheStats) float64) func() float64 {
+		return func() float64 { return f(DefaultRenderCache.Stats()) }
+	}
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "elkspipe_renderings_active",
+			Help: "Shared renderings in memory: played by calls, or kept for the next."},
+			stat(func(s RenderCacheStats) float64 { return float64(s.Renderings) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "elkspipe_render_bytes",
+			Help: "Memory the shared renderings take."},
+			stat(func(s RenderCacheStats) float64 { return float64(s.Bytes) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "elkspipe_render_limit_bytes",
+			Help: "The most memory the shared renderings that take new calls may take (-render-cache)."},
+			stat(func(s RenderCacheStats) float64 { return float64(s.Limit) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "elkspipe_render_evictions_total",
+			Help: "Shared renderings nobody played freed to make room for others."},
+			stat(func(s RenderCacheStats) float64 { return float64(s.Evictions) })),
 	}
 }
 
@@ -232,5 +262,15 @@ func (sm sessionMetrics) stall() {
 func (sm sessionMetrics) underrun() {
 	if sm.m != nil {
 		sm.m.underruns.Inc()
+	}
+}
+
+func (sm sessionMetrics) renderPlay(shared bool) {
+	if sm.m != nil {
+		mode := "private"
+		if shared {
+			mode = "shared"
+		}
+		sm.m.renderPlays.WithLabelValues(mode).Inc()
 	}
 }

@@ -97,6 +97,7 @@ func init() {
 					RecordMax:    a.Duration("record-max"),
 					DTMF:         a.Bool("dtmf"),
 					Ping:         a.Duration("ping"),
+					RenderCache:  DefaultRenderCache,
 				},
 				ShutdownTimeout: a.Duration("shutdown-timeout"),
 				DrainDelay:      a.Duration("drain-delay"),
@@ -243,6 +244,13 @@ func (k *Sink) Serve(ctx context.Context, g *pipeline.Graph) error {
 			}
 		}
 		srv.logger().Debug("pipeline checked", "chain", names, "took", time.Since(start))
+		if srv.Config.RenderCache != nil {
+			if text, ok := g.ShareKey(); ok {
+				srv.logger().Debug("calls of the pipeline share renderings (docs/sharing.md)")
+			} else {
+				srv.logger().Debug("every call renders the pipeline privately: a stage is not deterministic", "stage", text)
+			}
+		}
 		handler = GraphHandler(g)
 	}
 	if k.ivr != nil {
