@@ -89,6 +89,16 @@ type Config struct {
 	// (Session.Caller); default: Format when the API can send it and a
 	// decoder exists, otherwise pcm_16000.
 	ListenFormat Format
+	// RecordMode says what the recording holds: RecordCaller (the
+	// default) the caller's audio, mono; RecordBoth a stereo file with
+	// the caller on the left and what the caller heard on the right, on
+	// the call's clock: each piece of audio sent is placed where the
+	// sync replies show it played (it plays on arrival into an empty
+	// buffer, after the audio queued before it otherwise), cut where an
+	// interrupt discarded it, with silence where nothing played. The
+	// heard side is the audio as sent, before the codec. Not for wav and
+	// mp3, which pass files through undecoded.
+	RecordMode RecordMode
 	// Metrics, when set, counts the session's audio, sync round trips,
 	// stalls, underruns and protocol errors (a Server sets its own).
 	Metrics *Metrics
@@ -142,6 +152,9 @@ func (c Config) withDefaults() (Config, error) {
 		return c, err
 	} else if !i.Listen {
 		return c, fmt.Errorf("the API cannot send caller audio in format %s", c.ListenFormat)
+	}
+	if err := checkRecordMode(c.RecordMode, info, c.Record); err != nil {
+		return c, err
 	}
 	if c.Record != "" {
 		if err := checkRecordTemplate(c.Record); err != nil {

@@ -161,6 +161,9 @@ func (s *Session) onReply() {
 		s.stats.StaleReplies++
 	case ackMatched:
 		s.stats.SyncReplies++
+		if s.heard != nil {
+			s.heard.anchor(s.win.acked.dur)
+		}
 		s.metrics.syncReply(time.Since(sentAt))
 	case ackUnexpected:
 		s.stats.UnexpectedReplies++

@@ -169,6 +169,10 @@ func (s *Session) sendPiece(ctx context.Context, gen uint64, raw []byte, d time.
 	s.enqueueLocked(outMsg{b: b, pooled: true})
 	s.paceLocked(d)
 	due := s.win.send(d, nb)
+	if s.heard != nil && len(s.heardPCM) > 0 {
+		s.heard.add(s.heardPCM, s.win.sent.dur)
+		s.heardPCM = s.heardPCM[:0]
+	}
 	st := &s.stats
 	st.AudioSent += d
 	s.metrics.sent(d)
@@ -243,6 +247,7 @@ func (s *Session) beginPlay(ctx context.Context) (uint64, error) {
 	}
 	s.playing = true
 	s.playClock = time.Time{}
+	s.heardOn, s.heardPCM = s.heard != nil, s.heardPCM[:0]
 	if s.needSend && s.enc != nil {
 		s.enc.Reset()
 	}
@@ -295,6 +300,9 @@ func (s *Session) Play(ctx context.Context, src pipeline.Source) error {
 	}
 	buf := s.pcm[:frames]
 	send := func(p []float32) error {
+		if s.heardOn {
+			s.heardPCM = append(s.heardPCM, p...)
+		}
 		s.raw = s.enc.Encode(s.raw[:0], p)
 		return s.sendEncoded(ctx, gen, s.raw, frameDur(len(p), rate))
 	}

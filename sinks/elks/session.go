@@ -89,6 +89,9 @@ type Session struct {
 	readerGone bool
 	// execs is the exec programs of the call (exec_control.go).
 	execs execState
+	// heard is the heard side of a two-sided recording (RecordBoth),
+	// set at hello.
+	heard *heardFeed
 
 	// Owned by the playing goroutine: the one whose beginPlay set
 	// playing. free is shared with the writer, which returns the
@@ -99,6 +102,10 @@ type Session struct {
 	pcm     []float32
 	carry   time.Duration // audio of samples the codec kept for later
 	rawPass []byte
+	// heardPCM is the audio of the piece about to be sent, for heard;
+	// heardOn says that it is wanted.
+	heardPCM []float32
+	heardOn  bool
 }
 
 // outMsg is one message for the writer: bytes, or a flush marker.
@@ -306,6 +313,9 @@ func (s *Session) Interrupt() error {
 		return err
 	}
 	s.enqueueLocked(outMsg{b: msgInterrupt})
+	if s.heard != nil {
+		s.heard.interrupt()
+	}
 	s.win.interrupt()
 	s.playClock = time.Time{}
 	s.needSend = true

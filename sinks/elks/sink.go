@@ -44,6 +44,8 @@ func init() {
 			{Name: "record", Type: pipeline.TypePath,
 				Doc: "write the caller's audio to this WAV file per call; {callid} {from} {to} {time} are replaced; " +
 					"the folder up to the first {placeholder} is created (and checked writable) at start"},
+			{Name: "record-mode", Type: pipeline.TypeEnum, Choices: recordModes, Default: string(RecordCaller),
+				Doc: "caller: record= holds the caller, mono; both: a stereo WAV, the caller left and what the caller heard right, on the call's clock"},
 			{Name: "dtmf", Type: pipeline.TypeBool, Default: "false",
 				Doc: "detect the keys the caller presses (in-band tones: 46elks sends no message) and log each with digit="},
 			pipeline.Param{Name: "record-max", Type: pipeline.TypeDuration, Default: "4h",
@@ -95,6 +97,7 @@ func init() {
 					HelloTimeout: a.Duration("hello-timeout"),
 					Record:       a.String("record"),
 					RecordMax:    a.Duration("record-max"),
+					RecordMode:   RecordMode(a.String("record-mode")),
 					DTMF:         a.Bool("dtmf"),
 					Ping:         a.Duration("ping"),
 				},
