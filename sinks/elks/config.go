@@ -72,6 +72,10 @@ type Config struct {
 	// (46elks sends no message for them): the session asks for the audio
 	// at hello, logs each digit and hands it to Session.Digits.
 	DTMF bool
+	// Speech detects when the caller starts and stops talking, by the
+	// energy of the caller's audio (see Session.Speech): the session asks
+	// for the audio at hello and hands each change to Session.Speech.
+	Speech bool
 	// Ping is how often the session pings the API, so that a call with
 	// nothing to send survives the proxies that cut idle connections; a
 	// pong must come back within the same period, or the call is dropped

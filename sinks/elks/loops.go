@@ -74,11 +74,11 @@ func (s *Session) readLoop() {
 			if s.cfg.Record != "" {
 				s.startRecording(m)
 			}
-			if s.cfg.DTMF {
+			if s.cfg.DTMF || s.cfg.Speech {
 				s.mu.Lock()
 				if s.listening == nil {
 					if err := s.startListeningLocked(nil); err != nil {
-						s.Logger().Error("cannot listen for digits", "err", err)
+						s.Logger().Error("cannot listen to the caller", "err", err)
 					}
 				}
 				s.mu.Unlock()

@@ -303,6 +303,9 @@ func (s *Session) Play(ctx context.Context, src pipeline.Source) error {
 		if s.heardOn {
 			s.heardPCM = append(s.heardPCM, p...)
 		}
+		if s.echo != nil {
+			s.echo.sent(p, time.Now())
+		}
 		s.raw = s.enc.Encode(s.raw[:0], p)
 		return s.sendEncoded(ctx, gen, s.raw, frameDur(len(p), rate))
 	}

@@ -54,6 +54,8 @@ type Session struct {
 	writerDone chan struct{} // closed when writeLoop returns
 	pingDone   chan struct{} // closed when pingLoop returns (or at once: no pings)
 	digits     chan Digit    // the caller's key presses (Config.DTMF)
+	speech     chan Speech   // the caller's talking (Config.Speech)
+	echo       *echoRef      // the level of the audio sent lately (Config.Speech)
 	helloCh    chan Hello
 	endOnce    sync.Once
 	closeOnce  sync.Once
@@ -157,10 +159,14 @@ func startSession(ctx context.Context, t Transport, cfg Config, hooks testHooks)
 		changed: make(chan struct{}), outWake: make(chan struct{}, 1),
 		free:     make(chan []byte, audioBuffers),
 		digits:   make(chan Digit, digitQueue),
+		speech:   make(chan Speech, speechQueue),
 		needSend: true,
 		win:      newWindow(cfg.Window+cfg.Checkpoint, cfg.Checkpoint, cfg.MaxBytes),
 	}
 	s.info, _ = cfg.Format.Info()
+	if cfg.Speech {
+		s.echo = newEchoRef(cfg.Window + cfg.Checkpoint + time.Second)
+	}
 	s.metrics = newSessionMetrics(cfg.Metrics, cfg.Format)
 	if !s.info.File {
 		if s.enc, err = NewEncoderOptions(cfg.Format, cfg.Codec); err != nil {
@@ -315,6 +321,9 @@ func (s *Session) Interrupt() error {
 	s.enqueueLocked(outMsg{b: msgInterrupt})
 	if s.heard != nil {
 		s.heard.interrupt()
+	}
+	if s.echo != nil {
+		s.echo.reset()
 	}
 	s.win.interrupt()
 	s.playClock = time.Time{}

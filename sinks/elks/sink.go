@@ -123,6 +123,7 @@ func init() {
 			}
 			if menu != nil {
 				srv.Config.DTMF = true
+				srv.Config.Speech = menu.voice
 			}
 			k, err := NewSink(srv)
 			if err != nil {
