@@ -24,6 +24,10 @@ func ivrCall(t *testing.T, text string, presses []elkstest.Press, dur time.Durat
 	return ivrCallOpt(t, text, elkstest.Options{DTMF: presses, Duration: dur})
 }
 
+// wrapApp, when set, wraps the application's end of the calls of
+// ivrCallOpt.
+var wrapApp func(elks.Transport) elks.Transport
+
 // ivrCallOpt is ivrCall with the simulator's options (its recording of
 // what the caller heard is set here).
 func ivrCallOpt(t *testing.T, text string, opt elkstest.Options) (*elkstest.Report, []float32, string) {
@@ -53,6 +57,9 @@ func ivrCallOpt(t *testing.T, text string, opt elkstest.Options) (*elkstest.Repo
 	}()
 	logger, logs := elks.TestLogger()
 	cfg.Logger = logger
+	if wrapApp != nil {
+		app = wrapApp(app)
+	}
 	s, err := elks.StartSession(t.Context(), app, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -168,6 +168,7 @@ func (s *Session) sendPiece(ctx context.Context, gen uint64, raw []byte, d time.
 	}
 	s.enqueueLocked(outMsg{b: b, pooled: true})
 	s.paceLocked(d)
+	s.reckonLocked(d)
 	due := s.win.send(d, nb)
 	if s.heard != nil && len(s.heardPCM) > 0 {
 		s.heard.add(s.heardPCM, s.win.sent.dur)
@@ -300,6 +301,9 @@ func (s *Session) Play(ctx context.Context, src pipeline.Source) error {
 	}
 	buf := s.pcm[:frames]
 	send := func(p []float32) error {
+		if p = s.withCushion(p, rate); len(p) == 0 {
+			return nil // silence the API does not need (cushion.go)
+		}
 		if s.heardOn {
 			s.heardPCM = append(s.heardPCM, p...)
 		}

@@ -82,7 +82,9 @@ type Session struct {
 	needSend  bool     // a "sending" must precede the next audio
 	win       window   // the sync window
 	stats     Stats
-	playClock time.Time // when the audio sent in this Play ends playing, reckoned (paceLocked)
+	playClock time.Time     // when the audio sent in this Play ends playing, reckoned (paceLocked)
+	liveEnd   time.Time     // when all the audio sent ends playing, reckoned, across Plays (cushion.go)
+	liveDebt  time.Duration // latency that late caller audio added (cushion.go)
 	// The caller's audio: listening is set once the API was asked for
 	// it; callers are the open Caller sources; readerGone is set when
 	// the reader has stopped, and with it the caller's audio.
@@ -108,6 +110,7 @@ type Session struct {
 	// heardOn says that it is wanted.
 	heardPCM []float32
 	heardOn  bool
+	cushion  []float32 // a piece with its cushion (cushion.go)
 }
 
 // outMsg is one message for the writer: bytes, or a flush marker.
@@ -326,7 +329,7 @@ func (s *Session) Interrupt() error {
 		s.echo.reset()
 	}
 	s.win.interrupt()
-	s.playClock = time.Time{}
+	s.playClock, s.liveEnd, s.liveDebt = time.Time{}, time.Time{}, 0
 	s.needSend = true
 	s.gen++
 	s.stats.Interrupts++

@@ -1,0 +1,108 @@
+package elkstest
+
+import (
+	"math"
+	"time"
+)
+
+// Echo latency. When the caller speaks (Options.Say, Options.DTMF) and
+// the application sends audio, the simulator finds out whether what the
+// caller heard is what the caller said, later: an echo test
+// (`caller | elks`), a delayed echo (`caller | pad before=500ms | elks`),
+// or a program that plays the caller back. It keeps the energy of both
+// in 5 ms blocks of call time — the caller's audio from the moment each
+// sample was said, the heard audio from the moment it played — and looks
+// for the delay, up to 2 s, at which the two correlate best.
+
+// Bounds of the echo measurement.
+const (
+	echoBlock    = 5 * time.Millisecond
+	echoMaxLag   = 2 * time.Second
+	echoMaxCall  = 2 * time.Minute // only the first two minutes are compared
+	echoMinCorr  = 0.7             // below, what was heard is not an echo
+	echoMinBlock = 200             // a second of both, at least
+)
+
+// Echo describes how what the caller said came back.
+type Echo struct {
+	// Latency is how long after the caller said something they heard it
+	// back, in seconds (5 ms steps). It includes the 20 ms the API takes
+	// to fill a message of caller audio.
+	Latency float64 `json:"latency"`
+	// Correlation is how alike what was said and what was heard back are
+	// at that delay (1: the same energy over time).
+	Correlation float64 `json:"correlation"`
+}
+
+// envelope is the energy of audio in 5 ms blocks of call time.
+type envelope []float32
+
+// add adds the energy of pcm, at rate, whose first sample is at call
+// time start.
+func (e *envelope) add(start time.Duration, pcm []float32, rate int) {
+	limit := int(echoMaxCall / echoBlock)
+	base := float64(start) / float64(echoBlock)
+	per := float64(time.Second) / float64(echoBlock) / float64(rate) // blocks per sample
+	for i, v := range pcm {
+		b := int(base + float64(i)*per)
+		if b < 0 {
+			continue
+		}
+		if b >= limit {
+			return
+		}
+		if b >= len(*e) {
+			*e = append(*e, make([]float32, b+1-len(*e))...)
+		}
+		(*e)[b] += v * v
+	}
+}
+
+// measureEcho returns the delay at which heard correlates best with said,
+// nil when it does not correlate well enough at any.
+func measureEcho(said, heard envelope) *Echo {
+	rms := func(e envelope) []float64 {
+		out := make([]float64, len(e))
+		for i, v := range e {
+			out[i] = math.Sqrt(float64(v))
+		}
+		return out
+	}
+	s, h := rms(said), rms(heard)
+	bestLag, bestCorr := -1, echoMinCorr
+	for lag := 0; lag <= int(echoMaxLag/echoBlock); lag++ {
+		n := min(len(s), len(h)-lag)
+		if n < echoMinBlock {
+			break
+		}
+		if c := correlation(s[:n], h[lag:lag+n]); c > bestCorr {
+			bestLag, bestCorr = lag, c
+		}
+	}
+	if bestLag < 0 {
+		return nil
+	}
+	return &Echo{Latency: (time.Duration(bestLag) * echoBlock).Seconds(), Correlation: math.Round(bestCorr*1000) / 1000}
+}
+
+// correlation returns the Pearson correlation of a and b (equal lengths);
+// 0 when either is constant.
+func correlation(a, b []float64) float64 {
+	var sa, sb float64
+	for i := range a {
+		sa += a[i]
+		sb += b[i]
+	}
+	ma, mb := sa/float64(len(a)), sb/float64(len(b))
+	var ab, aa, bb float64
+	for i := range a {
+		x, y := a[i]-ma, b[i]-mb
+		ab += x * y
+		aa += x * x
+		bb += y * y
+	}
+	if aa == 0 || bb == 0 {
+		return 0
+	}
+	return ab / math.Sqrt(aa*bb)
+}
