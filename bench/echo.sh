@@ -51,7 +51,7 @@ for _ in $(seq 50); do
 done
 secs=$(awk -v d="${duration%s}" 'BEGIN { print d + 0 }')
 limit=$(awk -v n="$calls" -v r="$rate" -v d="$secs" 'BEGIN { printf "%d", n / r + d + 60 }')
-echo "$calls echo calls of $duration (chunk=$chunk), $voice, started at $rate/s; $(nproc) CPUs"
+echo "$calls echo calls of $duration (chunk=$chunk), $voice, started at $rate/s; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 before=$(cpu "$server")
 start=$(date +%s.%N)
 /usr/bin/time -f "%U %S" -o "$tmp/sim.time" timeout "$limit" "$tmp/elkspipe" simulate "ws://127.0.0.1:$port/" \
@@ -78,5 +78,5 @@ awk '/msg="call closed"/ {
 }
 /level=WARN/ { w++ }
 END { printf "server: %d calls closed; calls with caller audio dropped: %d; listen queue drops: %d; underruns: %d; warnings: %d\n", n, cd, ld, u, w }' "$tmp/server.log"
-awk -v a="$after" -v b="$before" -v s="$start" -v e="$end" -v rss="$rss" -v sim="$(awk '{ print $1 + $2 }' "$tmp/sim.time")" \
+awk -v a="$after" -v b="$before" -v s="$start" -v e="$end" -v rss="$rss" -v sim="$(tail -1 "$tmp/sim.time" | awk '{ print $1 + $2 }')" \
 	'BEGIN { printf "server CPU: %.1f s over %.1f s of wall time (%.0f%% of one CPU), peak RSS %d MiB; simulator CPU %.1f s\n", a - b, e - s, 100 * (a - b) / (e - s), rss, sim }'

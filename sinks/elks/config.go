@@ -72,6 +72,12 @@ type Config struct {
 	// (46elks sends no message for them): the session asks for the audio
 	// at hello, logs each digit and hands it to Session.Digits.
 	DTMF bool
+	// Cushion is the silence that live audio sent into the API's empty
+	// buffer starts with, while a Caller source is open (an echo, an
+	// exec program): later pieces may arrive that much late with no gap,
+	// and the echo is that much later. Default DefaultCushion; negative:
+	// none. See docs/operations.md, "The caller's audio".
+	Cushion time.Duration
 	// Speech detects when the caller starts and stops talking, by the
 	// energy of the caller's audio (see Session.Speech): the session asks
 	// for the audio at hello and hands each change to Session.Speech.
@@ -135,6 +141,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.ByeTimeout, DefaultByeTimeout)
 	def(&c.RecordMax, DefaultRecordMax)
 	def(&c.Ping, DefaultPing)
+	def(&c.Cushion, DefaultCushion)
 	switch {
 	case c.Chunk < time.Millisecond || c.Chunk > 2*time.Second:
 		return c, fmt.Errorf("chunk %v out of range 1ms..2s", c.Chunk)
@@ -144,6 +151,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("negative duration in the session configuration")
 	case c.Checkpoint < time.Millisecond:
 		return c, fmt.Errorf("checkpoint %v is shorter than 1ms", c.Checkpoint)
+	case c.Cushion > time.Second:
+		return c, fmt.Errorf("cushion %v is longer than 1s", c.Cushion)
 	case c.RecordMax < 0 || c.RecordMax > maxRecordMax:
 		return c, fmt.Errorf("record-max %v out of range 0..%v (a WAV file holds at most 4 GiB)", c.RecordMax, maxRecordMax)
 	}

@@ -13,10 +13,10 @@ import (
 // at every arrival, and any lateness of a message — the network's jitter,
 // a busy machine — is a gap the caller hears. While a Caller source is
 // open, a piece sent into an empty buffer (by the session's reckoning)
-// therefore starts with liveCushion of silence: the pieces after it find
-// that much still queued, and arrive late by up to that much with no gap.
-// It adds liveCushion to the echo's latency, once per stretch of audio
-// that starts from silence.
+// therefore starts with a cushion of silence (Config.Cushion, 10 ms by
+// default): the pieces after it find that much still queued, and may
+// arrive that late with no gap. It adds the cushion to the echo's
+// latency, once per stretch of audio that starts from silence.
 //
 // A message later than the cushion is a gap after all, and everything
 // after it plays that much later: the echo's latency grows by the gap and
@@ -28,15 +28,15 @@ import (
 // to the cushion in the caller's next pauses. Audio that was never late
 // (a pad's silence, a program's pauses) is never left out.
 
-// liveCushion is the silence a live piece sent into an empty buffer
-// starts with.
-const liveCushion = 10 * time.Millisecond
+// DefaultCushion is the silence a live piece sent into an empty buffer
+// starts with unless Config.Cushion says otherwise.
+const DefaultCushion = 10 * time.Millisecond
 
 // liveGapMax is the longest dry spell that counts as lateness.
 const liveGapMax = 200 * time.Millisecond
 
-// withCushion returns p, or p after liveCushion of silence when a Caller
-// source is open and the API has played everything sent, or nothing when
+// withCushion returns p, or p after the cushion when a Caller source is
+// open and the API has played everything sent, or nothing when
 // p is silence left out to pay back lateness (see above). The result is
 // valid until the next call. It is called by the playing goroutine.
 func (s *Session) withCushion(p []float32, rate int) []float32 {
@@ -46,21 +46,22 @@ func (s *Session) withCushion(p []float32, rate int) []float32 {
 	d := frameDur(len(p), rate)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.callers) == 0 {
+	cushion := max(0, s.cfg.Cushion)
+	if len(s.callers) == 0 || cushion == 0 {
 		return p
 	}
 	held := s.liveEnd.Sub(time.Now())
 	if held > 0 {
-		if s.liveDebt > 0 && held >= liveCushion+d && vad.Level(p) < vad.MinLevel {
+		if s.liveDebt > 0 && held >= cushion+d && vad.Level(p) < vad.MinLevel {
 			s.liveDebt -= d
 			return nil
 		}
 		return p
 	}
 	if !s.liveEnd.IsZero() && -held < liveGapMax {
-		s.liveDebt += -held + liveCushion
+		s.liveDebt += -held + cushion
 	}
-	n := int(int64(rate) * int64(liveCushion) / int64(time.Second))
+	n := int(int64(rate) * int64(cushion) / int64(time.Second))
 	s.cushion = append(append(s.cushion[:0], make([]float32, n)...), p...)
 	return s.cushion
 }

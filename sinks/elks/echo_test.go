@@ -30,6 +30,8 @@ func TestEchoLatency(t *testing.T) {
 	}{
 		{"caller | elks pcm_16000 chunk=20ms", 0.030},
 		{"caller | elks ulaw chunk=20ms", 0.030},
+		{"caller | elks pcm_16000 chunk=20ms cushion=0", 0.020},
+		{"caller | elks pcm_16000 chunk=20ms cushion=30ms", 0.050},
 		{"caller | elks pcm_16000 chunk=100ms", 0.110},
 		{"caller | pad before=500ms | elks pcm_16000 chunk=20ms", 0.510}, // the pad holds the message
 	} {

@@ -46,6 +46,8 @@ func init() {
 					"the folder up to the first {placeholder} is created (and checked writable) at start"},
 			{Name: "record-mode", Type: pipeline.TypeEnum, Choices: recordModes, Default: string(RecordCaller),
 				Doc: "caller: record= holds the caller, mono; both: a stereo WAV, the caller left and what the caller heard right, on the call's clock"},
+			pipeline.Param{Name: "cushion", Type: pipeline.TypeDuration, Default: "10ms",
+				Doc: "with caller or exec: silence live audio starts with, so that caller audio this late leaves no gap (adds as much to the echo's delay; 0: none)"}.Range(0, 1),
 			{Name: "dtmf", Type: pipeline.TypeBool, Default: "false",
 				Doc: "detect the keys the caller presses (in-band tones: 46elks sends no message) and log each with digit="},
 			pipeline.Param{Name: "record-max", Type: pipeline.TypeDuration, Default: "4h",
@@ -98,6 +100,7 @@ func init() {
 					Record:       a.String("record"),
 					RecordMax:    a.Duration("record-max"),
 					RecordMode:   RecordMode(a.String("record-mode")),
+					Cushion:      a.Duration("cushion"),
 					DTMF:         a.Bool("dtmf"),
 					Ping:         a.Duration("ping"),
 				},
@@ -107,6 +110,9 @@ func init() {
 				TLSKey:          a.String("tls-key"),
 				Metrics:         NewMetrics(),
 				MetricsAddr:     a.String("metrics-listen"),
+			}
+			if srv.Config.Cushion == 0 {
+				srv.Config.Cushion = -1 // cushion=0: none
 			}
 			switch p := srv.Config.Ping; {
 			case p == 0:
