@@ -29,8 +29,10 @@ trap cleanup EXIT
 
 go build -o "$tmp/elkspipe" ./cmd/elkspipe
 if command -v espeak-ng >/dev/null 2>&1; then
-	espeak-ng -w "$tmp/said.wav" "Hello, this is an echo test. One, two, three, four, five. \
+	espeak-ng -w "$tmp/espeak.wav" "Hello, this is an echo test. One, two, three, four, five. \
 The quick brown fox jumps over the lazy dog. Can you hear me now? Six, seven, eight, nine, ten."
+	# At the call's rate, so that the simulator need not resample it.
+	sox "$tmp/espeak.wav" -r 16000 "$tmp/said.wav"
 	voice="espeak-ng speech"
 else
 	sox -n -r 16000 "$tmp/said.wav" synth 8 sine 300-900 tremolo 3 90

@@ -2,6 +2,7 @@ package elkstest
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -12,7 +13,9 @@ import (
 // or a program that plays the caller back. It keeps the energy of both
 // in 5 ms blocks of call time — the caller's audio from the moment each
 // sample was said, the heard audio from the moment it played — and looks
-// for the delay, up to 2 s, at which the two correlate best.
+// for the delay, up to 2 s, at which the two correlate best, in windows of
+// 2 s of what was said (a late message, a gap, shifts the echo for the
+// rest of the call).
 
 // Bounds of the echo measurement.
 const (
@@ -20,18 +23,22 @@ const (
 	echoMaxLag   = 2 * time.Second
 	echoMaxCall  = 2 * time.Minute // only the first two minutes are compared
 	echoMinCorr  = 0.7             // below, what was heard is not an echo
-	echoMinBlock = 200             // a second of both, at least
+	echoWindow   = 2 * time.Second // what was said, compared at a time
 )
 
 // Echo describes how what the caller said came back.
 type Echo struct {
 	// Latency is how long after the caller said something they heard it
-	// back, in seconds (5 ms steps). It includes the 20 ms the API takes
-	// to fill a message of caller audio.
+	// back, in seconds (5 ms steps): the median over the windows of 2 s
+	// of what was said that came back; Max the longest. It includes the
+	// 20 ms the API takes to fill a message of caller audio.
 	Latency float64 `json:"latency"`
+	Max     float64 `json:"max"`
 	// Correlation is how alike what was said and what was heard back are
-	// at that delay (1: the same energy over time).
+	// at that delay (1: the same energy over time), the median over the
+	// windows; Windows counts the windows that came back.
 	Correlation float64 `json:"correlation"`
+	Windows     int     `json:"windows"`
 }
 
 // envelope is the energy of audio in 5 ms blocks of call time.
@@ -58,8 +65,10 @@ func (e *envelope) add(start time.Duration, pcm []float32, rate int) {
 	}
 }
 
-// measureEcho returns the delay at which heard correlates best with said,
-// nil when it does not correlate well enough at any.
+// measureEcho returns the delay at which heard correlates best with
+// said, window by window (echoWindow of what was said at a time): the
+// median and the largest over the windows where they correlate well
+// enough; nil when none does.
 func measureEcho(said, heard envelope) *Echo {
 	rms := func(e envelope) []float64 {
 		out := make([]float64, len(e))
@@ -69,20 +78,32 @@ func measureEcho(said, heard envelope) *Echo {
 		return out
 	}
 	s, h := rms(said), rms(heard)
-	bestLag, bestCorr := -1, echoMinCorr
-	for lag := 0; lag <= int(echoMaxLag/echoBlock); lag++ {
-		n := min(len(s), len(h)-lag)
-		if n < echoMinBlock {
-			break
+	win, maxLag := int(echoWindow/echoBlock), int(echoMaxLag/echoBlock)
+	var lags, corrs []float64
+	for w := 0; w+win <= len(s); w += win {
+		bestLag, bestCorr := -1, echoMinCorr
+		for lag := 0; lag <= maxLag && w+lag+win <= len(h); lag++ {
+			if c := correlation(s[w:w+win], h[w+lag:w+lag+win]); c > bestCorr {
+				bestLag, bestCorr = lag, c
+			}
 		}
-		if c := correlation(s[:n], h[lag:lag+n]); c > bestCorr {
-			bestLag, bestCorr = lag, c
+		if bestLag >= 0 {
+			lags = append(lags, (time.Duration(bestLag) * echoBlock).Seconds())
+			corrs = append(corrs, bestCorr)
 		}
 	}
-	if bestLag < 0 {
+	if len(lags) == 0 {
 		return nil
 	}
-	return &Echo{Latency: (time.Duration(bestLag) * echoBlock).Seconds(), Correlation: math.Round(bestCorr*1000) / 1000}
+	e := &Echo{Latency: median(lags), Max: slices.Max(lags), Correlation: math.Round(median(corrs)*1000) / 1000, Windows: len(lags)}
+	return e
+}
+
+// median returns the median of v (the lower one of an even count),
+// sorting v.
+func median(v []float64) float64 {
+	slices.Sort(v)
+	return v[(len(v)-1)/2]
 }
 
 // correlation returns the Pearson correlation of a and b (equal lengths);

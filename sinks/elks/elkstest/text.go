@@ -57,8 +57,8 @@ func (r *Report) WriteText(w io.Writer) error {
 		p("%s", line)
 	}
 	if e := r.Echo; e != nil {
-		p("echo: what the caller said came back %s later (correlation %.2f; includes the API's 20 ms messages)",
-			fmtSec(e.Latency), e.Correlation)
+		p("echo: what the caller said came back %s later (max %s, correlation %.2f over %d windows of 2 s; includes the API's 20 ms messages)",
+			fmtSec(e.Latency), fmtSec(e.Max), e.Correlation, e.Windows)
 	}
 	for _, d := range r.Digits {
 		p("%s", digitLine(d))
