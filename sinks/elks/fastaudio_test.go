@@ -15,8 +15,8 @@ func TestFastAudioData(t *testing.T) {
 		{`{"t":"audio","data":"AAECAwQ="}`, true},
 		{`{"t":"audio","data":""}`, true},
 		{`{"t":"audio","data":"AAEC\u0041w=="}`, false}, // an escape: JSON's business
-		{`{"t":"audio","data":"AAE"}`, false},          // bad base64
-		{`{"t": "audio", "data":"AAECAw=="}`, false},   // other spacing
+		{`{"t":"audio","data":"AAE"}`, false},           // bad base64
+		{`{"t": "audio", "data":"AAECAw=="}`, false},    // other spacing
 		{`{"t":"audio","data":"AA","x":"y"}`, false},
 		{`{"t":"sync"}`, false},
 		{`{"t":"audio","data":"`, false},

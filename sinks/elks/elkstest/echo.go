@@ -19,11 +19,11 @@ import (
 
 // Bounds of the echo measurement.
 const (
-	echoBlock    = 5 * time.Millisecond
-	echoMaxLag   = 2 * time.Second
-	echoMaxCall  = 2 * time.Minute // only the first two minutes are compared
-	echoMinCorr  = 0.7             // below, what was heard is not an echo
-	echoWindow   = 2 * time.Second // what was said, compared at a time
+	echoBlock   = 5 * time.Millisecond
+	echoMaxLag  = 2 * time.Second
+	echoMaxCall = 2 * time.Minute // only the first two minutes are compared
+	echoMinCorr = 0.7             // below, what was heard is not an echo
+	echoWindow  = 2 * time.Second // what was said, compared at a time
 )
 
 // Echo describes how what the caller said came back.
