@@ -47,21 +47,29 @@ type envelope []float32
 // add adds the energy of pcm, at rate, whose first sample is at call
 // time start.
 func (e *envelope) add(start time.Duration, pcm []float32, rate int) {
-	limit := int(echoMaxCall / echoBlock)
-	base := float64(start) / float64(echoBlock)
-	per := float64(time.Second) / float64(echoBlock) / float64(rate) // blocks per sample
-	for i, v := range pcm {
-		b := int(base + float64(i)*per)
-		if b < 0 {
+	limit := int64(echoMaxCall / echoBlock)
+	per := int64(rate) * int64(echoBlock) / int64(time.Second) // samples per block
+	first := int64(start) * int64(rate) / int64(time.Second)   // the sample at start, from call time 0
+	for i := 0; i < len(pcm); {
+		pos := first + int64(i)
+		b := pos / per
+		if pos < 0 {
+			i++
 			continue
 		}
 		if b >= limit {
 			return
 		}
-		if b >= len(*e) {
-			*e = append(*e, make([]float32, b+1-len(*e))...)
+		if b >= int64(len(*e)) {
+			*e = append(*e, make([]float32, b+1-int64(len(*e)))...)
 		}
-		(*e)[b] += v * v
+		n := min(len(pcm)-i, int(per-pos%per))
+		var sum float32
+		for _, v := range pcm[i : i+n] {
+			sum += v * v
+		}
+		(*e)[b] += sum
+		i += n
 	}
 }
 
