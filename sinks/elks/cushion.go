@@ -18,27 +18,26 @@ import (
 // arrive that late with no gap. It adds the cushion to the echo's
 // latency, once per stretch of audio that starts from silence.
 //
-// A message later than the cushion is a gap after all, and everything
-// after it plays that much later: the echo's latency grows by the gap and
-// the new cushion, a debt that the session keeps (a dry spell longer than
-// liveGapMax is a pause of the source, not a late message, and adds
-// none). To pay it back, a piece of silence (below vad.MinLevel, −45
-// dBFS: a pause, the line's noise) is not sent while there is debt and
-// the API holds more than the cushion and the piece: the latency returns
-// to the cushion in the caller's next pauses. Audio that was never late
-// (a pad's silence, a program's pauses) is never left out.
+// When the caller's audio is played back (the caller element, as in
+// `caller | elks`, not an exec program, whose pauses are its own), the
+// echo's latency is also won back after it grew. A message later than the
+// cushion (or a backlog of them, after the server was starved of CPU or
+// the window stalled) is a gap after all, and everything after it plays
+// that much later: the latency grows by the dry spell and the new
+// cushion, a debt the session keeps. While there is debt and the API
+// holds more than the cushion and the piece, a piece of silence (below
+// vad.MinLevel, −45 dBFS: a pause, the line's noise) is not sent: the
+// latency returns to normal in the caller's next pauses. Speech is never
+// left out, nor audio that was never late (a pad's silence).
 
 // DefaultCushion is the silence a live piece sent into an empty buffer
 // starts with unless Config.Cushion says otherwise.
 const DefaultCushion = 10 * time.Millisecond
 
-// liveGapMax is the longest dry spell that counts as lateness.
-const liveGapMax = 200 * time.Millisecond
-
 // withCushion returns p, or p after the cushion when a Caller source is
-// open and the API has played everything sent, or nothing when
-// p is silence left out to pay back lateness (see above). The result is
-// valid until the next call. It is called by the playing goroutine.
+// open and the API has played everything sent, or nothing when p is
+// silence left out to win latency back (see above). The result is valid
+// until the next call. It is called by the playing goroutine.
 func (s *Session) withCushion(p []float32, rate int) []float32 {
 	if len(p) == 0 {
 		return p
@@ -47,19 +46,23 @@ func (s *Session) withCushion(p []float32, rate int) []float32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cushion := max(0, s.cfg.Cushion)
-	if len(s.callers) == 0 || cushion == 0 {
+	if len(s.callers) == 0 {
 		return p
 	}
 	held := s.liveEnd.Sub(time.Now())
 	if held > 0 {
-		if s.liveDebt > 0 && held >= cushion+d && vad.Level(p) < vad.MinLevel {
+		if s.echoing > 0 && s.liveDebt > 0 && held >= cushion+d && vad.Level(p) < vad.MinLevel {
 			s.liveDebt -= d
 			return nil
 		}
 		return p
 	}
-	if !s.liveEnd.IsZero() && -held < liveGapMax {
+	// The API's buffer is empty: a new stretch of audio.
+	if s.echoing > 0 && !s.liveEnd.IsZero() {
 		s.liveDebt += -held + cushion
+	}
+	if cushion == 0 {
+		return p
 	}
 	n := int(int64(rate) * int64(cushion) / int64(time.Second))
 	s.cushion = append(append(s.cushion[:0], make([]float32, n)...), p...)

@@ -148,3 +148,30 @@ func TestEchoCatchesUp(t *testing.T) {
 		}
 	})
 }
+
+// A stall of 400 ms (the server starved, the network held the caller's
+// messages) delivers a backlog at once: the caller hears a gap, then the
+// echo 400 ms late; leaving out the silence of the caller's next pauses
+// brings it back to 30 ms for the rest of the call.
+func TestEchoCatchesUpAfterStall(t *testing.T) {
+	said := "noise 150ms amp=-10dB + silence 1s + " + echoSaid + " + " + echoSaid
+	say, err := pipeline.OpenerText(said)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapApp = func(tr elks.Transport) elks.Transport {
+		return &lateTransport{Transport: tr, late: 400 * time.Millisecond, once: true}
+	}
+	defer func() { wrapApp = nil }()
+	synctest.Test(t, func(t *testing.T) {
+		r, _, _ := ivrCallOpt(t, "caller | elks pcm_16000 chunk=20ms", elkstest.Options{Say: say, Duration: 8 * time.Second})
+		if r.Gaps.Count != 1 || math.Abs(r.Gaps.Seconds-0.39) > 0.001 {
+			t.Errorf("gaps %+v, want one of 390 ms (400 ms late, less the cushion)", r.Gaps)
+		}
+		// Every window of 2 s after the first (where the echo's delay
+		// changes) hears it 30 ms late.
+		if r.Echo == nil || r.Echo.Latency != 0.030 || r.Echo.Max != 0.030 || r.Echo.Windows < 3 {
+			t.Errorf("echo %+v, want 30 ms in the windows after the stall", r.Echo)
+		}
+	})
+}
