@@ -111,6 +111,23 @@ func TestVoiceBargeIn(t *testing.T) {
 			}
 		})
 	})
+	// When: the prompt turns from 440 to 880 Hz at 3 s; the interrupt
+	// drops the 2.5 s queued at the API, so the caller hears 880 Hz from
+	// the moment of the interrupt on: 100 ms of onset and at most a 20 ms
+	// message after the caller began (a 150 Hz buzz at 2 s).
+	t.Run("when", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			_, heard, logs := ivrCallOpt(t, `tone 440 dur=3s amp=-10dB + tone 880 dur=5s amp=-10dB | elks pcm_16000 chunk=20ms barge-in=voice`,
+				elkstest.Options{Say: say("silence 2s + tone 150 dur=1s amp=-17dB"), Duration: 12 * time.Second})
+			x := make([]float64, len(heard))
+			for i, v := range heard {
+				x[i] = float64(v)
+			}
+			if at := onset(x, 880, 0.316, 16000); at < 2.095 || at > 2.125 {
+				t.Errorf("880 Hz heard from %.3f s, want 2.1-2.12 s (the caller began at 2 s)\n%s", at, logs)
+			}
+		})
+	})
 	t.Run("key and speech", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			r, _, logs := ivrCallOpt(t, prompt, elkstest.Options{Say: say(`silence 4s + file "` + speech + `"`),
