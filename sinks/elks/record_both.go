@@ -67,6 +67,7 @@ const (
 type heardFeed struct {
 	mu       sync.Mutex
 	t        heardTrack
+	full     bool      // the recording is at its longest: nothing more is kept
 	origin   time.Time // the start of the recording
 	sendRate int       // the rate of the audio the session sends
 }
@@ -80,6 +81,12 @@ func newHeardFeed(origin time.Time, rate, sendRate int) *heardFeed {
 // add records audio sent now, after which endPos of audio had been sent.
 // It copies pcm (at the sending rate), converted to the recording's rate.
 func (f *heardFeed) add(pcm []float32, endPos time.Duration) {
+	f.mu.Lock()
+	full := f.full
+	f.mu.Unlock()
+	if full {
+		return
+	}
 	cp := resampleLinear(pcm, f.sendRate, f.t.rate)
 	f.mu.Lock()
 	f.t.add(cp, time.Since(f.origin), endPos)
@@ -143,15 +150,19 @@ func (w *stereoWriter) frameAt(t time.Time) int64 {
 // leftEnd returns the frame where the caller's audio received ends.
 func (w *stereoWriter) leftEnd() int64 { return w.written + int64(len(w.left)) }
 
-// padLeft fills the caller's side with silence up to frame f.
+// padLeft fills the caller's side with silence up to frame f (at most
+// the recording's longest).
 func (w *stereoWriter) padLeft(f int64) {
-	if n := f - w.leftEnd(); n > 0 {
+	if n := min(f, w.max) - w.leftEnd(); n > 0 {
 		w.left = append(w.left, make([]float32, n)...)
 	}
 }
 
 // caller takes caller audio that arrived at at and writes what can be.
 func (w *stereoWriter) caller(pcm []float32, at time.Time) error {
+	if room := w.max - w.leftEnd(); room < int64(len(pcm)) {
+		pcm = pcm[:max(0, room)]
+	}
 	start := w.frameAt(at) - int64(len(pcm))
 	if start-w.leftEnd() > durFrames(bothRealign, w.rate) {
 		w.padLeft(start) // messages were left out: keep the clock
@@ -189,10 +200,12 @@ func (w *stereoWriter) flush(now time.Time, final bool) error {
 	}
 	n := min(upto, w.max) - w.written
 	if n <= 0 {
-		h.mu.Unlock()
-		if w.written >= w.max {
-			w.left = w.left[:0]
+		if w.written >= w.max && !h.full {
+			// At its longest: the heard side keeps nothing more.
+			h.full = true
+			h.t = heardTrack{rate: h.t.rate, taken: h.t.taken}
 		}
+		h.mu.Unlock()
 		return nil
 	}
 	if int64(cap(w.right)) < n {

@@ -180,3 +180,21 @@ func TestSessionRecordsBothSidesDropped(t *testing.T) {
 		t.Errorf("heard 440 Hz at amplitude %.3f until the drop, want 0.5", a)
 	}
 }
+
+// record-max= bounds a two-sided recording as it does a mono one.
+func TestSessionRecordsBothSidesMax(t *testing.T) {
+	dir := t.TempDir()
+	synctest.Test(t, func(t *testing.T) {
+		cfg := elks.Config{Format: elks.PCM8000, Chunk: 20 * time.Millisecond, Record: dir + "/{callid}.wav",
+			RecordMode: elks.RecordBoth, RecordMax: time.Second}
+		call := startSim(t, cfg, elkstest.Options{})
+		if err := call.play(t, "tone 440 dur=4s amp=-6dB"); err != nil {
+			t.Error(err)
+		}
+		call.report()
+	})
+	_, right, rate := readStereo(t, filepath.Join(dir, "c1.wav"))
+	if len(right) != rate {
+		t.Errorf("recording of %d frames, want %d (1 s)", len(right), rate)
+	}
+}
