@@ -48,6 +48,8 @@ func init() {
 				Doc: "caller: record= holds the caller, mono; both: a stereo WAV, the caller left and what the caller heard right, on the call's clock"},
 			pipeline.Param{Name: "cushion", Type: pipeline.TypeDuration, Default: "10ms",
 				Doc: "with caller or exec: silence live audio starts with, so that caller audio this late leaves no gap (adds as much to the echo's delay; 0: none)"}.Range(0, 1),
+			{Name: "speech", Type: pipeline.TypeBool, Default: "false",
+				Doc: "detect when the caller starts and stops talking (energy-based, docs/ivr.md) and tell exec programs (speech, speech-end events); barge-in=voice turns it on"},
 			{Name: "dtmf", Type: pipeline.TypeBool, Default: "false",
 				Doc: "detect the keys the caller presses (in-band tones: 46elks sends no message) and log each with digit="},
 			pipeline.Param{Name: "record-max", Type: pipeline.TypeDuration, Default: "4h",
@@ -102,6 +104,7 @@ func init() {
 					RecordMode:   RecordMode(a.String("record-mode")),
 					Cushion:      a.Duration("cushion"),
 					DTMF:         a.Bool("dtmf"),
+					Speech:       a.Bool("speech"),
 					Ping:         a.Duration("ping"),
 				},
 				ShutdownTimeout: a.Duration("shutdown-timeout"),
@@ -129,7 +132,7 @@ func init() {
 			}
 			if menu != nil {
 				srv.Config.DTMF = true
-				srv.Config.Speech = menu.voice
+				srv.Config.Speech = srv.Config.Speech || menu.voice
 			}
 			k, err := NewSink(srv)
 			if err != nil {

@@ -3,6 +3,7 @@ package elks_test
 import (
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -150,4 +151,24 @@ func TestVoiceBargeIn(t *testing.T) {
 			}
 		})
 	})
+}
+
+// speech=yes tells exec programs when the caller starts and stops talking
+// (events on fd 3), without barge-in.
+func TestSpeechEventsToExec(t *testing.T) {
+	script := writeScript(t, `head -c 96000 /dev/zero; while read line <&3; do echo "event $line" >&2; done`)
+	say, err := pipeline.OpenerText("silence 500ms + tone 150 dur=700ms amp=-17dB + silence 1s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _, logs := ivrCallOpt(t, `exec "sh `+script+`" | elks pcm_16000 chunk=20ms speech=yes`,
+		elkstest.Options{Say: say, Duration: 3 * time.Second})
+	if r.Interrupts != 0 {
+		t.Errorf("%d interrupts without barge-in", r.Interrupts)
+	}
+	start := strings.Index(logs, `{\"event\":\"speech\"}`)
+	end := strings.Index(logs, `{\"event\":\"speech-end\"}`)
+	if start < 0 || end < start {
+		t.Errorf("the program did not get a speech event, then a speech-end one:\n%s", logs)
+	}
 }
