@@ -142,5 +142,16 @@
 // and an existing file is never overwritten. The recording is written by
 // a goroutine of its own, so a slow disk never delays the call's sync
 // replies; a disk that falls about five seconds behind loses audio, which
-// Stats.RecordDropped counts.
+// Stats.RecordDropped counts. With Config.RecordMode RecordBoth the file is
+// stereo: the caller on the left, what the caller heard on the right,
+// placed on the call's clock by the sync replies.
+//
+// # Hearing the caller
+//
+// Session.Caller is the caller's audio as a source (the caller element in
+// pipe syntax); Config.DTMF and Session.Digits give the keys pressed;
+// Config.Speech and Session.Speech say when the caller starts and stops
+// talking (barge-in=voice interrupts on it). While a Caller source is
+// open, live audio sent into the API's empty buffer starts with
+// Config.Cushion of silence, so that late caller messages leave no gap.
 package elks

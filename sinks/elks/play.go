@@ -175,7 +175,12 @@ func (s *Session) sendMessage(ctx context.Context, gen uint64, b []byte, pooled 
 	}
 	s.enqueueLocked(outMsg{b: b, pooled: pooled})
 	s.paceLocked(d)
+	s.reckonLocked(d)
 	due := s.win.send(d, nb)
+	if s.heard != nil && len(s.heardPCM) > 0 {
+		s.heard.add(s.heardPCM, s.win.sent.dur)
+		s.heardPCM = s.heardPCM[:0]
+	}
 	st := &s.stats
 	st.AudioSent += d
 	s.metrics.sent(d)
@@ -227,6 +232,7 @@ func (s *Session) beginPlay(ctx context.Context) (uint64, error) {
 	}
 	s.playing = true
 	s.playClock = time.Time{}
+	s.heardOn, s.heardPCM = s.heard != nil, s.heardPCM[:0]
 	if s.needSend && s.enc != nil {
 		s.enc.Reset()
 	}
@@ -274,8 +280,28 @@ func (s *Session) Play(ctx context.Context, src pipeline.Source) error {
 	defer s.endPlay()
 	r := newRenderer(src, s.enc, s.info.Rate, s.cfg.Chunk, &s.boundary, s.pcm, s.raw)
 	r.carry = &s.carry
+	r.prepare = s.beforeEncode
 	defer func() { s.pcm, s.raw = r.pcm, r.raw }()
 	return s.render(ctx, r, sessionOut{s, ctx, gen})
+}
+
+// beforeEncode is what a private Play does with each chunk before it is
+// encoded: the cushion of live audio (cushion.go), the heard track of
+// record-mode=both (heard.go) and the reference of the echo guard of
+// speech detection (speech.go). It returns the samples to send: none for
+// silence the API does not need. A shared rendering has none of these
+// (playShared leaves such calls private).
+func (s *Session) beforeEncode(p []float32) []float32 {
+	if p = s.withCushion(p, s.info.Rate); len(p) == 0 {
+		return nil
+	}
+	if s.heardOn {
+		s.heardPCM = append(s.heardPCM, p...)
+	}
+	if s.echo != nil {
+		s.echo.sent(p, time.Now())
+	}
+	return p
 }
 
 // render runs r into out until the stream ends (then, if the codec ended

@@ -32,6 +32,11 @@ func (s *Session) playShared(ctx context.Context, g *pipeline.Graph) (err error,
 	if c == nil || s.info.File {
 		return nil, false
 	}
+	if s.heard != nil || s.echo != nil {
+		// Both need the samples this call sends (beforeEncode).
+		s.Logger().Debug("playing a private rendering: the call records what the caller heard or listens for speech over it")
+		return nil, false
+	}
 	text, ok := g.ShareKey()
 	if !ok {
 		s.Logger().Debug("playing a private rendering: a stage is not deterministic", "stage", text)

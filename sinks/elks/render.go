@@ -37,6 +37,10 @@ type renderer struct {
 	// ended says the codec ended its stream at the end (its Flush
 	// emitted bytes): the next audio needs a fresh "sending".
 	ended bool
+	// prepare, if set, sees each chunk before it is encoded and returns
+	// what to send of it (Session.beforeEncode); nothing is sent when it
+	// returns no samples.
+	prepare func(p []float32) []float32
 }
 
 // renderOut receives what a renderer makes, in order.
@@ -115,6 +119,11 @@ func (r *renderer) step(out renderOut) (done bool, err error) {
 
 // send encodes p and hands it out.
 func (r *renderer) send(out renderOut, p []float32) error {
+	if r.prepare != nil {
+		if p = r.prepare(p); len(p) == 0 {
+			return nil
+		}
+	}
 	r.raw = r.enc.Encode(r.raw[:0], p)
 	return r.sendEncoded(out, r.raw, frameDur(len(p), r.rate))
 }

@@ -44,6 +44,12 @@ func init() {
 			{Name: "record", Type: pipeline.TypePath,
 				Doc: "write the caller's audio to this WAV file per call; {callid} {from} {to} {time} are replaced; " +
 					"the folder up to the first {placeholder} is created (and checked writable) at start"},
+			{Name: "record-mode", Type: pipeline.TypeEnum, Choices: recordModes, Default: string(RecordCaller),
+				Doc: "caller: record= holds the caller, mono; both: a stereo WAV, the caller left and what the caller heard right, on the call's clock"},
+			pipeline.Param{Name: "cushion", Type: pipeline.TypeDuration, Default: "10ms",
+				Doc: "with caller or exec: silence live audio starts with, so that caller audio this late leaves no gap (adds as much to the echo's delay; 0: none)"}.Range(0, 1),
+			{Name: "speech", Type: pipeline.TypeBool, Default: "false",
+				Doc: "detect when the caller starts and stops talking (energy-based, docs/ivr.md) and tell exec programs (speech, speech-end events); barge-in=voice turns it on"},
 			{Name: "dtmf", Type: pipeline.TypeBool, Default: "false",
 				Doc: "detect the keys the caller presses (in-band tones: 46elks sends no message) and log each with digit="},
 			pipeline.Param{Name: "record-max", Type: pipeline.TypeDuration, Default: "4h",
@@ -95,7 +101,10 @@ func init() {
 					HelloTimeout: a.Duration("hello-timeout"),
 					Record:       a.String("record"),
 					RecordMax:    a.Duration("record-max"),
+					RecordMode:   RecordMode(a.String("record-mode")),
+					Cushion:      a.Duration("cushion"),
 					DTMF:         a.Bool("dtmf"),
+					Speech:       a.Bool("speech"),
 					Ping:         a.Duration("ping"),
 					RenderCache:  DefaultRenderCache,
 				},
@@ -105,6 +114,9 @@ func init() {
 				TLSKey:          a.String("tls-key"),
 				Metrics:         NewMetrics(),
 				MetricsAddr:     a.String("metrics-listen"),
+			}
+			if srv.Config.Cushion == 0 {
+				srv.Config.Cushion = -1 // cushion=0: none
 			}
 			switch p := srv.Config.Ping; {
 			case p == 0:
@@ -122,6 +134,7 @@ func init() {
 			}
 			if menu != nil {
 				srv.Config.DTMF = true
+				srv.Config.Speech = srv.Config.Speech || menu.voice
 			}
 			k, err := NewSink(srv)
 			if err != nil {

@@ -92,6 +92,8 @@ type call struct {
 
 	rec *recorder
 	say *voice
+	// The energy of what the caller said and heard, for Report.Echo.
+	said, heard envelope
 
 	ended bool
 	endAt time.Duration
@@ -466,7 +468,7 @@ func (c *call) onListening(t time.Duration, f elks.Format) {
 		c.rep.CallerAudio.Format = string(f)
 		return
 	}
-	c.say = startVoice(c.opt.Say, tones, f, info.Rate, enc, c.conn, c.speed)
+	c.say = startVoice(c.opt.Say, tones, f, info.Rate, enc, c.conn, c.speed, t)
 }
 
 func (c *call) stopSay() {
@@ -479,6 +481,9 @@ func (c *call) stopSay() {
 	ca.Messages += st.Messages
 	ca.Bytes += st.Bytes
 	ca.Seconds += st.Seconds
+	if len(c.said) == 0 {
+		c.said = st.said
+	}
 	if st.err != "" {
 		ca.Error = st.err
 	}
@@ -620,6 +625,9 @@ func (c *call) finishReport() {
 	}
 	if c.rec != nil {
 		r.Record = c.rec.close()
+	}
+	if len(c.said) > 0 && len(c.heard) > 0 {
+		r.Echo = measureEcho(c.said, c.heard)
 	}
 }
 

@@ -56,10 +56,14 @@ func (c *call) decodeAudio(t time.Duration, data []byte) {
 		return
 	}
 	frames := int64(len(out))
+	samples := out
 	if c.rec == nil {
 		c.scratch, out = out[:0], nil
 	}
 	c.addAudio(t, frames, info.Rate, int64(len(data)), out)
+	if c.opt.Say != nil || len(c.rep.Digits) > 0 {
+		c.heard.add(c.playEnd-frameDur(frames, info.Rate), samples, info.Rate)
+	}
 }
 
 // frameDur is the length of frames at rate.
