@@ -84,7 +84,11 @@ func (k kernel) at(t float64) float64 {
 //
 //	y[j] = Σ_i c_r[i] · x[q-off+i],  i = 0..T-1
 //
-// with c_r = coef[r·T : r·T+T]. A single phase (L = 1) is symmetric and
+// with c_r the T coefficients of phase r. The exact phases are stored in
+// the order the outputs visit them: output j has phase r = j·M mod L and
+// reads row j mod L, coef[(j mod L)·T : (j mod L)·T+T], so that a run of
+// outputs streams through the table instead of jumping around it (it is
+// often larger than the L1 cache). A single phase (L = 1) is symmetric and
 // stored whole, but only its first half and centre are read.
 //
 // With interp > 0 the table is not exact per phase: it holds interp+1
@@ -95,6 +99,11 @@ type polyTable struct {
 	off    int // input index of tap 0 relative to q
 	interp int // 0: L exact phases; >0: interp+1 interpolated phases
 	coef   []float64
+	// adv[row], for an exact table of several phases, is how far the input
+	// position advances from an output that reads row to the next output:
+	// floor(M/L) or one more. Looking it up spares the inner loop a branch
+	// on the phase that the processor cannot predict.
+	adv []int32
 }
 
 // maxExactCoefs bounds the size of an exact polyphase table (L·T
@@ -107,16 +116,11 @@ const maxExactCoefs = 1 << 18
 // lowpass whose passband ends at fp and stopband starts at fs, both as
 // fractions of the input rate, attenuating att dB.
 func designPoly(L, M int, fp, fs, att float64) polyTable {
-	span := kaiserSpan(att, fs-fp) // in input samples
-	g := fp + fs                   // 2 × cutoff, cutoff midway
+	T := polyTaps(L, fp, fs, att)
+	g := fp + fs // 2 × cutoff, cutoff midway
 	beta := kaiserBeta(att)
 	if L == 1 {
 		// One phase: an odd, symmetric filter centred on x[q].
-		T := int(math.Ceil(span)) | 1
-		T = max(T, 3)
-		if T%8 > 1 {
-			T = (T+7)&^7 + 1 // 8k+1: one tap after the unrolled loop
-		}
 		off := T / 2
 		k := newKernel(g, float64(off), beta)
 		c := make([]float64, T)
@@ -130,9 +134,6 @@ func designPoly(L, M int, fp, fs, att float64) polyTable {
 		}
 		return polyTable{taps: T, off: off, coef: c}
 	}
-	// T is rounded up to a multiple of 8 for the unrolled dot product; the
-	// window widens with it, so the extra taps improve the filter.
-	T := (int(math.Ceil(span)) + 2 + 7) &^ 7
 	off := T/2 - 1
 	if L*T <= maxExactCoefs {
 		// L exact phases; the window spans T-1/L·2 input samples so that
@@ -140,10 +141,11 @@ func designPoly(L, M int, fp, fs, att float64) polyTable {
 		k := newKernel(g, float64(T)/2-1/float64(L), beta)
 		c := make([]float64, L*T)
 		var sum float64
-		for r := 0; r < L; r++ {
+		for row := 0; row < L; row++ {
+			r := row * M % L // the phase of the outputs that read row
 			for i := 0; i < T; i++ {
 				v := k.at(float64(r)/float64(L) - float64(i-off))
-				c[r*T+i] = v
+				c[row*T+i] = v
 				sum += v
 			}
 		}
@@ -151,7 +153,12 @@ func designPoly(L, M int, fp, fs, att float64) polyTable {
 		for i := range c {
 			c[i] *= scale
 		}
-		return polyTable{taps: T, off: off, coef: c}
+		adv := make([]int32, L)
+		for row := range adv {
+			r := row * M % L
+			adv[row] = int32((r + M) / L)
+		}
+		return polyTable{taps: T, off: off, coef: c, adv: adv}
 	}
 	// Interpolated phases: the error of linear interpolation between
 	// phases 1/P apart is about (π·g/P)²/8 of the kernel; keep it well
@@ -186,6 +193,22 @@ func designPoly(L, M int, fp, fs, att float64) polyTable {
 		}
 	}
 	return polyTable{taps: T, off: off, interp: P, coef: c}
+}
+
+// polyTaps returns the number of taps T of the polyphase table of designPoly.
+func polyTaps(L int, fp, fs, att float64) int {
+	span := kaiserSpan(att, fs-fp) // in input samples
+	if L == 1 {
+		T := int(math.Ceil(span)) | 1
+		T = max(T, 3)
+		if T%8 > 1 {
+			T = (T+7)&^7 + 1 // 8k+1: one tap after the unrolled loop
+		}
+		return T
+	}
+	// T is rounded up to a multiple of 4 for the unrolled dot products; the
+	// window widens with it, so the extra taps improve the filter.
+	return (int(math.Ceil(span)) + 2 + 3) &^ 3
 }
 
 // lowpass returns a symmetric lowpass of odd length 2·half+1 at some rate,
@@ -338,12 +361,12 @@ func dot2(c, d, x []float64, mu float64) float64 {
 }
 
 // polyRun computes n outputs of a polyphase stage into out, starting at
-// the output whose input position is q + r/L, where x[0] is input sample
-// base. It returns the position after the last output. The caller
-// guarantees that x holds every tap read.
+// the output whose input position is q + r/L and whose row of an exact
+// table is row, where x[0] is input sample base. It returns the position
+// after the last output. The caller guarantees that x holds every tap read.
 //
 //go:norace
-func polyRun(t *polyTable, L, M int, out, x []float64, base, q int64, r int, n int) (int64, int) {
+func polyRun(t *polyTable, L, M int, out, x []float64, base, q int64, r, row int, n int) (int64, int) {
 	T := t.taps
 	step, rem := int64(M/L), M%L
 	lo := q - int64(t.off) - base
@@ -363,30 +386,34 @@ func polyRun(t *polyTable, L, M int, out, x []float64, base, q int64, r int, n i
 	case t.interp == 0:
 		// Two outputs at a time: twice the independent work per loop
 		// iteration, which short filters need to keep the FPUs busy.
+		// Output j reads row j mod L, and its phase is that row's: r =
+		// row·M mod L. Two outputs at a time: twice the independent work
+		// per loop iteration, which short filters need to keep the FPUs
+		// busy.
+		adv := t.adv[:L]
+		coef := t.coef[:L*T]
 		k := 0
 		for ; k+1 < n; k += 2 {
-			h1, x1 := t.coef[r*T:r*T+T], x[lo:]
-			lo += step
-			if r += rem; r >= L {
-				r -= L
-				lo++
+			h1, x1 := coef[row*T:row*T+T], x[lo:]
+			lo += int64(adv[row])
+			if row++; row == L {
+				row = 0
 			}
-			h2, x2 := t.coef[r*T:r*T+T], x[lo:]
-			lo += step
-			if r += rem; r >= L {
-				r -= L
-				lo++
+			h2, x2 := coef[row*T:row*T+T], x[lo:]
+			lo += int64(adv[row])
+			if row++; row == L {
+				row = 0
 			}
 			out[k], out[k+1] = dotPair(h1, x1, h2, x2)
 		}
 		if k < n {
-			out[k] = dot(t.coef[r*T:r*T+T], x[lo:])
-			lo += step
-			if r += rem; r >= L {
-				r -= L
-				lo++
+			out[k] = dot(coef[row*T:row*T+T], x[lo:])
+			lo += int64(adv[row])
+			if row++; row == L {
+				row = 0
 			}
 		}
+		r = row * M % L
 	default:
 		P := t.interp
 		scale := float64(P) / float64(L)

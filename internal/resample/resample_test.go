@@ -141,7 +141,11 @@ func TestStagesMatchTheirDefinition(t *testing.T) {
 	// Fast-convolution stages against direct convolution with their filter.
 	for _, decim := range []bool{true, false} {
 		h := lowpass(40, 0.2, 0.25, 100, 1)
-		st := newFFTStage(decim, h, 256)
+		r := fftHalve
+		if !decim {
+			r = fftDouble
+		}
+		st := newFFTStage(r, h, 256)
 		outLen := int64(len(x) / 2)
 		if !decim {
 			outLen = int64(len(x) * 2)

@@ -133,9 +133,13 @@ func (s *polyStage) run(in, out *signal) bool {
 	out.grow(int(n))
 	var q int64
 	var r int
+	row := int(s.j % int64(s.L))
+	if row < 0 {
+		row += s.L
+	}
 	for c := range in.ch {
 		dst := out.ch[c][out.off+out.n : out.off+out.n+int(n)]
-		q, r = polyRun(s.t, s.L, s.M, dst, in.ch[c][in.off:in.off+in.n], in.start, s.q, s.r, int(n))
+		q, r = polyRun(s.t, s.L, s.M, dst, in.ch[c][in.off:in.off+in.n], in.start, s.q, s.r, row, int(n))
 	}
 	out.n += int(n)
 	s.j += n
@@ -147,15 +151,24 @@ func (s *polyStage) run(in, out *signal) bool {
 	return true
 }
 
+// fftRate says what a fast-convolution stage does to the rate.
+type fftRate int
+
+const (
+	fftHalve  fftRate = iota // keeps every other filtered sample
+	fftDouble                // filters the input with zeros between its samples
+	fftKeep                  // filters at the input's rate
+)
+
 // fftStage filters by fast convolution (overlap-save) with a symmetric
-// FIR of 2P+1 taps, and either halves the rate (decim) or doubles it.
+// FIR of 2P+1 taps, and halves the rate, doubles it or keeps it.
 type fftStage struct {
-	decim    bool
+	rate     fftRate
 	F, P, V  int  // FFT size, filter half-length, valid outputs per block (full rate)
 	big      *fft // real FFTs of size F
 	small    *fft // real FFTs of size F/2
 	kr, ki   []float64
-	block    []float64 // F (decim) or F/2 (interp) input samples
+	block    []float64 // F (halve, keep) or F/2 (double) input samples
 	sr, si   []float64 // spectra, F/2+1
 	hr, hi   []float64 // spectra, F/4+1
 	res      []float64 // F
@@ -168,10 +181,10 @@ type fftStage struct {
 
 // newFFTStage builds a fast-convolution stage from the symmetric filter h
 // (odd length, at the higher of the two rates) with FFT size F.
-func newFFTStage(decim bool, h []float64, F int) *fftStage {
+func newFFTStage(rate fftRate, h []float64, F int) *fftStage {
 	P := len(h) / 2
 	s := &fftStage{
-		decim: decim, F: F, P: P, V: F - 2*P,
+		rate: rate, F: F, P: P, V: F - 2*P,
 		big: newFFT(F / 2), small: newFFT(F / 4),
 		kr: make([]float64, F/2+1), ki: make([]float64, F/2+1),
 		sr: make([]float64, F/2+1), si: make([]float64, F/2+1),
@@ -179,7 +192,7 @@ func newFFTStage(decim bool, h []float64, F int) *fftStage {
 		res: make([]float64, F),
 	}
 	s.inputLen = F
-	if !decim {
+	if rate == fftDouble {
 		s.inputLen = F / 2
 	}
 	s.block = make([]float64, s.inputLen)
@@ -196,12 +209,16 @@ func newFFTStage(decim bool, h []float64, F int) *fftStage {
 func (s *fftStage) start(j0 int64) {
 	s.j = j0
 	s.ended = false
-	if s.decim {
+	switch s.rate {
+	case fftHalve:
 		// Block at s yields full-rate samples s+P+u, outputs (s+P)/2+v.
 		s.s = 2*j0 - int64(s.P)
-	} else {
+	case fftDouble:
 		// Block at s yields outputs 2s+P+u.
 		s.s = floorDiv(j0-int64(s.P), 2)
+	default:
+		// Block at s yields outputs s+P+u.
+		s.s = j0 - int64(s.P)
 	}
 }
 
@@ -213,10 +230,13 @@ func (s *fftStage) inEnd(end int64) int64 {
 	if end <= s.j {
 		return s.s
 	}
-	if s.decim {
+	switch s.rate {
+	case fftHalve:
 		return 2*(end-1) + int64(s.P) + 1
+	case fftDouble:
+		return floorDiv(end-1+int64(s.P), 2) + 1
 	}
-	return floorDiv(end-1+int64(s.P), 2) + 1
+	return end + int64(s.P)
 }
 
 func (s *fftStage) run(in, out *signal) bool {
@@ -227,13 +247,19 @@ func (s *fftStage) run(in, out *signal) bool {
 	if !in.final && in.end() < s.s+int64(s.inputLen) {
 		return false
 	}
-	// Outputs of this block: decim: (s+P)/2 + v, v < V/2; interp: 2s+P+v.
+	// Outputs of this block: halve: (s+P)/2 + v, v < V/2; double: 2s+P+v;
+	// keep: s+P+v.
 	var first int64
 	var count int
-	if s.decim {
+	hop := int64(s.V)
+	switch s.rate {
+	case fftHalve:
 		first, count = (s.s+int64(s.P))/2, s.V/2
-	} else {
+	case fftDouble:
 		first, count = 2*s.s+int64(s.P), s.V
+		hop = int64(s.V / 2)
+	default:
+		first, count = s.s+int64(s.P), s.V
 	}
 	skip := int(s.j - first)
 	n := count - skip
@@ -258,11 +284,7 @@ func (s *fftStage) run(in, out *signal) bool {
 		out.n += n
 		s.j += int64(n)
 	}
-	if s.decim {
-		s.s += int64(s.V)
-	} else {
-		s.s += int64(s.V / 2)
-	}
+	s.s += hop
 	in.discard(s.s)
 	if s.ended && s.j >= s.end {
 		out.final = true
@@ -274,7 +296,8 @@ func (s *fftStage) run(in, out *signal) bool {
 // (at the output rate).
 func (s *fftStage) filter() []float64 {
 	F := s.F
-	if s.decim {
+	switch s.rate {
+	case fftHalve:
 		s.big.forwardReal(s.block, s.sr, s.si)
 		mulSpectrum(s.sr, s.si, s.kr, s.ki)
 		// Keeping every other sample folds the spectrum: D[k] = C[k] +
@@ -286,6 +309,11 @@ func (s *fftStage) filter() []float64 {
 		}
 		s.small.inverseReal(s.hr, s.hi, s.res[:h])
 		return s.res[:s.V/2]
+	case fftKeep:
+		s.big.forwardReal(s.block, s.sr, s.si)
+		mulSpectrum(s.sr, s.si, s.kr, s.ki)
+		s.big.inverseReal(s.sr, s.si, s.res)
+		return s.res[:s.V]
 	}
 	// Zero-stuffing repeats the spectrum: U[k] = X[k mod F/2].
 	s.small.forwardReal(s.block, s.hr, s.hi)
