@@ -6,15 +6,19 @@ import (
 	"sync"
 )
 
-// Costs in nanoseconds, fitted to measurements on a 2.3 GHz Xeon (Go 1.26,
-// scalar code): a direct-form output costs costOut plus costMAC per
-// tap; a fast-convolution block costs costButterfly per radix-2
-// butterfly (or equivalent work) of its transforms.
+// Costs in nanoseconds, fitted to measurements on this project's 2-core
+// Xeon (Go 1.26): a direct-form output of a sharp filter costs costOut plus
+// costMAC per tap (Go code); a polyphase output costs costPolyOut plus
+// costPolyMAC per tap (SSE2 on amd64); a fast-convolution block costs
+// costButterfly per radix-2 butterfly (or equivalent work) of its
+// transforms (SSE2 on amd64). Elsewhere the choices they make are still
+// sound, if not the best.
 const (
 	costOut       = 7
 	costMAC       = 0.3
-	costPolyMAC   = 0.6
-	costButterfly = 2.5
+	costPolyOut   = 3
+	costPolyMAC   = 0.3
+	costButterfly = 1.0
 )
 
 // plan chooses the stages converting inRate to outRate with spec.
@@ -80,7 +84,7 @@ func polyCost(a, b int, fp, fs, att float64) float64 {
 	if L == 1 {
 		taps /= 2 // symmetric: the samples sharing a tap are added first
 	}
-	return costOut + taps*costPolyMAC
+	return costPolyOut + taps*costPolyMAC
 }
 
 // designCache shares filter designs between resamplers: tables and kernel
@@ -163,20 +167,21 @@ func sharpCost(r fftRate, rate int, fp, fs, att float64) sharpPlan {
 			continue
 		}
 		V := F - 2*half
-		// Real FFTs of size F and F/2 are complex ones of F/2 and F/4.
-		// Halving: forward F, inverse F/2, V/2 outputs; doubling: forward
-		// F/2, inverse F, V outputs; keeping: forward F and inverse F, V
-		// outputs. Plus the products and the real-FFT passes.
+		// Two blocks at a time, as one complex signal. Halving: forward
+		// F, inverse F/2, V outputs; doubling: forward F/2, inverse F, 2V
+		// outputs; keeping: forward F and inverse F, 2V outputs. A complex
+		// FFT of size n is n/2·log2(n) butterflies; add the products and
+		// the folding or repeating of the spectrum.
 		lg := float64(bits.Len(uint(F)) - 1)
-		big := float64(F) / 4 * (lg - 1)
-		small := float64(F) / 8 * (lg - 2)
-		work := big + small + float64(F)
-		outs := float64(V)
+		big := float64(F) / 2 * lg
+		small := float64(F) / 4 * (lg - 1)
+		work := big + small + 1.5*float64(F)
+		outs := 2 * float64(V)
 		switch r {
 		case fftHalve:
-			outs /= 2
+			outs = float64(V)
 		case fftKeep:
-			work = 2*big + 1.5*float64(F)
+			work = 2*big + float64(F)
 		}
 		if c := work * costButterfly / outs; c < best.perOut {
 			best.F, best.perOut = F, c
@@ -229,24 +234,10 @@ type lowpassKey struct {
 	rate        fftRate
 }
 
-// clone returns a stage sharing s's kernel spectrum and twiddles but with
+// clone returns a stage sharing s's kernel spectrum and FFT plans but with
 // its own work space and position.
 func (s *fftStage) clone() *fftStage {
 	c := *s
-	F := s.F
-	c.big = s.big.clone()
-	c.small = s.small.clone()
-	c.sr, c.si = make([]float64, F/2+1), make([]float64, F/2+1)
-	c.hr, c.hi = make([]float64, F/4+1), make([]float64, F/4+1)
-	c.res = make([]float64, F)
-	c.block = make([]float64, s.inputLen)
-	return &c
-}
-
-// clone returns a plan sharing f's tables with its own work space.
-func (f *fft) clone() *fft {
-	c := *f
-	c.re = make([]float64, f.n)
-	c.im = make([]float64, f.n)
+	c.re, c.im = make([]float64, s.F), make([]float64, s.F)
 	return &c
 }
