@@ -128,7 +128,7 @@ func TestStagesMatchTheirDefinition(t *testing.T) {
 	}
 	// Polyphase stages, exact and interpolated tables, against the
 	// windowed sinc evaluated at every tap.
-	for _, c := range []struct{ L, M int }{{1, 3}, {2, 1}, {160, 441}, {441, 160}, {7999, 22050}} {
+	for _, c := range []struct{ L, M int }{{1, 1}, {1, 3}, {2, 1}, {160, 441}, {441, 160}, {7999, 22050}} {
 		st := newPolyHz(c.L, c.M, 0.1, 0.35, 100)
 		tab := st.t
 		half := float64(tab.taps)/2 - 1/float64(c.L)
