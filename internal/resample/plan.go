@@ -139,6 +139,11 @@ func gcd(a, b int) int {
 	return a
 }
 
+// maxStep bounds, in seconds, the audio that one fast-convolution step
+// yields at once: about what a single block of 8 kHz output gave before the
+// stages filtered two at a time.
+const maxStep = 0.2
+
 // sharpPlan is how the sharp filter of a stage runs: in direct form
 // (F = 0) or as fast convolution with FFTs of size F.
 type sharpPlan struct {
@@ -161,12 +166,18 @@ func sharpCost(r fftRate, rate int, fp, fs, att float64) sharpPlan {
 	}
 	best := sharpPlan{half: half, perOut: costOut + taps*costMAC}
 	// Blocks of 2N to 8N samples: smaller wastes the overlap, larger only
-	// adds latency and cache misses for a slowly falling cost.
+	// adds latency and cache misses for a slowly falling cost. A step
+	// yields 2V samples at rate at once, as two blocks; past maxStep of
+	// audio (unless the smallest block already does), the output of a live
+	// source would come in bursts that the sink must bridge.
 	for F := 64; F <= 8*N; F <<= 1 {
 		if F < 2*N {
 			continue
 		}
 		V := F - 2*half
+		if best.F != 0 && float64(2*V) > maxStep*float64(rate) {
+			break
+		}
 		// Two blocks at a time, as one complex signal. Halving: forward
 		// F, inverse F/2, V outputs; doubling: forward F/2, inverse F, 2V
 		// outputs; keeping: forward F and inverse F, 2V outputs. A complex
