@@ -126,6 +126,14 @@ type Server struct {
 	// OnListen, if set, is called with the listening address once Serve
 	// listens (useful with port 0).
 	OnListen func(addr net.Addr)
+	// OverloadLag is the scheduling lag at which the server refuses new
+	// calls, to keep the calls it has free of gaps: while the process's
+	// goroutines wait this long for a CPU (see MeasureLag), a new call
+	// is refused with 503 before the upgrade (elkspipe_calls_total
+	// result "overloaded"), and /readyz answers 503, until the lag has
+	// stayed below half of it for 2 s. 0: DefaultOverloadLag; negative:
+	// never refuse for lag.
+	OverloadLag time.Duration
 
 	mu       sync.Mutex
 	inited   bool
@@ -142,6 +150,10 @@ type Server struct {
 	refusals logLimiter    // rate-limits the warnings about refused requests
 	httpErrs logLimiter    // rate-limits net/http's own error lines
 	noStart  logLimiter    // rate-limits the warnings about calls that did not start
+
+	lagState        lagDetector   // overload protection (overload.go)
+	lag             time.Duration // the last lag measured
+	overloadRefused int           // calls refused in the current overload
 }
 
 func (srv *Server) init() {
@@ -282,7 +294,8 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 var maxWaitingForHello = 256
 
 // reserve admits a connection to wait for its hello, or says why not
-// (shutting down, the calls at MaxCalls, or too many connections waiting)
+// (shutting down, the calls at MaxCalls, overloaded, or too many
+// connections waiting)
 // with the result for elkspipe_calls_total.
 func (srv *Server) reserve() (why, result string) {
 	srv.mu.Lock()
@@ -292,6 +305,9 @@ func (srv *Server) reserve() (why, result string) {
 		return "shutting down", resultDraining
 	case srv.MaxCalls > 0 && srv.active >= srv.MaxCalls:
 		return srv.busyMaxCalls(), resultFull
+	case srv.lagState.overloaded:
+		srv.overloadRefused++
+		return srv.overloadedLocked(), resultOverloaded
 	case srv.waiting >= maxWaitingForHello:
 		return fmt.Sprintf("busy (%d connections waiting for their hello)", srv.waiting), resultFull
 	}
@@ -550,6 +566,9 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	lagCtx, stopLag := context.WithCancel(context.Background())
+	defer stopLag()
+	go srv.MeasureLag(lagCtx)
 	var ms *http.Server
 	if srv.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", srv.MetricsAddr)
