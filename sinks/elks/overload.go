@@ -32,7 +32,7 @@ import (
 
 // DefaultOverloadLag is the scheduling lag at which a Server refuses new
 // calls, unless Server.OverloadLag says otherwise.
-const DefaultOverloadLag = 200 * time.Millisecond
+const DefaultOverloadLag = 500 * time.Millisecond
 
 // lagInterval is how often the lag is measured.
 const lagInterval = 100 * time.Millisecond
