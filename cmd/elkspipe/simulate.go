@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/elkspipe/elkspipe/internal/fdlimit"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sinks/elks/elkstest"
 	"github.com/elkspipe/elkspipe/sources"
@@ -171,6 +172,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if *calls < 1 {
 		return usage("--calls %d: want at least 1", *calls)
+	}
+	if why := fdlimit.Check(*calls); why != "" {
+		fmt.Fprintf(stderr, "elkspipe simulate: warning: %s\n", why)
 	}
 	if *caFile != "" {
 		cfg, err := elkstest.LoadCA(*caFile)

@@ -6,6 +6,8 @@ import (
 	"math"
 	"runtime/metrics"
 	"time"
+
+	"github.com/elkspipe/elkspipe/internal/fdlimit"
 )
 
 // Overload protection. A server past its capacity does not fail one call:
@@ -230,4 +232,21 @@ func (srv *Server) overloadedLocked() string {
 	return fmt.Sprintf("overloaded: the server's scheduling lag reached %v (overload-lag=%v, Server.OverloadLag); "+
 		"new calls are refused until it recovers: add CPU or a replica, or lower max-calls",
 		srv.lagState.peak.Round(time.Millisecond), srv.lagState.threshold)
+}
+
+// checkFDLimit warns at start when MaxCalls cannot be reached for the
+// process's limit of open files: every call is a connection, and the
+// connections past the limit are refused at accept ("too many open
+// files", in the log rate-limited). Without MaxCalls it logs the limit at
+// debug level.
+func (srv *Server) checkFDLimit() {
+	if srv.MaxCalls <= 0 {
+		if n, ok := fdlimit.Open(); ok {
+			srv.logger().Debug("open file limit", "max_open_files", n, "calls_at_most", max(int(n)-fdlimit.Headroom, 0))
+		}
+		return
+	}
+	if why := fdlimit.Check(srv.MaxCalls); why != "" {
+		srv.logger().Warn("max-calls cannot be reached: " + why)
+	}
 }

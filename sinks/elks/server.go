@@ -587,6 +587,7 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 		format = DefaultFormat
 	}
 	log.Info("serving calls", "url", srv.callURL(ln.Addr()), "addr", ln.Addr().String(), "path", srv.path(), "format", string(format))
+	srv.checkFDLimit()
 	if srv.OnListen != nil {
 		srv.OnListen(ln.Addr())
 	}
