@@ -106,7 +106,7 @@ func newCall(opt Options, t elks.Transport, rec *recorder) *call {
 		log:   opt.Logger.With("callid", opt.CallID, "from", opt.From, "to", opt.To),
 		speed: opt.Speed,
 		in:    make(chan inbound, inboundQueue),
-		free:  make(chan []byte, inboundQueue+2),
+		free:  make(chan []byte, keptReadBuffers),
 		quit:  make(chan struct{}),
 		rec:   rec,
 		rep: &Report{
@@ -200,6 +200,12 @@ func (c *call) buffer(n int) []byte {
 	}
 	return make([]byte, 0, max(n, minReadBuffer))
 }
+
+// keptReadBuffers is how many buffers of messages read a call keeps for
+// reuse: enough for the messages handled one by one as they come, while
+// those of a burst (the seconds of audio an application sends at the
+// start) are let go.
+const keptReadBuffers = 8
 
 // minReadBuffer is the smallest buffer for a message read: an audio
 // message of 100 ms of G.711 fits.

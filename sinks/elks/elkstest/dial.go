@@ -35,21 +35,12 @@ func dial(ctx context.Context, u string, tlsConfig *tls.Config) (elks.Transport,
 	// The connection under the WebSocket is kept, so that abort can cut
 	// it at once, whatever the WebSocket is doing.
 	var raw atomic.Pointer[net.Conn]
-	var dialer net.Dialer
-	opts := &websocket.DialOptions{HTTPClient: &http.Client{
-		Transport: &http.Transport{
-			Proxy:             http.ProxyFromEnvironment,
-			TLSClientConfig:   tlsConfig,
-			ForceAttemptHTTP2: false,
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				c, err := dialer.DialContext(ctx, network, addr)
-				if err == nil {
-					raw.Store(&c)
-				}
-				return c, err
-			},
-		},
-	}}
+	dctx = context.WithValue(dctx, rawConnKey{}, &raw)
+	tr := plainTransport
+	if tlsConfig != nil {
+		tr = newTransport(tlsConfig)
+	}
+	opts := &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}}
 	conn, resp, err := websocket.Dial(dctx, u, opts)
 	u = redact(u)
 	if err != nil {
@@ -75,6 +66,32 @@ func dial(ctx context.Context, u string, tlsConfig *tls.Config) (elks.Transport,
 		w.raw = *p
 	}
 	return w, nil
+}
+
+// rawConnKey is the key of the context value in which a dial keeps the
+// connection it made.
+type rawConnKey struct{}
+
+// plainTransport dials every ws:// call; wss:// calls get a transport of
+// their own TLS configuration.
+var plainTransport = newTransport(nil)
+
+// newTransport returns an HTTP transport for WebSocket dials that keeps
+// each connection it makes in the dial's context (rawConnKey).
+func newTransport(tlsConfig *tls.Config) *http.Transport {
+	var dialer net.Dialer
+	return &http.Transport{
+		Proxy:             http.ProxyFromEnvironment,
+		TLSClientConfig:   tlsConfig,
+		ForceAttemptHTTP2: false,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if p, ok := ctx.Value(rawConnKey{}).(*atomic.Pointer[net.Conn]); ok && err == nil {
+				p.Store(&c)
+			}
+			return c, err
+		},
+	}
 }
 
 // LoadCA returns a TLS configuration that trusts the certificates of the
