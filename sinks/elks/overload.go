@@ -221,7 +221,7 @@ func (srv *Server) observeLag(now time.Time, lag time.Duration) {
 			"lag", lag.Round(time.Millisecond), "overload_lag", threshold, "calls", calls)
 		return
 	}
-	srv.logger().Info("recovered from overload: accepting calls again",
+	srv.logger().Warn("recovered from overload: accepting calls again", // at the level of the overload, to pair with it
 		"lag", lag.Round(time.Millisecond), "peak_lag", peak.Round(time.Millisecond),
 		"overloaded_for", now.Sub(wasSince).Round(time.Millisecond), "refused", refused, "calls", calls)
 }

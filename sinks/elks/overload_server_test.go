@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/elkspipe/elkspipe/sinks/elks"
 	"github.com/elkspipe/elkspipe/sinks/elks/elkstest"
 )
@@ -135,4 +137,49 @@ func scrapeMetrics(t *testing.T, srv *elks.Server) string {
 	w := httptest.NewRecorder()
 	srv.Metrics.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
 	return w.Body.String()
+}
+
+// A connection upgraded before the overload whose hello comes during it
+// does not become a call: the server hangs up on it with a bye.
+func TestServerRefusesAtHelloWhileOverloaded(t *testing.T) {
+	log, logs := elks.TestLogger()
+	h, _ := elks.TextHandler("tone 440 dur=100ms")
+	srv := &elks.Server{Metrics: elks.NewMetrics(), Logger: log, Handler: h}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	defer srv.Shutdown(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	elks.ObserveLagForTest(srv, time.Now(), time.Second) // past DefaultOverloadLag
+	hello, _ := elks.Marshal(elks.Hello{CallID: "c1", From: "+46700000000", To: "+46766000000"})
+	if err := conn.Write(ctx, websocket.MessageText, hello); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, b, err := conn.Read(ctx)
+		if err != nil {
+			t.Fatalf("no bye before the connection ended: %v", err)
+		}
+		m, err := elks.Unmarshal(b)
+		if err != nil {
+			t.Fatalf("%q: %v", b, err)
+		}
+		if _, ok := m.(elks.Bye); ok {
+			break
+		}
+		if _, ok := m.(elks.Audio); ok {
+			t.Fatal("the overloaded server played audio into the call")
+		}
+	}
+	if got := metricValue(scrapeMetrics(t, srv), `elkspipe_calls_total{result="overloaded"}`); got != 1 {
+		t.Errorf("refusals at hello counted: %v", got)
+	}
+	if !strings.Contains(logs.String(), "(at its hello)") || srv.ActiveCalls() != 0 {
+		t.Errorf("%d calls; log:\n%s", srv.ActiveCalls(), logs.String())
+	}
 }

@@ -324,19 +324,31 @@ func (srv *Server) busyMaxCalls() string {
 }
 
 // settle ends a connection's wait for its hello. With hello, the
-// connection becomes a call if there is room (MaxCalls), and settle
-// reports whether it did; the caller then releases it at its end.
-func (srv *Server) settle(hello bool) (call bool) {
+// connection becomes a call if there is room (MaxCalls) and the server is
+// not overloaded, and settle reports whether it did (else why not, with
+// the result for elkspipe_calls_total); the caller then releases it at
+// its end.
+func (srv *Server) settle(hello bool) (call bool, why, result string) {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	srv.waiting--
-	if hello && (srv.MaxCalls <= 0 || srv.active < srv.MaxCalls) {
+	switch {
+	case !hello:
+	case srv.MaxCalls > 0 && srv.active >= srv.MaxCalls:
+		// Calls that said hello while this one waited for its own took
+		// the last places.
+		why, result = srv.busyMaxCalls(), resultFull
+	case srv.lagState.overloaded:
+		// The overload began while this one waited for its hello.
+		srv.overloadRefused++
+		why, result = srv.overloadedLocked(), resultOverloaded
+	default:
 		srv.active++
 		srv.total++
 		call = true
 	}
 	srv.broadcastLocked()
-	return call
+	return call, why, result
 }
 
 // release ends a call.
@@ -366,16 +378,14 @@ func (srv *Server) serveCall(t Transport, remote string) {
 	base := srv.base
 	srv.mu.Unlock()
 	s, err := StartSession(base, t, cfg)
-	call := srv.settle(err == nil)
+	call, why, result := srv.settle(err == nil)
 	if err != nil {
 		srv.warnLimited(&srv.noStart, "call not started", "remote", remote, "err", err)
 		return
 	}
 	if !call {
-		// Calls that said hello while this one waited for its own took
-		// the last places.
-		srv.Metrics.callRequest(resultFull)
-		srv.refused(srv.busyMaxCalls()+" (at its hello)", "remote", remote)
+		srv.Metrics.callRequest(result)
+		srv.refused(why+" (at its hello)", "remote", remote)
 		s.Hangup()
 		return
 	}
