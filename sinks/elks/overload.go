@@ -43,6 +43,19 @@ const lagInterval = 100 * time.Millisecond
 // threshold before an overloaded server admits calls again.
 const overloadRecovery = time.Second
 
+// After an overload, new calls are admitted at a rate that starts at
+// rampStart calls a second and doubles every rampStep that the lag stays
+// below half the threshold, until it passes rampEnd and the limit goes.
+// Starting calls costs the most (a call's first seconds of audio go out
+// at once): admitting every waiting caller at the recovery would bring
+// the overload straight back, and the calls admitted meanwhile would
+// share it.
+const (
+	rampStart = 10.0
+	rampEnd   = 1000.0
+	rampStep  = time.Second
+)
+
 // lagDetector decides from lag measurements whether a server is
 // overloaded, with hysteresis: a measurement at or above threshold makes
 // it overloaded; it recovers once every measurement for hold has stayed
@@ -56,6 +69,12 @@ type lagDetector struct {
 	since      time.Time     // when the current state began
 	calmSince  time.Time     // while overloaded: when the lag fell below threshold/2; zero when it is not
 	peak       time.Duration // the highest lag of the current overload
+
+	// After an overload: the most calls admitted a second (0: no limit),
+	// the admissions it allows now, and when they and it last grew.
+	rate            float64
+	tokens          float64
+	refilled, grown time.Time
 }
 
 // observe takes the lag measured at now and reports whether the state
@@ -66,6 +85,7 @@ func (d *lagDetector) observe(now time.Time, lag time.Duration) (changed bool) {
 	}
 	if !d.overloaded {
 		if lag < d.threshold {
+			d.ramp(now, lag)
 			return false
 		}
 		d.overloaded, d.since, d.calmSince, d.peak = true, now, time.Time{}, lag
@@ -83,6 +103,46 @@ func (d *lagDetector) observe(now time.Time, lag time.Duration) (changed bool) {
 		return false
 	}
 	d.overloaded, d.since, d.calmSince = false, now, time.Time{}
+	d.rate, d.tokens, d.refilled, d.grown = rampStart, 1, now, now
+	return true
+}
+
+// ramp raises the admission rate after an overload: it doubles every
+// rampStep with the lag below half the threshold (a higher lag holds
+// it), and goes past rampEnd.
+func (d *lagDetector) ramp(now time.Time, lag time.Duration) {
+	switch {
+	case d.rate <= 0:
+	case lag >= d.threshold/2:
+		d.grown = now
+	case now.Sub(d.grown) >= rampStep:
+		d.rate *= 2
+		d.grown = now
+		if d.rate > rampEnd {
+			d.rate = 0
+		}
+	}
+}
+
+// admit reports whether a new call may start at now, and takes its
+// place: never while overloaded, within the rate after an overload
+// (admissions accrue at rate, at most a tenth of a second's worth
+// or one), always otherwise.
+func (d *lagDetector) admit(now time.Time) bool {
+	switch {
+	case d.overloaded:
+		return false
+	case d.rate <= 0:
+		return true
+	}
+	if dt := now.Sub(d.refilled); dt > 0 {
+		d.tokens = min(d.tokens+d.rate*dt.Seconds(), max(1, d.rate/10))
+		d.refilled = now
+	}
+	if d.tokens < 1 {
+		return false
+	}
+	d.tokens--
 	return true
 }
 
@@ -229,6 +289,10 @@ func (srv *Server) observeLag(now time.Time, lag time.Duration) {
 // overloadedLocked says why an overloaded server refuses a call: it is
 // the log line's reason and the 503's body; srv.mu is held.
 func (srv *Server) overloadedLocked() string {
+	if d := &srv.lagState; !d.overloaded {
+		return fmt.Sprintf("overloaded a moment ago: at most %.0f new calls a second are admitted while the lag stays low "+
+			"(overload-lag=%v, Server.OverloadLag)", d.rate, d.threshold)
+	}
 	return fmt.Sprintf("overloaded: the server's scheduling lag reached %v (overload-lag=%v, Server.OverloadLag); "+
 		"new calls are refused until it recovers: add CPU or a replica, or lower max-calls",
 		srv.lagState.peak.Round(time.Millisecond), srv.lagState.threshold)

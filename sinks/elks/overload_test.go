@@ -158,3 +158,64 @@ func TestMeasureLagSeesStarvation(t *testing.T) {
 		t.Fatal("still overloaded long after the spinning stopped")
 	}
 }
+
+// After an overload, calls are admitted at rampStart a second, a rate
+// that doubles every rampStep of low lag (a lag above half the threshold
+// holds it) until the limit goes past rampEnd.
+func TestLagDetectorRamp(t *testing.T) {
+	ms := time.Millisecond
+	d := lagDetector{threshold: 100 * ms, hold: time.Second}
+	t0 := time.Unix(1e9, 0)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	// admitted counts the calls admitted out of n offered evenly over
+	// [from, to).
+	admitted := func(from, to time.Duration, n int) int {
+		k := 0
+		for i := range n {
+			if d.admit(at(from + (to-from)*time.Duration(i)/time.Duration(n))) {
+				k++
+			}
+		}
+		return k
+	}
+	if got := admitted(0, 100*ms, 50); got != 50 {
+		t.Fatalf("before any overload: %d of 50 admitted", got)
+	}
+	d.observe(at(100*ms), 200*ms)
+	if got := admitted(100*ms, 200*ms, 10); got != 0 {
+		t.Fatalf("overloaded: %d admitted", got)
+	}
+	d.observe(at(200*ms), 10*ms)
+	d.observe(at(1200*ms), 10*ms) // recovered: rampStart a second
+	if d.overloaded || d.rate != rampStart {
+		t.Fatalf("after the recovery: overloaded %v, rate %v", d.overloaded, d.rate)
+	}
+	if got := admitted(1200*ms, 2200*ms, 1000); got < 10 || got > 11 {
+		t.Errorf("first second after the recovery: %d admitted, want 10 (and the one waiting)", got)
+	}
+	d.observe(at(2200*ms), 10*ms) // a second of low lag: doubled
+	if got := admitted(2200*ms, 3200*ms, 1000); got < 20 || got > 21 {
+		t.Errorf("second second: %d admitted, want 20", got)
+	}
+	d.observe(at(3200*ms), 60*ms) // above half the threshold: held
+	d.observe(at(4200*ms), 60*ms)
+	if d.rate != 2*rampStart {
+		t.Errorf("a lag above half the threshold did not hold the rate: %v", d.rate)
+	}
+	for i := 1; d.rate > 0; i++ {
+		if i > 20 {
+			t.Fatalf("the limit never went: %v", d.rate)
+		}
+		d.observe(at(4200*ms+time.Duration(i)*time.Second), 10*ms)
+	}
+	if got := admitted(30*time.Second, 30100*ms, 500); got != 500 {
+		t.Errorf("after the ramp: %d of 500 admitted", got)
+	}
+	// A new overload during a ramp starts it over.
+	d.observe(at(40*time.Second), 150*ms)
+	d.observe(at(40100*ms), 0)
+	d.observe(at(41100*ms), 0)
+	if d.overloaded || d.rate != rampStart {
+		t.Errorf("after a second overload: overloaded %v, rate %v", d.overloaded, d.rate)
+	}
+}

@@ -305,11 +305,11 @@ func (srv *Server) reserve() (why, result string) {
 		return "shutting down", resultDraining
 	case srv.MaxCalls > 0 && srv.active >= srv.MaxCalls:
 		return srv.busyMaxCalls(), resultFull
-	case srv.lagState.overloaded:
-		srv.overloadRefused++
-		return srv.overloadedLocked(), resultOverloaded
 	case srv.waiting >= maxWaitingForHello:
 		return fmt.Sprintf("busy (%d connections waiting for their hello)", srv.waiting), resultFull
+	case !srv.lagState.admit(time.Now()):
+		srv.overloadRefused++
+		return srv.overloadedLocked(), resultOverloaded
 	}
 	srv.waiting++
 	srv.broadcastLocked()
