@@ -131,8 +131,10 @@ type Server struct {
 	// goroutines wait this long for a CPU (see MeasureLag), a new call
 	// is refused with 503 before the upgrade (elkspipe_calls_total
 	// result "overloaded"), and /readyz answers 503, until the lag has
-	// stayed below half of it for 2 s. 0: DefaultOverloadLag; negative:
-	// never refuse for lag.
+	// stayed below half of it for 1 s; then new calls are admitted at 10
+	// a second, a rate that doubles every second the lag stays low,
+	// until the limit goes. 0: DefaultOverloadLag; negative: never
+	// refuse for lag.
 	OverloadLag time.Duration
 
 	mu       sync.Mutex
