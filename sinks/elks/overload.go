@@ -49,7 +49,13 @@ const overloadRecovery = time.Second
 // Starting calls costs the most (a call's first seconds of audio go out
 // at once): admitting every waiting caller at the recovery would bring
 // the overload straight back, and the calls admitted meanwhile would
-// share it.
+// share it. The calls at once are limited too, to 80% of those the
+// overload began with (at least rampStart): a limit that grows by a tenth
+// every rampStep that the lag stays low while the calls press against it
+// (90% of it or more), so that the server feels its way back to its
+// capacity instead of overshooting it again, and that follows the
+// capacity up when the cause of the overload (another process on the
+// core) has gone.
 const (
 	rampStart = 10.0
 	rampEnd   = 1000.0
@@ -75,20 +81,26 @@ type lagDetector struct {
 	rate            float64
 	tokens          float64
 	refilled, grown time.Time
+	// After an overload: the most calls at once (0: no limit), and when
+	// it last grew.
+	limit      int
+	limitGrown time.Time
 }
 
-// observe takes the lag measured at now and reports whether the state
-// changed (overloaded became true, or false).
-func (d *lagDetector) observe(now time.Time, lag time.Duration) (changed bool) {
+// observe takes the lag measured at now, with calls the calls going on
+// (and the connections admitted that wait for their hello), and reports
+// whether the state changed (overloaded became true, or false).
+func (d *lagDetector) observe(now time.Time, lag time.Duration, calls int) (changed bool) {
 	if d.threshold <= 0 {
 		return false
 	}
 	if !d.overloaded {
 		if lag < d.threshold {
-			d.ramp(now, lag)
+			d.ramp(now, lag, calls)
 			return false
 		}
 		d.overloaded, d.since, d.calmSince, d.peak = true, now, time.Time{}, lag
+		d.limit, d.limitGrown = max(int(rampStart), calls*8/10), now
 		return true
 	}
 	d.peak = max(d.peak, lag)
@@ -109,8 +121,17 @@ func (d *lagDetector) observe(now time.Time, lag time.Duration) (changed bool) {
 
 // ramp raises the admission rate after an overload: it doubles every
 // rampStep with the lag below half the threshold (a higher lag holds
-// it), and goes past rampEnd.
-func (d *lagDetector) ramp(now time.Time, lag time.Duration) {
+// it), and goes past rampEnd; and the limit of calls at once, by a tenth
+// every rampStep of low lag while calls press against it.
+func (d *lagDetector) ramp(now time.Time, lag time.Duration, calls int) {
+	switch {
+	case d.limit <= 0:
+	case lag >= d.threshold/2:
+		d.limitGrown = now
+	case now.Sub(d.limitGrown) >= rampStep && calls >= d.limit*9/10:
+		d.limit += max(1, d.limit/10)
+		d.limitGrown = now
+	}
 	switch {
 	case d.rate <= 0:
 	case lag >= d.threshold/2:
@@ -124,13 +145,15 @@ func (d *lagDetector) ramp(now time.Time, lag time.Duration) {
 	}
 }
 
-// admit reports whether a new call may start at now, and takes its
-// place: never while overloaded, within the rate after an overload
-// (admissions accrue at rate, at most a tenth of a second's worth
-// or one), always otherwise.
-func (d *lagDetector) admit(now time.Time) bool {
+// admit reports whether a new call may start at now, with calls going
+// on, and takes its place: never while overloaded; after an overload,
+// below the limit of calls and within the rate (admissions accrue at
+// rate, at most a tenth of a second's worth or one); always otherwise.
+func (d *lagDetector) admit(now time.Time, calls int) bool {
 	switch {
 	case d.overloaded:
+		return false
+	case d.limit > 0 && calls >= d.limit:
 		return false
 	case d.rate <= 0:
 		return true
@@ -264,7 +287,7 @@ func (srv *Server) observeLag(now time.Time, lag time.Duration) {
 	}
 	srv.lag = lag
 	wasSince := d.since
-	changed := d.observe(now, lag)
+	changed := d.observe(now, lag, srv.active+srv.waiting)
 	over, peak, calls := d.overloaded, d.peak, srv.active
 	refused := srv.overloadRefused
 	if changed && over {
@@ -290,8 +313,8 @@ func (srv *Server) observeLag(now time.Time, lag time.Duration) {
 // the log line's reason and the 503's body; srv.mu is held.
 func (srv *Server) overloadedLocked() string {
 	if d := &srv.lagState; !d.overloaded {
-		return fmt.Sprintf("overloaded a moment ago: at most %.0f new calls a second are admitted while the lag stays low "+
-			"(overload-lag=%v, Server.OverloadLag)", d.rate, d.threshold)
+		return fmt.Sprintf("overloaded a moment ago: at most %d calls at once and %.0f new calls a second are admitted, "+
+			"more as the lag stays low (overload-lag=%v, Server.OverloadLag)", d.limit, d.rate, d.threshold)
 	}
 	return fmt.Sprintf("overloaded: the server's scheduling lag reached %v (overload-lag=%v, Server.OverloadLag); "+
 		"new calls are refused until it recovers: add CPU or a replica, or lower max-calls",

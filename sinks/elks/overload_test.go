@@ -53,7 +53,7 @@ func TestLagDetector(t *testing.T) {
 			t0 := time.Unix(1e9, 0)
 			was := false
 			for i, s := range tt.steps {
-				changed := d.observe(t0.Add(s.at), s.lag)
+				changed := d.observe(t0.Add(s.at), s.lag, 0)
 				if d.overloaded != s.over || changed != (s.over != was) {
 					t.Fatalf("step %d (%v at %v): overloaded %v changed %v, want %v %v", i, s.lag, s.at, d.overloaded, changed, s.over, s.over != was)
 				}
@@ -68,7 +68,7 @@ func TestLagDetectorPeak(t *testing.T) {
 	d := lagDetector{threshold: 100 * time.Millisecond, hold: time.Second}
 	t0 := time.Unix(1e9, 0)
 	for i, lag := range []time.Duration{150, 400, 90, 30} {
-		d.observe(t0.Add(time.Duration(i)*100*time.Millisecond), lag*time.Millisecond)
+		d.observe(t0.Add(time.Duration(i)*100*time.Millisecond), lag*time.Millisecond, 0)
 	}
 	if d.peak != 400*time.Millisecond {
 		t.Errorf("peak %v, want 400ms", d.peak)
@@ -172,7 +172,7 @@ func TestLagDetectorRamp(t *testing.T) {
 	admitted := func(from, to time.Duration, n int) int {
 		k := 0
 		for i := range n {
-			if d.admit(at(from + (to-from)*time.Duration(i)/time.Duration(n))) {
+			if d.admit(at(from+(to-from)*time.Duration(i)/time.Duration(n)), 0) {
 				k++
 			}
 		}
@@ -181,24 +181,24 @@ func TestLagDetectorRamp(t *testing.T) {
 	if got := admitted(0, 100*ms, 50); got != 50 {
 		t.Fatalf("before any overload: %d of 50 admitted", got)
 	}
-	d.observe(at(100*ms), 200*ms)
+	d.observe(at(100*ms), 200*ms, 0)
 	if got := admitted(100*ms, 200*ms, 10); got != 0 {
 		t.Fatalf("overloaded: %d admitted", got)
 	}
-	d.observe(at(200*ms), 10*ms)
-	d.observe(at(1200*ms), 10*ms) // recovered: rampStart a second
+	d.observe(at(200*ms), 10*ms, 0)
+	d.observe(at(1200*ms), 10*ms, 0) // recovered: rampStart a second
 	if d.overloaded || d.rate != rampStart {
 		t.Fatalf("after the recovery: overloaded %v, rate %v", d.overloaded, d.rate)
 	}
 	if got := admitted(1200*ms, 2200*ms, 1000); got < 10 || got > 11 {
 		t.Errorf("first second after the recovery: %d admitted, want 10 (and the one waiting)", got)
 	}
-	d.observe(at(2200*ms), 10*ms) // a second of low lag: doubled
+	d.observe(at(2200*ms), 10*ms, 0) // a second of low lag: doubled
 	if got := admitted(2200*ms, 3200*ms, 1000); got < 20 || got > 21 {
 		t.Errorf("second second: %d admitted, want 20", got)
 	}
-	d.observe(at(3200*ms), 60*ms) // above half the threshold: held
-	d.observe(at(4200*ms), 60*ms)
+	d.observe(at(3200*ms), 60*ms, 0) // above half the threshold: held
+	d.observe(at(4200*ms), 60*ms, 0)
 	if d.rate != 2*rampStart {
 		t.Errorf("a lag above half the threshold did not hold the rate: %v", d.rate)
 	}
@@ -206,16 +206,65 @@ func TestLagDetectorRamp(t *testing.T) {
 		if i > 20 {
 			t.Fatalf("the limit never went: %v", d.rate)
 		}
-		d.observe(at(4200*ms+time.Duration(i)*time.Second), 10*ms)
+		d.observe(at(4200*ms+time.Duration(i)*time.Second), 10*ms, 0)
 	}
 	if got := admitted(30*time.Second, 30100*ms, 500); got != 500 {
 		t.Errorf("after the ramp: %d of 500 admitted", got)
 	}
 	// A new overload during a ramp starts it over.
-	d.observe(at(40*time.Second), 150*ms)
-	d.observe(at(40100*ms), 0)
-	d.observe(at(41100*ms), 0)
+	d.observe(at(40*time.Second), 150*ms, 0)
+	d.observe(at(40100*ms), 0, 0)
+	d.observe(at(41100*ms), 0, 0)
 	if d.overloaded || d.rate != rampStart {
 		t.Errorf("after a second overload: overloaded %v, rate %v", d.overloaded, d.rate)
+	}
+}
+
+// After an overload the calls at once are limited to 80% of those the
+// overload began with; the limit grows by a tenth a second of low lag
+// while the calls press against it, and not while they do not.
+func TestLagDetectorCallLimit(t *testing.T) {
+	ms := time.Millisecond
+	d := lagDetector{threshold: 100 * ms, hold: time.Second}
+	t0 := time.Unix(1e9, 0)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	if !d.admit(at(0), 5000) {
+		t.Fatal("no limit before an overload")
+	}
+	d.observe(at(0), 300*ms, 200)
+	if d.limit != 160 {
+		t.Fatalf("limit %d after an overload at 200 calls, want 160", d.limit)
+	}
+	d.observe(at(100*ms), 0, 200)
+	d.observe(at(1100*ms), 0, 200) // recovered
+	d.tokens = 1
+	if d.admit(at(1100*ms), 160) {
+		t.Error("admitted at the limit")
+	}
+	if !d.admit(at(1100*ms), 159) {
+		t.Error("not admitted below the limit")
+	}
+	d.observe(at(2100*ms), 10*ms, 100) // calls far below it: it stays
+	if d.limit != 160 {
+		t.Errorf("the limit grew with calls far below it: %d", d.limit)
+	}
+	d.observe(at(3100*ms), 10*ms, 150) // pressing: a tenth more
+	if d.limit != 176 {
+		t.Errorf("limit %d after a second of low lag at 150 calls, want 176", d.limit)
+	}
+	d.observe(at(3600*ms), 60*ms, 176) // above half the threshold: held
+	d.observe(at(4100*ms), 10*ms, 176)
+	if d.limit != 176 {
+		t.Errorf("limit %d grew within a second of a high lag", d.limit)
+	}
+	d.observe(at(4700*ms), 10*ms, 176)
+	if d.limit != 193 {
+		t.Errorf("limit %d, want 193", d.limit)
+	}
+	// An overload with few calls keeps a limit of rampStart.
+	d2 := lagDetector{threshold: 100 * ms, hold: time.Second}
+	d2.observe(at(0), time.Second, 3)
+	if d2.limit != int(rampStart) {
+		t.Errorf("limit %d after an overload at 3 calls", d2.limit)
 	}
 }

@@ -84,6 +84,8 @@ func (srv *Server) readyz(w http.ResponseWriter) {
 		why = fmt.Sprintf("full (max-calls=%d)", srv.MaxCalls)
 	case srv.lagState.overloaded:
 		why = fmt.Sprintf("overloaded (scheduling lag %v, overload-lag=%v)", srv.lag.Round(time.Millisecond), srv.lagState.threshold)
+	case srv.lagState.limit > 0 && srv.active+srv.waiting >= srv.lagState.limit:
+		why = fmt.Sprintf("full (%d calls since an overload, more as the lag stays low)", srv.lagState.limit)
 	}
 	srv.mu.Unlock()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

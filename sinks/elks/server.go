@@ -309,7 +309,7 @@ func (srv *Server) reserve() (why, result string) {
 		return srv.busyMaxCalls(), resultFull
 	case srv.waiting >= maxWaitingForHello:
 		return fmt.Sprintf("busy (%d connections waiting for their hello)", srv.waiting), resultFull
-	case !srv.lagState.admit(time.Now()):
+	case !srv.lagState.admit(time.Now(), srv.active+srv.waiting):
 		srv.overloadRefused++
 		return srv.overloadedLocked(), resultOverloaded
 	}
