@@ -340,8 +340,9 @@ func (srv *Server) settle(hello bool) (call bool, why, result string) {
 		// Calls that said hello while this one waited for its own took
 		// the last places.
 		why, result = srv.busyMaxCalls(), resultFull
-	case srv.lagState.overloaded:
-		// The overload began while this one waited for its hello.
+	case srv.lagState.overloaded || srv.lagState.limit > 0 && srv.active >= srv.lagState.limit:
+		// The overload began while this one waited for its hello, or
+		// its calls are the server's limit since.
 		srv.overloadRefused++
 		why, result = srv.overloadedLocked(), resultOverloaded
 	default:
