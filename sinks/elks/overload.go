@@ -28,13 +28,17 @@ import (
 // its cores, and not when the API is slow to answer syncs (a call waiting
 // for a reply is not runnable). A call has Window (2 s) of audio queued
 // at the API, so its sends may fall that far behind before the caller
-// hears a gap; the default threshold, DefaultOverloadLag, is a tenth of
-// it: a process over capacity passes it within a second or two of
-// demand outgrowing the CPU, long before the buffers run dry.
+// hears a gap; but a call that starts while the process lags has no
+// audio queued yet, and hears the lag at once. So the default threshold,
+// DefaultOverloadLag, is a tenth of the window: a process over capacity
+// passes it within a second of demand outgrowing the CPU, before the
+// calls that are starting feel it, while a healthy process (garbage
+// collections take well under a millisecond) stays far below it.
+// bench/overload.sh measures what a threshold does.
 
 // DefaultOverloadLag is the scheduling lag at which a Server refuses new
 // calls, unless Server.OverloadLag says otherwise.
-const DefaultOverloadLag = 500 * time.Millisecond
+const DefaultOverloadLag = 200 * time.Millisecond
 
 // lagInterval is how often the lag is measured.
 const lagInterval = 100 * time.Millisecond

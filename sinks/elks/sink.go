@@ -50,7 +50,7 @@ func init() {
 				Doc: "longest recording per call; caller audio arriving faster than real time is left out too"}.Range(1, 12*3600),
 			pipeline.Param{Name: "max-calls", Type: pipeline.TypeInt, Default: "0",
 				Doc: "calls served at once (0: no limit); more are refused with 503"}.Range(0, 1e6),
-			pipeline.Param{Name: "overload-lag", Type: pipeline.TypeDuration, Default: "500ms",
+			pipeline.Param{Name: "overload-lag", Type: pipeline.TypeDuration, Default: "200ms",
 				Doc: "refuse new calls (503, /readyz 503) while the server's scheduling lag reaches this, so that the calls it has keep playing without gaps; admit again once it stays below half for 1s (0: never refuse)"}.Range(0, 60),
 			pipeline.Param{Name: "hello-timeout", Type: pipeline.TypeDuration, Default: "10s",
 				Doc: "how long a new connection may wait before the API's hello"}.Range(0.1, 600),
