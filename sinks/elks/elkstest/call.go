@@ -227,8 +227,9 @@ func (c *call) write(msg []byte) error { return c.conn.send(msg) }
 // sender writes the simulator's messages, one at a time: the call and the
 // caller's voice both write, and a Transport takes one writer at a time.
 type sender struct {
-	mu sync.Mutex
-	t  elks.Transport
+	mu      sync.Mutex
+	t       elks.Transport
+	timeout time.Duration // writeTimeout
 
 	// For a transport that can be aborted (the simulator's WebSocket),
 	// writes go without a context and a watchdog timer, reused from write
@@ -241,7 +242,7 @@ type sender struct {
 }
 
 func newSender(t elks.Transport) *sender {
-	s := &sender{t: t}
+	s := &sender{t: t, timeout: writeTimeout}
 	if a, ok := t.(aborter); ok {
 		s.abort = a.abort
 	}
@@ -253,22 +254,22 @@ func (s *sender) send(msg []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.abort == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 		defer cancel()
 		return s.t.WriteMessage(ctx, msg)
 	}
 	if s.watchdog == nil {
-		s.watchdog = time.AfterFunc(writeTimeout, func() {
+		s.watchdog = time.AfterFunc(s.timeout, func() {
 			s.timedOut.Store(true)
 			s.abort()
 		})
 	} else {
-		s.watchdog.Reset(writeTimeout)
+		s.watchdog.Reset(s.timeout)
 	}
 	err := s.t.WriteMessage(context.Background(), msg)
 	s.watchdog.Stop()
 	if err != nil && s.timedOut.Load() {
-		return fmt.Errorf("the application did not take a message for %v: %w", writeTimeout, context.DeadlineExceeded)
+		return fmt.Errorf("the application did not take a message for %v: %w", s.timeout, context.DeadlineExceeded)
 	}
 	return err
 }
