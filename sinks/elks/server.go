@@ -131,10 +131,12 @@ type Server struct {
 	// goroutines wait this long for a CPU (see MeasureLag), a new call
 	// is refused with 503 before the upgrade (elkspipe_calls_total
 	// result "overloaded"), and /readyz answers 503, until the lag has
-	// stayed below half of it for 1 s; then new calls are admitted at 10
-	// a second, a rate that doubles every second the lag stays low,
-	// until the limit goes. 0: DefaultOverloadLag; negative: never
-	// refuse for lag.
+	// stayed below half of it for 1 s. Then new calls are admitted at 10
+	// a second, a rate that doubles every second the lag stays low until
+	// the limit goes, and up to 80% of the calls the overload began with,
+	// a limit that grows by a tenth every second the lag stays low while
+	// calls press against it. 0: DefaultOverloadLag; negative: never
+	// refuse for lag (the lag is still measured).
 	OverloadLag time.Duration
 
 	mu       sync.Mutex
@@ -580,8 +582,12 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
 	lagCtx, stopLag := context.WithCancel(context.Background())
-	defer stopLag()
-	go srv.MeasureLag(lagCtx)
+	lagDone := make(chan struct{})
+	go func() {
+		defer close(lagDone)
+		srv.MeasureLag(lagCtx)
+	}()
+	defer func() { stopLag(); <-lagDone }()
 	var ms *http.Server
 	if srv.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", srv.MetricsAddr)
