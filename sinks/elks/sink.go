@@ -56,6 +56,8 @@ func init() {
 				Doc: "longest recording per call; caller audio arriving faster than real time is left out too"}.Range(1, 12*3600),
 			pipeline.Param{Name: "max-calls", Type: pipeline.TypeInt, Default: "0",
 				Doc: "calls served at once (0: no limit); more are refused with 503"}.Range(0, 1e6),
+			pipeline.Param{Name: "overload-lag", Type: pipeline.TypeDuration, Default: "200ms",
+				Doc: "refuse new calls (503, /readyz 503) while the server's scheduling lag reaches this, so that the calls it has keep playing without gaps; admit again once it stays below half for 1s (0: never refuse)"}.Range(0, 60),
 			pipeline.Param{Name: "hello-timeout", Type: pipeline.TypeDuration, Default: "10s",
 				Doc: "how long a new connection may wait before the API's hello"}.Range(0.1, 600),
 			{Name: "tls-cert", Type: pipeline.TypePath,
@@ -123,6 +125,9 @@ func init() {
 				srv.Config.Ping = -1 // ping=0: no pings
 			case p < 10*time.Millisecond:
 				return nil, fmt.Errorf("ping=%v: want 0 (no pings) or at least 10ms", p)
+			}
+			if srv.OverloadLag = a.Duration("overload-lag"); srv.OverloadLag == 0 {
+				srv.OverloadLag = -1 // overload-lag=0: never refuse for lag
 			}
 			if srv.ShutdownTimeout == 0 {
 				srv.ShutdownTimeout = -1 // shutdown-timeout=0: hang up at once
