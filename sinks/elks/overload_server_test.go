@@ -2,6 +2,7 @@ package elks_test
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/elkspipe/elkspipe/internal/promtest"
 	"github.com/elkspipe/elkspipe/sinks/elks"
 	"github.com/elkspipe/elkspipe/sinks/elks/elkstest"
 )
@@ -182,4 +184,26 @@ func TestServerRefusesAtHelloWhileOverloaded(t *testing.T) {
 	if !strings.Contains(logs.String(), "(at its hello)") || srv.ActiveCalls() != 0 {
 		t.Errorf("%d calls; log:\n%s", srv.ActiveCalls(), logs.String())
 	}
+}
+
+// metricValue returns the value of series (`name` or `name{label="value",...}`)
+// in the exposition text body, read by Prometheus's parser (promtest), or
+// NaN when it is not there.
+func metricValue(body, series string) float64 {
+	scrape, err := promtest.Parse(strings.NewReader(body))
+	if err != nil {
+		return math.NaN()
+	}
+	name, rest, _ := strings.Cut(series, "{")
+	var labels []string
+	for _, pair := range strings.Split(strings.TrimSuffix(rest, "}"), ",") {
+		if k, v, ok := strings.Cut(pair, "="); ok {
+			labels = append(labels, k, strings.Trim(v, `"`))
+		}
+	}
+	v, ok := scrape.Value(name, labels...)
+	if !ok {
+		return math.NaN()
+	}
+	return v
 }
