@@ -5,6 +5,8 @@
 package deploy_test
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -123,6 +125,12 @@ func TestGracePeriodsFitLongCalls(t *testing.T) {
 		secs, _ := strconv.Atoi(m[1])
 		grace := time.Duration(secs) * time.Second
 		need := param(t, c.file, text, "shutdown-timeout") + param(t, c.file, text, "drain-delay")
+		// Kubernetes counts the grace period from the start of the
+		// preStop hook, which holds SIGTERM back.
+		if m := regexp.MustCompile(`preStop:\s*exec: \{command: \["sleep", "(\d+)"\]\}`).FindStringSubmatch(text); m != nil {
+			secs, _ := strconv.Atoi(m[1])
+			need += time.Duration(secs) * time.Second
+		}
 		if grace <= need {
 			t.Errorf("%s: a grace period of %s, calls may take %s to end", c.file, grace, need)
 		}
@@ -150,21 +158,78 @@ func TestDockerfileBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds elkspipe")
 	}
-	m := regexp.MustCompile(`(?m)^RUN (CGO_ENABLED=0 go build .*) -o /out/elkspipe (\./cmd/elkspipe)$`).FindStringSubmatch(read(t, "Dockerfile"))
+	bin := buildLikeDockerfile(t, "Dockerfile", "0")
+	out, err := exec.Command(bin, "version").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "elkspipe") {
+		t.Errorf("elkspipe version: %v\n%s", err, out)
+	}
+}
+
+// The binary Dockerfile.opus builds (cgo, libopus), built the same way,
+// serves a call in Ogg Opus, which the static build refuses: its
+// simulator hears the whole tone.
+func TestDockerfileOpusBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds elkspipe with cgo")
+	}
+	if exec.Command("pkg-config", "--exists", "opus").Run() != nil {
+		t.Skip("libopus is not installed (apt-get install libopus-dev pkg-config)")
+	}
+	bin := buildLikeDockerfile(t, "Dockerfile.opus", "1")
+	server := exec.Command(bin, "tone 440 dur=1s | elks format=ogg listen=127.0.0.1:0 drain-delay=0")
+	stderr, err := server.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := server.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		server.Process.Kill()
+		server.Wait()
+	}()
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		re := regexp.MustCompile(`msg="serving calls".* addr=(127\.0\.0\.1:\d+)`)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		out, err := exec.Command(bin, "simulate", "ws://"+a+"/", "--json").Output()
+		var rep struct {
+			Played   float64        `json:"played"`
+			Sendings map[string]int `json:"sendings"`
+		}
+		if err != nil || json.Unmarshal(out, &rep) != nil || rep.Sendings["ogg"] == 0 || rep.Played < 0.9 {
+			t.Errorf("a call to the Opus build: %v\n%s", err, out)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the Opus build does not serve after a minute")
+	}
+}
+
+// buildLikeDockerfile builds elkspipe with the go build command of the
+// Dockerfile named (its RUN CGO_ENABLED=cgo go build ... line) and
+// returns the binary.
+func buildLikeDockerfile(t *testing.T, dockerfile, cgo string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^RUN (CGO_ENABLED=` + cgo + ` go build .*) -o /out/elkspipe (\./cmd/elkspipe)$`).FindStringSubmatch(read(t, dockerfile))
 	if m == nil {
-		t.Fatal("Dockerfile: no RUN CGO_ENABLED=0 go build ... -o /out/elkspipe ./cmd/elkspipe line")
+		t.Fatalf("%s: no RUN CGO_ENABLED=%s go build ... -o /out/elkspipe ./cmd/elkspipe line", dockerfile, cgo)
 	}
 	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
 	bin := filepath.Join(t.TempDir(), "elkspipe")
 	args := append(strings.Fields(m[1])[2:], "-o", bin, m[2])
 	cmd := exec.Command(goTool, args...)
 	cmd.Dir = ".."
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED="+cgo)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		t.Fatalf("%s: go %s: %v\n%s", dockerfile, strings.Join(args, " "), err, out)
 	}
-	out, err := exec.Command(bin, "version").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "elkspipe") {
-		t.Errorf("elkspipe version: %v\n%s", err, out)
-	}
+	return bin
 }

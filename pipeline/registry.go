@@ -120,6 +120,14 @@ type Element struct {
 	// stream into a sink that keeps it (see EndNeeder and Graph.Extent);
 	// EndlessWithout serves sources that are endless without a duration.
 	Extent func(a Args, in Extent) Extent
+	// Shareable, if set, reports whether the stage built from a is
+	// deterministic: every instance of it plays the same samples, given
+	// the same input and the same versions of the files it reads (which
+	// it must open through the file sources, so that they are known; see
+	// Graph.ShareKey). A server may then render a pipeline of such stages
+	// once and play it to many listeners. Nil: not shareable (a live
+	// input, a random order, a program).
+	Shareable func(a Args) bool
 
 	NewSource    func(Args) (Opener, error)
 	NewTransform func(Args) (Transform, error)

@@ -167,11 +167,12 @@ func (r *dtmfRenderer) render(p []float32, ch int) {
 
 func init() {
 	pipeline.Register(pipeline.Element{
-		Name:    "dtmf",
-		Kind:    pipeline.KindSource,
-		Summary: "DTMF (touch-tone) digits: 0-9 * # A-D, comma for a pause",
-		Example: "dtmf 0701234567 tone=80ms gap=80ms | wav dial.wav",
-		Details: dtmfDetails,
+		Name:      "dtmf",
+		Kind:      pipeline.KindSource,
+		Shareable: pipeline.Always,
+		Summary:   "DTMF (touch-tone) digits: 0-9 * # A-D, comma for a pause",
+		Example:   "dtmf 0701234567 tone=80ms gap=80ms | wav dial.wav",
+		Details:   dtmfDetails,
 		Params: []pipeline.Param{
 			{Name: "digits", Type: pipeline.TypeString, Positional: true, Required: true,
 				Doc: "digits to dial: 0-9 * # A-D (a-d), and , for a pause (quote * and # for the shell)"},

@@ -17,11 +17,12 @@ import (
 
 func init() {
 	pipeline.Register(pipeline.Element{
-		Name:    "file",
-		Kind:    pipeline.KindSource,
-		Summary: "play a WAV, MP3 or FLAC file, recognised by its content (- reads standard input)",
-		Example: "file hold.mp3 | resample 8k | wav hold-8k.wav",
-		Details: fileDetails,
+		Name:      "file",
+		Kind:      pipeline.KindSource,
+		Shareable: func(a pipeline.Args) bool { return localFile(a.String("path")) },
+		Summary:   "play a WAV, MP3 or FLAC file, recognised by its content (- reads standard input)",
+		Example:   "file hold.mp3 | resample 8k | wav hold-8k.wav",
+		Details:   fileDetails,
 		Params: []pipeline.Param{
 			{Name: "path", Type: pipeline.TypePath, Positional: true, Required: true,
 				Doc: "the file or http(s) URL to play, or - for standard input"},
@@ -107,12 +108,14 @@ func measureWhenDownloaded(src pipeline.Source, dl *media.Download) {
 // error: the stage label already names the file.
 func openPath(ctx context.Context, path string) (io.ReadCloser, error) {
 	if path == "-" {
+		keep.Opened(ctx, path, nil) // no version: read once
 		return openStdin(ctx), nil
 	}
 	if isHTTP(path) {
 		if isPlaylistName(urlPath(path)) {
 			return nil, errPlaylistFile
 		}
+		keep.Opened(ctx, path, nil) // no version of its own (docs/sharing.md)
 		return openURL(ctx, path)
 	}
 	f, err := os.Open(path)
@@ -134,6 +137,7 @@ func openPath(ctx context.Context, path string) (io.ReadCloser, error) {
 		f.Close()
 		return nil, errPlaylistFile
 	}
+	keep.Opened(ctx, path, f)
 	return f, nil
 }
 

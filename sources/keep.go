@@ -176,3 +176,24 @@ func keptCopy(c *keep.Copy, v keep.Version, decode func(io.Reader) (pipeline.Sou
 		release: func() { once.Do(c.Release) },
 		play:    func() (pipeline.Source, error) { return decode(bytes.NewReader(c.Bytes())) }}
 }
+
+// localFile reports whether path names a file on the disk: not standard
+// input, not an http(s) URL. Its versions are known (keep.Opened), so a
+// pipeline that plays it may be rendered once for many calls.
+func localFile(path string) bool { return path != "-" && !isHTTP(path) }
+
+// playlistShareable is the playlist element's pipeline.Element.Shareable:
+// local files in a fixed order. A shuffled playlist draws a new order at
+// every opening from one generator for all the calls, seeded or not, so
+// no two calls hear the same order.
+func playlistShareable(a pipeline.Args) bool {
+	if a.Bool("shuffle") {
+		return false
+	}
+	for _, f := range a.Strings("files") {
+		if !localFile(f) {
+			return false
+		}
+	}
+	return true
+}

@@ -66,12 +66,13 @@ func (r *noiseRenderer) render(p []float32, _ int) {
 
 func init() {
 	pipeline.Register(pipeline.Element{
-		Name:    "noise",
-		Kind:    pipeline.KindSource,
-		Summary: "white noise (uniform, the same for the same seed)",
-		Example: "noise 5s amp=-20dB | wav noise.wav",
-		Details: noiseDetails,
-		Extent:  pipeline.EndlessWithout("dur"),
+		Name:      "noise",
+		Kind:      pipeline.KindSource,
+		Shareable: pipeline.Always,
+		Summary:   "white noise (uniform, the same for the same seed)",
+		Example:   "noise 5s amp=-20dB | wav noise.wav",
+		Details:   noiseDetails,
+		Extent:    pipeline.EndlessWithout("dur"),
 		Params: []pipeline.Param{
 			{Name: "dur", Type: pipeline.TypeDuration, Positional: true,
 				Doc: "length (leave out for endless noise)"},

@@ -12,17 +12,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/elkspipe/elkspipe/internal/keep"
 	"github.com/elkspipe/elkspipe/internal/media"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
 func init() {
 	pipeline.Register(pipeline.Element{
-		Name:    "playlist",
-		Kind:    pipeline.KindSource,
-		Summary: "play files one after another (WAV, MP3, or M3U/M3U8 lists of them), converted to one format",
-		Example: "playlist intro.wav hold.mp3 | loop 3 | wav out.wav",
-		Details: playlistDetails,
+		Name:      "playlist",
+		Kind:      pipeline.KindSource,
+		Shareable: playlistShareable,
+		Summary:   "play files one after another (WAV, MP3, or M3U/M3U8 lists of them), converted to one format",
+		Example:   "playlist intro.wav hold.mp3 | loop 3 | wav out.wav",
+		Details:   playlistDetails,
 		Params: []pipeline.Param{
 			{Name: "files", Type: pipeline.TypePath, Positional: true, Variadic: true, Required: true,
 				Doc: "the files or http(s) URLs to play; .m3u/.m3u8/.pls lists are expanded to the entries they list"},
@@ -186,8 +188,10 @@ func expandPlaylist(ctx context.Context, files []string) ([]media.M3UItem, error
 // readList reads the playlist file or http(s) URL list.
 func readList(ctx context.Context, list string) ([]media.M3UItem, error) {
 	if !isHTTP(list) {
+		keep.OpenedPath(ctx, list)
 		return media.ReadM3UItems(list)
 	}
+	keep.Opened(ctx, list, nil) // no version of its own (docs/sharing.md)
 	f, err := openURL(ctx, list)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", list, err)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync/atomic"
 
+	"github.com/elkspipe/elkspipe/internal/keep"
 	"github.com/elkspipe/elkspipe/internal/pcm"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
@@ -66,7 +67,7 @@ func Raw(path string, opt RawOptions) (pipeline.Opener, error) {
 			return newRaw(openStdin(ctx), nil, opt), nil
 		}, nil
 	}
-	return func(context.Context) (pipeline.Source, error) {
+	return func(ctx context.Context) (pipeline.Source, error) {
 		f, err := os.Open(path)
 		if err != nil {
 			var pe *fs.PathError
@@ -75,6 +76,7 @@ func Raw(path string, opt RawOptions) (pipeline.Opener, error) {
 			}
 			return nil, fmt.Errorf("raw: cannot open: %w", err)
 		}
+		keep.Opened(ctx, path, f)
 		return newRaw(f, f, opt), nil
 	}, nil
 }
@@ -199,11 +201,12 @@ func (s *rawSource) Close() error {
 
 func init() {
 	pipeline.Register(pipeline.Element{
-		Name:    "raw",
-		Kind:    pipeline.KindSource,
-		Summary: "headerless audio (s16le, f32le, µ-law, A-law) from a file or standard input",
-		Example: "raw call.ulaw enc=ulaw rate=8k | wav call.wav",
-		Details: rawDetails,
+		Name:      "raw",
+		Kind:      pipeline.KindSource,
+		Shareable: func(a pipeline.Args) bool { return a.String("path") != "-" },
+		Summary:   "headerless audio (s16le, f32le, µ-law, A-law) from a file or standard input",
+		Example:   "raw call.ulaw enc=ulaw rate=8k | wav call.wav",
+		Details:   rawDetails,
 		Params: []pipeline.Param{
 			{Name: "path", Type: pipeline.TypePath, Positional: true, Required: true,
 				Doc: "file to read, or - for standard input"},

@@ -180,12 +180,13 @@ func genDurArg(a pipeline.Args, name string) (time.Duration, error) {
 
 func init() {
 	pipeline.Register(pipeline.Element{
-		Name:    "silence",
-		Kind:    pipeline.KindSource,
-		Summary: "digital silence, for a duration or endless",
-		Example: "tone 1k dur=200ms + silence 300ms + tone 1k dur=200ms | wav beeps.wav",
-		Details: silenceDetails,
-		Extent:  pipeline.EndlessWithout("dur"),
+		Name:      "silence",
+		Kind:      pipeline.KindSource,
+		Shareable: pipeline.Always,
+		Summary:   "digital silence, for a duration or endless",
+		Example:   "tone 1k dur=200ms + silence 300ms + tone 1k dur=200ms | wav beeps.wav",
+		Details:   silenceDetails,
+		Extent:    pipeline.EndlessWithout("dur"),
 		Params: []pipeline.Param{
 			{Name: "dur", Type: pipeline.TypeDuration, Positional: true,
 				Doc: "length (leave out for endless silence)"},

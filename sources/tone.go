@@ -391,12 +391,13 @@ func (r *toneRenderer) sweepCoef(freq float64) []float64 {
 
 func init() {
 	pipeline.Register(pipeline.Element{
-		Name:    "tone",
-		Kind:    pipeline.KindSource,
-		Summary: "a sine, square, saw or triangle tone, or a sweep (band-limited, no aliasing)",
-		Example: "tone 440 dur=3s | wav out.wav",
-		Details: toneDetails,
-		Extent:  pipeline.EndlessWithout("dur"),
+		Name:      "tone",
+		Kind:      pipeline.KindSource,
+		Shareable: pipeline.Always,
+		Summary:   "a sine, square, saw or triangle tone, or a sweep (band-limited, no aliasing)",
+		Example:   "tone 440 dur=3s | wav out.wav",
+		Details:   toneDetails,
+		Extent:    pipeline.EndlessWithout("dur"),
 		Params: []pipeline.Param{
 			{Name: "freq", Type: pipeline.TypeFrequency, Positional: true, Required: true,
 				Doc: "frequency in Hz, below half the sample rate (the start of a sweep)"},

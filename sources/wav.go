@@ -15,11 +15,12 @@ import (
 
 func init() {
 	pipeline.Register(pipeline.Element{
-		Name:    "wav",
-		Kind:    pipeline.KindSource,
-		Summary: "play a WAV file: PCM 8-32 bit, float, A-law, µ-law, RF64 (- reads standard input)",
-		Example: "wav prompt.wav | resample 8k | wav prompt-8k.wav",
-		Details: wavDetails,
+		Name:      "wav",
+		Kind:      pipeline.KindSource,
+		Shareable: func(a pipeline.Args) bool { return localFile(a.String("path")) },
+		Summary:   "play a WAV file: PCM 8-32 bit, float, A-law, µ-law, RF64 (- reads standard input)",
+		Example:   "wav prompt.wav | resample 8k | wav prompt-8k.wav",
+		Details:   wavDetails,
 		Params: []pipeline.Param{
 			{Name: "path", Type: pipeline.TypePath, Positional: true, Required: true,
 				Doc: "the WAV file to play, or - for standard input"},

@@ -9,21 +9,23 @@ import (
 
 func init() {
 	pipeline.Register(pipeline.Element{
-		Name:    "mono",
-		Kind:    pipeline.KindTransform,
-		Summary: "mix down to one channel: the average of the channels (5.1 is folded to stereo first)",
-		Example: "file in.mp3 | mono | resample 8k | wav out-8k.wav",
-		Details: monoDetails,
+		Name:      "mono",
+		Kind:      pipeline.KindTransform,
+		Shareable: pipeline.Always,
+		Summary:   "mix down to one channel: the average of the channels (5.1 is folded to stereo first)",
+		Example:   "file in.mp3 | mono | resample 8k | wav out-8k.wav",
+		Details:   monoDetails,
 		NewTransform: func(pipeline.Args) (pipeline.Transform, error) {
 			return Mono()
 		},
 	})
 	pipeline.Register(pipeline.Element{
-		Name:    "channels",
-		Kind:    pipeline.KindTransform,
-		Summary: "remix to N channels: fewer by averaging, more by copying",
-		Example: "file in.wav | channels 2 | wav stereo.wav",
-		Details: channelsDetails,
+		Name:      "channels",
+		Kind:      pipeline.KindTransform,
+		Shareable: pipeline.Always,
+		Summary:   "remix to N channels: fewer by averaging, more by copying",
+		Example:   "file in.wav | channels 2 | wav stereo.wav",
+		Details:   channelsDetails,
 		Params: []pipeline.Param{
 			pipeline.Param{Name: "n", Type: pipeline.TypeInt, Positional: true, Required: true,
 				Doc: "the number of output channels"}.Range(1, pipeline.MaxChannels),

@@ -6,7 +6,8 @@ package transforms
 
 func resampleDetails() string {
 	return `Each channel is filtered with band-limited Kaiser-windowed-sinc filters: a polyphase stage
-for the exact ratio (44.1k→8k is 80/441) and a sharp lowpass run as FFT convolution. Output
+for the exact ratio (44.1k→8k is 80/441) and a sharp lowpass run as FFT convolution, in the
+order that costs less (44.1k→16k and →24k filter sharply first, at the input rate). Output
 frame k is the input at time k·in/out exactly — no delay, no drift over hours — and n input
 frames give exactly round(n·out/in) output frames, whatever the read sizes; the filter tail is
 flushed at the end. Integer ratios (48k→8k/16k/24k, 8k→16k) skip the polyphase stage.
@@ -17,9 +18,10 @@ each as the published bound / measured on 44.1k→8k:
   low       80%  ±0.001 / ±0.0003 dB      90 / 96.2 dB
   medium    90%  ±0.001 / ±0.00007 dB    105 / 109.3 dB
   high      95%  ±0.001 / ±0.00001 dB    125 / 127.5 dB   (default; what Build inserts)
-  veryhigh  95%  ±0.001 / <±0.00001 dB   150 / 152.7 dB
-high matches SoX's 'rate -h'. A 997 Hz tone at −6 dBFS taken from 48 kHz to 8 kHz and written
-as 16-bit keeps 92 dB SNR (the 16-bit limit).
+  veryhigh  95%  ±0.001 / <±0.00001 dB   150 / 153.5 dB
+On 44.1k→16k and →24k every quality meets the same bounds (docs/performance.md has the
+figures). high matches SoX's 'rate -h'. A 997 Hz tone at −6 dBFS taken from 48 kHz to 8 kHz
+and written as 16-bit keeps 92 dB SNR (the 16-bit limit).
 `
 }
 

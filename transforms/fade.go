@@ -14,11 +14,12 @@ import (
 func init() {
 	names := append([]string(nil), fadeShapeNames...)
 	pipeline.Register(pipeline.Element{
-		Name:    "fade",
-		Kind:    pipeline.KindTransform,
-		Summary: "fade in from silence at the start and out to silence at the end",
-		Example: "tone 440 dur=3s | fade in=200ms out=500ms | wav out.wav",
-		Details: fadeDetails,
+		Name:      "fade",
+		Kind:      pipeline.KindTransform,
+		Shareable: pipeline.Always,
+		Summary:   "fade in from silence at the start and out to silence at the end",
+		Example:   "tone 440 dur=3s | fade in=200ms out=500ms | wav out.wav",
+		Details:   fadeDetails,
 		Params: []pipeline.Param{
 			{Name: "in", Type: pipeline.TypeDuration, Positional: true,
 				Doc: "length of the fade-in at the start"},

@@ -9,11 +9,12 @@ import (
 
 func init() {
 	pipeline.Register(pipeline.Element{
-		Name:    "gain",
-		Kind:    pipeline.KindTransform,
-		Summary: "change the level by a number of decibels (no limiter: sinks clip what exceeds full scale)",
-		Example: "file greeting.mp3 | gain -3dB | wav quieter.wav",
-		Details: gainDetails,
+		Name:      "gain",
+		Kind:      pipeline.KindTransform,
+		Shareable: pipeline.Always,
+		Summary:   "change the level by a number of decibels (no limiter: sinks clip what exceeds full scale)",
+		Example:   "file greeting.mp3 | gain -3dB | wav quieter.wav",
+		Details:   gainDetails,
 		Params: []pipeline.Param{
 			pipeline.Param{Name: "db", Type: pipeline.TypeGain, Positional: true, Required: true,
 				Doc: "the change in dB, e.g. -6dB or +3"}.Range(minGain, maxGain),

@@ -12,11 +12,12 @@ import (
 
 func init() {
 	pipeline.Register(pipeline.Element{
-		Name:    "loop",
-		Kind:    pipeline.KindTransform,
-		Summary: "play everything before it again and again, gaplessly, re-opening it each time",
-		Example: "file hold.mp3 | gain -3 | loop 3 | wav out.wav",
-		Details: loopDetails,
+		Name:      "loop",
+		Kind:      pipeline.KindTransform,
+		Shareable: pipeline.Always,
+		Summary:   "play everything before it again and again, gaplessly, re-opening it each time",
+		Example:   "file hold.mp3 | gain -3 | loop 3 | wav out.wav",
+		Details:   loopDetails,
 		Extent: func(a pipeline.Args, in pipeline.Extent) pipeline.Extent {
 			if a.Has("count") {
 				return in

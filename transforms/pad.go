@@ -10,11 +10,12 @@ import (
 
 func init() {
 	pipeline.Register(pipeline.Element{
-		Name:    "pad",
-		Kind:    pipeline.KindTransform,
-		Summary: "add silence before and/or after the stream",
-		Example: "file prompt.wav | pad before=500ms after=1s | wav padded.wav",
-		Details: padDetails,
+		Name:      "pad",
+		Kind:      pipeline.KindTransform,
+		Shareable: pipeline.Always,
+		Summary:   "add silence before and/or after the stream",
+		Example:   "file prompt.wav | pad before=500ms after=1s | wav padded.wav",
+		Details:   padDetails,
 		Params: []pipeline.Param{
 			{Name: "before", Type: pipeline.TypeDuration, Positional: true,
 				Doc: "silence to play before the stream"},

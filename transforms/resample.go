@@ -91,11 +91,12 @@ const MaxResampleRatio = 256
 
 func init() {
 	pipeline.Register(pipeline.Element{
-		Name:    "resample",
-		Kind:    pipeline.KindTransform,
-		Summary: "change the sample rate with a band-limited polyphase filter (SoX-grade at quality=high)",
-		Example: "file in.wav | mono | resample 8k | wav out-8k.wav",
-		Details: resampleDetails,
+		Name:      "resample",
+		Kind:      pipeline.KindTransform,
+		Shareable: pipeline.Always,
+		Summary:   "change the sample rate with a band-limited polyphase filter (SoX-grade at quality=high)",
+		Example:   "file in.wav | mono | resample 8k | wav out-8k.wav",
+		Details:   resampleDetails,
 		Params: []pipeline.Param{
 			pipeline.Param{Name: "rate", Type: pipeline.TypeRate, Required: true, Positional: true,
 				Doc: "output sample rate in Hz (8k, 16000, 44.1k)"}.Range(1, pipeline.MaxRate),

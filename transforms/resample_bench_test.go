@@ -86,6 +86,10 @@ func BenchmarkResample44kStereoTo16kMono(b *testing.B) {
 	benchResample(b, benchSignal(44100, 2, 10), pipeline.Format{Rate: 44100, Channels: 2}, 16000, High, true)
 }
 
+func BenchmarkResample44kStereoTo24kMono(b *testing.B) {
+	benchResample(b, benchSignal(44100, 2, 10), pipeline.Format{Rate: 44100, Channels: 2}, 24000, High, true)
+}
+
 // BenchmarkResample44kStereoTo8kStereo resamples both channels.
 func BenchmarkResample44kStereoTo8kStereo(b *testing.B) {
 	benchResample(b, benchSignal(44100, 2, 10), pipeline.Format{Rate: 44100, Channels: 2}, 8000, High, false)

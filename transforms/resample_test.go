@@ -628,29 +628,34 @@ func TestQualityNames(t *testing.T) {
 
 // TestResampleQualityTable prints the measured figures of every quality
 // (go test -run QualityTable -v): passband ripple up to the passband edge,
-// worst alias level, for 44.1 kHz → 8 kHz.
+// worst alias level, for 44.1 kHz → 8 kHz, 16 kHz and 24 kHz (the rates of
+// 46elks' formats, which run through different stages).
 func TestResampleQualityTable(t *testing.T) {
 	if !testing.Verbose() {
 		t.Skip("prints the quality table with -v")
 	}
-	const in, out = 44100, 8000
-	for _, q := range allQualities {
-		s := q.Spec()
-		ripple := 0.0
-		for frac := 0.01; frac <= s.Passband+1e-9; frac += 0.01 {
-			f := frac * 4000
-			amp, _, _ := audiotest.SineFit(steadyTone(t, in, out, f, q), f, out)
-			ripple = math.Max(ripple, math.Abs(toDB(amp/0.5)))
-		}
-		worst := -400.0
-		for f := 4001.0; f < 22050; f += 97 {
-			a := folded(f, out)
-			if a < 30 || a > 3970 {
-				continue
+	const in = 44100
+	for _, out := range []int{8000, 16000, 24000} {
+		fmt.Printf("44100 Hz → %d Hz\n", out)
+		nyq := float64(out) / 2
+		for _, q := range allQualities {
+			s := q.Spec()
+			ripple := 0.0
+			for frac := 0.01; frac <= s.Passband+1e-9; frac += 0.01 {
+				f := frac * nyq
+				amp, _, _ := audiotest.SineFit(steadyTone(t, in, out, f, q), f, out)
+				ripple = math.Max(ripple, math.Abs(toDB(amp/0.5)))
 			}
-			worst = math.Max(worst, audiotest.Level(steadyTone(t, in, out, f, q), a, out)-toDB(0.5))
+			worst := -400.0
+			for f := nyq + 1; f < in/2; f += 97 {
+				a := folded(f, out)
+				if a < 30 || a > nyq-30 {
+					continue
+				}
+				worst = math.Max(worst, audiotest.Level(steadyTone(t, in, out, f, q), a, out)-toDB(0.5))
+			}
+			fmt.Printf("| %-8v | %2.0f%% | ±%.5f dB | %.0f dB | %.1f dB |\n", q, 100*s.Passband, ripple, s.Attenuation, -worst)
 		}
-		fmt.Printf("| %-8v | %2.0f%% | ±%.5f dB | %.0f dB | %.1f dB |\n", q, 100*s.Passband, ripple, s.Attenuation, -worst)
 	}
 }
 

@@ -11,11 +11,12 @@ import (
 
 func init() {
 	pipeline.Register(pipeline.Element{
-		Name:    "trim",
-		Kind:    pipeline.KindTransform,
-		Summary: "skip the start of the stream and/or keep only a given duration of it",
-		Example: "file in.wav | trim start=1.5s dur=10s | wav clip.wav",
-		Details: trimDetails,
+		Name:      "trim",
+		Kind:      pipeline.KindTransform,
+		Shareable: pipeline.Always,
+		Summary:   "skip the start of the stream and/or keep only a given duration of it",
+		Example:   "file in.wav | trim start=1.5s dur=10s | wav clip.wav",
+		Details:   trimDetails,
 		Extent: func(a pipeline.Args, in pipeline.Extent) pipeline.Extent {
 			if a.Has("dur") {
 				return pipeline.ExtentFinite

@@ -98,7 +98,9 @@
 // version (or -version) prints the module version, VCS revision and Go
 // version. -mp3-cache MiB sets the memory for the shared
 // decodings of MP3 files that loops, playlists and calls replay (64; 0
-// decodes every time).
+// decodes every time). -render-cache MiB sets the memory for the shared
+// renderings that the calls of a deterministic pipeline replay (256; 0:
+// every call renders its own; see docs/sharing.md).
 //
 // # Exit status and signals
 //
@@ -205,6 +207,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	version := fs.Bool("version", false, "print the version (module, VCS revision, Go) and exit")
 	mp3Cache := fs.Int("mp3-cache", sources.DefaultMP3CacheSize>>20, "`MiB` of memory for decoded MP3 files that loops, playlists and calls replay (0: decode every time)")
 	applyCacheDir := addCacheFlag(fs)
+	applyRenderCache := addRenderCacheFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -239,6 +242,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	})
 	applyCacheDir()
+	if err := applyRenderCache(); err != nil {
+		fmt.Fprintln(stderr, "elkspipe:", err)
+		return exitUsage
+	}
 	rest := fs.Args()
 	if len(rest) == 0 {
 		fs.Usage()

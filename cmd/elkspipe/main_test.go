@@ -127,6 +127,7 @@ func TestErrorsAreOneLineAndNameTheStage(t *testing.T) {
 		{[]string{"file " + junk + " | null"}, exitFailed, `junk.wav": not a WAV, MP3 or FLAC file`},
 		{[]string{"tone 440 | fade out=1s | null"}, exitFailed, "fade"},
 		{[]string{"-mp3-cache", "-1", "tone 440 dur=1s | null"}, exitUsage, "-mp3-cache -1: want 0 to 1048576 MiB"},
+		{[]string{"-render-cache", "-1", "tone 440 dur=1s | null"}, exitUsage, "-render-cache -1: want 0 to 1048576 MiB"},
 		// Errors in how the pipeline is put together, found as it is
 		// built or starts, are usage errors too.
 		{[]string{"silence 1s | resample 1 | null"}, exitUsage, "resample in two steps"},

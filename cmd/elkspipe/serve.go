@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
+	"net"
+	"path/filepath"
 
 	"github.com/elkspipe/elkspipe/sinks/elks"
 )
@@ -55,6 +54,11 @@ func runServe(ctx context.Context, args []string, logOpts logOptions, stdout, st
 	}
 	path := fs.Arg(0)
 	rf, err := loadRoutes(ctx, path)
+	if err == nil {
+		if cerr := checkCertificate(rf.sink.Server()); cerr != nil {
+			err = rf.atServerLine(filepath.Base(path), cerr)
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "elkspipe:", err)
 		return exitUsage
@@ -73,9 +77,16 @@ func runServe(ctx context.Context, args []string, logOpts logOptions, stdout, st
 	srv.Handler = router.Handle
 	log.Info("routes loaded", "file", path, "routes", len(rf.routes))
 	defer reloadRoutesOnHangup(ctx, path, rf.server, router, srv, log)()
+	listening := false
+	srv.OnListen = func(net.Addr) { listening = true }
 	if err := srv.ListenAndServe(ctx); err != nil {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 			return exitOK
+		}
+		if !listening {
+			// It could not start: a port in use, a certificate or token
+			// file that cannot be read, all set on the server line.
+			err = rf.atServerLine(filepath.Base(path), err)
 		}
 		return failed(ctx, stderr, err, "elkspipe: interrupted")
 	}
@@ -85,29 +96,16 @@ func runServe(ctx context.Context, args []string, logOpts logOptions, stdout, st
 // reloadRoutesOnHangup re-reads the routes file at path on every SIGHUP
 // and gives router its routes (a file with an error is logged, with its
 // line, and keeps the routes in use); it re-reads srv's TLS certificate
-// too when it serves TLS. A changed server line is logged: it applies
-// after a restart. It returns a function that stops listening for SIGHUP.
+// and token file too, those it has (reloadServer). A changed server line
+// is logged: it applies after a restart. It returns a function that stops
+// listening for SIGHUP.
 func reloadRoutesOnHangup(ctx context.Context, path, server string, router *elks.Router, srv *elks.Server, log *slog.Logger) (stop func()) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-hup:
-				if srv.TLSCert != "" {
-					srv.ReloadCertificate() // logs what happened
-				}
-				reloadRoutes(ctx, path, server, router, log)
-			case <-done:
-				return
-			}
+	return onHangup(func() {
+		if srv.TLSCert != "" || srv.TokenFile != "" {
+			reloadServer(srv)
 		}
-	}()
-	return func() {
-		signal.Stop(hup)
-		close(done)
-	}
+		reloadRoutes(ctx, path, server, router, log)
+	})
 }
 
 // reloadRoutes loads the routes file at path into router, or logs why it

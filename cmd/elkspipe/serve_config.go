@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
@@ -95,6 +96,29 @@ func parseRoutes(ctx context.Context, name, text string) (*routesFile, error) {
 		rf.sink = k
 	}
 	return rf, nil
+}
+
+// atServerLine names the routes file called name, and its server line
+// if it has one, in err: the server's settings come from there.
+func (rf *routesFile) atServerLine(name string, err error) error {
+	if rf.serverLine == 0 {
+		return fmt.Errorf("%s: server (no server line: the defaults): %w", name, err)
+	}
+	return fmt.Errorf("%s:%d: server: %w", name, rf.serverLine, err)
+}
+
+// checkCertificate reads the TLS certificate and key of the server line,
+// if it sets them, so that a missing or mismatched file shows in serve
+// -check too. (A reload leaves them to reloadServer: a certificate being
+// renewed must not hold back the routes.)
+func checkCertificate(srv *elks.Server) error {
+	if srv.TLSCert == "" || srv.TLSKey == "" {
+		return nil // the server says what is missing when it starts
+	}
+	if _, err := tls.LoadX509KeyPair(srv.TLSCert, srv.TLSKey); err != nil {
+		return fmt.Errorf("tls-cert=%s tls-key=%s: %w", srv.TLSCert, srv.TLSKey, err)
+	}
+	return nil
 }
 
 // cutWord splits s at its first blank (space or tab) into its first word

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/elkspipe/elkspipe/internal/fdlimit"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sinks/elks/elkstest"
 	"github.com/elkspipe/elkspipe/sources"
@@ -123,6 +124,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	jsonOut := fs.Bool("json", false, "print the report as JSON")
 	fs.Var(sizeFlag{&opt.BufferLimit}, "buffer-limit", "most audio buffered before the call ends with an error (`SIZE` in bytes as sent: 30MB, 500kB)")
 	verbose := fs.Bool("v", false, "log the simulator's events to standard error")
+	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the simulator to `FILE` (go tool pprof FILE), to see what it spends its time on")
 	caFile := fs.String("ca", "", "trust the certificates in this PEM `FILE` (a CA, or a self-signed certificate) for a wss:// URL, instead of the system's")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, simulateUsage)
@@ -171,6 +173,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if *calls < 1 {
 		return usage("--calls %d: want at least 1", *calls)
 	}
+	if why := fdlimit.Check(*calls); why != "" {
+		fmt.Fprintf(stderr, "elkspipe simulate: warning: %s\n", why)
+	}
 	if *caFile != "" {
 		cfg, err := elkstest.LoadCA(*caFile)
 		if err != nil {
@@ -209,6 +214,14 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if *verbose {
 		opt.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "elkspipe simulate: --cpuprofile: %v\n", err)
+			return exitFailed
+		}
+		defer stop()
 	}
 
 	if *summaryOnly || *rate > 0 {

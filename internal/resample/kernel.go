@@ -2,8 +2,8 @@ package resample
 
 // DSP kernels of the resampler, as pure functions over slices: Kaiser
 // windowed-sinc design, polyphase coefficient tables, the dot products of
-// the inner loops, and a real FFT for the fast-convolution stages. The
-// streaming machinery that uses them is in stages.go.
+// the inner loops. The FFT of the fast-convolution stages is in fft.go, the
+// streaming machinery that uses them in stages.go.
 //
 // The inner loops are marked //go:norace: they only do arithmetic on slices
 // their caller owns, and the race detector's instrumentation of every load
@@ -84,7 +84,11 @@ func (k kernel) at(t float64) float64 {
 //
 //	y[j] = Σ_i c_r[i] · x[q-off+i],  i = 0..T-1
 //
-// with c_r = coef[r·T : r·T+T]. A single phase (L = 1) is symmetric and
+// with c_r the T coefficients of phase r. The exact phases are stored in
+// the order the outputs visit them: output j has phase r = j·M mod L and
+// reads row j mod L, coef[(j mod L)·T : (j mod L)·T+T], so that a run of
+// outputs streams through the table instead of jumping around it (it is
+// often larger than the L1 cache). A single phase (L = 1) is symmetric and
 // stored whole, but only its first half and centre are read.
 //
 // With interp > 0 the table is not exact per phase: it holds interp+1
@@ -95,6 +99,11 @@ type polyTable struct {
 	off    int // input index of tap 0 relative to q
 	interp int // 0: L exact phases; >0: interp+1 interpolated phases
 	coef   []float64
+	// adv[row], for an exact table of several phases, is how far the input
+	// position advances from an output that reads row to the next output:
+	// floor(M/L) or one more. Looking it up spares the inner loop a branch
+	// on the phase that the processor cannot predict.
+	adv []int32
 }
 
 // maxExactCoefs bounds the size of an exact polyphase table (L·T
@@ -107,16 +116,11 @@ const maxExactCoefs = 1 << 18
 // lowpass whose passband ends at fp and stopband starts at fs, both as
 // fractions of the input rate, attenuating att dB.
 func designPoly(L, M int, fp, fs, att float64) polyTable {
-	span := kaiserSpan(att, fs-fp) // in input samples
-	g := fp + fs                   // 2 × cutoff, cutoff midway
+	T := polyTaps(L, fp, fs, att)
+	g := fp + fs // 2 × cutoff, cutoff midway
 	beta := kaiserBeta(att)
 	if L == 1 {
 		// One phase: an odd, symmetric filter centred on x[q].
-		T := int(math.Ceil(span)) | 1
-		T = max(T, 3)
-		if T%8 > 1 {
-			T = (T+7)&^7 + 1 // 8k+1: one tap after the unrolled loop
-		}
 		off := T / 2
 		k := newKernel(g, float64(off), beta)
 		c := make([]float64, T)
@@ -130,9 +134,6 @@ func designPoly(L, M int, fp, fs, att float64) polyTable {
 		}
 		return polyTable{taps: T, off: off, coef: c}
 	}
-	// T is rounded up to a multiple of 8 for the unrolled dot product; the
-	// window widens with it, so the extra taps improve the filter.
-	T := (int(math.Ceil(span)) + 2 + 7) &^ 7
 	off := T/2 - 1
 	if L*T <= maxExactCoefs {
 		// L exact phases; the window spans T-1/L·2 input samples so that
@@ -140,10 +141,11 @@ func designPoly(L, M int, fp, fs, att float64) polyTable {
 		k := newKernel(g, float64(T)/2-1/float64(L), beta)
 		c := make([]float64, L*T)
 		var sum float64
-		for r := 0; r < L; r++ {
+		for row := 0; row < L; row++ {
+			r := row * M % L // the phase of the outputs that read row
 			for i := 0; i < T; i++ {
 				v := k.at(float64(r)/float64(L) - float64(i-off))
-				c[r*T+i] = v
+				c[row*T+i] = v
 				sum += v
 			}
 		}
@@ -151,7 +153,12 @@ func designPoly(L, M int, fp, fs, att float64) polyTable {
 		for i := range c {
 			c[i] *= scale
 		}
-		return polyTable{taps: T, off: off, coef: c}
+		adv := make([]int32, L)
+		for row := range adv {
+			r := row * M % L
+			adv[row] = int32((r + M) / L)
+		}
+		return polyTable{taps: T, off: off, coef: c, adv: adv}
 	}
 	// Interpolated phases: the error of linear interpolation between
 	// phases 1/P apart is about (π·g/P)²/8 of the kernel; keep it well
@@ -186,6 +193,22 @@ func designPoly(L, M int, fp, fs, att float64) polyTable {
 		}
 	}
 	return polyTable{taps: T, off: off, interp: P, coef: c}
+}
+
+// polyTaps returns the number of taps T of the polyphase table of designPoly.
+func polyTaps(L int, fp, fs, att float64) int {
+	span := kaiserSpan(att, fs-fp) // in input samples
+	if L == 1 {
+		T := int(math.Ceil(span)) | 1
+		T = max(T, 3)
+		if T%8 > 1 {
+			T = (T+7)&^7 + 1 // 8k+1: one tap after the unrolled loop
+		}
+		return T
+	}
+	// T is rounded up to a multiple of 4 for the unrolled dot products; the
+	// window widens with it, so the extra taps improve the filter.
+	return (int(math.Ceil(span)) + 2 + 3) &^ 3
 }
 
 // lowpass returns a symmetric lowpass of odd length 2·half+1 at some rate,
@@ -256,11 +279,12 @@ func dotSym(h, x []float64) float64 {
 	return (s0 + s1) + (s2 + s3) + h[H]*x[H]
 }
 
-// dotPair returns Σ h1[i]·x1[i] and Σ h2[i]·x2[i] over len(h1) terms
-// (h2 at least as long): two outputs computed together.
+// dotPairGo returns Σ h1[i]·x1[i] and Σ h2[i]·x2[i] over len(h1) terms
+// (h2 at least as long): two outputs computed together. It is dotPair
+// where there is no assembly.
 //
 //go:norace
-func dotPair(h1, x1, h2, x2 []float64) (float64, float64) {
+func dotPairGo(h1, x1, h2, x2 []float64) (float64, float64) {
 	n := len(h1)
 	x1, h2, x2 = x1[:n], h2[:n], x2[:n]
 	var a0, a1, a2, a3, b0, b1, b2, b3 float64
@@ -338,12 +362,12 @@ func dot2(c, d, x []float64, mu float64) float64 {
 }
 
 // polyRun computes n outputs of a polyphase stage into out, starting at
-// the output whose input position is q + r/L, where x[0] is input sample
-// base. It returns the position after the last output. The caller
-// guarantees that x holds every tap read.
+// the output whose input position is q + r/L and whose row of an exact
+// table is row, where x[0] is input sample base. It returns the position
+// after the last output. The caller guarantees that x holds every tap read.
 //
 //go:norace
-func polyRun(t *polyTable, L, M int, out, x []float64, base, q int64, r int, n int) (int64, int) {
+func polyRun(t *polyTable, L, M int, out, x []float64, base, q int64, r, row int, n int) (int64, int) {
 	T := t.taps
 	step, rem := int64(M/L), M%L
 	lo := q - int64(t.off) - base
@@ -363,30 +387,34 @@ func polyRun(t *polyTable, L, M int, out, x []float64, base, q int64, r int, n i
 	case t.interp == 0:
 		// Two outputs at a time: twice the independent work per loop
 		// iteration, which short filters need to keep the FPUs busy.
+		// Output j reads row j mod L, and its phase is that row's: r =
+		// row·M mod L. Two outputs at a time: twice the independent work
+		// per loop iteration, which short filters need to keep the FPUs
+		// busy.
+		adv := t.adv[:L]
+		coef := t.coef[:L*T]
 		k := 0
 		for ; k+1 < n; k += 2 {
-			h1, x1 := t.coef[r*T:r*T+T], x[lo:]
-			lo += step
-			if r += rem; r >= L {
-				r -= L
-				lo++
+			h1, x1 := coef[row*T:row*T+T], x[lo:]
+			lo += int64(adv[row])
+			if row++; row == L {
+				row = 0
 			}
-			h2, x2 := t.coef[r*T:r*T+T], x[lo:]
-			lo += step
-			if r += rem; r >= L {
-				r -= L
-				lo++
+			h2, x2 := coef[row*T:row*T+T], x[lo:]
+			lo += int64(adv[row])
+			if row++; row == L {
+				row = 0
 			}
 			out[k], out[k+1] = dotPair(h1, x1, h2, x2)
 		}
 		if k < n {
-			out[k] = dot(t.coef[r*T:r*T+T], x[lo:])
-			lo += step
-			if r += rem; r >= L {
-				r -= L
-				lo++
+			out[k] = dot(coef[row*T:row*T+T], x[lo:])
+			lo += int64(adv[row])
+			if row++; row == L {
+				row = 0
 			}
 		}
+		r = row * M % L
 	default:
 		P := t.interp
 		scale := float64(P) / float64(L)
@@ -403,227 +431,4 @@ func polyRun(t *polyTable, L, M int, out, x []float64, base, q int64, r int, n i
 		}
 	}
 	return lo + int64(t.off) + base, r
-}
-
-// fft is a plan for complex FFTs of size n (a power of two), and for real
-// FFTs of size 2n built on them.
-type fft struct {
-	n      int
-	rev    []int32   // bit-reversal permutation
-	passes []fftPass // radix-2² passes after the optional radix-2 one
-	rcos   []float64 // real-FFT post-processing twiddles, k = 0..n/2
-	rsin   []float64
-	re, im []float64 // work space
-}
-
-// fftPass holds the twiddles of two merged radix-2 stages: the stage of
-// size 2·cur (w1 = W_{2cur}^k) and the one of size 4·cur (w2 = W_{4cur}^k).
-type fftPass struct {
-	cur                int
-	w1r, w1i, w2r, w2i []float64
-}
-
-func newFFT(n int) *fft {
-	f := &fft{n: n, rev: make([]int32, n), re: make([]float64, n), im: make([]float64, n)}
-	lg := bits.Len(uint(n)) - 1
-	if lg > 0 {
-		for i := range f.rev {
-			f.rev[i] = int32(bits.Reverse32(uint32(i)) >> (32 - lg))
-		}
-	}
-	cur := 1
-	if lg%2 == 1 {
-		cur = 2
-	}
-	for ; cur*4 <= n; cur *= 4 {
-		p := fftPass{cur: cur,
-			w1r: make([]float64, cur), w1i: make([]float64, cur),
-			w2r: make([]float64, cur), w2i: make([]float64, cur)}
-		for k := 0; k < cur; k++ {
-			a1 := -2 * math.Pi * float64(k) / float64(2*cur)
-			a2 := -2 * math.Pi * float64(k) / float64(4*cur)
-			p.w1r[k], p.w1i[k] = math.Cos(a1), math.Sin(a1)
-			p.w2r[k], p.w2i[k] = math.Cos(a2), math.Sin(a2)
-		}
-		f.passes = append(f.passes, p)
-	}
-	N := 2 * n
-	f.rcos = make([]float64, n/2+1)
-	f.rsin = make([]float64, n/2+1)
-	for k := range f.rcos {
-		a := -2 * math.Pi * float64(k) / float64(N)
-		f.rcos[k], f.rsin[k] = math.Cos(a), math.Sin(a)
-	}
-	return f
-}
-
-// transform runs a forward complex FFT in place on f.re, f.im, which hold
-// the input in bit-reversed order (the callers' packing loops put it there).
-// For an inverse, negate the imaginary parts before and after.
-//
-//go:norace
-func (f *fft) transform() {
-	n := f.n
-	re, im := f.re[:n], f.im[:n]
-	passes := f.passes
-	// The first stages have trivial twiddles and tiny groups: do them in
-	// straight-line code, as one radix-8 pass (odd log2 n) or one radix-4
-	// pass (even), instead of through the general loop.
-	switch {
-	case n >= 8 && (bits.Len(uint(n))-1)%2 == 1:
-		fftFirst8(re, im)
-		passes = passes[1:] // the pass with cur = 2
-	case n >= 4 && (bits.Len(uint(n))-1)%2 == 0:
-		fftFirst4(re, im)
-		passes = passes[1:] // the pass with cur = 1
-	case n == 2:
-		re[0], re[1], im[0], im[1] = re[0]+re[1], re[0]-re[1], im[0]+im[1], im[0]-im[1]
-	}
-	for _, p := range passes {
-		cur := p.cur
-		for g := 0; g+4*cur <= n; g += 4 * cur {
-			r0 := re[g : g+cur]
-			r1 := re[g+cur : g+2*cur]
-			r2 := re[g+2*cur : g+3*cur]
-			r3 := re[g+3*cur : g+4*cur]
-			i0 := im[g : g+cur]
-			i1 := im[g+cur : g+2*cur]
-			i2 := im[g+2*cur : g+3*cur]
-			i3 := im[g+3*cur : g+4*cur]
-			w1r, w1i := p.w1r[:len(r0)], p.w1i[:len(r0)]
-			w2r, w2i := p.w2r[:len(r0)], p.w2i[:len(r0)]
-			r1, r2, r3 = r1[:len(r0)], r2[:len(r0)], r3[:len(r0)]
-			i0, i1, i2, i3 = i0[:len(r0)], i1[:len(r0)], i2[:len(r0)], i3[:len(r0)]
-			for k := range r0 {
-				// Stage of size 2·cur: (x0, x1) and (x2, x3) with w1.
-				ar, ai := w1r[k], w1i[k]
-				tr := ar*r1[k] - ai*i1[k]
-				ti := ar*i1[k] + ai*r1[k]
-				ur := ar*r3[k] - ai*i3[k]
-				ui := ar*i3[k] + ai*r3[k]
-				b0r, b0i := r0[k]+tr, i0[k]+ti
-				b1r, b1i := r0[k]-tr, i0[k]-ti
-				b2r, b2i := r2[k]+ur, i2[k]+ui
-				b3r, b3i := r2[k]-ur, i2[k]-ui
-				// Stage of size 4·cur: (b0, b2) with w2, (b1, b3) with -i·w2.
-				cr, ci := w2r[k], w2i[k]
-				tr = cr*b2r - ci*b2i
-				ti = cr*b2i + ci*b2r
-				ur = cr*b3i + ci*b3r // -i·(w2·b3): (im, -re)
-				ui = -(cr*b3r - ci*b3i)
-				r0[k], i0[k] = b0r+tr, b0i+ti
-				r2[k], i2[k] = b0r-tr, b0i-ti
-				r1[k], i1[k] = b1r+ur, b1i+ui
-				r3[k], i3[k] = b1r-ur, b1i-ui
-			}
-		}
-	}
-}
-
-// fftFirst4 runs the stages of sizes 2 and 4 on bit-reversed data.
-//
-//go:norace
-func fftFirst4(re, im []float64) {
-	for g := 0; g+4 <= len(re) && g+4 <= len(im); g += 4 {
-		r := re[g : g+4 : g+4]
-		m := im[g : g+4 : g+4]
-		a0r, a0i := r[0]+r[1], m[0]+m[1]
-		a1r, a1i := r[0]-r[1], m[0]-m[1]
-		a2r, a2i := r[2]+r[3], m[2]+m[3]
-		a3r, a3i := r[2]-r[3], m[2]-m[3]
-		// size 4: (a0, a2) with 1, (a1, a3) with -i
-		r[0], m[0] = a0r+a2r, a0i+a2i
-		r[2], m[2] = a0r-a2r, a0i-a2i
-		r[1], m[1] = a1r+a3i, a1i-a3r
-		r[3], m[3] = a1r-a3i, a1i+a3r
-	}
-}
-
-// fftFirst8 runs the stages of sizes 2, 4 and 8 on bit-reversed data.
-//
-//go:norace
-func fftFirst8(re, im []float64) {
-	const h = math.Sqrt2 / 2
-	for g := 0; g+8 <= len(re) && g+8 <= len(im); g += 8 {
-		r := re[g : g+8 : g+8]
-		m := im[g : g+8 : g+8]
-		// size 2
-		a0r, a0i, a1r, a1i := r[0]+r[1], m[0]+m[1], r[0]-r[1], m[0]-m[1]
-		a2r, a2i, a3r, a3i := r[2]+r[3], m[2]+m[3], r[2]-r[3], m[2]-m[3]
-		a4r, a4i, a5r, a5i := r[4]+r[5], m[4]+m[5], r[4]-r[5], m[4]-m[5]
-		a6r, a6i, a7r, a7i := r[6]+r[7], m[6]+m[7], r[6]-r[7], m[6]-m[7]
-		// size 4: twiddles 1 and -i
-		b0r, b0i, b2r, b2i := a0r+a2r, a0i+a2i, a0r-a2r, a0i-a2i
-		b1r, b1i, b3r, b3i := a1r+a3i, a1i-a3r, a1r-a3i, a1i+a3r
-		b4r, b4i, b6r, b6i := a4r+a6r, a4i+a6i, a4r-a6r, a4i-a6i
-		b5r, b5i, b7r, b7i := a5r+a7i, a5i-a7r, a5r-a7i, a5i+a7r
-		// size 8: twiddles 1, W8 = h(1-i), -i, W8³ = -h(1+i)
-		r[0], m[0], r[4], m[4] = b0r+b4r, b0i+b4i, b0r-b4r, b0i-b4i
-		tr, ti := h*(b5r+b5i), h*(b5i-b5r)
-		r[1], m[1], r[5], m[5] = b1r+tr, b1i+ti, b1r-tr, b1i-ti
-		r[2], m[2], r[6], m[6] = b2r+b6i, b2i-b6r, b2r-b6i, b2i+b6r
-		tr, ti = h*(b7i-b7r), -h*(b7r+b7i)
-		r[3], m[3], r[7], m[7] = b3r+tr, b3i+ti, b3r-tr, b3i-ti
-	}
-}
-
-// forwardReal computes the spectrum X[0..n] of the 2n real samples x into
-// xr, xi (each n+1 long).
-//
-//go:norace
-func (f *fft) forwardReal(x, xr, xi []float64) {
-	n := f.n
-	x = x[:2*n]
-	re, im := f.re[:n], f.im[:n]
-	for k, j := range f.rev[:n] {
-		re[j], im[j] = x[2*k], x[2*k+1]
-	}
-	f.transform()
-	xr[0], xi[0] = re[0]+im[0], 0
-	xr[n], xi[n] = re[0]-im[0], 0
-	for k := 1; k <= n/2; k++ {
-		// Z[k] and conj(Z[n-k]) give the spectra of the even and odd samples.
-		zr, zi := re[k], im[k]
-		cr, ci := re[n-k], -im[n-k]
-		er, ei := (zr+cr)/2, (zi+ci)/2  // even
-		or, oi := (zi-ci)/2, -(zr-cr)/2 // odd = (Z - conj)/(2i)
-		wr, wi := f.rcos[k], f.rsin[k]
-		tr, ti := wr*or-wi*oi, wr*oi+wi*or
-		xr[k], xi[k] = er+tr, ei+ti
-		// X[n-k] = conj(E[k]) - conj(W^k·O[k])·(-1)... via symmetry:
-		xr[n-k], xi[n-k] = er-tr, -(ei - ti)
-	}
-}
-
-// inverseReal computes the 2n real samples x whose spectrum is X[0..n]
-// (xr, xi), scaled by n (so that inverseReal(forwardReal(x)) = 2n·x/2).
-//
-//go:norace
-func (f *fft) inverseReal(xr, xi, x []float64) {
-	n := f.n
-	re, im := f.re[:n], f.im[:n]
-	rev := f.rev[:n]
-	for k := 0; k <= n/2; k++ {
-		// E[k] = (X[k] + conj(X[n-k]))/2, O[k] = (X[k] - conj(X[n-k]))/(2W^k)
-		ar, ai := xr[k], xi[k]
-		br, bi := xr[n-k], -xi[n-k]
-		er, ei := ar+br, ai+bi
-		dr, di := ar-br, ai-bi
-		wr, wi := f.rcos[k], -f.rsin[k] // 1/W^k = conj(W^k)
-		or, oi := dr*wr-di*wi, dr*wi+di*wr
-		// Z[k] = E + i·O, stored conjugated (inverse FFT by conjugation)
-		// and bit-reversed for transform.
-		j := rev[k%n]
-		re[j], im[j] = er-oi, -(ei + or)
-		if k > 0 && k < n-k {
-			// Z[n-k] = conj(E[k]) + i·conj(O[k]): for real even and odd
-			// sequences the spectra at n-k are the conjugates of those at k.
-			j = rev[n-k]
-			re[j], im[j] = er+oi, ei-or
-		}
-	}
-	f.transform()
-	for k := 0; k < n; k++ {
-		x[2*k], x[2*k+1] = re[k], -im[k]
-	}
 }

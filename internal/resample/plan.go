@@ -6,49 +6,85 @@ import (
 	"sync"
 )
 
-// Costs in nanoseconds, fitted to measurements on a 2.3 GHz Xeon (Go 1.26,
-// scalar code): a direct-form output costs costOut plus costMAC per
-// tap; a fast-convolution block costs costButterfly per radix-2
-// butterfly (or equivalent work) of its transforms.
+// Costs in nanoseconds, fitted to measurements on this project's 2-core
+// Xeon (Go 1.26): a direct-form output of a sharp filter costs costOut plus
+// costMAC per tap (Go code); a polyphase output costs costPolyOut plus
+// costPolyMAC per tap (SSE2 on amd64); a fast-convolution block costs
+// costButterfly per radix-2 butterfly (or equivalent work) of its
+// transforms (SSE2 on amd64). Elsewhere the choices they make are still
+// sound, if not the best.
 const (
 	costOut       = 7
 	costMAC       = 0.3
-	costButterfly = 2.5
+	costPolyOut   = 3
+	costPolyMAC   = 0.3
+	costButterfly = 1.0
 )
 
 // plan chooses the stages converting inRate to outRate with spec.
 //
-// Downsampling: a polyphase stage from inRate to 2·outRate whose filter can
-// be relaxed (it only has to keep out what would alias into the output
-// band), then a sharp lowpass at the output's Nyquist frequency that halves
-// the rate. Upsampling mirrors it: a sharp lowpass that doubles the rate,
-// then a relaxed polyphase stage to outRate. The sharp filter runs as fast
-// convolution or in direct form, whichever the cost model finds cheaper.
+// Upsampling: a sharp lowpass at the input's Nyquist frequency that
+// doubles the rate, then a polyphase stage to outRate whose filter can be
+// relaxed (it only has to reject the images of the band). Downsampling has
+// two orders, and plan takes the cheaper by its cost model:
+//
+//   - a relaxed polyphase stage from inRate to 2·outRate (it only has to
+//     keep out what would alias into the output band), then the sharp
+//     lowpass at the output's Nyquist frequency halving the rate;
+//   - the sharp lowpass at the input rate, then a polyphase stage to
+//     outRate that only has to reject the images of the band kept, which
+//     start at inRate - outRate/2: a short filter, for a longer sharp one.
+//
+// The sharp filter runs as fast convolution or in direct form, whichever
+// the cost model finds cheaper.
 func plan(inRate, outRate int, spec Spec) []stage {
 	low := float64(min(inRate, outRate)) / 2 // the band kept
 	fp := spec.Passband * low
+	fs := spec.Stopband * low
 	// Kaiser's formulas land up to two dB short of the target at the
 	// highest attenuations; design 3 dB above the published figure so that
 	// it is a guaranteed minimum.
-	spec.Attenuation += 3
-	var stages []stage
-	if outRate < inRate {
-		mid := 2 * outRate
-		if mid != inRate {
-			stages = append(stages, newPoly(inRate, mid, fp, float64(mid)-low, spec.Attenuation))
-		}
-		stages = append(stages, sharp(true, mid, fp, spec.Stopband*low, spec.Attenuation))
-	} else {
+	att := spec.Attenuation + 3
+	if outRate > inRate {
 		mid := 2 * inRate
-		stages = append(stages, sharp(false, mid, fp, spec.Stopband*low, spec.Attenuation))
+		stages := []stage{sharp(fftDouble, mid, fp, fs, att)}
 		if mid != outRate {
 			// The sharp stage left nothing but its stopband residue above
 			// low, so this stage only has to reject the images of the band,
 			// which start at mid - low.
-			stages = append(stages, newPoly(mid, outRate, fp, float64(mid)-low, spec.Attenuation))
+			stages = append(stages, newPoly(mid, outRate, fp, float64(mid)-low, att))
+		}
+		return stages
+	}
+	mid := 2 * outRate
+	halving := sharpCost(fftHalve, mid, fp, fs, att).perOut * float64(outRate)
+	if mid != inRate {
+		halving += polyCost(inRate, mid, fp, float64(mid)-low, att) * float64(mid)
+	}
+	first := sharpCost(fftKeep, inRate, fp, fs, att).perOut*float64(inRate) +
+		polyCost(inRate, outRate, fp, float64(inRate)-low, att)*float64(outRate)
+	if first < halving {
+		return []stage{
+			sharp(fftKeep, inRate, fp, fs, att),
+			newPoly(inRate, outRate, fp, float64(inRate)-low, att),
 		}
 	}
-	return stages
+	var stages []stage
+	if mid != inRate {
+		stages = append(stages, newPoly(inRate, mid, fp, float64(mid)-low, att))
+	}
+	return append(stages, sharp(fftHalve, mid, fp, fs, att))
+}
+
+// polyCost returns the modelled cost, in nanoseconds per output, of a
+// polyphase stage from rate a to rate b with edges fp and fs in Hz.
+func polyCost(a, b int, fp, fs, att float64) float64 {
+	L := b / gcd(a, b)
+	taps := float64(polyTaps(L, fp/float64(a), fs/float64(a), att))
+	if L == 1 {
+		taps /= 2 // symmetric: the samples sharing a tap are added first
+	}
+	return costPolyOut + taps*costPolyMAC
 }
 
 // designCache shares filter designs between resamplers: tables and kernel
@@ -103,54 +139,90 @@ func gcd(a, b int) int {
 	return a
 }
 
-// sharp builds the stage that halves (decim) or doubles the rate with the
-// sharp filter; rate is the higher of its two rates, fp and fs in Hz.
-func sharp(decim bool, rate int, fp, fs, att float64) stage {
+// maxStep bounds, in seconds, the audio that one fast-convolution step
+// yields at once: about what a single block of 8 kHz output gave before the
+// stages filtered two at a time.
+const maxStep = 0.2
+
+// sharpPlan is how the sharp filter of a stage runs: in direct form
+// (F = 0) or as fast convolution with FFTs of size F.
+type sharpPlan struct {
+	half   int     // the filter has 2·half+1 taps
+	F      int     // FFT size; 0 for direct form
+	perOut float64 // modelled cost in nanoseconds per output
+}
+
+// sharpCost plans the sharp filter of a stage that changes the rate as r
+// says; rate is the higher of its two rates, fp and fs in Hz.
+func sharpCost(r fftRate, rate int, fp, fs, att float64) sharpPlan {
 	tw := (fs - fp) / float64(rate)
 	half := int(math.Ceil(kaiserSpan(att, tw)/2)) + 1
 	N := 2*half + 1
-	// Direct form: N MACs per output when decimating, N/2 per output
-	// (per phase) when interpolating.
+	// Direct form: N MACs per output when decimating or filtering, N/2
+	// per output (per phase) when interpolating.
 	taps := float64(N)
-	if !decim {
+	if r == fftDouble {
 		taps /= 2
 	}
-	direct := costOut + taps*costMAC
-	bestF, best := 0, direct
+	best := sharpPlan{half: half, perOut: costOut + taps*costMAC}
 	// Blocks of 2N to 8N samples: smaller wastes the overlap, larger only
-	// adds latency and cache misses for a slowly falling cost.
+	// adds latency and cache misses for a slowly falling cost. A step
+	// yields 2V samples at rate at once, as two blocks; past maxStep of
+	// audio (unless the smallest block already does), the output of a live
+	// source would come in bursts that the sink must bridge.
 	for F := 64; F <= 8*N; F <<= 1 {
 		if F < 2*N {
 			continue
 		}
 		V := F - 2*half
-		// Forward F, inverse F/2 (decim) or forward F/2, inverse F, plus
-		// the products: outputs per block V/2 (decim) or V (interp).
-		lg := float64(bits.Len(uint(F)) - 1)
-		work := (float64(F)/4*(lg-1) + float64(F)/8*(lg-2) + float64(F)) * costButterfly
-		outs := float64(V)
-		if decim {
-			outs /= 2
+		if best.F != 0 && float64(2*V) > maxStep*float64(rate) {
+			break
 		}
-		if c := work / outs; c < best {
-			bestF, best = F, c
+		// Two blocks at a time, as one complex signal. Halving: forward
+		// F, inverse F/2, V outputs; doubling: forward F/2, inverse F, 2V
+		// outputs; keeping: forward F and inverse F, 2V outputs. A complex
+		// FFT of size n is n/2·log2(n) butterflies; add the products and
+		// the folding or repeating of the spectrum.
+		lg := float64(bits.Len(uint(F)) - 1)
+		big := float64(F) / 2 * lg
+		small := float64(F) / 4 * (lg - 1)
+		work := big + small + 1.5*float64(F)
+		outs := 2 * float64(V)
+		switch r {
+		case fftHalve:
+			outs = float64(V)
+		case fftKeep:
+			work = 2*big + float64(F)
+		}
+		if c := work * costButterfly / outs; c < best.perOut {
+			best.F, best.perOut = F, c
 		}
 	}
-	if bestF == 0 {
-		if decim {
+	return best
+}
+
+// sharp builds the stage that halves, doubles or keeps the rate with the
+// sharp filter; rate is the higher of its two rates, fp and fs in Hz.
+func sharp(r fftRate, rate int, fp, fs, att float64) stage {
+	p := sharpCost(r, rate, fp, fs, att)
+	if p.F == 0 {
+		switch r {
+		case fftHalve:
 			return newPolyHz(1, 2, fp/float64(rate), fs/float64(rate), att)
+		case fftKeep:
+			return newPolyHz(1, 1, fp/float64(rate), fs/float64(rate), att)
 		}
 		// Interpolating by 2: the filter runs at the output rate; in
 		// input samples its edges are twice as high.
 		return newPolyHz(2, 1, 2*fp/float64(rate), 2*fs/float64(rate), att)
 	}
 	gain := 1.0
-	if !decim {
+	if r == fftDouble {
 		gain = 2
 	}
-	key := lowpassKey{half, fp / float64(rate), fs / float64(rate), att, gain, bestF, decim}
+	key := lowpassKey{p.half, fp / float64(rate), fs / float64(rate), att, gain, p.F, r}
 	st := designs.get(key, func() any {
-		return newFFTStage(decim, lowpass(half, key.fp, key.fs, att, gain), bestF)
+		return newFFTStage(r, lowpass(p.half, key.fp, key.fs, att, gain), p.F)
 	})
 	return st.(*fftStage).clone()
 }
@@ -170,27 +242,13 @@ type lowpassKey struct {
 	fp, fs, att float64
 	gain        float64
 	F           int
-	decim       bool
+	rate        fftRate
 }
 
-// clone returns a stage sharing s's kernel spectrum and twiddles but with
+// clone returns a stage sharing s's kernel spectrum and FFT plans but with
 // its own work space and position.
 func (s *fftStage) clone() *fftStage {
 	c := *s
-	F := s.F
-	c.big = s.big.clone()
-	c.small = s.small.clone()
-	c.sr, c.si = make([]float64, F/2+1), make([]float64, F/2+1)
-	c.hr, c.hi = make([]float64, F/4+1), make([]float64, F/4+1)
-	c.res = make([]float64, F)
-	c.block = make([]float64, s.inputLen)
-	return &c
-}
-
-// clone returns a plan sharing f's tables with its own work space.
-func (f *fft) clone() *fft {
-	c := *f
-	c.re = make([]float64, f.n)
-	c.im = make([]float64, f.n)
+	c.re, c.im = make([]float64, s.F), make([]float64, s.F)
 	return &c
 }

@@ -41,7 +41,11 @@ type Converter struct {
 // that meets spec. The rates must differ, and be positive and within a
 // ratio that the caller bounds (the filters grow with the ratio).
 func New(inRate, outRate, channels int, spec Spec) *Converter {
-	stages := plan(inRate, outRate, spec)
+	return newConverter(inRate, outRate, channels, plan(inRate, outRate, spec))
+}
+
+// newConverter returns a Converter running stages.
+func newConverter(inRate, outRate, channels int, stages []stage) *Converter {
 	c := &Converter{
 		channels: channels,
 		inRate:   inRate,

@@ -3,6 +3,7 @@ package resample
 import (
 	"math"
 	"math/big"
+	"math/bits"
 	"math/rand"
 	"testing"
 
@@ -29,33 +30,68 @@ func TestScale(t *testing.T) {
 	}
 }
 
+// TestFFTMatchesDFT checks cfft against the definition of the DFT: forward
+// gives the spectrum in bit-reversed order, inverse takes it back scaled by
+// the size.
 func TestFFTMatchesDFT(t *testing.T) {
 	rng := rand.New(rand.NewSource(4))
-	for _, N := range []int{4, 8, 16, 32, 64, 128, 512} {
-		f := newFFT(N / 2)
-		x := make([]float64, N)
-		for i := range x {
-			x[i] = rng.Float64() - 0.5
+	for _, N := range []int{4, 8, 16, 32, 64, 128, 512, 2048} {
+		f := newCFFT(N)
+		xr, xi := make([]float64, N), make([]float64, N)
+		for i := range xr {
+			xr[i], xi[i] = rng.Float64()-0.5, rng.Float64()-0.5
 		}
-		xr, xi := make([]float64, N/2+1), make([]float64, N/2+1)
-		f.forwardReal(x, xr, xi)
-		for k := 0; k <= N/2; k++ {
+		re, im := append([]float64(nil), xr...), append([]float64(nil), xi...)
+		f.forward(re, im)
+		lg := bits.Len(uint(N)) - 1
+		for p := 0; p < N; p++ {
+			k := int(bits.Reverse32(uint32(p)) >> (32 - lg))
 			var sr, si float64
-			for n := range x {
+			for n := range xr {
 				a := -2 * math.Pi * float64(k*n%N) / float64(N)
-				sr += x[n] * math.Cos(a)
-				si += x[n] * math.Sin(a)
+				c, s := math.Cos(a), math.Sin(a)
+				sr += xr[n]*c - xi[n]*s
+				si += xr[n]*s + xi[n]*c
 			}
-			if e := math.Hypot(sr-xr[k], si-xi[k]); e > 1e-12 {
-				t.Fatalf("N=%d: bin %d off by %g", N, k, e)
+			if e := math.Hypot(sr-re[p], si-im[p]); e > 1e-12 {
+				t.Fatalf("N=%d: bin %d (at %d) off by %g", N, k, p, e)
 			}
 		}
-		y := make([]float64, N)
-		f.inverseReal(xr, xi, y)
-		for n := range x {
-			if e := math.Abs(y[n]/float64(N) - x[n]); e > 1e-14 {
+		f.inverse(re, im)
+		for n := range xr {
+			if e := math.Hypot(re[n]/float64(N)-xr[n], im[n]/float64(N)-xi[n]); e > 1e-14 {
 				t.Fatalf("N=%d: inverse off by %g at %d", N, e, n)
 			}
+		}
+	}
+}
+
+// TestFFTPassesMatchGo checks the passes that run in assembly against the
+// Go code: the same operations, so the same results to the bit.
+func TestFFTPassesMatchGo(t *testing.T) {
+	rng := rand.New(rand.NewSource(8))
+	for _, n := range []int{16, 64, 256, 2048, 4096} {
+		f := newCFFT(n)
+		for i := range f.passes {
+			p := &f.passes[i]
+			re, im := make([]float64, n), make([]float64, n)
+			for k := range re {
+				re[k], im[k] = rng.Float64()-0.5, rng.Float64()-0.5
+			}
+			r2, i2 := append([]float64(nil), re...), append([]float64(nil), im...)
+			same := func(dir string) {
+				for k := range re {
+					if re[k] != r2[k] || im[k] != i2[k] {
+						t.Fatalf("n=%d %s pass m=%d: at %d %g%+gi, want %g%+gi", n, dir, p.m, k, re[k], im[k], r2[k], i2[k])
+					}
+				}
+			}
+			forwardPass(re, im, p)
+			radix4Forward(r2, i2, p.m, &p.tw)
+			same("forward")
+			inversePass(re, im, p)
+			radix4Inverse(r2, i2, p.m, &p.tw)
+			same("inverse")
 		}
 	}
 }
@@ -92,7 +128,7 @@ func TestStagesMatchTheirDefinition(t *testing.T) {
 	}
 	// Polyphase stages, exact and interpolated tables, against the
 	// windowed sinc evaluated at every tap.
-	for _, c := range []struct{ L, M int }{{1, 3}, {2, 1}, {160, 441}, {441, 160}, {7999, 22050}} {
+	for _, c := range []struct{ L, M int }{{1, 1}, {1, 3}, {2, 1}, {160, 441}, {441, 160}, {7999, 22050}} {
 		st := newPolyHz(c.L, c.M, 0.1, 0.35, 100)
 		tab := st.t
 		half := float64(tab.taps)/2 - 1/float64(c.L)
@@ -139,25 +175,30 @@ func TestStagesMatchTheirDefinition(t *testing.T) {
 		}
 	}
 	// Fast-convolution stages against direct convolution with their filter.
-	for _, decim := range []bool{true, false} {
+	for _, r := range []fftRate{fftHalve, fftDouble, fftKeep} {
 		h := lowpass(40, 0.2, 0.25, 100, 1)
-		st := newFFTStage(decim, h, 256)
-		outLen := int64(len(x) / 2)
-		if !decim {
-			outLen = int64(len(x) * 2)
-		}
+		st := newFFTStage(r, h, 256)
+		outLen := map[fftRate]int64{fftHalve: int64(len(x) / 2), fftDouble: int64(len(x) * 2), fftKeep: int64(len(x))}[r]
 		y := run(st, outLen)
+		if int64(len(y)) != outLen {
+			t.Fatalf("rate %d: %d outputs, want %d", r, len(y), outLen)
+		}
 		for j := int64(0); j < outLen; j++ {
 			var want float64
 			for i, v := range h {
-				if decim {
+				switch r {
+				case fftHalve:
 					want += v * at(2*j-40+int64(i))
-				} else if m := j - 40 + int64(i); m%2 == 0 {
-					want += v * at(m/2)
+				case fftDouble:
+					if m := j - 40 + int64(i); m%2 == 0 {
+						want += v * at(m/2)
+					}
+				default:
+					want += v * at(j-40+int64(i))
 				}
 			}
 			if e := math.Abs(y[j] - want); e > 1e-13 {
-				t.Fatalf("decim=%v: output %d = %g, want %g", decim, j, y[j], want)
+				t.Fatalf("rate %d: output %d = %g, want %g", r, j, y[j], want)
 			}
 		}
 	}
@@ -181,6 +222,19 @@ func TestDot(t *testing.T) {
 		}
 		if a, b := dotPair(h, x, d, x[1:]); math.Abs(a-want) > 1e-12 || math.Abs(b-dot(d, x[1:])) > 1e-12 {
 			t.Errorf("dotPair over %d = %g, %g", n, a, b)
+		}
+		if a, b := dotPairGo(h, x, d, x[1:]); math.Abs(a-want) > 1e-12 || math.Abs(b-dot(d, x[1:])) > 1e-12 {
+			t.Errorf("dotPairGo over %d = %g, %g", n, a, b)
+		}
+		// mulSpectrum is exact: the same operations as mulSpectrumGo.
+		ar, ai := append([]float64(nil), h...), append([]float64(nil), d...)
+		br, bi := append([]float64(nil), ar...), append([]float64(nil), ai...)
+		mulSpectrum(ar, ai, x[:n], x[1:n+1])
+		mulSpectrumGo(br, bi, x[:n], x[1:n+1])
+		for i := range ar {
+			if ar[i] != br[i] || ai[i] != bi[i] {
+				t.Errorf("mulSpectrum over %d at %d: %g%+gi, want %g%+gi", n, i, ar[i], ai[i], br[i], bi[i])
+			}
 		}
 		// Symmetric filters of 2H+1 taps, from their first half.
 		if n%2 == 1 {

@@ -133,9 +133,13 @@ func (s *polyStage) run(in, out *signal) bool {
 	out.grow(int(n))
 	var q int64
 	var r int
+	row := int(s.j % int64(s.L))
+	if row < 0 {
+		row += s.L
+	}
 	for c := range in.ch {
 		dst := out.ch[c][out.off+out.n : out.off+out.n+int(n)]
-		q, r = polyRun(s.t, s.L, s.M, dst, in.ch[c][in.off:in.off+in.n], in.start, s.q, s.r, int(n))
+		q, r = polyRun(s.t, s.L, s.M, dst, in.ch[c][in.off:in.off+in.n], in.start, s.q, s.r, row, int(n))
 	}
 	out.n += int(n)
 	s.j += n
@@ -147,61 +151,81 @@ func (s *polyStage) run(in, out *signal) bool {
 	return true
 }
 
+// fftRate says what a fast-convolution stage does to the rate.
+type fftRate int
+
+const (
+	fftHalve  fftRate = iota // keeps every other filtered sample
+	fftDouble                // filters the input with zeros between its samples
+	fftKeep                  // filters at the input's rate
+)
+
 // fftStage filters by fast convolution (overlap-save) with a symmetric
-// FIR of 2P+1 taps, and either halves the rate (decim) or doubles it.
+// FIR of 2P+1 taps, and halves the rate, doubles it or keeps it.
+//
+// It filters two consecutive blocks of a channel at once, as the real and
+// imaginary parts of one complex signal: the filter is real, so the two
+// come out apart in the real and imaginary parts of the result, and no
+// real-FFT packing is needed. Halving folds the spectrum before a half-size
+// inverse; doubling repeats the half-size spectrum of the input. The
+// spectra stay in the bit-reversed order that cfft works in, where the
+// bins k and k+n/2 that folding adds, and that repeating duplicates, are
+// neighbours.
 type fftStage struct {
-	decim    bool
-	F, P, V  int  // FFT size, filter half-length, valid outputs per block (full rate)
-	big      *fft // real FFTs of size F
-	small    *fft // real FFTs of size F/2
-	kr, ki   []float64
-	block    []float64 // F (decim) or F/2 (interp) input samples
-	sr, si   []float64 // spectra, F/2+1
-	hr, hi   []float64 // spectra, F/4+1
-	res      []float64 // F
-	s        int64     // input index of the next block
+	rate     fftRate
+	F, P, V  int       // FFT size, filter half-length, valid outputs per block (full rate)
+	big      *cfft     // complex FFTs of size F
+	small    *cfft     // complex FFTs of size F/2
+	kr, ki   []float64 // the filter's spectrum / F, bit-reversed, F long
+	re, im   []float64 // work space, F long
+	s        int64     // input index of the next pair of blocks
 	j        int64     // next output
 	end      int64     // outputs end, when known
 	ended    bool      // end is known
 	inputLen int       // input samples per block: F or F/2
+	hop      int       // input samples from one block to the next
+	count    int       // outputs per block
 }
 
 // newFFTStage builds a fast-convolution stage from the symmetric filter h
 // (odd length, at the higher of the two rates) with FFT size F.
-func newFFTStage(decim bool, h []float64, F int) *fftStage {
+func newFFTStage(rate fftRate, h []float64, F int) *fftStage {
 	P := len(h) / 2
 	s := &fftStage{
-		decim: decim, F: F, P: P, V: F - 2*P,
-		big: newFFT(F / 2), small: newFFT(F / 4),
-		kr: make([]float64, F/2+1), ki: make([]float64, F/2+1),
-		sr: make([]float64, F/2+1), si: make([]float64, F/2+1),
-		hr: make([]float64, F/4+1), hi: make([]float64, F/4+1),
-		res: make([]float64, F),
+		rate: rate, F: F, P: P, V: F - 2*P,
+		big: newCFFT(F), small: newCFFT(F / 2),
+		kr: make([]float64, F), ki: make([]float64, F),
+		inputLen: F, hop: F - 2*P, count: F - 2*P,
 	}
-	s.inputLen = F
-	if !decim {
-		s.inputLen = F / 2
+	switch rate {
+	case fftHalve:
+		s.count = s.V / 2
+	case fftDouble:
+		s.inputLen, s.hop = F/2, s.V/2
 	}
-	s.block = make([]float64, s.inputLen)
+	s.re, s.im = make([]float64, F), make([]float64, F)
 	// Kernel K[(F-i) mod F] = h[i], so that the circular convolution at u
 	// is Σ h[i]·block[u+i]: the filtered sample centred on block[u+P].
-	k := make([]float64, F)
 	for i, v := range h {
-		k[(F-i)%F] = v / float64(F)
+		s.kr[(F-i)%F] = v / float64(F)
 	}
-	s.big.forwardReal(k, s.kr, s.ki)
+	s.big.forward(s.kr, s.ki)
 	return s
 }
 
 func (s *fftStage) start(j0 int64) {
 	s.j = j0
 	s.ended = false
-	if s.decim {
+	switch s.rate {
+	case fftHalve:
 		// Block at s yields full-rate samples s+P+u, outputs (s+P)/2+v.
 		s.s = 2*j0 - int64(s.P)
-	} else {
+	case fftDouble:
 		// Block at s yields outputs 2s+P+u.
 		s.s = floorDiv(j0-int64(s.P), 2)
+	default:
+		// Block at s yields outputs s+P+u.
+		s.s = j0 - int64(s.P)
 	}
 }
 
@@ -213,10 +237,13 @@ func (s *fftStage) inEnd(end int64) int64 {
 	if end <= s.j {
 		return s.s
 	}
-	if s.decim {
+	switch s.rate {
+	case fftHalve:
 		return 2*(end-1) + int64(s.P) + 1
+	case fftDouble:
+		return floorDiv(end-1+int64(s.P), 2) + 1
 	}
-	return floorDiv(end-1+int64(s.P), 2) + 1
+	return end + int64(s.P)
 }
 
 func (s *fftStage) run(in, out *signal) bool {
@@ -224,45 +251,46 @@ func (s *fftStage) run(in, out *signal) bool {
 		out.final = true
 		return false
 	}
-	if !in.final && in.end() < s.s+int64(s.inputLen) {
+	// Two blocks: at s and at s+hop.
+	if !in.final && in.end() < s.s+int64(s.hop+s.inputLen) {
 		return false
 	}
-	// Outputs of this block: decim: (s+P)/2 + v, v < V/2; interp: 2s+P+v.
+	// Outputs of the first block: halve: (s+P)/2 + v, v < V/2; double:
+	// 2s+P+v; keep: s+P+v. The second block's follow them.
 	var first int64
-	var count int
-	if s.decim {
-		first, count = (s.s+int64(s.P))/2, s.V/2
-	} else {
-		first, count = 2*s.s+int64(s.P), s.V
+	switch s.rate {
+	case fftHalve:
+		first = (s.s + int64(s.P)) / 2
+	case fftDouble:
+		first = 2*s.s + int64(s.P)
+	default:
+		first = s.s + int64(s.P)
 	}
 	skip := int(s.j - first)
-	n := count - skip
+	n := 2*s.count - skip
 	if s.ended {
 		n = int(min(int64(n), s.end-s.j))
 	}
 	out.grow(max(n, 0))
 	for c := range in.ch {
-		// Copy the block, zeros beyond the input's end.
 		lo := int(s.s - in.start) // never negative: in starts at firstIn
-		avail := min(max(in.n-lo, 0), s.inputLen)
-		if avail > 0 {
-			copy(s.block, in.ch[c][in.off+lo:in.off+lo+avail])
-		}
-		clear(s.block[max(avail, 0):])
-		res := s.filter()
+		s.load(s.re, in.ch[c][in.off:in.off+in.n], lo)
+		s.load(s.im, in.ch[c][in.off:in.off+in.n], lo+s.hop)
+		s.filter()
 		if n > 0 {
-			copy(out.ch[c][out.off+out.n:out.off+out.n+n], res[skip:skip+n])
+			dst := out.ch[c][out.off+out.n : out.off+out.n+n]
+			a := max(s.count-skip, 0)
+			if a > 0 {
+				copy(dst, s.re[skip:s.count])
+			}
+			copy(dst[min(a, n):], s.im[max(skip-s.count, 0):s.count])
 		}
 	}
 	if n > 0 {
 		out.n += n
 		s.j += int64(n)
 	}
-	if s.decim {
-		s.s += int64(s.V)
-	} else {
-		s.s += int64(s.V / 2)
-	}
+	s.s += 2 * int64(s.hop)
 	in.discard(s.s)
 	if s.ended && s.j >= s.end {
 		out.final = true
@@ -270,39 +298,53 @@ func (s *fftStage) run(in, out *signal) bool {
 	return true
 }
 
-// filter runs one block through the filter and returns its valid outputs
-// (at the output rate).
-func (s *fftStage) filter() []float64 {
-	F := s.F
-	if s.decim {
-		s.big.forwardReal(s.block, s.sr, s.si)
-		mulSpectrum(s.sr, s.si, s.kr, s.ki)
-		// Keeping every other sample folds the spectrum: D[k] = C[k] +
-		// C[k+F/2] = C[k] + conj(C[F/2-k]).
-		h := F / 2
-		for k := 0; k <= F/4; k++ {
-			s.hr[k] = s.sr[k] + s.sr[h-k]
-			s.hi[k] = s.si[k] - s.si[h-k]
-		}
-		s.small.inverseReal(s.hr, s.hi, s.res[:h])
-		return s.res[:s.V/2]
+// load copies the block of x starting at lo into dst, with zeros beyond
+// the end of x.
+func (s *fftStage) load(dst, x []float64, lo int) {
+	dst = dst[:s.inputLen]
+	avail := min(max(len(x)-lo, 0), s.inputLen)
+	if avail > 0 {
+		copy(dst, x[lo:lo+avail])
 	}
-	// Zero-stuffing repeats the spectrum: U[k] = X[k mod F/2].
-	s.small.forwardReal(s.block, s.hr, s.hi)
-	q := F / 4
-	for k := 0; k <= q; k++ {
-		s.sr[k], s.si[k] = s.hr[k], s.hi[k]
-	}
-	for k := q + 1; k <= F/2; k++ {
-		s.sr[k], s.si[k] = s.hr[F/2-k], -s.hi[F/2-k]
-	}
-	mulSpectrum(s.sr, s.si, s.kr, s.ki)
-	s.big.inverseReal(s.sr, s.si, s.res)
-	return s.res[:s.V]
+	clear(dst[avail:])
 }
 
-// mulSpectrum multiplies the spectrum a by b in place.
-func mulSpectrum(ar, ai, br, bi []float64) {
+// filter runs the two blocks in re and im through the filter: the first
+// block's outputs come out in re[:count], the second's in im[:count].
+func (s *fftStage) filter() {
+	F := s.F
+	re, im := s.re[:F], s.im[:F]
+	switch s.rate {
+	case fftHalve:
+		s.big.forward(re, im)
+		mulSpectrum(re, im, s.kr, s.ki)
+		// Keeping every other sample folds the spectrum: D[k] = C[k] +
+		// C[k+F/2], neighbours in bit-reversed order.
+		for m := 0; m < F/2; m++ {
+			re[m] = re[2*m] + re[2*m+1]
+			im[m] = im[2*m] + im[2*m+1]
+		}
+		s.small.inverse(re[:F/2], im[:F/2])
+	case fftDouble:
+		// Zero-stuffing repeats the spectrum: U[k] = U[k+F/2] = X[k],
+		// neighbours in bit-reversed order.
+		s.small.forward(re[:F/2], im[:F/2])
+		for m := F/2 - 1; m >= 0; m-- {
+			re[2*m], re[2*m+1] = re[m], re[m]
+			im[2*m], im[2*m+1] = im[m], im[m]
+		}
+		mulSpectrum(re, im, s.kr, s.ki)
+		s.big.inverse(re, im)
+	default:
+		s.big.forward(re, im)
+		mulSpectrum(re, im, s.kr, s.ki)
+		s.big.inverse(re, im)
+	}
+}
+
+// mulSpectrumGo multiplies the spectrum a by b in place. It is mulSpectrum
+// where there is no assembly.
+func mulSpectrumGo(ar, ai, br, bi []float64) {
 	br = br[:len(ar)]
 	bi = bi[:len(ar)]
 	ai = ai[:len(ar)]

@@ -8,11 +8,13 @@ import (
 )
 
 // bargeInHandler returns a Handler that plays a fresh instance of g and,
-// at every key the caller presses, interrupts what the caller has not
-// heard yet (Session.Interrupt): the pipeline plays on from where it had
-// got to, after a fresh "sending". Only the sample formats can do this
-// (newIVR refuses wav and mp3).
-func bargeInHandler(g *pipeline.Graph) Handler {
+// at every key the caller presses (and with voice, whenever the caller
+// starts talking), interrupts what the caller has not heard yet
+// (Session.Interrupt): the pipeline plays on from where it had got to,
+// after a fresh "sending". Once the pipeline has ended, it waits for its
+// audio to play out, which a key or speech can still cut short. Only the
+// sample formats can do this (newIVR refuses wav and mp3).
+func bargeInHandler(g *pipeline.Graph, voice bool) Handler {
 	return func(ctx context.Context, s *Session) error {
 		src, _, err := g.Open(s.Observe(ctx))
 		if err != nil {
@@ -28,6 +30,11 @@ func bargeInHandler(g *pipeline.Graph) Handler {
 				case d := <-s.Digits():
 					s.Logger().Info("barge-in", "digit", d.String())
 					s.Interrupt()
+				case sp := <-s.Speech():
+					if voice && sp.Talking {
+						s.Logger().Info("barge-in", "speech_at", sp.At, "level_dbfs", sp.Level)
+						s.Interrupt()
+					}
 				case <-stop:
 					return
 				case <-s.Done():
@@ -38,6 +45,11 @@ func bargeInHandler(g *pipeline.Graph) Handler {
 		defer func() { close(stop); <-watched }()
 		for {
 			err := s.Play(ctx, src)
+			if err == nil {
+				// The audio queued at the API can still be cut
+				// while it plays out.
+				return s.Drain(ctx)
+			}
 			if !errors.Is(err, ErrInterrupted) {
 				return err
 			}

@@ -3,10 +3,12 @@ package elks
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"net"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"testing"
@@ -151,6 +153,56 @@ func BenchmarkCallMemory(b *testing.B) {
 		b.ReportMetric(float64(runtime.NumGoroutine()-g0)/calls, "goroutines/call")
 		for _, s := range sessions {
 			s.Close()
+		}
+	}
+}
+
+// The per-call cost of playing a pipeline, per second of audio: a looped
+// MP3 rendered by the call itself (private) or replayed from a shared
+// rendering made before the timer starts (shared).
+func BenchmarkPlayGraphSecond(b *testing.B) {
+	mp3, err := filepath.Abs(filepath.Join("..", "..", "sources", "testdata", "mp3", "sine44m.mp3"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	const loops = 20 // 11 s of audio
+	chain := fmt.Sprintf("file %q | loop %d", mp3, loops)
+	seconds := float64(loops) * 0.548571
+	for _, f := range []Format{ULaw, PCM16000} {
+		for _, shared := range []bool{false, true} {
+			mode := "private"
+			if shared {
+				mode = "shared"
+			}
+			b.Run(string(f)+"/"+mode, func(b *testing.B) {
+				cfg := Config{Format: f, Logger: slog.New(slog.DiscardHandler)}
+				if shared {
+					cfg.RenderCache = NewRenderCache(64 << 20)
+				}
+				s, err := StartSession(context.Background(), newBenchTransport(), cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				g := sessGraph(b, chain)
+				if err := s.PlayGraph(context.Background(), g); err != nil { // warm: the rendering, the buffers
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					if err := s.PlayGraph(context.Background(), g); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/seconds/1e6, "ms/call-s")
+				if shared {
+					if st := cfg.RenderCache.Stats(); st.SharedPlays < int64(b.N) {
+						b.Fatalf("%d shared plays for %d plays", st.SharedPlays, b.N)
+					}
+				}
+			})
 		}
 	}
 }

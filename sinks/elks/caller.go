@@ -45,6 +45,12 @@ type (
 func openCaller(ctx context.Context) (pipeline.Source, error) {
 	if s, ok := ctx.Value(sessionKey{}).(*Session); ok {
 		src := s.Caller()
+		if c, ok := src.(*callerSource); ok {
+			s.mu.Lock()
+			c.echo = true // played back: the cushion's latency is kept low (cushion.go)
+			s.echoing++
+			s.mu.Unlock()
+		}
 		context.AfterFunc(ctx, func() { src.Close() })
 		return src, nil
 	}
@@ -112,6 +118,7 @@ type callerSource struct {
 	r, n    int  // read position and samples held
 	ended   bool // the call's audio is over: Read returns io.EOF once empty
 	closed  bool
+	echo    bool // opened by the caller element: counted in Session.echoing
 	err     error
 	dropped int // samples dropped since the last count
 }
@@ -168,6 +175,9 @@ func (c *callerSource) Close() error {
 		s.mu.Lock()
 		// A new slice: the decoder may be going over the old one.
 		s.callers = slices.DeleteFunc(slices.Clone(s.callers), func(x *callerSource) bool { return x == c })
+		if c.echo {
+			s.echoing--
+		}
 		s.mu.Unlock()
 	}
 	return nil

@@ -72,6 +72,16 @@ type Config struct {
 	// (46elks sends no message for them): the session asks for the audio
 	// at hello, logs each digit and hands it to Session.Digits.
 	DTMF bool
+	// Cushion is the silence that live audio sent into the API's empty
+	// buffer starts with, while a Caller source is open (an echo, an
+	// exec program): later pieces may arrive that much late with no gap,
+	// and the echo is that much later. Default DefaultCushion; negative:
+	// none. See docs/operations.md, "The caller's audio".
+	Cushion time.Duration
+	// Speech detects when the caller starts and stops talking, by the
+	// energy of the caller's audio (see Session.Speech): the session asks
+	// for the audio at hello and hands each change to Session.Speech.
+	Speech bool
 	// Ping is how often the session pings the API, so that a call with
 	// nothing to send survives the proxies that cut idle connections; a
 	// pong must come back within the same period, or the call is dropped
@@ -89,12 +99,27 @@ type Config struct {
 	// (Session.Caller); default: Format when the API can send it and a
 	// decoder exists, otherwise pcm_16000.
 	ListenFormat Format
+	// RecordMode says what the recording holds: RecordCaller (the
+	// default) the caller's audio, mono; RecordBoth a stereo file with
+	// the caller on the left and what the caller heard on the right, on
+	// the call's clock: each piece of audio sent is placed where the
+	// sync replies show it played (it plays on arrival into an empty
+	// buffer, after the audio queued before it otherwise), cut where an
+	// interrupt discarded it, with silence where nothing played. The
+	// heard side is the audio as sent, before the codec. Not for wav and
+	// mp3, which pass files through undecoded.
+	RecordMode RecordMode
 	// Metrics, when set, counts the session's audio, sync round trips,
 	// stalls, underruns and protocol errors (a Server sets its own).
 	Metrics *Metrics
 	// Logger receives the session's logs, each with the callid, from and
 	// to of the call; default slog.Default().
 	Logger *slog.Logger
+	// RenderCache, when set, lets PlayGraph share one rendering of a
+	// deterministic pipeline among the calls that play it in the same
+	// format (see RenderCache and docs/sharing.md); nil: every call
+	// renders its own. The elks sink sets DefaultRenderCache.
+	RenderCache *RenderCache
 }
 
 // withDefaults fills the zero fields and checks the others.
@@ -121,6 +146,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.ByeTimeout, DefaultByeTimeout)
 	def(&c.RecordMax, DefaultRecordMax)
 	def(&c.Ping, DefaultPing)
+	def(&c.Cushion, DefaultCushion)
 	switch {
 	case c.Chunk < time.Millisecond || c.Chunk > 2*time.Second:
 		return c, fmt.Errorf("chunk %v out of range 1ms..2s", c.Chunk)
@@ -130,6 +156,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("negative duration in the session configuration")
 	case c.Checkpoint < time.Millisecond:
 		return c, fmt.Errorf("checkpoint %v is shorter than 1ms", c.Checkpoint)
+	case c.Cushion > time.Second:
+		return c, fmt.Errorf("cushion %v is longer than 1s", c.Cushion)
 	case c.RecordMax < 0 || c.RecordMax > maxRecordMax:
 		return c, fmt.Errorf("record-max %v out of range 0..%v (a WAV file holds at most 4 GiB)", c.RecordMax, maxRecordMax)
 	}
@@ -142,6 +170,9 @@ func (c Config) withDefaults() (Config, error) {
 		return c, err
 	} else if !i.Listen {
 		return c, fmt.Errorf("the API cannot send caller audio in format %s", c.ListenFormat)
+	}
+	if err := checkRecordMode(c.RecordMode, info, c.Record); err != nil {
+		return c, err
 	}
 	if c.Record != "" {
 		if err := checkRecordTemplate(c.Record); err != nil {

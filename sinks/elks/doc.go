@@ -31,6 +31,17 @@
 // API, for tests without a phone, is the command `elkspipe simulate` and
 // the package [github.com/elkspipe/elkspipe/sinks/elks/elkstest].
 //
+// # Shared renderings
+//
+// With Config.RenderCache set (the elks sink sets [DefaultRenderCache]),
+// calls whose PlayGraph plays the same deterministic pipeline
+// ([pipeline.Graph.ShareKey]) in the same format share one rendering of it:
+// decoded, converted, encoded and turned into the JSON of each audio
+// message once, then replayed by every call from its own start through
+// its own sync window, byte for byte what a private rendering sends. A
+// file changed on the disk gives new calls a fresh rendering. See
+// [RenderCache] and docs/sharing.md.
+//
 // # The protocol
 //
 // Every message is one JSON object in a WebSocket text message, its type
@@ -131,5 +142,16 @@
 // and an existing file is never overwritten. The recording is written by
 // a goroutine of its own, so a slow disk never delays the call's sync
 // replies; a disk that falls about five seconds behind loses audio, which
-// Stats.RecordDropped counts.
+// Stats.RecordDropped counts. With Config.RecordMode RecordBoth the file is
+// stereo: the caller on the left, what the caller heard on the right,
+// placed on the call's clock by the sync replies.
+//
+// # Hearing the caller
+//
+// Session.Caller is the caller's audio as a source (the caller element in
+// pipe syntax); Config.DTMF and Session.Digits give the keys pressed;
+// Config.Speech and Session.Speech say when the caller starts and stops
+// talking (barge-in=voice interrupts on it). While a Caller source is
+// open, live audio sent into the API's empty buffer starts with
+// Config.Cushion of silence, so that late caller messages leave no gap.
 package elks

@@ -71,3 +71,12 @@ func (d *g722Decoder) Decode(dst []float32, data []byte) ([]float32, error) {
 }
 
 func (d *g722Decoder) Reset() { d.dec.Reset() }
+
+// copyState makes e go on from where from, a G.722 encoder, is.
+func (e *g722Encoder) copyState(from Encoder) bool {
+	f, ok := from.(*g722Encoder)
+	if ok {
+		*e.enc = *f.enc
+	}
+	return ok
+}

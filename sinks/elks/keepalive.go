@@ -57,9 +57,10 @@ func (s *Session) pingLoop(p Pinger) {
 			return
 		default:
 		}
-		if !timedOut {
+		if !timedOut || s.ending() {
 			// The connection failed: the reader sees it too, and tells
-			// how the call ended.
+			// how the call ended. Or the application has said bye: a
+			// peer busy ending the call is not a lost one.
 			return
 		}
 		s.metrics.m.protocolError(protoNoPong)

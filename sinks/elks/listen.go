@@ -65,10 +65,16 @@ func (s *Session) startListeningLocked(rec *callRecorder) error {
 			return err
 		}
 	}
+	var speech *speechDetector
+	if s.cfg.Speech {
+		if speech, err = newSpeechDetector(s.listenInfo().Rate); err != nil {
+			return err
+		}
+	}
 	lf := &listenFeed{q: make(chan listenMsg, listenQueue), done: make(chan struct{})}
 	s.listening = lf
 	s.enqueueLocked(outMsg{b: s.listeningMsg})
-	go s.listenLoop(lf, dec, rec, digits)
+	go s.listenLoop(lf, dec, rec, digits, speech)
 	return nil
 }
 
@@ -123,10 +129,10 @@ func (s *Session) stopListening(lf *listenFeed) {
 
 // listenLoop is the decoder: it decodes the caller audio queued on lf
 // until the queue is closed and hands the samples to the DTMF detector
-// (when digits is set), the recording (when rec is set) and the open
+// (when digits is set), the speech detector (when speech is set), the recording (when rec is set) and the open
 // Caller sources; then it ends the sources and waits for the recording
 // to be complete.
-func (s *Session) listenLoop(lf *listenFeed, dec Decoder, rec *callRecorder, digits *digitDetector) {
+func (s *Session) listenLoop(lf *listenFeed, dec Decoder, rec *callRecorder, digits *digitDetector, speech *speechDetector) {
 	defer close(lf.done)
 	defer s.endCallerSources()
 	var w *recordWriter
@@ -151,11 +157,14 @@ func (s *Session) listenLoop(lf *listenFeed, dec Decoder, rec *callRecorder, dig
 		if digits != nil {
 			s.detectDigits(digits, pcm)
 		}
+		if speech != nil {
+			s.detectSpeech(speech, pcm)
+		}
 		taps := s.feedCallerSources(pcm)
 		full := true
 		if w != nil {
 			full = w.record(pcm, m.at)
 		}
-		lf.idle.Store(full && taps == 0 && digits == nil)
+		lf.idle.Store(full && taps == 0 && digits == nil && speech == nil)
 	}
 }

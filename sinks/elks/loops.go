@@ -3,6 +3,7 @@ package elks
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -51,6 +52,10 @@ func (s *Session) readLoop() {
 			s.onReply()
 			continue
 		}
+		if data, ok := fastAudioData(b); ok { // the common audio, likewise
+			s.onAudio(data)
+			continue
+		}
 		m, err := Unmarshal(b)
 		if err != nil {
 			s.malformed(&lim, err)
@@ -74,11 +79,11 @@ func (s *Session) readLoop() {
 			if s.cfg.Record != "" {
 				s.startRecording(m)
 			}
-			if s.cfg.DTMF {
+			if s.cfg.DTMF || s.cfg.Speech {
 				s.mu.Lock()
 				if s.listening == nil {
 					if err := s.startListeningLocked(nil); err != nil {
-						s.Logger().Error("cannot listen for digits", "err", err)
+						s.Logger().Error("cannot listen to the caller", "err", err)
 					}
 				}
 				s.mu.Unlock()
@@ -87,13 +92,7 @@ func (s *Session) readLoop() {
 		case Sync:
 			s.onReply()
 		case Audio:
-			s.mu.Lock()
-			s.stats.AudioReceived += int64(len(m.Data))
-			lf := s.listening
-			s.mu.Unlock()
-			if lf != nil {
-				s.listen(lf, m.Data)
-			}
+			s.onAudio(m.Data)
 		case Bye:
 			s.mu.Lock()
 			by := ByAPI
@@ -109,6 +108,44 @@ func (s *Session) readLoop() {
 			s.unexpected(&lim, fmt.Sprintf("a %q message, which only applications send", m.Type()))
 		}
 	}
+}
+
+// onAudio takes a message of caller audio; data is its own.
+func (s *Session) onAudio(data []byte) {
+	s.mu.Lock()
+	s.stats.AudioReceived += int64(len(data))
+	lf := s.listening
+	s.mu.Unlock()
+	if lf != nil {
+		s.listen(lf, data)
+	}
+}
+
+// The form of an audio message that 46elks and AppendAudio write.
+const (
+	audioPrefix = `{"t":"audio","data":"`
+	audioSuffix = `"}`
+)
+
+// fastAudioData decodes an audio message of the form 46elks writes,
+// {"t":"audio","data":"..."}, without the JSON decoder, into a new
+// slice. Anything else (other spacing or fields, escapes, bad base64) is
+// left to Unmarshal (ok false), which decodes the same messages alike.
+func fastAudioData(b []byte) (data []byte, ok bool) {
+	if !bytes.HasPrefix(b, []byte(audioPrefix)) || !bytes.HasSuffix(b, []byte(audioSuffix)) ||
+		len(b) < len(audioPrefix)+len(audioSuffix) {
+		return nil, false
+	}
+	enc := b[len(audioPrefix) : len(b)-len(audioSuffix)]
+	if bytes.IndexByte(enc, '\\') >= 0 || bytes.IndexByte(enc, '"') >= 0 {
+		return nil, false
+	}
+	data = make([]byte, base64.StdEncoding.DecodedLen(len(enc)))
+	n, err := base64.StdEncoding.Decode(data, enc)
+	if err != nil {
+		return nil, false
+	}
+	return data[:n], true
 }
 
 func (s *Session) malformed(lim *logLimiter, err error) {
@@ -161,6 +198,9 @@ func (s *Session) onReply() {
 		s.stats.StaleReplies++
 	case ackMatched:
 		s.stats.SyncReplies++
+		if s.heard != nil {
+			s.heard.anchor(s.win.acked.dur)
+		}
 		s.metrics.syncReply(time.Since(sentAt))
 	case ackUnexpected:
 		s.stats.UnexpectedReplies++

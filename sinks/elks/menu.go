@@ -38,9 +38,10 @@ const menuHangup = "hangup"
 
 // ivrParams are the elks element's parameters of barge-in and menus.
 func ivrParams() []pipeline.Param {
-	ps := []pipeline.Param{{Name: "barge-in", Type: pipeline.TypeEnum, Choices: []string{"dtmf", "off"},
+	ps := []pipeline.Param{{Name: "barge-in", Type: pipeline.TypeEnum, Choices: []string{"dtmf", "voice", "off"},
 		Doc: "dtmf: a key the caller presses interrupts what the caller has not heard yet, and the pipeline plays on " +
-			"from where it had got to (turns dtmf= on); default: dtmf with on-KEY menus, off otherwise"}}
+			"from where it had got to (turns dtmf= on); voice: so does the caller's speech (energy above the line's noise, " +
+			"100 ms, see docs/ivr.md; not with on-KEY menus); default: dtmf with on-KEY menus, off otherwise"}}
 	for i, k := range menuKeys {
 		doc := fmt.Sprintf("menu: key %c, like on-0", k.key)
 		if i == 0 {
@@ -59,6 +60,7 @@ func ivrParams() []pipeline.Param {
 // ivr is the barge-in and menu of an elks sink.
 type ivr struct {
 	bargeIn bool
+	voice   bool                 // speech barges in too (barge-in=voice)
 	options map[byte]*menuOption // nil: no menu
 }
 
@@ -95,15 +97,20 @@ func newIVR(a pipeline.Args, f Format) (*ivr, error) {
 	}
 	switch {
 	case a.Has("barge-in"):
-		v.bargeIn = a.String("barge-in") == "dtmf"
+		v.bargeIn = a.String("barge-in") != "off"
+		v.voice = a.String("barge-in") == "voice"
 	case v.options != nil:
 		v.bargeIn = true
 	}
 	if !v.bargeIn && v.options == nil {
 		return nil, nil
 	}
+	if v.voice && v.options != nil {
+		return nil, errors.New("barge-in=voice interrupts and plays on, and a menu (on-KEY) waits for keys: " +
+			"use barge-in=dtmf with a menu, or barge-in=voice without one")
+	}
 	if info, err := f.Info(); err == nil && info.File && v.options == nil {
-		return nil, fmt.Errorf("barge-in=dtmf plays on after the interrupt, which format=%s cannot: it passes whole files "+
+		return nil, fmt.Errorf("barge-in plays on after the interrupt, which format=%s cannot: it passes whole files "+
 			"through (use a sample format such as ulaw or pcm_16000)", f)
 	}
 	return v, nil
@@ -166,7 +173,7 @@ func (k *Sink) ivrHandler(ctx context.Context, g *pipeline.Graph) (Handler, erro
 // barge-in. keepOpen is the server's KeepOpen.
 func (v *ivr) handler(g *pipeline.Graph, keepOpen bool) Handler {
 	if v.options == nil {
-		return bargeInHandler(g)
+		return bargeInHandler(g, v.voice)
 	}
 	return func(ctx context.Context, s *Session) error { return v.serveMenu(ctx, s, g, keepOpen) }
 }

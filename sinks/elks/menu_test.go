@@ -21,6 +21,17 @@ import (
 // what the caller heard (16 kHz, from the call's start) and the log.
 func ivrCall(t *testing.T, text string, presses []elkstest.Press, dur time.Duration) (*elkstest.Report, []float32, string) {
 	t.Helper()
+	return ivrCallOpt(t, text, elkstest.Options{DTMF: presses, Duration: dur})
+}
+
+// wrapApp, when set, wraps the application's end of the calls of
+// ivrCallOpt.
+var wrapApp func(elks.Transport) elks.Transport
+
+// ivrCallOpt is ivrCall with the simulator's options (its recording of
+// what the caller heard is set here).
+func ivrCallOpt(t *testing.T, text string, opt elkstest.Options) (*elkstest.Report, []float32, string) {
+	t.Helper()
 	spec, err := pipeline.Parse(text)
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +48,8 @@ func ivrCall(t *testing.T, text string, presses []elkstest.Press, dur time.Durat
 	app, api := elks.Pipe()
 	done := make(chan *elkstest.Report, 1)
 	go func() {
-		r, err := elkstest.Run(t.Context(), api, elkstest.Options{DTMF: presses, Duration: dur, Record: heard, RecordRate: 16000})
+		opt.Record, opt.RecordRate = heard, 16000
+		r, err := elkstest.Run(t.Context(), api, opt)
 		if err != nil {
 			t.Error(err)
 		}
@@ -45,6 +57,9 @@ func ivrCall(t *testing.T, text string, presses []elkstest.Press, dur time.Durat
 	}()
 	logger, logs := elks.TestLogger()
 	cfg.Logger = logger
+	if wrapApp != nil {
+		app = wrapApp(app)
+	}
 	s, err := elks.StartSession(t.Context(), app, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +181,7 @@ func TestMenuErrors(t *testing.T) {
 		`tone 440 | elks on-1="tnoe 880"`:                       "on-1",
 		`tone 440 | elks on-1="tone 880 | wav x.wav"`:           "on-1",
 		`file x.mp3 | elks mp3 barge-in=dtmf`:                   "format=mp3 cannot",
-		`tone 440 | elks barge-in=voice`:                        "barge-in",
+		`tone 440 | elks barge-in=voice on-1=hangup`:            "barge-in=voice",
 		`tone 440 | loop | elks on-hash="file ` + missing + `"`: "on-hash",
 	} {
 		spec, err := pipeline.Parse(text)

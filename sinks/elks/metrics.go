@@ -30,14 +30,18 @@ type Metrics struct {
 	stalls         prometheus.Counter
 	underruns      prometheus.Counter
 	protocolErrors *prometheus.CounterVec // kind
+	renderPlays    *prometheus.CounterVec // mode
+	overloaded     prometheus.Gauge
+	schedLag       prometheus.Gauge
 }
 
 // The results of elkspipe_calls_total.
 const (
-	resultAccepted = "accepted"
-	resultToken    = "token"    // refused: missing or wrong token
-	resultFull     = "full"     // refused: at max-calls, or too many waiting for their hello
-	resultDraining = "draining" // refused: shutting down
+	resultAccepted   = "accepted"
+	resultToken      = "token"      // refused: missing or wrong token
+	resultFull       = "full"       // refused: at max-calls, or too many waiting for their hello
+	resultDraining   = "draining"   // refused: shutting down
+	resultOverloaded = "overloaded" // refused: the scheduling lag reached Server.OverloadLag
 )
 
 // The kinds of elkspipe_protocol_errors_total.
@@ -58,7 +62,7 @@ func NewMetrics() *Metrics {
 		active: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "elkspipe_calls_active", Help: "Calls being served: from their hello to their end."}),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "elkspipe_calls_total", Help: "Call requests by result: accepted, or refused for a token, a full server (max-calls) or draining."},
+			Name: "elkspipe_calls_total", Help: "Call requests by result: accepted, or refused for a token, a full server (max-calls), draining or overloaded (overload-lag)."},
 			[]string{"result"}),
 		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "elkspipe_calls_ended_total", Help: "Calls ended, by who ended them (api, app, dropped, closed) and the API's reason."},
@@ -79,17 +83,28 @@ func NewMetrics() *Metrics {
 		protocolErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "elkspipe_protocol_errors_total", Help: "Protocol errors by kind: malformed, unexpected, no_hello, no_pong."},
 			[]string{"kind"}),
+		overloaded: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "elkspipe_overloaded", Help: "1 while the server refuses new calls because its scheduling lag reached overload-lag, else 0."}),
+		schedLag: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "elkspipe_scheduling_lag_seconds", Help: "The server's last measured scheduling lag: the 99th percentile of how long its goroutines waited for a CPU over the last 100 ms."}),
 	}
+	m.renderPlays = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "elkspipe_render_plays_total", Help: "Pipelines played into calls (PlayGraph), by mode: shared (a rendering replayed by many calls) or private (rendered by the call alone)."},
+		[]string{"mode"})
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "elkspipe_build_info", Help: "Always 1; the labels say which elkspipe and Go built the program."},
 		[]string{"version", "goversion"})
 	buildInfo.WithLabelValues(moduleVersion(), runtime.Version()).Set(1)
 	reg.MustRegister(m.active, m.calls, m.ended, m.duration, m.audioSent, m.syncLatency,
-		m.stalls, m.underruns, m.protocolErrors, buildInfo,
+		m.stalls, m.underruns, m.protocolErrors, m.overloaded, m.schedLag, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(mp3CacheCollectors()...)
+	reg.MustRegister(m.renderPlays)
+	reg.MustRegister(renderCacheCollectors()...)
+	m.renderPlays.WithLabelValues("shared")
+	m.renderPlays.WithLabelValues("private")
 	// The series users alert on exist from the start, at 0.
-	for _, r := range []string{resultAccepted, resultToken, resultFull, resultDraining} {
+	for _, r := range []string{resultAccepted, resultToken, resultFull, resultDraining, resultOverloaded} {
 		m.calls.WithLabelValues(r)
 	}
 	for _, k := range []string{protoMalformed, protoUnexpected, protoNoHello, protoNoPong} {
@@ -123,6 +138,28 @@ func mp3CacheCollectors() []prometheus.Collector {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "elkspipe_mp3_cache_evictions_total",
 			Help: "Decodings removed from the cache to make room for others."},
 			stat(func(s sources.MP3CacheStats) float64 { return float64(s.Evictions) })),
+	}
+}
+
+// renderCacheCollectors read DefaultRenderCache, the shared renderings
+// of the process.
+func renderCacheCollectors() []prometheus.Collector {
+	stat := func(f func(RenderCacheStats) float64) func() float64 {
+		return func() float64 { return f(DefaultRenderCache.Stats()) }
+	}
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "elkspipe_renderings_active",
+			Help: "Shared renderings in memory: played by calls, or kept for the next."},
+			stat(func(s RenderCacheStats) float64 { return float64(s.Renderings) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "elkspipe_render_bytes",
+			Help: "Memory the shared renderings take."},
+			stat(func(s RenderCacheStats) float64 { return float64(s.Bytes) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "elkspipe_render_limit_bytes",
+			Help: "The most memory the shared renderings that take new calls may take (-render-cache)."},
+			stat(func(s RenderCacheStats) float64 { return float64(s.Limit) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "elkspipe_render_evictions_total",
+			Help: "Shared renderings nobody played freed to make room for others."},
+			stat(func(s RenderCacheStats) float64 { return float64(s.Evictions) })),
 	}
 }
 
@@ -232,5 +269,28 @@ func (sm sessionMetrics) stall() {
 func (sm sessionMetrics) underrun() {
 	if sm.m != nil {
 		sm.m.underruns.Inc()
+	}
+}
+
+func (sm sessionMetrics) renderPlay(shared bool) {
+	if sm.m != nil {
+		mode := "private"
+		if shared {
+			mode = "shared"
+		}
+		sm.m.renderPlays.WithLabelValues(mode).Inc()
+	}
+}
+
+// lagMeasured records a measurement of the scheduling lag and whether
+// the server is overloaded.
+func (m *Metrics) lagMeasured(lag time.Duration, overloaded bool) {
+	if m != nil {
+		m.schedLag.Set(lag.Seconds())
+		v := 0.0
+		if overloaded {
+			v = 1
+		}
+		m.overloaded.Set(v)
 	}
 }

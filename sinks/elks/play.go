@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/elkspipe/elkspipe/pipeline"
@@ -142,12 +141,18 @@ func (s *Session) sendPiece(ctx context.Context, gen uint64, raw []byte, d time.
 	if err != nil {
 		return err
 	}
-	b = AppendAudio(b, raw)
-	nb := int64(len(raw))
+	return s.sendMessage(ctx, gen, AppendAudio(b, raw), true, int64(len(raw)), d)
+}
+
+// sendMessage sends msg, an audio message of nb raw bytes that play for
+// d, after waiting for room in the window; a pooled msg goes back to the
+// free list once written, any other is never modified (a shared
+// rendering's). It must be called by the playing goroutine, without s.mu.
+func (s *Session) sendMessage(ctx context.Context, gen uint64, b []byte, pooled bool, nb int64, d time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	waited := false
-	err = s.waitLocked(ctx, gen, true, func() bool {
+	err := s.waitLocked(ctx, gen, true, func() bool {
 		ok, askSync := s.win.admit(d, nb)
 		if askSync {
 			s.syncLocked() // no reply is coming that could make room
@@ -159,16 +164,23 @@ func (s *Session) sendPiece(ctx context.Context, gen uint64, raw []byte, d time.
 		return ok
 	})
 	if err != nil {
-		s.free <- b[:0]
+		if pooled {
+			s.free <- b[:0]
+		}
 		return err
 	}
 	if s.needSend {
 		s.enqueueLocked(outMsg{b: s.sendingMsg})
 		s.needSend = false
 	}
-	s.enqueueLocked(outMsg{b: b, pooled: true})
+	s.enqueueLocked(outMsg{b: b, pooled: pooled})
 	s.paceLocked(d)
+	s.reckonLocked(d)
 	due := s.win.send(d, nb)
+	if s.heard != nil && len(s.heardPCM) > 0 {
+		s.heard.add(s.heardPCM, s.win.sent.dur)
+		s.heardPCM = s.heardPCM[:0]
+	}
 	st := &s.stats
 	st.AudioSent += d
 	s.metrics.sent(d)
@@ -207,29 +219,6 @@ func (s *Session) paceLocked(d time.Duration) {
 	s.playClock = s.playClock.Add(d)
 }
 
-// sendEncoded sends raw, which plays for d, split into messages that
-// stay within MaxMessageSize.
-func (s *Session) sendEncoded(ctx context.Context, gen uint64, raw []byte, d time.Duration) error {
-	d += s.carry
-	s.carry = 0
-	if len(raw) == 0 {
-		s.carry = d // the codec keeps the samples for a later frame
-		return nil
-	}
-	total := len(raw)
-	var done time.Duration
-	for off := 0; off < total; {
-		n := min(maxRawPerMessage, total-off)
-		end := time.Duration(int64(d) * int64(off+n) / int64(total))
-		if err := s.sendPiece(ctx, gen, raw[off:off+n], end-done); err != nil {
-			return err
-		}
-		done = end
-		off += n
-	}
-	return nil
-}
-
 // beginPlay claims the session for one Play and returns the interrupt
 // generation it plays in.
 func (s *Session) beginPlay(ctx context.Context) (uint64, error) {
@@ -243,6 +232,7 @@ func (s *Session) beginPlay(ctx context.Context) (uint64, error) {
 	}
 	s.playing = true
 	s.playClock = time.Time{}
+	s.heardOn, s.heardPCM = s.heard != nil, s.heardPCM[:0]
 	if s.needSend && s.enc != nil {
 		s.enc.Reset()
 	}
@@ -288,17 +278,36 @@ func (s *Session) Play(ctx context.Context, src pipeline.Source) error {
 		return err
 	}
 	defer s.endPlay()
-	rate := s.info.Rate
-	frames := max(1, int((int64(rate)*int64(s.cfg.Chunk)+int64(time.Second)/2)/int64(time.Second)))
-	if cap(s.pcm) < frames {
-		s.pcm = make([]float32, frames)
+	r := newRenderer(src, s.enc, s.info.Rate, s.cfg.Chunk, &s.boundary, s.pcm, s.raw)
+	r.carry = &s.carry
+	r.prepare = s.beforeEncode
+	defer func() { s.pcm, s.raw = r.pcm, r.raw }()
+	return s.render(ctx, r, sessionOut{s, ctx, gen})
+}
+
+// beforeEncode is what a private Play does with each chunk before it is
+// encoded: the cushion of live audio (cushion.go), the heard track of
+// record-mode=both (heard.go) and the reference of the echo guard of
+// speech detection (speech.go). It returns the samples to send: none for
+// silence the API does not need. A shared rendering has none of these
+// (playShared leaves such calls private).
+func (s *Session) beforeEncode(p []float32) []float32 {
+	if p = s.withCushion(p, s.info.Rate); len(p) == 0 {
+		return nil
 	}
-	buf := s.pcm[:frames]
-	send := func(p []float32) error {
-		s.raw = s.enc.Encode(s.raw[:0], p)
-		return s.sendEncoded(ctx, gen, s.raw, frameDur(len(p), rate))
+	if s.heardOn {
+		s.heardPCM = append(s.heardPCM, p...)
 	}
-	filled, empty := 0, 0
+	if s.echo != nil {
+		s.echo.sent(p, time.Now())
+	}
+	return p
+}
+
+// render runs r into out until the stream ends (then, if the codec ended
+// its stream, the next audio gets a fresh "sending"), r or out fail, or
+// the call ends or ctx is done.
+func (s *Session) render(ctx context.Context, r *renderer, out renderOut) error {
 	for {
 		select {
 		case <-s.done:
@@ -307,63 +316,17 @@ func (s *Session) Play(ctx context.Context, src pipeline.Source) error {
 			return s.stopErr(ctx)
 		default:
 		}
-		n, rerr := src.Read(buf[filled:])
-		if n < 0 || n > frames-filled {
-			return fmt.Errorf("source returned %d frames for a %d-frame buffer", n, frames-filled)
+		done, err := r.step(out)
+		if !done {
+			continue
 		}
-		if s.boundary.Swap(false) {
-			// The boundary lies before the frames this Read returned.
-			if filled > 0 {
-				if err := send(buf[:filled]); err != nil {
-					return err
-				}
-			}
-			s.checkpoint()
-			copy(buf, buf[filled:filled+n])
-			filled = n
-		} else {
-			filled += n
+		if err == nil && r.ended {
+			s.mu.Lock()
+			s.needSend = true
+			s.mu.Unlock()
 		}
-		if filled == frames {
-			if err := send(buf); err != nil {
-				return err
-			}
-			filled = 0
-		}
-		if rerr == io.EOF {
-			if filled > 0 {
-				if err := send(buf[:filled]); err != nil {
-					return err
-				}
-			}
-			return s.flushEncoder(ctx, gen)
-		}
-		if rerr != nil {
-			return rerr
-		}
-		if n > 0 {
-			empty = 0
-		} else if empty++; empty >= pipeline.MaxEmptyReads {
-			return fmt.Errorf("the source returned no audio and no error %d times in a row: %w", empty, io.ErrNoProgress)
-		}
-	}
-}
-
-// flushEncoder sends what the codec still holds; a codec that ends its
-// stream there gets a fresh "sending" before the next audio.
-func (s *Session) flushEncoder(ctx context.Context, gen uint64) error {
-	s.raw = s.enc.Flush(s.raw[:0])
-	if len(s.raw) == 0 {
-		s.carry = 0
-		return nil
-	}
-	if err := s.sendEncoded(ctx, gen, s.raw, 0); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	s.needSend = true
-	s.mu.Unlock()
-	return nil
 }
 
 // PlayOpener opens a source with a context from Observe (so that its
@@ -383,7 +346,9 @@ func (s *Session) PlayOpener(ctx context.Context, open pipeline.Opener) error {
 // and playlists, optionally looped, whose bytes go out untouched (see
 // PlayFile); anything else is an error naming the stage in the way. An
 // interrupt that an exec program of the chain asked for does not end it:
-// it plays on with what the program writes next.
+// it plays on with what the program writes next. With Config.RenderCache
+// set, a deterministic chain plays from a rendering shared with the other
+// calls that play it (see RenderCache): the same messages, made once.
 func (s *Session) PlayGraph(ctx context.Context, g *pipeline.Graph) error {
 	if s.info.File {
 		plan, err := passthroughPlan(g, s.cfg.Format)
@@ -392,6 +357,13 @@ func (s *Session) PlayGraph(ctx context.Context, g *pipeline.Graph) error {
 		}
 		return s.playPlan(ctx, plan)
 	}
+	if err, shared := s.playShared(ctx, g); shared {
+		return err
+	}
+	if s.cfg.RenderCache != nil {
+		s.cfg.RenderCache.private.Add(1)
+	}
+	s.metrics.renderPlay(false)
 	src, _, err := g.Open(s.Observe(ctx))
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // The endpoints a Server answers beside its calls' path, for load
@@ -11,8 +12,8 @@ import (
 //
 //   - GET /livez: 200 while the process serves (a liveness probe);
 //   - GET /readyz: 200 while the server takes calls, 503 while it drains
-//     (shutting down) or is at MaxCalls (a readiness probe: a balancer
-//     sends new calls elsewhere);
+//     (shutting down), is at MaxCalls or is overloaded (OverloadLag) (a
+//     readiness probe: a balancer sends new calls elsewhere);
 //   - GET /healthz: 200 and {"status":"ok","calls":N,...}, 503 while
 //     shutting down;
 //   - GET /metrics: the Prometheus metrics, when Server.Metrics is set
@@ -54,11 +55,13 @@ func (srv *Server) serveProbe(w http.ResponseWriter, r *http.Request, withMetric
 func (srv *Server) healthz(w http.ResponseWriter) {
 	srv.mu.Lock()
 	body := struct {
-		Status   string `json:"status"`
-		Calls    int    `json:"calls"`
-		MaxCalls int    `json:"max_calls"`
-		Total    int64  `json:"total_calls"`
-	}{"ok", srv.active, srv.MaxCalls, srv.total}
+		Status   string  `json:"status"`
+		Calls    int     `json:"calls"`
+		MaxCalls int     `json:"max_calls"`
+		Total    int64   `json:"total_calls"`
+		Over     bool    `json:"overloaded"`
+		Lag      float64 `json:"lag_seconds"`
+	}{"ok", srv.active, srv.MaxCalls, srv.total, srv.lagState.overloaded, srv.lag.Seconds()}
 	closing := srv.closing || srv.draining
 	srv.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
@@ -70,7 +73,7 @@ func (srv *Server) healthz(w http.ResponseWriter) {
 }
 
 // readyz answers 200 "ready" while the server takes calls, and 503 with
-// the reason while it drains or is full.
+// the reason while it drains, is full or is overloaded.
 func (srv *Server) readyz(w http.ResponseWriter) {
 	srv.mu.Lock()
 	why := ""
@@ -79,6 +82,10 @@ func (srv *Server) readyz(w http.ResponseWriter) {
 		why = "draining"
 	case srv.MaxCalls > 0 && srv.active >= srv.MaxCalls:
 		why = fmt.Sprintf("full (max-calls=%d)", srv.MaxCalls)
+	case srv.lagState.overloaded:
+		why = fmt.Sprintf("overloaded (scheduling lag %v, overload-lag=%v)", srv.lag.Round(time.Millisecond), srv.lagState.threshold)
+	case srv.lagState.limit > 0 && srv.active+srv.waiting >= srv.lagState.limit:
+		why = fmt.Sprintf("full (%d calls since an overload, more as the lag stays low)", srv.lagState.limit)
 	}
 	srv.mu.Unlock()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -93,16 +93,23 @@ func unwrapPath(err error) error {
 }
 
 // callRecorder writes the caller's audio, decoded, to a 16-bit mono WAV
-// file that is valid at every moment (see sinks.WAVWriter).
+// file that is valid at every moment (see sinks.WAVWriter), or with
+// stereo set, both sides to a stereo one (record_both.go).
 type callRecorder struct {
-	path string
-	rec  *callfile.Recorder
-	rate int
-	log  *slog.Logger
-	err  error // the first write error; recording stopped there
+	path   string
+	rec    *callfile.Recorder
+	rate   int
+	log    *slog.Logger
+	err    error         // the first write error; recording stopped there
+	stereo *stereoWriter // RecordBoth
 }
 
 func openRecorder(template string, h Hello, f Format, now time.Time, log *slog.Logger) (*callRecorder, error) {
+	return openRecorderChannels(template, h, f, now, log, 1)
+}
+
+// openRecorderChannels opens a recording of channels channels.
+func openRecorderChannels(template string, h Hello, f Format, now time.Time, log *slog.Logger, channels int) (*callRecorder, error) {
 	info, err := f.Info()
 	if err != nil {
 		return nil, err
@@ -117,7 +124,7 @@ func openRecorder(template string, h Hello, f Format, now time.Time, log *slog.L
 	if err != nil {
 		return nil, err
 	}
-	if err := rec.Start(info.Rate); err != nil {
+	if err := rec.StartChannels(info.Rate, channels); err != nil {
 		rec.Close()
 		return nil, err
 	}
@@ -128,29 +135,53 @@ func openRecorder(template string, h Hello, f Format, now time.Time, log *slog.L
 // listening to the caller for it. A recording that cannot be opened is
 // logged, and the call goes on unrecorded.
 func (s *Session) startRecording(h Hello) {
-	r, err := openRecorder(s.cfg.Record, h, s.cfg.ListenFormat, time.Now(), s.Logger())
+	both := s.cfg.RecordMode == RecordBoth
+	channels := 1
+	if both {
+		channels = 2
+	}
+	start := time.Now()
+	r, err := openRecorderChannels(s.cfg.Record, h, s.cfg.ListenFormat, start, s.Logger(), channels)
 	if err != nil {
 		s.Logger().Error("cannot record the call", "err", err)
 		return
 	}
 	s.mu.Lock()
+	if both {
+		s.heard = newHeardFeed(start, r.rate, s.info.Rate)
+		r.stereo = &stereoWriter{rec: r.rec, heard: s.heard, rate: r.rate, max: durFrames(s.cfg.RecordMax, r.rate)}
+	}
 	err = s.startListeningLocked(r)
+	if err != nil {
+		s.heard = nil
+	}
 	s.mu.Unlock()
 	if err != nil {
 		r.rec.Discard()
 		s.Logger().Error("cannot record the call", "err", err)
 		return
 	}
+	if both {
+		s.Logger().Info("recording the caller (left) and what the caller heard (right)", "path", r.path, "format", string(s.cfg.ListenFormat))
+		return
+	}
 	s.Logger().Info("recording the caller", "path", r.path, "format", string(s.cfg.ListenFormat))
 }
 
-// write appends decoded samples and returns the audio written. A write
-// error is logged once and stops the recording.
-func (r *callRecorder) write(pcm []float32) time.Duration {
+// write appends decoded samples that arrived at at and returns the
+// caller's audio written. A write error is logged once and stops the
+// recording.
+func (r *callRecorder) write(pcm []float32, at time.Time) time.Duration {
 	if r.err != nil {
 		return 0
 	}
-	if err := r.rec.Write(pcm); err != nil {
+	var err error
+	if r.stereo != nil {
+		err = r.stereo.caller(pcm, at)
+	} else {
+		err = r.rec.Write(pcm)
+	}
+	if err != nil {
 		r.err = err
 		r.log.Error("recording stopped", "path", r.path, "err", err)
 		return 0
@@ -158,8 +189,27 @@ func (r *callRecorder) write(pcm []float32) time.Duration {
 	return frameDur(len(pcm), r.rate)
 }
 
-// close completes the WAV header and closes the file.
+// tick lets a two-sided recording write the heard side while no caller
+// audio comes.
+func (r *callRecorder) tick(now time.Time) {
+	if r.err != nil || r.stereo == nil {
+		return
+	}
+	if err := r.stereo.tick(now); err != nil {
+		r.err = err
+		r.log.Error("recording stopped", "path", r.path, "err", err)
+	}
+}
+
+// close completes the WAV header and closes the file; a two-sided
+// recording first writes what the caller heard until now.
 func (r *callRecorder) close() {
+	if r.stereo != nil && r.err == nil {
+		if err := r.stereo.flush(time.Now(), true); err != nil {
+			r.err = err
+			r.log.Error("recording stopped", "path", r.path, "err", err)
+		}
+	}
 	if err := r.rec.Close(); err != nil && r.err == nil {
 		r.log.Error("closing the recording", "path", r.path, "err", err)
 	}

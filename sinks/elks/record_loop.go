@@ -25,7 +25,7 @@ type recordWriter struct {
 	s       *Session
 	rec     *callRecorder
 	budget  recordBudget
-	toDisk  chan []float32
+	toDisk  chan recordChunk
 	free    chan []float32
 	written chan struct{}
 	nbufs   int
@@ -40,7 +40,7 @@ func (s *Session) startRecordWriter(rec *callRecorder) *recordWriter {
 	w := &recordWriter{
 		s: s, rec: rec,
 		budget:  newRecordBudget(rec.rate, s.cfg.RecordMax),
-		toDisk:  make(chan []float32, listenQueue),
+		toDisk:  make(chan recordChunk, listenQueue),
 		free:    make(chan []float32, listenQueue+1),
 		written: make(chan struct{}),
 		limit:   durFrames(recordQueueAudio, rec.rate),
@@ -84,7 +84,7 @@ func (w *recordWriter) record(pcm []float32, at time.Time) (full bool) {
 	buf = append(buf[:0], pcm...)
 	w.queued.Add(int64(len(buf)))
 	select {
-	case w.toDisk <- buf:
+	case w.toDisk <- recordChunk{pcm: buf, at: at}:
 	default:
 		w.queued.Add(-int64(len(buf)))
 		w.free <- buf
@@ -129,17 +129,44 @@ func (s *Session) recordFull(rec *callRecorder) {
 		"path", rec.path, "record-max", s.cfg.RecordMax)
 }
 
+// recordChunk is decoded caller audio on its way to the disk, with the
+// time its message arrived.
+type recordChunk struct {
+	pcm []float32
+	at  time.Time
+}
+
 // writeRecording is the writer: it writes the samples queued on toDisk
 // until the queue is closed, returning each buffer on free and counting
-// them out of queued, and closes written when done.
-func (s *Session) writeRecording(rec *callRecorder, toDisk <-chan []float32, free chan<- []float32, written chan<- struct{}, queued *atomic.Int64) {
+// them out of queued, and closes written when done. A two-sided recording
+// also writes, every bothTick, what the caller heard while no caller audio
+// comes.
+func (s *Session) writeRecording(rec *callRecorder, toDisk <-chan recordChunk, free chan<- []float32, written chan<- struct{}, queued *atomic.Int64) {
 	defer close(written)
-	for pcm := range toDisk {
+	var tick <-chan time.Time
+	if rec.stereo != nil {
+		t := time.NewTicker(bothTick)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		var c recordChunk
+		var ok bool
+		select {
+		case c, ok = <-toDisk:
+		case now := <-tick:
+			rec.tick(now)
+			continue
+		}
+		if !ok {
+			return
+		}
+		pcm := c.pcm
 		queued.Add(-int64(len(pcm)))
 		if s.hooks.recordWrite != nil {
 			s.hooks.recordWrite()
 		}
-		d := rec.write(pcm)
+		d := rec.write(pcm, c.at)
 		free <- pcm
 		if d > 0 {
 			s.mu.Lock()

@@ -79,6 +79,11 @@ type Server struct {
 	// is refused with 401, wrong with 403 (compared in constant time),
 	// before the WebSocket upgrade.
 	Token string
+	// TokenFile, when set, is a file that holds the token (white space
+	// around it removed), read when Serve starts, which fails naming it
+	// if it cannot be read or is empty, and again by ReloadToken, so that
+	// a token can be changed without a restart. It takes Token's place.
+	TokenFile string
 	// MaxCalls limits the calls served at once (0: no limit); one more is
 	// refused with 503 before the upgrade. A connection counts as a call
 	// from its hello on: connections still waiting for theirs are bounded
@@ -126,6 +131,18 @@ type Server struct {
 	// OnListen, if set, is called with the listening address once Serve
 	// listens (useful with port 0).
 	OnListen func(addr net.Addr)
+	// OverloadLag is the scheduling lag at which the server refuses new
+	// calls, to keep the calls it has free of gaps: while the process's
+	// goroutines wait this long for a CPU (see MeasureLag), a new call
+	// is refused with 503 before the upgrade (elkspipe_calls_total
+	// result "overloaded"), and /readyz answers 503, until the lag has
+	// stayed below half of it for 1 s. Then new calls are admitted at 10
+	// a second, a rate that doubles every second the lag stays low until
+	// the limit goes, and up to 80% of the calls the overload began with,
+	// a limit that grows by a tenth every second the lag stays low while
+	// calls press against it. 0: DefaultOverloadLag; negative: never
+	// refuse for lag (the lag is still measured).
+	OverloadLag time.Duration
 
 	mu       sync.Mutex
 	inited   bool
@@ -142,6 +159,13 @@ type Server struct {
 	refusals logLimiter    // rate-limits the warnings about refused requests
 	httpErrs logLimiter    // rate-limits net/http's own error lines
 	noStart  logLimiter    // rate-limits the warnings about calls that did not start
+
+	// The token read from TokenFile, in force once tokenLoaded.
+	tokenNow        string
+	tokenLoaded     bool
+	lagState        lagDetector   // overload protection (overload.go)
+	lag             time.Duration // the last lag measured
+	overloadRefused int           // calls refused in the current overload
 }
 
 func (srv *Server) init() {
@@ -240,7 +264,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if srv.Token != "" {
+	if token := srv.token(); token != "" {
 		got := r.URL.Query().Get("token")
 		if got == "" {
 			srv.Metrics.callRequest(resultToken)
@@ -248,7 +272,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "missing token", http.StatusUnauthorized)
 			return
 		}
-		a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(srv.Token))
+		a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(token))
 		if subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
 			srv.Metrics.callRequest(resultToken)
 			srv.refused("wrong token", "remote", r.RemoteAddr)
@@ -282,7 +306,8 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 var maxWaitingForHello = 256
 
 // reserve admits a connection to wait for its hello, or says why not
-// (shutting down, the calls at MaxCalls, or too many connections waiting)
+// (shutting down, the calls at MaxCalls, overloaded, or too many
+// connections waiting)
 // with the result for elkspipe_calls_total.
 func (srv *Server) reserve() (why, result string) {
 	srv.mu.Lock()
@@ -294,6 +319,9 @@ func (srv *Server) reserve() (why, result string) {
 		return srv.busyMaxCalls(), resultFull
 	case srv.waiting >= maxWaitingForHello:
 		return fmt.Sprintf("busy (%d connections waiting for their hello)", srv.waiting), resultFull
+	case !srv.lagState.admit(time.Now(), srv.active+srv.waiting):
+		srv.overloadRefused++
+		return srv.overloadedLocked(), resultOverloaded
 	}
 	srv.waiting++
 	srv.broadcastLocked()
@@ -308,19 +336,32 @@ func (srv *Server) busyMaxCalls() string {
 }
 
 // settle ends a connection's wait for its hello. With hello, the
-// connection becomes a call if there is room (MaxCalls), and settle
-// reports whether it did; the caller then releases it at its end.
-func (srv *Server) settle(hello bool) (call bool) {
+// connection becomes a call if there is room (MaxCalls) and the server is
+// not overloaded, and settle reports whether it did (else why not, with
+// the result for elkspipe_calls_total); the caller then releases it at
+// its end.
+func (srv *Server) settle(hello bool) (call bool, why, result string) {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	srv.waiting--
-	if hello && (srv.MaxCalls <= 0 || srv.active < srv.MaxCalls) {
+	switch {
+	case !hello:
+	case srv.MaxCalls > 0 && srv.active >= srv.MaxCalls:
+		// Calls that said hello while this one waited for its own took
+		// the last places.
+		why, result = srv.busyMaxCalls(), resultFull
+	case srv.lagState.overloaded || srv.lagState.limit > 0 && srv.active >= srv.lagState.limit:
+		// The overload began while this one waited for its hello, or
+		// its calls are the server's limit since.
+		srv.overloadRefused++
+		why, result = srv.overloadedLocked(), resultOverloaded
+	default:
 		srv.active++
 		srv.total++
 		call = true
 	}
 	srv.broadcastLocked()
-	return call
+	return call, why, result
 }
 
 // release ends a call.
@@ -350,16 +391,14 @@ func (srv *Server) serveCall(t Transport, remote string) {
 	base := srv.base
 	srv.mu.Unlock()
 	s, err := StartSession(base, t, cfg)
-	call := srv.settle(err == nil)
+	call, why, result := srv.settle(err == nil)
 	if err != nil {
 		srv.warnLimited(&srv.noStart, "call not started", "remote", remote, "err", err)
 		return
 	}
 	if !call {
-		// Calls that said hello while this one waited for its own took
-		// the last places.
-		srv.Metrics.callRequest(resultFull)
-		srv.refused(srv.busyMaxCalls()+" (at its hello)", "remote", remote)
+		srv.Metrics.callRequest(result)
+		srv.refused(why+" (at its hello)", "remote", remote)
 		s.Hangup()
 		return
 	}
@@ -414,7 +453,8 @@ func srvRunCall(base context.Context, s *Session, h Handler, keepOpen bool) {
 	end := s.End()
 	sl.Info("call closed", "by", end.By, "reason", end.Reason, "audio_sent", st.AudioSent,
 		"syncs", st.Syncs, "max_in_flight", st.MaxInFlight, "max_bytes_in_flight", st.MaxBytesInFlight,
-		"malformed", st.Malformed, "unknown", st.Unknown)
+		"malformed", st.Malformed, "unknown", st.Unknown,
+		"underruns", st.Underruns, "caller_dropped", st.CallerDropped, "listen_dropped", st.RecordDropped)
 }
 
 // Shutdown stops accepting calls (refused with 503), waits for the calls
@@ -535,6 +575,12 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 	}
+	if srv.TokenFile != "" {
+		if _, err := srv.loadTokenFile(); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	tln, err := srv.tlsListener(ln)
 	if err != nil {
 		ln.Close()
@@ -550,13 +596,20 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	lagCtx, stopLag := context.WithCancel(context.Background())
+	lagDone := make(chan struct{})
+	go func() {
+		defer close(lagDone)
+		srv.MeasureLag(lagCtx)
+	}()
+	defer func() { stopLag(); <-lagDone }()
 	var ms *http.Server
 	if srv.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", srv.MetricsAddr)
 		if err != nil {
 			hs.Close()
 			<-errc
-			return fmt.Errorf("metrics listener: %w", err)
+			return fmt.Errorf("metrics-listen=%s (Server.MetricsAddr): %w", srv.MetricsAddr, err)
 		}
 		ms = &http.Server{Handler: probeHandler{srv}, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: httpIdleTimeout,
 			ErrorLog: stdlog.New(httpErrorLog{srv}, "", 0)}
@@ -568,6 +621,7 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 		format = DefaultFormat
 	}
 	log.Info("serving calls", "url", srv.callURL(ln.Addr()), "addr", ln.Addr().String(), "path", srv.path(), "format", string(format))
+	srv.checkFDLimit()
 	if srv.OnListen != nil {
 		srv.OnListen(ln.Addr())
 	}

@@ -1,6 +1,9 @@
 package elks
 
 import (
+	"context"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,5 +63,71 @@ func TestSinkTokenFromEnv(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "ELKS_TEST_UNSET_VAR is not set") {
 		t.Errorf("an unset variable: %v", err)
+	}
+}
+
+// A Server with TokenFile reads it when Serve starts (a missing file
+// fails, naming it) and again on ReloadToken, which keeps the token in
+// use when the file is bad; the elks sink sets TokenFile for
+// token=file:PATH.
+func TestServerTokenFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "token")
+	log, _ := sessTestLogger()
+	handler := func(context.Context, *Session) error { return nil }
+
+	missing := &Server{TokenFile: filepath.Join(dir, "none"), Logger: log, Handler: handler}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := missing.Serve(context.Background(), ln); err == nil || !strings.Contains(err.Error(), "token=file:"+filepath.Join(dir, "none")) {
+		t.Errorf("Serve with a missing token file: %v", err)
+	}
+	if err := (&Server{Token: "x"}).ReloadToken(); err == nil || !strings.Contains(err.Error(), "no token file") {
+		t.Errorf("ReloadToken without TokenFile: %v", err)
+	}
+
+	os.WriteFile(path, []byte("one\n"), 0o600)
+	srv := &Server{Token: "ignored", TokenFile: path, Logger: log, Handler: handler}
+	url, _ := srvTest(t, srv)
+	status := func(token string) int {
+		t.Helper()
+		r, err := http.Get(strings.Replace(url, "ws://", "http://", 1) + "?token=" + token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		return r.StatusCode
+	}
+	if a, b := status("one"), status("ignored"); a != http.StatusUpgradeRequired || b != http.StatusForbidden {
+		t.Errorf("the file's token: %d, Token: %d; want 426 and 403", a, b)
+	}
+	os.WriteFile(path, []byte("two"), 0o600)
+	if err := srv.ReloadToken(); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := status("one"), status("two"); a != http.StatusForbidden || b != http.StatusUpgradeRequired {
+		t.Errorf("after the reload: the old token %d, the new %d", a, b)
+	}
+	os.WriteFile(path, nil, 0o600)
+	if err := srv.ReloadToken(); err == nil || !strings.Contains(err.Error(), "the file is empty") {
+		t.Errorf("reloading an empty file: %v", err)
+	}
+	if got := status("two"); got != http.StatusUpgradeRequired {
+		t.Errorf("the token in use after a failed reload: %d", got)
+	}
+
+	spec, err := pipeline.Parse("tone 440 | elks token=file:" + path + " listen=127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(path, []byte("three"), 0o600)
+	g, err := spec.Graph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := g.Sink.Sink.(*Sink).Server(); s.TokenFile != path || s.Token != "three" {
+		t.Errorf("the sink's server: TokenFile %q, Token %q", s.TokenFile, s.Token)
 	}
 }

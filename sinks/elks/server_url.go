@@ -31,7 +31,7 @@ func (srv *Server) callURL(addr net.Addr) string {
 		scheme = "wss://"
 	}
 	s := scheme + host + srv.path()
-	if srv.Token != "" {
+	if srv.token() != "" {
 		s += "?token=xxx"
 	}
 	return s

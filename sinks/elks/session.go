@@ -54,6 +54,8 @@ type Session struct {
 	writerDone chan struct{} // closed when writeLoop returns
 	pingDone   chan struct{} // closed when pingLoop returns (or at once: no pings)
 	digits     chan Digit    // the caller's key presses (Config.DTMF)
+	speech     chan Speech   // the caller's talking (Config.Speech)
+	echo       *echoRef      // the level of the audio sent lately (Config.Speech)
 	helloCh    chan Hello
 	endOnce    sync.Once
 	closeOnce  sync.Once
@@ -80,7 +82,10 @@ type Session struct {
 	needSend  bool     // a "sending" must precede the next audio
 	win       window   // the sync window
 	stats     Stats
-	playClock time.Time // when the audio sent in this Play ends playing, reckoned (paceLocked)
+	playClock time.Time     // when the audio sent in this Play ends playing, reckoned (paceLocked)
+	liveEnd   time.Time     // when all the audio sent ends playing, reckoned, across Plays (cushion.go)
+	liveDebt  time.Duration // latency that late caller audio added (cushion.go)
+	echoing   int           // caller elements open: the caller's audio is played back (cushion.go)
 	// The caller's audio: listening is set once the API was asked for
 	// it; callers are the open Caller sources; readerGone is set when
 	// the reader has stopped, and with it the caller's audio.
@@ -89,6 +94,9 @@ type Session struct {
 	readerGone bool
 	// execs is the exec programs of the call (exec_control.go).
 	execs execState
+	// heard is the heard side of a two-sided recording (RecordBoth),
+	// set at hello.
+	heard *heardFeed
 
 	// Owned by the playing goroutine: the one whose beginPlay set
 	// playing. free is shared with the writer, which returns the
@@ -99,6 +107,11 @@ type Session struct {
 	pcm     []float32
 	carry   time.Duration // audio of samples the codec kept for later
 	rawPass []byte
+	// heardPCM is the audio of the piece about to be sent, for heard;
+	// heardOn says that it is wanted.
+	heardPCM []float32
+	heardOn  bool
+	cushion  []float32 // a piece with its cushion (cushion.go)
 }
 
 // outMsg is one message for the writer: bytes, or a flush marker.
@@ -150,10 +163,14 @@ func startSession(ctx context.Context, t Transport, cfg Config, hooks testHooks)
 		changed: make(chan struct{}), outWake: make(chan struct{}, 1),
 		free:     make(chan []byte, audioBuffers),
 		digits:   make(chan Digit, digitQueue),
+		speech:   make(chan Speech, speechQueue),
 		needSend: true,
 		win:      newWindow(cfg.Window+cfg.Checkpoint, cfg.Checkpoint, cfg.MaxBytes),
 	}
 	s.info, _ = cfg.Format.Info()
+	if cfg.Speech {
+		s.echo = newEchoRef(cfg.Window + cfg.Checkpoint + time.Second)
+	}
 	s.metrics = newSessionMetrics(cfg.Metrics, cfg.Format)
 	if !s.info.File {
 		if s.enc, err = NewEncoderOptions(cfg.Format, cfg.Codec); err != nil {
@@ -306,8 +323,14 @@ func (s *Session) Interrupt() error {
 		return err
 	}
 	s.enqueueLocked(outMsg{b: msgInterrupt})
+	if s.heard != nil {
+		s.heard.interrupt()
+	}
+	if s.echo != nil {
+		s.echo.reset()
+	}
 	s.win.interrupt()
-	s.playClock = time.Time{}
+	s.playClock, s.liveEnd, s.liveDebt = time.Time{}, time.Time{}, 0
 	s.needSend = true
 	s.gen++
 	s.stats.Interrupts++

@@ -32,7 +32,7 @@ func init() {
 				Doc: "URL path of calls (46elks connects to ws://host:port/path); GET /healthz reports the calls"},
 			{Name: "token", Type: pipeline.TypeString, Secret: true,
 				Doc: "shared secret the URL must carry as ?token=... (401 when missing, 403 when wrong); printed as xxx; " +
-					"env:NAME reads it from an environment variable, file:PATH from a file, so that it does not show in ps"},
+					"env:NAME reads it from an environment variable, file:PATH from a file (re-read on SIGHUP), so that it does not show in ps"},
 			pipeline.Param{Name: "chunk", Type: pipeline.TypeDuration, Default: "100ms",
 				Doc: "audio per message"}.Range(0.01, 0.5),
 			pipeline.Param{Name: "window", Type: pipeline.TypeDuration, Default: "2s",
@@ -44,12 +44,20 @@ func init() {
 			{Name: "record", Type: pipeline.TypePath,
 				Doc: "write the caller's audio to this WAV file per call; {callid} {from} {to} {time} are replaced; " +
 					"the folder up to the first {placeholder} is created (and checked writable) at start"},
+			{Name: "record-mode", Type: pipeline.TypeEnum, Choices: recordModes, Default: string(RecordCaller),
+				Doc: "caller: record= holds the caller, mono; both: a stereo WAV, the caller left and what the caller heard right, on the call's clock"},
+			pipeline.Param{Name: "cushion", Type: pipeline.TypeDuration, Default: "10ms",
+				Doc: "with caller or exec: silence live audio starts with, so that caller audio this late leaves no gap (adds as much to the echo's delay; 0: none)"}.Range(0, 1),
+			{Name: "speech", Type: pipeline.TypeBool, Default: "false",
+				Doc: "detect when the caller starts and stops talking (energy-based, docs/ivr.md) and tell exec programs (speech, speech-end events); barge-in=voice turns it on"},
 			{Name: "dtmf", Type: pipeline.TypeBool, Default: "false",
 				Doc: "detect the keys the caller presses (in-band tones: 46elks sends no message) and log each with digit="},
 			pipeline.Param{Name: "record-max", Type: pipeline.TypeDuration, Default: "4h",
 				Doc: "longest recording per call; caller audio arriving faster than real time is left out too"}.Range(1, 12*3600),
 			pipeline.Param{Name: "max-calls", Type: pipeline.TypeInt, Default: "0",
 				Doc: "calls served at once (0: no limit); more are refused with 503"}.Range(0, 1e6),
+			pipeline.Param{Name: "overload-lag", Type: pipeline.TypeDuration, Default: "200ms",
+				Doc: "refuse new calls (503, /readyz 503) while the server's scheduling lag reaches this, so that the calls it has keep playing without gaps; admit again once it stays below half for 1s (0: never refuse)"}.Range(0, 60),
 			pipeline.Param{Name: "hello-timeout", Type: pipeline.TypeDuration, Default: "10s",
 				Doc: "how long a new connection may wait before the API's hello"}.Range(0.1, 600),
 			{Name: "tls-cert", Type: pipeline.TypePath,
@@ -95,8 +103,12 @@ func init() {
 					HelloTimeout: a.Duration("hello-timeout"),
 					Record:       a.String("record"),
 					RecordMax:    a.Duration("record-max"),
+					RecordMode:   RecordMode(a.String("record-mode")),
+					Cushion:      a.Duration("cushion"),
 					DTMF:         a.Bool("dtmf"),
+					Speech:       a.Bool("speech"),
 					Ping:         a.Duration("ping"),
+					RenderCache:  DefaultRenderCache,
 				},
 				ShutdownTimeout: a.Duration("shutdown-timeout"),
 				DrainDelay:      a.Duration("drain-delay"),
@@ -105,21 +117,29 @@ func init() {
 				Metrics:         NewMetrics(),
 				MetricsAddr:     a.String("metrics-listen"),
 			}
+			if srv.Config.Cushion == 0 {
+				srv.Config.Cushion = -1 // cushion=0: none
+			}
 			switch p := srv.Config.Ping; {
 			case p == 0:
 				srv.Config.Ping = -1 // ping=0: no pings
 			case p < 10*time.Millisecond:
 				return nil, fmt.Errorf("ping=%v: want 0 (no pings) or at least 10ms", p)
 			}
+			if srv.OverloadLag = a.Duration("overload-lag"); srv.OverloadLag == 0 {
+				srv.OverloadLag = -1 // overload-lag=0: never refuse for lag
+			}
 			if srv.ShutdownTimeout == 0 {
 				srv.ShutdownTimeout = -1 // shutdown-timeout=0: hang up at once
 			}
+			srv.TokenFile = TokenFile(a.String("token")) // token=file:PATH is read again on SIGHUP
 			menu, err := newIVR(a, srv.Config.Format)
 			if err != nil {
 				return nil, err
 			}
 			if menu != nil {
 				srv.Config.DTMF = true
+				srv.Config.Speech = srv.Config.Speech || menu.voice
 			}
 			k, err := NewSink(srv)
 			if err != nil {
@@ -242,6 +262,13 @@ func (k *Sink) Serve(ctx context.Context, g *pipeline.Graph) error {
 			}
 		}
 		srv.logger().Debug("pipeline checked", "chain", names, "took", time.Since(start))
+		if srv.Config.RenderCache != nil {
+			if text, ok := g.ShareKey(); ok {
+				srv.logger().Debug("calls of the pipeline share renderings (docs/sharing.md)")
+			} else {
+				srv.logger().Debug("every call renders the pipeline privately: a stage is not deterministic", "stage", text)
+			}
+		}
 		handler = GraphHandler(g)
 	}
 	if k.ivr != nil {

@@ -48,6 +48,9 @@ type Stats struct {
 	RecordFull bool
 	// Digits counts the keys the caller pressed (Config.DTMF).
 	Digits int
+	// Speech counts the times the caller started talking
+	// (Config.Speech).
+	Speech int
 	// CallerDropped is the caller's audio that Caller sources dropped
 	// because their reader fell more than a second behind.
 	CallerDropped time.Duration

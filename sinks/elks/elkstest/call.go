@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/elkspipe/elkspipe/sinks/elks"
@@ -65,6 +66,7 @@ type call struct {
 	free       chan []byte   // buffers of messages read, returned by the loop for the reader to reuse
 	quit       chan struct{} // closed when the call no longer reads in
 	readCancel context.CancelFunc
+	stopRead   func() // ends a read in progress: readCancel, or aborts the connection
 	readerDone chan struct{}
 
 	// Playback buffer.
@@ -87,11 +89,13 @@ type call struct {
 	file        *sentFile
 	fileSeq     int
 
-	syncs     []pendingSync
-	latencies []time.Duration
+	syncs   []pendingSync
+	latency latencyStats
 
 	rec *recorder
 	say *voice
+	// The energy of what the caller said and heard, for Report.Echo.
+	said, heard envelope
 
 	ended bool
 	endAt time.Duration
@@ -100,11 +104,11 @@ type call struct {
 func newCall(opt Options, t elks.Transport, rec *recorder) *call {
 	c := &call{
 		opt:   opt,
-		conn:  &sender{t: t},
+		conn:  newSender(t),
 		log:   opt.Logger.With("callid", opt.CallID, "from", opt.From, "to", opt.To),
 		speed: opt.Speed,
 		in:    make(chan inbound, inboundQueue),
-		free:  make(chan []byte, inboundQueue+2),
+		free:  make(chan []byte, keptReadBuffers),
 		quit:  make(chan struct{}),
 		rec:   rec,
 		rep: &Report{
@@ -139,7 +143,12 @@ func (c *call) run(ctx context.Context) {
 	hello, _ := elks.Marshal(elks.Hello{CallID: c.opt.CallID, From: c.opt.From, To: c.opt.To})
 	c.start = time.Now()
 	readCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c.readCancel = cancel
+	c.readCancel, c.stopRead = cancel, cancel
+	if a, ok := c.conn.t.(aborter); ok {
+		// Its reads end when it is aborted: they need no context, which
+		// would cost every read a registration with it.
+		readCtx, c.stopRead = context.Background(), a.abort
+	}
 	c.readerDone = make(chan struct{})
 	go c.reader(readCtx)
 	c.log.Info("simulated call started", "url", redact(c.opt.URL), "speed", c.speed)
@@ -159,7 +168,7 @@ func (c *call) reader(ctx context.Context) {
 		ev := inbound{at: time.Now()}
 		switch {
 		case err == nil:
-			ev.data = append(c.buffer(), data...) // the transport may reuse data
+			ev.data = append(c.buffer(len(data)), data...) // the transport may reuse data
 		case errors.Is(err, elks.ErrMalformed):
 			ev.bad = err
 		default:
@@ -180,16 +189,29 @@ func (c *call) reader(ctx context.Context) {
 // call's loop.
 const inboundQueue = 64
 
-// buffer returns an empty buffer for a message read: one the loop is done
-// with, or a new one.
-func (c *call) buffer() []byte {
+// buffer returns an empty buffer for a message of n bytes: one the loop
+// is done with, or a new one. Buffers only grow, so that a short message
+// (a sync) between audio messages does not make the next grow again.
+func (c *call) buffer(n int) []byte {
 	select {
 	case b := <-c.free:
-		return b[:0]
+		if cap(b) >= n {
+			return b[:0]
+		}
 	default:
-		return nil
 	}
+	return make([]byte, 0, max(n, minReadBuffer))
 }
+
+// keptReadBuffers is how many buffers of messages read a call keeps for
+// reuse: enough for the messages handled one by one as they come, while
+// those of a burst (the seconds of audio an application sends at the
+// start) are let go.
+const keptReadBuffers = 8
+
+// minReadBuffer is the smallest buffer for a message read: an audio
+// message of 100 ms of G.711 fits.
+const minReadBuffer = 2 << 10
 
 // recycle gives the buffer of a message handled back to the reader.
 func (c *call) recycle(ev inbound) {
@@ -207,23 +229,69 @@ func (c *call) write(msg []byte) error { return c.conn.send(msg) }
 // sender writes the simulator's messages, one at a time: the call and the
 // caller's voice both write, and a Transport takes one writer at a time.
 type sender struct {
-	mu sync.Mutex
-	t  elks.Transport
+	mu      sync.Mutex
+	t       elks.Transport
+	timeout time.Duration // writeTimeout
+
+	// For a transport that can be aborted (the simulator's WebSocket),
+	// writes go without a context and a watchdog timer, reused from write
+	// to write, aborts the connection when one takes longer than
+	// writeTimeout: a context per write would cost every write a timer
+	// and a registration with it.
+	abort    func()
+	watchdog *time.Timer
+	timedOut atomic.Bool
+}
+
+func newSender(t elks.Transport) *sender {
+	s := &sender{t: t, timeout: writeTimeout}
+	if a, ok := t.(aborter); ok {
+		s.abort = a.abort
+	}
+	return s
 }
 
 // send writes msg, giving up after writeTimeout.
 func (s *sender) send(msg []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-	defer cancel()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.t.WriteMessage(ctx, msg)
+	if s.abort == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+		defer cancel()
+		return s.t.WriteMessage(ctx, msg)
+	}
+	if s.watchdog == nil {
+		s.watchdog = time.AfterFunc(s.timeout, func() {
+			s.timedOut.Store(true)
+			s.abort()
+		})
+	} else {
+		s.watchdog.Reset(s.timeout)
+	}
+	err := s.t.WriteMessage(context.Background(), msg)
+	s.watchdog.Stop()
+	if err != nil && s.timedOut.Load() {
+		return fmt.Errorf("the application did not take a message for %v: %w", s.timeout, context.DeadlineExceeded)
+	}
+	return err
 }
 
-// loop is the call's event loop.
+// stop stops the watchdog for good.
+func (s *sender) stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.watchdog != nil {
+		s.watchdog.Stop()
+	}
+}
+
+// loop is the call's event loop. Its timer is set again only when the
+// time of the next wake changes, not at every message.
 func (c *call) loop(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	defer timer.Stop()
+	armed, isArmed := time.Duration(0), false // the call time the timer is set for
 	for !c.ended {
 		t := c.now()
 		if c.opt.Duration > 0 && t >= c.opt.Duration {
@@ -234,10 +302,17 @@ func (c *call) loop(ctx context.Context) {
 		if c.ended {
 			break
 		}
-		var wake <-chan time.Time
 		target, ok := c.nextWake()
-		if ok {
+		switch {
+		case !ok && isArmed:
+			timer.Stop()
+			isArmed = false
+		case ok && (!isArmed || target != armed):
 			timer.Reset(time.Until(c.wallAt(target)))
+			armed, isArmed = target, true
+		}
+		var wake <-chan time.Time
+		if isArmed {
 			wake = timer.C
 		}
 		var fileEvents <-chan fileEvent
@@ -251,6 +326,7 @@ func (c *call) loop(ctx context.Context) {
 		case ev := <-fileEvents:
 			c.onFileEvent(c.file, ev, c.now())
 		case <-wake:
+			isArmed = false
 			c.onWake(max(c.now(), target))
 		case <-ctx.Done():
 			t := c.now()
@@ -259,7 +335,6 @@ func (c *call) loop(ctx context.Context) {
 			}
 			c.hangup(t, true)
 		}
-		timer.Stop()
 	}
 }
 
@@ -292,19 +367,20 @@ func (c *call) onWake(t time.Duration) {
 func (c *call) answerSyncs(t time.Duration) {
 	for len(c.syncs) > 0 && c.syncs[0].known && c.syncs[0].due+c.opt.RTT <= t {
 		s := c.syncs[0]
-		c.syncs = c.syncs[1:]
-		msg, _ := elks.Marshal(elks.Sync{})
-		if err := c.write(msg); err != nil {
+		n := copy(c.syncs, c.syncs[1:]) // keeps the array for the next syncs
+		c.syncs = c.syncs[:n]
+		if err := c.write(syncAnswer); err != nil {
 			c.endConnection(t, err)
 			return
 		}
 		c.rep.Syncs.Answered++
-		c.latencies = append(c.latencies, max(c.now(), t)-s.req)
-	}
-	if len(c.syncs) == 0 {
-		c.syncs = nil
+		c.latency.add(max(c.now(), t) - s.req)
 	}
 }
+
+// syncAnswer is the message that answers a sync, and the form of a sync
+// that the simulator reads without the JSON decoder.
+var syncAnswer, _ = elks.Marshal(elks.Sync{})
 
 // problem records a protocol violation.
 func (c *call) problem(t time.Duration, kind ViolationKind, format string, args ...any) {
@@ -339,6 +415,10 @@ func (c *call) onInbound(ev inbound) {
 	}
 	if data, ok := c.fastAudio(ev.data); ok {
 		c.onAudio(t, data)
+		return
+	}
+	if bytes.Equal(ev.data, syncAnswer) { // a sync, in the form Marshal writes
+		c.onSync(t)
 		return
 	}
 	m, err := elks.Unmarshal(ev.data)
@@ -466,7 +546,7 @@ func (c *call) onListening(t time.Duration, f elks.Format) {
 		c.rep.CallerAudio.Format = string(f)
 		return
 	}
-	c.say = startVoice(c.opt.Say, tones, f, info.Rate, enc, c.conn, c.speed)
+	c.say = startVoice(c.opt.Say, tones, f, info.Rate, enc, c.conn, c.speed, t)
 }
 
 func (c *call) stopSay() {
@@ -479,6 +559,9 @@ func (c *call) stopSay() {
 	ca.Messages += st.Messages
 	ca.Bytes += st.Bytes
 	ca.Seconds += st.Seconds
+	if len(c.said) == 0 {
+		c.said = st.said
+	}
 	if st.err != "" {
 		ca.Error = st.err
 	}
@@ -575,12 +658,13 @@ func (c *call) shutdown() {
 		case <-readerDone:
 			readerDone = nil
 		case <-grace.C:
-			c.readCancel() // ends the read (a WebSocket's with the connection)
+			c.stopRead() // ends the read (a WebSocket's with the connection)
 		}
 	}
 	c.readCancel()
 	close(c.quit)
 	<-closed
+	c.conn.stop()
 	c.finishReport()
 }
 
@@ -607,13 +691,9 @@ func (c *call) finishReport() {
 	r := c.rep
 	r.Duration = c.endAt.Seconds()
 	r.WallSeconds = time.Since(c.start).Seconds()
-	if n := len(c.latencies); n > 0 {
-		lo, hi, sum := c.latencies[0], c.latencies[0], time.Duration(0)
-		for _, l := range c.latencies {
-			lo, hi, sum = min(lo, l), max(hi, l), sum+l
-		}
-		r.Syncs.MinLatency, r.Syncs.MaxLatency = lo.Seconds(), hi.Seconds()
-		r.Syncs.AvgLatency = (sum / time.Duration(n)).Seconds()
+	if l := c.latency; l.n > 0 {
+		r.Syncs.MinLatency, r.Syncs.MaxLatency = l.min.Seconds(), l.max.Seconds()
+		r.Syncs.AvgLatency = (l.sum / time.Duration(l.n)).Seconds()
 	}
 	if (c.opt.Say != nil || len(r.Digits) > 0) && len(r.Listenings) == 0 {
 		r.CallerAudio.NeverAsked = true
@@ -621,6 +701,25 @@ func (c *call) finishReport() {
 	if c.rec != nil {
 		r.Record = c.rec.close()
 	}
+	if len(c.said) > 0 && len(c.heard) > 0 {
+		r.Echo = measureEcho(c.said, c.heard)
+	}
+}
+
+// latencyStats sums up the latencies of a call's sync answers in
+// constant memory.
+type latencyStats struct {
+	n             int
+	min, max, sum time.Duration
+}
+
+func (l *latencyStats) add(d time.Duration) {
+	if l.n == 0 || d < l.min {
+		l.min = d
+	}
+	l.max = max(l.max, d)
+	l.sum += d
+	l.n++
 }
 
 // maxMessage is the largest message the protocol allows (64 KiB of JSON).

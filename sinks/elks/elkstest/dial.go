@@ -7,9 +7,11 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -30,12 +32,15 @@ const dialTimeout = 10 * time.Second
 func dial(ctx context.Context, u string, tlsConfig *tls.Config) (elks.Transport, error) {
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	var opts *websocket.DialOptions
+	// The connection under the WebSocket is kept, so that abort can cut
+	// it at once, whatever the WebSocket is doing.
+	var raw atomic.Pointer[net.Conn]
+	dctx = context.WithValue(dctx, rawConnKey{}, &raw)
+	tr := plainTransport
 	if tlsConfig != nil {
-		opts = &websocket.DialOptions{HTTPClient: &http.Client{
-			Transport: &http.Transport{TLSClientConfig: tlsConfig, ForceAttemptHTTP2: false},
-		}}
+		tr = newTransport(tlsConfig)
 	}
+	opts := &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}}
 	conn, resp, err := websocket.Dial(dctx, u, opts)
 	u = redact(u)
 	if err != nil {
@@ -56,7 +61,37 @@ func dial(ctx context.Context, u string, tlsConfig *tls.Config) (elks.Transport,
 		return nil, fmt.Errorf("cannot connect to %s: %v", u, dialCause(err))
 	}
 	conn.SetReadLimit(readLimit)
-	return &wsConn{c: conn}, nil
+	w := &wsConn{c: conn}
+	if p := raw.Load(); p != nil {
+		w.raw = *p
+	}
+	return w, nil
+}
+
+// rawConnKey is the key of the context value in which a dial keeps the
+// connection it made.
+type rawConnKey struct{}
+
+// plainTransport dials every ws:// call; wss:// calls get a transport of
+// their own TLS configuration.
+var plainTransport = newTransport(nil)
+
+// newTransport returns an HTTP transport for WebSocket dials that keeps
+// each connection it makes in the dial's context (rawConnKey).
+func newTransport(tlsConfig *tls.Config) *http.Transport {
+	var dialer net.Dialer
+	return &http.Transport{
+		Proxy:             http.ProxyFromEnvironment,
+		TLSClientConfig:   tlsConfig,
+		ForceAttemptHTTP2: false,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if p, ok := ctx.Value(rawConnKey{}).(*atomic.Pointer[net.Conn]); ok && err == nil {
+				p.Store(&c)
+			}
+			return c, err
+		},
+	}
 }
 
 // LoadCA returns a TLS configuration that trusts the certificates of the
@@ -83,6 +118,7 @@ func LoadCA(path string) (*tls.Config, error) {
 // reading allocates nothing per message.
 type wsConn struct {
 	c   *websocket.Conn
+	raw net.Conn // the connection under c
 	buf bytes.Buffer
 }
 
@@ -106,6 +142,20 @@ func (w *wsConn) WriteMessage(ctx context.Context, msg []byte) error {
 }
 
 func (w *wsConn) Close() error { return w.c.Close(websocket.StatusNormalClosure, "") }
+
+// abort drops the connection at once, without the closing handshake:
+// reads, writes and a Close in progress return errors.
+func (w *wsConn) abort() {
+	if w.raw != nil {
+		w.raw.Close()
+		return
+	}
+	w.c.CloseNow()
+}
+
+// aborter is a transport that can be dropped at once, from any
+// goroutine, ending its reads and writes in progress.
+type aborter interface{ abort() }
 
 // binaryFrame is the error of reading a binary frame of that many bytes:
 // the connection goes on. It is an elks.ErrMalformed.

@@ -46,6 +46,12 @@ func (c *call) onAudio(t time.Duration, data []byte) {
 // decodeAudio plays a message of a sample format (PCM, G.711, ...).
 func (c *call) decodeAudio(t time.Duration, data []byte) {
 	info, _ := c.format.Info()
+	if size := sampleSize(c.format); c.rec == nil && size > 0 && len(data)%size == 0 {
+		// Nothing keeps the samples: their count is all that matters,
+		// and every byte string of whole samples is valid audio.
+		c.addAudio(t, int64(len(data)/size), info.Rate, int64(len(data)), nil)
+		return
+	}
 	dst := c.scratch[:0]
 	if c.rec != nil {
 		dst = make([]float32, 0, len(data)) // kept until played
@@ -56,10 +62,26 @@ func (c *call) decodeAudio(t time.Duration, data []byte) {
 		return
 	}
 	frames := int64(len(out))
+	samples := out
 	if c.rec == nil {
 		c.scratch, out = out[:0], nil
 	}
 	c.addAudio(t, frames, info.Rate, int64(len(data)), out)
+	if c.opt.Say != nil || len(c.rep.Digits) > 0 {
+		c.heard.add(c.playEnd-frameDur(frames, info.Rate), samples, info.Rate)
+	}
+}
+
+// sampleSize is the bytes of one sample of a stateless sample format
+// (16-bit PCM, G.711), 0 for the others.
+func sampleSize(f elks.Format) int {
+	switch f {
+	case elks.PCM8000, elks.PCM16000, elks.PCM24000:
+		return 2
+	case elks.ULaw, elks.ALaw:
+		return 1
+	}
+	return 0
 }
 
 // frameDur is the length of frames at rate.

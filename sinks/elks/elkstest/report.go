@@ -47,6 +47,9 @@ type Report struct {
 	Interrupts int `json:"interrupts"`
 	// CallerAudio is what the simulator sent as the caller's voice.
 	CallerAudio CallerAudio `json:"caller_audio"`
+	// Echo, when the caller spoke and heard it back (an echo test), says
+	// how late; nil otherwise.
+	Echo *Echo `json:"echo,omitempty"`
 	// Digits are the keys the caller pressed (Options.DTMF), in order of
 	// time, each with what the caller heard after it.
 	Digits []DigitReport `json:"digits,omitempty"`

@@ -25,14 +25,16 @@ type voiceStats struct {
 	Audio
 	frames int64 // sent
 	err    string
+	said   envelope // for the echo measurement
 }
 
 // startVoice sends the caller's audio: open's (nil for silence) with
 // tones mixed in.
-func startVoice(open pipeline.Opener, tones []pressTone, f elks.Format, rate int, enc elks.Encoder, conn *sender, speed float64) *voice {
+// t0 is the call time at which it starts.
+func startVoice(open pipeline.Opener, tones []pressTone, f elks.Format, rate int, enc elks.Encoder, conn *sender, speed float64, t0 time.Duration) *voice {
 	s := &voice{format: f, tones: tones, stopCh: make(chan struct{}), done: make(chan voiceStats, 1)}
 	go func() {
-		s.done <- s.run(open, rate, enc, conn, speed)
+		s.done <- s.run(open, rate, enc, conn, speed, t0)
 	}()
 	return s
 }
@@ -43,7 +45,7 @@ func (s *voice) stop() voiceStats {
 	return <-s.done
 }
 
-func (s *voice) run(open pipeline.Opener, rate int, enc elks.Encoder, conn *sender, speed float64) (st voiceStats) {
+func (s *voice) run(open pipeline.Opener, rate int, enc elks.Encoder, conn *sender, speed float64, t0 time.Duration) (st voiceStats) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -104,6 +106,7 @@ func (s *voice) run(open pipeline.Opener, rate int, enc elks.Encoder, conn *send
 		st.Bytes += int64(len(wire))
 		st.Seconds += float64(n) / float64(rate)
 		st.frames += int64(n)
+		st.said.add(t0+time.Duration(k-1)*sayChunk, buf[:n], rate)
 		if rerr != nil {
 			return st
 		}

@@ -31,6 +31,9 @@ type Summary struct {
 	// (Report.FirstAudio: from hello to the first audio) over the calls
 	// in which audio played.
 	FirstAudio Percentiles `json:"first_audio"`
+	// Echo is the distribution of the echo latency (Report.Echo) over
+	// the calls that heard the caller back.
+	Echo Percentiles `json:"echo"`
 	// Violations totals the protocol violations of every call.
 	Violations map[ViolationKind]int `json:"violations"`
 }
@@ -67,6 +70,7 @@ func percentiles(v []float64) Percentiles {
 type Summarizer struct {
 	s     Summary
 	first []float64
+	echo  []float64
 }
 
 // Add counts one call: r is its report, or nil if it could not be made.
@@ -94,6 +98,9 @@ func (z *Summarizer) Add(r *Report) {
 	if r.Played > 0 || r.Dropped > 0 {
 		z.first = append(z.first, r.FirstAudio)
 	}
+	if r.Echo != nil {
+		z.echo = append(z.echo, r.Echo.Latency)
+	}
 	for k, n := range r.Violations {
 		if s.Violations == nil {
 			s.Violations = map[ViolationKind]int{}
@@ -108,6 +115,7 @@ func (z *Summarizer) Summary() Summary {
 	s.EndedBy = cloneOrEmpty(s.EndedBy)
 	s.Violations = cloneOrEmpty(s.Violations)
 	s.FirstAudio = percentiles(slices.Clone(z.first))
+	s.Echo = percentiles(slices.Clone(z.echo))
 	return s
 }
 

@@ -56,6 +56,10 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		p("%s", line)
 	}
+	if e := r.Echo; e != nil {
+		p("echo: what the caller said came back %s later (max %s, correlation %.2f over %d windows of 2 s; includes the API's 20 ms messages)",
+			fmtSec(e.Latency), fmtSec(e.Max), e.Correlation, e.Windows)
+	}
 	for _, d := range r.Digits {
 		p("%s", digitLine(d))
 	}
@@ -161,6 +165,9 @@ func (s Summary) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "first audio: p50 %s, p99 %s, max %s (over %d calls)\n", fmtSec(f.P50), fmtSec(f.P99), fmtSec(f.Max), f.Count)
 	} else {
 		fmt.Fprintf(&b, "first audio: none played\n")
+	}
+	if e := s.Echo; e.Count > 0 {
+		fmt.Fprintf(&b, "echo latency: p50 %s, p99 %s, max %s (over %d calls)\n", fmtSec(e.P50), fmtSec(e.P99), fmtSec(e.Max), e.Count)
 	}
 	fmt.Fprintf(&b, "protocol violations: %s\n", fmtCounts(s.Violations))
 	_, err := io.WriteString(w, b.String())

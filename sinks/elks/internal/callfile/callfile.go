@@ -93,13 +93,17 @@ func (r *Recorder) Started() bool { return r.w != nil }
 // Rate returns the recording's sample rate, 0 before Start.
 func (r *Recorder) Rate() int { return r.rate }
 
-// Start writes the header of a recording at rate. Every sample written
-// afterwards is at that rate.
-func (r *Recorder) Start(rate int) error {
+// Start writes the header of a mono recording at rate. Every sample
+// written afterwards is at that rate.
+func (r *Recorder) Start(rate int) error { return r.StartChannels(rate, 1) }
+
+// StartChannels writes the header of a recording of channels channels
+// at rate; Write then takes interleaved frames.
+func (r *Recorder) StartChannels(rate, channels int) error {
 	if r.w != nil {
 		return errors.New("recording started twice")
 	}
-	w, err := sinks.NewWAVWriter(r.file, pipeline.Format{Rate: rate, Channels: 1}, sinks.WAVS16)
+	w, err := sinks.NewWAVWriter(r.file, pipeline.Format{Rate: rate, Channels: channels}, sinks.WAVS16)
 	if err != nil {
 		return err
 	}
@@ -107,7 +111,7 @@ func (r *Recorder) Start(rate int) error {
 	return nil
 }
 
-// Write appends mono samples, after Start.
+// Write appends samples (interleaved frames), after Start.
 func (r *Recorder) Write(samples []float32) error {
 	if r.w == nil {
 		return errors.New("recording not started")
