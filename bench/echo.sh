@@ -11,6 +11,7 @@
 #
 #	bench/echo.sh                          # 500 calls of 20 s
 #	CALLS=100 DURATION=10s CHUNK=100ms bench/echo.sh
+#	ELKS_ARGS=cushion=40ms CALLS=200 bench/echo.sh   # more elks parameters
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,7 +45,7 @@ cpu() {
 	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
 }
 
-"$tmp/elkspipe" "caller | elks format=pcm_16000 chunk=$chunk listen=127.0.0.1:$port hangup=false max-calls=0" \
+"$tmp/elkspipe" "caller | elks format=pcm_16000 chunk=$chunk listen=127.0.0.1:$port hangup=false max-calls=0 ${ELKS_ARGS:-}" \
 	2>"$tmp/server.log" &
 server=$!
 for _ in $(seq 50); do

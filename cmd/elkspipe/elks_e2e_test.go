@@ -32,6 +32,12 @@ func serveElks(t *testing.T, text string) string {
 // server and waits for it.
 func serveElksStop(t *testing.T, text string) (url string, stop func()) {
 	t.Helper()
+	return serveElksLogged(t, text, slog.DiscardHandler)
+}
+
+// serveElksLogged is serveElksStop with the server's log going to log.
+func serveElksLogged(t *testing.T, text string, log slog.Handler) (url string, stop func()) {
+	t.Helper()
 	spec, err := pipeline.Parse(text)
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +47,7 @@ func serveElksStop(t *testing.T, text string) (url string, stop func()) {
 		t.Fatal(err)
 	}
 	srv := g.Sink.Sink.(*elks.Sink).Server()
-	srv.Logger = slog.New(slog.DiscardHandler)
+	srv.Logger = slog.New(log)
 	listening := make(chan net.Addr, 1)
 	srv.OnListen = func(a net.Addr) { listening <- a }
 	ctx, cancel := context.WithCancel(context.Background())

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"math"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"github.com/elkspipe/elkspipe/internal/audiotest"
 	"github.com/elkspipe/elkspipe/internal/testlog"
 	"github.com/elkspipe/elkspipe/pipeline"
-	"github.com/elkspipe/elkspipe/sinks/elks"
 	"github.com/elkspipe/elkspipe/sinks/elks/elkstest"
 )
 
@@ -44,34 +42,8 @@ func TestExecSourceCLI(t *testing.T) {
 func TestExecAgentExample(t *testing.T) {
 	audiotest.NeedTool(t, "python3")
 	agent, _ := filepath.Abs("../../examples/exec-agent/agent.py")
-	spec, err := pipeline.Parse(`exec "python3 ` + agent + `" | elks format=pcm_16000 chunk=20ms listen=127.0.0.1:0`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := spec.Graph()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := g.Sink.Sink.(*elks.Sink).Server()
 	logs := &testlog.Buffer{}
-	srv.Logger = slog.New(slog.NewTextHandler(logs, nil))
-	listening := make(chan net.Addr, 1)
-	srv.OnListen = func(a net.Addr) { listening <- a }
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	p, err := pipeline.Build(ctx, g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- p.Run(ctx) }()
-	var url string
-	select {
-	case a := <-listening:
-		url = "ws://" + a.String() + "/"
-	case err := <-served:
-		t.Fatalf("server: %v", err)
-	}
+	url, stop := serveElksLogged(t, `exec "python3 `+agent+`" | elks format=pcm_16000 chunk=20ms listen=127.0.0.1:0`, slog.NewTextHandler(logs, nil))
 	say, err := pipeline.OpenerText("tone 440 dur=10s rate=16000")
 	if err != nil {
 		t.Fatal(err)
@@ -81,8 +53,7 @@ func TestExecAgentExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cancel()
-	<-served
+	stop()
 	l := logs.String()
 	if rep.End.By != "app" || rep.Duration > 15 {
 		t.Errorf("the call ended by %q after %.1f s, want the agent's hangup after ~3.5 s\n%s", rep.End.By, rep.Duration, l)

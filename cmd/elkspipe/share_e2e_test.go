@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,8 +13,6 @@ import (
 	"time"
 
 	"github.com/elkspipe/elkspipe/internal/testlog"
-	"github.com/elkspipe/elkspipe/pipeline"
-	"github.com/elkspipe/elkspipe/sinks/elks"
 	"github.com/elkspipe/elkspipe/sinks/elks/elkstest"
 )
 
@@ -24,37 +21,10 @@ import (
 // logs each play as shared at debug level (-v), and the recordings of
 // calls are the same.
 func TestElksSharedRenderingEndToEnd(t *testing.T) {
-	spec, err := pipeline.Parse("tone 440 dur=700ms + tone 660 dur=500ms | loop 2 | elks format=ulaw listen=127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := spec.Graph()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := g.Sink.Sink.(*elks.Sink).Server()
 	var logs testlog.Buffer
-	srv.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	listening := make(chan net.Addr, 1)
-	srv.OnListen = func(a net.Addr) { listening <- a }
-	ctx, cancel := context.WithCancel(context.Background())
-	p, err := pipeline.Build(ctx, g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- p.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-served
-	}()
-	var url string
-	select {
-	case a := <-listening:
-		url = "ws://" + a.String() + "/"
-	case err := <-served:
-		t.Fatalf("server did not start: %v", err)
-	}
+	url, stop := serveElksLogged(t, "tone 440 dur=700ms + tone 660 dur=500ms | loop 2 | elks format=ulaw listen=127.0.0.1:0",
+		slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	defer stop()
 
 	dir := t.TempDir()
 	var wg sync.WaitGroup

@@ -3,7 +3,6 @@ package keep
 import (
 	"context"
 	"os"
-	"path/filepath"
 )
 
 // OpenedFunc is told of every file a stage opens: its path as the stage
@@ -59,13 +58,8 @@ func OpenedPath(ctx context.Context, path string) {
 // read or is not a regular file.
 func StatVersion(path string) (Version, bool) {
 	st, err := os.Stat(path)
-	if err != nil || !st.Mode().IsRegular() {
-		return Version{}, false
-	}
-	abs, err := filepath.Abs(path)
 	if err != nil {
 		return Version{}, false
 	}
-	dev, ino := fileID(st)
-	return Version{abs, st.Size(), st.ModTime().UnixNano(), dev, ino}, true
+	return regularVersion(path, st)
 }

@@ -26,7 +26,16 @@ func VersionOf(path string, r io.Reader) (Version, bool) {
 		return Version{}, false
 	}
 	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
+	if err != nil {
+		return Version{}, false
+	}
+	return regularVersion(path, st)
+}
+
+// regularVersion is the version of the file at path whose information is
+// st; ok is false when it is not a regular file.
+func regularVersion(path string, st os.FileInfo) (Version, bool) {
+	if !st.Mode().IsRegular() {
 		return Version{}, false
 	}
 	abs, err := filepath.Abs(path)

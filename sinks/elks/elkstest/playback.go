@@ -46,9 +46,10 @@ func (c *call) onAudio(t time.Duration, data []byte) {
 // decodeAudio plays a message of a sample format (PCM, G.711, ...).
 func (c *call) decodeAudio(t time.Duration, data []byte) {
 	info, _ := c.format.Info()
-	if size := sampleSize(c.format); c.rec == nil && size > 0 && len(data)%size == 0 {
-		// Nothing keeps the samples: their count is all that matters,
-		// and every byte string of whole samples is valid audio.
+	compares := c.opt.Say != nil || len(c.rep.Digits) > 0 // the echo and the replies to digits
+	if size := sampleSize(c.format); c.rec == nil && !compares && size > 0 && len(data)%size == 0 {
+		// Nothing keeps or compares the samples: their count is all that
+		// matters, and every byte string of whole samples is valid audio.
 		c.addAudio(t, int64(len(data)/size), info.Rate, int64(len(data)), nil)
 		return
 	}
@@ -67,7 +68,7 @@ func (c *call) decodeAudio(t time.Duration, data []byte) {
 		c.scratch, out = out[:0], nil
 	}
 	c.addAudio(t, frames, info.Rate, int64(len(data)), out)
-	if c.opt.Say != nil || len(c.rep.Digits) > 0 {
+	if compares {
 		c.heard.add(c.playEnd-frameDur(frames, info.Rate), samples, info.Rate)
 	}
 }
