@@ -95,7 +95,9 @@ for calls in "${counts[@]}"; do
 			kill "$server"
 			wait "$server" 2>/dev/null || true
 			server=""
-			simcpu=$(awk '{ print $1 + $2 }' "$tmp/sim.time")
+			# time(1) writes "Command exited with non-zero status N" first when
+			# the simulator failed: the figures are the last line.
+			simcpu=$(awk 'NF == 2 && $1 ~ /^[0-9.]+$/ { c = $1 + $2 } END { print c + 0 }' "$tmp/sim.time")
 			# Why calls failed, once per reason.
 			sed -n 's/^elkspipe simulate: call [0-9]*: //p' "$tmp/sim.err" | sort | uniq -c | sed "s/^/    $src $format $calls: /" >&2
 			if ! jq -e .summary "$tmp/sim.json" >/dev/null 2>&1; then

@@ -59,7 +59,8 @@ const overloadRecovery = time.Second
 // (90% of it or more), so that the server feels its way back to its
 // capacity instead of overshooting it again, and that follows the
 // capacity up when the cause of the overload (another process on the
-// core) has gone.
+// core) has gone. Both limits go once the rate has ramped past rampEnd
+// (about 7 s of low lag).
 const (
 	rampStart = 10.0
 	rampEnd   = 1000.0
@@ -125,7 +126,7 @@ func (d *lagDetector) observe(now time.Time, lag time.Duration, calls int) (chan
 
 // ramp raises the admission rate after an overload: it doubles every
 // rampStep with the lag below half the threshold (a higher lag holds
-// it), and goes past rampEnd; and the limit of calls at once, by a tenth
+// it), and goes, with the limit of calls, past rampEnd; and the limit of calls at once, by a tenth
 // every rampStep of low lag while calls press against it.
 func (d *lagDetector) ramp(now time.Time, lag time.Duration, calls int) {
 	switch {
@@ -144,7 +145,11 @@ func (d *lagDetector) ramp(now time.Time, lag time.Duration, calls int) {
 		d.rate *= 2
 		d.grown = now
 		if d.rate > rampEnd {
-			d.rate = 0
+			// Calm for the whole ramp: both limits go, so that an
+			// overload that came from outside (another process on the
+			// core, a burst at start-up) does not cap the server at the
+			// calls it had then.
+			d.rate, d.limit = 0, 0
 		}
 	}
 }

@@ -208,6 +208,9 @@ func TestLagDetectorRamp(t *testing.T) {
 		}
 		d.observe(at(4200*ms+time.Duration(i)*time.Second), 10*ms, 0)
 	}
+	if d.limit != 0 {
+		t.Errorf("the limit of calls at once outlived the ramp: %d", d.limit)
+	}
 	if got := admitted(30*time.Second, 30100*ms, 500); got != 500 {
 		t.Errorf("after the ramp: %d of 500 admitted", got)
 	}
