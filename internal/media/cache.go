@@ -175,6 +175,11 @@ func (c *Cache) Open(ctx context.Context, raw string) (io.ReadCloser, error) {
 			f.path, f.remove, f.err = c.fetch(context.WithoutCancel(ctx), raw, k, publish)
 			c.mu.Lock()
 			delete(c.flights, k)
+			if f.users == 0 && f.remove && f.err == nil {
+				// A no-store download nobody waits for goes before
+				// the flight is done, so that Wait sees it gone.
+				os.Remove(f.path)
+			}
 			close(f.done)
 			f.start.Do(func() { close(f.started) })
 			if f.part != nil {
@@ -182,11 +187,7 @@ func (c *Cache) Open(ctx context.Context, raw string) (io.ReadCloser, error) {
 				// is in place (a failure told them already).
 				f.part.finish(f.err)
 			}
-			unused := f.users == 0
 			c.mu.Unlock()
-			if unused && f.remove && f.err == nil {
-				os.Remove(f.path)
-			}
 		}()
 	} else {
 		f.users++

@@ -185,6 +185,7 @@ func TestCacheNoStore(t *testing.T) {
 	if n := o.requests.Load(); n != 2 {
 		t.Errorf("%d requests, want 2", n)
 	}
+	c.Wait() // the download may end after its reader has read it all
 	if left, _ := os.ReadDir(c.Dir); len(left) != 0 {
 		t.Errorf("no-store left %d files in the cache", len(left))
 	}
