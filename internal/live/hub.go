@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/elkspipe/elkspipe/internal/media"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
@@ -222,7 +223,7 @@ func (h *hub) session(down *time.Time, attempts *int) (played bool, err error) {
 		return false, fmt.Errorf("HTTP %s", resp.Status)
 	}
 	stall.Reset(o.StallTimeout)
-	var body io.Reader = &stallReader{r: resp.Body, t: stall, d: o.StallTimeout}
+	var body io.Reader = &media.StallReader{R: resp.Body, T: stall, D: o.StallTimeout}
 	metaint, err := parseMetaint(resp.Header.Get("Icy-Metaint"))
 	if err != nil {
 		return false, err
@@ -328,19 +329,4 @@ func (h *hub) netError(ctx context.Context, err error) error {
 		return ue.Err
 	}
 	return err
-}
-
-// stallReader restarts the stall timer t whenever data arrives.
-type stallReader struct {
-	r io.Reader
-	t *time.Timer
-	d time.Duration
-}
-
-func (s *stallReader) Read(p []byte) (int, error) {
-	n, err := s.r.Read(p)
-	if n > 0 {
-		s.t.Reset(s.d)
-	}
-	return n, err
 }

@@ -94,7 +94,7 @@ func (c *Cache) fetch(ctx context.Context, raw, k string, publish func(*partial)
 	}
 	part := newPartial(tmp.Name())
 	publish(part)
-	n, err := copyGrowing(tmp, &stallReader{r: io.LimitReader(resp.Body, c.MaxSize+1), t: stall, d: c.StallTimeout}, part, c.MaxSize)
+	n, err := copyGrowing(tmp, &StallReader{R: io.LimitReader(resp.Body, c.MaxSize+1), T: stall, D: c.StallTimeout}, part, c.MaxSize)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -184,17 +184,20 @@ func (c *Cache) store(k string, m meta) {
 	}
 }
 
-// stallReader restarts the stall timer t whenever data arrives.
-type stallReader struct {
-	r io.Reader
-	t *time.Timer
-	d time.Duration
+// StallReader reads R and restarts the stall timer T for D whenever data
+// arrives: a body that sends nothing for D lets T fire (the downloads
+// here and the live streams of internal/live cancel their request then).
+type StallReader struct {
+	R io.Reader
+	T *time.Timer
+	D time.Duration
 }
 
-func (s *stallReader) Read(p []byte) (int, error) {
-	n, err := s.r.Read(p)
+// Read reads from R, restarting T when it returns data.
+func (s *StallReader) Read(p []byte) (int, error) {
+	n, err := s.R.Read(p)
 	if n > 0 {
-		s.t.Reset(s.d)
+		s.T.Reset(s.D)
 	}
 	return n, err
 }
