@@ -2,13 +2,15 @@
 # Measures what serving calls costs the server: an elkspipe server plays a
 # looped MP3 (made with sox and lame) to simultaneous simulated calls in
 # real time, once with the shared MP3 decoding turned off and once with
-# it on, and prints the server's CPU time (user+sys, from /proc) for each,
+# it on (shared renderings off in both, so that every call renders on
+# its own and only the decoding is shared), and prints the server's CPU time (user+sys, from /proc) for each,
 # with the simulator's summary (gaps, buffer). Linux only. Usage:
 #
 #	bench/calls.sh                       # 20 calls of 15 s, a 30 s MP3
 #	CALLS=50 DURATION=30s SECS=60 FORMAT=pcm_16000 bench/calls.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 calls=${CALLS:-20}
 duration=${DURATION:-15s}
@@ -34,23 +36,13 @@ sox -n -r 44100 -c 2 "$tmp/hold.wav" synth "$secs" sine 300-900 vol 0.5
 lame --quiet -b 128 "$tmp/hold.wav" "$tmp/hold.mp3"
 echo "$calls calls of $duration, format $format, a $secs s 44.1 kHz stereo MP3 in a loop"
 
-# cpu PID: the process's user+sys CPU time in seconds.
-cpu() {
-	local ticks
-	ticks=$(awk '{print $14 + $15}' "/proc/$1/stat")
-	awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
-}
-
 port=18400
 for cache in 0 64; do
 	port=$((port + 1))
-	"$tmp/elkspipe" -q -mp3-cache "$cache" \
+	"$tmp/elkspipe" -q -mp3-cache "$cache" -render-cache 0 \
 		"file $tmp/hold.mp3 | loop | elks format=$format listen=127.0.0.1:$port" 2>"$tmp/server.log" &
 	server=$!
-	for _ in $(seq 50); do
-		"$tmp/elkspipe" simulate "ws://127.0.0.1:$port/" --duration 1ms >/dev/null 2>&1 && break
-		sleep 0.1
-	done
+	wait_for_calls "$tmp/elkspipe" "ws://127.0.0.1:$port/"
 	before=$(cpu "$server")
 	"$tmp/elkspipe" simulate "ws://127.0.0.1:$port/" --calls "$calls" --duration "$duration" >"$tmp/sim.txt" 2>&1
 	after=$(cpu "$server")

@@ -14,6 +14,7 @@
 #	ELKS_ARGS=cushion=40ms CALLS=200 bench/echo.sh   # more elks parameters
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 calls=${CALLS:-500}
 duration=${DURATION:-20s}
@@ -40,18 +41,10 @@ else
 	voice="a sox warble"
 fi
 
-# cpu PID: the process's user+sys CPU time in seconds.
-cpu() {
-	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
-}
-
 "$tmp/elkspipe" "caller | elks format=pcm_16000 chunk=$chunk listen=127.0.0.1:$port hangup=false max-calls=0 ${ELKS_ARGS:-}" \
 	2>"$tmp/server.log" &
 server=$!
-for _ in $(seq 50); do
-	"$tmp/elkspipe" simulate "ws://127.0.0.1:$port/" --duration 1ms >/dev/null 2>&1 && break
-	sleep 0.1
-done
+wait_for_calls "$tmp/elkspipe" "ws://127.0.0.1:$port/"
 secs=$(awk -v d="${duration%s}" 'BEGIN { print d + 0 }')
 limit=$(awk -v n="$calls" -v r="$rate" -v d="$secs" 'BEGIN { printf "%d", n / r + d + 60 }')
 echo "$calls echo calls of $duration (chunk=$chunk), $voice, started at $rate/s; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"

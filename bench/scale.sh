@@ -19,6 +19,7 @@
 # DURATION plus a minute, the server killed after it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 duration=${DURATION:-20s}
 rate=${RATE:-200}
@@ -50,10 +51,6 @@ sox -n -r 44100 -c 2 "$tmp/b.wav" synth 15 sine 660 vol 0.5
 lame --quiet -b 128 "$tmp/a.wav" "$tmp/a.mp3"
 lame --quiet -b 128 "$tmp/b.wav" "$tmp/b.mp3"
 
-# cpu PID: the process's user+sys CPU time in seconds.
-cpu() {
-	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
-}
 # seconds DUR: a duration like 20s, 1m or 500ms in seconds.
 seconds() {
 	case $1 in
@@ -79,10 +76,7 @@ for calls in "${counts[@]}"; do
 			taskset -c "$server_cpu" "$tmp/elkspipe" -q \
 				"$pipe | elks format=$format listen=127.0.0.1:$port" 2>"$tmp/server.log" &
 			server=$!
-			for _ in $(seq 50); do
-				taskset -c "$sim_cpu" "$tmp/elkspipe" simulate "ws://127.0.0.1:$port/" --duration 1ms >/dev/null 2>&1 && break
-				sleep 0.1
-			done
+			wait_for_calls "$tmp/elkspipe" "ws://127.0.0.1:$port/" "$sim_cpu"
 			limit=$(awk -v n="$calls" -v r="$rate" -v d="$(seconds "$duration")" 'BEGIN { printf "%d", n / r + d + 60 }')
 			before=$(cpu "$server")
 			start=$(date +%s.%N)

@@ -12,6 +12,7 @@
 #	CALLS=500 DURATION=30s bench/stream.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 calls=${CALLS:-100}
 duration=${DURATION:-20s}
@@ -65,22 +66,13 @@ ffmpeg -nostdin -loglevel error -f lavfi -i "sine=frequency=440:sample_rate=4410
 	-c:a libmp3lame -b:a 128k "$tmp/hold.mp3"
 echo "$calls calls of $duration, format $format, a 128 kb/s 44.1 kHz stereo MP3"
 
-cpu() {
-	local ticks
-	ticks=$(awk '{print $14 + $15}' "/proc/$1/stat")
-	awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
-}
-
 port=18475
 for source in "stream $url" "file $tmp/hold.mp3 | loop"; do
 	port=$((port + 1))
 	"$tmp/elkspipe" -q "$source | elks format=$format listen=127.0.0.1:$port" 2>"$tmp/server.log" &
 	server=$!
 	pids+=($server)
-	for _ in $(seq 50); do
-		"$tmp/elkspipe" simulate "ws://127.0.0.1:$port/" --duration 1ms >/dev/null 2>&1 && break
-		sleep 0.1
-	done
+	wait_for_calls "$tmp/elkspipe" "ws://127.0.0.1:$port/"
 	before=$(cpu "$server")
 	"$tmp/elkspipe" simulate "ws://127.0.0.1:$port/" --calls "$calls" --duration "$duration" >"$tmp/sim.txt" 2>&1 &
 	sim=$!

@@ -12,6 +12,7 @@
 #	CALLS=1000 DURATION=30s bench/urls.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 calls=${CALLS:-100}
 duration=${DURATION:-20s}
@@ -49,23 +50,13 @@ done
 : >"$tmp/web.log"
 echo "$calls calls of $duration, format $format, a $secs s 44.1 kHz stereo MP3 in a loop"
 
-# cpu PID: the process's user+sys CPU time in seconds.
-cpu() {
-	local ticks
-	ticks=$(awk '{print $14 + $15}' "/proc/$1/stat")
-	awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
-}
-
 port=18490
 for source in "$tmp/www/hold.mp3" "http://127.0.0.1:$webport/hold.mp3"; do
 	port=$((port + 1))
 	"$tmp/elkspipe" -q -cache-dir "$tmp/cache" \
 		"file $source | loop | elks format=$format listen=127.0.0.1:$port" 2>"$tmp/server.log" &
 	server=$!
-	for _ in $(seq 50); do
-		"$tmp/elkspipe" simulate "ws://127.0.0.1:$port/" --duration 1ms >/dev/null 2>&1 && break
-		sleep 0.1
-	done
+	wait_for_calls "$tmp/elkspipe" "ws://127.0.0.1:$port/"
 	before=$(cpu "$server")
 	"$tmp/elkspipe" simulate "ws://127.0.0.1:$port/" --calls "$calls" --duration "$duration" >"$tmp/sim.txt" 2>&1
 	after=$(cpu "$server")
