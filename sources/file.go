@@ -19,7 +19,7 @@ func init() {
 	pipeline.Register(pipeline.Element{
 		Name:      "file",
 		Kind:      pipeline.KindSource,
-		Shareable: func(a pipeline.Args) bool { return localFile(a.String("path")) },
+		Shareable: func(a pipeline.Args) bool { return versioned(a.String("path")) },
 		Summary:   "play a WAV, MP3 or FLAC file, recognised by its content (- reads standard input)",
 		Example:   "file hold.mp3 | resample 8k | wav hold-8k.wav",
 		Details:   fileDetails,
@@ -115,8 +115,13 @@ func openPath(ctx context.Context, path string) (io.ReadCloser, error) {
 		if isPlaylistName(urlPath(path)) {
 			return nil, errPlaylistFile
 		}
-		keep.Opened(ctx, path, nil) // no version of its own (docs/sharing.md)
-		return openURL(ctx, path)
+		rc, err := openURL(ctx, path)
+		if err != nil {
+			openedURL(ctx, path, nil)
+			return nil, err
+		}
+		openedURL(ctx, path, rc)
+		return rc, nil
 	}
 	f, err := os.Open(path)
 	if err != nil {

@@ -177,13 +177,14 @@ func keptCopy(c *keep.Copy, v keep.Version, decode func(io.Reader) (pipeline.Sou
 		play:    func() (pipeline.Source, error) { return decode(bytes.NewReader(c.Bytes())) }}
 }
 
-// localFile reports whether path names a file on the disk: not standard
-// input, not an http(s) URL. Its versions are known (keep.Opened), so a
-// pipeline that plays it may be rendered once for many calls.
-func localFile(path string) bool { return path != "-" && !isHTTP(path) }
+// versioned reports whether the content at path has versions that a
+// shared rendering can check (keep.OpenedFunc): a file on the disk, or an
+// http(s) URL through the download cache (see openedURL); not standard
+// input. A pipeline that plays it may be rendered once for many calls.
+func versioned(path string) bool { return path != "-" }
 
 // playlistShareable is the playlist element's pipeline.Element.Shareable:
-// local files in a fixed order. A shuffled playlist draws a new order at
+// files and URLs in a fixed order. A shuffled playlist draws a new order at
 // every opening from one generator for all the calls, seeded or not, so
 // no two calls hear the same order.
 func playlistShareable(a pipeline.Args) bool {
@@ -191,7 +192,7 @@ func playlistShareable(a pipeline.Args) bool {
 		return false
 	}
 	for _, f := range a.Strings("files") {
-		if !localFile(f) {
+		if !versioned(f) {
 			return false
 		}
 	}

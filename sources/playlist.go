@@ -191,11 +191,12 @@ func readList(ctx context.Context, list string) ([]media.M3UItem, error) {
 		keep.OpenedPath(ctx, list)
 		return media.ReadM3UItems(list)
 	}
-	keep.Opened(ctx, list, nil) // no version of its own (docs/sharing.md)
 	f, err := openURL(ctx, list)
 	if err != nil {
+		openedURL(ctx, list, nil)
 		return nil, fmt.Errorf("%s: %w", list, err)
 	}
+	openedURL(ctx, list, f)
 	defer f.Close()
 	return media.ParseList(f, list, strings.EqualFold(path.Ext(urlPath(list)), ".pls"))
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/elkspipe/elkspipe/internal/keep"
 	"github.com/elkspipe/elkspipe/internal/media"
 )
 
@@ -63,6 +64,22 @@ func isHTTP(p string) bool {
 // the download cache, or a media.Download that reads it as it arrives.
 func openURL(ctx context.Context, u string) (io.ReadCloser, error) {
 	return cache().Open(ctx, u)
+}
+
+// openedURL reports the opening of the URL u as rc (nil when it failed)
+// to the shared rendering that ctx may belong to (keep.OpenedAs): the
+// version of the copy it reads (media.CopyVersion), and how to find the
+// version an opening would play now (media.Cache.Current), so that a
+// new call joins a rendering of u only while the cache would play it the
+// same content. An opening that failed, or a download the cache does not
+// keep, reports the zero version, which no later check finds: the
+// rendering takes no new calls, which render (and fetch) afresh.
+func openedURL(ctx context.Context, u string, rc io.Reader) {
+	var v keep.Version
+	if rc != nil {
+		v, _ = media.CopyVersion(rc)
+	}
+	keep.OpenedAs(ctx, u, v, func() (keep.Version, bool) { return cache().Current(context.Background(), u) })
 }
 
 // OpenURLFile returns an open file of the whole body of the http or https

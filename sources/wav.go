@@ -17,7 +17,7 @@ func init() {
 	pipeline.Register(pipeline.Element{
 		Name:      "wav",
 		Kind:      pipeline.KindSource,
-		Shareable: func(a pipeline.Args) bool { return localFile(a.String("path")) },
+		Shareable: func(a pipeline.Args) bool { return versioned(a.String("path")) },
 		Summary:   "play a WAV file: PCM 8-32 bit, float, A-law, µ-law, RF64 (- reads standard input)",
 		Example:   "wav prompt.wav | resample 8k | wav prompt-8k.wav",
 		Details:   wavDetails,

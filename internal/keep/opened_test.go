@@ -17,12 +17,15 @@ func TestOpenedReportsVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	type report struct {
-		path string
-		v    Version
-		ok   bool
+		path    string
+		v       Version
+		ok      bool
+		current CurrentFunc
 	}
 	var got []report
-	ctx := WithOpened(context.Background(), func(p string, v Version, ok bool) { got = append(got, report{p, v, ok}) })
+	ctx := WithOpened(context.Background(), func(p string, v Version, ok bool, current CurrentFunc) {
+		got = append(got, report{p, v, ok, current})
+	})
 
 	f, err := os.Open(path)
 	if err != nil {
@@ -51,6 +54,11 @@ func TestOpenedReportsVersions(t *testing.T) {
 	if v, ok := StatVersion(path); !ok || v != want {
 		t.Errorf("StatVersion: %+v %v, want %+v", v, ok, want)
 	}
+	for i, r := range []report{got[0], got[2]} {
+		if v, ok := r.current(); !ok || v != want {
+			t.Errorf("report %d: current %+v %v, want %+v", i, v, ok, want)
+		}
+	}
 
 	// Another file renamed over it is another version.
 	other := filepath.Join(dir, "b.wav")
@@ -63,7 +71,32 @@ func TestOpenedReportsVersions(t *testing.T) {
 	if v, ok := StatVersion(path); !ok || v == want {
 		t.Errorf("after a rename over it: %+v %v, want a new version", v, ok)
 	}
+	if v, ok := got[0].current(); !ok || v == want {
+		t.Errorf("after a rename over it: current %+v %v, want a new version", v, ok)
+	}
 	if _, ok := StatVersion(dir); ok {
 		t.Error("a folder has a version")
+	}
+}
+
+// OpenedAs passes on the version and the CurrentFunc of something that
+// is not a file on the disk.
+func TestOpenedAs(t *testing.T) {
+	var gotPath string
+	var gotV Version
+	var gotOK bool
+	var gotCurrent CurrentFunc
+	ctx := WithOpened(context.Background(), func(p string, v Version, ok bool, current CurrentFunc) {
+		gotPath, gotV, gotOK, gotCurrent = p, v, ok, current
+	})
+	v := Version{Path: "/cache/abc", MTime: 7, Dev: 1, Ino: 2}
+	calls := 0
+	OpenedAs(ctx, "https://example.com/a.mp3", v, func() (Version, bool) { calls++; return v, true })
+	OpenedAs(context.Background(), "https://example.com/b.mp3", Version{}, nil) // no hook: nothing
+	if gotPath != "https://example.com/a.mp3" || gotV != v || !gotOK || gotCurrent == nil {
+		t.Fatalf("reported %q %+v %v", gotPath, gotV, gotOK)
+	}
+	if now, ok := gotCurrent(); !ok || now != v || calls != 1 {
+		t.Errorf("current: %+v %v after %d calls", now, ok, calls)
 	}
 }

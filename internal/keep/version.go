@@ -29,12 +29,12 @@ func VersionOf(path string, r io.Reader) (Version, bool) {
 	if err != nil {
 		return Version{}, false
 	}
-	return regularVersion(path, st)
+	return RegularVersion(path, st)
 }
 
-// regularVersion is the version of the file at path whose information is
+// RegularVersion is the version of the file at path whose information is
 // st; ok is false when it is not a regular file.
-func regularVersion(path string, st os.FileInfo) (Version, bool) {
+func RegularVersion(path string, st os.FileInfo) (Version, bool) {
 	if !st.Mode().IsRegular() {
 		return Version{}, false
 	}

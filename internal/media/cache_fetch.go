@@ -93,6 +93,9 @@ func (c *Cache) fetch(ctx context.Context, raw, k string, publish func(*partial)
 		return "", false, fmt.Errorf("cache folder: %w", err)
 	}
 	part := newPartial(tmp.Name())
+	if st, err := tmp.Stat(); err == nil && !fresh.noStore {
+		part.version, part.versioned = copyVersion(body, st)
+	}
 	publish(part)
 	n, err := copyGrowing(tmp, &StallReader{R: io.LimitReader(resp.Body, c.MaxSize+1), T: stall, D: c.StallTimeout}, part, c.MaxSize)
 	if cerr := tmp.Close(); err == nil {
@@ -117,6 +120,13 @@ func (c *Cache) fetch(ctx context.Context, raw, k string, publish func(*partial)
 		os.Remove(body)
 		os.Remove(body + ".json")
 		return tmp.Name(), true, nil
+	}
+	if part.versioned {
+		// The copy's version is the one its readers got while it
+		// downloaded: the time it was created. (Should this fail, the
+		// file's version differs from the download's, and renderings
+		// made from the download are not joined.)
+		os.Chtimes(tmp.Name(), time.Time{}, time.Unix(0, part.version.MTime))
 	}
 	if err := os.Rename(tmp.Name(), body); err != nil {
 		os.Remove(tmp.Name())

@@ -5,12 +5,19 @@ import (
 	"io"
 	"os"
 	"sync"
+
+	"github.com/elkspipe/elkspipe/internal/keep"
 )
 
 // partial is a download in progress into a file: its readers read what
 // has arrived and wait for more.
 type partial struct {
 	path string // the temporary file being written
+	// version is the copy's version (see CopyVersion) once the download
+	// has put it in place: the temporary file's identity keeps through
+	// the rename, and its modification time is set back to its creation.
+	version   keep.Version
+	versioned bool
 
 	mu      sync.Mutex
 	n       int64 // bytes written so far

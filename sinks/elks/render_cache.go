@@ -42,6 +42,7 @@ type RenderCache struct {
 	private  atomic.Int64
 	evicted  atomic.Int64
 	refusals atomic.Int64
+	made     atomic.Int64 // renderings made
 }
 
 // maxRefused bounds the keys a RenderCache remembers as unshareable.
@@ -99,6 +100,7 @@ func (c *RenderCache) acquire(key string, mk func() *tape) (*tape, *tapeCursor) 
 		}
 		t := c.tapes[key]
 		if t == nil {
+			c.made.Add(1)
 			t = mk()
 			t.indexed = true
 			c.tapes[key] = t

@@ -61,7 +61,7 @@ type tape struct {
 	cmu      sync.Mutex
 	cursors  map[*tapeCursor]struct{}
 	counted  []*tapeSegment // segments whose bytes are counted, oldest first
-	versions map[string]keep.Version
+	versions map[string]openedVersion
 
 	// Guarded by cache.mu.
 	players int
@@ -107,7 +107,7 @@ func newTape(key, text string, c *RenderCache, g *pipeline.Graph, cfg Config, ra
 	t := &tape{key: key, cache: c, g: g, cfg: cfg, rate: rate,
 		log:      cfg.Logger.With("rendering", text, "format", cfg.Format),
 		cursors:  map[*tapeCursor]struct{}{},
-		versions: map[string]keep.Version{}}
+		versions: map[string]openedVersion{}}
 	seg := &tapeSegment{}
 	t.head.Store(seg)
 	t.tail = seg
@@ -251,11 +251,19 @@ func (t *tape) observe(e pipeline.Event) {
 	t.log.Debug("stream event", "event", e.String())
 }
 
+// openedVersion is the version of a file (or a URL's copy) that a
+// rendering opened, and how to find the version an opening finds now.
+type openedVersion struct {
+	v       keep.Version
+	current keep.CurrentFunc
+}
+
 // opened records a file the rendering opened (keep.OpenedFunc). One that
 // has no version makes the pipeline unshareable; a file opened again in
-// another version (changed on the disk) ends the tape's joinability:
-// new calls render the new version from the start.
-func (t *tape) opened(path string, v keep.Version, ok bool) {
+// another version (changed on the disk, or a URL whose copy was fetched
+// anew) ends the tape's joinability: new calls render the new version
+// from the start.
+func (t *tape) opened(path string, v keep.Version, ok bool, current keep.CurrentFunc) {
 	if !ok {
 		t.log.Debug("the rendering opened something with no version: calls of this pipeline render privately", "path", path)
 		t.cache.refuse(t)
@@ -264,26 +272,30 @@ func (t *tape) opened(path string, v keep.Version, ok bool) {
 	t.cmu.Lock()
 	prev, seen := t.versions[path]
 	if !seen {
-		t.versions[path] = v
+		t.versions[path] = openedVersion{v, current}
 	}
 	t.cmu.Unlock()
-	if seen && prev != v {
+	if seen && prev.v != v {
 		t.log.Debug("a file of the rendering changed: new calls get a fresh rendering", "path", path)
 		t.cache.unindex(t)
 	}
 }
 
 // current reports whether every file the rendering opened is still the
-// version it opened.
+// version it opened: one stat of each file, and for a URL what its
+// download cache would play now (a revalidation when its copy is stale).
 func (t *tape) current() bool {
 	t.cmu.Lock()
-	vs := make(map[string]keep.Version, len(t.versions))
-	for p, v := range t.versions {
-		vs[p] = v
+	vs := make([]openedVersion, 0, len(t.versions))
+	for _, v := range t.versions {
+		vs = append(vs, v)
 	}
 	t.cmu.Unlock()
-	for p, v := range vs {
-		if now, ok := keep.StatVersion(p); !ok || now != v {
+	for _, o := range vs {
+		if o.current == nil {
+			return false
+		}
+		if now, ok := o.current(); !ok || now != o.v {
 			return false
 		}
 	}
