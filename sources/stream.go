@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 
@@ -61,10 +62,14 @@ func liveStreams() *live.Streams {
 // after the last one is closed. When the connection drops, the Source
 // plays silence, paced in real time, while the stream is reconnected with
 // a backoff (0.5 s doubling to 10 s); a warning is logged on log/slog's
-// default logger at the drop and an info line at the reconnection. The
-// first opening of a stream that never played in this process fails with
-// the first connection's error (HTTP 404, not audio, ...); once it has
-// played, an opening during an outage plays silence until it is back.
+// default logger at the drop and an info line at the reconnection. A
+// stream that is down when it is first opened (the connection fails or
+// times out, an HTTP error status: an Icecast mount answers 404 until its
+// source connects) plays silence at once, 44.1 kHz stereo, while it is
+// retried the same way, with a warning (see live.Streams.OpenDown), so
+// that a server starts and answers calls while its stream is away; only
+// a stream whose content is no audio elkspipe plays (an HTML page, Ogg)
+// fails the opening, with the error.
 // The audio is not cached on disk, and it depends on the moment of
 // opening: the Source implements pipeline.LiveSource, and the stream
 // element is marked pipeline.Element.Live. See docs/urls.md.
@@ -82,11 +87,19 @@ func Stream(u string) pipeline.Opener {
 		}
 		l, err := liveStreams().Open(ctx, u)
 		if err != nil {
-			return nil, err
+			if ctx.Err() != nil || !live.Passing(err) {
+				return nil, err
+			}
+			return liveStreams().OpenDown(ctx, u, streamDownFormat), nil
 		}
 		return l, nil
 	}
 }
+
+// streamDownFormat is the format of the silence of a stream that is down
+// when it is first opened (live.Streams.OpenDown): that of most MP3
+// streams, which then play unconverted.
+var streamDownFormat = pipeline.Format{Rate: 44100, Channels: 2}
 
 // openStreamList plays the first entry of the playlist at u that plays.
 func openStreamList(ctx context.Context, u string) (pipeline.Source, error) {
@@ -95,6 +108,7 @@ func openStreamList(ctx context.Context, u string) (pipeline.Source, error) {
 		return nil, err
 	}
 	var errs []string
+	down := "" // the first entry that failed with an error that may pass
 	for _, it := range items {
 		err := it.Err
 		if err == nil && !isHTTP(it.Path) {
@@ -108,11 +122,20 @@ func openStreamList(ctx context.Context, u string) (pipeline.Source, error) {
 			if ctx.Err() != nil {
 				return nil, err
 			}
+			if down == "" && live.Passing(err) {
+				down = it.Path
+			}
 		}
 		errs = append(errs, fmt.Sprintf("%q: %v", it.Path, err))
 	}
 	if len(errs) == 0 {
 		return nil, errors.New("the playlist lists no streams")
+	}
+	if down != "" {
+		// Down for now: the first entry that may come back is retried.
+		slog.Warn("no entry of a live stream playlist plays: the calls hear silence while the first is retried",
+			"playlist", u, "stream", down, "errors", strings.Join(errs, "; "))
+		return liveStreams().OpenDown(ctx, down, streamDownFormat), nil
 	}
 	return nil, fmt.Errorf("no entry of the playlist plays: %s", strings.Join(errs, "; "))
 }
@@ -165,9 +188,11 @@ each failed attempt, up to 10 s. A warning is logged at the drop ("live stream d
 an info line when it is back ("live stream reconnected", with the outage's length). A call
 never ends because its stream does.
 
-The first call to a stream that has not played in this process waits for its first audio
-(10 s to connect and 10 s for data at most) and fails with the error if it cannot play it;
-once the stream has played, a call that starts during an outage hears silence until it is back.
+A stream that is down when it is first opened (refused, timed out, an HTTP error such as the
+404 of an Icecast mount whose source has not connected) does not fail: the calls hear silence
+while it is retried the same way, and a warning says so ("live stream unreachable"), so that
+a server starts while its stream is away. Only a stream that answers with something that is
+not audio (an HTML page, Ogg) fails, with the error.
 
 Calls read the stream at their own pace: a call more than 2 s behind the stream loses its
 oldest audio, and one ahead of it with nothing to play gets silence; both are counted.

@@ -184,7 +184,11 @@ func TestStreamFromPlaylistURL(t *testing.T) {
 		w.Write([]byte("[playlist]\nNumberOfEntries=2\nFile1=gone.mp3\nFile2=" + live.URL + "/radio\n"))
 	})
 	mux.HandleFunc("/dead.m3u", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("gone.mp3\nftp://x/y.mp3\n"))
+		w.Write([]byte("page.html\nftp://x/y.mp3\n"))
+	})
+	mux.HandleFunc("/page.html", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte("<html><body>not the radio</body></html>"))
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
@@ -213,7 +217,7 @@ func TestStreamFromPlaylistURL(t *testing.T) {
 	}
 	_, err = Stream(srv.URL + "/dead.m3u")(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "no entry of the playlist plays") ||
-		!strings.Contains(err.Error(), "/gone.mp3\": HTTP 404 Not Found") || !strings.Contains(err.Error(), "is a ftp URL") {
+		!strings.Contains(err.Error(), "/page.html\": not a WAV, MP3 or FLAC file") || !strings.Contains(err.Error(), "is a ftp URL") {
 		t.Errorf("a list of dead entries: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/elkspipe/elkspipe/internal/media"
@@ -42,6 +43,16 @@ type hub struct {
 	linger    *time.Timer
 	title     string
 	down      bool // the connection is lost and being retried
+	// retry: the stream is retried while it is down, its listeners
+	// hearing silence; set when its format was known at the start, or by
+	// Streams.OpenDown. Without it, a first connection that fails fails
+	// the hub.
+	retry bool
+	// guessed: the format is OpenDown's, not the stream's: its first
+	// connection's audio is converted to it.
+	guessed   bool
+	up        bool      // a connection is delivering audio
+	downSince time.Time // when the outage began, zero while up or before the first attempt
 }
 
 // frames returns the frame count of d in the hub's format.
@@ -138,9 +149,10 @@ func (h *hub) run() {
 	defer close(h.done)
 	defer func() {
 		h.mu.Lock()
-		if h.failed == nil && !h.knownAtStart && !h.playedOnce {
+		if h.failed == nil && !h.retry && !h.playedOnce {
 			h.failed = errors.New("the stream was closed")
 		}
+		h.endOutageLocked()
 		h.mu.Unlock()
 		h.startOnce.Do(func() { close(h.started) })
 	}()
@@ -157,13 +169,16 @@ func (h *hub) run() {
 		// A stream never heard in this process fails its openings until
 		// it has played; one that has played (or whose format is
 		// remembered) is retried while its listeners hear silence.
-		known := played || h.playedOnce || h.knownAtStart
-		h.playedOnce = known
+		h.mu.Lock()
+		h.up = false
+		known := played || h.playedOnce || h.retry
 		if !known {
-			h.mu.Lock()
 			h.failed = err
-			h.mu.Unlock()
+		} else if h.downSince.IsZero() {
+			h.downSince = time.Now()
 		}
+		h.mu.Unlock()
+		h.playedOnce = known
 		if !known {
 			h.startOnce.Do(func() { close(h.started) })
 			h.s.mu.Lock()
@@ -175,6 +190,11 @@ func (h *hub) run() {
 		h.mu.Lock()
 		h.down = true
 		h.mu.Unlock()
+		// The openings waiting for the first audio play silence now.
+		h.startOnce.Do(func() { close(h.started) })
+		if !played {
+			h.failures.Add(1)
+		}
 		switch {
 		case played:
 			h.drops.Add(1)
@@ -223,16 +243,21 @@ func (h *hub) session(down *time.Time, attempts *int) (played bool, err error) {
 		return false, fmt.Errorf("HTTP %s", resp.Status)
 	}
 	stall.Reset(o.StallTimeout)
-	var body io.Reader = &media.StallReader{R: resp.Body, T: stall, D: o.StallTimeout}
+	rec := &readRecorder{r: resp.Body, total: &h.bytes}
+	var body io.Reader = &media.StallReader{R: rec, T: stall, D: o.StallTimeout}
 	metaint, err := parseMetaint(resp.Header.Get("Icy-Metaint"))
 	if err != nil {
-		return false, err
+		return false, permanent{err}
 	}
 	if metaint > 0 {
 		body = newICYReader(body, metaint, h.onMeta)
 	}
 	src, err := o.Decode(body)
 	if err != nil {
+		if (rec.err == nil || rec.err == io.EOF) && rec.n.Load() >= 12 && ctx.Err() == nil {
+			// The body read well: its content is not audio we play.
+			return false, permanent{err}
+		}
 		return false, h.netError(ctx, err)
 	}
 	defer pipeline.Close(src)
@@ -270,8 +295,11 @@ func (h *hub) match(src pipeline.Source) (pipeline.Source, error) {
 		h.s.remember(h.url, f)
 		return src, nil
 	}
-	want := h.format
+	want, guessed := h.format, h.guessed
 	h.mu.Unlock()
+	if guessed {
+		h.s.remember(h.url, f) // the hubs after this one play it as it is
+	}
 	if f == want {
 		return src, nil
 	}
@@ -279,7 +307,11 @@ func (h *hub) match(src pipeline.Source) (pipeline.Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the stream changed from %s to %s: %w", want, f, err)
 	}
-	h.s.log().Info("live stream changed format; converting", "url", h.url, "from", f, "to", want)
+	if guessed {
+		h.s.log().Info("live stream is up: its audio is converted to the format its calls started with in the outage", "url", h.url, "from", f, "to", want)
+	} else {
+		h.s.log().Info("live stream changed format; converting", "url", h.url, "from", f, "to", want)
+	}
 	return out, nil
 }
 
@@ -288,6 +320,8 @@ func (h *hub) connected(down time.Time, attempts int) {
 	h.connections.Add(1)
 	h.mu.Lock()
 	h.down = false
+	h.up = true
+	h.endOutageLocked()
 	h.mu.Unlock()
 	h.startOnce.Do(func() { close(h.started) })
 	if !down.IsZero() {
@@ -329,4 +363,47 @@ func (h *hub) netError(ctx context.Context, err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// endOutageLocked counts the outage under way, if any, as over.
+func (h *hub) endOutageLocked() {
+	if !h.downSince.IsZero() {
+		h.outage.Add(int64(time.Since(h.downSince)))
+		h.downSince = time.Time{}
+	}
+}
+
+// readRecorder counts the bytes read from r and keeps its first error
+// (io.EOF included), which tells a body that could not be read from one
+// whose content is not audio.
+type readRecorder struct {
+	r     io.Reader
+	total *atomic.Int64 // the stream's count
+	n     atomic.Int64  // this connection's
+	err   error
+}
+
+func (r *readRecorder) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.total.Add(int64(n))
+	r.n.Add(int64(n))
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+	return n, err
+}
+
+// permanent is an error that retrying does not mend: the stream's
+// content is not audio that elkspipe plays (an HTML page, Ogg...).
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error { return p.error }
+
+// Passing reports whether err, from Streams.Open, may pass by itself: a
+// connection that failed or timed out, an HTTP status (an Icecast mount
+// answers 404 until its source connects), a stream that stalled or
+// ended; not a stream whose content is no audio elkspipe plays.
+func Passing(err error) bool {
+	var p permanent
+	return err != nil && !errors.As(err, &p)
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,10 +70,19 @@ type Options struct {
 // Stats are the counters of one stream.
 type Stats struct {
 	Listeners   int   // listeners now
+	Connected   bool  // a connection is delivering audio now
 	Connections int64 // connections that delivered audio
 	Drops       int64 // connections lost while playing
-	Dropped     int64 // frames listeners lost: read too slowly, or the stream ran fast
-	Padded      int64 // silent frames listeners got: outages, or the stream ran slow
+	Failures    int64 // connection attempts that delivered no audio while the stream was retried
+	Bytes       int64 // bytes received from the server (ICY metadata included)
+	// Outage is the time the stream was down while it was open (had
+	// listeners or lingered): from a drop, or a failed first attempt of
+	// a stream retried, to the next audio.
+	Outage  time.Duration
+	Dropped int64 // frames listeners lost: read too slowly, or the stream ran fast
+	Padded  int64 // silent frames listeners got: outages, or the stream ran slow
+	// Rate is the sample rate the frames are counted in (0: never played).
+	Rate int
 }
 
 // log returns the logger of the drops and reconnections.
@@ -92,12 +102,14 @@ type Streams struct {
 	mu      sync.Mutex
 	hubs    map[string]*hub
 	formats map[string]pipeline.Format // of every URL that played, for outages at start
+	guessed map[string]bool            // formats given to OpenDown, not the streams' own
 	totals  map[string]*counters       // survive the hubs
 }
 
 // counters are the Stats counters of a URL.
 type counters struct {
 	connections, drops, dropped, padded atomic.Int64
+	failures, bytes, outage             atomic.Int64
 }
 
 // New returns Streams with the options o.
@@ -137,7 +149,7 @@ func New(o Options) *Streams {
 		return nil
 	}}
 	return &Streams{opt: o, client: client, hubs: map[string]*hub{},
-		formats: map[string]pipeline.Format{}, totals: map[string]*counters{}}
+		formats: map[string]pipeline.Format{}, guessed: map[string]bool{}, totals: map[string]*counters{}}
 }
 
 // Open joins the live stream at the http or https URL u and returns a
@@ -183,20 +195,63 @@ func (s *Streams) Open(ctx context.Context, u string) (*Listener, error) {
 	return l, nil
 }
 
+// OpenDown joins the live stream at u as Open does, for a stream whose
+// opening failed with an error that may pass (see Passing): the listener
+// hears silence in the format f, paced in real time, while the stream is
+// retried with the backoff, and the stream's audio, once it comes, is
+// converted to f for the listeners that started in the outage (a later
+// connection, once they have all left, plays the stream's own format).
+// It does not wait. The drops and reconnections are logged as a dropped
+// stream's are.
+func (s *Streams) OpenDown(ctx context.Context, u string, f pipeline.Format) *Listener {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.formats[u]; !ok {
+		s.formats[u], s.guessed[u] = f, true
+	}
+	h := s.hubs[u]
+	if h != nil {
+		h.mu.Lock()
+		failed := h.failed != nil
+		if !failed {
+			h.retry = true
+			if !h.hasFormat {
+				h.setFormatLocked(f)
+				h.guessed = true
+			}
+		}
+		h.mu.Unlock()
+		if failed {
+			// Its first connection failed: it is ending.
+			s.removeLocked(h)
+			h = nil
+		}
+	}
+	if h == nil {
+		h = s.newHubLocked(u)
+	}
+	return h.join(ctx)
+}
+
 // Stats returns the counters of the stream at u: listeners now, and the
 // totals since the URL was first opened.
 func (s *Streams) Stats(u string) Stats {
 	s.mu.Lock()
 	c := s.totals[u]
 	h := s.hubs[u]
+	st := Stats{Rate: s.formats[u].Rate}
 	s.mu.Unlock()
-	var st Stats
 	if c != nil {
 		st.Connections, st.Drops = c.connections.Load(), c.drops.Load()
 		st.Dropped, st.Padded = c.dropped.Load(), c.padded.Load()
+		st.Failures, st.Bytes, st.Outage = c.failures.Load(), c.bytes.Load(), time.Duration(c.outage.Load())
 	}
 	if h != nil {
 		h.mu.Lock()
+		st.Connected = h.up
+		if !h.downSince.IsZero() {
+			st.Outage += time.Since(h.downSince)
+		}
 		st.Listeners = len(h.listeners)
 		for l := range h.listeners {
 			st.Dropped += l.dropped
@@ -208,6 +263,18 @@ func (s *Streams) Stats(u string) Stats {
 		h.mu.Unlock()
 	}
 	return st
+}
+
+// URLs returns the URLs opened so far, whose Stats are kept.
+func (s *Streams) URLs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	us := make([]string, 0, len(s.totals))
+	for u := range s.totals {
+		us = append(us, u)
+	}
+	slices.Sort(us)
+	return us
 }
 
 // newHubLocked makes and starts the hub of u; s.mu is held.
@@ -222,7 +289,7 @@ func (s *Streams) newHubLocked(u string) *hub {
 		listeners: map[*Listener]struct{}{}, counters: c, done: make(chan struct{})}
 	if f, ok := s.formats[u]; ok {
 		h.setFormatLocked(f)
-		h.knownAtStart = true
+		h.knownAtStart, h.retry, h.guessed = true, true, s.guessed[u]
 	}
 	s.hubs[u] = h
 	go h.run()
@@ -233,6 +300,7 @@ func (s *Streams) newHubLocked(u string) *hub {
 func (s *Streams) remember(u string, f pipeline.Format) {
 	s.mu.Lock()
 	s.formats[u] = f
+	delete(s.guessed, u)
 	s.mu.Unlock()
 }
 
