@@ -201,3 +201,7 @@ that plays. Nothing is cached on disk. A plain http URL given to file that answe
 live stream (no length, icy- headers) is refused with a pointer to stream. See docs/urls.md.
 `
 }
+
+// StreamURLs returns the URLs of the live streams opened in this process,
+// sorted, whose counters StreamCounters keeps.
+func StreamURLs() []string { return liveStreams().URLs() }

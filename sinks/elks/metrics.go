@@ -101,6 +101,7 @@ func NewMetrics() *Metrics {
 	reg.MustRegister(mp3CacheCollectors()...)
 	reg.MustRegister(m.renderPlays)
 	reg.MustRegister(renderCacheCollectors()...)
+	reg.MustRegister(streamCollector{})
 	m.renderPlays.WithLabelValues("shared")
 	m.renderPlays.WithLabelValues("private")
 	// The series users alert on exist from the start, at 0.
