@@ -92,6 +92,15 @@ func Command(ctx context.Context, args []string, opt ExecOptions) (ExecSource, e
 		if perr := p.err(); perr != nil && perr != io.EOF {
 			return nil, perr // how the program ended says more than the decoder
 		}
+		if errors.Is(err, errEmpty) {
+			p.mu.Lock()
+			last := p.lastLine
+			p.mu.Unlock()
+			if last != "" {
+				return nil, execErr(p.name, "the program printed nothing on its standard output and exited with status 0; it wrote to standard error: %s", last)
+			}
+			return nil, execErr(p.name, "the program printed nothing on its standard output and exited with status 0")
+		}
 		return nil, pipeline.StageErr(p.name, err)
 	}
 	s := &execSource{Source: src, p: p}

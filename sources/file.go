@@ -146,6 +146,9 @@ func openPath(ctx context.Context, path string) (io.ReadCloser, error) {
 	return f, nil
 }
 
+// errEmpty is Decode's error for an input with no byte.
+var errEmpty = errors.New("empty file")
+
 // readCloser joins a buffered reader to the Close of what it reads.
 type readCloser struct {
 	*bufio.Reader
@@ -172,7 +175,7 @@ func Decode(r io.Reader) (pipeline.Source, error) {
 	head, err := br.Peek(12)
 	if len(head) == 0 {
 		if err == nil || err == io.EOF {
-			return fail(errors.New("empty file"))
+			return fail(errEmpty)
 		}
 		return fail(err)
 	}
