@@ -36,7 +36,10 @@ func init() {
 // "-" reads standard input. An http or https URL is fetched into the
 // download cache (see SetCacheDir and docs/urls.md) and played from there
 // like a file: the openings of a URL whose copy is fresh make no request,
-// and share its decoding. Other formats get an error that names them and says how
+// and share its decoding. An opening reports the version of the copy it
+// plays (keep.OpenedAs), so that a server's shared renderings of the URL
+// are joined only while the cache would play that copy (docs/sharing.md).
+// Other formats get an error that names them and says how
 // to convert them. The openings of an MP3 file share one decoding of it
 // (see SetMP3CacheSize).
 //
