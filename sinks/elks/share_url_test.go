@@ -212,3 +212,37 @@ func TestSharedRenderingURLChanged(t *testing.T) {
 		t.Error("no revalidation answered 304")
 	}
 }
+
+// A playlist whose URL item fails (skipped) is rendered per call: the
+// item may come back, and a call after it must hear it.
+func TestSharedRenderingURLSkippedItem(t *testing.T) {
+	mp3, err := os.ReadFile(testMP3(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := newURLOrigin(t, "max-age=3600")
+	o.set("/hold.mp3", mp3)
+	chain := "playlist " + o.URL + "/hold.mp3 " + o.URL + "/later.mp3"
+	cache := elks.NewRenderCache(64 << 20)
+	shared := elks.Config{Format: elks.ULaw, RenderCache: cache}
+	first, err := playURLCall(t, shared, chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.set("/later.mp3", mp3)
+	second, err := playURLCall(t, shared, chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	private, err := playURLCall(t, elks.Config{Format: elks.ULaw}, chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameMessages(t, "the call after the item came back", second, private)
+	if a1, _ := countAudio(first); a1 >= len(second)-2 {
+		t.Errorf("the first call sent %d audio messages, the second %d messages: want the second to play both items", a1, len(second))
+	}
+	if made := elks.RenderingsMadeForTest(cache); made != 2 {
+		t.Errorf("%d renderings made, want 2: none joinable while an item fails", made)
+	}
+}
