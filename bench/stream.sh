@@ -5,7 +5,8 @@
 # plays `stream URL` to simultaneous simulated calls, then, for
 # comparison, a looped MP3 file of the same kind. It prints the server's
 # CPU time (user+sys, from /proc), the simulator's summary and how many
-# listeners icecast saw (one: the calls share the connection). Linux only.
+# listeners icecast saw (one: the calls share the connection), and the
+# server's stream series of /metrics after the calls. Linux only.
 # Usage:
 #
 #	bench/stream.sh                        # 100 calls of 20 s
@@ -80,10 +81,14 @@ for source in "stream $url" "file $tmp/hold.mp3 | loop"; do
 	listeners=$(python3 -c "import json,urllib.request; s=json.load(urllib.request.urlopen('http://127.0.0.1:$icport/status-json.xsl'))['icestats']['source']; print(s['listeners'] if isinstance(s, dict) else s[0]['listeners'])")
 	wait "$sim" || true
 	after=$(cpu "$server")
+	# The server's own account of its streams (/metrics, beside the calls).
+	metrics=$(python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$port/metrics').read().decode())" 2>/dev/null |
+		grep -E '^elkspipe_stream_(listeners|up|connections_total|drops_total|failed_attempts_total|outage_seconds_total|silence_seconds_total|dropped_seconds_total)' || true)
 	kill -INT "$server"
 	wait "$server" || true
 	label="stream       "
 	case "$source" in file*) label="looped file  " ;; esac
 	echo "$label: server CPU $(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.2f", a - b }') s; icecast listeners during the calls: $listeners"
 	grep -E '^(played: .* in all|max buffered: .*syncs)' "$tmp/sim.txt" | sed 's/^/    /'
+	if [ -n "$metrics" ]; then echo "$metrics" | sed 's/{stream="[^"]*"}//; s/^/    \/metrics: /'; fi
 done
