@@ -404,7 +404,7 @@ func (s *Session) sendFileOf(ctx context.Context, gen uint64, p *passPlan, path 
 		// the audio since the last one past the interval.
 		s.checkpointBefore(end - sent)
 		if text != nil && off%3 == 0 {
-			b, err := s.getBuf(ctx, n)
+			b, err := s.passBuf(ctx, n)
 			if err != nil {
 				return err
 			}
@@ -425,6 +425,19 @@ func (s *Session) sendFileOf(ctx context.Context, gen uint64, p *passPlan, path 
 // least of audio and minBytes bytes, and returns how much audio it has
 // room for. It must be called by the playing goroutine, without s.mu.
 func (s *Session) passPieceRoom(ctx context.Context, gen uint64, least time.Duration, minBytes int64) (time.Duration, error) {
+	s.mu.Lock()
+	room, _ := s.win.admit(least, minBytes)
+	s.mu.Unlock()
+	if !room {
+		// The window is full, usually for seconds (a checkpoint
+		// interval): the message buffers of the pieces just sent, up to
+		// 44 KB each, would sit idle until then. Once the writer has
+		// written them they go to passBufs, for the calls that are
+		// sending: a call waiting for its window holds none.
+		if err := s.dropBuffers(ctx); err != nil {
+			return 0, err
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	waited := false
@@ -470,4 +483,43 @@ func passAlign(fm *media.FrameMap, off, cut, minPiece int64) int64 {
 		c = prev
 	}
 	return cut
+}
+
+// passBufs holds the message buffers that calls waiting for their window
+// have let go of (dropBuffers), for the pieces of the calls that are
+// sending: calls of the file formats send in bursts, a few pieces of up to
+// 44 KB each every checkpoint interval, and hold no buffer in between.
+var passBufs sync.Pool
+
+// passBuf returns a message buffer for a piece of n bytes, as getBuf does,
+// taking new buffers from passBufs.
+func (s *Session) passBuf(ctx context.Context, n int) ([]byte, error) {
+	if s.nbufs >= audioBuffers || len(s.free) > 0 {
+		return s.getBuf(ctx, n)
+	}
+	s.nbufs++
+	if b, ok := passBufs.Get().(*[]byte); ok && cap(*b) >= audioMessageSize(n) {
+		return (*b)[:0], nil
+	}
+	return make([]byte, 0, audioMessageSize(max(n, passthroughPiece))), nil
+}
+
+// dropBuffers waits until the writer has written every message buffer of
+// the session and puts them in passBufs. It must be called by the playing
+// goroutine, without s.mu.
+func (s *Session) dropBuffers(ctx context.Context) error {
+	for s.nbufs > 0 {
+		select {
+		case b := <-s.free:
+			if cap(b) >= audioMessageSize(passthroughPiece) {
+				passBufs.Put(&b)
+			}
+			s.nbufs--
+		case <-s.done:
+			return s.stopErr(ctx)
+		case <-ctx.Done():
+			return s.stopErr(ctx)
+		}
+	}
+	return nil
 }
