@@ -2,10 +2,13 @@ package elks
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/elkspipe/elkspipe/internal/media"
@@ -62,4 +65,31 @@ func TestPassAlign(t *testing.T) {
 	if c := passAlign(fm, 0, fm.Size, 800); c != fm.Size {
 		t.Errorf("the file's end moved to %d", c)
 	}
+}
+
+// A call of a file format that waits for its window holds no message
+// buffer: the writer wrote its pieces, and their buffers went back to the
+// pool shared by the calls that are sending.
+func TestPassthroughWaitHoldsNoBuffer(t *testing.T) {
+	path, _ := passWAV(t, t.TempDir(), "loop.wav", 8000, 1, 5*time.Second)
+	synctest.Test(t, func(t *testing.T) {
+		s, p, _ := sessCall(t, Config{Format: WAV}, func(p *wirePeer) { p.replies = replyNever })
+		go s.PlayGraph(context.Background(), sessGraph(t, "file "+path+" | loop"))
+		synctest.Wait()
+		r := p.snapshot()
+		var audio int
+		for _, m := range r.msgs {
+			if strings.HasPrefix(m, `{"t":"audio"`) {
+				audio++
+			}
+		}
+		// The window and a checkpoint, 7 s, in pieces of 32 KiB at most.
+		if st := s.Stats(); audio < 4 || st.AudioSent < 6900*time.Millisecond {
+			t.Fatalf("%d audio messages, %v sent: the window was not filled", audio, st.AudioSent)
+		}
+		if s.nbufs != 0 || len(s.free) != 0 {
+			t.Errorf("waiting for the window with %d message buffers (%d free)", s.nbufs, len(s.free))
+		}
+		s.Hangup()
+	})
 }
