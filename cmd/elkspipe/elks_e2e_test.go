@@ -336,9 +336,16 @@ func TestElksPassthroughWindowNoGaps(t *testing.T) {
 			if rep.Gaps.Count != 0 {
 				t.Logf("%d gaps (%.3f s): %+v", rep.Gaps.Count, rep.Gaps.Seconds, rep.Gaps.List)
 			}
-			// window + checkpoint, and at most one frame more.
-			if rep.MaxBuffered.Seconds > 1.25+0.03 {
-				t.Errorf("buffered up to %.3f s", rep.MaxBuffered.Seconds)
+			// window + checkpoint, and at most one frame more; for MP3 a
+			// piece (a checkpoint) more, as the simulator answers the
+			// first sync of an MP3 early (see
+			// TestSessionPassthroughWindowNoGaps in package elkstest).
+			limit := 1.25 + 0.03
+			if c.format == "mp3" {
+				limit += 0.25
+			}
+			if rep.MaxBuffered.Seconds > limit {
+				t.Errorf("buffered up to %.3f s, above %.3f s", rep.MaxBuffered.Seconds, limit)
 			}
 			if rep.Syncs.Requests < int(want/0.25) {
 				t.Errorf("%d syncs for %.1f s with checkpoint=250ms", rep.Syncs.Requests, want)

@@ -15,6 +15,18 @@ const (
 	DefaultHelloTimeout = 10 * time.Second
 	DefaultByeTimeout   = time.Second
 
+	// DefaultFileCheckpoint is the checkpoint interval of the file
+	// formats (wav, mp3), whose pieces grow with the room in the window
+	// up to 32 KiB (see Config.Chunk). A file's end is a checkpoint
+	// anyway, so a short looped file (a 5 s WAV of 8 kHz, as in 46elks'
+	// looping example) goes out in the example's three pieces and one
+	// sync per iteration, where a 500 ms interval took ten of each. The
+	// API then buffers at most Window + 5 s (112 KB of such a WAV or of
+	// a 128 kbit/s MP3, 1.2 MB of 44.1 kHz stereo WAV: far from its 30
+	// MB). The gap margin does not depend on it: the caller hears no gap
+	// while Window exceeds the round trip by a chunk.
+	DefaultFileCheckpoint = 5 * time.Second
+
 	// MaxBytesInFlight caps the audio bytes (before base64) sent beyond
 	// the last acknowledged checkpoint, whatever the window: the API ends
 	// a call whose buffer passes 30 MB, and this keeps far below it.
@@ -41,7 +53,10 @@ type Config struct {
 	// Codec tunes the encoder of formats with settings (Ogg Opus: bit
 	// rate, complexity, frame); zero fields take the codec's defaults.
 	Codec CodecOptions
-	// Chunk is the audio carried by one message; default 100ms.
+	// Chunk is the audio carried by one message; default 100ms. In the
+	// file formats (wav, mp3) it is the shortest piece of a file: a
+	// piece carries what the window has room for, up to the next
+	// checkpoint and 32 KiB.
 	Chunk time.Duration
 	// Window and Checkpoint set the backpressure: a sync checkpoint goes
 	// out at least every Checkpoint of audio (and at every loop iteration
@@ -49,7 +64,9 @@ type Config struct {
 	// beyond the last acknowledged checkpoint would pass Window +
 	// Checkpoint. The API then never buffers more than Window +
 	// Checkpoint, and the caller hears no gap while Window exceeds the
-	// round trip to the API. Defaults 2s and 500ms.
+	// round trip to the API by a chunk. Defaults 2s and 500ms; in the
+	// file formats (wav, mp3) the checkpoint defaults to
+	// DefaultFileCheckpoint (5s).
 	Window, Checkpoint time.Duration
 	// MaxBytes caps the audio bytes in flight (before base64); default
 	// and upper bound MaxBytesInFlight.
@@ -141,6 +158,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	def(&c.Chunk, DefaultChunk)
 	def(&c.Window, DefaultWindow)
+	if info.File {
+		def(&c.Checkpoint, DefaultFileCheckpoint)
+	}
 	def(&c.Checkpoint, DefaultCheckpoint)
 	def(&c.HelloTimeout, DefaultHelloTimeout)
 	def(&c.ByeTimeout, DefaultByeTimeout)

@@ -65,7 +65,7 @@
 // The API buffers what it is sent and plays it in real time; its buffer
 // holds at most 30 MB and overflowing it ends the call. A Session therefore
 // sends a sync checkpoint at every loop iteration and playlist item end and
-// at least every Config.Checkpoint (500 ms) of audio, and stops sending
+// at least every Config.Checkpoint (500 ms; 5 s in wav and mp3) of audio, and stops sending
 // while more than Config.Window (2 s) plus a checkpoint is queued beyond
 // the last answered checkpoint. The caller hears no gap as long as the
 // window exceeds the network round trip by a chunk; a byte guard
@@ -124,9 +124,14 @@
 //
 // The wav and mp3 formats pass files through untouched, for pipelines of
 // file or playlist sources, optionally looped (PlayFile, PlayGraph):
-// pieces of at most 32 KiB (as in 46elks' example) and
-// one chunk of audio, each ending between frames, with a sending and a sync
-// per file — 46elks' own looping example, done with the window rule. Any
+// pieces of at most 32 KiB (as in 46elks' example), each as long as the
+// window has room for and at least a chunk, ending between frames, with a
+// sending and a sync per file — 46elks' own looping example, done with
+// the window rule. Their checkpoint interval defaults to
+// DefaultFileCheckpoint (5 s): a short looped file goes out as in the
+// example, in three pieces of a 5 s WAV of 8 kHz and one sync per
+// iteration, but without its gap at every joint. The base64 of a kept
+// file is made once and copied by every call that sends it. Any
 // other stage in such a pipeline is refused with its name. A looped file
 // is kept as sources.File keeps it: a call keeps a copy of the bytes it
 // sent (shared by all calls per version of the file, at most 64 MiB per

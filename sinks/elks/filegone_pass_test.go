@@ -163,9 +163,11 @@ func TestLoopedFileReplacedPassthrough(t *testing.T) {
 				n := passSent(t, c.tap.files(), old, next)
 				t.Logf("sent the old file %d times, the new one %d times", n[0], n[1])
 				// The rename at 5 s comes while the sender is a few
-				// seconds ahead: the old file plays for at most the
-				// first 5 s and what was sent ahead then.
-				if n[0] < 5 || n[0] > 20 || n[1] < 10 {
+				// seconds ahead: the old file (0.55 s) plays for at most
+				// the first 5 s and what was sent ahead then, the window
+				// and a checkpoint (2 s and 5 s in the file formats).
+				ahead := 5*time.Second + elks.DefaultWindow + elks.DefaultFileCheckpoint
+				if n[0] < 5 || n[0] > int(ahead/(500*time.Millisecond))+2 || n[1] < 10 {
 					t.Errorf("sent the old file %d times and the new one %d times, want the new one from the iteration after the rename", n[0], n[1])
 				}
 			})

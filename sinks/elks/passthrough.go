@@ -18,12 +18,17 @@ import (
 )
 
 // passthroughPiece is the most bytes of a file that one audio message
-// carries in the file formats, as in 46elks' own example. A piece also
-// holds at most one chunk of audio (Config.Chunk, as the encoded formats'
-// messages do), and ends between frames: a 32 KiB piece of a 64 kbit/s
-// MP3 would last 4 s, and the window can only move by whole pieces, so
-// long pieces would eat into the margin the window leaves over the
-// round trip.
+// carries in the file formats, as in 46elks' own example (32 KiB pieces).
+//
+// Within it, a piece is as long as the window has room for, up to the
+// next checkpoint (see passPieceRoom): a file goes out in few messages
+// (a 5 s WAV of 8 kHz in three, as in 46elks' example) while the window
+// still refills as soon as a reply makes room. A piece is at least one
+// chunk of audio (Config.Chunk), so that a window that has room for less
+// waits for more instead of splitting the file into slivers; as in the
+// encoded formats, the caller hears no gap while the window exceeds the
+// round trip by a chunk. Pieces end between frames (WAV blocks, MP3
+// frames).
 const passthroughPiece = 32 << 10
 
 // passPlan is what a pipeline plays in a file format: sources (files
@@ -326,14 +331,13 @@ func (s *Session) sendFileOf(ctx context.Context, gen uint64, p *passPlan, path 
 	defer o.close()
 	fm, dur := o.frames, o.dur
 	size := fm.Size
-	// A piece holds at most a chunk (and a checkpoint) of audio: that
-	// share of the audio frames' bytes (tags and other chunks, such as
-	// cover art, play for no time).
-	piece := int64(passthroughPiece)
-	perPiece := min(s.cfg.Chunk, s.cfg.Checkpoint)
-	if n := int64(float64(fm.AudioBytes()) * float64(perPiece) / float64(dur)); n < piece {
-		piece = max(256, n)
-	}
+	// The bytes a piece of audio of d takes: that share of the audio
+	// frames' bytes (tags and other chunks, such as cover art, play for
+	// no time).
+	perSec := float64(fm.AudioBytes()) / dur.Seconds()
+	bytesOf := func(d time.Duration) int64 { return int64(perSec * d.Seconds()) }
+	least := min(s.cfg.Chunk, s.cfg.Checkpoint)
+	minPiece := min(passthroughPiece, max(256, bytesOf(least)))
 	// The frames' own duration, scaled to the file's decoded duration (an
 	// MP3's gapless trim makes the decoded one shorter).
 	total := fm.Duration(0, size)
@@ -344,34 +348,178 @@ func (s *Session) sendFileOf(ctx context.Context, gen uint64, p *passPlan, path 
 	}
 	s.needSend = true // one "sending" per file
 	s.mu.Unlock()
+	// endOf is when the audio of the file up to cut ends.
+	endOf := func(cut int64) time.Duration {
+		if cut >= size || total <= 0 {
+			return dur
+		}
+		return time.Duration(float64(dur) * float64(fm.Duration(0, cut)) / float64(total))
+	}
 	var off int64
 	var sent time.Duration
 	for off < size {
-		cut := fm.Cut(off, piece)
-		n := int(cut - off)
-		if cap(s.rawPass) < n {
-			s.rawPass = make([]byte, n)
-		}
-		buf := s.rawPass[:n]
-		if _, err := io.ReadFull(o.r, buf); err != nil {
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return errors.New("the file became shorter while it was being sent")
-			}
+		windowRoom, err := s.passPieceRoom(ctx, gen, least, minPiece)
+		if err != nil {
 			return err
 		}
-		end := dur
-		if cut < size && total > 0 {
-			end = time.Duration(float64(dur) * float64(fm.Duration(0, cut)) / float64(total))
+		room := max(least, min(windowRoom, s.cfg.Checkpoint))
+		cut := fm.Cut(off, min(passthroughPiece, max(minPiece, bytesOf(room))))
+		// The bytes of a variable bit rate do not tell the time: a piece
+		// that would play longer than the room is cut shorter.
+		for range 4 {
+			d := endOf(cut) - sent
+			if d <= room || cut-off <= minPiece {
+				break
+			}
+			cut = fm.Cut(off, max(minPiece, int64(float64(cut-off)*float64(room)/float64(d))))
 		}
+		// A tail shorter than the shortest piece goes with this piece
+		// when the room and the 32 KiB allow.
+		if cut < size && size-cut < minPiece && size-off <= passthroughPiece && endOf(size)-sent <= windowRoom {
+			cut = size
+		}
+		text := o.b64.get()
+		if text != nil {
+			cut = passAlign(fm, off, cut, minPiece)
+		}
+		n := int(cut - off)
+		var buf []byte
+		if o.data != nil {
+			buf = o.data[off:cut]
+		} else {
+			if cap(s.rawPass) < n {
+				s.rawPass = make([]byte, n)
+			}
+			buf = s.rawPass[:n]
+			if _, err := io.ReadFull(o.r, buf); err != nil {
+				if err == io.EOF || err == io.ErrUnexpectedEOF {
+					return errors.New("the file became shorter while it was being sent")
+				}
+				return err
+			}
+		}
+		end := endOf(cut)
 		// Pieces end on frames, so they rarely fill a checkpoint
 		// exactly: the checkpoint goes before a piece that would carry
 		// the audio since the last one past the interval.
 		s.checkpointBefore(end - sent)
-		if err := s.sendPiece(ctx, gen, buf, end-sent); err != nil {
+		if text != nil && off%3 == 0 {
+			b, err := s.passBuf(ctx, n)
+			if err != nil {
+				return err
+			}
+			err = s.sendMessage(ctx, gen, appendPassAudio(b, text, off, buf), true, int64(n), end-sent)
+			if err != nil {
+				return err
+			}
+		} else if err := s.sendPiece(ctx, gen, buf, end-sent); err != nil {
 			return err
 		}
 		sent, off = end, cut
 	}
 	s.checkpoint()
+	return nil
+}
+
+// passPieceRoom waits until the window has room for a piece of at least
+// least of audio and minBytes bytes, and returns how much audio it has
+// room for. It must be called by the playing goroutine, without s.mu.
+func (s *Session) passPieceRoom(ctx context.Context, gen uint64, least time.Duration, minBytes int64) (time.Duration, error) {
+	s.mu.Lock()
+	room, _ := s.win.admit(least, minBytes)
+	s.mu.Unlock()
+	if !room {
+		// The window is full, usually for seconds (a checkpoint
+		// interval): the message buffers of the pieces just sent, up to
+		// 44 KB each, would sit idle until then. Once the writer has
+		// written them they go to passBufs, for the calls that are
+		// sending: a call waiting for its window holds none.
+		if err := s.dropBuffers(ctx); err != nil {
+			return 0, err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	waited := false
+	err := s.waitLocked(ctx, gen, true, func() bool {
+		ok, askSync := s.win.admit(least, minBytes)
+		if askSync {
+			s.syncLocked() // no reply is coming that could make room
+		}
+		if !ok && !waited {
+			waited = true
+			s.metrics.stall()
+		}
+		return ok
+	})
+	if err != nil {
+		return 0, err
+	}
+	inDur, _ := s.win.inFlight()
+	return s.win.limit - inDur, nil
+}
+
+// passAlign moves cut, the end of a piece of a file from off, back to the
+// nearest frame boundary at a multiple of 3 bytes, so that the next piece
+// can be copied from the file's shared base64 (appendPassAudio), unless
+// that would make the piece shorter than half of minPiece or take more
+// than a few frames (MP3 frames are of any length). The file's end stays.
+func passAlign(fm *media.FrameMap, off, cut, minPiece int64) int64 {
+	if cut >= fm.Size {
+		return cut
+	}
+	c := cut
+	for range 8 {
+		if c%3 == 0 {
+			return c
+		}
+		if c-1-off < minPiece/2 {
+			break
+		}
+		prev := fm.Cut(off, c-1-off)
+		if prev >= c || prev-off < minPiece/2 {
+			break
+		}
+		c = prev
+	}
+	return cut
+}
+
+// passBufs holds the message buffers that calls waiting for their window
+// have let go of (dropBuffers), for the pieces of the calls that are
+// sending: calls of the file formats send in bursts, a few pieces of up to
+// 44 KB each every checkpoint interval, and hold no buffer in between.
+var passBufs sync.Pool
+
+// passBuf returns a message buffer for a piece of n bytes, as getBuf does,
+// taking new buffers from passBufs.
+func (s *Session) passBuf(ctx context.Context, n int) ([]byte, error) {
+	if s.nbufs >= audioBuffers || len(s.free) > 0 {
+		return s.getBuf(ctx, n)
+	}
+	s.nbufs++
+	if b, ok := passBufs.Get().(*[]byte); ok && cap(*b) >= audioMessageSize(n) {
+		return (*b)[:0], nil
+	}
+	return make([]byte, 0, audioMessageSize(max(n, passthroughPiece))), nil
+}
+
+// dropBuffers waits until the writer has written every message buffer of
+// the session and puts them in passBufs. It must be called by the playing
+// goroutine, without s.mu.
+func (s *Session) dropBuffers(ctx context.Context) error {
+	for s.nbufs > 0 {
+		select {
+		case b := <-s.free:
+			if cap(b) >= audioMessageSize(passthroughPiece) {
+				passBufs.Put(&b)
+			}
+			s.nbufs--
+		case <-s.done:
+			return s.stopErr(ctx)
+		case <-ctx.Done():
+			return s.stopErr(ctx)
+		}
+	}
 	return nil
 }

@@ -3,6 +3,7 @@ package elks
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"log/slog"
@@ -40,29 +41,131 @@ import (
 type passKeptKey struct{ path string }
 
 // passKept is what a call keeps of one version of a file: a copy of its
-// bytes, its frames and its duration.
+// bytes, its frames and its duration, and the copy's base64.
 type passKept struct {
 	copy   *keep.Copy
 	frames *media.FrameMap
 	dur    time.Duration
+	b64    *passB64
 	once   sync.Once
 }
 
 // Release lets go of the copy.
-func (k *passKept) Release() { k.once.Do(k.copy.Release) }
+func (k *passKept) Release() {
+	k.once.Do(func() {
+		k.b64.release()
+		k.copy.Release()
+	})
+}
 
 // open returns an opening of what k keeps.
 func (k *passKept) open() *passOpen {
-	return &passOpen{r: bytes.NewReader(k.copy.Bytes()), frames: k.frames, dur: k.dur, close: func() {}}
+	data := k.copy.Bytes()
+	return &passOpen{r: bytes.NewReader(data), data: data, b64: k.b64, frames: k.frames, dur: k.dur, close: func() {}}
 }
 
 // passOpen is one opening of a file to send: its bytes from the start,
-// the map of its frames and its duration.
+// the map of its frames and its duration; for a kept file also all its
+// bytes (data) and their base64.
 type passOpen struct {
 	r      io.Reader
+	data   []byte
+	b64    *passB64
 	frames *media.FrameMap
 	dur    time.Duration
 	close  func()
+}
+
+// The base64 of kept files. Every call that passes a kept file through
+// sends the base64 of the same bytes: it is made once per copy, shared by
+// the calls that keep the copy, and freed with the last of them. A piece
+// of a file that starts at a multiple of 3 bytes is then a copy of a
+// stretch of it plus the base64 of at most 2 bytes (base64 turns every 3
+// bytes into 4 characters on their own), and the pieces are cut there
+// where the frames allow (passAlign). The base64 of all kept files takes
+// at most passB64Limit bytes; a copy beyond it is encoded by each call.
+const passB64Limit = 64 << 20
+
+// passB64 is the base64 of one kept copy, made on first use.
+type passB64 struct {
+	copy *keep.Copy
+	refs int // under passB64s.mu
+
+	once sync.Once
+	text []byte // nil: over the limit
+}
+
+// passB64s holds the passB64 of every kept copy some call keeps.
+var passB64s struct {
+	mu    sync.Mutex
+	byCp  map[*keep.Copy]*passB64
+	bytes int64
+}
+
+// acquirePassB64 returns the shared base64 of c, with one more reference.
+func acquirePassB64(c *keep.Copy) *passB64 {
+	passB64s.mu.Lock()
+	defer passB64s.mu.Unlock()
+	if passB64s.byCp == nil {
+		passB64s.byCp = map[*keep.Copy]*passB64{}
+	}
+	b := passB64s.byCp[c]
+	if b == nil {
+		b = &passB64{copy: c}
+		passB64s.byCp[c] = b
+	}
+	b.refs++
+	return b
+}
+
+// release drops one reference; the last frees the text.
+func (b *passB64) release() {
+	if b == nil {
+		return
+	}
+	passB64s.mu.Lock()
+	defer passB64s.mu.Unlock()
+	if b.refs--; b.refs > 0 {
+		return
+	}
+	// Nobody holds it: no get is under way (the last get returned before
+	// its caller's release took the lock).
+	delete(passB64s.byCp, b.copy)
+	passB64s.bytes -= int64(len(b.text))
+	b.text = nil
+}
+
+// get returns the base64 of the whole copy, made on first use, or nil if
+// it would pass passB64Limit. It must be called while holding a reference.
+func (b *passB64) get() []byte {
+	if b == nil {
+		return nil
+	}
+	b.once.Do(func() {
+		data := b.copy.Bytes()
+		n := int64(base64.StdEncoding.EncodedLen(len(data)))
+		passB64s.mu.Lock()
+		fits := passB64s.bytes+n <= passB64Limit
+		if fits {
+			passB64s.bytes += n
+		}
+		passB64s.mu.Unlock()
+		if fits {
+			b.text = base64.StdEncoding.AppendEncode(make([]byte, 0, n), data)
+		}
+	})
+	return b.text
+}
+
+// appendPassAudio appends the audio message of the bytes of a file from
+// off (a multiple of 3) to off+len(raw), whose base64 is in text (that of
+// the whole file), to dst: the same bytes as AppendAudio(dst, raw).
+func appendPassAudio(dst, text []byte, off int64, raw []byte) []byte {
+	full := int64(len(raw)) / 3 * 3
+	dst = append(dst, `{"t":"audio","data":"`...)
+	dst = append(dst, text[off/3*4:(off+full)/3*4]...)
+	dst = base64.StdEncoding.AppendEncode(dst, raw[full:])
+	return append(dst, `"}`...)
 }
 
 // warnedPass holds the versions of files whose loss has been logged.
@@ -122,7 +225,7 @@ func (p *passPlan) open(ctx context.Context, path string, mem *keep.Memory, log 
 				c.Release()
 				return fail(err)
 			}
-			k := &passKept{copy: c, frames: fm, dur: dur}
+			k := &passKept{copy: c, frames: fm, dur: dur, b64: acquirePassB64(c)}
 			mem.Put(key, k)
 			return k.open(), nil
 		}

@@ -34,11 +34,11 @@ func init() {
 				Doc: "shared secret the URL must carry as ?token=... (401 when missing, 403 when wrong); printed as xxx; " +
 					"env:NAME reads it from an environment variable, file:PATH from a file (re-read on SIGHUP), so that it does not show in ps"},
 			pipeline.Param{Name: "chunk", Type: pipeline.TypeDuration, Default: "100ms",
-				Doc: "audio per message"}.Range(0.01, 0.5),
+				Doc: "audio per message (wav, mp3: the shortest piece of a file; pieces grow with the room in the window, up to a checkpoint and 32 KiB)"}.Range(0.01, 0.5),
 			pipeline.Param{Name: "window", Type: pipeline.TypeDuration, Default: "2s",
 				Doc: "audio kept queued at the API beyond its last confirmed checkpoint; no gap while it exceeds the round trip"}.Range(0.1, 60),
 			pipeline.Param{Name: "checkpoint", Type: pipeline.TypeDuration, Default: "500ms",
-				Doc: "a sync at least this often (and at every loop iteration and playlist item end)"}.Range(0.02, 30),
+				Doc: "a sync at least this often (and at every loop iteration and playlist item end); wav, mp3: 5s unless given"}.Range(0.02, 30),
 			{Name: "hangup", Type: pipeline.TypeBool, Default: "true",
 				Doc: "hang up once the audio has played; false keeps the call open, silent, until the caller hangs up"},
 			{Name: "record", Type: pipeline.TypePath,
@@ -116,6 +116,9 @@ func init() {
 				TLSKey:          a.String("tls-key"),
 				Metrics:         NewMetrics(),
 				MetricsAddr:     a.String("metrics-listen"),
+			}
+			if !a.Has("checkpoint") {
+				srv.Config.Checkpoint = 0 // the format's default (DefaultFileCheckpoint for wav, mp3)
 			}
 			if srv.Config.Cushion == 0 {
 				srv.Config.Cushion = -1 // cushion=0: none

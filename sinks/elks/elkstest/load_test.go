@@ -55,6 +55,7 @@ func TestSummarizerKeepsNoReport(t *testing.T) {
 			End: End{By: elks.ByAPI}, FirstAudio: float64(i) / 1000, Played: 2,
 			Gaps:       Gaps{Count: 1, Seconds: 0.5, List: make([]Gap, 1000)},
 			Violations: map[ViolationKind]int{Malformed: 1},
+			Audio:      Audio{Messages: 3}, Syncs: Syncs{Requests: 2, Answered: 1},
 		}
 		weaks = append(weaks, weak.Make(r))
 		z.Add(r)
@@ -67,7 +68,8 @@ func TestSummarizerKeepsNoReport(t *testing.T) {
 	}
 	s := z.Summary()
 	if s.Calls != 100 || s.EndedBy[elks.ByAPI] != 100 || s.Gaps != 100 || s.CallsWithGaps != 100 ||
-		math.Abs(s.Played-200) > 1e-9 || s.Violations[Malformed] != 100 || s.FirstAudio.Max != 0.099 {
+		math.Abs(s.Played-200) > 1e-9 || s.Violations[Malformed] != 100 || s.FirstAudio.Max != 0.099 ||
+		s.Messages != 300 || s.SyncRequests != 200 || s.Syncs != 100 {
 		t.Errorf("summary %+v", s)
 	}
 	// Summary is a snapshot: adding more does not change it.

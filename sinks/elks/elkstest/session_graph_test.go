@@ -63,22 +63,28 @@ func vbrMP3(t *testing.T) (string, float64) {
 	return mp3, float64(pipeline.FramesOf(src)) / float64(src.Format().Rate)
 }
 
-// A looped VBR MP3 passed through with a round trip close to the window:
-// the joints between iterations (a sending, a short last piece, a sync)
-// must not eat the window's margin over the round trip, so pieces are a
-// chunk of audio long, not a checkpoint, and the caller hears no gap. On
+// A looped VBR MP3 passed through with a round trip close to the window,
+// with checkpoints every 500 ms and every 5 s (the file formats'
+// default): the joints between iterations (a sending,
+// a short last piece, a sync) must not eat the window's margin over the
+// round trip, so a piece waits until the window has room for a chunk of
+// audio and carries what it has room for, and the caller hears no gap. On
 // the bubble's clock nothing else can eat the margin: at an RTT of 1.5 s
 // with a 2 s window there is no gap at all, and a window of 1.4 s (below
 // the round trip) has gaps at every checkpoint.
 func TestSessionPassthroughLoopNearWindow(t *testing.T) {
 	mp3, secs := vbrMP3(t)
 	for _, c := range []struct {
-		window time.Duration
-		gaps   bool
-	}{{2 * time.Second, false}, {1400 * time.Millisecond, true}} {
-		t.Run(c.window.String(), func(t *testing.T) {
+		window, checkpoint time.Duration
+		gaps               bool
+	}{
+		{2 * time.Second, elks.DefaultCheckpoint, false},
+		{1400 * time.Millisecond, elks.DefaultCheckpoint, true},
+		{2 * time.Second, elks.DefaultFileCheckpoint, false}, // the file formats' default
+	} {
+		t.Run(c.window.String()+"/"+c.checkpoint.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cfg := elks.Config{Format: elks.MP3, Window: c.window}
+				cfg := elks.Config{Format: elks.MP3, Window: c.window, Checkpoint: c.checkpoint}
 				r, st := graphCall(t, "file "+mp3+" | loop 2", cfg, elkstest.Options{RTT: 1500 * time.Millisecond})
 				if r.End.By != elks.ByApp || r.Sendings["mp3"] != 2 || len(r.Violations) != 0 {
 					t.Fatalf("end %+v, sendings %v, problems %v", r.End, r.Sendings, r.Problems)
@@ -98,7 +104,7 @@ func TestSessionPassthroughLoopNearWindow(t *testing.T) {
 					t.Errorf("no gap at a 1.5 s round trip with a %v window (less than the RTT): the simulator would not see them", c.window)
 				}
 				// window + checkpoint, and at most one frame more.
-				if max := (c.window + elks.DefaultCheckpoint).Seconds() + 1152.0/44100; r.MaxBuffered.Seconds > max+1e-9 {
+				if max := (c.window + c.checkpoint).Seconds() + 1152.0/44100; r.MaxBuffered.Seconds > max+1e-9 {
 					t.Errorf("buffered up to %.4f s, above window + checkpoint + a frame (%.4f s)", r.MaxBuffered.Seconds, max)
 				}
 			})
@@ -257,8 +263,22 @@ func TestSessionPassthroughWindowNoGaps(t *testing.T) {
 				if r.Gaps.Count != 0 {
 					t.Errorf("%d gaps: %+v", r.Gaps.Count, r.Gaps.List)
 				}
-				if max := 1.25 + c.frame; r.MaxBuffered.Seconds > max+1e-9 {
-					t.Errorf("buffered up to %.4f s, above window + checkpoint + a frame (%.4f s)", r.MaxBuffered.Seconds, max)
+				// The session never has more than the window and a
+				// checkpoint in flight. The simulator's buffer is exact
+				// for WAV; for MP3 it answers the first sync of a file
+				// before its audio has played: its decoder (go-mp3) takes
+				// in the first pieces to find the format and asks for
+				// more bytes before it returns their frames, and the
+				// simulator takes that for the end of what it can play.
+				// So the session may send up to the file's first piece
+				// (a checkpoint, 250 ms, at most) more than it would
+				// against the real API: measured 0.16 s.
+				slack := c.frame
+				if c.format == elks.MP3 {
+					slack += 0.25
+				}
+				if max := 1.25 + slack; r.MaxBuffered.Seconds > max+1e-9 {
+					t.Errorf("buffered up to %.4f s, above window + checkpoint + %.4f s (%.4f s)", r.MaxBuffered.Seconds, slack, max)
 				}
 				if r.Syncs.Requests < int(want/0.25) || r.Syncs.Requests != st.Syncs || r.Syncs.Answered != r.Syncs.Requests {
 					t.Errorf("syncs %+v (session %d) for %.1f s with checkpoint=250ms", r.Syncs, st.Syncs, want)

@@ -27,6 +27,11 @@ type Summary struct {
 	// Syncs answered in all calls and the largest latency of any.
 	Syncs      int     `json:"syncs"`
 	MaxLatency float64 `json:"max_latency"`
+	// Messages and SyncRequests total the audio messages and the syncs
+	// the application sent in every call (what its traffic costs: see
+	// bench/example.sh).
+	Messages     int64 `json:"messages"`
+	SyncRequests int   `json:"sync_requests"`
 	// FirstAudio is the distribution of the time to first audio
 	// (Report.FirstAudio: from hello to the first audio) over the calls
 	// in which audio played.
@@ -95,6 +100,8 @@ func (z *Summarizer) Add(r *Report) {
 	s.MaxBuffered.Bytes = max(s.MaxBuffered.Bytes, r.MaxBuffered.Bytes)
 	s.Syncs += r.Syncs.Answered
 	s.MaxLatency = max(s.MaxLatency, r.Syncs.MaxLatency)
+	s.Messages += int64(r.Audio.Messages)
+	s.SyncRequests += r.Syncs.Requests
 	if r.Played > 0 || r.Dropped > 0 {
 		z.first = append(z.first, r.FirstAudio)
 	}
