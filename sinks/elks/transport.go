@@ -50,6 +50,9 @@ const wsKeepBuffer = 64 << 10
 type wsTransport struct {
 	c    *websocket.Conn
 	rbuf bytes.Buffer
+	// cork, when the server accepted the connection (acceptWebSocket),
+	// writes the messages and gathers each batch of them into one write.
+	cork *corkConn
 
 	mu   sync.Mutex
 	gone bool // a read failed: the peer closed or the connection broke
@@ -106,6 +109,12 @@ func wsErr(err error) error {
 }
 
 func (t *wsTransport) WriteMessage(ctx context.Context, msg []byte) error {
+	if t.cork != nil {
+		if err := t.cork.writeText(ctx, msg); err != nil {
+			return fmt.Errorf("failed to write msg: %w", err)
+		}
+		return nil
+	}
 	return t.c.Write(ctx, websocket.MessageText, msg)
 }
 
