@@ -182,10 +182,20 @@ func (w *corkingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	// net/http's writer is fresh and empty: nothing is lost by
 	// replacing it. Its reader may hold what the client sent after its
-	// request; coder/websocket reads that first.
+	// request (coder/websocket reads that first); when it holds nothing,
+	// a smaller one does: what the API sends is sync replies, and caller
+	// audio in messages of a few hundred bytes.
 	w.conn = &corkConn{Conn: nc}
-	return w.conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.conn, wsWriteBuffer)), nil
+	r := brw.Reader
+	if r.Buffered() == 0 {
+		r = bufio.NewReaderSize(nc, wsReadBuffer)
+	}
+	return w.conn, bufio.NewReadWriter(r, bufio.NewWriterSize(w.conn, wsWriteBuffer)), nil
 }
+
+// wsReadBuffer is the size of the buffered reader coder/websocket reads
+// the API's frames through: a larger message's payload bypasses it.
+const wsReadBuffer = 1 << 10
 
 // Unwrap returns the ResponseWriter underneath.
 func (w *corkingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
