@@ -83,7 +83,8 @@ func (c *corkConn) flushLocked() error {
 	return err
 }
 
-// Write is coder/websocket's: whole control frames, one per call.
+// Write is for coder/websocket, should it write: whole control frames,
+// one per call. The transport writes with writeFrame.
 func (c *corkConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -114,12 +115,12 @@ const (
 	wsMaxShort = 125
 )
 
-// writeText writes msg as one text frame: into the batch while corked,
-// else at once, with one write either way. It fails with net.ErrClosed
-// once a close frame has gone out. ctx can abort a write that blocks
-// (the peer stopped reading) by closing the connection, as
+// writeFrame writes p as one final frame of opcode op: into the batch
+// while corked, else at once, with one write either way. It fails with
+// net.ErrClosed once a close frame has gone out. ctx can abort a write
+// that blocks (the peer stopped reading) by closing the connection, as
 // coder/websocket's writes do.
-func (c *corkConn) writeText(ctx context.Context, msg []byte) error {
+func (c *corkConn) writeFrame(ctx context.Context, op byte, p []byte) error {
 	if ctx.Done() != nil {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -132,21 +133,24 @@ func (c *corkConn) writeText(ctx context.Context, msg []byte) error {
 	if c.closeSent {
 		return net.ErrClosed
 	}
+	if op == wsOpClose {
+		c.closeSent = true
+	}
 	var h [10]byte
-	n := textFrameHeader(&h, len(msg))
+	n := frameHeader(&h, op, len(p))
 	corked := c.corked
 	c.appendLocked(h[:n])
-	*c.buf = append(*c.buf, msg...)
+	*c.buf = append(*c.buf, p...)
 	if corked {
 		return nil
 	}
 	return c.flushLocked()
 }
 
-// textFrameHeader puts the header of an unmasked, final text frame of n
-// bytes into h and returns its length.
-func textFrameHeader(h *[10]byte, n int) int {
-	h[0] = wsFin | wsOpText
+// frameHeader puts the header of an unmasked, final frame of opcode op
+// and n bytes into h and returns its length.
+func frameHeader(h *[10]byte, op byte, n int) int {
+	h[0] = wsFin | op
 	switch {
 	case n <= wsMaxShort:
 		h[1] = byte(n)
@@ -171,7 +175,9 @@ const wsWriteBuffer = 256
 // connection as a corkConn, with a small buffered writer over it.
 type corkingWriter struct {
 	http.ResponseWriter
-	conn *corkConn
+	conn   *corkConn
+	reader *bufio.Reader
+	fresh  bool // reader is a new one, on the connection
 }
 
 // Hijack hijacks the connection underneath and wraps it.
@@ -186,32 +192,38 @@ func (w *corkingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// a smaller one does: what the API sends is sync replies, and caller
 	// audio in messages of a few hundred bytes.
 	w.conn = &corkConn{Conn: nc}
-	r := brw.Reader
-	if r.Buffered() == 0 {
-		r = bufio.NewReaderSize(nc, wsReadBuffer)
+	w.reader = brw.Reader
+	if w.reader.Buffered() == 0 {
+		w.reader, w.fresh = bufio.NewReaderSize(nc, wsReadBuffer), true
 	}
-	return w.conn, bufio.NewReadWriter(r, bufio.NewWriterSize(w.conn, wsWriteBuffer)), nil
+	return w.conn, bufio.NewReadWriter(w.reader, bufio.NewWriterSize(w.conn, wsWriteBuffer)), nil
 }
 
-// wsReadBuffer is the size of the buffered reader coder/websocket reads
-// the API's frames through: a larger message's payload bypasses it.
+// wsReadBuffer is the size of the buffered reader the API's frames are
+// read through: a larger message's payload bypasses it.
 const wsReadBuffer = 1 << 10
 
 // Unwrap returns the ResponseWriter underneath.
 func (w *corkingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// acceptWebSocket accepts a WebSocket request as websocket.Accept does and
-// returns its Transport, which frames its messages itself and sends each
-// batch (see batchWriter) with one write.
+// acceptWebSocket accepts a WebSocket request with websocket.Accept's
+// handshake and returns its Transport, which reads and writes the frames
+// itself (transport_read.go) and sends each batch (see batchWriter) with
+// one write. It keeps coder/websocket's Conn, unused, as that closes the
+// connection when it is garbage.
 func acceptWebSocket(w http.ResponseWriter, r *http.Request) (Transport, error) {
 	cw := &corkingWriter{ResponseWriter: w}
 	c, err := websocket.Accept(cw, r, nil)
 	if err != nil {
 		return nil, err
 	}
-	t := WebSocket(c).(*wsTransport)
-	t.cork = cw.conn
-	return t, nil
+	br := cw.reader
+	if cw.fresh && br.Buffered() == 0 {
+		// coder/websocket put an empty io.MultiReader in front of the
+		// connection: read it directly.
+		br.Reset(cw.conn.Conn)
+	}
+	return &wsTransport{c: c, cork: cw.conn, srv: newWSServer(cw.conn, br)}, nil
 }
 
 // batchWriter is a Transport whose writes can be gathered: between
