@@ -116,7 +116,8 @@ const (
 )
 
 // writeFrame writes p as one final frame of opcode op: into the batch
-// while corked, else at once, with one write either way. It fails with
+// while corked (but for a close frame), else at once, with one write
+// either way. It fails with
 // net.ErrClosed once a close frame has gone out. ctx can abort a write
 // that blocks (the peer stopped reading) by closing the connection, as
 // coder/websocket's writes do.
@@ -138,12 +139,13 @@ func (c *corkConn) writeFrame(ctx context.Context, op byte, p []byte) error {
 	}
 	var h [10]byte
 	n := frameHeader(&h, op, len(p))
-	corked := c.corked
 	c.appendLocked(h[:n])
 	*c.buf = append(*c.buf, p...)
-	if corked {
+	if c.corked && op != wsOpClose {
 		return nil
 	}
+	// A close frame goes at once, with the batch before it: the
+	// connection is closed right after it.
 	return c.flushLocked()
 }
 

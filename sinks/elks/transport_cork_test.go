@@ -429,3 +429,20 @@ func TestServerPingAndClose(t *testing.T) {
 		t.Fatalf("after the handshake: %v, want the server to have closed the connection", err)
 	}
 }
+
+// A close frame is not held back in a batch: the connection closes right
+// after it.
+func TestCorkConnCloseFrameNotHeld(t *testing.T) {
+	rec := &recordingConn{}
+	c := &corkConn{Conn: rec}
+	c.cork()
+	if err := c.writeFrame(context.Background(), wsOpText, []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.writeFrame(context.Background(), wsOpClose, []byte{0x03, 0xe8}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []byte{0x81, 1, 'a', 0x88, 2, 0x03, 0xe8}; len(rec.writes) != 1 || !bytes.Equal(rec.writes[0], want) {
+		t.Fatalf("writes %q, want one: %q", rec.writes, want)
+	}
+}
