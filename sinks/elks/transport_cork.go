@@ -21,20 +21,19 @@ import (
 // loopback the sender pays for the receiver's side too.
 //
 // So the connections the server accepts (acceptWebSocket) are corkConns:
-// the transport frames its text messages itself, a server's frame being
-// a 2 to 10-byte header and the payload as it is (RFC 6455, section 5.2:
+// the transport frames its messages itself, a server's frame being a 2
+// to 10-byte header and the payload as it is (RFC 6455, section 5.2:
 // servers do not mask), and between cork and uncork what is written is
-// gathered and sent with one write. coder/websocket still reads the
-// connection and writes its control frames (pong, ping, close) through
-// the same corkConn, each a whole frame in one Write: it writes a frame
-// under its own lock and flushes its buffered writer, which is larger
-// than any control frame, at the end of each. A close frame passing
-// through marks the connection: no data frame may follow it.
+// gathered and sent with one write. The transport's control frames (pong,
+// ping, close) go the same way, through writeFrame, so frames stay whole
+// and in order; it reads the connection itself too (transport_read.go).
+// coder/websocket does the handshake and, after it, writes nothing; its
+// Write path here (Write) still marks the connection on a close frame:
+// no data frame may follow one.
 
 // corkConn is a net.Conn whose writes can be held back and sent together.
-// Writes from any goroutine while it is corked (a pong the reader
-// answers, say) join the batch in the order they come, so frames stay
-// whole and in order: coder/websocket writes a frame under its own lock.
+// Frames written from any goroutine while it is corked (a pong the reader
+// answers, say) join the batch whole, in the order they come.
 type corkConn struct {
 	net.Conn
 
@@ -117,10 +116,9 @@ const (
 
 // writeFrame writes p as one final frame of opcode op: into the batch
 // while corked (but for a close frame), else at once, with one write
-// either way. It fails with
-// net.ErrClosed once a close frame has gone out. ctx can abort a write
-// that blocks (the peer stopped reading) by closing the connection, as
-// coder/websocket's writes do.
+// either way. It fails with net.ErrClosed once a close frame has gone
+// out. ctx can abort a write that blocks (the peer stopped reading) by
+// closing the connection, as coder/websocket's writes do.
 func (c *corkConn) writeFrame(ctx context.Context, op byte, p []byte) error {
 	if ctx.Done() != nil {
 		if err := ctx.Err(); err != nil {

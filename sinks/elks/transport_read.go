@@ -144,7 +144,7 @@ func (w *wsServer) readLocked(ctx context.Context, buf *[]byte) (text bool, err 
 			return false, w.fail(wsStatusTooBig, fmt.Sprintf("a message of more than %d bytes", wsReadLimit))
 		}
 		start := len(*buf)
-		*buf = append(*buf, make([]byte, n)...)[:start+int(n)]
+		*buf = append(*buf, make([]byte, n)...)
 		if _, err := io.ReadFull(w.br, (*buf)[start:]); err != nil {
 			return false, w.broken(err)
 		}
