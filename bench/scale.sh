@@ -6,16 +6,25 @@
 # a percentage of one core (over the simulator's run), its CPU per
 # call-second of audio played, its peak RSS (VmHWM), the gaps and failed
 # calls the simulator saw, and the first-audio percentiles (hello to first
-# audio), and the simulator's CPU as a percentage of one core (near 100%,
-# the simulator is the bottleneck and its gaps are its own). Cases: a looped 30 s 44.1 kHz stereo MP3 and a looped playlist
+# audio), and the simulator's CPU as a percentage of one core (near 100%
+# per simulator process, the simulator is the bottleneck and its gaps are
+# its own). Cases: a looped 30 s 44.1 kHz stereo MP3 and a looped playlist
 # of two 15 s MP3s, at ulaw and pcm_16000. Linux only; needs sox, lame,
 # jq and taskset, and at least 2 cores. Usage:
 #
 #	bench/scale.sh                  # 100 and 1000 calls
 #	bench/scale.sh 100 1000 10000   # the call counts to run
-#	DURATION=60s RATE=500 SERVER_CPU=0 SIM_CPU=1 bench/scale.sh 10000
+#	DURATION=60s RATE=500 SERVER_CPU=0 SIM_CPU=1,2 bench/scale.sh 10000
+#	SERVER_ARGS='-render-cache 0' bench/scale.sh 1000   # flags for the server
 #
-# Every run is bounded: the simulator by a timeout of the ramp-up plus
+# SIM_CPU is a comma-separated list of CPUs: one simulator process runs on
+# each (a CPU may be listed twice), with an equal share of the calls and
+# of the rate; their summaries are added up (calls, failed, gaps, played),
+# and the first-audio percentiles are taken from all the calls' times
+# together (--first-audio-times), by nearest rank as the simulator does.
+# One simulator core drives about 3,000-5,000 calls (docs/performance.md).
+#
+# Every run is bounded: the simulators by a timeout of the ramp-up plus
 # DURATION plus a minute, the server killed after it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +34,9 @@ duration=${DURATION:-20s}
 rate=${RATE:-200}
 server_cpu=${SERVER_CPU:-0}
 sim_cpu=${SIM_CPU:-1}
+IFS=, read -r -a sim_cpus <<<"$sim_cpu"
+nsim=${#sim_cpus[@]}
+read -r -a server_args <<<"${SERVER_ARGS:-}"
 counts=("$@")
 [ ${#counts[@]} -eq 0 ] && counts=(100 1000)
 
@@ -61,7 +73,7 @@ seconds() {
 	esac
 }
 
-echo "server on CPU $server_cpu, simulator on CPU $sim_cpu; calls of $duration arriving at $rate/s (Poisson)"
+echo "server on CPU $server_cpu, $nsim simulator process(es) on CPU $sim_cpu; calls of $duration arriving at $rate/s (Poisson); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-9s %-10s %6s %8s %12s %9s %6s %7s %9s %9s %9s %8s\n' \
 	source format calls "CPU%" "ms/call-s" "RSS MiB" gaps failed "fa p50" "fa p99" "fa max" "sim CPU%"
 port=18500
@@ -73,16 +85,24 @@ for calls in "${counts[@]}"; do
 		esac
 		for format in ulaw pcm_16000; do
 			port=$((port + 1))
-			taskset -c "$server_cpu" "$tmp/elkspipe" -q \
+			taskset -c "$server_cpu" "$tmp/elkspipe" -q "${server_args[@]}" \
 				"$pipe | elks format=$format listen=127.0.0.1:$port" 2>"$tmp/server.log" &
 			server=$!
-			wait_for_calls "$tmp/elkspipe" "ws://127.0.0.1:$port/" "$sim_cpu"
+			wait_for_calls "$tmp/elkspipe" "ws://127.0.0.1:$port/" "${sim_cpus[0]}"
 			limit=$(awk -v n="$calls" -v r="$rate" -v d="$(seconds "$duration")" 'BEGIN { printf "%d", n / r + d + 60 }')
 			before=$(cpu "$server")
 			start=$(date +%s.%N)
-			taskset -c "$sim_cpu" /usr/bin/time -f "%U %S" -o "$tmp/sim.time" timeout "$limit" "$tmp/elkspipe" simulate "ws://127.0.0.1:$port/" \
-				--calls "$calls" --rate "$rate" --duration "$duration" --summary --json \
-				>"$tmp/sim.json" 2>"$tmp/sim.err" || true
+			sims=()
+			for i in "${!sim_cpus[@]}"; do
+				# An equal share of the calls (the first take the rest) and of the rate.
+				share=$((calls / nsim + (i < calls % nsim ? 1 : 0)))
+				simrate=$(awk -v r="$rate" -v n="$nsim" 'BEGIN { print r / n }')
+				taskset -c "${sim_cpus[$i]}" /usr/bin/time -f "%U %S" -o "$tmp/sim$i.time" timeout "$limit" "$tmp/elkspipe" simulate "ws://127.0.0.1:$port/" \
+					--calls "$share" --rate "$simrate" --duration "$duration" --summary --json --first-audio-times \
+					>"$tmp/sim$i.json" 2>"$tmp/sim$i.err" &
+				sims+=($!)
+			done
+			for p in "${sims[@]}"; do wait "$p" || true; done
 			end=$(date +%s.%N)
 			after=$(cpu "$server")
 			rss=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status")
@@ -90,15 +110,30 @@ for calls in "${counts[@]}"; do
 			wait "$server" 2>/dev/null || true
 			server=""
 			# time(1) writes "Command exited with non-zero status N" first when
-			# the simulator failed: the figures are the last line.
-			simcpu=$(awk 'NF == 2 && $1 ~ /^[0-9.]+$/ { c = $1 + $2 } END { print c + 0 }' "$tmp/sim.time")
+			# a simulator failed: the figures are the last line of each.
+			simcpu=$(cat "$tmp"/sim*.time | awk 'NF == 2 && $1 ~ /^[0-9.]+$/ { c += $1 + $2 } END { print c + 0 }')
 			# Why calls failed, once per reason.
-			sed -n 's/^elkspipe simulate: call [0-9]*: //p' "$tmp/sim.err" | sort | uniq -c | sed "s/^/    $src $format $calls: /" >&2
-			if ! jq -e .summary "$tmp/sim.json" >/dev/null 2>&1; then
-				echo "$src $format $calls: the simulator gave no summary:" >&2
-				head -5 "$tmp/sim.err" >&2
-				continue
-			fi
+			cat "$tmp"/sim*.err | sed -n 's/^elkspipe simulate: call [0-9]*: //p' | sort | uniq -c | sed "s/^/    $src $format $calls: /" >&2
+			ok=1
+			for i in "${!sim_cpus[@]}"; do
+				if ! jq -e .summary "$tmp/sim$i.json" >/dev/null 2>&1; then
+					echo "$src $format $calls: simulator $i gave no summary:" >&2
+					head -5 "$tmp/sim$i.err" >&2
+					ok=0
+				fi
+			done
+			[ "$ok" = 1 ] || continue
+			# The simulators' summaries added up; the percentiles of all the
+			# calls' times to first audio by nearest rank.
+			jq -s '{summary: {
+				calls: (map(.summary.calls) | add), failed: (map(.summary.failed) | add),
+				played: (map(.summary.played) | add), gaps: (map(.summary.gaps) | add),
+				first_audio: ([.[].first_audio_seconds // [] | .[]] | sort as $v | ($v | length) as $n
+					| if $n == 0 then {p50: 0, p99: 0, max: 0} else
+					  {p50: $v[([((50 * $n / 100) | ceil) - 1, 0] | max)],
+					   p99: $v[([((99 * $n / 100) | ceil) - 1, 0] | max)], max: $v[$n - 1]} end)}}' \
+				"$tmp"/sim[0-9]*.json >"$tmp/sim.json"
+			rm -f "$tmp"/sim[0-9]*.json "$tmp"/sim*.time "$tmp"/sim*.err
 			jq -r --arg src "$src" --arg format "$format" --argjson cpu "$(awk -v a="$after" -v b="$before" 'BEGIN { print a - b }')" \
 				--argjson wall "$(awk -v a="$end" -v b="$start" 'BEGIN { print a - b }')" --argjson rss "$rss" --argjson simcpu "$simcpu" '
 				.summary as $s

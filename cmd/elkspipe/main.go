@@ -208,6 +208,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	mp3Cache := fs.Int("mp3-cache", sources.DefaultMP3CacheSize>>20, "`MiB` of memory for decoded MP3 files that loops, playlists and calls replay (0: decode every time)")
 	applyCacheDir := addCacheFlag(fs)
 	applyRenderCache := addRenderCacheFlag(fs)
+	startProfile := addProfileFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -246,6 +247,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "elkspipe:", err)
 		return exitUsage
 	}
+	stopProfile, err := startProfile()
+	if err != nil {
+		fmt.Fprintln(stderr, "elkspipe:", err)
+		return exitFailed
+	}
+	defer stopProfile()
 	rest := fs.Args()
 	if len(rest) == 0 {
 		fs.Usage()

@@ -122,6 +122,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	rate := fs.Float64("rate", 0, "start calls at this mean rate per second of wall time, arriving at random as real callers do (Poisson); 0: all at once")
 	summaryOnly := fs.Bool("summary", false, "with --calls, print only the summary and keep no call's report once it has ended (for thousands of calls)")
 	jsonOut := fs.Bool("json", false, "print the report as JSON")
+	firstAudioTimes := fs.Bool("first-audio-times", false, "with --summary --json, add every call's time from hello to first audio, in seconds (first_audio_seconds), so that the summaries of several simulators can be merged exactly")
 	fs.Var(sizeFlag{&opt.BufferLimit}, "buffer-limit", "most audio buffered before the call ends with an error (`SIZE` in bytes as sent: 30MB, 500kB)")
 	verbose := fs.Bool("v", false, "log the simulator's events to standard error")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the simulator to `FILE` (go tool pprof FILE), to see what it spends its time on")
@@ -172,6 +173,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if *calls < 1 {
 		return usage("--calls %d: want at least 1", *calls)
+	}
+	if *firstAudioTimes && (!*summaryOnly || !*jsonOut) {
+		return usage("--first-audio-times goes into the JSON summary: give --summary --json with it")
 	}
 	if why := fdlimit.Check(*calls); why != "" {
 		fmt.Fprintf(stderr, "elkspipe simulate: warning: %s\n", why)
@@ -225,7 +229,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 
 	if *summaryOnly || *rate > 0 {
-		return simulateMany(ctx, opt, load, *summaryOnly, *jsonOut, stdout, stderr)
+		return simulateMany(ctx, opt, load, *summaryOnly, *jsonOut, *firstAudioTimes, stdout, stderr)
 	}
 	reports, err := elkstest.Calls(ctx, opt, *calls)
 	interrupted := ctx.Err() != nil && errors.Is(err, ctx.Err())

@@ -15,7 +15,11 @@ import (
 // reports as runSimulate does (every call's report, then the summary),
 // or, with summaryOnly, the summary alone, keeping no report once its
 // call has been summed up. It returns the exit status.
-func simulateMany(ctx context.Context, opt elkstest.Options, load elkstest.Load, summaryOnly, asJSON bool, stdout, stderr io.Writer) int {
+//
+// With firstAudioTimes, the JSON summary carries every call's time to
+// first audio (first_audio_seconds), for merging the summaries of
+// several simulators (bench/scale.sh).
+func simulateMany(ctx context.Context, opt elkstest.Options, load elkstest.Load, summaryOnly, asJSON, firstAudioTimes bool, stdout, stderr io.Writer) int {
 	var (
 		sum     elkstest.Summarizer
 		reports []*elkstest.Report
@@ -56,9 +60,14 @@ func simulateMany(ctx context.Context, opt elkstest.Options, load elkstest.Load,
 			// Calls that an interruption kept from starting are not reported.
 			werr = writeReports(stdout, reports[:started], load.Calls, asJSON)
 		case asJSON:
-			werr = writeJSON(stdout, struct {
-				Summary elkstest.Summary `json:"summary"`
-			}{s})
+			out := struct {
+				Summary    elkstest.Summary `json:"summary"`
+				FirstAudio []float64        `json:"first_audio_seconds,omitempty"`
+			}{Summary: s}
+			if firstAudioTimes {
+				out.FirstAudio = sum.FirstAudioTimes()
+			}
+			werr = writeJSON(stdout, out)
 		default:
 			fmt.Fprint(stdout, "summary: ")
 			werr = s.WriteText(stdout)

@@ -46,3 +46,37 @@ func TestSimulateSummaryAndRate(t *testing.T) {
 		t.Errorf("--rate -3: exit %d, %s", code, errOut)
 	}
 }
+
+// --first-audio-times adds every call's time to first audio to the JSON
+// summary: the values its percentiles come from.
+func TestSimulateFirstAudioTimes(t *testing.T) {
+	url, _ := serveToneApp(t)
+	code, out, errOut := simulate(t, url, "--speed", "10", "--calls", "3", "--rate", "60", "--summary", "--json", "--first-audio-times")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var v struct {
+		Summary elkstest.Summary `json:"summary"`
+		Times   []float64        `json:"first_audio_seconds"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Times) != 3 || v.Summary.FirstAudio.Count != 3 {
+		t.Fatalf("%d times for %d calls with audio:\n%s", len(v.Times), v.Summary.FirstAudio.Count, out)
+	}
+	hi := 0.0
+	for _, x := range v.Times {
+		if x <= 0 {
+			t.Errorf("a time to first audio of %g s", x)
+		}
+		hi = max(hi, x)
+	}
+	if hi != v.Summary.FirstAudio.Max {
+		t.Errorf("largest time %g, the summary's max %g", hi, v.Summary.FirstAudio.Max)
+	}
+
+	if code, _, errOut := simulate(t, url, "--calls", "2", "--summary", "--first-audio-times"); code != exitUsage || !strings.Contains(errOut, "--summary --json") {
+		t.Errorf("without --json: exit %d, %s", code, errOut)
+	}
+}

@@ -30,7 +30,12 @@ type Pinger interface {
 }
 
 // Ping sends a WebSocket ping and waits for its pong.
-func (t *wsTransport) Ping(ctx context.Context) error { return t.c.Ping(ctx) }
+func (t *wsTransport) Ping(ctx context.Context) error {
+	if t.srv != nil {
+		return t.srv.ping(ctx)
+	}
+	return t.c.Ping(ctx)
+}
 
 // pingLoop pings the API every cfg.Ping until the call is over, and ends
 // the call as dropped when a pong does not come back within a period.

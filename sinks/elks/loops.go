@@ -251,11 +251,30 @@ func (s *Session) writeLoop() {
 		batch := s.outq
 		s.outq = s.outSpare[:0]
 		s.mu.Unlock()
+		// The batch goes out with one write where the transport can
+		// gather writes; a flush marker sends what came before it.
+		bw, batching := s.t.(batchWriter)
+		open := false
+		endBatch := func() {
+			if !open {
+				return
+			}
+			open = false
+			if err := bw.endBatch(); err != nil && werr == nil {
+				werr = err
+				s.writeFailed(werr)
+			}
+		}
 		for i, m := range batch {
 			switch {
 			case m.flush != nil:
+				endBatch()
 				close(m.flush)
 			case werr == nil:
+				if batching && !open {
+					bw.beginBatch()
+					open = true
+				}
 				werr = s.t.WriteMessage(context.Background(), m.b)
 				if werr != nil {
 					s.writeFailed(werr)
@@ -266,6 +285,7 @@ func (s *Session) writeLoop() {
 			}
 			batch[i] = outMsg{}
 		}
+		endBatch()
 		s.mu.Lock()
 		s.outSpare = batch[:0]
 		s.mu.Unlock()

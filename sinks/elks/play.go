@@ -28,8 +28,10 @@ func (s *Session) stopErrLocked(ctx context.Context, gen uint64, checkGen bool) 
 // waitLocked waits, s.mu held on entry and return, until cond holds or
 // playing must stop. A wait with no reply for longer than the window can
 // explain is a stall: replies to checkpoints voided by an interrupt are
-// then assumed never to come (see stalledLocked).
-func (s *Session) waitLocked(ctx context.Context, gen uint64, checkGen bool, cond func() bool) error {
+// then assumed never to come (see stalledLocked). timer, when not nil,
+// is the caller's own timer for that, kept between waits (made at the
+// first): a playing call waits at every sync reply.
+func (s *Session) waitLocked(ctx context.Context, gen uint64, checkGen bool, cond func() bool, timer **time.Timer) error {
 	warned := false
 	for {
 		if err := s.stopErrLocked(ctx, gen, checkGen); err != nil {
@@ -40,16 +42,27 @@ func (s *Session) waitLocked(ctx context.Context, gen uint64, checkGen bool, con
 		}
 		ch := s.changed
 		s.mu.Unlock()
-		timer := time.NewTimer(s.cfg.Window + s.cfg.Checkpoint + 2*time.Second)
+		stall := s.cfg.Window + s.cfg.Checkpoint + 2*time.Second
+		var t *time.Timer
+		switch {
+		case timer == nil:
+			t = time.NewTimer(stall)
+		case *timer == nil:
+			t = time.NewTimer(stall)
+			*timer = t
+		default:
+			t = *timer
+			t.Reset(stall) // stopped after the last wait: nothing stale in its channel
+		}
 		fired := false
 		select {
 		case <-ch:
 		case <-s.done:
 		case <-ctx.Done():
-		case <-timer.C:
+		case <-t.C:
 			fired = true
 		}
-		timer.Stop()
+		t.Stop()
 		s.mu.Lock()
 		if fired {
 			s.stalledLocked(&warned)
@@ -162,7 +175,7 @@ func (s *Session) sendMessage(ctx context.Context, gen uint64, b []byte, pooled 
 			s.metrics.stall()
 		}
 		return ok
-	})
+	}, &s.waitTimer)
 	if err != nil {
 		if pooled {
 			s.free <- b[:0]
@@ -412,5 +425,5 @@ func (s *Session) Drain(ctx context.Context) error {
 	if s.win.unsynced() {
 		s.syncLocked()
 	}
-	return s.waitLocked(ctx, 0, false, s.win.drained)
+	return s.waitLocked(ctx, 0, false, s.win.drained, nil)
 }

@@ -15,8 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"github.com/elkspipe/elkspipe/pipeline"
 	_ "github.com/elkspipe/elkspipe/sources"    // the elements TextHandler parses
 	_ "github.com/elkspipe/elkspipe/transforms" // loop, and the converters sessions insert
@@ -291,13 +289,13 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, why, http.StatusServiceUnavailable)
 		return
 	}
-	c, err := websocket.Accept(w, r, nil)
+	t, err := acceptWebSocket(w, r)
 	if err != nil {
 		srv.settle(false)
 		log.Debug("not a WebSocket request", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	srv.serveCall(WebSocket(c), r.RemoteAddr)
+	srv.serveCall(t, r.RemoteAddr)
 }
 
 // maxWaitingForHello bounds the upgraded connections that have not sent

@@ -112,6 +112,9 @@ type Session struct {
 	heardPCM []float32
 	heardOn  bool
 	cushion  []float32 // a piece with its cushion (cushion.go)
+	// waitTimer tells sendMessage's waits for room that no reply came
+	// for a long time; made at the first wait, kept for the next.
+	waitTimer *time.Timer
 }
 
 // outMsg is one message for the writer: bytes, or a flush marker.

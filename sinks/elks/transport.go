@@ -50,12 +50,33 @@ const wsKeepBuffer = 64 << 10
 type wsTransport struct {
 	c    *websocket.Conn
 	rbuf bytes.Buffer
+	// cork and srv, when the server accepted the connection
+	// (acceptWebSocket): the transport reads and writes the frames
+	// itself, and gathers each batch of messages into one write; sbuf is
+	// then the read buffer.
+	cork *corkConn
+	srv  *wsServer
+	sbuf []byte
 
 	mu   sync.Mutex
 	gone bool // a read failed: the peer closed or the connection broke
 }
 
 func (t *wsTransport) ReadMessage(ctx context.Context) ([]byte, error) {
+	if t.srv != nil {
+		if cap(t.sbuf) > wsKeepBuffer {
+			t.sbuf = nil // as below
+		}
+		text, err := t.srv.readMessage(ctx, &t.sbuf)
+		switch {
+		case err != nil:
+			t.markGone()
+			return nil, err
+		case !text:
+			return nil, fmt.Errorf("%w: a binary frame of %d bytes (the protocol uses text frames)", ErrMalformed, len(t.sbuf))
+		}
+		return t.sbuf, nil
+	}
 	if t.rbuf.Cap() > wsKeepBuffer {
 		// The last message was a large one: let its buffer go before
 		// waiting for the next, so that one large message followed by
@@ -106,6 +127,12 @@ func wsErr(err error) error {
 }
 
 func (t *wsTransport) WriteMessage(ctx context.Context, msg []byte) error {
+	if t.cork != nil {
+		if err := t.cork.writeFrame(ctx, wsOpText, msg); err != nil {
+			return fmt.Errorf("failed to write msg: %w", err)
+		}
+		return nil
+	}
 	return t.c.Write(ctx, websocket.MessageText, msg)
 }
 
@@ -113,6 +140,13 @@ func (t *wsTransport) Close() error {
 	t.mu.Lock()
 	gone := t.gone
 	t.mu.Unlock()
+	if t.srv != nil {
+		if gone {
+			t.srv.closeConn()
+			return nil
+		}
+		return t.srv.close()
+	}
 	var err error
 	if gone {
 		err = t.c.CloseNow()

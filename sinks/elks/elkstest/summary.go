@@ -116,6 +116,12 @@ func (z *Summarizer) Add(r *Report) {
 	}
 }
 
+// FirstAudioTimes returns the time to first audio, in seconds, of every
+// call added so far in which audio played, in the order they were added:
+// the values FirstAudio's percentiles are taken from, so that the
+// summaries of several simulators can be merged exactly.
+func (z *Summarizer) FirstAudioTimes() []float64 { return slices.Clone(z.first) }
+
 // Summary returns the summary of the calls added so far.
 func (z *Summarizer) Summary() Summary {
 	s := z.s
