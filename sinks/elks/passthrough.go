@@ -451,7 +451,7 @@ func (s *Session) passPieceRoom(ctx context.Context, gen uint64, least time.Dura
 			s.metrics.stall()
 		}
 		return ok
-	})
+	}, &s.waitTimer)
 	if err != nil {
 		return 0, err
 	}
