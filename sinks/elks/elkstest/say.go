@@ -23,9 +23,11 @@ type voice struct {
 
 type voiceStats struct {
 	Audio
-	frames int64 // sent
-	err    string
-	said   envelope // for the echo measurement
+	late    int           // messages sent more than LateBound after their time
+	maxLate time.Duration // the latest
+	frames  int64         // sent
+	err     string
+	said    envelope // for the echo measurement
 }
 
 // startVoice sends the caller's audio: open's (nil for silence) with
@@ -93,11 +95,16 @@ func (s *voice) run(open pipeline.Opener, rate int, enc elks.Encoder, conn *send
 		}
 		msg = elks.AppendAudio(msg[:0], wire)
 		// Chunk k is sent when its 20 ms have passed on the call's clock.
-		timer.Reset(time.Until(start.Add(time.Duration(float64(k) * float64(sayChunk) / speed))))
+		due := start.Add(time.Duration(float64(k) * float64(sayChunk) / speed))
+		timer.Reset(time.Until(due))
 		select {
 		case <-timer.C:
 		case <-s.stopCh:
 			return st
+		}
+		if late := time.Since(due); late > LateBound {
+			st.late++
+			st.maxLate = max(st.maxLate, late)
 		}
 		if err := conn.send(msg); err != nil {
 			return st // the call sees the connection end
