@@ -48,6 +48,20 @@ import (
 // its cushion for long; and an echo's Caller source keeps no more than
 // MaxLag and a chunk of caller audio for a player that fell behind
 // (caller.go), dropping the oldest.
+//
+// The session reckons what the API holds from what it sent, as if every
+// message reached the API at once. A message that reaches it late (a
+// delay on the way to the API: a retransmission, the API's machine
+// busy) runs its buffer dry there, and everything after plays later: a
+// latency the reckoning does not see. The sync replies show it: when a
+// reply comes, the API has played up to its checkpoint and holds what
+// was sent after it, which is more than the reckoning says by the
+// reply's own delay and by any such latency. The least difference seen
+// in the call is taken for the reply's delay (the baseline); when the
+// difference stayed above it for replyLagRuns replies in a row (so not
+// one late reply), the excess is latency the API added: the reckoning
+// moves on by it and it becomes debt, won back in the caller's pauses
+// like the session's own.
 
 // Defaults of the cushion.
 const (
@@ -87,6 +101,54 @@ type adaptiveCushion struct {
 func (c *adaptiveCushion) saw(held, debt time.Duration) {
 	if h := held - max(0, debt); !c.seen || h < c.headroom {
 		c.headroom, c.seen = h, true
+	}
+}
+
+// replyLagRuns is how many sync replies in a row must show the API
+// behind the reckoning before the session takes it for latency.
+const replyLagRuns = 3
+
+// replyLag learns, from the sync replies, latency the API added (see
+// above): the session's, guarded by its mutex.
+type replyLag struct {
+	base   time.Duration // the least excess seen: the replies' own delay
+	based  bool
+	recent [replyLagRuns]time.Duration // the last excesses beyond base
+	n      int                         // replies seen since the reckoning restarted
+}
+
+// replyLocked takes a sync reply that came now, the window already
+// moved to its checkpoint: for an echo, latency the API added beyond the
+// reckoning becomes debt (see above).
+func (s *Session) replyLocked(now time.Time) {
+	r := &s.replyLag
+	if s.echoing == 0 || s.liveEnd.IsZero() {
+		r.n = 0
+		return
+	}
+	inFlight, _ := s.win.inFlight()
+	excess := inFlight - max(0, s.liveEnd.Sub(now))
+	if !r.based || excess < r.base {
+		r.base, r.based = excess, true
+	}
+	r.recent[r.n%replyLagRuns] = excess - r.base
+	if r.n++; r.n < replyLagRuns {
+		return
+	}
+	behind := r.recent[0]
+	for _, v := range r.recent[1:] {
+		behind = min(behind, v)
+	}
+	if behind < time.Millisecond {
+		return
+	}
+	if s.liveEnd.Before(now) {
+		s.liveEnd = now
+	}
+	s.liveEnd = s.liveEnd.Add(behind)
+	s.liveDebt += behind
+	for i := range r.recent {
+		r.recent[i] -= behind
 	}
 }
 

@@ -200,3 +200,43 @@ func TestEchoCushionAdapts(t *testing.T) {
 		}
 	})
 }
+
+// slowWrite is the application's end of a connection on which one
+// message of audio to the API takes 60 ms: a delay on the way to the API
+// (a retransmission, say), which runs the API's buffer dry and makes
+// everything after it play later.
+type slowWrite struct {
+	elks.Transport
+	n int
+}
+
+func (w *slowWrite) WriteMessage(ctx context.Context, msg []byte) error {
+	if bytes.HasPrefix(msg, []byte(`{"t":"audio"`)) {
+		if w.n++; w.n == 150 {
+			time.Sleep(60 * time.Millisecond)
+		}
+	}
+	return w.Transport.WriteMessage(ctx, msg)
+}
+
+// Latency added on the way to the API, which the session's reckoning
+// cannot see, shows in the sync replies: the session takes it back in the
+// caller's pauses, and the echo is 30 ms behind again (the fill and the
+// cushion) for the rest of the call.
+func TestEchoWinsBackAPILag(t *testing.T) {
+	say, err := pipeline.OpenerText(echoSaid + " + " + echoSaid + " + " + echoSaid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapApp = func(tr elks.Transport) elks.Transport { return &slowWrite{Transport: tr} }
+	defer func() { wrapApp = nil }()
+	synctest.Test(t, func(t *testing.T) {
+		r, _, _ := ivrCallOpt(t, "caller | elks pcm_16000 chunk=20ms", elkstest.Options{Say: say, Duration: 9 * time.Second, RTT: 30 * time.Millisecond})
+		if r.Gaps.Count != 1 {
+			t.Errorf("gaps %+v, want the one of the slow message", r.Gaps)
+		}
+		if r.Echo == nil || math.Abs(r.Echo.Latency-0.030) > 0.001 || r.Echo.Windows < 4 {
+			t.Errorf("echo %+v, want 30 ms in most windows", r.Echo)
+		}
+	})
+}

@@ -87,6 +87,7 @@ type Session struct {
 	liveDebt  time.Duration // latency that late caller audio added (cushion.go)
 	echoing   int           // caller elements open: the caller's audio is played back (cushion.go)
 	adaptive  adaptiveCushion
+	replyLag  replyLag
 	// The caller's audio: listening is set once the API was asked for
 	// it; callers are the open Caller sources; readerGone is set when
 	// the reader has stopped, and with it the caller's audio.
