@@ -57,11 +57,13 @@ import (
 // reply comes, the API has played up to its checkpoint and holds what
 // was sent after it, which is more than the reckoning says by the
 // reply's own delay and by any such latency. The least difference seen
-// in the call is taken for the reply's delay (the baseline); when the
-// difference stayed above it for replyLagRuns replies in a row (so not
-// one late reply), the excess is latency the API added: the reckoning
-// moves on by it and it becomes debt, won back in the caller's pauses
-// like the session's own.
+// in the call is taken for the reply's delay (the baseline), and what
+// replyLagRuns replies in a row agree on beyond it (so not one late
+// reply) for latency the API added: the reckoning holds it, and as it
+// grows it becomes debt, won back in the caller's pauses like the
+// session's own; once the replies agree that it shrank (the API's buffer
+// ran dry and it caught up), the reckoning and the debt let it go again,
+// so that noise in the replies' delay does not add up.
 
 // Defaults of the cushion.
 const (
@@ -104,52 +106,64 @@ func (c *adaptiveCushion) saw(held, debt time.Duration) {
 	}
 }
 
-// replyLagRuns is how many sync replies in a row must show the API
-// behind the reckoning before the session takes it for latency.
+// replyLagRuns is how many sync replies in a row must agree before the
+// session changes what it takes for latency the API added.
 const replyLagRuns = 3
 
 // replyLag learns, from the sync replies, latency the API added (see
 // above): the session's, guarded by its mutex.
 type replyLag struct {
-	base   time.Duration // the least excess seen: the replies' own delay
+	// base is the least difference seen between what the API held at a
+	// reply and the reckoning without what was learned: the replies'
+	// own delay.
+	base   time.Duration
 	based  bool
-	recent [replyLagRuns]time.Duration // the last excesses beyond base
+	recent [replyLagRuns]time.Duration // the last differences beyond base
 	n      int                         // replies seen since the reckoning restarted
+	// learned is the latency taken from the replies, which the
+	// reckoning holds.
+	learned time.Duration
 }
 
 // replyLocked takes a sync reply that came now, the window already
-// moved to its checkpoint: for an echo, latency the API added beyond the
-// reckoning becomes debt (see above).
+// moved to its checkpoint: for an echo, it keeps what the reckoning
+// takes for latency the API added equal to what the last replyLagRuns
+// replies agree on (their least when above it, their largest when
+// below), moving the reckoning and the debt by the change (see above).
 func (s *Session) replyLocked(now time.Time) {
 	r := &s.replyLag
 	if s.echoing == 0 || s.liveEnd.IsZero() {
-		r.n = 0
+		r.n, r.learned = 0, 0
 		return
 	}
 	inFlight, _ := s.win.inFlight()
-	excess := inFlight - max(0, s.liveEnd.Sub(now))
-	if !r.based || excess < r.base {
-		r.base, r.based = excess, true
+	raw := inFlight - max(0, s.liveEnd.Sub(now)) + r.learned
+	if !r.based || raw < r.base {
+		r.base, r.based = raw, true
 	}
-	r.recent[r.n%replyLagRuns] = excess - r.base
+	r.recent[r.n%replyLagRuns] = raw - r.base
 	if r.n++; r.n < replyLagRuns {
 		return
 	}
-	behind := r.recent[0]
+	lo, hi := r.recent[0], r.recent[0]
 	for _, v := range r.recent[1:] {
-		behind = min(behind, v)
+		lo, hi = min(lo, v), max(hi, v)
 	}
-	if behind < time.Millisecond {
+	var change time.Duration
+	switch {
+	case lo > r.learned+time.Millisecond:
+		change = lo - r.learned
+	case hi < r.learned-time.Millisecond:
+		change = hi - r.learned
+	default:
 		return
 	}
+	r.learned += change
 	if s.liveEnd.Before(now) {
 		s.liveEnd = now
 	}
-	s.liveEnd = s.liveEnd.Add(behind)
-	s.liveDebt += behind
-	for i := range r.recent {
-		r.recent[i] -= behind
-	}
+	s.liveEnd = s.liveEnd.Add(change)
+	s.liveDebt = max(0, s.liveDebt+change)
 }
 
 // withCushion returns p, or p after the cushion when a Caller source is
@@ -198,6 +212,7 @@ func (s *Session) withCushion(p []float32, rate int) []float32 {
 	if s.echoing > 0 && !s.liveEnd.IsZero() {
 		s.liveDebt += -held + cushion
 		cushion = s.growCushionLocked(-held, now)
+		s.replyLag.learned = 0 // the reckoning starts afresh
 	}
 	if cushion == 0 {
 		return p

@@ -234,3 +234,38 @@ func TestCallerSourceKeep(t *testing.T) {
 		t.Errorf("echoing %d after Close, want 0", s.echoing)
 	}
 }
+
+// The latency learned from the sync replies follows what three replies
+// in a row agree on, up and down: a reply delay that comes and goes does
+// not add up to debt, while one that stays is learned once.
+func TestReplyLagFollowsReplies(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &Session{echoing: 1}
+		s.win.sent.dur = time.Hour
+		const base = 30 * time.Millisecond
+		reply := func(lag time.Duration) {
+			now := time.Now()
+			held := 20*time.Millisecond + s.replyLag.learned // what the reckoning holds
+			s.liveEnd = now.Add(held)
+			s.win.acked.dur = s.win.sent.dur - (held - s.replyLag.learned + base + lag)
+			s.replyLocked(now)
+			time.Sleep(500 * time.Millisecond)
+		}
+		var most time.Duration
+		for range 10 {
+			for _, lag := range []time.Duration{0, 40, 40, 40, 0, 0, 0} {
+				reply(lag * time.Millisecond)
+				most = max(most, s.liveDebt)
+			}
+		}
+		if s.replyLag.learned != 0 || most != 40*time.Millisecond {
+			t.Errorf("learned %v, debt up to %v; want 0, 40ms", s.replyLag.learned, most)
+		}
+		for _, lag := range []time.Duration{10, 60, 60, 60, 10, 60, 60} {
+			reply(lag * time.Millisecond)
+		}
+		if s.replyLag.learned != 60*time.Millisecond || s.liveDebt != 60*time.Millisecond {
+			t.Errorf("learned %v, debt %v after a lasting lag; want 60ms each", s.replyLag.learned, s.liveDebt)
+		}
+	})
+}
