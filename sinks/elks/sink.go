@@ -49,7 +49,7 @@ func init() {
 			pipeline.Param{Name: "cushion", Type: pipeline.TypeDuration, Default: "10ms",
 				Doc: "with caller or exec: silence live audio starts with, so that caller audio this late leaves no gap (adds as much to the echo's delay; 0: none)"}.Range(0, 1),
 			pipeline.Param{Name: "cushion-max", Type: pipeline.TypeDuration, Default: "30ms",
-				Doc: "with caller played back (an echo): the cushion grows by each gap late caller audio left, up to this, and shrinks back to cushion= after 5s without one (0: fixed at cushion=)"}.Range(0, 1),
+				Doc: "with caller played back (an echo): the cushion grows by each gap late caller audio left, up to this, and shrinks back toward cushion= by 5ms per 5s that did not need it (0: fixed at cushion=)"}.Range(0, 1),
 			pipeline.Param{Name: "max-lag", Type: pipeline.TypeDuration, Default: "200ms",
 				Doc: "with caller played back: the most the echo falls behind its cushion after late or starved caller audio; beyond it the oldest is dropped, counted as caller_dropped (0: up to 1s)"}.Range(0, 1),
 			{Name: "speech", Type: pipeline.TypeBool, Default: "false",
