@@ -126,11 +126,12 @@ type Config struct {
 	// (see cushion.go). Default DefaultCushionMax; a value not above
 	// Cushion (negative, say) keeps the cushion fixed.
 	CushionMax time.Duration
-	// MaxLag bounds how far an echo falls behind the caller beyond its
-	// cushion after late or starved caller audio: beyond it the oldest
-	// caller audio is dropped (Stats.CallerDropped) rather than played
-	// late. Default DefaultMaxLag; negative: only the caller source's
-	// second.
+	// MaxLag, when above 0, bounds how far an echo falls behind the
+	// caller beyond its cushion after late or starved caller audio:
+	// beyond it the oldest caller audio is dropped (Stats.CallerDropped)
+	// rather than played late (see cushion.go). 0, the default: no bound
+	// but the caller source's second; the delay is won back in the
+	// caller's pauses only.
 	MaxLag time.Duration
 }
 
@@ -160,7 +161,6 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.Ping, DefaultPing)
 	def(&c.Cushion, DefaultCushion)
 	def(&c.CushionMax, DefaultCushionMax)
-	def(&c.MaxLag, DefaultMaxLag)
 	switch {
 	case c.Chunk < time.Millisecond || c.Chunk > 2*time.Second:
 		return c, fmt.Errorf("chunk %v out of range 1ms..2s", c.Chunk)

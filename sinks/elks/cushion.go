@@ -41,13 +41,15 @@ import (
 // vad.MinLevel, −45 dBFS: a pause, the line's noise) is not sent: the
 // latency returns to the cushion in the caller's next pauses, without
 // time-stretching any speech. Audio that was never late (a pad's
-// silence) is never left out. A caller who never pauses cannot be
-// waited for, though: while the debt exceeds Config.MaxLag (200 ms by
-// default), pieces are left out whatever they hold, and counted in
+// silence) is never left out. A caller who never pauses gives no silence
+// to leave out, though: with Config.MaxLag set, while the debt exceeds
+// it pieces are left out whatever they hold, and counted in
 // Stats.CallerDropped, so that the echo is never more than MaxLag behind
 // its cushion for long; and an echo's Caller source keeps no more than
 // MaxLag and a chunk of caller audio for a player that fell behind
-// (caller.go), dropping the oldest.
+// (caller.go), dropping the oldest. It is off by default: under heavy
+// jitter (bench/echo.sh on a starved machine) dropping speech cost more
+// gaps than it won latency (docs/performance.md).
 //
 // The session reckons what the API holds from what it sent, as if every
 // message reached the API at once. A message that reaches it late (a
@@ -75,9 +77,6 @@ const (
 	// Config.CushionMax says otherwise: with 20 ms chunks, the echo
 	// stays within one chunk and 20 ms of the caller.
 	DefaultCushionMax = 30 * time.Millisecond
-	// DefaultMaxLag is how far an echo may fall behind its cushion before
-	// caller audio is dropped, unless Config.MaxLag says otherwise.
-	DefaultMaxLag = 200 * time.Millisecond
 )
 
 // The adaptive cushion's shrinking: by cushionStep after each cushionCalm

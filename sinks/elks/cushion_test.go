@@ -165,9 +165,10 @@ func TestCushionShrinksWhenCalm(t *testing.T) {
 }
 
 // A stall of 600 ms while the caller talks on without a pause: the echo
-// cannot wait for silence, so what puts it more than max-lag (200 ms)
-// behind its cushion is dropped and counted, and it comes back to within
-// max-lag of the cushion; with max-lag=0 it stays 600 ms behind.
+// cannot wait for silence, so with max-lag=200ms what puts it more than
+// that behind its cushion is dropped and counted, and it comes back to
+// within max-lag of the cushion; without max-lag (the default) it stays
+// 600 ms behind.
 func TestEchoMaxLag(t *testing.T) {
 	run := func(cfg Config) (*echoFeed, Stats) {
 		f := newEchoFeed(t, cfg)
@@ -181,16 +182,17 @@ func TestEchoMaxLag(t *testing.T) {
 		return f, f.s.stats
 	}
 	synctest.Test(t, func(t *testing.T) {
-		f, st := run(Config{})
+		const maxLag = 200 * time.Millisecond
+		f, st := run(Config{MaxLag: maxLag})
 		if st.CallerDropped < 300*time.Millisecond || st.CallerDropped > 500*time.Millisecond {
 			t.Errorf("dropped %v, want about 600 ms less max-lag", st.CallerDropped)
 		}
-		if f.latency > DefaultCushionMax+DefaultMaxLag+feedPiece {
+		if f.latency > DefaultCushionMax+maxLag+feedPiece {
 			t.Errorf("the echo is %v behind at the end, want within max-lag of the cushion", f.latency)
 		}
-		g, st := run(Config{MaxLag: -1})
+		g, st := run(Config{})
 		if st.CallerDropped != 0 || g.latency < 600*time.Millisecond {
-			t.Errorf("max-lag=0: dropped %v, the echo %v behind; want nothing dropped, 600 ms behind", st.CallerDropped, g.latency)
+			t.Errorf("no max-lag: dropped %v, the echo %v behind; want nothing dropped, 600 ms behind", st.CallerDropped, g.latency)
 		}
 	})
 }

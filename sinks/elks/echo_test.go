@@ -151,9 +151,9 @@ func TestEchoCatchesUp(t *testing.T) {
 
 // A stall of 400 ms (the server starved, the network held the caller's
 // messages) delivers a backlog at once: the caller hears a gap, then the
-// echo 400 ms late; leaving out what is beyond max-lag (200 ms) at once,
-// and the silence of the caller's next pauses, brings it back to 30 ms
-// (a fixed cushion, cushion-max=0) for the rest of the call.
+// echo 400 ms late; leaving out the silence of the caller's next pauses
+// brings it back to 30 ms (a fixed cushion, cushion-max=0) for the rest
+// of the call.
 func TestEchoCatchesUpAfterStall(t *testing.T) {
 	said := "noise 150ms amp=-10dB + silence 1s + " + echoSaid + " + " + echoSaid
 	say, err := pipeline.OpenerText(said)
@@ -239,4 +239,36 @@ func TestEchoWinsBackAPILag(t *testing.T) {
 			t.Errorf("echo %+v, want 30 ms in most windows", r.Echo)
 		}
 	})
+}
+
+// cushion-max= and max-lag= reach the session's configuration; 0 keeps
+// the cushion fixed and the lag unbounded.
+func TestEchoParams(t *testing.T) {
+	for _, c := range []struct {
+		text            string
+		cushionMax, lag time.Duration
+	}{
+		{"caller | elks", elks.DefaultCushionMax, 0},
+		{"caller | elks cushion-max=50ms max-lag=300ms", 50 * time.Millisecond, 300 * time.Millisecond},
+		{"caller | elks cushion-max=0 max-lag=0", -1, 0},
+	} {
+		spec, err := pipeline.Parse(c.text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := spec.Graph()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, cfg, err := elks.TestSinkHandler(t.Context(), g.Sink.Sink.(*elks.Sink), g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.CushionMax != c.cushionMax || cfg.MaxLag != c.lag {
+			t.Errorf("%s: cushion-max %v, max-lag %v; want %v, %v", c.text, cfg.CushionMax, cfg.MaxLag, c.cushionMax, c.lag)
+		}
+	}
+	if _, err := pipeline.Parse("caller | elks max-lag=2s"); err == nil {
+		t.Error("max-lag=2s accepted, beyond the source's second")
+	}
 }

@@ -50,8 +50,8 @@ func init() {
 				Doc: "with caller or exec: silence live audio starts with, so that caller audio this late leaves no gap (adds as much to the echo's delay; 0: none)"}.Range(0, 1),
 			pipeline.Param{Name: "cushion-max", Type: pipeline.TypeDuration, Default: "30ms",
 				Doc: "with caller played back (an echo): the cushion grows by each gap late caller audio left, up to this, and shrinks back toward cushion= by 5ms per 5s that did not need it (0: fixed at cushion=)"}.Range(0, 1),
-			pipeline.Param{Name: "max-lag", Type: pipeline.TypeDuration, Default: "200ms",
-				Doc: "with caller played back: the most the echo falls behind its cushion after late or starved caller audio; beyond it the oldest is dropped, counted as caller_dropped (0: up to 1s)"}.Range(0, 1),
+			pipeline.Param{Name: "max-lag", Type: pipeline.TypeDuration, Default: "0s",
+				Doc: "with caller played back: the most the echo falls behind its cushion after late or starved caller audio; beyond it the oldest is dropped, counted as caller_dropped (0: no bound but 1s; the delay is won back in the caller's pauses)"}.Range(0, 1),
 			{Name: "speech", Type: pipeline.TypeBool, Default: "false",
 				Doc: "detect when the caller starts and stops talking (energy-based, docs/ivr.md) and tell exec programs (speech, speech-end events); barge-in=voice turns it on"},
 			{Name: "dtmf", Type: pipeline.TypeBool, Default: "false",
@@ -128,9 +128,6 @@ func init() {
 			}
 			if srv.Config.CushionMax == 0 {
 				srv.Config.CushionMax = -1 // cushion-max=0: fixed at cushion=
-			}
-			if srv.Config.MaxLag == 0 {
-				srv.Config.MaxLag = -1 // max-lag=0: only the caller source's second
 			}
 			switch p := srv.Config.Ping; {
 			case p == 0:
