@@ -27,9 +27,9 @@ import (
 // cushionCalm in which every piece found more than cushionStep still
 // queued at the API (beyond the latency it owes, below), so that a
 // cushion one step smaller would have absorbed the same jitter, it
-// shrinks by cushionStep, down to Cushion again. So a quiet network keeps the echo 10 ms behind the
-// caller, and a jittery one or a busy machine gets the cushion it needs,
-// within the latency budget CushionMax sets.
+// shrinks by cushionStep, down to Cushion again. So a quiet network keeps
+// the echo 10 ms behind the caller, and a jittery one or a busy machine
+// gets the cushion it needs, within the latency budget CushionMax sets.
 //
 // The echo's latency is also won back after it grew. A message later than
 // the cushion (or a backlog of them, after the server was starved of CPU
