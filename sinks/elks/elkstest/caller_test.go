@@ -107,8 +107,9 @@ func (s *stallWrites) WriteMessage(ctx context.Context, msg []byte) error {
 }
 
 // Caller audio the simulator could not send in time is counted: a write
-// held up 50 ms makes the next message 30 ms late (the one after is 10 ms
-// late, which does not count), and the report and the summary say so.
+// held up 50 ms leaves 50 ms late and makes the next message 30 ms late
+// (the one after is 10 ms late, which does not count), and the report
+// and the summary say so.
 func TestCallerAudioLate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		say, err := pipeline.OpenerText("tone 440 dur=1s rate=16000")
@@ -137,16 +138,16 @@ func TestCallerAudioLate(t *testing.T) {
 		}
 		r := <-done
 		s.Close()
-		if r.CallerAudio.Late != 1 || math.Abs(r.CallerAudio.MaxLate-0.030) > 1e-9 {
-			t.Errorf("caller audio %+v, want one message 30 ms late", r.CallerAudio)
+		if r.CallerAudio.Late != 2 || math.Abs(r.CallerAudio.MaxLate-0.050) > 1e-9 {
+			t.Errorf("caller audio %+v, want two messages late, by up to 50 ms", r.CallerAudio)
 		}
 		var text strings.Builder
-		if err := r.WriteText(&text); err != nil || !strings.Contains(text.String(), "1 sent more than 10ms late by the simulator (the latest 30.0 ms)") {
+		if err := r.WriteText(&text); err != nil || !strings.Contains(text.String(), "2 sent more than 10ms late by the simulator (the latest 50.0 ms)") {
 			t.Errorf("report (%v):\n%s", err, text.String())
 		}
 		sum := elkstest.Summarize([]*elkstest.Report{r, r})
 		text.Reset()
-		if err := sum.WriteText(&text); err != nil || sum.CallerLate != 2 || !strings.Contains(text.String(), "caller audio sent late by the simulator (more than 10ms): 2 messages, the latest 30.0 ms") {
+		if err := sum.WriteText(&text); err != nil || sum.CallerLate != 4 || !strings.Contains(text.String(), "caller audio sent late by the simulator (more than 10ms): 4 messages, the latest 50.0 ms") {
 			t.Errorf("summary %+v (%v):\n%s", sum, err, text.String())
 		}
 	})

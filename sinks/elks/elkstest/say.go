@@ -102,18 +102,22 @@ func (s *voice) run(open pipeline.Opener, rate int, enc elks.Encoder, conn *send
 		case <-s.stopCh:
 			return st
 		}
-		if late := time.Since(due); late > LateBound {
-			st.late++
-			st.maxLate = max(st.maxLate, late)
-		}
 		if err := conn.send(msg); err != nil {
 			return st // the call sees the connection end
+		}
+		late := time.Since(due) // with the write: when the message left
+		if late > LateBound {
+			st.late++
+			st.maxLate = max(st.maxLate, late)
 		}
 		st.Messages++
 		st.Bytes += int64(len(wire))
 		st.Seconds += float64(n) / float64(rate)
 		st.frames += int64(n)
-		st.said.add(t0+time.Duration(k-1)*sayChunk, buf[:n], rate)
+		// The echo is measured from when the audio went out, so that a
+		// voice sent late (counted above) is not taken for the
+		// application's delay.
+		st.said.add(t0+time.Duration(k-1)*sayChunk+time.Duration(float64(max(0, late))*speed), buf[:n], rate)
 		if rerr != nil {
 			return st
 		}
