@@ -12,9 +12,7 @@ import (
 // (`caller | elks`), a delayed echo (`caller | pad before=500ms | elks`),
 // or a program that plays the caller back. It keeps the energy of both
 // in 5 ms blocks of call time — the caller's audio from the moment each
-// sample was said (shifted by how late the simulator sent its message,
-// when it did: the application cannot echo what has not reached it),
-// the heard audio from the moment it played — and looks
+// sample was said, the heard audio from the moment it played — and looks
 // for the delay, up to 2 s, at which the two correlate best, in windows of
 // 2 s of what was said (a late message, a gap, shifts the echo for the
 // rest of the call).
@@ -33,9 +31,8 @@ type Echo struct {
 	// Latency is how long after the caller said something they heard it
 	// back, in seconds (5 ms steps): the median over the windows of 2 s
 	// of what was said that came back; Max the longest. It includes the
-	// 20 ms the API takes to fill a message of caller audio, and counts
-	// from when the simulator sent each message: one it sent late
-	// (CallerAudio.Late) adds its lateness to gaps, not to the latency.
+	// 20 ms the API takes to fill a message of caller audio, and any
+	// lateness of the simulator in sending it (CallerAudio.Late).
 	Latency float64 `json:"latency"`
 	Max     float64 `json:"max"`
 	// Correlation is how alike what was said and what was heard back are

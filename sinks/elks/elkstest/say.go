@@ -114,10 +114,9 @@ func (s *voice) run(open pipeline.Opener, rate int, enc elks.Encoder, conn *send
 		st.Bytes += int64(len(wire))
 		st.Seconds += float64(n) / float64(rate)
 		st.frames += int64(n)
-		// The echo is measured from when the audio went out, so that a
-		// voice sent late (counted above) is not taken for the
-		// application's delay.
-		st.said.add(t0+time.Duration(k-1)*sayChunk+time.Duration(float64(max(0, late))*speed), buf[:n], rate)
+		// At the time it was said, even when sent late: a burst of late
+		// messages keeps its shape, which the echo measurement needs.
+		st.said.add(t0+time.Duration(k-1)*sayChunk, buf[:n], rate)
 		if rerr != nil {
 			return st
 		}
