@@ -51,7 +51,7 @@ The quick brown fox jumps over the lazy dog. Can you hear me now? Six, seven, ei
 	voice="espeak-ng speech, looped"
 else
 	sox -n -r 16000 "$tmp/said.wav" synth 8 sine 300-900 tremolo 3 90
-	voice="a sox warble"
+	voice="a sox warble, looped"
 fi
 
 "$tmp/server-elkspipe" "caller | elks format=pcm_16000 chunk=$chunk listen=127.0.0.1:$port hangup=false max-calls=0 ${ELKS_ARGS:-}" \
