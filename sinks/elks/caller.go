@@ -44,13 +44,7 @@ type (
 // check, and ErrNoCall elsewhere.
 func openCaller(ctx context.Context) (pipeline.Source, error) {
 	if s, ok := ctx.Value(sessionKey{}).(*Session); ok {
-		src := s.Caller()
-		if c, ok := src.(*callerSource); ok {
-			s.mu.Lock()
-			c.echo = true // played back: the cushion's latency is kept low (cushion.go)
-			s.echoing++
-			s.mu.Unlock()
-		}
+		src := s.caller(true) // played back: the cushion's latency is kept low (cushion.go)
 		context.AfterFunc(ctx, func() { src.Close() })
 		return src, nil
 	}
@@ -74,10 +68,21 @@ func openCaller(ctx context.Context) (pipeline.Source, error) {
 // A source holds at most a second for a reader that falls behind, and
 // drops the oldest beyond (Stats.CallerDropped): the call never waits for
 // it. Close it when done; each Caller is a source of its own.
-func (s *Session) Caller() CallerSource {
+func (s *Session) Caller() CallerSource { return s.caller(false) }
+
+// caller returns a new Caller source; echo says that it is played back
+// (the caller element): it is counted in s.echoing, and keeps at most
+// Config.MaxLag and a chunk for a player that falls behind.
+func (s *Session) caller(echo bool) *callerSource {
 	c := newCallerSource(s, s.listenInfo().Rate)
+	if c.echo = echo; echo && s.cfg.MaxLag > 0 {
+		c.keep = min(len(c.ring), int(int64(c.format.Rate)*int64(s.cfg.MaxLag+s.cfg.Chunk)/int64(time.Second)))
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if echo {
+		s.echoing++
+	}
 	if s.readerGone || s.ended {
 		c.ended = true
 		return c
@@ -119,6 +124,7 @@ type callerSource struct {
 	ended   bool // the call's audio is over: Read returns io.EOF once empty
 	closed  bool
 	echo    bool // opened by the caller element: counted in Session.echoing
+	keep    int  // the most samples held, when less than the ring (an echo's MaxLag)
 	err     error
 	dropped int // samples dropped since the last count
 }
@@ -183,20 +189,24 @@ func (c *callerSource) Close() error {
 	return nil
 }
 
-// push appends decoded samples, dropping the oldest that do not fit; it
-// returns how many it dropped.
+// push appends decoded samples, dropping the oldest that do not fit (in
+// the ring, or beyond keep); it returns how many it dropped.
 func (c *callerSource) push(pcm []float32) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed || c.ended {
 		return 0
 	}
-	dropped := 0
-	if len(pcm) > len(c.ring) {
-		dropped += len(pcm) - len(c.ring)
-		pcm = pcm[len(pcm)-len(c.ring):]
+	limit := len(c.ring)
+	if c.keep > 0 {
+		limit = c.keep
 	}
-	if over := c.n + len(pcm) - len(c.ring); over > 0 {
+	dropped := 0
+	if len(pcm) > limit {
+		dropped += len(pcm) - limit
+		pcm = pcm[len(pcm)-limit:]
+	}
+	if over := c.n + len(pcm) - limit; over > 0 {
 		c.r = (c.r + over) % len(c.ring)
 		c.n -= over
 		dropped += over
@@ -224,13 +234,20 @@ func (s *Session) feedCallerSources(pcm []float32) int {
 	s.mu.Lock()
 	callers := s.callers // never changed in place: Caller and Close make new slices
 	s.mu.Unlock()
-	dropped := 0
+	dropped, echoDropped := 0, 0
 	for _, c := range callers {
-		dropped += c.push(pcm)
+		n := c.push(pcm)
+		dropped += n
+		if c.echo {
+			echoDropped = max(echoDropped, n)
+		}
 	}
 	if dropped > 0 {
+		rate := s.listenInfo().Rate
 		s.mu.Lock()
-		s.stats.CallerDropped += frameDur(dropped, s.listenInfo().Rate)
+		s.stats.CallerDropped += frameDur(dropped, rate)
+		// What an echo dropped is latency it will not play back.
+		s.liveDebt = max(0, s.liveDebt-frameDur(echoDropped, rate))
 		s.mu.Unlock()
 	}
 	return len(callers)

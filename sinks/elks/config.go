@@ -137,6 +137,19 @@ type Config struct {
 	// format (see RenderCache and docs/sharing.md); nil: every call
 	// renders its own. The elks sink sets DefaultRenderCache.
 	RenderCache *RenderCache
+	// CushionMax is how far the cushion of an echo (the caller element
+	// played back) grows after caller audio came later than it: the
+	// cushion adapts to the jitter seen, between Cushion and CushionMax
+	// (see cushion.go). Default DefaultCushionMax; a value not above
+	// Cushion (negative, say) keeps the cushion fixed.
+	CushionMax time.Duration
+	// MaxLag, when above 0, bounds how far an echo falls behind the
+	// caller beyond its cushion after late or starved caller audio:
+	// beyond it the oldest caller audio is dropped (Stats.CallerDropped)
+	// rather than played late (see cushion.go). 0, the default: no bound
+	// but the caller source's second; the delay is won back in the
+	// caller's pauses only.
+	MaxLag time.Duration
 }
 
 // withDefaults fills the zero fields and checks the others.
@@ -167,6 +180,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.RecordMax, DefaultRecordMax)
 	def(&c.Ping, DefaultPing)
 	def(&c.Cushion, DefaultCushion)
+	def(&c.CushionMax, DefaultCushionMax)
 	switch {
 	case c.Chunk < time.Millisecond || c.Chunk > 2*time.Second:
 		return c, fmt.Errorf("chunk %v out of range 1ms..2s", c.Chunk)
@@ -178,6 +192,10 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("checkpoint %v is shorter than 1ms", c.Checkpoint)
 	case c.Cushion > time.Second:
 		return c, fmt.Errorf("cushion %v is longer than 1s", c.Cushion)
+	case c.CushionMax > time.Second:
+		return c, fmt.Errorf("cushion-max %v is longer than 1s", c.CushionMax)
+	case c.MaxLag > callerKeep:
+		return c, fmt.Errorf("max-lag %v is longer than the %v of caller audio a source keeps", c.MaxLag, callerKeep)
 	case c.RecordMax < 0 || c.RecordMax > maxRecordMax:
 		return c, fmt.Errorf("record-max %v out of range 0..%v (a WAV file holds at most 4 GiB)", c.RecordMax, maxRecordMax)
 	}

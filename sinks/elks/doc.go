@@ -158,5 +158,9 @@
 // Config.Speech and Session.Speech say when the caller starts and stops
 // talking (barge-in=voice interrupts on it). While a Caller source is
 // open, live audio sent into the API's empty buffer starts with
-// Config.Cushion of silence, so that late caller messages leave no gap.
+// Config.Cushion of silence, so that late caller messages leave no gap;
+// for an echo (the caller element played back) the cushion grows with
+// the jitter seen, up to Config.CushionMax, and the delay that late audio
+// added is won back in the caller's pauses (Config.MaxLag, when set,
+// bounds it by dropping the oldest caller audio).
 package elks

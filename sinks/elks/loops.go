@@ -198,6 +198,7 @@ func (s *Session) onReply() {
 		s.stats.StaleReplies++
 	case ackMatched:
 		s.stats.SyncReplies++
+		s.replyLocked(time.Now())
 		if s.heard != nil {
 			s.heard.anchor(s.win.acked.dur)
 		}

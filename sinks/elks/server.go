@@ -452,7 +452,8 @@ func srvRunCall(base context.Context, s *Session, h Handler, keepOpen bool) {
 	sl.Info("call closed", "by", end.By, "reason", end.Reason, "audio_sent", st.AudioSent,
 		"syncs", st.Syncs, "max_in_flight", st.MaxInFlight, "max_bytes_in_flight", st.MaxBytesInFlight,
 		"malformed", st.Malformed, "unknown", st.Unknown,
-		"underruns", st.Underruns, "caller_dropped", st.CallerDropped, "listen_dropped", st.RecordDropped)
+		"underruns", st.Underruns, "caller_dropped", st.CallerDropped, "listen_dropped", st.RecordDropped,
+		"cushion", st.Cushion)
 }
 
 // Shutdown stops accepting calls (refused with 503), waits for the calls

@@ -86,6 +86,8 @@ type Session struct {
 	liveEnd   time.Time     // when all the audio sent ends playing, reckoned, across Plays (cushion.go)
 	liveDebt  time.Duration // latency that late caller audio added (cushion.go)
 	echoing   int           // caller elements open: the caller's audio is played back (cushion.go)
+	adaptive  adaptiveCushion
+	replyLag  replyLag
 	// The caller's audio: listening is set once the API was asked for
 	// it; callers are the open Caller sources; readerGone is set when
 	// the reader has stopped, and with it the caller's audio.

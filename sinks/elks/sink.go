@@ -48,6 +48,10 @@ func init() {
 				Doc: "caller: record= holds the caller, mono; both: a stereo WAV, the caller left and what the caller heard right, on the call's clock"},
 			pipeline.Param{Name: "cushion", Type: pipeline.TypeDuration, Default: "10ms",
 				Doc: "with caller or exec: silence live audio starts with, so that caller audio this late leaves no gap (adds as much to the echo's delay; 0: none)"}.Range(0, 1),
+			pipeline.Param{Name: "cushion-max", Type: pipeline.TypeDuration, Default: "30ms",
+				Doc: "with caller played back (an echo): the cushion grows by each gap late caller audio left, up to this, and shrinks back toward cushion= by 5ms per 5s that did not need it (0: fixed at cushion=)"}.Range(0, 1),
+			pipeline.Param{Name: "max-lag", Type: pipeline.TypeDuration, Default: "0s",
+				Doc: "with caller played back: the most the echo falls behind its cushion after late or starved caller audio; beyond it the oldest is dropped, counted as caller_dropped (0: no bound but 1s; the delay is won back in the caller's pauses)"}.Range(0, 1),
 			{Name: "speech", Type: pipeline.TypeBool, Default: "false",
 				Doc: "detect when the caller starts and stops talking (energy-based, docs/ivr.md) and tell exec programs (speech, speech-end events); barge-in=voice turns it on"},
 			{Name: "dtmf", Type: pipeline.TypeBool, Default: "false",
@@ -105,6 +109,8 @@ func init() {
 					RecordMax:    a.Duration("record-max"),
 					RecordMode:   RecordMode(a.String("record-mode")),
 					Cushion:      a.Duration("cushion"),
+					CushionMax:   a.Duration("cushion-max"),
+					MaxLag:       a.Duration("max-lag"),
 					DTMF:         a.Bool("dtmf"),
 					Speech:       a.Bool("speech"),
 					Ping:         a.Duration("ping"),
@@ -122,6 +128,9 @@ func init() {
 			}
 			if srv.Config.Cushion == 0 {
 				srv.Config.Cushion = -1 // cushion=0: none
+			}
+			if srv.Config.CushionMax == 0 {
+				srv.Config.CushionMax = -1 // cushion-max=0: fixed at cushion=
 			}
 			switch p := srv.Config.Ping; {
 			case p == 0:

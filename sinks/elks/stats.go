@@ -52,6 +52,11 @@ type Stats struct {
 	// (Config.Speech).
 	Speech int
 	// CallerDropped is the caller's audio that Caller sources dropped
-	// because their reader fell more than a second behind.
+	// because their reader fell more than a second behind, or that an
+	// echo dropped because it fell more than Config.MaxLag behind (when
+	// set).
 	CallerDropped time.Duration
+	// Cushion is the largest cushion an echo's live audio had (see
+	// Config.CushionMax): above Config.Cushion, caller audio came late.
+	Cushion time.Duration
 }

@@ -559,6 +559,8 @@ func (c *call) stopSay() {
 	ca.Messages += st.Messages
 	ca.Bytes += st.Bytes
 	ca.Seconds += st.Seconds
+	ca.Late += st.late
+	ca.MaxLate = max(ca.MaxLate, st.maxLate.Seconds())
 	if len(c.said) == 0 {
 		c.said = st.said
 	}

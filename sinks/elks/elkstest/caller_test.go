@@ -3,8 +3,10 @@ package elkstest_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -84,6 +86,69 @@ func TestCallerEcho(t *testing.T) {
 		}
 		if st := s.Stats(); st.CallerDropped != 0 {
 			t.Errorf("dropped %v of the caller's audio", st.CallerDropped)
+		}
+	})
+}
+
+// stallWrites is the simulator's end of a connection whose tenth audio
+// message takes 50 ms to write: the simulator's voice is held up.
+type stallWrites struct {
+	elks.Transport
+	n int
+}
+
+func (s *stallWrites) WriteMessage(ctx context.Context, msg []byte) error {
+	if strings.HasPrefix(string(msg), `{"t":"audio"`) {
+		if s.n++; s.n == 10 {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return s.Transport.WriteMessage(ctx, msg)
+}
+
+// Caller audio the simulator could not send in time is counted: a write
+// held up 50 ms leaves 50 ms late and makes the next message 30 ms late
+// (the one after is 10 ms late, which does not count), and the report
+// and the summary say so.
+func TestCallerAudioLate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		say, err := pipeline.OpenerText("tone 440 dur=1s rate=16000")
+		if err != nil {
+			t.Fatal(err)
+		}
+		app, api := elks.Pipe()
+		done := make(chan *elkstest.Report, 1)
+		go func() {
+			r, err := elkstest.Run(t.Context(), &stallWrites{Transport: api}, elkstest.Options{Say: say, Duration: 2 * time.Second})
+			if err != nil {
+				t.Error(err)
+			}
+			done <- r
+		}()
+		s, err := elks.StartSession(t.Context(), app, elks.Config{Format: elks.PCM16000, Chunk: 20 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		echo, err := pipeline.OpenerText("caller")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PlayOpener(t.Context(), echo); err != nil && !errors.Is(err, elks.ErrCallOver) {
+			t.Errorf("play: %v", err)
+		}
+		r := <-done
+		s.Close()
+		if r.CallerAudio.Late != 2 || math.Abs(r.CallerAudio.MaxLate-0.050) > 1e-9 {
+			t.Errorf("caller audio %+v, want two messages late, by up to 50 ms", r.CallerAudio)
+		}
+		var text strings.Builder
+		if err := r.WriteText(&text); err != nil || !strings.Contains(text.String(), "2 sent more than 10ms late by the simulator (the latest 50.0 ms)") {
+			t.Errorf("report (%v):\n%s", err, text.String())
+		}
+		sum := elkstest.Summarize([]*elkstest.Report{r, r})
+		text.Reset()
+		if err := sum.WriteText(&text); err != nil || sum.CallerLate != 4 || !strings.Contains(text.String(), "caller audio sent late by the simulator (more than 10ms): 4 messages, the latest 50.0 ms") {
+			t.Errorf("summary %+v (%v):\n%s", sum, err, text.String())
 		}
 	})
 }

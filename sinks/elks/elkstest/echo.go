@@ -31,7 +31,8 @@ type Echo struct {
 	// Latency is how long after the caller said something they heard it
 	// back, in seconds (5 ms steps): the median over the windows of 2 s
 	// of what was said that came back; Max the longest. It includes the
-	// 20 ms the API takes to fill a message of caller audio.
+	// 20 ms the API takes to fill a message of caller audio, and any
+	// lateness of the simulator in sending it (CallerAudio.Late).
 	Latency float64 `json:"latency"`
 	Max     float64 `json:"max"`
 	// Correlation is how alike what was said and what was heard back are

@@ -1,6 +1,10 @@
 package elkstest
 
-import "github.com/elkspipe/elkspipe/sinks/elks"
+import (
+	"time"
+
+	"github.com/elkspipe/elkspipe/sinks/elks"
+)
 
 // Report is what the simulator saw during one call. Times are call
 // time, in seconds.
@@ -101,7 +105,18 @@ type CallerAudio struct {
 	// the caller's audio (no listening message), so none was sent: no
 	// key reached it.
 	NeverAsked bool `json:"never_asked,omitempty"`
+	// Late counts the messages the simulator sent more than LateBound
+	// after their time, its own goroutines not run in time (a busy
+	// machine); MaxLate is the latest, in seconds. Caller audio sent late
+	// reaches the application late whatever it does: gaps in an echo of
+	// it may be the simulator's own.
+	Late    int     `json:"late,omitempty"`
+	MaxLate float64 `json:"max_late,omitempty"`
 }
+
+// LateBound is how late the simulator may send a message of caller
+// audio before it counts in CallerAudio.Late.
+const LateBound = 10 * time.Millisecond
 
 // Amount is an amount of buffered audio.
 type Amount struct {

@@ -23,9 +23,11 @@ type voice struct {
 
 type voiceStats struct {
 	Audio
-	frames int64 // sent
-	err    string
-	said   envelope // for the echo measurement
+	late    int           // messages sent more than LateBound after their time
+	maxLate time.Duration // the latest
+	frames  int64         // sent
+	err     string
+	said    envelope // for the echo measurement
 }
 
 // startVoice sends the caller's audio: open's (nil for silence) with
@@ -93,7 +95,8 @@ func (s *voice) run(open pipeline.Opener, rate int, enc elks.Encoder, conn *send
 		}
 		msg = elks.AppendAudio(msg[:0], wire)
 		// Chunk k is sent when its 20 ms have passed on the call's clock.
-		timer.Reset(time.Until(start.Add(time.Duration(float64(k) * float64(sayChunk) / speed))))
+		due := start.Add(time.Duration(float64(k) * float64(sayChunk) / speed))
+		timer.Reset(time.Until(due))
 		select {
 		case <-timer.C:
 		case <-s.stopCh:
@@ -102,10 +105,17 @@ func (s *voice) run(open pipeline.Opener, rate int, enc elks.Encoder, conn *send
 		if err := conn.send(msg); err != nil {
 			return st // the call sees the connection end
 		}
+		late := time.Since(due) // with the write: when the message left
+		if late > LateBound {
+			st.late++
+			st.maxLate = max(st.maxLate, late)
+		}
 		st.Messages++
 		st.Bytes += int64(len(wire))
 		st.Seconds += float64(n) / float64(rate)
 		st.frames += int64(n)
+		// At the time it was said, even when sent late: a burst of late
+		// messages keeps its shape, which the echo measurement needs.
 		st.said.add(t0+time.Duration(k-1)*sayChunk, buf[:n], rate)
 		if rerr != nil {
 			return st

@@ -39,6 +39,11 @@ type Summary struct {
 	// Echo is the distribution of the echo latency (Report.Echo) over
 	// the calls that heard the caller back.
 	Echo Percentiles `json:"echo"`
+	// CallerLate totals the messages of caller audio the simulator sent
+	// late (CallerAudio.Late), CallerMaxLate is the latest of any call,
+	// in seconds.
+	CallerLate    int     `json:"caller_late,omitempty"`
+	CallerMaxLate float64 `json:"caller_max_late,omitempty"`
 	// Violations totals the protocol violations of every call.
 	Violations map[ViolationKind]int `json:"violations"`
 }
@@ -108,6 +113,8 @@ func (z *Summarizer) Add(r *Report) {
 	if r.Echo != nil {
 		z.echo = append(z.echo, r.Echo.Latency)
 	}
+	s.CallerLate += r.CallerAudio.Late
+	s.CallerMaxLate = max(s.CallerMaxLate, r.CallerAudio.MaxLate)
 	for k, n := range r.Violations {
 		if s.Violations == nil {
 			s.Violations = map[ViolationKind]int{}

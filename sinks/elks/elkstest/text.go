@@ -51,6 +51,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	} else if len(r.Listenings) > 0 || r.CallerAudio.Messages > 0 || r.CallerAudio.Error != "" {
 		line := fmt.Sprintf("caller audio: %s in %d messages (listening: %s)",
 			fmtSec(r.CallerAudio.Seconds), r.CallerAudio.Messages, fmtCounts(r.Listenings))
+		if r.CallerAudio.Late > 0 {
+			line += fmt.Sprintf("; %d sent more than %v late by the simulator (the latest %s)", r.CallerAudio.Late, LateBound, fmtSec(r.CallerAudio.MaxLate))
+		}
 		if r.CallerAudio.Error != "" {
 			line += "; " + r.CallerAudio.Error
 		}
@@ -168,6 +171,10 @@ func (s Summary) WriteText(w io.Writer) error {
 	}
 	if e := s.Echo; e.Count > 0 {
 		fmt.Fprintf(&b, "echo latency: p50 %s, p99 %s, max %s (over %d calls)\n", fmtSec(e.P50), fmtSec(e.P99), fmtSec(e.Max), e.Count)
+	}
+	if s.CallerLate > 0 {
+		fmt.Fprintf(&b, "caller audio sent late by the simulator (more than %v): %d messages, the latest %s\n",
+			LateBound, s.CallerLate, fmtSec(s.CallerMaxLate))
 	}
 	fmt.Fprintf(&b, "protocol violations: %s\n", fmtCounts(s.Violations))
 	_, err := io.WriteString(w, b.String())
