@@ -440,19 +440,7 @@ func (s *Session) passPieceRoom(ctx context.Context, gen uint64, least time.Dura
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	waited := false
-	err := s.waitLocked(ctx, gen, true, func() bool {
-		ok, askSync := s.win.admit(least, minBytes)
-		if askSync {
-			s.syncLocked() // no reply is coming that could make room
-		}
-		if !ok && !waited {
-			waited = true
-			s.metrics.stall()
-		}
-		return ok
-	}, &s.waitTimer)
-	if err != nil {
+	if err := s.waitRoomLocked(ctx, gen, least, minBytes); err != nil {
 		return 0, err
 	}
 	inDur, _ := s.win.inFlight()

@@ -164,19 +164,7 @@ func (s *Session) sendPiece(ctx context.Context, gen uint64, raw []byte, d time.
 func (s *Session) sendMessage(ctx context.Context, gen uint64, b []byte, pooled bool, nb int64, d time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	waited := false
-	err := s.waitLocked(ctx, gen, true, func() bool {
-		ok, askSync := s.win.admit(d, nb)
-		if askSync {
-			s.syncLocked() // no reply is coming that could make room
-		}
-		if !ok && !waited {
-			waited = true
-			s.metrics.stall()
-		}
-		return ok
-	}, &s.waitTimer)
-	if err != nil {
+	if err := s.waitRoomLocked(ctx, gen, d, nb); err != nil {
 		if pooled {
 			s.free <- b[:0]
 		}
@@ -206,6 +194,24 @@ func (s *Session) sendMessage(ctx context.Context, gen uint64, b []byte, pooled 
 		s.syncLocked()
 	}
 	return nil
+}
+
+// waitRoomLocked waits, s.mu held, until the window admits d of audio
+// in nb bytes (asking for a sync when no reply is coming that could make
+// room), counting a stall the first time it has to wait.
+func (s *Session) waitRoomLocked(ctx context.Context, gen uint64, d time.Duration, nb int64) error {
+	waited := false
+	return s.waitLocked(ctx, gen, true, func() bool {
+		ok, askSync := s.win.admit(d, nb)
+		if askSync {
+			s.syncLocked() // no reply is coming that could make room
+		}
+		if !ok && !waited {
+			waited = true
+			s.metrics.stall()
+		}
+		return ok
+	}, &s.waitTimer)
 }
 
 // underrunSlack is how far a send may come after the audio before it
