@@ -24,12 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in sox lame; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "calls.sh: $tool is needed to make the test MP3" >&2
-		exit 1
-	fi
-done
+need sox lame
 
 go build -o "$tmp/elkspipe" ./cmd/elkspipe
 sox -n -r 44100 -c 2 "$tmp/hold.wav" synth "$secs" sine 300-900 vol 0.5

@@ -43,12 +43,7 @@ server_cpu=${SERVER_CPU:-0}
 sim_cpu=${SIM_CPU:-1}
 elks_args=${ELKS_ARGS:-}
 
-for tool in sox jq taskset go; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "example.sh: $tool is needed" >&2
-		exit 1
-	fi
-done
+need sox jq taskset go
 # A python3 with websockets: the one on PATH, or Debian's (a pyenv python
 # on PATH does not see Debian's packages).
 python=""

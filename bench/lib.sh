@@ -16,3 +16,15 @@ wait_for_calls() {
 	done
 	return 0
 }
+
+# need TOOL...: exits, naming the script and the tool, unless every TOOL
+# is on PATH.
+need() {
+	local tool
+	for tool in "$@"; do
+		if ! command -v "$tool" >/dev/null 2>&1; then
+			echo "$(basename "$0"): $tool is needed" >&2
+			exit 1
+		fi
+	done
+}

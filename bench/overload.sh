@@ -19,6 +19,7 @@
 # arrivals plus DURATION plus a minute), the server killed after them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 calls=${CALLS:-5000}
 rate=${RATE:-500}
@@ -30,12 +31,7 @@ server_cpu=${SERVER_CPU:-0}
 sim_cpu=${SIM_CPU:-1}
 pipe=${PIPE:-tone 440}
 
-for tool in jq curl taskset; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "overload.sh: $tool is needed" >&2
-		exit 1
-	fi
-done
+need jq curl taskset
 
 tmp=$(mktemp -d)
 pids=()

@@ -40,12 +40,7 @@ read -r -a server_args <<<"${SERVER_ARGS:-}"
 counts=("$@")
 [ ${#counts[@]} -eq 0 ] && counts=(100 1000)
 
-for tool in sox lame jq taskset; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "scale.sh: $tool is needed" >&2
-		exit 1
-	fi
-done
+need sox lame jq taskset
 
 tmp=$(mktemp -d)
 server=""

@@ -28,12 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in icecast2 ffmpeg python3; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "stream.sh: $tool is needed" >&2
-		exit 1
-	fi
-done
+need icecast2 ffmpeg python3
 
 go build -o "$tmp/elkspipe" ./cmd/elkspipe
 icport=18470

@@ -32,12 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in sox lame python3; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "urls.sh: $tool is needed" >&2
-		exit 1
-	fi
-done
+need sox lame python3
 
 # freeport: a TCP port free on 127.0.0.1 now.
 freeport() {
