@@ -34,8 +34,12 @@ type byteFeed struct {
 func (f *byteFeed) mark() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	// A sync right after the bytes the decoder has read still needs a
+	// mark unless the decoder has already reported running out there: it
+	// may be decoding them yet, and the bytes pushed next would otherwise
+	// let it read on without ever reporting this position.
 	pos := f.read + int64(len(f.buf)-f.off)
-	if pos > f.read && (len(f.marks) == 0 || f.marks[len(f.marks)-1] < pos) {
+	if pos > f.idled && (len(f.marks) == 0 || f.marks[len(f.marks)-1] < pos) {
 		f.marks = append(f.marks, pos)
 	}
 }
