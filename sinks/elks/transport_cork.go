@@ -51,6 +51,14 @@ var corkBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); retur
 // corkKeep is the largest batch buffer put back for reuse.
 const corkKeep = 64 << 10
 
+// corkInline is the longest payload copied into a batch; a longer one
+// goes out with the batch before it, uncopied (flushWithLocked). The
+// messages of the encoded formats are far shorter (pcm_24000's 100 ms is
+// 6.4 kB of JSON); those of the file formats, pieces of up to 32 KiB of
+// the file, are not, and copying them made the batches of a looped file
+// grow past corkKeep and be allocated anew every time.
+const corkInline = 16 << 10
+
 // cork holds back writes until uncork.
 func (c *corkConn) cork() {
 	c.mu.Lock()
@@ -75,6 +83,21 @@ func (c *corkConn) flushLocked() error {
 	bp := c.buf
 	c.buf = nil
 	_, err := c.Conn.Write(*bp)
+	if cap(*bp) <= corkKeep {
+		*bp = (*bp)[:0]
+		corkBuffers.Put(bp)
+	}
+	return err
+}
+
+// flushWithLocked writes the batch and then p, with one system call
+// where the connection can gather (a TCP connection's writev), and gives
+// the batch's buffer back.
+func (c *corkConn) flushWithLocked(p []byte) error {
+	bp := c.buf
+	c.buf = nil
+	bufs := net.Buffers{*bp, p}
+	_, err := bufs.WriteTo(c.Conn)
 	if cap(*bp) <= corkKeep {
 		*bp = (*bp)[:0]
 		corkBuffers.Put(bp)
@@ -138,6 +161,11 @@ func (c *corkConn) writeFrame(ctx context.Context, op byte, p []byte) error {
 	var h [10]byte
 	n := frameHeader(&h, op, len(p))
 	c.appendLocked(h[:n])
+	if len(p) > corkInline {
+		// A long payload (a passthrough piece of up to 44 kB) is not
+		// copied: the batch so far and it go out now, with one writev.
+		return c.flushWithLocked(p)
+	}
 	*c.buf = append(*c.buf, p...)
 	if c.corked && op != wsOpClose {
 		return nil

@@ -83,6 +83,38 @@ func TestCorkConnBatchIsOneWrite(t *testing.T) {
 	}
 }
 
+// A payload longer than corkInline (a passthrough piece) is not copied
+// into the batch: the batch so far, its header and the payload go out at
+// once (one writev on a TCP connection; here, without one, the batch and
+// the payload are two writes), and the frames after it are batched
+// again. The bytes are the frames in order whatever the writes.
+func TestCorkConnLongPayloadNotCopied(t *testing.T) {
+	rec := &recordingConn{}
+	c := &corkConn{Conn: rec}
+	ctx := context.Background()
+	long := bytes.Repeat([]byte("y"), corkInline+1)
+	c.cork()
+	for _, m := range [][]byte{[]byte("a"), long, []byte("b")} {
+		if err := c.writeFrame(ctx, wsOpText, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(rec.writes) != 2 || !bytes.Equal(rec.writes[1], long) {
+		t.Fatalf("%d writes before uncork, want the batch and the long payload itself", len(rec.writes))
+	}
+	if err := c.uncork(); err != nil {
+		t.Fatal(err)
+	}
+	var want []byte
+	want = append(want, 0x81, 1, 'a')
+	want = binary.BigEndian.AppendUint16(append(want, 0x81, 126), corkInline+1)
+	want = append(want, long...)
+	want = append(want, 0x81, 1, 'b')
+	if len(rec.writes) != 3 || !bytes.Equal(bytes.Join(rec.writes, nil), want) {
+		t.Fatalf("%d writes, not the three frames in order", len(rec.writes))
+	}
+}
+
 // Once a close frame has gone out, no data frame follows it.
 func TestCorkConnNoDataAfterClose(t *testing.T) {
 	rec := &recordingConn{}
