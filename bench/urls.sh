@@ -14,6 +14,9 @@
 #
 #	bench/urls.sh                          # 100 calls of 20 s, a 5 s MP3
 #	CALLS=1000 DURATION=30s bench/urls.sh  # the target of issue 9
+#
+# Calls arrive at RATE per second (200, Poisson); the server runs on CPU
+# SERVER_CPU (0) and the simulator, summary only, on SIM_CPU (1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -22,6 +25,9 @@ calls=${CALLS:-100}
 duration=${DURATION:-20s}
 secs=${SECS:-5}
 format=${FORMAT:-ulaw}
+rate=${RATE:-200}
+server_cpu=${SERVER_CPU:-0}
+sim_cpu=${SIM_CPU:-1}
 tmp=$(mktemp -d)
 server=""
 web=""
@@ -32,7 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-need sox lame python3
+need sox lame python3 taskset
 
 # freeport: a TCP port free on 127.0.0.1 now.
 freeport() {
@@ -53,7 +59,7 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 url="http://127.0.0.1:$webport/hold.mp3"
-echo "$calls calls of $duration, format $format, a $secs s 44.1 kHz stereo MP3 in a loop; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$calls calls of $duration arriving at $rate/s, server on CPU $server_cpu, simulator on CPU $sim_cpu, format $format, a $secs s 44.1 kHz stereo MP3 in a loop; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # requests CODE: the GETs of the MP3 the web server answered with CODE.
 requests() { grep -c "\"GET /hold.mp3 HTTP/1.1\" $1" "$tmp/web.log" || true; }
@@ -69,12 +75,13 @@ for run in "${runs[@]}"; do
 	got0=$(requests 200)
 	not0=$(requests 304)
 	# shellcheck disable=SC2086 # flags is a list of words
-	"$tmp/elkspipe" -q -cache-dir "$tmp/cache" $flags \
+	taskset -c "$server_cpu" "$tmp/elkspipe" -q -cache-dir "$tmp/cache" $flags \
 		"file $source | loop | elks format=$format listen=127.0.0.1:$port" 2>"$tmp/server.log" &
 	server=$!
-	wait_for_calls "$tmp/elkspipe" "ws://127.0.0.1:$port/"
+	wait_for_calls "$tmp/elkspipe" "ws://127.0.0.1:$port/" "$sim_cpu"
 	before=$(cpu "$server")
-	timeout 600 "$tmp/elkspipe" simulate "ws://127.0.0.1:$port/" --calls "$calls" --duration "$duration" >"$tmp/sim.txt" 2>&1 || true
+	taskset -c "$sim_cpu" timeout 600 "$tmp/elkspipe" simulate "ws://127.0.0.1:$port/" --calls "$calls" \
+		--rate "$rate" --duration "$duration" --summary >"$tmp/sim.txt" 2>&1 || true
 	after=$(cpu "$server")
 	kill -INT "$server"
 	wait "$server" || true
@@ -88,7 +95,7 @@ for run in "${runs[@]}"; do
 	esac
 	played=$(grep -E '^played: .* in all' "$tmp/sim.txt" | head -1 || true)
 	echo "$label:"
-	grep -E '^(played: .* in all|max buffered: .*syncs)' "$tmp/sim.txt" | sed 's/^/    /' || sed 's/^/    /' "$tmp/sim.txt"
+	grep -E '^(summary: |played: .* in all|max buffered: .*syncs|first audio: )' "$tmp/sim.txt" | sed 's/^/    /' || sed 's/^/    /' "$tmp/sim.txt"
 	rows+=("$(printf '%-14s %10s s %10s %14s   %s' "$label" \
 		"$(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.2f", a - b }')" "$downloads" "$revalidations" "${played#played: }")")
 done
