@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,13 +15,8 @@ import (
 // with 0 once the calls have ended.
 func TestServerSIGTERMDrains(t *testing.T) {
 	bin := buildElkspipe(t)
-	cmd, logs, done := startServerProcess(t, bin, "tone 440 dur=1 | elks listen=127.0.0.1:0 drain-delay=4s")
-	logs.wait(t, "serving calls")
-	m := regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`).FindStringSubmatch(logs.String())
-	if m == nil {
-		t.Fatalf("no address in the log:\n%s", logs.String())
-	}
-	addr := m[1]
+	srv := startReplica(t, bin, "tone 440 dur=1 | elks listen=127.0.0.1:0 drain-delay=4s")
+	cmd, logs, done, addr := srv.cmd, srv.logs, srv.done, srv.addr
 	start := time.Now()
 	cmd.Process.Signal(syscall.SIGTERM)
 	logs.wait(t, "draining")

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -149,12 +148,8 @@ func TestStreamFromIcecastSurvivesSourceRestart(t *testing.T) {
 	feeder := ic.feed(t, "/hold.mp3")
 	bin := buildElkspipe(t)
 	u := "http://127.0.0.1:" + ic.port + "/hold.mp3"
-	_, logs, _ := startServerProcess(t, bin, "stream "+u+" | elks listen=127.0.0.1:0")
-	logs.wait(t, "serving calls")
-	m := regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`).FindStringSubmatch(logs.String())
-	if m == nil {
-		t.Fatalf("no address in the log:\n%s", logs.String())
-	}
+	srv := startReplica(t, bin, "stream "+u+" | elks listen=127.0.0.1:0")
+	logs := srv.logs
 	heard := filepath.Join(t.TempDir(), "heard.wav")
 	type result struct {
 		rep *elkstest.Report
@@ -163,7 +158,7 @@ func TestStreamFromIcecastSurvivesSourceRestart(t *testing.T) {
 	called := make(chan result, 1)
 	start := time.Now()
 	go func() {
-		rep, err := elkstest.Call(context.Background(), elkstest.Options{URL: "ws://" + m[1] + "/", Duration: 20 * time.Second, Record: heard, RecordRate: 16000})
+		rep, err := elkstest.Call(context.Background(), elkstest.Options{URL: "ws://" + srv.addr + "/", Duration: 20 * time.Second, Record: heard, RecordRate: 16000})
 		called <- result{rep, err}
 	}()
 	time.Sleep(5 * time.Second)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"math"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -23,13 +22,9 @@ func TestStreamDownAtServerStart(t *testing.T) {
 	ic := startIcecast(t)
 	bin := buildElkspipe(t)
 	u := "http://127.0.0.1:" + ic.port + "/hold.mp3"
-	_, logs, _ := startServerProcess(t, bin, "stream "+u+" | elks listen=127.0.0.1:0")
-	logs.wait(t, "serving calls")
+	srv := startReplica(t, bin, "stream "+u+" | elks listen=127.0.0.1:0")
+	logs := srv.logs
 	logs.wait(t, "live stream unreachable")
-	m := regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`).FindStringSubmatch(logs.String())
-	if m == nil {
-		t.Fatalf("no address in the log:\n%s", logs.String())
-	}
 	heard := filepath.Join(t.TempDir(), "heard.wav")
 	type result struct {
 		rep *elkstest.Report
@@ -37,7 +32,7 @@ func TestStreamDownAtServerStart(t *testing.T) {
 	}
 	called := make(chan result, 1)
 	go func() {
-		rep, err := elkstest.Call(context.Background(), elkstest.Options{URL: "ws://" + m[1] + "/", Duration: 16 * time.Second, Record: heard, RecordRate: 16000})
+		rep, err := elkstest.Call(context.Background(), elkstest.Options{URL: "ws://" + srv.addr + "/", Duration: 16 * time.Second, Record: heard, RecordRate: 16000})
 		called <- result{rep, err}
 	}()
 	time.Sleep(4 * time.Second)
