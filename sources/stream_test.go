@@ -12,7 +12,6 @@ import (
 
 	"github.com/elkspipe/elkspipe/internal/audiotest"
 	"github.com/elkspipe/elkspipe/internal/media"
-	"github.com/elkspipe/elkspipe/internal/wav"
 	"github.com/elkspipe/elkspipe/pipeline"
 )
 
@@ -23,25 +22,7 @@ func liveWAV(t *testing.T) *httptest.Server {
 		w.Header().Set("Content-Type", "audio/wav")
 		w.Header().Set("Server", "Icecast 2.4.4")
 		w.Header().Set("icy-name", "Test FM")
-		hdr, _ := wav.HeaderBytes(pipeline.Format{Rate: 8000, Channels: 1}, wav.SampleFormat{Bits: 16})
-		w.Write(hdr)
-		s := make([]float32, 160)
-		for i := range s {
-			s[i] = 0.25
-		}
-		b := make([]byte, 320)
-		wav.Encode(b, s, wav.SampleFormat{Bits: 16})
-		for {
-			if _, err := w.Write(b); err != nil {
-				return
-			}
-			w.(http.Flusher).Flush()
-			select {
-			case <-time.After(20 * time.Millisecond):
-			case <-r.Context().Done():
-				return
-			}
-		}
+		audiotest.ServeLiveWAV(w, r, pipeline.Format{Rate: 8000, Channels: 1}, 0.25, 0)
 	}))
 	t.Cleanup(srv.Close)
 	return srv

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/elkspipe/elkspipe/internal/audiotest"
 	"github.com/elkspipe/elkspipe/internal/live"
 	"github.com/elkspipe/elkspipe/internal/testlog"
-	"github.com/elkspipe/elkspipe/internal/wav"
 	"github.com/elkspipe/elkspipe/pipeline"
 	_ "github.com/elkspipe/elkspipe/transforms" // the format converters
 )
@@ -25,25 +25,7 @@ func TestStreamFormatChangeIsConverted(t *testing.T) {
 		if n.Add(1) > 1 {
 			f, dur = pipeline.Format{Rate: 16000, Channels: 2}, 10*time.Second
 		}
-		hdr, _ := wav.HeaderBytes(f, wav.SampleFormat{Bits: 16})
-		w.Write(hdr)
-		s := make([]float32, f.Rate/50*f.Channels)
-		for i := range s {
-			s[i] = 0.5
-		}
-		b := make([]byte, 2*len(s))
-		wav.Encode(b, s, wav.SampleFormat{Bits: 16})
-		for start := time.Now(); time.Since(start) < dur; {
-			if _, err := w.Write(b); err != nil {
-				return
-			}
-			w.(http.Flusher).Flush()
-			select {
-			case <-time.After(20 * time.Millisecond):
-			case <-r.Context().Done():
-				return
-			}
-		}
+		audiotest.ServeLiveWAV(w, r, f, 0.5, dur)
 	}))
 	defer srv.Close()
 	var log testlog.Buffer

@@ -7,10 +7,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/elkspipe/elkspipe/internal/audiotest"
 	"github.com/elkspipe/elkspipe/internal/promtest"
-	"github.com/elkspipe/elkspipe/internal/wav"
 	"github.com/elkspipe/elkspipe/pipeline"
 	"github.com/elkspipe/elkspipe/sinks/elks"
 	"github.com/elkspipe/elkspipe/sources"
@@ -26,23 +25,7 @@ func TestMetricsLiveStreams(t *testing.T) {
 			return
 		}
 		w.Header().Set("Content-Type", "audio/wav")
-		hdr, _ := wav.HeaderBytes(pipeline.Format{Rate: 8000, Channels: 1}, wav.SampleFormat{Bits: 16})
-		w.Write(hdr)
-		b := make([]byte, 320)
-		for i := range b {
-			b[i] = 0x10
-		}
-		for {
-			if _, err := w.Write(b); err != nil {
-				return
-			}
-			w.(http.Flusher).Flush()
-			select {
-			case <-time.After(20 * time.Millisecond):
-			case <-r.Context().Done():
-				return
-			}
-		}
+		audiotest.ServeLiveWAV(w, r, pipeline.Format{Rate: 8000, Channels: 1}, 0.125, 0)
 	}))
 	t.Cleanup(radio.Close) // after the streams' Close (cleanups run last first)
 	host := strings.TrimPrefix(radio.URL, "http://")
