@@ -31,8 +31,8 @@ type Pinger interface {
 
 // Ping sends a WebSocket ping and waits for its pong.
 func (t *wsTransport) Ping(ctx context.Context) error {
-	if t.srv != nil {
-		return t.srv.ping(ctx)
+	if t.ws != nil {
+		return t.ws.Ping(ctx)
 	}
 	return t.c.Ping(ctx)
 }

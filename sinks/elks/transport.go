@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/coder/websocket"
+
+	"github.com/elkspipe/elkspipe/sinks/elks/internal/wsframe"
 )
 
 // Transport carries the text messages of one call, one JSON message each.
@@ -50,12 +52,10 @@ const wsKeepBuffer = 64 << 10
 type wsTransport struct {
 	c    *websocket.Conn
 	rbuf bytes.Buffer
-	// cork and srv, when the server accepted the connection
-	// (acceptWebSocket): the transport reads and writes the frames
-	// itself, and gathers each batch of messages into one write; sbuf is
-	// then the read buffer.
-	cork *corkConn
-	srv  *wsServer
+	// ws, when the server accepted the connection (acceptWebSocket):
+	// the transport reads and writes the frames with it, and gathers each
+	// batch of messages into one write; sbuf is then the read buffer.
+	ws   *wsframe.Conn
 	sbuf []byte
 
 	mu   sync.Mutex
@@ -63,14 +63,18 @@ type wsTransport struct {
 }
 
 func (t *wsTransport) ReadMessage(ctx context.Context) ([]byte, error) {
-	if t.srv != nil {
+	if t.ws != nil {
 		if cap(t.sbuf) > wsKeepBuffer {
 			t.sbuf = nil // as below
 		}
-		text, err := t.srv.readMessage(ctx, &t.sbuf)
+		text, err := t.ws.ReadMessage(ctx, &t.sbuf)
 		switch {
 		case err != nil:
 			t.markGone()
+			var ce *wsframe.CloseError
+			if errors.As(err, &ce) && ce.Clean() {
+				return nil, io.EOF
+			}
 			return nil, err
 		case !text:
 			return nil, fmt.Errorf("%w: a binary frame of %d bytes (the protocol uses text frames)", ErrMalformed, len(t.sbuf))
@@ -127,8 +131,8 @@ func wsErr(err error) error {
 }
 
 func (t *wsTransport) WriteMessage(ctx context.Context, msg []byte) error {
-	if t.cork != nil {
-		if err := t.cork.writeFrame(ctx, wsOpText, msg); err != nil {
+	if t.ws != nil {
+		if err := t.ws.WriteFrame(ctx, wsframe.OpText, msg); err != nil {
 			return fmt.Errorf("failed to write msg: %w", err)
 		}
 		return nil
@@ -140,12 +144,12 @@ func (t *wsTransport) Close() error {
 	t.mu.Lock()
 	gone := t.gone
 	t.mu.Unlock()
-	if t.srv != nil {
+	if t.ws != nil {
 		if gone {
-			t.srv.closeConn()
+			t.ws.CloseNow()
 			return nil
 		}
-		return t.srv.close()
+		return t.ws.Close()
 	}
 	var err error
 	if gone {

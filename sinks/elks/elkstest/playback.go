@@ -46,7 +46,7 @@ func (c *call) onAudio(t time.Duration, data []byte) {
 // decodeAudio plays a message of a sample format (PCM, G.711, ...).
 func (c *call) decodeAudio(t time.Duration, data []byte) {
 	info, _ := c.format.Info()
-	compares := c.opt.Say != nil || len(c.rep.Digits) > 0 // the echo and the replies to digits
+	compares := c.compares()
 	if size := sampleSize(c.format); c.rec == nil && !compares && size > 0 && len(data)%size == 0 {
 		// Nothing keeps or compares the samples: their count is all that
 		// matters, and every byte string of whole samples is valid audio.
@@ -84,6 +84,10 @@ func sampleSize(f elks.Format) int {
 	}
 	return 0
 }
+
+// compares reports whether the call compares what the caller heard with
+// what it said (the echo) or with the digits it pressed (the replies).
+func (c *call) compares() bool { return c.opt.Say != nil || len(c.rep.Digits) > 0 }
 
 // frameDur is the length of frames at rate.
 func frameDur(frames int64, rate int) time.Duration {

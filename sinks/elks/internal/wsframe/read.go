@@ -1,0 +1,258 @@
+package wsframe
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+)
+
+// The read side (RFC 6455, section 5): frames are read through one
+// bufio.Reader into the caller's buffer; pings are answered with pongs,
+// pongs go to Ping, a close frame is answered with one and ends the
+// connection; a message may come in fragments, up to the Conn's limit in
+// all.
+
+// CloseError is the close frame the peer sent: its status (StatusNoStatus
+// when it gave none) and reason.
+type CloseError struct {
+	Code   int
+	Reason string
+}
+
+func (e *CloseError) Error() string {
+	return fmt.Sprintf("the peer closed the WebSocket: status %d: %q", e.Code, e.Reason)
+}
+
+// Clean reports whether the peer closed without a fault: normal closure,
+// going away, or no status.
+func (e *CloseError) Clean() bool {
+	switch e.Code {
+	case StatusNormal, StatusGoingAway, StatusNoStatus:
+		return true
+	}
+	return false
+}
+
+// ReadMessage reads the next message into *buf (reusing its array),
+// answering control frames on the way, and reports whether it is text.
+// The error is a *CloseError when the peer closed the connection, one
+// wrapping ErrProtocol for a frame that breaks the RFC,
+// io.ErrUnexpectedEOF when the connection ended without a close frame,
+// net.ErrClosed once it was closed here, or ctx's error: in every case
+// the connection is gone (a read cut off mid-frame leaves nothing to
+// resume from). context.Background() costs nothing.
+func (c *Conn) ReadMessage(ctx context.Context, buf *[]byte) (text bool, err error) {
+	select {
+	case c.readMu <- struct{}{}:
+	case <-c.closed:
+		return false, net.ErrClosed
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-c.readMu }()
+	return c.readLocked(ctx, buf)
+}
+
+// readLocked is ReadMessage, readMu held.
+func (c *Conn) readLocked(ctx context.Context, buf *[]byte) (text bool, err error) {
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { c.CloseNow() })
+		defer func() {
+			if !stop() && ctx.Err() != nil {
+				err = ctx.Err()
+			}
+		}()
+	}
+	*buf = (*buf)[:0]
+	for {
+		fin, op, n, key, err := c.readHeader()
+		if err != nil {
+			return false, err
+		}
+		if op >= OpClose {
+			if err := c.control(op, n, key); err != nil {
+				return false, err
+			}
+			continue
+		}
+		switch {
+		case op == OpContinuation && !c.fragments:
+			return false, c.fail(StatusProtocol, "a continuation frame with no message to continue")
+		case op != OpContinuation && c.fragments:
+			return false, c.fail(StatusProtocol, "a new message before the end of the last")
+		case op != OpContinuation && op != OpText && op != OpBinary:
+			return false, c.fail(StatusProtocol, fmt.Sprintf("opcode %#x", op))
+		case op != OpContinuation:
+			c.binary = op == OpBinary
+		}
+		if int64(len(*buf))+n > c.limit {
+			return false, c.fail(StatusTooBig, fmt.Sprintf("a message of more than %d bytes", c.limit))
+		}
+		start := len(*buf)
+		*buf = append(*buf, make([]byte, n)...)
+		if _, err := io.ReadFull(c.br, (*buf)[start:]); err != nil {
+			return false, c.broken(err)
+		}
+		if c.role == Server {
+			mask((*buf)[start:], key)
+		}
+		c.fragments = !fin
+		if fin {
+			return !c.binary, nil
+		}
+	}
+}
+
+// readHeader reads a frame header: its FIN bit, opcode, payload length
+// and masking key (0 for a server's frame).
+func (c *Conn) readHeader() (fin bool, op byte, n int64, key uint32, err error) {
+	h := c.hdr[:2]
+	if _, err := io.ReadFull(c.br, h); err != nil {
+		return false, 0, 0, 0, c.broken(err)
+	}
+	fin, op = h[0]&finBit != 0, h[0]&0x0f
+	if h[0]&0x70 != 0 {
+		return false, 0, 0, 0, c.fail(StatusProtocol, "reserved bits set (no extension was agreed)")
+	}
+	masked := h[1]&maskBit != 0
+	switch {
+	case c.role == Server && !masked:
+		return false, 0, 0, 0, c.fail(StatusProtocol, "an unmasked frame from the client")
+	case c.role == Client && masked:
+		return false, 0, 0, 0, c.fail(StatusProtocol, "a masked frame from the server")
+	}
+	ext := 0
+	switch l := h[1] &^ maskBit; l {
+	case len16:
+		ext = 2
+	case len64:
+		ext = 8
+	default:
+		n = int64(l)
+	}
+	keyLen := 0
+	if masked {
+		keyLen = 4
+	}
+	rest := c.hdr[2 : 2+ext+keyLen]
+	if _, err := io.ReadFull(c.br, rest); err != nil {
+		return false, 0, 0, 0, c.broken(err)
+	}
+	switch ext {
+	case 2:
+		n = int64(binary.BigEndian.Uint16(rest))
+	case 8:
+		u := binary.BigEndian.Uint64(rest)
+		if u > 1<<62 {
+			return false, 0, 0, 0, c.fail(StatusProtocol, "a frame length with its top bit set")
+		}
+		n = int64(u)
+	}
+	if op >= OpClose && (!fin || n > maxControl) {
+		return false, 0, 0, 0, c.fail(StatusProtocol, "a fragmented or long control frame")
+	}
+	if masked {
+		key = binary.LittleEndian.Uint32(rest[ext:])
+	}
+	return fin, op, n, key, nil
+}
+
+// control handles a control frame of n bytes.
+func (c *Conn) control(op byte, n int64, key uint32) error {
+	p := c.ctl[:n]
+	if _, err := io.ReadFull(c.br, p); err != nil {
+		return c.broken(err)
+	}
+	if c.role == Server {
+		mask(p, key)
+	}
+	switch op {
+	case OpPing:
+		if err := c.WriteFrame(context.Background(), OpPong, p); err != nil && !errors.Is(err, net.ErrClosed) {
+			return c.broken(err)
+		}
+	case OpPong:
+		c.pmu.Lock()
+		ch := c.pings[string(p)]
+		delete(c.pings, string(p))
+		c.pmu.Unlock()
+		if ch != nil {
+			close(ch)
+		}
+	case OpClose:
+		code, reason := StatusNoStatus, ""
+		switch {
+		case len(p) == 1:
+			return c.fail(StatusProtocol, "a close frame of one byte")
+		case len(p) >= 2:
+			code, reason = int(binary.BigEndian.Uint16(p)), string(p[2:])
+		}
+		c.peerOnce.Do(func() { close(c.peerClose) })
+		// The answer echoes the status (RFC 6455, 5.5.1), unless ours
+		// went first; then the connection is closed.
+		answer := []byte(nil)
+		if code != StatusNoStatus {
+			answer = p[:2]
+		}
+		c.WriteFrame(context.Background(), OpClose, answer)
+		c.CloseNow()
+		return &CloseError{Code: code, Reason: reason}
+	default:
+		return c.fail(StatusProtocol, fmt.Sprintf("opcode %#x", op))
+	}
+	return nil
+}
+
+// fail closes the connection for a protocol error, saying why in the
+// close frame, and returns the error.
+func (c *Conn) fail(code int, why string) error {
+	c.WriteFrame(context.Background(), OpClose, ClosePayload(code, why))
+	c.CloseNow()
+	return fmt.Errorf("%w: %s", ErrProtocol, why)
+}
+
+// broken closes a connection whose read failed and returns the error:
+// io.EOF when the peer closed it without a close frame is a drop
+// (io.ErrUnexpectedEOF), as net.ErrClosed is once it was closed here.
+func (c *Conn) broken(err error) error {
+	select {
+	case <-c.closed:
+		return net.ErrClosed
+	default:
+	}
+	c.CloseNow()
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// Ping sends a ping and waits for its pong, which the reading goroutine
+// hands over: it needs ReadMessage to be running.
+func (c *Conn) Ping(ctx context.Context) error {
+	id := strconv.FormatInt(c.pingN.Add(1), 10)
+	ch := make(chan struct{})
+	c.pmu.Lock()
+	c.pings[id] = ch
+	c.pmu.Unlock()
+	defer func() {
+		c.pmu.Lock()
+		delete(c.pings, id)
+		c.pmu.Unlock()
+	}()
+	if err := c.WriteFrame(ctx, OpPing, []byte(id)); err != nil {
+		return fmt.Errorf("failed to ping: %w", err)
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-c.closed:
+		return fmt.Errorf("failed to ping: %w", net.ErrClosed)
+	case <-ctx.Done():
+		return fmt.Errorf("failed to wait for pong: %w", ctx.Err())
+	}
+}
