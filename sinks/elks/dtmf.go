@@ -33,7 +33,8 @@ func (d Digit) String() string { return string(d.Key) }
 const digitQueue = 64
 
 // Digits returns the channel of the keys the caller presses, when
-// Config.DTMF is set: each press once, in order. It holds the last 64
+// Config.DTMF is set (else it is nil, and delivers nothing): each press
+// once, in order. It holds the last 64
 // for a reader that falls behind, dropping the oldest, and is never
 // closed: wait on it together with Done, or use WaitDigit.
 func (s *Session) Digits() <-chan Digit { return s.digits }
@@ -99,7 +100,7 @@ func (s *Session) onDigit(d Digit) {
 	s.mu.Unlock()
 	s.Logger().Info("digit", "digit", d.String(), "at", d.At)
 	s.NotifyPrograms(ExecEvent{Event: "digit", Digit: d.String()})
-	for {
+	for s.digits != nil {
 		select {
 		case s.digits <- d:
 			return

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -295,7 +296,26 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log.Debug("not a WebSocket request", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	srv.serveCall(t, r.RemoteAddr)
+	// The call goes on in a goroutine of its own and the handler returns:
+	// net/http keeps a connection's 4 kB reader and writer, its request
+	// and its response for as long as the handler runs, a third of the
+	// heap of a server of thousands of calls (docs/performance.md).
+	go srv.serveCallRecovered(t, r.RemoteAddr)
+}
+
+// serveCallRecovered is serveCall, but a panic in it ends that call, not
+// the server: it is logged with its stack, as net/http logs a handler's,
+// and the connection dropped.
+func (srv *Server) serveCallRecovered(t Transport, remote string) {
+	defer func() {
+		if p := recover(); p != nil {
+			srv.logger().Error("call panicked: the call is dropped, the server goes on",
+				"remote", remote, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			abort(t)
+			t.Close()
+		}
+	}()
+	srv.serveCall(t, remote)
 }
 
 // maxWaitingForHello bounds the upgraded connections that have not sent
@@ -423,7 +443,7 @@ func (srv *Server) serveCall(t Transport, remote string) {
 // h succeeded (then it waits for the caller to hang up). It closes s.
 func srvRunCall(base context.Context, s *Session, h Handler, keepOpen bool) {
 	sl := s.Logger()
-	err := h(s.Context(), s)
+	err := runHandler(h, s)
 	// over: the call ended, the server is hanging up on it, or the
 	// handler (or a goroutine of it) hung up. A handler's error is then
 	// most likely that end (a Play that stopped), not a failure.
@@ -454,6 +474,19 @@ func srvRunCall(base context.Context, s *Session, h Handler, keepOpen bool) {
 		"malformed", st.Malformed, "unknown", st.Unknown,
 		"underruns", st.Underruns, "caller_dropped", st.CallerDropped, "listen_dropped", st.RecordDropped,
 		"cushion", st.Cushion)
+}
+
+// runHandler runs h in the call s, and turns a panic of h into an error
+// that says so, its stack logged: one call's handler must not end the
+// server.
+func runHandler(h Handler, s *Session) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.Logger().Error("the call's handler panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = fmt.Errorf("the handler panicked: %v", p)
+		}
+	}()
+	return h(s.Context(), s)
 }
 
 // Shutdown stops accepting calls (refused with 503), waits for the calls

@@ -349,3 +349,39 @@ func TestServerNoHandler(t *testing.T) {
 		t.Error("TextHandler accepted an unknown element")
 	}
 }
+
+// A handler that panics ends its call, not the server: the call hangs
+// up with a bye, the panic and its stack are logged with the call id,
+// and the next call is served.
+func TestServerHandlerPanic(t *testing.T) {
+	sessLeakCheck(t)
+	log, logs := sessTestLogger()
+	var calls atomic.Int32
+	url, stop := srvTest(t, &Server{Logger: log, Handler: func(ctx context.Context, s *Session) error {
+		if calls.Add(1) == 1 {
+			panic("boom")
+		}
+		return nil
+	}})
+	for i := range 2 {
+		p := srvDial(t, url, replyAtOnce)
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("call %d: the connection did not end", i+1)
+		}
+		if !p.snapshot().appBye {
+			t.Errorf("call %d: no bye from the server: %q", i+1, p.snapshot().msgs)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Error(err)
+	}
+	l := logs.String()
+	for _, want := range []string{`msg="the call's handler panicked" callid=c13d1e772`, `panic=boom`, `server_test.go`,
+		`msg="playing failed; hanging up" callid=c13d1e772`, `err="the handler panicked: boom"`} {
+		if !strings.Contains(l, want) {
+			t.Errorf("no %q in the logs:\n%s", want, l)
+		}
+	}
+}

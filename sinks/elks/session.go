@@ -167,13 +167,18 @@ func startSession(ctx context.Context, t Transport, cfg Config, hooks testHooks)
 		readerDone: make(chan struct{}), writerDone: make(chan struct{}), pingDone: make(chan struct{}),
 		changed: make(chan struct{}), outWake: make(chan struct{}, 1),
 		free:     make(chan []byte, audioBuffers),
-		digits:   make(chan Digit, digitQueue),
-		speech:   make(chan Speech, speechQueue),
 		needSend: true,
 		win:      newWindow(cfg.Window+cfg.Checkpoint, cfg.Checkpoint, cfg.MaxBytes),
 	}
 	s.info, _ = cfg.Format.Info()
+	// The queues of digits and of speech changes exist only when they are
+	// detected (nil, they never deliver, as they would not): they are 2 kB
+	// of every call.
+	if cfg.DTMF {
+		s.digits = make(chan Digit, digitQueue)
+	}
 	if cfg.Speech {
+		s.speech = make(chan Speech, speechQueue)
 		s.echo = newEchoRef(cfg.Window + cfg.Checkpoint + time.Second)
 	}
 	s.metrics = newSessionMetrics(cfg.Metrics, cfg.Format)

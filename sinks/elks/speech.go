@@ -38,7 +38,7 @@ type Speech struct {
 const speechQueue = 64
 
 // Speech returns the channel of the caller's starts and stops of talking,
-// when Config.Speech is set. It holds the last 64 for a reader that falls
+// when Config.Speech is set (else it is nil, and delivers nothing). It holds the last 64 for a reader that falls
 // behind, dropping the oldest, and is never closed: wait on it together
 // with Done.
 func (s *Session) Speech() <-chan Speech { return s.speech }
@@ -140,7 +140,7 @@ func (s *Session) onSpeech(sp Speech) {
 	}
 	s.Logger().Debug(ev, "at", sp.At, "level_dbfs", sp.Level)
 	s.NotifyPrograms(ExecEvent{Event: ev})
-	for {
+	for s.speech != nil {
 		select {
 		case s.speech <- sp:
 			return
