@@ -18,7 +18,16 @@ import (
 // batchBuffers holds the batch buffers of all connections: a batch lives
 // from Cork to Uncork, so a process needs about as many as it writes at
 // once, not one per connection.
-var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, batchFlush); return &b }}
+
+// batchFlush is the most a batch holds before it is written, whatever
+// follows: a call's start sends 2.5 s of audio at once (107 kB of JSON
+// at pcm_16000), and batches grown that large were let go (batchKeep)
+// and allocated again for every call that started, a garbage
+// collection a second at 500 calls a second. A server's batch never
+// grows past it (its longest inlined frame is shorter); a client's may,
+// by a long masked frame.
+const batchFlush = 32 << 10
 
 // batchKeep is the largest batch buffer put back for reuse.
 const batchKeep = 64 << 10
@@ -76,6 +85,11 @@ func (c *Conn) WriteFrame(ctx context.Context, op byte, p []byte) error {
 		key = rand.Uint32()
 	}
 	n := header(&h, op, len(p), c.role == Client, key)
+	if c.buf != nil && len(*c.buf)+n+len(p) > batchFlush {
+		if err := c.flushLocked(); err != nil {
+			return err
+		}
+	}
 	c.appendLocked(h[:n])
 	if c.role == Server && len(p) > corkInline {
 		// A long payload (a passthrough piece of up to 44 kB) is not

@@ -140,3 +140,56 @@ func TestCorkCloseFrameNotHeld(t *testing.T) {
 		t.Fatalf("writes %q, want one: %q", rec.writes, want)
 	}
 }
+
+// A batch longer than batchFlush (the 2.5 s of audio a call starts with)
+// goes out in writes of at most batchFlush, the frames whole and in
+// order; and a batch of any length allocates nothing once the buffers
+// are there.
+func TestCorkLongBatchSplit(t *testing.T) {
+	c, rec := newRecorded(Server)
+	ctx := context.Background()
+	msg := bytes.Repeat([]byte("m"), 4300) // 100 ms of pcm_16000
+	c.Cork()
+	var want []byte
+	for range 25 {
+		if err := c.WriteFrame(ctx, OpText, msg); err != nil {
+			t.Fatal(err)
+		}
+		want = append(append(want, 0x81, 126, 0x10, 0xcc), msg...)
+	}
+	if err := c.Uncork(); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.writes) < 4 {
+		t.Fatalf("%d writes of a %d-byte batch, want it split at %d bytes", len(rec.writes), len(want), batchFlush)
+	}
+	for i, w := range rec.writes {
+		if len(w) > batchFlush {
+			t.Fatalf("write %d: %d bytes, more than %d", i, len(w), batchFlush)
+		}
+	}
+	if !bytes.Equal(bytes.Join(rec.writes, nil), want) {
+		t.Fatal("the writes are not the frames in order")
+	}
+
+	if raceEnabled {
+		return // the pool drops buffers at random
+	}
+	d := New(Server, discard{}, discard{}, nil, 1<<20)
+	allocs := testing.AllocsPerRun(50, func() {
+		d.Cork()
+		for range 25 {
+			d.WriteFrame(ctx, OpText, msg)
+		}
+		d.Uncork()
+	})
+	if allocs > 0.5 {
+		t.Fatalf("%.1f allocations per batch of 25 messages, want none", allocs)
+	}
+}
+
+// discard is a connection that takes every write.
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+func (discard) Close() error                { return nil }
