@@ -66,9 +66,9 @@ const (
 	StatusTooBig    = 1009
 )
 
-// CloseWait is how long Close waits for the peer's close frame, as
-// coder/websocket waits.
-const CloseWait = 5 * time.Second
+// closeWait is how long Close waits for the peer's close frame, as
+// coder/websocket waits (a variable for the tests).
+var closeWait = 5 * time.Second
 
 // maxControl is the longest payload of a control frame.
 const maxControl = 125
@@ -140,7 +140,7 @@ func (c *Conn) Closed() <-chan struct{} { return c.closed }
 
 // Close performs the closing handshake: a close frame (normal closure),
 // then the peer's, read by the reading goroutine if one is reading, else
-// here, for up to CloseWait; then the connection is closed. A peer whose
+// here, for up to 5 s; then the connection is closed. A peer whose
 // close frame came first was already answered: Close then only closes.
 func (c *Conn) Close() error {
 	err := c.WriteFrame(context.Background(), OpClose, ClosePayload(StatusNormal, ""))
@@ -151,14 +151,16 @@ func (c *Conn) Close() error {
 		}
 		return err
 	}
-	timer := time.NewTimer(CloseWait)
+	timer := time.NewTimer(closeWait)
 	defer timer.Stop()
 	select {
 	case c.readMu <- struct{}{}:
-		// Nobody reads: read up to the peer's close frame here.
-		if d, ok := c.closer.(interface{ SetReadDeadline(time.Time) error }); ok {
-			d.SetReadDeadline(time.Now().Add(CloseWait))
-		}
+		// Nobody reads: read up to the peer's close frame here, the
+		// connection closed under the read if it does not come in time
+		// (a client's connection, an HTTP response body, has no read
+		// deadline).
+		stop := time.AfterFunc(closeWait, func() { c.CloseNow() })
+		defer stop.Stop()
 		var buf []byte
 		for {
 			if _, err := c.readLocked(context.Background(), &buf); err != nil {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -293,3 +294,38 @@ func TestDialRefusals(t *testing.T) {
 		t.Fatalf("ftp://: %v", err)
 	}
 }
+
+// Close returns, the connection closed, when the peer reads the close
+// frame but never answers it, whichever end closes and whether or not
+// the connection has read deadlines.
+func TestCloseUnansweredIsBounded(t *testing.T) {
+	defer func(d time.Duration) { closeWait = d }(closeWait)
+	closeWait = 200 * time.Millisecond
+	for _, role := range []Role{Client, Server} {
+		a, b := net.Pipe()
+		go io.Copy(io.Discard, b) // reads everything, answers nothing
+		// The closer has no SetReadDeadline, as an HTTP response body has not.
+		c := New(role, a, closerOnly{a}, bufio.NewReader(a), 1<<20)
+		done := make(chan error, 1)
+		go func() { done <- c.Close() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("role %d: %v", role, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("role %d: Close still waiting for an answer that never comes", role)
+		}
+		select {
+		case <-c.Closed():
+		default:
+			t.Fatalf("role %d: the connection is still open after Close", role)
+		}
+		b.Close()
+	}
+}
+
+// closerOnly hides every method of a connection but Close.
+type closerOnly struct{ c io.Closer }
+
+func (c closerOnly) Close() error { return c.c.Close() }
