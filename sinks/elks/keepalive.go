@@ -3,6 +3,7 @@ package elks
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -37,43 +38,82 @@ func (t *wsTransport) Ping(ctx context.Context) error {
 	return t.c.Ping(ctx)
 }
 
-// pingLoop pings the API every cfg.Ping until the call is over, and ends
-// the call as dropped when a pong does not come back within a period.
-func (s *Session) pingLoop(p Pinger) {
-	defer close(s.pingDone)
-	every := s.cfg.Ping
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		select {
-		case <-s.done:
-			return
-		case <-tick.C:
-		}
-		ctx, cancel := context.WithTimeout(s.ctx, every)
-		err := p.Ping(ctx)
-		timedOut := ctx.Err() == context.DeadlineExceeded
-		cancel()
-		if err == nil {
-			continue
-		}
-		select {
-		case <-s.done:
-			return
-		default:
-		}
-		if !timedOut || s.ending() {
-			// The connection failed: the reader sees it too, and tells
-			// how the call ended. Or the application has said bye: a
-			// peer busy ending the call is not a lost one.
-			return
-		}
-		s.metrics.m.protocolError(protoNoPong)
-		msg := fmt.Sprintf("no answer to a ping within %v", every)
-		s.Logger().Warn("the API stopped answering: the call is dropped", "err", msg)
-		s.finish(End{By: ByDrop, Reason: ReasonHangup, Message: msg})
-		abort(s.t) // a peer that does not answer will not answer the closing handshake
-		s.t.Close()
+// keepalive is a session's pinging: a timer, not a goroutine, so that
+// a call between its pings (almost all of its life) costs no stack for the
+// garbage collector to scan; the timer's function runs one ping in a
+// goroutine of its own and sets the timer again when the pong is back.
+type keepalive struct {
+	mu      sync.Mutex
+	timer   *time.Timer // nil: no pings
+	stopped bool
+	pinging sync.WaitGroup // the ping running, if any
+}
+
+// startPings pings the API every cfg.Ping until the call is over, and
+// ends the call as dropped when a pong does not come back within a period.
+func (s *Session) startPings(p Pinger) {
+	s.keep.mu.Lock()
+	defer s.keep.mu.Unlock()
+	s.keep.timer = time.AfterFunc(s.cfg.Ping, func() { s.ping(p) })
+}
+
+// stopPings stops the pings and waits for the one running, if any (the
+// call's context is over by then, so it returns at once).
+func (s *Session) stopPings() {
+	s.keep.mu.Lock()
+	s.keep.stopped = true
+	if s.keep.timer != nil {
+		s.keep.timer.Stop()
+	}
+	s.keep.mu.Unlock()
+	s.keep.pinging.Wait()
+}
+
+// ping sends one ping and waits for its pong: on time, it sets the timer
+// for the next; late, it ends the call as dropped.
+func (s *Session) ping(p Pinger) {
+	s.keep.mu.Lock()
+	if s.keep.stopped {
+		s.keep.mu.Unlock()
 		return
 	}
+	s.keep.pinging.Add(1)
+	s.keep.mu.Unlock()
+	defer s.keep.pinging.Done()
+
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	every := s.cfg.Ping
+	ctx, cancel := context.WithTimeout(s.ctx, every)
+	err := p.Ping(ctx)
+	timedOut := ctx.Err() == context.DeadlineExceeded
+	cancel()
+	if err == nil {
+		s.keep.mu.Lock()
+		if !s.keep.stopped {
+			s.keep.timer.Reset(every)
+		}
+		s.keep.mu.Unlock()
+		return
+	}
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	if !timedOut || s.ending() {
+		// The connection failed: the reader sees it too, and tells how
+		// the call ended. Or the application has said bye: a peer busy
+		// ending the call is not a lost one.
+		return
+	}
+	s.metrics.m.protocolError(protoNoPong)
+	msg := fmt.Sprintf("no answer to a ping within %v", every)
+	s.Logger().Warn("the API stopped answering: the call is dropped", "err", msg)
+	s.finish(End{By: ByDrop, Reason: ReasonHangup, Message: msg})
+	abort(s.t) // a peer that does not answer will not answer the closing handshake
+	s.t.Close()
 }

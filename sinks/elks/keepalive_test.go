@@ -3,6 +3,9 @@ package elks
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -144,4 +147,59 @@ func TestKeepaliveOverWebSocket(t *testing.T) {
 	}
 	reader.Close(websocket.StatusNormalClosure, "")
 	<-ended
+}
+
+// Between its pings a call has no goroutine for them: 100 idle sessions
+// pinging every 20 s run their reader and writer, two goroutines each,
+// and no more. (The garbage collector scans every goroutine's stack; at
+// 10,000 calls a third goroutine per call lengthens every collection.)
+// A ping, when it comes, runs and is answered all the same.
+func TestKeepaliveCostsNoGoroutineBetweenPings(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const calls = 100
+		before := runtime.NumGoroutine()
+		sessions := make([]*Session, calls)
+		apis := make([]Transport, calls)
+		for i := range sessions {
+			app, api := Pipe()
+			b, _ := Marshal(Hello{CallID: fmt.Sprint("idle-", i)})
+			api.WriteMessage(context.Background(), b)
+			s, err := StartSession(context.Background(), app, Config{Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sessions[i], apis[i] = s, api
+		}
+		synctest.Wait()
+		if n := runtime.NumGoroutine() - before; n > 2*calls {
+			t.Errorf("%d goroutines for %d idle calls, want at most %d (a reader and a writer each)", n, calls, 2*calls)
+		}
+		// The API reads (the pings are answered by its reader) for two
+		// periods: every call is still up, and no goroutine was added.
+		for _, api := range apis {
+			go func() {
+				for {
+					if _, err := api.ReadMessage(context.Background()); err != nil {
+						return
+					}
+				}
+			}()
+		}
+		time.Sleep(2*DefaultPing + time.Second)
+		synctest.Wait()
+		for i, s := range sessions {
+			if e := s.End(); e.By != "" {
+				t.Fatalf("call %d ended while its pings were answered: %+v", i, e)
+			}
+		}
+		if n := runtime.NumGoroutine() - before; n > 3*calls {
+			t.Errorf("%d goroutines for %d idle calls and their API readers after two pings, want at most %d", n, calls, 3*calls)
+		}
+		for _, s := range sessions {
+			s.Close()
+		}
+		for _, api := range apis {
+			api.Close()
+		}
+	})
 }

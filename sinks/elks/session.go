@@ -52,7 +52,6 @@ type Session struct {
 	quit       chan struct{} // closed by Close: the writer stops
 	readerDone chan struct{} // closed when readLoop returns, the recording complete
 	writerDone chan struct{} // closed when writeLoop returns
-	pingDone   chan struct{} // closed when pingLoop returns (or at once: no pings)
 	digits     chan Digit    // the caller's key presses (Config.DTMF)
 	speech     chan Speech   // the caller's talking (Config.Speech)
 	echo       *echoRef      // the level of the audio sent lately (Config.Speech)
@@ -63,6 +62,7 @@ type Session struct {
 	boundary   atomic.Bool                 // a boundary event fired during a Read
 	helloSeen  atomic.Bool                 // the reader got the API's hello
 	outWake    chan struct{}               // a one-slot doorbell: outq has messages
+	keep       keepalive                   // the pings (Config.Ping)
 
 	// Guarded by mu. Whoever changes what a waiter waits for (a reply,
 	// an interrupt, the end, a Hangup) calls broadcastLocked.
@@ -164,7 +164,7 @@ func startSession(ctx context.Context, t Transport, cfg Config, hooks testHooks)
 		t: t, cfg: cfg, hooks: hooks,
 		done: make(chan struct{}), quit: make(chan struct{}),
 		helloCh:    make(chan Hello, 1),
-		readerDone: make(chan struct{}), writerDone: make(chan struct{}), pingDone: make(chan struct{}),
+		readerDone: make(chan struct{}), writerDone: make(chan struct{}),
 		changed: make(chan struct{}), outWake: make(chan struct{}, 1),
 		free:     make(chan []byte, audioBuffers),
 		needSend: true,
@@ -196,9 +196,7 @@ func startSession(ctx context.Context, t Transport, cfg Config, hooks testHooks)
 	go s.readLoop()
 	go s.writeLoop()
 	if p, ok := t.(Pinger); ok && cfg.Ping > 0 {
-		go s.pingLoop(p)
-	} else {
-		close(s.pingDone)
+		s.startPings(p)
 	}
 
 	timer := time.NewTimer(cfg.HelloTimeout)
@@ -417,7 +415,7 @@ func (s *Session) Close() error {
 		close(s.quit)
 		<-s.readerDone
 		<-s.writerDone
-		<-s.pingDone
+		s.stopPings()
 		st := s.Stats()
 		s.Logger().Debug("session closed", "audio_sent", st.AudioSent, "syncs", st.Syncs,
 			"max_in_flight", st.MaxInFlight, "malformed", st.Malformed, "unknown", st.Unknown,
