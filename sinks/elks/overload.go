@@ -3,11 +3,10 @@ package elks
 import (
 	"context"
 	"fmt"
-	"math"
-	"runtime/metrics"
 	"time"
 
 	"github.com/elkspipe/elkspipe/internal/fdlimit"
+	"github.com/elkspipe/elkspipe/internal/schedlag"
 )
 
 // Overload protection. A server past its capacity does not fail one call:
@@ -178,74 +177,6 @@ func (d *lagDetector) admit(now time.Time, calls int) bool {
 	return true
 }
 
-// schedLatencies is the runtime metric of the scheduling delays.
-const schedLatencies = "/sched/latencies:seconds"
-
-// schedLagProbe measures the scheduling lag from the runtime's histogram
-// of scheduling delays: each read gives a percentile of the delays
-// recorded since the previous read.
-type schedLagProbe struct {
-	sample []metrics.Sample
-	prev   []uint64
-}
-
-func newSchedLagProbe() *schedLagProbe {
-	p := &schedLagProbe{sample: []metrics.Sample{{Name: schedLatencies}}}
-	p.read() // the baseline: delays before now are not this interval's
-	return p
-}
-
-// read returns the 99th percentile of the scheduling delays recorded
-// since the last read (0 when none were, or the runtime does not record
-// them).
-func (p *schedLagProbe) read() time.Duration {
-	metrics.Read(p.sample)
-	if p.sample[0].Value.Kind() != metrics.KindFloat64Histogram {
-		return 0
-	}
-	h := p.sample[0].Value.Float64Histogram()
-	lag := histQuantile(p.prev, h.Counts, h.Buckets, 0.99)
-	p.prev = append(p.prev[:0], h.Counts...)
-	return lag
-}
-
-// histQuantile returns the q quantile of the counts a cumulative
-// histogram gained from prev to cur, as the lower bound of the bucket it
-// falls in (buckets[i] is bucket i's lower bound, in seconds; -Inf reads
-// as 0): a lag that at least 1-q of the delays reached. prev may be
-// shorter than cur (empty for the first read); 0 when nothing was added.
-func histQuantile(prev, cur []uint64, buckets []float64, q float64) time.Duration {
-	var total uint64
-	for i, c := range cur {
-		if i < len(prev) {
-			c -= min(c, prev[i])
-		}
-		total += c
-	}
-	if total == 0 {
-		return 0
-	}
-	rank := uint64(math.Ceil(q * float64(total)))
-	var seen uint64
-	for i, c := range cur {
-		if i < len(prev) {
-			c -= min(c, prev[i])
-		}
-		seen += c
-		if seen >= rank && i < len(buckets) {
-			lo := buckets[i]
-			if math.IsInf(lo, -1) || lo < 0 {
-				return 0
-			}
-			if math.IsInf(lo, 1) || lo > float64(time.Hour/time.Second) {
-				return time.Hour
-			}
-			return time.Duration(lo * float64(time.Second))
-		}
-	}
-	return 0
-}
-
 // overloadLag is the server's threshold: 0 when overload protection is
 // off.
 func (srv *Server) overloadLag() time.Duration {
@@ -267,22 +198,7 @@ func (srv *Server) overloadLag() time.Duration {
 // but never refuses.
 func (srv *Server) MeasureLag(ctx context.Context) {
 	srv.init()
-	probe := newSchedLagProbe()
-	timer := time.NewTimer(lagInterval)
-	defer timer.Stop()
-	due := time.Now().Add(lagInterval)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
-		now := time.Now()
-		lag := max(probe.read(), now.Sub(due))
-		srv.observeLag(now, lag)
-		due = now.Add(lagInterval)
-		timer.Reset(lagInterval)
-	}
+	schedlag.Watch(ctx, lagInterval, srv.observeLag)
 }
 
 // observeLag takes one measurement of the lag: it updates the state, the

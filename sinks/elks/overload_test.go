@@ -2,7 +2,6 @@ package elks
 
 import (
 	"context"
-	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -72,44 +71,6 @@ func TestLagDetectorPeak(t *testing.T) {
 	}
 	if d.peak != 400*time.Millisecond {
 		t.Errorf("peak %v, want 400ms", d.peak)
-	}
-}
-
-// histQuantile takes the quantile of what a cumulative histogram gained
-// since the previous read, as the lower bound of its bucket.
-func TestHistQuantile(t *testing.T) {
-	inf := math.Inf(1)
-	buckets := []float64{math.Inf(-1), 0.001, 0.01, 0.1, 1, inf}
-	tests := []struct {
-		name      string
-		prev, cur []uint64
-		q         float64
-		want      time.Duration
-	}{
-		{"nothing yet", nil, []uint64{0, 0, 0, 0, 0}, 0.99, 0},
-		{"nothing new", []uint64{5, 5, 0, 0, 0}, []uint64{5, 5, 0, 0, 0}, 0.99, 0},
-		{"first read", nil, []uint64{0, 99, 0, 1, 0}, 0.99, time.Millisecond},
-		{"the tail", nil, []uint64{0, 98, 0, 2, 0}, 0.99, 100 * time.Millisecond},
-		{"only the new counts", []uint64{0, 0, 0, 50, 0}, []uint64{0, 100, 0, 50, 0}, 0.99, time.Millisecond},
-		{"below the first bound", nil, []uint64{10, 0, 0, 0, 0}, 0.99, 0},
-		{"the last bucket", nil, []uint64{0, 0, 0, 0, 3}, 0.5, time.Second},
-		{"the median", nil, []uint64{0, 10, 10, 0, 0}, 0.5, time.Millisecond},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := histQuantile(tt.prev, tt.cur, buckets, tt.q); got != tt.want {
-				t.Errorf("got %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
-
-// The runtime's scheduling delays are there to read: a probe reads
-// something after goroutines have been scheduled.
-func TestSchedLagProbeReadsTheRuntime(t *testing.T) {
-	p := newSchedLagProbe()
-	if len(p.prev) == 0 {
-		t.Fatalf("no histogram of %s in this runtime", schedLatencies)
 	}
 }
 
