@@ -6,9 +6,12 @@
 # a percentage of one core (over the simulator's run), its CPU per
 # call-second of audio played, its peak RSS (VmHWM), the gaps and failed
 # calls the simulator saw, and the first-audio percentiles (hello to first
-# audio), and the simulator's CPU as a percentage of one core (near 100%
+# audio), the simulator's CPU as a percentage of one core (near 100%
 # per simulator process, the simulator is the bottleneck and its gaps are
-# its own). Cases: a looped 30 s 44.1 kHz stereo MP3 and a looped playlist
+# its own), and the simulator's own scheduling lag: its highest, and how
+# long it stayed at or above 100 ms (the simulator was then short of CPU,
+# and answered syncs and stamped audio late: the gaps and first-audio
+# times of such a run may be its own). Cases: a looped 30 s 44.1 kHz stereo MP3 and a looped playlist
 # of two 15 s MP3s, at ulaw and pcm_16000. Linux only; needs sox, lame,
 # jq and taskset, and at least 2 cores. Usage:
 #
@@ -70,8 +73,8 @@ seconds() {
 }
 
 echo "server on CPU $server_cpu, $nsim simulator process(es) on CPU $sim_cpu; calls of $duration arriving at $rate/s (Poisson); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-9s %-10s %6s %8s %12s %9s %6s %7s %9s %9s %9s %8s\n' \
-	source format calls "CPU%" "ms/call-s" "RSS MiB" gaps failed "fa p50" "fa p99" "fa max" "sim CPU%"
+printf '%-9s %-10s %6s %8s %12s %9s %6s %7s %9s %9s %9s %8s %8s %8s\n' \
+	source format calls "CPU%" "ms/call-s" "RSS MiB" gaps failed "fa p50" "fa p99" "fa max" "sim CPU%" "sim lag" "lag>100"
 port=18500
 for calls in "${counts[@]}"; do
 	for src in mp3 playlist; do
@@ -124,6 +127,8 @@ for calls in "${counts[@]}"; do
 			jq -s '{summary: {
 				calls: (map(.summary.calls) | add), failed: (map(.summary.failed) | add),
 				played: (map(.summary.played) | add), gaps: (map(.summary.gaps) | add),
+				simulator_lag: {max: (map(.summary.simulator_lag.max // 0) | max),
+					above: (map(.summary.simulator_lag.above // 0) | max)},
 				first_audio: ([.[].first_audio_seconds // [] | .[]] | sort as $v | ($v | length) as $n
 					| if $n == 0 then {p50: 0, p99: 0, max: 0} else
 					  {p50: $v[([((50 * $n / 100) | ceil) - 1, 0] | max)],
@@ -141,9 +146,11 @@ for calls in "${counts[@]}"; do
 				   (($f.p50 * 1000 * 10 | round / 10 | tostring) + "ms"),
 				   (($f.p99 * 1000 * 10 | round / 10 | tostring) + "ms"),
 				   (($f.max * 1000 * 10 | round / 10 | tostring) + "ms"),
-				   (100 * $simcpu / $wall | floor | tostring)]
+				   (100 * $simcpu / $wall | floor | tostring),
+				   (($s.simulator_lag.max * 1000 | round | tostring) + "ms"),
+				   (($s.simulator_lag.above * 10 | round / 10 | tostring) + "s")]
 				| @tsv' "$tmp/sim.json" |
-				awk -F'\t' '{ printf "%-9s %-10s %6s %8s %12s %9s %6s %7s %9s %9s %9s %8s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 }'
+				awk -F'\t' '{ printf "%-9s %-10s %6s %8s %12s %9s %6s %7s %9s %9s %9s %8s %8s %8s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 }'
 		done
 	done
 done

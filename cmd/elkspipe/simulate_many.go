@@ -29,6 +29,7 @@ func simulateMany(ctx context.Context, opt elkstest.Options, load elkstest.Load,
 	if !summaryOnly {
 		reports = make([]*elkstest.Report, load.Calls)
 	}
+	stopLag := elkstest.MeasureLag()
 	err := elkstest.Drive(ctx, opt, load, func(n int, r *elkstest.Report, err error) {
 		sum.Add(r)
 		started = max(started, n)
@@ -42,6 +43,7 @@ func simulateMany(ctx context.Context, opt elkstest.Options, load elkstest.Load,
 			errs = append(errs, err)
 		}
 	})
+	lag := stopLag()
 	interrupted := ctx.Err() != nil && errors.Is(err, ctx.Err())
 	if err != nil && !interrupted {
 		fmt.Fprintf(stderr, "elkspipe simulate: %v\n", err)
@@ -53,6 +55,7 @@ func simulateMany(ctx context.Context, opt elkstest.Options, load elkstest.Load,
 		}
 	}
 	s := sum.Summary()
+	s.SimulatorLag = &lag
 	if s.Calls > s.Failed {
 		var werr error
 		switch {

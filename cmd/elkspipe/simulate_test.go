@@ -230,8 +230,12 @@ func TestSimulateCalls(t *testing.T) {
 			t.Errorf("call %d record %+v", i, r.Record)
 		}
 	}
+	if l := v.Summary.SimulatorLag; l == nil || l.Max <= 0 || l.Max > 60 {
+		t.Errorf("the simulator's own lag: %+v, want measured", l)
+	}
 	code, out, _ = simulate(t, url, "--speed", "20", "--calls", "2")
-	if code != exitOK || !strings.Contains(out, "call 2: call ") || !strings.Contains(out, "summary: 2 calls") {
+	if code != exitOK || !strings.Contains(out, "call 2: call ") || !strings.Contains(out, "summary: 2 calls") ||
+		!strings.Contains(out, "\nsimulator lag: max ") {
 		t.Errorf("text:\n%s", out)
 	}
 }

@@ -46,6 +46,9 @@ type Summary struct {
 	CallerMaxLate float64 `json:"caller_max_late,omitempty"`
 	// Violations totals the protocol violations of every call.
 	Violations map[ViolationKind]int `json:"violations"`
+	// SimulatorLag, when the driver measured it (MeasureLag), is how
+	// short of CPU the simulator itself was while the calls ran.
+	SimulatorLag *Lag `json:"simulator_lag,omitempty"`
 }
 
 // Percentiles describes a distribution of times, in seconds, by

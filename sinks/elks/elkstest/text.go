@@ -177,6 +177,15 @@ func (s Summary) WriteText(w io.Writer) error {
 			LateBound, s.CallerLate, fmtSec(s.CallerMaxLate))
 	}
 	fmt.Fprintf(&b, "protocol violations: %s\n", fmtCounts(s.Violations))
+	if l := s.SimulatorLag; l != nil {
+		fmt.Fprintf(&b, "simulator lag: max %s", fmtSec(l.Max))
+		if l.Doubtful() {
+			fmt.Fprintf(&b, ", %s of the run at or above %v: the simulator was short of CPU, and some of the gaps,"+
+				" late syncs and first-audio times above may be its own (give it a core of its own, or fewer calls)",
+				fmtSec(l.Above), LagBound)
+		}
+		b.WriteString("\n")
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
