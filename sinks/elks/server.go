@@ -320,8 +320,12 @@ func (srv *Server) serveCallRecovered(t Transport, remote string) {
 
 // maxWaitingForHello bounds the upgraded connections that have not sent
 // their hello yet. 46elks sends hello at once, so real calls wait for it
-// a round trip; more than this many waiting are silent connections.
-var maxWaitingForHello = 256
+// a round trip, and more than this many waiting are silent connections
+// (each holds tens of kB until its hello timeout). It is two seconds of
+// calls arriving at 500 a second: at 256, half a second in which the
+// server read no hello (a garbage collection of a server with 10,000
+// calls on one core) refused real calls as silent ones.
+var maxWaitingForHello = 1024
 
 // reserve admits a connection to wait for its hello, or says why not
 // (shutting down, the calls at MaxCalls, overloaded, or too many
