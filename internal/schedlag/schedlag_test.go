@@ -3,8 +3,6 @@ package schedlag
 import (
 	"context"
 	"math"
-	"runtime"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -64,20 +62,12 @@ func TestWatchSeesStarvation(t *testing.T) {
 			}
 		})
 	}()
-	var stop atomic.Bool
-	var spinners sync.WaitGroup
-	for range 8 * runtime.GOMAXPROCS(0) {
-		spinners.Go(func() {
-			for !stop.Load() {
-			}
-		})
-	}
+	stopSpinning := Spin(8)
 	deadline := time.Now().Add(20 * time.Second)
 	for most.Load() < int64(20*time.Millisecond) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	stop.Store(true)
-	spinners.Wait()
+	stopSpinning()
 	cancel()
 	select {
 	case <-watched:

@@ -31,9 +31,13 @@ import (
 // audio queued yet, and hears the lag at once. So the default threshold,
 // DefaultOverloadLag, is a tenth of the window: a process over capacity
 // passes it within a second of demand outgrowing the CPU, before the
-// calls that are starting feel it, while a healthy process (garbage
-// collections take well under a millisecond) stays far below it.
-// bench/overload.sh measures what a threshold does.
+// calls that are starting feel it, while a healthy process stays far
+// below it. A process near its capacity on one core is the exception:
+// the mark phase of a garbage collection takes a quarter of the CPU and
+// more (its goroutines assist it as they allocate), for 200-500 ms with
+// 10,000 calls, and can push the lag past the threshold for that long
+// (docs/performance.md). bench/overload.sh measures what a threshold
+// does.
 
 // DefaultOverloadLag is the scheduling lag at which a Server refuses new
 // calls, unless Server.OverloadLag says otherwise.

@@ -2,11 +2,11 @@ package elks
 
 import (
 	"context"
-	"runtime"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/elkspipe/elkspipe/internal/schedlag"
 )
 
 // The detector enters overload at the threshold and leaves it only once
@@ -91,20 +91,12 @@ func TestMeasureLagSeesStarvation(t *testing.T) {
 		defer srv.mu.Unlock()
 		return srv.lagState.overloaded
 	}
-	var stop atomic.Bool
-	var spinners sync.WaitGroup
-	for range 8 * runtime.GOMAXPROCS(0) {
-		spinners.Go(func() {
-			for !stop.Load() {
-			}
-		})
-	}
+	stopSpinning := schedlag.Spin(8)
 	deadline := time.Now().Add(20 * time.Second)
 	for !overloaded() && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	stop.Store(true)
-	spinners.Wait()
+	stopSpinning()
 	if !overloaded() {
 		t.Fatal("goroutines spinning on every processor did not make the server overloaded")
 	}

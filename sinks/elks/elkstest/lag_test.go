@@ -1,32 +1,23 @@
 package elkstest
 
 import (
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/elkspipe/elkspipe/internal/schedlag"
 )
 
 // A simulator starved of CPU says so: with goroutines spinning on every
 // processor for a second (32 per processor, each given 10 ms in its
-// turn), MeasureLag finds the lag at or above LagBound
-// for part of it, and the summary's last line warns that the figures may
-// be the simulator's own.
+// turn), MeasureLag finds the lag at or above LagBound for part of it,
+// and the summary's last line warns that the figures may be the
+// simulator's own.
 func TestMeasureLagSeesAStarvedSimulator(t *testing.T) {
 	stop := MeasureLag()
-	var halt atomic.Bool
-	var spinners sync.WaitGroup
-	for range 32 * runtime.GOMAXPROCS(0) {
-		spinners.Go(func() {
-			for !halt.Load() {
-			}
-		})
-	}
+	stopSpinning := schedlag.Spin(32)
 	time.Sleep(time.Second)
-	halt.Store(true)
-	spinners.Wait()
+	stopSpinning()
 	lag := stop()
 	if !lag.Doubtful() || lag.Max < LagBound.Seconds() || lag.Above > 5 {
 		t.Fatalf("lag %+v while every processor spun for a second: want a max of at least %v, and some time above it", lag, LagBound)
