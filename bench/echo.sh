@@ -4,8 +4,9 @@
 # makes CALLS concurrent calls to it over 127.0.0.1, each caller speaking
 # for the whole call (espeak-ng's speech, looped, with its pauses; a
 # sox-made warble without espeak-ng) for DURATION. It prints the
-# simulator's summary (gaps, echo latency, and how much of the caller's
-# audio the simulator itself sent late), what the server counted (caller
+# simulator's summary (gaps, echo latency, how much of the caller's
+# audio the simulator itself sent late, and its own scheduling lag:
+# whether it was short of CPU), what the server counted (caller
 # audio dropped, underruns, how far the echo's adaptive cushion grew),
 # the server's and the simulator's CPU time (user+sys) and the server's
 # peak memory, and how busy the whole machine was meanwhile (other

@@ -150,7 +150,7 @@ func demoCall(ctx context.Context, g *pipeline.Graph, text string, opt demoOptio
 		fmt.Fprintln(stderr, "elkspipe demo:", err)
 		return exitFailed
 	}
-	if err := writeReports(stdout, []*elkstest.Report{report}, 1, opt.asJSON); err != nil {
+	if err := writeReports(stdout, []*elkstest.Report{report}, nil, 1, opt.asJSON); err != nil {
 		fmt.Fprintln(stderr, "elkspipe demo:", err)
 		return exitFailed
 	}

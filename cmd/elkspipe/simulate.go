@@ -231,7 +231,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if *summaryOnly || *rate > 0 {
 		return simulateMany(ctx, opt, load, *summaryOnly, *jsonOut, *firstAudioTimes, stdout, stderr)
 	}
+	stopLag := elkstest.MeasureLag()
 	reports, err := elkstest.Calls(ctx, opt, *calls)
+	lag := stopLag()
 	interrupted := ctx.Err() != nil && errors.Is(err, ctx.Err())
 	if err != nil && !interrupted {
 		for _, e := range strings.Split(err.Error(), "\n") {
@@ -245,7 +247,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 	}
 	if len(ran) > 0 {
-		if werr := writeReports(stdout, reports, *calls, *jsonOut); werr != nil {
+		if werr := writeReports(stdout, reports, &lag, *calls, *jsonOut); werr != nil {
 			fmt.Fprintln(stderr, "elkspipe simulate:", werr)
 			return exitFailed
 		}
@@ -260,15 +262,21 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return exitOK
 }
 
-// writeReports prints one report, or every call's report and a summary.
-func writeReports(w io.Writer, reports []*elkstest.Report, calls int, asJSON bool) error {
+// writeReports prints one report, or every call's report and a summary
+// with the simulator's own lag (nil: not measured).
+func writeReports(w io.Writer, reports []*elkstest.Report, lag *elkstest.Lag, calls int, asJSON bool) error {
+	summary := func() elkstest.Summary {
+		s := elkstest.Summarize(reports)
+		s.SimulatorLag = lag
+		return s
+	}
 	if asJSON {
 		var v any = reports[0]
 		if calls > 1 {
 			v = struct {
 				Calls   []*elkstest.Report `json:"calls"`
 				Summary elkstest.Summary   `json:"summary"`
-			}{reports, elkstest.Summarize(reports)}
+			}{reports, summary()}
 		}
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
@@ -292,5 +300,5 @@ func writeReports(w io.Writer, reports []*elkstest.Report, calls int, asJSON boo
 		fmt.Fprintln(w)
 	}
 	fmt.Fprint(w, "summary: ")
-	return elkstest.Summarize(reports).WriteText(w)
+	return summary().WriteText(w)
 }

@@ -61,7 +61,7 @@ func simulateMany(ctx context.Context, opt elkstest.Options, load elkstest.Load,
 		switch {
 		case !summaryOnly:
 			// Calls that an interruption kept from starting are not reported.
-			werr = writeReports(stdout, reports[:started], load.Calls, asJSON)
+			werr = writeReports(stdout, reports[:started], &lag, load.Calls, asJSON)
 		case asJSON:
 			out := struct {
 				Summary    elkstest.Summary `json:"summary"`

@@ -5,8 +5,10 @@
 // Call connects to the application's WebSocket URL as the API does for
 // every call, and Calls makes many calls at once; Drive makes them arrive
 // at a rate and hands over each report as its call ends, for a
-// Summarizer. The simulator sends hello, plays the audio it receives on a simulated clock, answers each
-// sync once the audio before it has been played, obeys sending and
+// Summarizer, and MeasureLag tells whether the simulator itself was short
+// of CPU meanwhile. The simulator sends hello, plays the audio it receives
+// on a simulated clock, answers each sync once the audio before it has
+// been played, obeys sending and
 // interrupt, enforces the buffer limit, can speak as the caller, hangs up
 // when told, records what the caller heard and returns a Report of what it
 // saw: gaps, sync latencies, buffer levels and protocol violations.
