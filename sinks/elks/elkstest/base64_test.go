@@ -14,7 +14,7 @@ func TestBase64Len(t *testing.T) {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ \x00\xff"
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 20000 {
-		b := make([]byte, r.IntN(13))
+		b := make([]byte, r.IntN(41))
 		for i := range b {
 			b[i] = alphabet[r.IntN(len(alphabet))]
 			if r.IntN(4) > 0 { // mostly valid characters
@@ -29,6 +29,19 @@ func TestBase64Len(t *testing.T) {
 		got, ok := base64Len([]byte(enc))
 		if ok != (err == nil) || (ok && got != n) {
 			t.Fatalf("%q: base64Len %d, %v; Decode %d, %v", enc, got, ok, n, err)
+		}
+	}
+}
+
+// Checking the base64 of a second of ulaw audio (a message of 100 ms is
+// 1,068 characters): the simulator does it for every audio message it
+// only counts.
+func BenchmarkBase64Len(b *testing.B) {
+	enc := []byte(base64.StdEncoding.EncodeToString(make([]byte, 800)))
+	b.SetBytes(int64(len(enc)))
+	for b.Loop() {
+		if _, ok := base64Len(enc); !ok {
+			b.Fatal("refused")
 		}
 	}
 }
