@@ -89,10 +89,17 @@ func measureEcho(said, heard envelope) *Echo {
 	s, h := rms(said), rms(heard)
 	win, maxLag := int(echoWindow/echoBlock), int(echoMaxLag/echoBlock)
 	var lags, corrs []float64
+	x := make([]float64, win)
 	for w := 0; w+win <= len(s); w += win {
 		bestLag, bestCorr := -1, echoMinCorr
-		for lag := 0; lag <= maxLag && w+lag+win <= len(h); lag++ {
-			if c := correlation(s[w:w+win], h[w+lag:w+lag+win]); c > bestCorr {
+		// What was said is the same at every lag: centred once, each lag
+		// takes one pass over what was heard. (With two passes for each,
+		// this was 10% of the simulator's CPU in 500 echo calls of 20 s,
+		// all of it as the calls end while others still run: 4.4 ms a
+		// call, now 2.4 ms, BenchmarkMeasureEcho.)
+		aa := center(x, s[w:w+win])
+		for lag := 0; aa > 0 && lag <= maxLag && w+lag+win <= len(h); lag++ {
+			if c := correlationCentered(x, aa, h[w+lag:w+lag+win]); c > bestCorr {
 				bestLag, bestCorr = lag, c
 			}
 		}
@@ -115,24 +122,36 @@ func median(v []float64) float64 {
 	return v[(len(v)-1)/2]
 }
 
-// correlation returns the Pearson correlation of a and b (equal lengths);
-// 0 when either is constant.
-func correlation(a, b []float64) float64 {
-	var sa, sb float64
-	for i := range a {
-		sa += a[i]
-		sb += b[i]
+// center sets x to a less its mean, and returns the sum of x's squares.
+func center(x, a []float64) float64 {
+	var sum float64
+	for _, v := range a {
+		sum += v
 	}
-	ma, mb := sa/float64(len(a)), sb/float64(len(b))
-	var ab, aa, bb float64
-	for i := range a {
-		x, y := a[i]-ma, b[i]-mb
-		ab += x * y
-		aa += x * x
-		bb += y * y
+	mean := sum / float64(len(a))
+	var xx float64
+	for i, v := range a {
+		x[i] = v - mean
+		xx += x[i] * x[i]
 	}
-	if aa == 0 || bb == 0 {
+	return xx
+}
+
+// correlationCentered returns the Pearson correlation of a and b (equal
+// lengths) from x, a less its mean, and xx, the sum of x's squares
+// (center): in one pass over b, as the sums of x·b, b and b². 0 when b is
+// constant, or as near as rounding tells.
+func correlationCentered(x []float64, xx float64, b []float64) float64 {
+	var xb, sb, bb float64
+	for i, v := range b[:len(x)] {
+		xb += x[i] * v
+		sb += v
+		bb += v * v
+	}
+	// Σ x·(b - mean b) = Σ x·b, as Σ x = 0; Σ (b - mean b)² = Σ b² - (Σ b)²/n.
+	vb := bb - sb*sb/float64(len(x))
+	if vb <= 1e-12*bb {
 		return 0
 	}
-	return ab / math.Sqrt(aa*bb)
+	return xb / math.Sqrt(xx*vb)
 }
