@@ -100,9 +100,10 @@ type Config struct {
 	// for the audio at hello and hands each change to Session.Speech.
 	Speech bool
 	// Ping is how often the session pings the API, so that a call with
-	// nothing to send survives the proxies that cut idle connections; a
-	// pong must come back within the same period, or the call is dropped
-	// (End.By ByDrop). Default DefaultPing; negative: no pings. Only
+	// nothing to send survives the proxies that cut idle connections:
+	// Ping after the call starts, then Ping after each pong. A pong must
+	// come back within the same period, or the call is dropped (End.By
+	// ByDrop). Default DefaultPing; negative: no pings. Only
 	// transports that implement Pinger are pinged.
 	Ping time.Duration
 	// RecordMax is the longest recording of a call, default

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -157,6 +158,7 @@ func TestKeepaliveOverWebSocket(t *testing.T) {
 func TestKeepaliveCostsNoGoroutineBetweenPings(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const calls = 100
+		var pings atomic.Int64
 		before := runtime.NumGoroutine()
 		sessions := make([]*Session, calls)
 		apis := make([]Transport, calls)
@@ -164,7 +166,7 @@ func TestKeepaliveCostsNoGoroutineBetweenPings(t *testing.T) {
 			app, api := Pipe()
 			b, _ := Marshal(Hello{CallID: fmt.Sprint("idle-", i)})
 			api.WriteMessage(context.Background(), b)
-			s, err := StartSession(context.Background(), app, Config{Logger: slog.New(slog.DiscardHandler)})
+			s, err := StartSession(context.Background(), countPings{app, &pings}, Config{Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -175,7 +177,8 @@ func TestKeepaliveCostsNoGoroutineBetweenPings(t *testing.T) {
 			t.Errorf("%d goroutines for %d idle calls, want at most %d (a reader and a writer each)", n, calls, 2*calls)
 		}
 		// The API reads (the pings are answered by its reader) for two
-		// periods: every call is still up, and no goroutine was added.
+		// periods: every call pinged twice and is still up, and no
+		// goroutine was added.
 		for _, api := range apis {
 			go func() {
 				for {
@@ -187,6 +190,9 @@ func TestKeepaliveCostsNoGoroutineBetweenPings(t *testing.T) {
 		}
 		time.Sleep(2*DefaultPing + time.Second)
 		synctest.Wait()
+		if n := pings.Load(); n != 2*calls {
+			t.Errorf("%d pings answered in two periods of %d calls, want %d", n, calls, 2*calls)
+		}
 		for i, s := range sessions {
 			if e := s.End(); e.By != "" {
 				t.Fatalf("call %d ended while its pings were answered: %+v", i, e)
@@ -202,4 +208,18 @@ func TestKeepaliveCostsNoGoroutineBetweenPings(t *testing.T) {
 			api.Close()
 		}
 	})
+}
+
+// countPings is a Transport whose answered pings are counted.
+type countPings struct {
+	Transport
+	n *atomic.Int64
+}
+
+func (c countPings) Ping(ctx context.Context) error {
+	err := c.Transport.(Pinger).Ping(ctx)
+	if err == nil {
+		c.n.Add(1)
+	}
+	return err
 }

@@ -97,9 +97,9 @@ func measureEcho(said, heard envelope) *Echo {
 		// this was 10% of the simulator's CPU in 500 echo calls of 20 s,
 		// all of it as the calls end while others still run: 4.4 ms a
 		// call, now 2.4 ms, BenchmarkMeasureEcho.)
-		aa := center(x, s[w:w+win])
-		for lag := 0; aa > 0 && lag <= maxLag && w+lag+win <= len(h); lag++ {
-			if c := correlationCentered(x, aa, h[w+lag:w+lag+win]); c > bestCorr {
+		xx, sx := center(x, s[w:w+win])
+		for lag := 0; xx > 0 && lag <= maxLag && w+lag+win <= len(h); lag++ {
+			if c := correlationCentered(x, xx, sx, h[w+lag:w+lag+win]); c > bestCorr {
 				bestLag, bestCorr = lag, c
 			}
 		}
@@ -122,36 +122,43 @@ func median(v []float64) float64 {
 	return v[(len(v)-1)/2]
 }
 
-// center sets x to a less its mean, and returns the sum of x's squares.
-func center(x, a []float64) float64 {
-	var sum float64
+// center sets x to a less its mean, and returns the sum of x's squares
+// and the sum of x (0 but for rounding); the sum of squares is 0 when a
+// is constant, or as near as rounding tells (a steady tone).
+func center(x, a []float64) (xx, sx float64) {
+	var sum, sq float64
 	for _, v := range a {
 		sum += v
+		sq += v * v
 	}
 	mean := sum / float64(len(a))
-	var xx float64
 	for i, v := range a {
 		x[i] = v - mean
 		xx += x[i] * x[i]
+		sx += x[i]
 	}
-	return xx
+	if xx <= 1e-12*sq {
+		return 0, 0
+	}
+	return xx, sx
 }
 
 // correlationCentered returns the Pearson correlation of a and b (equal
-// lengths) from x, a less its mean, and xx, the sum of x's squares
-// (center): in one pass over b, as the sums of x·b, b and b². 0 when b is
-// constant, or as near as rounding tells.
-func correlationCentered(x []float64, xx float64, b []float64) float64 {
+// lengths) from x, a less its mean, xx, the sum of x's squares, and sx,
+// the sum of x (center), in one pass over b, as the sums of x·b, b and
+// b². 0 when b is constant, or as near as rounding tells.
+func correlationCentered(x []float64, xx, sx float64, b []float64) float64 {
 	var xb, sb, bb float64
 	for i, v := range b[:len(x)] {
 		xb += x[i] * v
 		sb += v
 		bb += v * v
 	}
-	// Σ x·(b - mean b) = Σ x·b, as Σ x = 0; Σ (b - mean b)² = Σ b² - (Σ b)²/n.
-	vb := bb - sb*sb/float64(len(x))
+	n := float64(len(x))
+	// Σ x·(b - mean b) = Σ x·b - Σ x·mean b; Σ (b - mean b)² = Σ b² - (Σ b)²/n.
+	vb := bb - sb*sb/n
 	if vb <= 1e-12*bb {
 		return 0
 	}
-	return xb / math.Sqrt(xx*vb)
+	return (xb - sx*sb/n) / math.Sqrt(xx*vb)
 }

@@ -30,7 +30,8 @@ func correlationTwoPass(a, b []float64) float64 {
 
 // The one-pass correlation agrees with the two-pass one to 1e-9 on
 // envelopes like those of speech (levels from silence to loud, a pause of
-// exact zeros, a constant stretch), and is 0 for a constant b.
+// exact zeros), and is 0 when either window is constant (a steady tone:
+// its mean is rounded, and the two-pass formula gives ±1 or noise).
 func TestCorrelationCentered(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	const n = 400
@@ -41,7 +42,7 @@ func TestCorrelationCentered(t *testing.T) {
 			a[i] = r.Float64() * r.Float64()
 			b[i] = 0.5*a[i] + 0.1*r.Float64()
 		}
-		switch trial % 4 {
+		switch trial % 5 {
 		case 1: // a pause: exact zeros in b
 			clear(b[n/3 : 2*n/3])
 		case 2: // b unrelated to a
@@ -52,11 +53,15 @@ func TestCorrelationCentered(t *testing.T) {
 			for i := range b {
 				b[i] = 0.3
 			}
+		case 4: // a constant (a steady tone), b its echo
+			for i := range a {
+				a[i], b[i] = 0.37, 0.37/4
+			}
 		}
-		xx := center(x, a)
-		got, want := correlationCentered(x, xx, b), correlationTwoPass(a, b)
-		if trial%4 == 3 {
-			want = 0
+		xx, sx := center(x, a)
+		got, want := correlationCentered(x, xx, sx, b), correlationTwoPass(a, b)
+		if trial%5 >= 3 {
+			want = 0 // a constant window correlates with nothing
 		}
 		if math.Abs(got-want) > 1e-9 {
 			t.Fatalf("trial %d: correlation %v, want %v", trial, got, want)
@@ -65,7 +70,8 @@ func TestCorrelationCentered(t *testing.T) {
 }
 
 // The echo of what was said, 240 ms later and quieter, is found at 240 ms
-// with a correlation near 1.
+// with a correlation near 1; a steady tone, whose level says nothing of
+// its delay, gives no measurement rather than a wrong one.
 func TestMeasureEchoFindsTheDelay(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	said := make(envelope, 4000) // 20 s of 5 ms blocks
@@ -80,8 +86,15 @@ func TestMeasureEchoFindsTheDelay(t *testing.T) {
 		heard[i+delay] = v / 4
 	}
 	e := measureEcho(said, heard)
-	if e == nil || math.Abs(e.Latency-0.24) > 1e-9 || e.Correlation < 0.99 {
+	if e == nil || math.Abs(e.Latency-0.24) > 1e-9 || e.Correlation < 0.99 || e.Correlation > 1 {
 		t.Fatalf("echo %+v, want 0.24 s at a correlation near 1", e)
+	}
+	for i := range said {
+		said[i] = 0.37
+		heard[i+delay] = 0.37 / 4
+	}
+	if e := measureEcho(said, heard); e != nil {
+		t.Errorf("echo of a steady tone %+v, want none", e)
 	}
 }
 

@@ -41,8 +41,9 @@ type Lag struct {
 func (l Lag) Doubtful() bool { return l.Above > 0 }
 
 // MeasureLag measures the scheduling lag of this process, every 100 ms,
-// until stop is called; stop returns it. A driver of many calls (Drive)
-// runs it around them, and puts the result in its Summary.
+// until stop is called; stop returns it. Run it around the calls of a
+// load test (Drive, Calls), and put the result in their Summary's
+// SimulatorLag, as elkspipe simulate does.
 func MeasureLag() (stop func() Lag) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var (

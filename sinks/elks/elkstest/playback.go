@@ -140,15 +140,18 @@ func (c *call) addAudio(t time.Duration, frames int64, rate int, bytes int64, sa
 }
 
 // joins reports whether s, just arrived, can be played as the rest of
-// prev: it follows prev without silence at its rate, and neither keeps
-// samples (recording) nor is needed for what it stands for on its own
-// (when it arrived, to tell what the caller heard after a key press). A
-// call that only counts what it hears keeps one segment for all its
+// prev: it follows prev without silence, at its rate and at its bytes per
+// frame (buffered counts a segment's bytes as played evenly over it: Ogg
+// Opus and a file's header are not even), and neither keeps samples
+// (recording) nor is needed for what it stands for on its own (when it
+// arrived, to tell what the caller heard after a key press). A call that
+// only counts what it hears at PCM or G.711 keeps one segment for all its
 // audio buffered, not one per message: at 10,000 calls the segments were
-// a third of the simulator's heap, and the garbage collector scanned
-// them all.
+// a third of the simulator's heap, and the garbage collector scanned them
+// all.
 func (c *call) joins(prev, s *segment) bool {
 	return s.silence == 0 && s.start == prev.end && s.rate == prev.rate &&
+		s.bytes*prev.frames == prev.bytes*s.frames &&
 		s.samples == nil && prev.samples == nil && len(c.rep.Digits) == 0
 }
 

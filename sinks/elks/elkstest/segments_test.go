@@ -54,6 +54,21 @@ func TestSegmentsJoin(t *testing.T) {
 		t.Errorf("played %v s, want 0.3", c.rep.Played)
 	}
 
+	// Audio of another bitrate is not joined: the bytes buffered stay
+	// those of what has not played (100 ms of 2,000 bytes, then 900 ms
+	// of 100 bytes a 100 ms; at 150 ms, 850 bytes are left).
+	c = newTestCall()
+	c.addAudio(0, rate/10, rate, 2000, nil)
+	for range 9 {
+		c.addAudio(0, rate/10, rate, 100, nil)
+	}
+	if n := len(c.segs) - c.head; n != 2 {
+		t.Errorf("%d segments for audio at two bitrates, want 2", n)
+	}
+	if _, b := c.buffered(ms(150)); b != 850 {
+		t.Errorf("%d bytes buffered at 150 ms, want 850", b)
+	}
+
 	// Samples kept for a recording are not joined.
 	c = newTestCall()
 	for range 3 {
