@@ -242,9 +242,36 @@ func TestExecDiscardAndWritten(t *testing.T) {
 		t.Errorf("written %d, position %d; want 3 and 1", w, p)
 	}
 	src.Discard()
+	// The discard happens at the next Read, which then waits for the
+	// program: the program is let go on (it writes 0.5) only once the
+	// discard has moved the position past the two frames dropped, or it
+	// could write before the discard, and lose 0.5 with them.
+	type result struct {
+		n   int
+		err error
+	}
+	read := make(chan result, 1)
+	go func() {
+		n, err := src.Read(buf)
+		read <- result{n, err}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for src.Position() != 3 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if p := src.Position(); p != 3 {
+		t.Fatalf("position %d after Discard, want 3 (the two frames written dropped)", p)
+	}
 	go inW.Write([]byte("go\n"))
-	if n, err := src.Read(buf); n != 1 || err != nil || buf[0] != 0.5 {
-		t.Fatalf("read after Discard: %d %v %v, want 0.5 (the two frames written before dropped)", n, err, buf)
+	select {
+	case r := <-read:
+		if r.n != 1 || r.err != nil || buf[0] != 0.5 {
+			t.Fatalf("read after Discard: %d %v %v, want 0.5 (the two frames written before dropped)", r.n, r.err, buf)
+		}
+	case <-time.After(10 * time.Second):
+		src.Close()
+		<-read
+		t.Fatal("no read after Discard within 10 s")
 	}
 	if p := src.Position(); p != 4 {
 		t.Errorf("position %d after the discard and a read, want 4", p)
