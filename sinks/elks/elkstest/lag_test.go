@@ -14,13 +14,16 @@ import (
 // and the summary's last line warns that the figures may be the
 // simulator's own.
 func TestMeasureLagSeesAStarvedSimulator(t *testing.T) {
+	start := time.Now()
 	stop := MeasureLag()
 	stopSpinning := schedlag.Spin(32)
 	time.Sleep(time.Second)
 	stopSpinning()
 	lag := stop()
-	if !lag.Doubtful() || lag.Max < LagBound.Seconds() || lag.Above > 2 {
-		t.Fatalf("lag %+v while every processor spun for a second: want a max of at least %v, and some time above it", lag, LagBound)
+	// The time above the bound is some of the run, never more than it
+	// (a busy machine may stretch the run, not what is counted of it).
+	if ran := time.Since(start).Seconds(); !lag.Doubtful() || lag.Max < LagBound.Seconds() || lag.Above > ran {
+		t.Fatalf("lag %+v while every processor spun for a second (%.2f s in all): want a max of at least %v, and some of the run above it", lag, ran, LagBound)
 	}
 	var b strings.Builder
 	s := Summary{SimulatorLag: &lag}
