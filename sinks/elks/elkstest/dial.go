@@ -186,3 +186,5 @@ func dialCause(err error) string {
 	}
 	return s
 }
+
+func (w *wsConn) messageBuffered() bool { return w.c.MessageBuffered() }

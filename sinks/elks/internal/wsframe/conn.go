@@ -73,6 +73,10 @@ var closeWait = 5 * time.Second
 // maxControl is the longest payload of a control frame.
 const maxControl = 125
 
+// maxHeader is the longest frame header: two bytes, eight of length and
+// four of masking key.
+const maxHeader = 14
+
 // ErrProtocol is a frame that breaks RFC 6455; the Conn closed the
 // connection with status 1002 (or 1009) after reading it.
 var ErrProtocol = errors.New("WebSocket protocol error")
@@ -94,8 +98,8 @@ type Conn struct {
 	closeSent bool    // a close frame went out (or into the batch)
 
 	// The read side (read.go).
-	readMu    chan struct{} // a one-slot lock: held by whoever reads frames
-	hdr       [14]byte      // the frame header being read (under readMu)
+	readMu    chan struct{}   // a one-slot lock: held by whoever reads frames
+	hdr       [maxHeader]byte // the frame header being read (under readMu)
 	ctl       [maxControl]byte
 	fragments bool // a fragmented message is being read (under readMu)
 	binary    bool // ... and it is binary

@@ -107,6 +107,51 @@ func (c *Conn) readLocked(ctx context.Context, buf *[]byte) (text bool, err erro
 	}
 }
 
+// MessageBuffered reports whether the next message is already buffered
+// whole, in one unfragmented data frame: ReadMessage will return it
+// without waiting for the network. It is false while another goroutine
+// reads (a Close waiting for the peer's close frame). A reader that
+// handles what came in with one read of the socket together (the
+// simulator batches an application's window of audio and its sync) asks
+// it between messages.
+func (c *Conn) MessageBuffered() bool {
+	select {
+	case c.readMu <- struct{}{}:
+	default:
+		return false
+	}
+	defer func() { <-c.readMu }()
+	n := c.br.Buffered()
+	if n < 2 {
+		return false
+	}
+	h, _ := c.br.Peek(min(n, maxHeader))
+	if h[0]&finBit == 0 || h[0]&0x0f >= OpClose || h[0]&0x0f == OpContinuation {
+		return false
+	}
+	size, hl := int64(h[1]&^maskBit), 2
+	switch size {
+	case len16:
+		if len(h) < 4 {
+			return false
+		}
+		size, hl = int64(binary.BigEndian.Uint16(h[2:4])), 4
+	case len64:
+		if len(h) < 10 {
+			return false
+		}
+		u := binary.BigEndian.Uint64(h[2:10])
+		if u > 1<<62 {
+			return false
+		}
+		size, hl = int64(u), 10
+	}
+	if h[1]&maskBit != 0 {
+		hl += 4
+	}
+	return int64(n)-int64(hl) >= size
+}
+
 // readHeader reads a frame header: its FIN bit, opcode, payload length
 // and masking key (0 for a server's frame).
 func (c *Conn) readHeader() (fin bool, op byte, n int64, key uint32, err error) {

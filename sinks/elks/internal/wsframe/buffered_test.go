@@ -1,0 +1,106 @@
+package wsframe
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"io"
+	"strings"
+	"testing"
+)
+
+// rawFrame is a frame as a peer writes it: fin, opcode, the length in its
+// shortest form, and (when key is not nil) the masking key, with the
+// payload masked by it.
+func rawFrame(fin bool, op byte, payload []byte, key []byte) []byte {
+	b0 := op
+	if fin {
+		b0 |= finBit
+	}
+	var m byte
+	if key != nil {
+		m = maskBit
+	}
+	f := []byte{b0}
+	switch n := len(payload); {
+	case n < len16:
+		f = append(f, m|byte(n))
+	case n <= 0xffff:
+		f = append(f, m|len16)
+		f = binary.BigEndian.AppendUint16(f, uint16(n))
+	default:
+		f = append(f, m|len64)
+		f = binary.BigEndian.AppendUint64(f, uint64(n))
+	}
+	if key == nil {
+		return append(f, payload...)
+	}
+	f = append(f, key...)
+	for i, c := range payload {
+		f = append(f, c^key[i%4])
+	}
+	return f
+}
+
+// MessageBuffered is true exactly when the next message lies whole in the
+// read buffer, in one data frame: in each length form, and not for a
+// control frame, a fragment, or a frame cut short in its header or its
+// payload.
+func TestMessageBuffered(t *testing.T) {
+	var in []byte
+	add := func(f []byte) { in = append(in, f...) }
+	add(rawFrame(true, OpText, []byte("one"), nil))
+	add(rawFrame(true, OpText, bytes.Repeat([]byte("a"), 200), nil))
+	add(rawFrame(true, OpBinary, bytes.Repeat([]byte("b"), 70000), nil))
+	add(rawFrame(true, OpPing, []byte("p"), nil))
+	add(rawFrame(true, OpText, []byte("after the ping"), nil))
+	add(rawFrame(false, OpText, []byte("frag"), nil))
+	add(rawFrame(true, OpContinuation, []byte("ment"), nil))
+	add(rawFrame(true, OpText, []byte("last whole"), nil))
+	add(rawFrame(true, OpText, bytes.Repeat([]byte("c"), 300), nil)[:100]) // cut in its payload
+
+	c := New(Client, io.Discard, io.NopCloser(nil), bufio.NewReaderSize(bytes.NewReader(in), 1<<18), 1<<20)
+	if c.MessageBuffered() {
+		t.Fatal("MessageBuffered before anything was read")
+	}
+	var buf []byte
+	for _, step := range []struct {
+		want     string
+		buffered bool
+	}{
+		{"one", true},
+		{strings.Repeat("a", 200), true},
+		{strings.Repeat("b", 70000), false}, // a ping comes next
+		{"after the ping", false},           // a fragment comes next
+		{"fragment", true},
+		{"last whole", false}, // the last frame is cut short
+	} {
+		if _, err := c.ReadMessage(context.Background(), &buf); err != nil {
+			t.Fatalf("reading %.10q: %v", step.want, err)
+		}
+		if string(buf) != step.want {
+			t.Fatalf("read %.10q, want %.10q", buf, step.want)
+		}
+		if got := c.MessageBuffered(); got != step.buffered {
+			t.Fatalf("after %.10q: MessageBuffered %v, want %v", step.want, got, step.buffered)
+		}
+	}
+
+	// A masked frame (a client's, read by a server) counts its key; a
+	// header cut anywhere is not a message.
+	key := []byte{1, 2, 3, 4}
+	for _, payload := range [][]byte{[]byte("sync"), bytes.Repeat([]byte("d"), 1000), bytes.Repeat([]byte("e"), 66000)} {
+		f := rawFrame(true, OpText, payload, key)
+		for cut := 1; cut <= len(f); cut++ {
+			if cut > 20 && cut < len(f)-2 {
+				continue
+			}
+			s := New(Server, io.Discard, io.NopCloser(nil), bufio.NewReaderSize(bytes.NewReader(f[:cut]), 1<<18), 1<<20)
+			s.br.Peek(1) // fill the buffer, as a read does
+			if got, want := s.MessageBuffered(), cut == len(f); got != want {
+				t.Fatalf("a %d-byte masked message cut to %d of its %d bytes: MessageBuffered %v, want %v", len(payload), cut, len(f), got, want)
+			}
+		}
+	}
+}
