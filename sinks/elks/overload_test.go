@@ -224,3 +224,76 @@ func TestLagDetectorCallLimit(t *testing.T) {
 		t.Errorf("limit %d after an overload at 3 calls", d2.limit)
 	}
 }
+
+// A lag at or above the threshold while a collection may be marking is
+// waited out: through the collection and collectionAfterglow after it
+// ends, below collectionBar, for up to collectionGrace. Past any of
+// these, or with no collection, it is an overload.
+func TestLagDetectorWaitsOutCollections(t *testing.T) {
+	ms := time.Millisecond
+	type step struct {
+		at     time.Duration
+		lag    time.Duration
+		mayRun bool
+		cycles uint64
+		over   bool
+	}
+	tests := []struct {
+		name      string
+		threshold time.Duration
+		steps     []step
+	}{
+		{"a collection's lag, waited out", 200 * ms, []step{
+			{0, 10 * ms, false, 7, false},
+			{100 * ms, 250 * ms, true, 7, false},
+			{200 * ms, 340 * ms, true, 7, false},
+			{300 * ms, 300 * ms, true, 7, false},
+			{400 * ms, 280 * ms, false, 8, false}, // it ended
+			{500 * ms, 220 * ms, false, 8, false}, // its goroutines run again
+			{600 * ms, 20 * ms, false, 8, false},
+		}},
+		{"no collection", 200 * ms, []step{
+			{0, 10 * ms, false, 7, false},
+			{100 * ms, 250 * ms, false, 7, true},
+		}},
+		{"high after the afterglow", 200 * ms, []step{
+			{0, 10 * ms, true, 7, false},
+			{100 * ms, 250 * ms, false, 8, false},
+			{600 * ms, 250 * ms, false, 8, false}, // collectionAfterglow after the end
+			{700 * ms, 250 * ms, false, 8, true},
+		}},
+		{"past the bar", 200 * ms, []step{
+			{0, 300 * ms, true, 7, false},
+			{100 * ms, 500 * ms, true, 7, true},
+		}},
+		{"outlasts the grace", 200 * ms, []step{
+			{0, 300 * ms, true, 7, false},
+			{500 * ms, 300 * ms, true, 7, false},
+			{999 * ms, 300 * ms, true, 7, false},
+			{1000 * ms, 300 * ms, true, 7, true},
+		}},
+		{"the grace starts over below the threshold", 200 * ms, []step{
+			{0, 300 * ms, true, 7, false},
+			{900 * ms, 100 * ms, true, 7, false},
+			{1000 * ms, 300 * ms, true, 7, false},
+			{1900 * ms, 300 * ms, true, 7, false},
+		}},
+		{"a threshold of a second leaves no margin", time.Second, []step{
+			{0, time.Second, true, 7, true},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := lagDetector{threshold: tt.threshold, hold: time.Second}
+			t0 := time.Unix(1e9, 0)
+			for i, s := range tt.steps {
+				d.noteGC(t0.Add(s.at), schedlag.GC{Cycles: s.cycles, MayRun: s.mayRun})
+				d.observe(t0.Add(s.at), s.lag, 0)
+				if d.overloaded != s.over {
+					t.Fatalf("step %d (%v at %v, collection may run %v, %d ended): overloaded %v, want %v",
+						i, s.lag, s.at, s.mayRun, s.cycles, d.overloaded, s.over)
+				}
+			}
+		})
+	}
+}
