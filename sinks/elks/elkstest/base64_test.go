@@ -1,7 +1,9 @@
 package elkstest
 
 import (
+	"bytes"
 	"encoding/base64"
+	"hash/maphash"
 	"math/rand/v2"
 	"testing"
 )
@@ -41,6 +43,52 @@ func BenchmarkBase64Len(b *testing.B) {
 	b.SetBytes(int64(len(enc)))
 	for b.Loop() {
 		if _, ok := base64Len(enc); !ok {
+			b.Fatal("refused")
+		}
+	}
+}
+
+// The memo answers as base64Len does, the first time and every time
+// after: a valid string it has seen is known by its hash, an invalid one
+// is never remembered, and a string that differs from a remembered one
+// by one byte is checked again.
+func TestBase64Memo(t *testing.T) {
+	m := &base64Memo{seed: maphash.MakeSeed()}
+	r := rand.New(rand.NewPCG(3, 4))
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\"\\ "
+	for range 5000 {
+		raw := make([]byte, r.IntN(3000))
+		for i := range raw {
+			raw[i] = byte(r.IntN(256))
+		}
+		enc := []byte(base64.StdEncoding.EncodeToString(raw))
+		if len(enc) > 0 && r.IntN(3) == 0 {
+			enc[r.IntN(len(enc))] = alphabet[r.IntN(len(alphabet))]
+		}
+		wantN, wantOK := base64Len(enc)
+		for pass := range 2 {
+			if n, ok := m.len(enc); ok != wantOK || (ok && n != wantN) {
+				t.Fatalf("pass %d over %.20q...: memo %d, %v; base64Len %d, %v", pass, enc, n, ok, wantN, wantOK)
+			}
+		}
+		if wantOK && len(enc) > 0 {
+			bad := bytes.Clone(enc)
+			bad[r.IntN(len(bad))] = '"'
+			if _, ok := m.len(bad); ok {
+				t.Fatalf("%.20q...: a quote put into a remembered string passed", bad)
+			}
+		}
+	}
+}
+
+// Checking a message of 100 ms of pcm_16000 (4,268 characters) that the
+// memo has seen, as the calls of a shared stream do.
+func BenchmarkBase64Memo(b *testing.B) {
+	enc := []byte(base64.StdEncoding.EncodeToString(make([]byte, 3200)))
+	m := &base64Memo{seed: maphash.MakeSeed()}
+	b.SetBytes(int64(len(enc)))
+	for b.Loop() {
+		if _, ok := m.len(enc); !ok {
 			b.Fatal("refused")
 		}
 	}
