@@ -32,9 +32,12 @@ import (
 // DefaultOverloadLag, is a tenth of the window: a process over capacity
 // passes it within a second of demand outgrowing the CPU, before the
 // calls that are starting feel it, while a healthy process stays far
-// below it. A garbage collection is the exception, waited out up to a
-// bar (see collecting, below). bench/overload.sh measures what a
-// threshold does.
+// below it. A process near its capacity on one core is the exception:
+// the mark phase of a garbage collection takes a quarter of the CPU and
+// more (its goroutines assist it as they allocate), for 200-500 ms with
+// 10,000 calls, and can push the lag past the threshold for that long
+// (docs/performance.md). bench/overload.sh measures what a threshold
+// does.
 
 // DefaultOverloadLag is the scheduling lag at which a Server refuses new
 // calls, unless Server.OverloadLag says otherwise.
@@ -67,32 +70,11 @@ const (
 	rampStep  = time.Second
 )
 
-// A garbage collection's mark phase, at thousands of calls on one core,
-// takes a third to two thirds of the CPU for 300-500 ms (its background
-// worker, and the goroutines that allocate assist it), and pushes the lag
-// past the threshold for that long: 200-340 ms at 7,000-10,000 calls
-// (docs/performance.md). Taken for an overload, every collection refused
-// calls for its 1.2-2.5 s of recovery and ramp. But it ends by itself,
-// and the calls going on have Window of audio queued, far more; the calls
-// that start during it have their first audio late by the lag, which is
-// better than not starting. So a lag at or above the threshold while a
-// collection may be marking is waited out: for up to collectionGrace, as
-// long as it stays below collectionBar. A process past its capacity is
-// still found: its lag stays high after the collection ends, or passes
-// the bar, or outlasts the grace.
-const (
-	maxCollectionLag    = 500 * time.Millisecond
-	collectionGrace     = time.Second
-	collectionAfterglow = 5 * lagInterval
-)
-
 // lagDetector decides from lag measurements whether a server is
 // overloaded, with hysteresis: a measurement at or above threshold makes
-// it overloaded, unless it is waited out as a garbage collection's
-// (collecting; the caller gives the collector's state with noteGC); it
-// recovers once every measurement for hold has stayed below half the
-// threshold. It is a plain value with no clock or locks: the caller gives
-// it the time of each measurement.
+// it overloaded; it recovers once every measurement for hold has stayed
+// below half the threshold. It is a plain value with no clock or locks:
+// the caller gives it the time of each measurement.
 type lagDetector struct {
 	threshold time.Duration // 0 or less: never overloaded
 	hold      time.Duration
@@ -111,15 +93,6 @@ type lagDetector struct {
 	// it last grew.
 	limit      int
 	limitGrown time.Time
-
-	// The garbage collector (noteGC): whether a collection may be
-	// marking, the collections ended, when one was last seen to end, and
-	// since when the lag has stayed at or above the threshold.
-	gcMayRun  bool
-	gcCycles  uint64
-	gcEnded   time.Time
-	highSince time.Time
-	gcNoted   bool
 }
 
 // observe takes the lag measured at now, with calls the calls going on
@@ -130,7 +103,7 @@ func (d *lagDetector) observe(now time.Time, lag time.Duration, calls int) (chan
 		return false
 	}
 	if !d.overloaded {
-		if d.collecting(now, lag) || lag < d.threshold {
+		if lag < d.threshold {
 			d.ramp(now, lag, calls)
 			return false
 		}
@@ -152,40 +125,6 @@ func (d *lagDetector) observe(now time.Time, lag time.Duration, calls int) (chan
 	d.overloaded, d.since, d.calmSince = false, now, time.Time{}
 	d.rate, d.tokens, d.refilled, d.grown = rampStart, 1, now, now
 	return true
-}
-
-// noteGC takes the state of the garbage collector at now, before the lag
-// measured then is observed.
-func (d *lagDetector) noteGC(now time.Time, gc schedlag.GC) {
-	if d.gcNoted && gc.Cycles != d.gcCycles {
-		d.gcEnded = now
-	}
-	d.gcNoted, d.gcCycles, d.gcMayRun = true, gc.Cycles, gc.MayRun
-}
-
-// collecting reports whether a lag at or above the threshold, measured at
-// now, is waited out as a garbage collection's rather than taken for an
-// overload: a collection may be marking (or ended within
-// collectionAfterglow: the goroutines it held back record their waits as
-// they run again), the lag is below collectionBar, and it has not stayed
-// at or above the threshold for collectionGrace.
-func (d *lagDetector) collecting(now time.Time, lag time.Duration) bool {
-	if lag < d.threshold {
-		d.highSince = time.Time{}
-		return false
-	}
-	if d.highSince.IsZero() {
-		d.highSince = now
-	}
-	gc := d.gcMayRun || (!d.gcEnded.IsZero() && now.Sub(d.gcEnded) <= collectionAfterglow)
-	return gc && lag < d.collectionBar() && now.Sub(d.highSince) < collectionGrace
-}
-
-// collectionBar is the lag at which a collection's is an overload after
-// all: two and a half times the threshold, at most maxCollectionLag (and
-// never below the threshold).
-func (d *lagDetector) collectionBar() time.Duration {
-	return max(d.threshold, min(d.threshold*5/2, maxCollectionLag))
 }
 
 // ramp raises the admission rate after an overload: it doubles every
@@ -268,8 +207,7 @@ func (srv *Server) MeasureLag(ctx context.Context) {
 
 // observeLag takes one measurement of the lag: it updates the state, the
 // metrics, and logs a change of state.
-func (srv *Server) observeLag(now time.Time, r schedlag.Reading) {
-	lag := r.Lag
+func (srv *Server) observeLag(now time.Time, lag time.Duration) {
 	srv.init()
 	srv.mu.Lock()
 	d := &srv.lagState
@@ -278,7 +216,6 @@ func (srv *Server) observeLag(now time.Time, r schedlag.Reading) {
 	}
 	srv.lag = lag
 	wasSince := d.since
-	d.noteGC(now, r.GC)
 	changed := d.observe(now, lag, srv.active+srv.waiting)
 	over, peak, calls := d.overloaded, d.peak, srv.active
 	refused := srv.overloadRefused

@@ -54,8 +54,7 @@ func MeasureLag() (stop func() Lag) {
 	)
 	go func() {
 		defer close(done)
-		schedlag.Watch(ctx, lagInterval, func(now time.Time, r schedlag.Reading) {
-			l := r.Lag
+		schedlag.Watch(ctx, lagInterval, func(now time.Time, l time.Duration) {
 			mu.Lock()
 			defer mu.Unlock()
 			lag.Max = max(lag.Max, l.Seconds())
