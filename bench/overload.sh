@@ -8,7 +8,9 @@
 # admitted ones, the first-audio percentiles, the server's peak lag
 # (elkspipe_scheduling_lag_seconds, scraped every 0.5 s), how long the
 # 503 refusals took (a curl of the calls' path every 0.5 s while
-# overloaded), and the overload and recovery lines of the log. Linux
+# overloaded), the simulator's own lag (its most, and how long it stayed
+# at or above 100 ms: when it did, some gaps may be the simulator's), and
+# the overload and recovery lines of the log. Linux
 # only; needs jq, curl and taskset, and at least 2 cores. Usage:
 #
 #	bench/overload.sh                           # 5000 calls at 500/s, overload-lag=500ms and 0
@@ -47,8 +49,8 @@ limit=$(awk -v n="$calls" -v r="$rate" -v d="$secs" 'BEGIN { printf "%d", n / r 
 
 echo "server and $([ "$hog" = 1 ] && echo "a CPU hog" || echo "no hog") on CPU $server_cpu, simulator on CPU $sim_cpu;" \
 	"$calls calls of $duration at $format arriving at $rate/s (Poisson), playing '$pipe'"
-printf '%-13s %8s %8s %6s %10s %9s %9s %9s %9s %12s\n' \
-	overload-lag admitted refused gaps "gap calls" "fa p50" "fa p99" "fa max" "peak lag" "503 took"
+printf '%-13s %8s %8s %6s %10s %9s %9s %9s %9s %12s %8s %8s\n' \
+	overload-lag admitted refused gaps "gap calls" "fa p50" "fa p99" "fa max" "peak lag" "503 took" "sim lag" "lag>100"
 port=18700
 for lag in "${lags[@]}"; do
 	port=$((port + 1))
@@ -94,8 +96,10 @@ for lag in "${lags[@]}"; do
 		.summary as $s | ($s.first_audio) as $f
 		| [$lag, ($s.calls - $s.failed | tostring), ($refused | tostring), ($s.gaps | tostring), ($s.calls_with_gaps | tostring),
 		   (($f.p50 * 1000 | round | tostring) + "ms"), (($f.p99 * 1000 | round | tostring) + "ms"),
-		   (($f.max * 1000 | round | tostring) + "ms"), $peak, $took] | @tsv' "$tmp/sim.json" |
-		awk -F'\t' '{ printf "%-13s %8s %8s %6s %10s %9s %9s %9s %9s %12s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
+		   (($f.max * 1000 | round | tostring) + "ms"), $peak, $took,
+		   ((($s.simulator_lag.max // 0) * 1000 | round | tostring) + "ms"),
+		   ((($s.simulator_lag.above // 0) * 10 | round / 10 | tostring) + "s")] | @tsv' "$tmp/sim.json" |
+		awk -F'\t' '{ printf "%-13s %8s %8s %6s %10s %9s %9s %9s %9s %12s %8s %8s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 }'
 	# Other failures than refusals, once per reason.
 	sed -n 's/^elkspipe simulate: call [0-9]*: //p' "$tmp/sim.err" | grep -v '503 Service Unavailable' | sort | uniq -c |
 		sed "s/^/    overload-lag=$lag: /" >&2 || true
