@@ -19,6 +19,7 @@
 #	bench/scale.sh 100 1000 10000   # the call counts to run
 #	DURATION=60s RATE=500 SERVER_CPU=0 SIM_CPU=1,2 bench/scale.sh 10000
 #	SERVER_ARGS='-render-cache 0' bench/scale.sh 1000   # flags for the server
+#	SERVER_ENV='GOGC=off GOMEMLIMIT=900MiB' bench/scale.sh 10000   # its environment
 #
 # SIM_CPU is a comma-separated list of CPUs: one simulator process runs on
 # each (a CPU may be listed twice), with an equal share of the calls and
@@ -41,6 +42,7 @@ sim_cpu=${SIM_CPU:-1}
 IFS=, read -r -a sim_cpus <<<"$sim_cpu"
 nsim=${#sim_cpus[@]}
 read -r -a server_args <<<"${SERVER_ARGS:-}"
+read -r -a server_env <<<"${SERVER_ENV:-}"
 counts=("$@")
 [ ${#counts[@]} -eq 0 ] && counts=(100 1000)
 
@@ -84,7 +86,7 @@ for calls in "${counts[@]}"; do
 		esac
 		for format in ulaw pcm_16000; do
 			port=$((port + 1))
-			taskset -c "$server_cpu" "$tmp/elkspipe" -q "${server_args[@]}" \
+			env "${server_env[@]}" taskset -c "$server_cpu" "$tmp/elkspipe" -q "${server_args[@]}" \
 				"$pipe | elks format=$format listen=127.0.0.1:$port" 2>"$tmp/server.log" &
 			server=$!
 			wait_for_calls "$tmp/elkspipe" "ws://127.0.0.1:$port/" "${sim_cpus[0]}"
