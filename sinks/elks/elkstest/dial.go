@@ -188,3 +188,9 @@ func dialCause(err error) string {
 }
 
 func (w *wsConn) messageBuffered() bool { return w.c.MessageBuffered() }
+
+// grownReadBuffer is the read buffer of a connection whose messages are
+// large: half a second of pcm_24000 (about 33 kB of JSON) fits.
+const grownReadBuffer = 40 << 10
+
+func (w *wsConn) growReadBuffer() bool { return w.c.GrowReadBuffer(grownReadBuffer) }

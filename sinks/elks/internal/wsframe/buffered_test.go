@@ -104,3 +104,56 @@ func TestMessageBuffered(t *testing.T) {
 		}
 	}
 }
+
+// chunkReader returns its chunks one Read each, as a socket returns what
+// each write of the peer brought.
+type chunkReader struct{ chunks [][]byte }
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.chunks) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.chunks[0])
+	if r.chunks[0] = r.chunks[0][n:]; len(r.chunks[0]) == 0 {
+		r.chunks = r.chunks[1:]
+	}
+	return n, nil
+}
+
+// GrowReadBuffer replaces a dialled connection's buffer only while it
+// holds nothing, and the messages read after it come whole and in order.
+func TestGrowReadBuffer(t *testing.T) {
+	first := rawFrame(true, OpText, []byte("first"), nil)
+	second := rawFrame(true, OpText, bytes.Repeat([]byte("x"), 5000), nil)
+	third := rawFrame(true, OpText, []byte("third"), nil)
+	src := &chunkReader{chunks: [][]byte{append(bytes.Clone(first), second[:10]...), second[10:], third}}
+	c := New(Client, io.Discard, io.NopCloser(nil), bufio.NewReaderSize(src, 16), 1<<20)
+	c.src = src
+
+	notDialled := New(Client, io.Discard, io.NopCloser(nil), bufio.NewReaderSize(src, 16), 1<<20)
+	if notDialled.GrowReadBuffer(8 << 10) {
+		t.Fatal("a Conn that knows no source under its reader grew it")
+	}
+	var buf []byte
+	read := func(want string) {
+		t.Helper()
+		if _, err := c.ReadMessage(context.Background(), &buf); err != nil || string(buf) != want {
+			t.Fatalf("read %.12q, %v; want %.12q", buf, err, want)
+		}
+	}
+	read("first")
+	if c.GrowReadBuffer(8 << 10) {
+		t.Fatal("grew the buffer while it held the start of the next frame")
+	}
+	read(strings.Repeat("x", 5000))
+	if !c.GrowReadBuffer(8 << 10) {
+		t.Fatal("did not grow the empty buffer")
+	}
+	if got := c.br.Size(); got != 8<<10 {
+		t.Fatalf("buffer of %d bytes after growing to %d", got, 8<<10)
+	}
+	if c.GrowReadBuffer(4 << 10) {
+		t.Fatal("shrank the buffer")
+	}
+	read("third")
+}

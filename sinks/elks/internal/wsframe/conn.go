@@ -89,7 +89,8 @@ type Conn struct {
 	w      io.Writer // where frames go: the connection
 	closer io.Closer // closes the connection
 	br     *bufio.Reader
-	limit  int64 // the longest message read
+	src    io.Reader // what br reads from, when GrowReadBuffer may replace br (Dial's)
+	limit  int64     // the longest message read
 
 	// The write side (write.go).
 	wmu       sync.Mutex

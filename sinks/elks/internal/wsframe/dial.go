@@ -14,7 +14,8 @@ import (
 
 // clientReadBuffer is the size of a dialled connection's read buffer:
 // a batch of five 100 ms G.711 messages and a sync (about 6 kB of JSON)
-// comes in with one read.
+// comes in with one read. A reader whose messages are larger can grow it
+// (GrowReadBuffer).
 const clientReadBuffer = 8 << 10
 
 // acceptGUID is the key suffix of the handshake (RFC 6455, 1.3).
@@ -66,7 +67,9 @@ func Dial(ctx context.Context, client *http.Client, u string, limit int64) (*Con
 		resp.Body.Close()
 		return nil, resp, fmt.Errorf("the HTTP client's response body is a %T, not a connection", resp.Body)
 	}
-	return New(Client, rwc, rwc, bufio.NewReaderSize(rwc, clientReadBuffer), limit), resp, nil
+	c := New(Client, rwc, rwc, bufio.NewReaderSize(rwc, clientReadBuffer), limit)
+	c.src = rwc
+	return c, resp, nil
 }
 
 // checkUpgrade checks the server's answer to the opening handshake of

@@ -1,6 +1,7 @@
 package wsframe
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -105,6 +106,26 @@ func (c *Conn) readLocked(ctx context.Context, buf *[]byte) (text bool, err erro
 			return !c.binary, nil
 		}
 	}
+}
+
+// GrowReadBuffer gives a dialled connection a read buffer of size bytes,
+// in place of a smaller one, and reports whether it did: only when the
+// buffer holds nothing (no byte read ahead is lost) and no read is under
+// way. A reader that finds its messages larger than the buffer (half a
+// second of pcm_16000 comes as five messages of 4.3 kB) grows it so that
+// what the peer writes at once comes in with one read.
+func (c *Conn) GrowReadBuffer(size int) bool {
+	select {
+	case c.readMu <- struct{}{}:
+	default:
+		return false
+	}
+	defer func() { <-c.readMu }()
+	if c.src == nil || c.br.Size() >= size || c.br.Buffered() > 0 {
+		return false
+	}
+	c.br = bufio.NewReaderSize(c.src, size)
+	return true
 }
 
 // MessageBuffered reports whether the next message is already buffered
