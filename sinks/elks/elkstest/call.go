@@ -193,12 +193,13 @@ func (c *call) reader(ctx context.Context) {
 				break
 			}
 		}
+		ended := b.evs[len(b.evs)-1].err != nil // read before the loop owns b
 		select {
 		case c.in <- b:
 		case <-c.quit:
 			return
 		}
-		if b.evs[len(b.evs)-1].err != nil {
+		if ended {
 			return
 		}
 	}
