@@ -150,27 +150,42 @@ func (c *Conn) MessageBuffered() bool {
 	if h[0]&finBit == 0 || h[0]&0x0f >= OpClose || h[0]&0x0f == OpContinuation {
 		return false
 	}
-	size, hl := int64(h[1]&^maskBit), 2
-	switch size {
-	case len16:
-		if len(h) < 4 {
-			return false
-		}
-		size, hl = int64(binary.BigEndian.Uint16(h[2:4])), 4
-	case len64:
-		if len(h) < 10 {
-			return false
-		}
-		u := binary.BigEndian.Uint64(h[2:10])
-		if u > 1<<62 {
-			return false
-		}
-		size, hl = int64(u), 10
+	ext := extLen(h[1])
+	if len(h) < 2+ext {
+		return false
 	}
+	size, ok := payloadLen(h[1], h[2:2+ext])
+	hl := 2 + ext
 	if h[1]&maskBit != 0 {
 		hl += 4
 	}
-	return int64(n)-int64(hl) >= size
+	return ok && int64(n)-int64(hl) >= size
+}
+
+// extLen is how many bytes of extended payload length follow a frame
+// header's second byte b: 0, 2 or 8.
+func extLen(b byte) int {
+	switch b &^ maskBit {
+	case len16:
+		return 2
+	case len64:
+		return 8
+	}
+	return 0
+}
+
+// payloadLen is the payload length a header gives in its second byte b
+// and its extended length ext (extLen(b) bytes); false for a 64-bit
+// length with its top bit set, which the RFC forbids.
+func payloadLen(b byte, ext []byte) (int64, bool) {
+	switch len(ext) {
+	case 2:
+		return int64(binary.BigEndian.Uint16(ext)), true
+	case 8:
+		u := binary.BigEndian.Uint64(ext)
+		return int64(u), u <= 1<<62
+	}
+	return int64(b &^ maskBit), true
 }
 
 // readHeader reads a frame header: its FIN bit, opcode, payload length
@@ -191,15 +206,7 @@ func (c *Conn) readHeader() (fin bool, op byte, n int64, key uint32, err error) 
 	case c.role == Client && masked:
 		return false, 0, 0, 0, c.fail(StatusProtocol, "a masked frame from the server")
 	}
-	ext := 0
-	switch l := h[1] &^ maskBit; l {
-	case len16:
-		ext = 2
-	case len64:
-		ext = 8
-	default:
-		n = int64(l)
-	}
+	ext := extLen(h[1])
 	keyLen := 0
 	if masked {
 		keyLen = 4
@@ -208,15 +215,9 @@ func (c *Conn) readHeader() (fin bool, op byte, n int64, key uint32, err error) 
 	if _, err := io.ReadFull(c.br, rest); err != nil {
 		return false, 0, 0, 0, c.broken(err)
 	}
-	switch ext {
-	case 2:
-		n = int64(binary.BigEndian.Uint16(rest))
-	case 8:
-		u := binary.BigEndian.Uint64(rest)
-		if u > 1<<62 {
-			return false, 0, 0, 0, c.fail(StatusProtocol, "a frame length with its top bit set")
-		}
-		n = int64(u)
+	n, ok := payloadLen(h[1], rest[:ext])
+	if !ok {
+		return false, 0, 0, 0, c.fail(StatusProtocol, "a frame length with its top bit set")
 	}
 	if op >= OpClose && (!fin || n > maxControl) {
 		return false, 0, 0, 0, c.fail(StatusProtocol, "a fragmented or long control frame")
