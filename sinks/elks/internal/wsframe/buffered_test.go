@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -156,4 +157,19 @@ func TestGrowReadBuffer(t *testing.T) {
 		t.Fatal("shrank the buffer")
 	}
 	read("third")
+}
+
+// A 64-bit length with its top bit set is refused by the reader (status
+// 1002) and never counts as a message buffered.
+func TestLengthTopBitRefused(t *testing.T) {
+	f := []byte{finBit | OpText, len64, 0x80, 0, 0, 0, 0, 0, 0, 1}
+	c := New(Client, io.Discard, io.NopCloser(nil), bufio.NewReaderSize(bytes.NewReader(f), 64), 1<<20)
+	c.br.Peek(1)
+	if c.MessageBuffered() {
+		t.Fatal("a frame with its length's top bit set counts as a message buffered")
+	}
+	var buf []byte
+	if _, err := c.ReadMessage(context.Background(), &buf); !errors.Is(err, ErrProtocol) {
+		t.Fatalf("reading it: %v, want ErrProtocol", err)
+	}
 }
