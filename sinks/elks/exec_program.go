@@ -152,7 +152,7 @@ func (p *callProgram) watch(names []string) {
 			cleared := s.stats.Interrupts != ints
 			played := s.win.acked.dur >= target
 			ended := s.ended
-			changed := s.changed
+			changed := s.changedLocked()
 			s.mu.Unlock()
 			if cleared || played {
 				for _, n := range names {

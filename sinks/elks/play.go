@@ -29,8 +29,9 @@ func (s *Session) stopErrLocked(ctx context.Context, gen uint64, checkGen bool) 
 // playing must stop. A wait with no reply for longer than the window can
 // explain is a stall: replies to checkpoints voided by an interrupt are
 // then assumed never to come (see stalledLocked). timer, when not nil,
-// is the caller's own timer for that, kept between waits (made at the
-// first): a playing call waits at every sync reply.
+// is the playing goroutine's own timer for that, kept between waits
+// (made at the first), and the wait is woken by s.roomWake, not by a
+// channel of its own: a playing call waits at every sync reply.
 func (s *Session) waitLocked(ctx context.Context, gen uint64, checkGen bool, cond func() bool, timer **time.Timer) error {
 	warned := false
 	for {
@@ -40,7 +41,10 @@ func (s *Session) waitLocked(ctx context.Context, gen uint64, checkGen bool, con
 		if cond() {
 			return nil
 		}
-		ch := s.changed
+		var ch <-chan struct{} = s.roomWake
+		if timer == nil {
+			ch = s.changedLocked()
+		}
 		s.mu.Unlock()
 		stall := s.cfg.Window + s.cfg.Checkpoint + 2*time.Second
 		var t *time.Timer

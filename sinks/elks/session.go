@@ -66,12 +66,21 @@ type Session struct {
 
 	// Guarded by mu. Whoever changes what a waiter waits for (a reply,
 	// an interrupt, the end, a Hangup) calls broadcastLocked.
-	mu      sync.Mutex
-	ended   bool
-	end     End
-	changed chan struct{} // closed and replaced when a reply, interrupt or the end comes
-	byeSent bool
-	hungUp  chan struct{} // made by the first Hangup, closed when it returns
+	mu    sync.Mutex
+	ended bool
+	end   End
+	// changed is closed when a reply, interrupt or the end comes, and
+	// made again by the next waiter that asks for it (changedLocked):
+	// a reply nobody waits on allocates nothing. roomWake is the
+	// playing goroutine's own doorbell for its waits for room in the
+	// window, rung by every broadcast: it waits at every reply, and a
+	// channel made for each of those waits was most of what a call
+	// allocated as it played (and what the garbage collector made its
+	// reader pay for, in assists, while it marked).
+	changed  chan struct{}
+	roomWake chan struct{}
+	byeSent  bool
+	hungUp   chan struct{} // made by the first Hangup, closed when it returns
 	// hangupErr is the first Hangup's result, set before hungUp closes
 	// and read after it has.
 	hangupErr error
@@ -165,7 +174,7 @@ func startSession(ctx context.Context, t Transport, cfg Config, hooks testHooks)
 		done: make(chan struct{}), quit: make(chan struct{}),
 		helloCh:    make(chan Hello, 1),
 		readerDone: make(chan struct{}), writerDone: make(chan struct{}),
-		changed: make(chan struct{}), outWake: make(chan struct{}, 1),
+		roomWake: make(chan struct{}, 1), outWake: make(chan struct{}, 1),
 		free:     make(chan []byte, audioBuffers),
 		needSend: true,
 		win:      newWindow(cfg.Window+cfg.Checkpoint, cfg.Checkpoint, cfg.MaxBytes),
@@ -307,9 +316,25 @@ func (s *Session) finish(e End) {
 
 func (s *Session) endErr(e End) error { return fmt.Errorf("%w: %s", ErrCallOver, e) }
 
+// broadcastLocked wakes every waiter: those on changed, and the playing
+// goroutine's wait for room.
 func (s *Session) broadcastLocked() {
-	close(s.changed)
-	s.changed = make(chan struct{})
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
+	select {
+	case s.roomWake <- struct{}{}:
+	default:
+	}
+}
+
+// changedLocked returns the channel the next broadcast closes.
+func (s *Session) changedLocked() <-chan struct{} {
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.changed
 }
 
 func (s *Session) enqueueLocked(m outMsg) {
