@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -84,8 +83,7 @@ func checkUpgrade(resp *http.Response, key string) error {
 	if !headerHas(resp.Header, "Upgrade", "websocket") {
 		return fmt.Errorf("the upgrade's Upgrade header is %q, not websocket", resp.Header.Get("Upgrade"))
 	}
-	sum := sha1.Sum([]byte(key + acceptGUID))
-	if got, want := resp.Header.Get("Sec-WebSocket-Accept"), base64.StdEncoding.EncodeToString(sum[:]); got != want {
+	if got, want := resp.Header.Get("Sec-WebSocket-Accept"), acceptKey(key); got != want {
 		return fmt.Errorf("the upgrade's Sec-WebSocket-Accept is %q, want %q", got, want)
 	}
 	if e := resp.Header.Get("Sec-WebSocket-Extensions"); e != "" {
