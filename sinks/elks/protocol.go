@@ -176,6 +176,9 @@ var ErrMalformed = errors.New("malformed message")
 // string "t", or whose fields have the wrong types, is an error wrapping
 // ErrMalformed.
 func Unmarshal(b []byte) (Message, error) {
+	if h, ok := fastHello(b); ok {
+		return h, nil
+	}
 	var head struct {
 		T *string `json:"t"`
 	}
