@@ -11,9 +11,9 @@ import (
 // a dozen allocations, a lock and a write system call per message, and
 // what a call exchanges most is small messages (a 12-byte sync reply per
 // checkpoint; five audio messages and a sync after it). Its Conn, kept
-// only for its handshake, held 2 kB per call and cost a tenth of the
-// CPU of starting one (docs/performance.md). The session's writer sends
-// each batch it takes from its queue with one write (batchWriter).
+// only for its handshake, held 2 kB per call (docs/dependencies.md). The
+// session's writer sends each batch it takes from its queue with one
+// write (batchWriter).
 
 // wsReadBuffer is the size of the buffered reader the API's frames are
 // read through: a larger message's payload bypasses it. What the API
