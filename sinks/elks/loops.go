@@ -241,20 +241,19 @@ func (s *Session) writeFailed(err error) {
 // collection to scan.
 const keptOutBatch = 16
 
-// writeLoop writes queued messages in order until Close.
-func (s *Session) writeLoop() {
-	defer close(s.writerDone)
-	var werr error
+// writeQueued writes the queued messages in order, in batches, until the
+// queue is empty. It runs only while there is something to write: a
+// call spends almost all of its life waiting for the API, and a writer
+// goroutine parked meanwhile was a stack per call for every garbage
+// collection to scan (a third of the server's goroutines).
+func (s *Session) writeQueued() {
+	defer s.writers.Done()
 	for {
 		s.mu.Lock()
-		for len(s.outq) == 0 {
+		if len(s.outq) == 0 {
+			s.writing = false
 			s.mu.Unlock()
-			select {
-			case <-s.outWake:
-			case <-s.quit:
-				return
-			}
-			s.mu.Lock()
+			return
 		}
 		batch := s.outq
 		s.outq = s.outSpare[:0]
@@ -268,9 +267,9 @@ func (s *Session) writeLoop() {
 				return
 			}
 			open = false
-			if err := bw.endBatch(); err != nil && werr == nil {
-				werr = err
-				s.writeFailed(werr)
+			if err := bw.endBatch(); err != nil && s.writeErr == nil {
+				s.writeErr = err
+				s.writeFailed(err)
 			}
 		}
 		for i, m := range batch {
@@ -278,14 +277,14 @@ func (s *Session) writeLoop() {
 			case m.flush != nil:
 				endBatch()
 				close(m.flush)
-			case werr == nil:
+			case s.writeErr == nil:
 				if batching && !open {
 					bw.beginBatch()
 					open = true
 				}
-				werr = s.t.WriteMessage(context.Background(), m.b)
-				if werr != nil {
-					s.writeFailed(werr)
+				s.writeErr = s.t.WriteMessage(context.Background(), m.b)
+				if s.writeErr != nil {
+					s.writeFailed(s.writeErr)
 				}
 			}
 			if m.pooled {

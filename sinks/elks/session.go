@@ -49,19 +49,18 @@ type Session struct {
 	// Safe for any goroutine by themselves: channels, once-guards and
 	// atomics.
 	done       chan struct{} // closed when the call is over (by finish)
-	quit       chan struct{} // closed by Close: the writer stops
+	quit       chan struct{} // closed by Close
 	readerDone chan struct{} // closed when readLoop returns, the recording complete
-	writerDone chan struct{} // closed when writeLoop returns
-	digits     chan Digit    // the caller's key presses (Config.DTMF)
-	speech     chan Speech   // the caller's talking (Config.Speech)
-	echo       *echoRef      // the level of the audio sent lately (Config.Speech)
+	writers    sync.WaitGroup
+	digits     chan Digit  // the caller's key presses (Config.DTMF)
+	speech     chan Speech // the caller's talking (Config.Speech)
+	echo       *echoRef    // the level of the audio sent lately (Config.Speech)
 	helloCh    chan Hello
 	endOnce    sync.Once
 	closeOnce  sync.Once
 	log        atomic.Pointer[slog.Logger] // replaced once, by the reader at hello
 	boundary   atomic.Bool                 // a boundary event fired during a Read
 	helloSeen  atomic.Bool                 // the reader got the API's hello
-	outWake    chan struct{}               // a one-slot doorbell: outq has messages
 	keep       keepalive                   // the pings (Config.Ping)
 
 	// Guarded by mu. Whoever changes what a waiter waits for (a reply,
@@ -86,10 +85,17 @@ type Session struct {
 	hangupErr error
 	outq      []outMsg // messages for the writer, in order
 	outSpare  []outMsg // the writer's last batch, emptied, for reuse
-	playing   bool     // a Play holds the session
-	gen       uint64   // interrupt generation
-	needSend  bool     // a "sending" must precede the next audio
-	win       window   // the sync window
+	// writing is set while a writer goroutine (writeQueued) runs: one
+	// starts when a message is queued with none running, and ends when
+	// the queue is empty. writersStopped is set by Close: no more start.
+	writing, writersStopped bool
+	// writeErr is the first write that failed: the messages after it
+	// are dropped. Only the running writer uses it.
+	writeErr  error
+	playing   bool   // a Play holds the session
+	gen       uint64 // interrupt generation
+	needSend  bool   // a "sending" must precede the next audio
+	win       window // the sync window
 	stats     Stats
 	playClock time.Time     // when the audio sent in this Play ends playing, reckoned (paceLocked)
 	liveEnd   time.Time     // when all the audio sent ends playing, reckoned, across Plays (cushion.go)
@@ -173,11 +179,11 @@ func startSession(ctx context.Context, t Transport, cfg Config, hooks testHooks)
 		t: t, cfg: cfg, hooks: hooks,
 		done: make(chan struct{}), quit: make(chan struct{}),
 		helloCh:    make(chan Hello, 1),
-		readerDone: make(chan struct{}), writerDone: make(chan struct{}),
-		roomWake: make(chan struct{}, 1), outWake: make(chan struct{}, 1),
-		free:     make(chan []byte, audioBuffers),
-		needSend: true,
-		win:      newWindow(cfg.Window+cfg.Checkpoint, cfg.Checkpoint, cfg.MaxBytes),
+		readerDone: make(chan struct{}),
+		roomWake:   make(chan struct{}, 1),
+		free:       make(chan []byte, audioBuffers),
+		needSend:   true,
+		win:        newWindow(cfg.Window+cfg.Checkpoint, cfg.Checkpoint, cfg.MaxBytes),
 	}
 	s.info, _ = cfg.Format.Info()
 	// The queues of digits and of speech changes exist only when they are
@@ -203,7 +209,6 @@ func startSession(ctx context.Context, t Transport, cfg Config, hooks testHooks)
 	s.obs = s.observe
 	s.ctx, s.cancel = context.WithCancelCause(ctx)
 	go s.readLoop()
-	go s.writeLoop()
 	if p, ok := t.(Pinger); ok && cfg.Ping > 0 {
 		s.startPings(p)
 	}
@@ -337,11 +342,13 @@ func (s *Session) changedLocked() <-chan struct{} {
 	return s.changed
 }
 
+// enqueueLocked queues m for the writer, and starts one if none runs.
 func (s *Session) enqueueLocked(m outMsg) {
 	s.outq = append(s.outq, m)
-	select {
-	case s.outWake <- struct{}{}:
-	default:
+	if !s.writing && !s.writersStopped {
+		s.writing = true
+		s.writers.Add(1)
+		go s.writeQueued()
 	}
 }
 
@@ -411,7 +418,7 @@ func (s *Session) Hangup() error {
 		case <-timer.C:
 		}
 	case <-s.done:
-	case <-s.writerDone:
+	case <-s.quit: // closed: the bye may never be written
 	case <-timer.C:
 	}
 	s.finish(End{By: ByApp})
@@ -438,8 +445,11 @@ func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
 		err = s.t.Close()
 		close(s.quit)
+		s.mu.Lock()
+		s.writersStopped = true
+		s.mu.Unlock()
 		<-s.readerDone
-		<-s.writerDone
+		s.writers.Wait()
 		s.stopPings()
 		st := s.Stats()
 		s.Logger().Debug("session closed", "audio_sent", st.AudioSent, "syncs", st.Syncs,
