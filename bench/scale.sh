@@ -20,6 +20,7 @@
 #	DURATION=60s RATE=500 SERVER_CPU=0 SIM_CPU=1,2 bench/scale.sh 10000
 #	SERVER_ARGS='-render-cache 0' bench/scale.sh 1000   # flags for the server
 #	SERVER_ENV='GOGC=off GOMEMLIMIT=900MiB' bench/scale.sh 10000   # its environment
+#	FORMATS=ulaw bench/scale.sh 10000   # the formats to run (ulaw pcm_16000)
 #
 # SIM_CPU is a comma-separated list of CPUs: one simulator process runs on
 # each (a CPU may be listed twice), with an equal share of the calls and
@@ -43,6 +44,7 @@ IFS=, read -r -a sim_cpus <<<"$sim_cpu"
 nsim=${#sim_cpus[@]}
 read -r -a server_args <<<"${SERVER_ARGS:-}"
 read -r -a server_env <<<"${SERVER_ENV:-}"
+read -r -a formats <<<"${FORMATS:-ulaw pcm_16000}"
 counts=("$@")
 [ ${#counts[@]} -eq 0 ] && counts=(100 1000)
 
@@ -84,7 +86,7 @@ for calls in "${counts[@]}"; do
 		mp3) pipe="file $tmp/hold.mp3 | loop" ;;
 		playlist) pipe="playlist $tmp/a.mp3 $tmp/b.mp3 | loop" ;;
 		esac
-		for format in ulaw pcm_16000; do
+		for format in "${formats[@]}"; do
 			port=$((port + 1))
 			env "${server_env[@]}" taskset -c "$server_cpu" "$tmp/elkspipe" -q "${server_args[@]}" \
 				"$pipe | elks format=$format listen=127.0.0.1:$port" 2>"$tmp/server.log" &
