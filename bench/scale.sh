@@ -27,7 +27,7 @@
 # of the rate; their summaries are added up (calls, failed, gaps, played),
 # and the first-audio percentiles are taken from all the calls' times
 # together (--first-audio-times), by nearest rank as the simulator does.
-# One simulator core drives about 10,000 calls at ulaw, fewer at
+# One simulator core drives 8,000-10,000 calls at ulaw, fewer at
 # pcm_16000 (docs/performance.md).
 #
 # Every run is bounded: the simulators by a timeout of the ramp-up plus
