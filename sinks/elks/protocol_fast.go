@@ -36,7 +36,12 @@ func fastHello(b []byte) (h Hello, ok bool) {
 		}
 		switch {
 		case asciiEqualFold(key, "t"):
-			isHello = string(val) == TypeHello
+			if string(val) != TypeHello {
+				// Not a hello (or a repeated "t", which the decoder
+				// settles): the rest need not be read.
+				return Hello{}, false
+			}
+			isHello = true
 		case asciiEqualFold(key, "callid"):
 			h.CallID = string(val)
 		case asciiEqualFold(key, "from"):
