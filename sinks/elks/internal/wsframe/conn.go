@@ -144,14 +144,21 @@ func (c *Conn) CloseNow() error {
 func (c *Conn) Closed() <-chan struct{} { return c.closed }
 
 // Close performs the closing handshake: a close frame (normal closure),
-// then the peer's, read by the reading goroutine if one is reading, else
-// here, for up to 5 s; then the connection is closed. A peer whose
+// written within 5 s, then the peer's, read by the reading goroutine if
+// one is reading, else here, for up to 5 s; then the connection is
+// closed. A peer whose
 // close frame came first was already answered: Close then only closes.
 func (c *Conn) Close() error {
-	err := c.WriteFrame(context.Background(), OpClose, ClosePayload(StatusNormal, ""))
+	// A peer that stopped reading holds up the write of the close frame
+	// (and any write before it, which holds the write lock): that too is
+	// bounded by closeWait, the connection closed under the write.
+	ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+	err := c.WriteFrame(ctx, OpClose, ClosePayload(StatusNormal, ""))
+	timedOut := ctx.Err() != nil
+	cancel()
 	if err != nil {
 		c.CloseNow()
-		if errors.Is(err, net.ErrClosed) {
+		if timedOut || errors.Is(err, net.ErrClosed) {
 			return nil
 		}
 		return err

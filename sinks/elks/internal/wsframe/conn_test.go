@@ -325,6 +325,38 @@ func TestCloseUnansweredIsBounded(t *testing.T) {
 	}
 }
 
+// A peer that reads nothing holds up the writes: one stuck holding the
+// write lock, and the close frame after it. Close is bounded still: it
+// closes the connection under them, and the stuck write fails.
+func TestCloseBoundedWhenPeerReadsNothing(t *testing.T) {
+	defer func(d time.Duration) { closeWait = d }(closeWait)
+	closeWait = 200 * time.Millisecond
+	a, b := net.Pipe() // synchronous: a write waits for a read that never comes
+	defer b.Close()
+	c := New(Server, a, a, bufio.NewReader(a), 1<<20)
+	stuck := make(chan error, 1)
+	go func() { stuck <- c.WriteFrame(context.Background(), OpText, []byte("nobody reads this")) }()
+	time.Sleep(50 * time.Millisecond) // the write holds the lock, waiting
+	done := make(chan error, 1)
+	go func() { done <- c.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close still waiting for a peer that reads nothing")
+	}
+	select {
+	case err := <-stuck:
+		if err == nil {
+			t.Fatal("the stuck write succeeded")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stuck write still waits after Close")
+	}
+}
+
 // closerOnly hides every method of a connection but Close.
 type closerOnly struct{ c io.Closer }
 
