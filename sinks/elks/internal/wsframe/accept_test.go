@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,10 +19,16 @@ import (
 
 // acceptServer serves every request with Accept and echoes each message
 // the client sends, until the client closes; a refusal's error goes to
-// refused.
+// refused. When the test ends (its clients closed), it waits for its
+// handlers: a Close running on into the next test would read closeWait
+// while that test sets it.
 func acceptServer(t *testing.T) (srv *httptest.Server, refused chan error) {
 	refused = make(chan error, 16)
+	var handlers sync.WaitGroup
+	t.Cleanup(handlers.Wait) // runs after srv.Close: cleanups run last first
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		handlers.Add(1)
+		defer handlers.Done()
 		c, err := Accept(w, r, 1<<20, 512)
 		if err != nil {
 			refused <- err
