@@ -146,8 +146,8 @@ func (c *Conn) Closed() <-chan struct{} { return c.closed }
 // Close performs the closing handshake: a close frame (normal closure),
 // written within 5 s, then the peer's, read by the reading goroutine if
 // one is reading, else here, for up to 5 s; then the connection is
-// closed. A peer whose
-// close frame came first was already answered: Close then only closes.
+// closed. A peer whose close frame came first was already answered:
+// Close then only closes.
 func (c *Conn) Close() error {
 	// A peer that stopped reading holds up the write of the close frame
 	// (and any write before it, which holds the write lock): that too is
