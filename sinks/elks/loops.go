@@ -34,18 +34,7 @@ func (s *Session) readLoop() {
 				s.malformed(&lim, err)
 				continue
 			}
-			s.mu.Lock()
-			byeSent := s.byeSent
-			s.mu.Unlock()
-			if byeSent {
-				s.finish(End{By: ByApp}) // the API closed after our bye
-				return
-			}
-			msg := "the connection closed"
-			if err != io.EOF {
-				msg = err.Error()
-			}
-			s.finish(End{By: ByDrop, Reason: ReasonHangup, Message: msg})
+			s.readEnded(err)
 			return
 		}
 		if bytes.Equal(b, msgSync) { // the common reply, without JSON decoding
@@ -68,27 +57,7 @@ func (s *Session) readLoop() {
 				continue
 			}
 			gotHello = true
-			s.helloSeen.Store(true)
-			orig := m
-			m = m.truncated()
-			s.log.Store(s.cfg.Logger.With("callid", m.CallID, "from", m.From, "to", m.To))
-			if m != orig {
-				s.Logger().Warn("hello fields truncated: 46elks sends short call ids and E.164 numbers",
-					"max_bytes", maxHelloField, "callid_bytes", len(orig.CallID), "from_bytes", len(orig.From), "to_bytes", len(orig.To))
-			}
-			if s.cfg.Record != "" {
-				s.startRecording(m)
-			}
-			if s.cfg.DTMF || s.cfg.Speech {
-				s.mu.Lock()
-				if s.listening == nil {
-					if err := s.startListeningLocked(nil); err != nil {
-						s.Logger().Error("cannot listen to the caller", "err", err)
-					}
-				}
-				s.mu.Unlock()
-			}
-			s.helloCh <- m
+			s.onHello(m)
 		case Sync:
 			s.onReply()
 		case Audio:
@@ -108,6 +77,51 @@ func (s *Session) readLoop() {
 			s.unexpected(&lim, fmt.Sprintf("a %q message, which only applications send", m.Type()))
 		}
 	}
+}
+
+// readEnded ends the call when its connection has: err is why reading
+// failed.
+func (s *Session) readEnded(err error) {
+	s.mu.Lock()
+	byeSent := s.byeSent
+	s.mu.Unlock()
+	if byeSent {
+		s.finish(End{By: ByApp}) // the API closed after our bye
+		return
+	}
+	msg := "the connection closed"
+	if err != io.EOF {
+		msg = err.Error()
+	}
+	s.finish(End{By: ByDrop, Reason: ReasonHangup, Message: msg})
+}
+
+// onHello takes the call's hello: the call's log names it, and what the
+// call does with the caller's audio starts. It is a function of its own
+// so that its locals do not stay on the stack of readLoop, which waits
+// for the next message for the whole call.
+func (s *Session) onHello(m Hello) {
+	s.helloSeen.Store(true)
+	orig := m
+	m = m.truncated()
+	s.log.Store(s.cfg.Logger.With("callid", m.CallID, "from", m.From, "to", m.To))
+	if m != orig {
+		s.Logger().Warn("hello fields truncated: 46elks sends short call ids and E.164 numbers",
+			"max_bytes", maxHelloField, "callid_bytes", len(orig.CallID), "from_bytes", len(orig.From), "to_bytes", len(orig.To))
+	}
+	if s.cfg.Record != "" {
+		s.startRecording(m)
+	}
+	if s.cfg.DTMF || s.cfg.Speech {
+		s.mu.Lock()
+		if s.listening == nil {
+			if err := s.startListeningLocked(nil); err != nil {
+				s.Logger().Error("cannot listen to the caller", "err", err)
+			}
+		}
+		s.mu.Unlock()
+	}
+	s.helloCh <- m
 }
 
 // onAudio takes a message of caller audio; data is its own.

@@ -174,6 +174,16 @@ func (s *Session) sendMessage(ctx context.Context, gen uint64, b []byte, pooled 
 		}
 		return err
 	}
+	s.queueAudioLocked(b, pooled, nb, d)
+	return nil
+}
+
+// queueAudioLocked queues an audio message that the window has room for,
+// with a "sending" before it when one is due and a checkpoint after it
+// when one is: see sendMessage. It is apart from sendMessage, which waits
+// for the room, so that its locals are not on the stack of a playing
+// call while it waits.
+func (s *Session) queueAudioLocked(b []byte, pooled bool, nb int64, d time.Duration) {
 	if s.needSend {
 		s.enqueueLocked(outMsg{b: s.sendingMsg})
 		s.needSend = false
@@ -197,7 +207,6 @@ func (s *Session) sendMessage(ctx context.Context, gen uint64, b []byte, pooled 
 	if due {
 		s.syncLocked()
 	}
-	return nil
 }
 
 // waitRoomLocked waits, s.mu held, until the window admits d of audio

@@ -26,33 +26,68 @@ func renderKey(text string, cfg Config) string {
 // playShared plays g from a shared rendering in s.cfg.RenderCache when
 // it can; shared is false when it cannot (the pipeline is not
 // deterministic, sharing is off, or this session's codec is not at the
-// start of a stream), and g is then to be played privately.
+// start of a stream), and g is then to be played privately. Its
+// goroutine waits in replay for the whole play, so the work before it is
+// in sharedTape, whose locals do not stay on the stack of every call.
 func (s *Session) playShared(ctx context.Context, g *pipeline.Graph) (err error, shared bool) {
+	sh, err, shared := s.sharedTape(ctx, g)
+	if sh.tape == nil {
+		return err, shared
+	}
+	defer sh.cache.release(sh.tape)
+	defer sh.cur.close()
+	defer s.endPlay()
+	err = s.replay(ctx, sh.gen, sh.tape, sh.cur)
+	if err != nil && !sh.stateless {
+		// Stopped part-way: this session's codec never followed the
+		// rendering's, so the next audio starts a fresh stream.
+		s.mu.Lock()
+		s.needSend = true
+		s.mu.Unlock()
+	}
+	return err, true
+}
+
+// sharedPlay is a shared rendering a session has begun to play.
+type sharedPlay struct {
+	cache     *RenderCache
+	tape      *tape
+	cur       *tapeCursor
+	gen       uint64 // the play's generation (beginPlay)
+	stateless bool   // the session's codec keeps no state from message to message
+}
+
+// sharedTape finds or starts the shared rendering of g and begins a play
+// of it (beginPlay). With no rendering to share it returns no tape and
+// shared false; when the play cannot begin (the call is over) it returns
+// no tape, the error and shared true. A play with a tape is the caller's
+// to end: release the tape, close the cursor, endPlay.
+func (s *Session) sharedTape(ctx context.Context, g *pipeline.Graph) (sh sharedPlay, err error, shared bool) {
 	c := s.cfg.RenderCache
 	if c == nil || s.info.File {
-		return nil, false
+		return sharedPlay{}, nil, false
 	}
 	if s.heard != nil || s.echo != nil {
 		// Both need the samples this call sends (beforeEncode).
 		s.Logger().Debug("playing a private rendering: the call records what the caller heard or listens for speech over it")
-		return nil, false
+		return sharedPlay{}, nil, false
 	}
 	text, ok := g.ShareKey()
 	if !ok {
 		s.Logger().Debug("playing a private rendering: a stage is not deterministic", "stage", text)
-		return nil, false
+		return sharedPlay{}, nil, false
 	}
 	key := renderKey(text, s.cfg)
 	t, cur := c.acquire(key, func() *tape { return newTape(key, text, c, g, s.cfg, s.info.Rate) })
 	if t == nil {
 		s.Logger().Debug("playing a private rendering: sharing is off for it", "pipeline", text)
-		return nil, false
+		return sharedPlay{}, nil, false
 	}
-	defer c.release(t)
-	defer cur.close()
 	gen, err := s.beginPlay(ctx)
 	if err != nil {
-		return err, true
+		cur.close()
+		c.release(t)
+		return sharedPlay{}, err, true
 	}
 	s.mu.Lock()
 	_, stateless := s.enc.(pcmCodec)
@@ -62,22 +97,15 @@ func (s *Session) playShared(ctx context.Context, g *pipeline.Graph) (err error,
 		// The codec goes on with the stream of an earlier Play: its
 		// bytes are this call's own.
 		s.endPlay()
+		cur.close()
+		c.release(t)
 		s.Logger().Debug("playing a private rendering: the codec goes on from the previous play", "pipeline", text)
-		return nil, false
+		return sharedPlay{}, nil, false
 	}
-	defer s.endPlay()
 	c.shared.Add(1)
 	s.metrics.renderPlay(true)
 	s.Logger().Debug("playing a shared rendering", "pipeline", text)
-	err = s.replay(ctx, gen, t, cur)
-	if err != nil && !stateless {
-		// Stopped part-way: this session's codec never followed the
-		// rendering's, so the next audio starts a fresh stream.
-		s.mu.Lock()
-		s.needSend = true
-		s.mu.Unlock()
-	}
-	return err, true
+	return sharedPlay{cache: c, tape: t, cur: cur, gen: gen, stateless: stateless}, nil, true
 }
 
 // replay sends the items of t from cur on, as the private Play that made

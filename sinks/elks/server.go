@@ -300,22 +300,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// net/http keeps a connection's 4 kB reader and writer, its request
 	// and its response for as long as the handler runs, a third of the
 	// heap of a server of thousands of calls (docs/performance.md).
-	go srv.serveCallRecovered(t, r.RemoteAddr)
-}
-
-// serveCallRecovered is serveCall, but a panic in it ends that call, not
-// the server: it is logged with its stack, as net/http logs a handler's,
-// and the connection dropped.
-func (srv *Server) serveCallRecovered(t Transport, remote string) {
-	defer func() {
-		if p := recover(); p != nil {
-			srv.logger().Error("call panicked: the call is dropped, the server goes on",
-				"remote", remote, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			abort(t)
-			t.Close()
-		}
-	}()
-	srv.serveCall(t, remote)
+	go srv.serveCall(t, r.RemoteAddr)
 }
 
 // maxWaitingForHello bounds the upgraded connections that have not sent
@@ -399,8 +384,49 @@ func (srv *Server) broadcastLocked() {
 	srv.changed = make(chan struct{})
 }
 
-// serveCall runs one call over t.
+// serveCall runs one call over t: it starts the call (startCall), then
+// plays it in a goroutine of its own (playCall), and returns. Starting a
+// call (a copy of the Config, the session, the log line) takes more stack
+// than playing it, and a goroutine keeps the stack it grew to: played on
+// this goroutine, every call held 8 kB of stack where it needs 4
+// (docs/performance.md).
+//
+// A panic in either ends that call, not the server: it is logged with its
+// stack, as net/http logs a handler's, and the connection dropped.
 func (srv *Server) serveCall(t Transport, remote string) {
+	defer srv.recoverCall(t, remote)
+	s, base, ok := srv.startCall(t, remote)
+	if ok {
+		go srv.playCall(t, remote, s, base, time.Now())
+	}
+}
+
+// recoverCall, deferred, turns a panic of a call's goroutine into the end
+// of that call.
+func (srv *Server) recoverCall(t Transport, remote string) {
+	if p := recover(); p != nil {
+		srv.logger().Error("call panicked: the call is dropped, the server goes on",
+			"remote", remote, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		abort(t)
+		t.Close()
+	}
+}
+
+// playCall runs the handler of a call started at start, and ends the
+// call.
+func (srv *Server) playCall(t Transport, remote string, s *Session, base context.Context, start time.Time) {
+	defer srv.recoverCall(t, remote)
+	defer srv.release()
+	defer func() { srv.Metrics.callEnded(s.End(), time.Since(start)) }()
+	defer srv.forget(s)
+	srvRunCall(base, s, srv.Handler, srv.KeepOpen)
+}
+
+// startCall starts the session of a connection that waited for its hello
+// and admits it as a call. It reports false when the connection is not a
+// call: it had no hello, or the server refused it (at MaxCalls, or
+// overloaded) and hung up.
+func (srv *Server) startCall(t Transport, remote string) (s *Session, base context.Context, ok bool) {
 	log := srv.logger()
 	cfg := srv.Config
 	if cfg.Logger == nil {
@@ -410,35 +436,34 @@ func (srv *Server) serveCall(t Transport, remote string) {
 		cfg.Metrics = srv.Metrics
 	}
 	srv.mu.Lock()
-	base := srv.base
+	base = srv.base
 	srv.mu.Unlock()
 	s, err := StartSession(base, t, cfg)
 	call, why, result := srv.settle(err == nil)
 	if err != nil {
 		srv.warnLimited(&srv.noStart, "call not started", "remote", remote, "err", err)
-		return
+		return nil, nil, false
 	}
 	if !call {
 		srv.Metrics.callRequest(result)
 		srv.refused(why+" (at its hello)", "remote", remote)
 		s.Hangup()
-		return
+		return nil, nil, false
 	}
-	defer srv.release()
 	srv.Metrics.callRequest(resultAccepted)
 	srv.Metrics.callStarted()
-	start := time.Now()
-	defer func() { srv.Metrics.callEnded(s.End(), time.Since(start)) }()
 	srv.mu.Lock()
 	srv.sessions[s] = struct{}{}
 	srv.mu.Unlock()
-	defer func() {
-		srv.mu.Lock()
-		delete(srv.sessions, s)
-		srv.mu.Unlock()
-	}()
 	s.Logger().Info("call started", "remote", remote, "format", string(s.Format()))
-	srvRunCall(base, s, srv.Handler, srv.KeepOpen)
+	return s, base, true
+}
+
+// forget removes an ended call from the server's sessions.
+func (srv *Server) forget(s *Session) {
+	srv.mu.Lock()
+	delete(srv.sessions, s)
+	srv.mu.Unlock()
 }
 
 // srvRunCall runs h in the call s and ends the call: once the audio has
@@ -446,8 +471,13 @@ func (srv *Server) serveCall(t Transport, remote string) {
 // base is cancelled (the server hangs up at once) or keepOpen is set and
 // h succeeded (then it waits for the caller to hang up). It closes s.
 func srvRunCall(base context.Context, s *Session, h Handler, keepOpen bool) {
+	srvCallHandled(base, s, runHandler(h, s), keepOpen)
+}
+
+// srvCallHandled ends the call s once its handler has returned err: see
+// srvRunCall.
+func srvCallHandled(base context.Context, s *Session, err error, keepOpen bool) {
 	sl := s.Logger()
-	err := runHandler(h, s)
 	// over: the call ended, the server is hanging up on it, or the
 	// handler (or a goroutine of it) hung up. A handler's error is then
 	// most likely that end (a Play that stopped), not a failure.
