@@ -11,7 +11,10 @@
 # its own), and the simulator's own scheduling lag: its highest, and how
 # long it stayed at or above 100 ms (the simulator was then short of CPU,
 # and answered syncs and stamped audio late: the gaps and first-audio
-# times of such a run may be its own). Cases: a looped 30 s 44.1 kHz stereo MP3 and a looped playlist
+# times of such a run may be its own), and the steal on the server's and
+# the simulators' cores (the CPU time a shared host gave to other
+# machines: the same work costs more CPU during steal, so compare runs at
+# a like steal). Cases: a looped 30 s 44.1 kHz stereo MP3 and a looped playlist
 # of two 15 s MP3s, at ulaw and pcm_16000. Linux only; needs sox, lame,
 # jq and taskset, and at least 2 cores. Usage:
 #
@@ -77,8 +80,8 @@ seconds() {
 }
 
 echo "server on CPU $server_cpu, $nsim simulator process(es) on CPU $sim_cpu; calls of $duration arriving at $rate/s (Poisson); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-9s %-10s %6s %8s %12s %9s %6s %7s %9s %9s %9s %8s %8s %8s\n' \
-	source format calls "CPU%" "ms/call-s" "RSS MiB" gaps failed "fa p50" "fa p99" "fa max" "sim CPU%" "sim lag" "lag>100"
+printf '%-9s %-10s %6s %8s %12s %9s %6s %7s %9s %9s %9s %8s %8s %8s %7s\n' \
+	source format calls "CPU%" "ms/call-s" "RSS MiB" gaps failed "fa p50" "fa p99" "fa max" "sim CPU%" "sim lag" "lag>100" "steal%"
 port=18500
 for calls in "${counts[@]}"; do
 	for src in mp3 playlist; do
@@ -94,6 +97,7 @@ for calls in "${counts[@]}"; do
 			wait_for_calls "$tmp/elkspipe" "ws://127.0.0.1:$port/" "${sim_cpus[0]}"
 			limit=$(awk -v n="$calls" -v r="$rate" -v d="$(seconds "$duration")" 'BEGIN { printf "%d", n / r + d + 60 }')
 			before=$(cpu "$server")
+			steal_before=$(steal "$server_cpu,$sim_cpu")
 			start=$(date +%s.%N)
 			sims=()
 			for i in "${!sim_cpus[@]}"; do
@@ -108,6 +112,7 @@ for calls in "${counts[@]}"; do
 			for p in "${sims[@]}"; do wait "$p" || true; done
 			end=$(date +%s.%N)
 			after=$(cpu "$server")
+			stolen=$(steal_percent "$steal_before" "$(steal "$server_cpu,$sim_cpu")")
 			rss=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status")
 			kill "$server"
 			wait "$server" 2>/dev/null || true
@@ -140,7 +145,7 @@ for calls in "${counts[@]}"; do
 				"$tmp"/sim[0-9]*.json >"$tmp/sim.json"
 			rm -f "$tmp"/sim[0-9]*.json "$tmp"/sim*.time "$tmp"/sim*.err
 			jq -r --arg src "$src" --arg format "$format" --argjson cpu "$(awk -v a="$after" -v b="$before" 'BEGIN { print a - b }')" \
-				--argjson wall "$(awk -v a="$end" -v b="$start" 'BEGIN { print a - b }')" --argjson rss "$rss" --argjson simcpu "$simcpu" '
+				--argjson wall "$(awk -v a="$end" -v b="$start" 'BEGIN { print a - b }')" --argjson rss "$rss" --argjson simcpu "$simcpu" --arg stolen "$stolen" '
 				.summary as $s
 				| ($s.first_audio) as $f
 				| [$src, $format, ($s.calls | tostring),
@@ -152,9 +157,9 @@ for calls in "${counts[@]}"; do
 				   (($f.max * 1000 * 10 | round / 10 | tostring) + "ms"),
 				   (100 * $simcpu / $wall | floor | tostring),
 				   (($s.simulator_lag.max * 1000 | round | tostring) + "ms"),
-				   (($s.simulator_lag.above * 10 | round / 10 | tostring) + "s")]
+				   (($s.simulator_lag.above * 10 | round / 10 | tostring) + "s"), $stolen]
 				| @tsv' "$tmp/sim.json" |
-				awk -F'\t' '{ printf "%-9s %-10s %6s %8s %12s %9s %6s %7s %9s %9s %9s %8s %8s %8s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 }'
+				awk -F'\t' '{ printf "%-9s %-10s %6s %8s %12s %9s %6s %7s %9s %9s %9s %8s %8s %8s %7s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 }'
 		done
 	done
 done
