@@ -2,50 +2,120 @@ package elkstest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"testing"
-	"time"
 )
 
+// scriptedTransport reads the messages it was given, in order, each from
+// one buffer that the next read reuses (as the transports do), then
+// io.EOF. As a messageAppender (appending) it appends them to the
+// caller's buffer instead.
+type scriptedTransport struct {
+	msgs [][]byte
+	buf  []byte
+}
+
+func (s *scriptedTransport) next() ([]byte, error) {
+	if len(s.msgs) == 0 {
+		return nil, io.EOF
+	}
+	m := s.msgs[0]
+	s.msgs = s.msgs[1:]
+	return m, nil
+}
+
+func (s *scriptedTransport) ReadMessage(context.Context) ([]byte, error) {
+	m, err := s.next()
+	if err != nil {
+		return nil, err
+	}
+	s.buf = append(s.buf[:0], m...)
+	return s.buf, nil
+}
+
+func (s *scriptedTransport) WriteMessage(context.Context, []byte) error { return nil }
+func (s *scriptedTransport) Close() error                               { return nil }
+
+type appendingTransport struct{ scriptedTransport }
+
+func (a *appendingTransport) appendMessage(_ context.Context, dst []byte) ([]byte, error) {
+	m, err := a.next()
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, m...), nil
+}
+
 // A batch keeps every message's bytes as they were read, across the
-// growths of its buffer (the transport reuses its own), and a batch
-// reused after recycle starts empty.
+// growths of its buffer, whether the transport reuses its own buffer (the
+// reader copies) or appends to the batch's; no message can grow into the
+// next; and a batch reused after recycle starts empty.
 func TestBatchKeepsMessagesAcrossGrowth(t *testing.T) {
-	c := &call{free: make(chan *batch, keptBatches)}
-	for round := range 2 {
-		b := c.batch()
-		if len(b.evs) != 0 || len(b.data) != 0 {
-			t.Fatalf("round %d: the batch starts with %d messages, %d bytes", round, len(b.evs), len(b.data))
-		}
-		reused := make([]byte, 0, 64<<10) // as the transport's buffer
-		var want [][]byte
-		for i, n := range []int{12, 1068, 0, 4268, 9000, 3, 20000} {
-			reused = reused[:n]
-			for j := range reused {
-				reused[j] = byte(i*31 + j)
+	sizes := []int{12, 1068, 0, 4268, 9000, 3, 20000}
+	for _, appends := range []bool{false, true} {
+		t.Run(fmt.Sprintf("appends=%v", appends), func(t *testing.T) {
+			var want [][]byte
+			for i, n := range sizes {
+				m := make([]byte, n)
+				for j := range m {
+					m[j] = byte(i*31 + j)
+				}
+				want = append(want, m)
 			}
-			want = append(want, bytes.Clone(reused))
-			b.add(inbound{at: time.Unix(int64(i), 0)}, reused)
-		}
-		for i, ev := range b.evs {
-			if !bytes.Equal(ev.data, want[i]) || ev.data == nil {
-				t.Fatalf("round %d: message %d holds %d bytes that differ from the %d read", round, i, len(ev.data), len(want[i]))
+			c := &call{free: make(chan *batch, keptBatches)}
+			for round := range 2 {
+				script := scriptedTransport{msgs: want}
+				var tr interface {
+					ReadMessage(context.Context) ([]byte, error)
+					WriteMessage(context.Context, []byte) error
+					Close() error
+				} = &script
+				var appender messageAppender
+				if appends {
+					a := &appendingTransport{script}
+					tr, appender = a, a
+				}
+				c.conn = newSender(tr)
+				b := c.batch() // round 1: the batch of round 0, if it was kept
+				if len(b.evs) != 0 || len(b.data) != 0 {
+					t.Fatalf("round %d: the batch starts with %d messages, %d bytes", round, len(b.evs), len(b.data))
+				}
+				for range sizes {
+					ev, err := c.read(context.Background(), b, appender)
+					if err != nil {
+						t.Fatal(err)
+					}
+					b.evs = append(b.evs, ev)
+				}
+				if _, err := c.read(context.Background(), b, appender); err != io.EOF {
+					t.Fatalf("after the last message: %v, want io.EOF", err)
+				}
+				for i, ev := range b.evs {
+					if !bytes.Equal(ev.data, want[i]) || ev.data == nil {
+						t.Fatalf("round %d: message %d holds %d bytes that differ from the %d read", round, i, len(ev.data), len(want[i]))
+					}
+					if ev.at.IsZero() {
+						t.Fatalf("round %d: message %d not stamped", round, i)
+					}
+					if cap(ev.data) != len(ev.data) {
+						t.Fatalf("round %d: message %d can grow into the next (cap %d, len %d)", round, i, cap(ev.data), len(ev.data))
+					}
+				}
+				c.recycle(b)
 			}
-			if ev.at != time.Unix(int64(i), 0) {
-				t.Fatalf("round %d: message %d stamped %v", round, i, ev.at)
+			if got := len(c.free); got != 0 {
+				// A batch grown past maxKeptBatchBuffer is let go.
+				t.Fatalf("%d batches of %d+ bytes kept", got, maxKeptBatchBuffer)
 			}
-			if cap(ev.data) != len(ev.data) {
-				t.Fatalf("round %d: message %d can grow into the next (cap %d, len %d)", round, i, cap(ev.data), len(ev.data))
-			}
-		}
-		c.recycle(b)
+		})
 	}
-	if got := len(c.free); got != 0 {
-		// A batch grown past maxKeptBatchBuffer is let go.
-		t.Fatalf("%d batches of %d+ bytes kept", got, maxKeptBatchBuffer)
-	}
+	c := &call{free: make(chan *batch, keptBatches), conn: newSender(&scriptedTransport{msgs: [][]byte{[]byte("sync")}})}
 	small := c.batch()
-	small.add(inbound{}, []byte(fmt.Sprint("sync")))
+	if _, err := c.read(context.Background(), small, nil); err != nil {
+		t.Fatal(err)
+	}
 	c.recycle(small)
 	if got := len(c.free); got != 1 {
 		t.Fatalf("a small batch was not kept for reuse (%d kept)", got)

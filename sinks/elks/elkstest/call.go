@@ -169,6 +169,7 @@ func (c *call) reader(ctx context.Context) {
 	defer close(c.readerDone)
 	buffered, _ := c.conn.t.(messageBufferer)
 	grower, _ := c.conn.t.(readBufferGrower)
+	appender, _ := c.conn.t.(messageAppender)
 	large := false // a message of largeMessage or more was read: the read buffer should grow
 	for {
 		if large && grower != nil && grower.growReadBuffer() {
@@ -176,12 +177,11 @@ func (c *call) reader(ctx context.Context) {
 		}
 		b := c.batch()
 		for {
-			data, err := c.conn.t.ReadMessage(ctx)
-			ev := inbound{at: time.Now()}
+			ev, err := c.read(ctx, b, appender)
 			switch {
 			case err == nil:
-				large = large || len(data) >= largeMessage
-				b.add(ev, data) // the transport may reuse data
+				large = large || len(ev.data) >= largeMessage
+				b.evs = append(b.evs, ev)
 			case errors.Is(err, elks.ErrMalformed):
 				ev.bad = err
 				b.evs = append(b.evs, ev)
@@ -203,6 +203,37 @@ func (c *call) reader(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// read reads the next message into b's buffer, stamped with the time it
+// was read: through appender where the transport is one, else copied
+// there from the transport's own buffer (which its next read reuses).
+func (c *call) read(ctx context.Context, b *batch, appender messageAppender) (inbound, error) {
+	if appender == nil {
+		data, err := c.conn.t.ReadMessage(ctx)
+		ev := inbound{at: time.Now()}
+		if err == nil {
+			ev.data = b.keep(data)
+		}
+		return ev, err
+	}
+	start := len(b.data)
+	var err error
+	b.data, err = appender.appendMessage(ctx, b.data)
+	ev := inbound{at: time.Now()}
+	if err == nil {
+		ev.data = b.data[start:len(b.data):len(b.data)]
+	}
+	return ev, err
+}
+
+// messageAppender is a transport that reads a message into the caller's
+// buffer, after what it holds, and returns the buffer with it (grown, it
+// may be a new array): the reader's batch gathers its messages without
+// copying them. At 3,000 calls of pcm_16000 that copy was a tenth of the
+// simulator's CPU.
+type messageAppender interface {
+	appendMessage(ctx context.Context, dst []byte) ([]byte, error)
 }
 
 // messageBufferer is a transport that can tell whether its next message
@@ -228,16 +259,16 @@ type batch struct {
 	data []byte
 }
 
-// add appends a message read at ev.at, copying data. When the buffer is
-// full a larger one follows it; the messages before stay where they are.
-func (b *batch) add(ev inbound, data []byte) {
+// keep copies data into the batch's buffer and returns the copy. When
+// the buffer is full a larger one follows it; the messages before stay
+// where they are.
+func (b *batch) keep(data []byte) []byte {
 	if len(b.data)+len(data) > cap(b.data) {
 		b.data = make([]byte, 0, max(2*cap(b.data), len(data), minBatchBuffer))
 	}
 	start := len(b.data)
 	b.data = append(b.data, data...)
-	ev.data = b.data[start:len(b.data):len(b.data)]
-	b.evs = append(b.evs, ev)
+	return b.data[start:len(b.data):len(b.data)]
 }
 
 // inboundQueue is how many batches of messages read the reader may hold

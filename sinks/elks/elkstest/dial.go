@@ -132,6 +132,20 @@ func (w *wsConn) ReadMessage(ctx context.Context) ([]byte, error) {
 	return w.buf, nil
 }
 
+// appendMessage reads the next message after what dst holds, and
+// returns dst with it: see messageAppender.
+func (w *wsConn) appendMessage(ctx context.Context, dst []byte) ([]byte, error) {
+	start := len(dst)
+	text, err := w.c.AppendMessage(ctx, &dst)
+	switch {
+	case err != nil:
+		return dst[:start], err
+	case !text:
+		return dst[:start], binaryFrame(len(dst) - start)
+	}
+	return dst, nil
+}
+
 func (w *wsConn) WriteMessage(ctx context.Context, msg []byte) error {
 	return w.c.WriteFrame(ctx, wsframe.OpText, msg)
 }

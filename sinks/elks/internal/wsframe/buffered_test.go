@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -171,5 +172,40 @@ func TestLengthTopBitRefused(t *testing.T) {
 	var buf []byte
 	if _, err := c.ReadMessage(context.Background(), &buf); !errors.Is(err, ErrProtocol) {
 		t.Fatalf("reading it: %v, want ErrProtocol", err)
+	}
+}
+
+// AppendMessage adds each message, fragmented or not, after what the
+// buffer holds; the limit is the message's, not the buffer's; a message
+// over it is refused (StatusTooBig) whatever the buffer held before.
+func TestAppendMessage(t *testing.T) {
+	var in []byte
+	add := func(f []byte) { in = append(in, f...) }
+	add(rawFrame(true, OpText, []byte("one"), nil))
+	add(rawFrame(false, OpText, []byte("frag"), nil))
+	add(rawFrame(true, OpPing, []byte("p"), nil))
+	add(rawFrame(true, OpContinuation, []byte("ment"), nil))
+	add(rawFrame(true, OpBinary, bytes.Repeat([]byte("b"), 90), nil))
+	add(rawFrame(true, OpText, bytes.Repeat([]byte("c"), 101), nil))
+
+	c := New(Client, io.Discard, io.NopCloser(nil), bufio.NewReader(bytes.NewReader(in)), 100)
+	buf := []byte("kept|")
+	var ends []int
+	for _, wantText := range []bool{true, true, false} {
+		text, err := c.AppendMessage(context.Background(), &buf)
+		if err != nil || text != wantText {
+			t.Fatalf("AppendMessage: text %v, %v; want text %v", text, err, wantText)
+		}
+		ends = append(ends, len(buf))
+	}
+	if want := "kept|one" + "fragment" + strings.Repeat("b", 90); string(buf) != want {
+		t.Fatalf("buffer %q, want %q", buf, want)
+	}
+	if want := []int{8, 16, 106}; !slices.Equal(ends, want) {
+		t.Fatalf("the messages ended at %v, want %v", ends, want)
+	}
+	_, err := c.AppendMessage(context.Background(), &buf)
+	if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "more than 100 bytes") {
+		t.Fatalf("a message of 101 bytes over a limit of 100: %v, want it refused", err)
 	}
 }

@@ -175,6 +175,7 @@ func (c *Conn) Close() error {
 		defer stop.Stop()
 		var buf []byte
 		for {
+			buf = buf[:0]
 			if _, err := c.readLocked(context.Background(), &buf); err != nil {
 				break
 			}

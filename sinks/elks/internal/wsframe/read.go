@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 )
 
@@ -47,6 +48,16 @@ func (e *CloseError) Clean() bool {
 // the connection is gone (a read cut off mid-frame leaves nothing to
 // resume from). context.Background() costs nothing.
 func (c *Conn) ReadMessage(ctx context.Context, buf *[]byte) (text bool, err error) {
+	*buf = (*buf)[:0]
+	return c.AppendMessage(ctx, buf)
+}
+
+// AppendMessage is ReadMessage, but the message is appended to *buf,
+// after what it holds: a reader that gathers several messages in one
+// buffer reads each into it, without copying it there afterwards. The
+// Conn's limit applies to the message, not to the buffer. After an error
+// *buf may hold part of a message past its old length.
+func (c *Conn) AppendMessage(ctx context.Context, buf *[]byte) (text bool, err error) {
 	select {
 	case c.readMu <- struct{}{}:
 	case <-c.closed:
@@ -58,7 +69,7 @@ func (c *Conn) ReadMessage(ctx context.Context, buf *[]byte) (text bool, err err
 	return c.readLocked(ctx, buf)
 }
 
-// readLocked is ReadMessage, readMu held.
+// readLocked is AppendMessage, readMu held.
 func (c *Conn) readLocked(ctx context.Context, buf *[]byte) (text bool, err error) {
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() { c.CloseNow() })
@@ -68,7 +79,7 @@ func (c *Conn) readLocked(ctx context.Context, buf *[]byte) (text bool, err erro
 			}
 		}()
 	}
-	*buf = (*buf)[:0]
+	first := len(*buf) // where the message starts
 	for {
 		fin, op, n, key, err := c.readHeader()
 		if err != nil {
@@ -90,11 +101,14 @@ func (c *Conn) readLocked(ctx context.Context, buf *[]byte) (text bool, err erro
 		case op != OpContinuation:
 			c.binary = op == OpBinary
 		}
-		if int64(len(*buf))+n > c.limit {
+		if int64(len(*buf)-first)+n > c.limit {
 			return false, c.fail(StatusTooBig, fmt.Sprintf("a message of more than %d bytes", c.limit))
 		}
+		// The message's bytes go straight to their place: the buffer grows
+		// when it must, and what it held there before is not cleared
+		// first, as the read overwrites all of it.
 		start := len(*buf)
-		*buf = append(*buf, make([]byte, n)...)
+		*buf = slices.Grow(*buf, int(n))[:start+int(n)]
 		if _, err := io.ReadFull(c.br, (*buf)[start:]); err != nil {
 			return false, c.broken(err)
 		}
