@@ -89,6 +89,11 @@ type Session struct {
 	// starts when a message is queued with none running, and ends when
 	// the queue is empty. writersStopped is set by Close: no more start.
 	writing, writersStopped bool
+	// writeQueuedFn is s.writeQueued, made once: a go statement of a
+	// method call allocates a closure each time, and a writer starts at
+	// every sync reply (an allocation while a collection marks costs an
+	// assist).
+	writeQueuedFn func()
 	// writeErr is the first write that failed: the messages after it
 	// are dropped. Only the running writer uses it.
 	writeErr  error
@@ -208,6 +213,7 @@ func startSession(ctx context.Context, t Transport, cfg Config, hooks testHooks)
 	s.log.Store(cfg.Logger)
 	s.obs = s.observe
 	s.ctx, s.cancel = context.WithCancelCause(ctx)
+	s.writeQueuedFn = s.writeQueued
 	go s.readLoop()
 	if p, ok := t.(Pinger); ok && cfg.Ping > 0 {
 		s.startPings(p)
@@ -348,7 +354,7 @@ func (s *Session) enqueueLocked(m outMsg) {
 	if !s.writing && !s.writersStopped {
 		s.writing = true
 		s.writers.Add(1)
-		go s.writeQueued()
+		go s.writeQueuedFn()
 	}
 }
 
