@@ -70,6 +70,22 @@ const (
 	rampStep  = time.Second
 )
 
+// A brief overload is one whose lag reached the threshold in at most
+// briefOverload measurements, never twice the threshold, and that began
+// with no ramp going on: a server at ease that one moment of lag
+// tripped, such as a garbage collection's mark phase while many calls
+// start (docs/performance.md). Its callers waiting are readmitted
+// faster: from briefRampStart calls a second, and up to all the calls
+// the overload began with (growing as after any overload). Refusing
+// new calls for seconds after a moment of lag cost a ramp of 10,000
+// calls arriving at 500 a second thousands of refusals; a server
+// truly past its capacity stays at the threshold longer, or trips again
+// during the ramp, and ramps slowly.
+const (
+	briefOverload  = 3
+	briefRampStart = rampEnd / 4
+)
+
 // lagDetector decides from lag measurements whether a server is
 // overloaded, with hysteresis: a measurement at or above threshold makes
 // it overloaded; it recovers once every measurement for hold has stayed
@@ -83,6 +99,12 @@ type lagDetector struct {
 	since      time.Time     // when the current state began
 	calmSince  time.Time     // while overloaded: when the lag fell below threshold/2; zero when it is not
 	peak       time.Duration // the highest lag of the current overload
+	// Of the current overload: the measurements at or above the
+	// threshold, the calls it began with, and whether it began during a
+	// ramp (see briefOverload).
+	over       int
+	startCalls int
+	duringRamp bool
 
 	// After an overload: the most calls admitted a second (0: no limit),
 	// the admissions it allows now, and when they and it last grew.
@@ -107,11 +129,16 @@ func (d *lagDetector) observe(now time.Time, lag time.Duration, calls int) (chan
 			d.ramp(now, lag, calls)
 			return false
 		}
+		d.duringRamp = d.rate > 0 || d.limit > 0
 		d.overloaded, d.since, d.calmSince, d.peak = true, now, time.Time{}, lag
+		d.over, d.startCalls = 1, calls
 		d.limit, d.limitGrown = max(int(rampStart), calls*8/10), now
 		return true
 	}
 	d.peak = max(d.peak, lag)
+	if lag >= d.threshold {
+		d.over++
+	}
 	if lag >= d.threshold/2 {
 		d.calmSince = time.Time{}
 		return false
@@ -124,7 +151,17 @@ func (d *lagDetector) observe(now time.Time, lag time.Duration, calls int) (chan
 	}
 	d.overloaded, d.since, d.calmSince = false, now, time.Time{}
 	d.rate, d.tokens, d.refilled, d.grown = rampStart, 1, now, now
+	if d.brief() {
+		d.rate = briefRampStart
+		d.limit = max(d.limit, d.startCalls)
+	}
 	return true
+}
+
+// brief reports whether the overload going on is a brief one (see
+// briefOverload).
+func (d *lagDetector) brief() bool {
+	return d.over <= briefOverload && d.peak < 2*d.threshold && !d.duringRamp
 }
 
 // ramp raises the admission rate after an overload: it doubles every
@@ -217,7 +254,7 @@ func (srv *Server) observeLag(now time.Time, lag time.Duration) {
 	srv.lag = lag
 	wasSince := d.since
 	changed := d.observe(now, lag, srv.active+srv.waiting)
-	over, peak, calls := d.overloaded, d.peak, srv.active
+	over, peak, calls, brief := d.overloaded, d.peak, srv.active, d.brief()
 	refused := srv.overloadRefused
 	if changed && over {
 		srv.overloadRefused = 0
@@ -235,7 +272,7 @@ func (srv *Server) observeLag(now time.Time, lag time.Duration) {
 	}
 	srv.logger().Warn("recovered from overload: accepting calls again", // at the level of the overload, to pair with it
 		"lag", lag.Round(time.Millisecond), "peak_lag", peak.Round(time.Millisecond),
-		"overloaded_for", now.Sub(wasSince).Round(time.Millisecond), "refused", refused, "calls", calls)
+		"overloaded_for", now.Sub(wasSince).Round(time.Millisecond), "refused", refused, "calls", calls, "brief", brief)
 }
 
 // overloadedLocked says why an overloaded server refuses a call: it is

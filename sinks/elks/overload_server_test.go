@@ -97,7 +97,7 @@ func TestServerRefusesCallsWhileOverloaded(t *testing.T) {
 	if code, body := get(t, ts.URL+"/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz after the recovery: %d %q", code, body)
 	}
-	if !strings.Contains(logs.String(), `msg="recovered from overload: accepting calls again" lag=20ms peak_lag=250ms overloaded_for=2.15s refused=2 calls=0`) {
+	if !strings.Contains(logs.String(), `msg="recovered from overload: accepting calls again" lag=20ms peak_lag=250ms overloaded_for=2.15s refused=2 calls=0 brief=false`) {
 		t.Errorf("the recovery is not logged:\n%s", logs.String())
 	}
 	r, err := call()

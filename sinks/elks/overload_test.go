@@ -171,8 +171,64 @@ func TestLagDetectorRamp(t *testing.T) {
 	d.observe(at(40*time.Second), 150*ms, 0)
 	d.observe(at(40100*ms), 0, 0)
 	d.observe(at(41100*ms), 0, 0)
+	if d.overloaded || d.rate != briefRampStart {
+		t.Fatalf("after a brief overload: overloaded %v, rate %v", d.overloaded, d.rate)
+	}
+	d.observe(at(41200*ms), 150*ms, 0)
+	d.observe(at(41300*ms), 0, 0)
+	d.observe(at(42300*ms), 0, 0)
 	if d.overloaded || d.rate != rampStart {
 		t.Errorf("after a second overload: overloaded %v, rate %v", d.overloaded, d.rate)
+	}
+}
+
+// A brief overload (the threshold reached in at most briefOverload
+// measurements, never twice it, with no ramp going on) readmits from
+// briefRampStart a second and up to every call it began with; one
+// longer, higher or during a ramp readmits from rampStart and up to 80%.
+func TestLagDetectorBriefOverload(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		name      string
+		lags      []time.Duration // measured 100 ms apart, from the overload's start
+		rate      float64
+		limit     int
+		twoInARow bool // a first overload just before: this one is during its ramp
+	}{
+		{"one moment", []time.Duration{150 * ms}, briefRampStart, 1000, false},
+		{"three moments, apart", []time.Duration{150 * ms, 60 * ms, 199 * ms, 10 * ms, 100 * ms}, briefRampStart, 1000, false},
+		{"four moments", []time.Duration{150 * ms, 150 * ms, 150 * ms, 150 * ms}, rampStart, 800, false},
+		{"twice the threshold", []time.Duration{200 * ms}, rampStart, 800, false},
+		{"during a ramp", []time.Duration{150 * ms}, rampStart, 800, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := lagDetector{threshold: 100 * ms, hold: time.Second}
+			now := time.Unix(1e9, 0)
+			step := func(lag time.Duration, calls int) {
+				d.observe(now, lag, calls)
+				now = now.Add(100 * ms)
+			}
+			recover := func(calls int) {
+				for d.overloaded {
+					step(0, calls)
+				}
+			}
+			if tt.twoInARow {
+				step(150*ms, 1000)
+				recover(1000)
+				if d.rate != briefRampStart {
+					t.Fatalf("the first overload: rate %v, want %v", d.rate, briefRampStart)
+				}
+			}
+			for _, lag := range tt.lags {
+				step(lag, 1000)
+			}
+			recover(1000)
+			if d.rate != tt.rate || d.limit != tt.limit {
+				t.Errorf("after the overload: rate %v, limit %d; want %v, %d", d.rate, d.limit, tt.rate, tt.limit)
+			}
+		})
 	}
 }
 
