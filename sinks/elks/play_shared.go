@@ -83,12 +83,24 @@ func (s *Session) sharedTape(ctx context.Context, g *pipeline.Graph) (sh sharedP
 		s.Logger().Debug("playing a private rendering: sharing is off for it", "pipeline", text)
 		return sharedPlay{}, nil, false
 	}
-	gen, err := s.beginPlay(ctx)
-	if err != nil {
+	// Until the play is returned, every way out (a panic too) ends what
+	// was begun: the play, the cursor, the tape's hold.
+	begun, returned := false, false
+	defer func() {
+		if returned {
+			return
+		}
+		if begun {
+			s.endPlay()
+		}
 		cur.close()
 		c.release(t)
+	}()
+	gen, err := s.beginPlay(ctx)
+	if err != nil {
 		return sharedPlay{}, err, true
 	}
+	begun = true
 	s.mu.Lock()
 	_, stateless := s.enc.(pcmCodec)
 	fresh := (s.needSend || stateless) && s.carry == 0
@@ -96,15 +108,13 @@ func (s *Session) sharedTape(ctx context.Context, g *pipeline.Graph) (sh sharedP
 	if !fresh {
 		// The codec goes on with the stream of an earlier Play: its
 		// bytes are this call's own.
-		s.endPlay()
-		cur.close()
-		c.release(t)
 		s.Logger().Debug("playing a private rendering: the codec goes on from the previous play", "pipeline", text)
 		return sharedPlay{}, nil, false
 	}
 	c.shared.Add(1)
 	s.metrics.renderPlay(true)
 	s.Logger().Debug("playing a shared rendering", "pipeline", text)
+	returned = true
 	return sharedPlay{cache: c, tape: t, cur: cur, gen: gen, stateless: stateless}, nil, true
 }
 

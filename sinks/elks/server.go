@@ -395,9 +395,9 @@ func (srv *Server) broadcastLocked() {
 // stack, as net/http logs a handler's, and the connection dropped.
 func (srv *Server) serveCall(t Transport, remote string) {
 	defer srv.recoverCall(t, remote)
-	s, base, ok := srv.startCall(t, remote)
+	s, base, start, ok := srv.startCall(t, remote)
 	if ok {
-		go srv.playCall(t, remote, s, base, time.Now())
+		go srv.playCall(t, remote, s, base, start)
 	}
 }
 
@@ -425,8 +425,9 @@ func (srv *Server) playCall(t Transport, remote string, s *Session, base context
 // startCall starts the session of a connection that waited for its hello
 // and admits it as a call. It reports false when the connection is not a
 // call: it had no hello, or the server refused it (at MaxCalls, or
-// overloaded) and hung up.
-func (srv *Server) startCall(t Transport, remote string) (s *Session, base context.Context, ok bool) {
+// overloaded) and hung up. A call it admits holds its place until
+// playCall ends it; start is when it began.
+func (srv *Server) startCall(t Transport, remote string) (s *Session, base context.Context, start time.Time, ok bool) {
 	log := srv.logger()
 	cfg := srv.Config
 	if cfg.Logger == nil {
@@ -442,21 +443,37 @@ func (srv *Server) startCall(t Transport, remote string) (s *Session, base conte
 	call, why, result := srv.settle(err == nil)
 	if err != nil {
 		srv.warnLimited(&srv.noStart, "call not started", "remote", remote, "err", err)
-		return nil, nil, false
+		return nil, nil, time.Time{}, false
 	}
 	if !call {
 		srv.Metrics.callRequest(result)
 		srv.refused(why+" (at its hello)", "remote", remote)
 		s.Hangup()
-		return nil, nil, false
+		return nil, nil, time.Time{}, false
 	}
+	// The call holds a place (settle) from here. Until playCall takes it
+	// over, a panic (of a Logger, say) gives back what playCall's defers
+	// would: the place, the gauge of calls, the session's entry.
+	started, handedOver := false, false
+	defer func() {
+		if handedOver {
+			return
+		}
+		srv.forget(s)
+		if started {
+			srv.Metrics.callEnded(s.End(), time.Since(start))
+		}
+		srv.release()
+	}()
 	srv.Metrics.callRequest(resultAccepted)
 	srv.Metrics.callStarted()
+	started, start = true, time.Now()
 	srv.mu.Lock()
 	srv.sessions[s] = struct{}{}
 	srv.mu.Unlock()
 	s.Logger().Info("call started", "remote", remote, "format", string(s.Format()))
-	return s, base, true
+	handedOver = true
+	return s, base, start, true
 }
 
 // forget removes an ended call from the server's sessions.

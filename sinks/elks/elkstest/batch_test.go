@@ -111,13 +111,40 @@ func TestBatchKeepsMessagesAcrossGrowth(t *testing.T) {
 			}
 		})
 	}
-	c := &call{free: make(chan *batch, keptBatches), conn: newSender(&scriptedTransport{msgs: [][]byte{[]byte("sync")}})}
-	small := c.batch()
-	if _, err := c.read(context.Background(), small, nil); err != nil {
-		t.Fatal(err)
-	}
-	c.recycle(small)
-	if got := len(c.free); got != 1 {
-		t.Fatalf("a small batch was not kept for reuse (%d kept)", got)
+	// A small batch is kept, and comes back empty; the messages read
+	// into it then are whole.
+	for _, appends := range []bool{false, true} {
+		script := scriptedTransport{msgs: [][]byte{[]byte(`{"t":"sync"}`), []byte("second"), []byte("third")}}
+		var tr interface {
+			ReadMessage(context.Context) ([]byte, error)
+			WriteMessage(context.Context, []byte) error
+			Close() error
+		} = &script
+		var appender messageAppender
+		if appends {
+			a := &appendingTransport{script}
+			tr, appender = a, a
+		}
+		c := &call{free: make(chan *batch, keptBatches), conn: newSender(tr)}
+		small := c.batch()
+		if _, err := c.read(context.Background(), small, appender); err != nil {
+			t.Fatal(err)
+		}
+		small.evs = append(small.evs, inbound{})
+		c.recycle(small)
+		again := c.batch()
+		if again != small || len(again.evs) != 0 || len(again.data) != 0 {
+			t.Fatalf("appends=%v: the small batch came back as %p (was %p) with %d messages, %d bytes", appends, again, small, len(again.evs), len(again.data))
+		}
+		for _, want := range []string{"second", "third"} {
+			ev, err := c.read(context.Background(), again, appender)
+			if err != nil || string(ev.data) != want {
+				t.Fatalf("appends=%v: read %q, %v into the reused batch; want %q", appends, ev.data, err, want)
+			}
+			again.evs = append(again.evs, ev)
+		}
+		if string(again.evs[0].data) != "second" {
+			t.Errorf("appends=%v: the first message became %q", appends, again.evs[0].data)
+		}
 	}
 }

@@ -46,7 +46,9 @@ func (e *CloseError) Clean() bool {
 // io.ErrUnexpectedEOF when the connection ended without a close frame,
 // net.ErrClosed once it was closed here, or ctx's error: in every case
 // the connection is gone (a read cut off mid-frame leaves nothing to
-// resume from). context.Background() costs nothing.
+// resume from), and *buf may then hold part of a message, or bytes of
+// its array that were never cleared: use it only without an error.
+// context.Background() costs nothing.
 func (c *Conn) ReadMessage(ctx context.Context, buf *[]byte) (text bool, err error) {
 	*buf = (*buf)[:0]
 	return c.AppendMessage(ctx, buf)
@@ -56,7 +58,8 @@ func (c *Conn) ReadMessage(ctx context.Context, buf *[]byte) (text bool, err err
 // after what it holds: a reader that gathers several messages in one
 // buffer reads each into it, without copying it there afterwards. The
 // Conn's limit applies to the message, not to the buffer. After an error
-// *buf may hold part of a message past its old length.
+// *buf may hold, past its old length, part of a message or bytes of its
+// array that were never cleared.
 func (c *Conn) AppendMessage(ctx context.Context, buf *[]byte) (text bool, err error) {
 	select {
 	case c.readMu <- struct{}{}:
