@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"testing"
+
+	"github.com/elkspipe/elkspipe/sinks/elks"
 )
 
 // scriptedTransport reads the messages it was given, in order, each from
@@ -48,6 +50,17 @@ func (a *appendingTransport) appendMessage(_ context.Context, dst []byte) ([]byt
 	return append(dst, m...), nil
 }
 
+// scripted returns a transport that reads msgs: one that appends them to
+// the reader's buffer (and is its appender) when appends, else one that
+// reuses its own buffer (and no appender).
+func scripted(msgs [][]byte, appends bool) (elks.Transport, messageAppender) {
+	if appends {
+		a := &appendingTransport{scriptedTransport{msgs: msgs}}
+		return a, a
+	}
+	return &scriptedTransport{msgs: msgs}, nil
+}
+
 // A batch keeps every message's bytes as they were read, across the
 // growths of its buffer, whether the transport reuses its own buffer (the
 // reader copies) or appends to the batch's; no message can grow into the
@@ -66,17 +79,7 @@ func TestBatchKeepsMessagesAcrossGrowth(t *testing.T) {
 			}
 			c := &call{free: make(chan *batch, keptBatches)}
 			for round := range 2 {
-				script := scriptedTransport{msgs: want}
-				var tr interface {
-					ReadMessage(context.Context) ([]byte, error)
-					WriteMessage(context.Context, []byte) error
-					Close() error
-				} = &script
-				var appender messageAppender
-				if appends {
-					a := &appendingTransport{script}
-					tr, appender = a, a
-				}
+				tr, appender := scripted(want, appends)
 				c.conn = newSender(tr)
 				b := c.batch() // round 1: the batch of round 0, if it was kept
 				if len(b.evs) != 0 || len(b.data) != 0 {
@@ -114,17 +117,7 @@ func TestBatchKeepsMessagesAcrossGrowth(t *testing.T) {
 	// A small batch is kept, and comes back empty; the messages read
 	// into it then are whole.
 	for _, appends := range []bool{false, true} {
-		script := scriptedTransport{msgs: [][]byte{[]byte(`{"t":"sync"}`), []byte("second"), []byte("third")}}
-		var tr interface {
-			ReadMessage(context.Context) ([]byte, error)
-			WriteMessage(context.Context, []byte) error
-			Close() error
-		} = &script
-		var appender messageAppender
-		if appends {
-			a := &appendingTransport{script}
-			tr, appender = a, a
-		}
+		tr, appender := scripted([][]byte{[]byte(`{"t":"sync"}`), []byte("second"), []byte("third")}, appends)
 		c := &call{free: make(chan *batch, keptBatches), conn: newSender(tr)}
 		small := c.batch()
 		if _, err := c.read(context.Background(), small, appender); err != nil {
