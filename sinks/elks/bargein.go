@@ -25,6 +25,7 @@ func bargeInHandler(g *pipeline.Graph, voice bool) Handler {
 		watched := make(chan struct{})
 		go func() {
 			defer close(watched)
+			defer s.survive("barge-in watcher")
 			for {
 				select {
 				case d := <-s.Digits():

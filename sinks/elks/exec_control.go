@@ -140,6 +140,7 @@ func (c *execControl) send(ev ExecEvent) {
 // that does not read them blocks only this goroutine; close unblocks it.
 func (c *execControl) writeEvents() {
 	defer c.wg.Done()
+	defer c.s.survive("exec control's event writer")
 	for {
 		select {
 		case <-c.wake:
@@ -172,6 +173,7 @@ type execAction struct {
 // on each valid line within the rate limit.
 func (c *execControl) readActions() {
 	defer c.wg.Done()
+	defer c.s.survive("exec control's action reader")
 	br := bufio.NewReaderSize(c.actR, execActionLine)
 	var bad, limited logLimiter
 	tokens, last := float64(execActionBurst), time.Now()

@@ -147,6 +147,7 @@ func (p *callProgram) watch(names []string) {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
+		defer s.survive("exec mark watcher")
 		for {
 			s.mu.Lock()
 			cleared := s.stats.Interrupts != ints

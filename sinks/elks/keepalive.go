@@ -80,6 +80,7 @@ func (s *Session) ping(p Pinger) {
 	s.keep.pinging.Add(1)
 	s.keep.mu.Unlock()
 	defer s.keep.pinging.Done()
+	defer s.survive("keepalive")
 
 	select {
 	case <-s.done:

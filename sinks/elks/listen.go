@@ -140,6 +140,7 @@ func (s *Session) listenLoop(lf *listenFeed, dec Decoder, rec *callRecorder, dig
 		w = s.startRecordWriter(rec)
 		defer w.stop()
 	}
+	defer s.survive("listener")
 	var lim logLimiter
 	var pcm []float32
 	for m := range lf.q {

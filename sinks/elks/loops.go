@@ -25,6 +25,7 @@ func (s *Session) readLoop() {
 			s.stopListening(lf)
 		}
 	}()
+	defer s.survive("reader")
 	var lim logLimiter
 	gotHello := false
 	for {
@@ -237,6 +238,7 @@ const writeGrace = time.Second
 func (s *Session) writeFailed(err error) {
 	e := End{By: ByDrop, Reason: ReasonHangup, Message: "writing: " + err.Error()}
 	go func() {
+		defer s.survive("write failure's timer")
 		t := time.NewTimer(writeGrace)
 		defer t.Stop()
 		select {
@@ -262,6 +264,7 @@ const keptOutBatch = 16
 // collection to scan (a third of the server's goroutines).
 func (s *Session) writeQueued() {
 	defer s.writers.Done()
+	defer s.survive("writer")
 	for {
 		s.mu.Lock()
 		if len(s.outq) == 0 {

@@ -187,22 +187,10 @@ func (v *ivr) serveMenu(ctx context.Context, s *Session, prompt *pipeline.Graph,
 		pctx, cancel := context.WithCancel(ctx)
 		played := make(chan error, 1)
 		go func(g *pipeline.Graph, isPrompt bool) {
-			err := s.PlayGraph(pctx, g)
-			if err == nil && isPrompt {
-				// The prompt is over: keys still count while it plays
-				// out (and, kept open, until the caller hangs up).
-				if keepOpen {
-					select {
-					case <-pctx.Done():
-						err = pctx.Err()
-					case <-s.Done():
-						err = s.endErr(s.End())
-					}
-				} else {
-					err = s.Drain(pctx)
-				}
-			}
-			played <- err
+			err := ErrCallOver // what a panic leaves: survive ends the call
+			defer func() { played <- err }()
+			defer s.survive("menu's player")
+			err = playMenuItem(pctx, s, g, isPrompt, keepOpen)
 		}(cur, isPrompt)
 		o, err := v.waitKey(s, played)
 		cancel()
@@ -219,6 +207,25 @@ func (v *ivr) serveMenu(ctx context.Context, s *Session, prompt *pipeline.Graph,
 		default:
 			cur, isPrompt = o.g, false
 		}
+	}
+}
+
+// playMenuItem plays g, the prompt or an option. A prompt's play ends
+// once its audio has played (with keepOpen: once the caller hangs up),
+// as keys still count while it plays out.
+func playMenuItem(ctx context.Context, s *Session, g *pipeline.Graph, isPrompt, keepOpen bool) error {
+	err := s.PlayGraph(ctx, g)
+	if err != nil || !isPrompt {
+		return err
+	}
+	if !keepOpen {
+		return s.Drain(ctx)
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.Done():
+		return s.endErr(s.End())
 	}
 }
 

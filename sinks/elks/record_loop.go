@@ -143,6 +143,7 @@ type recordChunk struct {
 // comes.
 func (s *Session) writeRecording(rec *callRecorder, toDisk <-chan recordChunk, free chan<- []float32, written chan<- struct{}, queued *atomic.Int64) {
 	defer close(written)
+	defer s.survive("recording writer")
 	var tick <-chan time.Time
 	if rec.stereo != nil {
 		t := time.NewTicker(bothTick)

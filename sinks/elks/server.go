@@ -28,7 +28,9 @@ import (
 // over or Server.KeepOpen is set; an error is logged first. A handler may
 // hang up itself, from any goroutine (Session.Hangup): the server then
 // waits for that hangup to finish, and logs the handler's error (a Play
-// the hangup stopped) only at debug level.
+// the hangup stopped) only at debug level. A panic of the handler, or of
+// a goroutine the session runs for the call, ends that call alone, logged
+// with its stack; a goroutine the handler starts is its own to recover.
 type Handler func(ctx context.Context, s *Session) error
 
 // GraphHandler returns a Handler that plays a fresh instance of g's
@@ -439,8 +441,15 @@ func (srv *Server) startCall(t Transport, remote string) (s *Session, base conte
 	srv.mu.Lock()
 	base = srv.base
 	srv.mu.Unlock()
+	settled := false
+	defer func() {
+		if !settled { // StartSession panicked: the wait for the hello is over
+			srv.settle(false)
+		}
+	}()
 	s, err := StartSession(base, t, cfg)
 	call, why, result := srv.settle(err == nil)
+	settled = true
 	if err != nil {
 		srv.warnLimited(&srv.noStart, "call not started", "remote", remote, "err", err)
 		return nil, nil, time.Time{}, false

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // panicLogger is a slog.Handler that panics when it logs msg: a user's
@@ -126,5 +130,122 @@ func TestSharedRenderingReleasedWhenNotPlayed(t *testing.T) {
 	cache.SetLimit(0)
 	if n := cache.Stats().Renderings; n != 0 {
 		t.Errorf("a rendering never played is still held: %d at a zero limit", n)
+	}
+}
+
+// A panic in a goroutine of a call's session — not the handler's, which
+// the server contains itself — ends that call alone: the connection is
+// dropped, the panic logged with the goroutine it was in, the call's
+// place given back, and the next call is served. Unrecovered, each of
+// these panics would end the test's process. The panics come from a
+// Logger that fails at a line each goroutine logs.
+func TestServerSessionGoroutinePanic(t *testing.T) {
+	menu := &ivr{bargeIn: true, options: map[byte]*menuOption{'1': {param: "on-1", hangup: true}}}
+	cases := []struct {
+		goroutine string
+		logAt     string
+		cfg       Config
+		handler   Handler
+		send      string // what the API sends after its hello
+	}{{
+		goroutine: "reader",
+		logAt:     "malformed message from the API, ignored",
+		cfg:       Config{Format: ULaw},
+		handler:   GraphHandler(sessGraph(t, "tone 440")),
+		send:      `{"t":"audio","data":`,
+	}, {
+		goroutine: "listener",
+		logAt:     "malformed message from the API, ignored",
+		cfg:       Config{Format: ULaw, ListenFormat: PCM16000, DTMF: true},
+		handler:   GraphHandler(sessGraph(t, "tone 440")),
+		send:      `{"t":"audio","data":"AAAA"}`, // 3 bytes: not whole 16-bit samples
+	}, {
+		goroutine: "menu's player",
+		logAt:     "playing a shared rendering",
+		cfg:       Config{Format: ULaw, DTMF: true, RenderCache: NewRenderCache(16 << 20)},
+		handler:   menu.handler(sessGraph(t, "tone 440 dur=300ms"), false),
+	}}
+	for _, c := range cases {
+		t.Run(c.goroutine, func(t *testing.T) {
+			log, logs := sessTestLogger()
+			c.cfg.Logger = slog.New(panicLogger{log.Handler(), c.logAt})
+			srv := &Server{Logger: log, Config: c.cfg, MaxCalls: 1, Handler: c.handler}
+			url, stop := srvTest(t, srv)
+			for i := range 2 { // MaxCalls 1: the second is refused if the first kept its place
+				p := srvDial(t, url, replyNever)
+				if c.send != "" {
+					p.send(c.send)
+				}
+				select {
+				case <-p.done:
+				case <-time.After(10 * time.Second):
+					t.Fatalf("call %d: the connection did not end", i+1)
+				}
+				srvWait(t, "the call's end", func() bool {
+					srv.mu.Lock()
+					defer srv.mu.Unlock()
+					return srv.active == 0 && len(srv.sessions) == 0
+				})
+				if r := p.snapshot(); r.appBye {
+					t.Errorf("call %d: the application said bye: the call should have been dropped", i+1)
+				}
+			}
+			name := c.goroutine
+			if strings.ContainsAny(name, " '") {
+				name = strconv.Quote(name)
+			}
+			want := `msg="a call's goroutine panicked: the call is dropped, the server goes on" ` +
+				`callid=c13d1e772 from=+46701234567 to=+46766861234 goroutine=` + name + ` panic="the logger failed at `
+			if n := strings.Count(logs.String(), want); n != 2 {
+				t.Errorf("%d log lines with %s, want 2; log:\n%s", n, want, logs.String())
+			}
+			ended := `msg="call ended" callid=c13d1e772 from=+46701234567 to=+46766861234 by=closed reason="" ` +
+				`message="the session's ` + c.goroutine + ` panicked: the logger failed at ` + c.logAt + `"`
+			if n := strings.Count(logs.String(), ended); n != 2 {
+				t.Errorf("%d calls ended by the panic, want 2: no line %s; log:\n%s", n, ended, logs.String())
+			}
+			if err := stop(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// A panic as a connection's wait for its hello ends (the Logger fails at
+// the end of a connection that never said hello) gives back its place
+// among the connections waiting: none is left waiting, and the server
+// stops at once.
+func TestServerPanicBeforeHello(t *testing.T) {
+	log, _ := sessTestLogger()
+	srv := &Server{
+		Logger:  slog.New(panicLogger{log.Handler(), "call ended"}),
+		Config:  Config{HelloTimeout: 50 * time.Millisecond},
+		Handler: GraphHandler(sessGraph(t, "tone 440 dur=200ms")),
+	}
+	url, stop := srvTest(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, url, nil) // and no hello
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if _, _, err := c.Read(ctx); err == nil {
+		t.Fatal("the silent connection was not closed")
+	}
+	srvWait(t, "no connection waiting for its hello", func() bool {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		return srv.waiting == 0
+	})
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server did not stop")
 	}
 }
