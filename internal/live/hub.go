@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -225,6 +226,7 @@ func (h *hub) run() {
 // played says whether audio came. down and attempts describe the outage
 // before it, for the log line of a reconnection.
 func (h *hub) session(down *time.Time, attempts *int) (played bool, err error) {
+	defer h.survive(&err)
 	o := h.s.opt
 	ctx, cancel := context.WithCancelCause(h.ctx)
 	defer cancel(nil)
@@ -282,6 +284,21 @@ func (h *hub) session(down *time.Time, attempts *int) (played bool, err error) {
 			return played, h.netError(ctx, rerr)
 		}
 	}
+}
+
+// survive, deferred by session, turns a panic of the connection (a
+// decoder's defect that the stream's bytes found) into its error, logged
+// with its stack: the hub's goroutine serves every listener of the
+// stream, and a panic would end the process and all its calls. The
+// stream is then lost and reconnected like any other.
+func (h *hub) survive(err *error) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	h.s.log().Error("live stream: decoding panicked; reconnecting", "url", h.url,
+		"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	*err = fmt.Errorf("decoding panicked: %v", p)
 }
 
 // match fixes the hub's format at the first connection and converts the
