@@ -69,16 +69,7 @@ func TestServerPanicOutsideHandler(t *testing.T) {
 					t.Errorf("call %d: it did not play to its end: %q", i+1, p.snapshot().msgs)
 				}
 			}
-			stopped := make(chan error, 1)
-			go func() { stopped <- stop() }()
-			select {
-			case err := <-stopped:
-				if err != nil {
-					t.Error(err)
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("the server did not stop: it waits for a call that is gone")
-			}
+			srvStopsPromptly(t, stop)
 		})
 	}
 }
@@ -204,9 +195,7 @@ func TestServerSessionGoroutinePanic(t *testing.T) {
 			if n := strings.Count(logs.String(), ended); n != 2 {
 				t.Errorf("%d calls ended by the panic, want 2: no line %s; log:\n%s", n, ended, logs.String())
 			}
-			if err := stop(); err != nil {
-				t.Error(err)
-			}
+			srvStopsPromptly(t, stop)
 		})
 	}
 }
@@ -238,6 +227,13 @@ func TestServerPanicBeforeHello(t *testing.T) {
 		defer srv.mu.Unlock()
 		return srv.waiting == 0
 	})
+	srvStopsPromptly(t, stop)
+}
+
+// srvStopsPromptly stops a server with no call going on, and fails the
+// test if it waits (for a call or a connection that is gone).
+func srvStopsPromptly(t *testing.T, stop func() error) {
+	t.Helper()
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
 	select {
@@ -246,6 +242,6 @@ func TestServerPanicBeforeHello(t *testing.T) {
 			t.Error(err)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("the server did not stop")
+		t.Fatal("the server did not stop: it waits for a call or a connection that is gone")
 	}
 }
