@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -144,13 +146,33 @@ func startProc(ctx context.Context, args []string, opt ExecOptions) (*proc, erro
 // feed copies the Stdin option to the program until either ends.
 func (p *proc) feed() {
 	defer p.stdinW.Close()
+	defer p.contain("the reader of its standard input", nil)
 	io.Copy(p.stdinW, p.stdin) // ends when the program exits (EPIPE) or Close closes either side
+}
+
+// contain, deferred by a goroutine of the program's pipes, keeps a panic
+// there (of the source fed to its standard input, or of the Logger its
+// standard error goes to) from ending the process and every call in it:
+// it is written with the standard log package (to stderr unless the
+// program says otherwise), as net/http writes a handler's panic, the
+// rest of drain (if any) is read and dropped, so that the program never
+// blocks writing to it, and the goroutine's other defers end its pipe.
+func (p *proc) contain(what string, drain io.Reader) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	log.Printf("elkspipe: exec %s: %s panicked: %v\n%s", p.name, what, r, debug.Stack())
+	if drain != nil {
+		io.Copy(io.Discard, drain)
+	}
 }
 
 // readStderr logs the program's standard error, line by line, and keeps
 // the last non-empty line for errors.
 func (p *proc) readStderr(r *os.File, log *slog.Logger) {
 	defer close(p.errDone)
+	defer p.contain("the logging of its standard error", r)
 	br := bufio.NewReaderSize(r, 4096)
 	lim := newLineLimiter()
 	for {

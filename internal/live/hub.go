@@ -290,13 +290,14 @@ func (h *hub) session(down *time.Time, attempts *int) (played bool, err error) {
 // decoder's defect that the stream's bytes found) into its error, logged
 // with its stack: the hub's goroutine serves every listener of the
 // stream, and a panic would end the process and all its calls. The
-// stream is then lost and reconnected like any other.
+// connection is then lost as in a drop (run reconnects, or fails the
+// opening of a stream that never played).
 func (h *hub) survive(err *error) {
 	p := recover()
 	if p == nil {
 		return
 	}
-	h.s.log().Error("live stream: decoding panicked; reconnecting", "url", h.url,
+	h.s.log().Error("live stream: decoding panicked", "url", h.url,
 		"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 	*err = fmt.Errorf("decoding panicked: %v", p)
 }

@@ -24,8 +24,8 @@ func bargeInHandler(g *pipeline.Graph, voice bool) Handler {
 		stop := make(chan struct{})
 		watched := make(chan struct{})
 		go func() {
-			defer close(watched)
 			defer s.survive("barge-in watcher")
+			defer close(watched)
 			for {
 				select {
 				case d := <-s.Digits():

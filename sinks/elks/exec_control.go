@@ -139,8 +139,8 @@ func (c *execControl) send(ev ExecEvent) {
 // writeEvents writes the queued events to fd 3 until closed. A program
 // that does not read them blocks only this goroutine; close unblocks it.
 func (c *execControl) writeEvents() {
-	defer c.wg.Done()
 	defer c.s.survive("exec control's event writer")
+	defer c.wg.Done()
 	for {
 		select {
 		case <-c.wake:
@@ -172,8 +172,8 @@ type execAction struct {
 // readActions reads fd 4 until the program closes it or close, and acts
 // on each valid line within the rate limit.
 func (c *execControl) readActions() {
-	defer c.wg.Done()
 	defer c.s.survive("exec control's action reader")
+	defer c.wg.Done()
 	br := bufio.NewReaderSize(c.actR, execActionLine)
 	var bad, limited logLimiter
 	tokens, last := float64(execActionBurst), time.Now()

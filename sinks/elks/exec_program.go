@@ -146,8 +146,8 @@ func (p *callProgram) watch(names []string) {
 	c := p.ctl
 	c.wg.Add(1)
 	go func() {
-		defer c.wg.Done()
 		defer s.survive("exec mark watcher")
+		defer c.wg.Done()
 		for {
 			s.mu.Lock()
 			cleared := s.stats.Interrupts != ints

@@ -72,6 +72,7 @@ func (s *Session) stopPings() {
 // ping sends one ping and waits for its pong: on time, it sets the timer
 // for the next; late, it ends the call as dropped.
 func (s *Session) ping(p Pinger) {
+	defer s.survive("keepalive")
 	s.keep.mu.Lock()
 	if s.keep.stopped {
 		s.keep.mu.Unlock()
@@ -80,7 +81,6 @@ func (s *Session) ping(p Pinger) {
 	s.keep.pinging.Add(1)
 	s.keep.mu.Unlock()
 	defer s.keep.pinging.Done()
-	defer s.survive("keepalive")
 
 	select {
 	case <-s.done:

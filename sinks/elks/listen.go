@@ -133,6 +133,7 @@ func (s *Session) stopListening(lf *listenFeed) {
 // Caller sources; then it ends the sources and waits for the recording
 // to be complete.
 func (s *Session) listenLoop(lf *listenFeed, dec Decoder, rec *callRecorder, digits *digitDetector, speech *speechDetector) {
+	defer s.survive("listener")
 	defer close(lf.done)
 	defer s.endCallerSources()
 	var w *recordWriter
@@ -140,7 +141,6 @@ func (s *Session) listenLoop(lf *listenFeed, dec Decoder, rec *callRecorder, dig
 		w = s.startRecordWriter(rec)
 		defer w.stop()
 	}
-	defer s.survive("listener")
 	var lim logLimiter
 	var pcm []float32
 	for m := range lf.q {

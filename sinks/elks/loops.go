@@ -15,6 +15,7 @@ import (
 // bounded queue (see startRecorder), and the recorder has finished when
 // readLoop returns.
 func (s *Session) readLoop() {
+	defer s.survive("reader")
 	defer close(s.readerDone)
 	defer func() {
 		s.mu.Lock()
@@ -25,7 +26,6 @@ func (s *Session) readLoop() {
 			s.stopListening(lf)
 		}
 	}()
-	defer s.survive("reader")
 	var lim logLimiter
 	gotHello := false
 	for {
@@ -114,13 +114,15 @@ func (s *Session) onHello(m Hello) {
 		s.startRecording(m)
 	}
 	if s.cfg.DTMF || s.cfg.Speech {
+		var err error
 		s.mu.Lock()
 		if s.listening == nil {
-			if err := s.startListeningLocked(nil); err != nil {
-				s.Logger().Error("cannot listen to the caller", "err", err)
-			}
+			err = s.startListeningLocked(nil)
 		}
 		s.mu.Unlock()
+		if err != nil {
+			s.Logger().Error("cannot listen to the caller", "err", err)
+		}
 	}
 	s.helloCh <- m
 }
@@ -263,8 +265,8 @@ const keptOutBatch = 16
 // goroutine parked meanwhile was a stack per call for every garbage
 // collection to scan (a third of the server's goroutines).
 func (s *Session) writeQueued() {
-	defer s.writers.Done()
 	defer s.survive("writer")
+	defer s.writers.Done()
 	for {
 		s.mu.Lock()
 		if len(s.outq) == 0 {

@@ -142,8 +142,8 @@ type recordChunk struct {
 // also writes, every bothTick, what the caller heard while no caller audio
 // comes.
 func (s *Session) writeRecording(rec *callRecorder, toDisk <-chan recordChunk, free chan<- []float32, written chan<- struct{}, queued *atomic.Int64) {
-	defer close(written)
 	defer s.survive("recording writer")
+	defer close(written)
 	var tick <-chan time.Time
 	if rec.stereo != nil {
 		t := time.NewTicker(bothTick)

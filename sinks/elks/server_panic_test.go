@@ -245,3 +245,53 @@ func srvStopsPromptly(t *testing.T, stop func() error) {
 		t.Fatal("the server did not stop: it waits for a call or a connection that is gone")
 	}
 }
+
+// A panic as a call ends — the recording's close logging, in the
+// listener's defers; a Hangup's end logging while the API does not
+// answer its bye — ends that call alone too: the call's place is given
+// back and the next call is served, and a Hangup that panicked does not
+// leave the server's own Hangup of the call waiting for good.
+func TestServerPanicAtCallEnd(t *testing.T) {
+	cases := []struct {
+		name, logAt, want string
+		cfg               Config
+		handler           Handler
+	}{{
+		name:    "recording",
+		logAt:   "recording saved",
+		want:    `goroutine=listener panic="the logger failed at recording saved"`,
+		cfg:     Config{Format: ULaw, Record: t.TempDir() + "/{callid}-{time}.wav", ByeTimeout: 50 * time.Millisecond},
+		handler: GraphHandler(sessGraph(t, "tone 440 dur=300ms")),
+	}, {
+		name:    "hangup",
+		logAt:   "call ended",
+		want:    `msg="the call's handler panicked"`,
+		cfg:     Config{Format: ULaw, ByeTimeout: 50 * time.Millisecond},
+		handler: func(ctx context.Context, s *Session) error { return s.Hangup() },
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			log, logs := sessTestLogger()
+			c.cfg.Logger = slog.New(panicLogger{log.Handler(), c.logAt})
+			srv := &Server{Logger: log, Config: c.cfg, MaxCalls: 1, Handler: c.handler}
+			url, stop := srvTest(t, srv)
+			for i := range 2 { // MaxCalls 1: the second is refused if the first kept its place
+				p := srvDialPeer(t, url, func(p *wirePeer) { p.byeIgnore = true })
+				select {
+				case <-p.done:
+				case <-time.After(10 * time.Second):
+					t.Fatalf("call %d: the connection did not end", i+1)
+				}
+				srvWait(t, "the call's end", func() bool {
+					srv.mu.Lock()
+					defer srv.mu.Unlock()
+					return srv.active == 0 && len(srv.sessions) == 0
+				})
+			}
+			if n := strings.Count(logs.String(), c.want); n != 2 {
+				t.Errorf("%d log lines with %s, want 2; log:\n%s", n, c.want, logs.String())
+			}
+			srvStopsPromptly(t, stop)
+		})
+	}
+}

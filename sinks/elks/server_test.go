@@ -53,6 +53,13 @@ func srvTest(t *testing.T, srv *Server) (url string, stop func() error) {
 // says, and sends hello.
 func srvDial(t *testing.T, url string, replies replyMode) *wirePeer {
 	t.Helper()
+	return srvDialPeer(t, url, func(p *wirePeer) { p.replies = replies })
+}
+
+// srvDialPeer connects a scripted peer to url, set up by setup, and
+// sends hello.
+func srvDialPeer(t *testing.T, url string, setup func(p *wirePeer)) *wirePeer {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c, _, err := websocket.Dial(ctx, url, nil)
@@ -60,7 +67,7 @@ func srvDial(t *testing.T, url string, replies replyMode) *wirePeer {
 		t.Fatal(err)
 	}
 	p := newWirePeer(WebSocket(c))
-	p.replies = replies
+	setup(p)
 	p.start(Hello{CallID: "c13d1e772", From: "+46701234567", To: "+46766861234"})
 	return p
 }

@@ -398,14 +398,15 @@ func (s *Session) Hangup() error {
 		first := s.hungUp
 		s.mu.Unlock()
 		<-first
+		s.Close() // a no-op, unless the first Hangup panicked before it closed the session
 		return s.hangupErr
 	}
 	hungUp := make(chan struct{})
 	s.hungUp = hungUp
+	defer close(hungUp) // even as a panic passes: the Hangups waiting go on
 	if s.ended {
 		s.mu.Unlock()
 		s.hangupErr = s.Close()
-		close(hungUp)
 		return s.hangupErr
 	}
 	s.byeSent = true
@@ -429,7 +430,6 @@ func (s *Session) Hangup() error {
 	}
 	s.finish(End{By: ByApp})
 	s.hangupErr = s.Close()
-	close(hungUp)
 	return s.hangupErr
 }
 

@@ -28,6 +28,7 @@ type wirePeer struct {
 	t         Transport
 	replies   replyMode     // when syncs are answered
 	byeAnswer bool          // answer the application's bye with a bye of its own
+	byeIgnore bool          // neither answer the application's bye nor close: an API gone silent
 	byeDelay  time.Duration // how long the answer to the bye takes
 
 	mu          sync.Mutex
@@ -95,6 +96,9 @@ func (p *wirePeer) run() {
 				p.t.WriteMessage(context.Background(), msgSync)
 			}
 		case Bye:
+			if p.byeIgnore {
+				continue
+			}
 			if p.byeAnswer {
 				time.Sleep(p.byeDelay)
 				b, _ := Marshal(Bye{Reason: ReasonDone, Message: "the application hung up"})
