@@ -172,7 +172,7 @@ func (c *Cache) Open(ctx context.Context, raw string) (io.ReadCloser, error) {
 				f.part = p
 				f.start.Do(func() { close(f.started) })
 			}
-			f.path, f.remove, f.err = c.fetch(context.WithoutCancel(ctx), raw, k, publish)
+			f.path, f.remove, f.err = c.fetchContained(context.WithoutCancel(ctx), raw, k, publish)
 			c.mu.Lock()
 			delete(c.flights, k)
 			if f.users == 0 && f.remove && f.err == nil {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 )
 
@@ -27,6 +28,20 @@ var errStall = errors.New("stalled")
 
 // fetch makes the copy of raw (cache file key k) current and returns its
 // path; remove says it is a no-store download that is not kept.
+// fetchContained is fetch, with a panic of it (a defect that a server's
+// answer found) logged with its stack and returned as the fetch's error:
+// the fetch runs on a goroutine of its own, shared by every call waiting
+// for the URL, and a panic there would end the process and all its calls.
+func (c *Cache) fetchContained(ctx context.Context, raw, k string, publish func(*partial)) (path string, remove bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.Log.Error("fetching a URL panicked", "url", raw, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			path, remove, err = "", false, fmt.Errorf("fetching panicked: %v", p)
+		}
+	}()
+	return c.fetch(ctx, raw, k, publish)
+}
+
 func (c *Cache) fetch(ctx context.Context, raw, k string, publish func(*partial)) (path string, remove bool, err error) {
 	body := filepath.Join(c.Dir, k)
 	m, have := c.load(k, raw)
