@@ -30,6 +30,7 @@ type Metrics struct {
 	stalls         prometheus.Counter
 	underruns      prometheus.Counter
 	protocolErrors *prometheus.CounterVec // kind
+	panics         *prometheus.CounterVec // where
 	renderPlays    *prometheus.CounterVec // mode
 	overloaded     prometheus.Gauge
 	schedLag       prometheus.Gauge
@@ -50,6 +51,14 @@ const (
 	protoUnexpected = "unexpected" // a message of an unknown or unexpected type
 	protoNoHello    = "no_hello"   // a connection that sent no hello in time
 	protoNoPong     = "no_pong"    // a peer that stopped answering pings
+)
+
+// The places of elkspipe_panics_total: each panic ended one call, and
+// the process went on.
+const (
+	panicHandler = "handler" // the call's handler (runHandler)
+	panicSession = "session" // a goroutine the session runs for the call (survive)
+	panicServer  = "server"  // the server's own code as a call started or ended (recoverCall)
 )
 
 // NewMetrics returns the metrics of elkspipe, registered in a registry of
@@ -83,6 +92,9 @@ func NewMetrics() *Metrics {
 		protocolErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "elkspipe_protocol_errors_total", Help: "Protocol errors by kind: malformed, unexpected, no_hello, no_pong."},
 			[]string{"kind"}),
+		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "elkspipe_panics_total", Help: "Panics that ended one call, not the process, by where: handler, session (a goroutine of the call's session) or server (starting or ending a call). Each is logged at error level with its stack."},
+			[]string{"where"}),
 		overloaded: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "elkspipe_overloaded", Help: "1 while the server refuses new calls because its scheduling lag reached overload-lag, else 0."}),
 		schedLag: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -96,7 +108,7 @@ func NewMetrics() *Metrics {
 		[]string{"version", "goversion"})
 	buildInfo.WithLabelValues(moduleVersion(), runtime.Version()).Set(1)
 	reg.MustRegister(m.active, m.calls, m.ended, m.duration, m.audioSent, m.syncLatency,
-		m.stalls, m.underruns, m.protocolErrors, m.overloaded, m.schedLag, buildInfo,
+		m.stalls, m.underruns, m.protocolErrors, m.panics, m.overloaded, m.schedLag, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(mp3CacheCollectors()...)
 	reg.MustRegister(m.renderPlays)
@@ -110,6 +122,9 @@ func NewMetrics() *Metrics {
 	}
 	for _, k := range []string{protoMalformed, protoUnexpected, protoNoHello, protoNoPong} {
 		m.protocolErrors.WithLabelValues(k)
+	}
+	for _, w := range []string{panicHandler, panicSession, panicServer} {
+		m.panics.WithLabelValues(w)
 	}
 	return m
 }
@@ -233,6 +248,12 @@ func endReasonLabel(e End) string {
 func (m *Metrics) protocolError(kind string) {
 	if m != nil {
 		m.protocolErrors.WithLabelValues(kind).Inc()
+	}
+}
+
+func (m *Metrics) panicked(where string) {
+	if m != nil {
+		m.panics.WithLabelValues(where).Inc()
 	}
 }
 

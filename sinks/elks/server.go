@@ -407,6 +407,7 @@ func (srv *Server) serveCall(t Transport, remote string) {
 // of that call.
 func (srv *Server) recoverCall(t Transport, remote string) {
 	if p := recover(); p != nil {
+		srv.Metrics.panicked(panicServer)
 		srv.logger().Error("call panicked: the call is dropped, the server goes on",
 			"remote", remote, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		abort(t)
@@ -542,6 +543,7 @@ func srvCallHandled(base context.Context, s *Session, err error, keepOpen bool) 
 func runHandler(h Handler, s *Session) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
+			s.metrics.m.panicked(panicHandler)
 			s.Logger().Error("the call's handler panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			err = fmt.Errorf("the handler panicked: %v", p)
 		}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/elkspipe/elkspipe/internal/promtest"
 )
 
 // panicLogger is a slog.Handler that panics when it logs msg: a user's
@@ -46,6 +49,7 @@ func TestServerPanicOutsideHandler(t *testing.T) {
 				Logger:   slog.New(panicLogger{log.Handler(), at}),
 				MaxCalls: 1,
 				Handler:  GraphHandler(sessGraph(t, "tone 440 dur=200ms")),
+				Metrics:  NewMetrics(),
 			}
 			url, stop := srvTest(t, srv)
 			for i := range 2 { // MaxCalls 1: the second is refused if the first kept its place
@@ -69,6 +73,7 @@ func TestServerPanicOutsideHandler(t *testing.T) {
 					t.Errorf("call %d: it did not play to its end: %q", i+1, p.snapshot().msgs)
 				}
 			}
+			checkPanicsCounted(t, srv.Metrics, panicServer, 2)
 			srvStopsPromptly(t, stop)
 		})
 	}
@@ -160,7 +165,7 @@ func TestServerSessionGoroutinePanic(t *testing.T) {
 		t.Run(c.goroutine, func(t *testing.T) {
 			log, logs := sessTestLogger()
 			c.cfg.Logger = slog.New(panicLogger{log.Handler(), c.logAt})
-			srv := &Server{Logger: log, Config: c.cfg, MaxCalls: 1, Handler: c.handler}
+			srv := &Server{Logger: log, Config: c.cfg, MaxCalls: 1, Handler: c.handler, Metrics: NewMetrics()}
 			url, stop := srvTest(t, srv)
 			for i := range 2 { // MaxCalls 1: the second is refused if the first kept its place
 				p := srvDial(t, url, replyNever)
@@ -195,6 +200,7 @@ func TestServerSessionGoroutinePanic(t *testing.T) {
 			if n := strings.Count(logs.String(), ended); n != 2 {
 				t.Errorf("%d calls ended by the panic, want 2: no line %s; log:\n%s", n, ended, logs.String())
 			}
+			checkPanicsCounted(t, srv.Metrics, panicSession, 2)
 			srvStopsPromptly(t, stop)
 		})
 	}
@@ -254,18 +260,21 @@ func srvStopsPromptly(t *testing.T, stop func() error) {
 func TestServerPanicAtCallEnd(t *testing.T) {
 	cases := []struct {
 		name, logAt, want string
+		where             string // of elkspipe_panics_total
 		cfg               Config
 		handler           Handler
 	}{{
 		name:    "recording",
 		logAt:   "recording saved",
 		want:    `goroutine=listener panic="the logger failed at recording saved"`,
+		where:   panicSession,
 		cfg:     Config{Format: ULaw, Record: t.TempDir() + "/{callid}-{time}.wav", ByeTimeout: 50 * time.Millisecond},
 		handler: GraphHandler(sessGraph(t, "tone 440 dur=300ms")),
 	}, {
 		name:    "hangup",
 		logAt:   "call ended",
 		want:    `msg="the call's handler panicked"`,
+		where:   panicHandler,
 		cfg:     Config{Format: ULaw, ByeTimeout: 50 * time.Millisecond},
 		handler: func(ctx context.Context, s *Session) error { return s.Hangup() },
 	}}
@@ -273,7 +282,7 @@ func TestServerPanicAtCallEnd(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			log, logs := sessTestLogger()
 			c.cfg.Logger = slog.New(panicLogger{log.Handler(), c.logAt})
-			srv := &Server{Logger: log, Config: c.cfg, MaxCalls: 1, Handler: c.handler}
+			srv := &Server{Logger: log, Config: c.cfg, MaxCalls: 1, Handler: c.handler, Metrics: NewMetrics()}
 			url, stop := srvTest(t, srv)
 			for i := range 2 { // MaxCalls 1: the second is refused if the first kept its place
 				p := srvDialPeer(t, url, func(p *wirePeer) { p.byeIgnore = true })
@@ -291,7 +300,29 @@ func TestServerPanicAtCallEnd(t *testing.T) {
 			if n := strings.Count(logs.String(), c.want); n != 2 {
 				t.Errorf("%d log lines with %s, want 2; log:\n%s", n, c.want, logs.String())
 			}
+			checkPanicsCounted(t, srv.Metrics, c.where, 2)
 			srvStopsPromptly(t, stop)
 		})
+	}
+}
+
+// checkPanicsCounted checks elkspipe_panics_total on m's /metrics: n
+// panics where, none elsewhere.
+func checkPanicsCounted(t *testing.T, m *Metrics, where string, n float64) {
+	t.Helper()
+	hs := httptest.NewServer(m.Handler())
+	defer hs.Close()
+	sc, err := promtest.Get(hs.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{panicHandler, panicSession, panicServer} {
+		want := 0.0
+		if w == where {
+			want = n
+		}
+		if got, ok := sc.Value("elkspipe_panics_total", "where", w); !ok || got != want {
+			t.Errorf("elkspipe_panics_total{where=%q} = %v (present %v), want %v", w, got, ok, want)
+		}
 	}
 }

@@ -32,6 +32,7 @@ func (s *Session) survive(goroutine string) {
 		return
 	}
 	stack := debug.Stack()
+	s.metrics.m.panicked(panicSession)
 	safely(func() {
 		s.Logger().Error("a call's goroutine panicked: the call is dropped, the server goes on",
 			"goroutine", goroutine, "panic", fmt.Sprint(p), "stack", string(stack))
