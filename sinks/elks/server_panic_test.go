@@ -326,3 +326,56 @@ func checkPanicsCounted(t *testing.T, m *Metrics, where string, n float64) {
 		}
 	}
 }
+
+// panicWrites is a Transport whose WriteMessage panics at the first
+// audio message: a defect in the writing of a call's messages.
+type panicWrites struct{ Transport }
+
+func (t panicWrites) WriteMessage(ctx context.Context, msg []byte) error {
+	if strings.HasPrefix(string(msg), `{"t":"audio"`) {
+		panic("the transport failed")
+	}
+	return t.Transport.WriteMessage(ctx, msg)
+}
+
+// A panic in the session's writer, the goroutine that sends every
+// message of a call, ends the call as closed, naming it; the Play going
+// on returns, Close does not wait for the writer, and no goroutine is
+// left behind.
+func TestSessionWriterPanic(t *testing.T) {
+	sessLeakCheck(t)
+	app, api := Pipe()
+	p := newWirePeer(api)
+	p.start(Hello{CallID: "c1", From: "+46700000001", To: "+46700000002"})
+	log, logs := sessTestLogger()
+	m := NewMetrics()
+	s, err := StartSession(context.Background(), panicWrites{app}, Config{Format: ULaw, Logger: log, Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	played := make(chan error, 1)
+	go func() { played <- s.PlayGraph(context.Background(), sessGraph(t, "tone 440 dur=1s")) }()
+	select {
+	case err := <-played:
+		if !errors.Is(err, ErrCallOver) {
+			t.Errorf("Play: %v, want the call over", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Play did not return after the writer panicked")
+	}
+	want := End{By: ByClose, Message: "the session's writer panicked: the transport failed"}
+	if e := s.End(); e != want {
+		t.Errorf("End %+v, want %+v", e, want)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waits after the writer panicked")
+	}
+	if !strings.Contains(logs.String(), `goroutine=writer panic="the transport failed" stack="goroutine`) {
+		t.Errorf("the panic is not logged with its stack:\n%s", logs.String())
+	}
+	checkPanicsCounted(t, m, panicSession, 1)
+}
