@@ -3,6 +3,7 @@ package elks
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"strconv"
@@ -54,21 +55,7 @@ func TestServerPanicOutsideHandler(t *testing.T) {
 			url, stop := srvTest(t, srv)
 			for i := range 2 { // MaxCalls 1: the second is refused if the first kept its place
 				p := srvDial(t, url, replyAtOnce)
-				select {
-				case <-p.done:
-				case <-time.After(10 * time.Second):
-					t.Fatalf("call %d: the connection did not end", i+1)
-				}
-				deadline := time.Now().Add(5 * time.Second)
-				for srv.ActiveCalls() != 0 && time.Now().Before(deadline) {
-					time.Sleep(10 * time.Millisecond)
-				}
-				srv.mu.Lock()
-				active, sessions := srv.active, len(srv.sessions)
-				srv.mu.Unlock()
-				if active != 0 || sessions != 0 {
-					t.Fatalf("call %d: after the panic %d calls active, %d sessions", i+1, active, sessions)
-				}
+				srvCallGone(t, srv, p, i)
 				if at == "call closed" && !p.snapshot().appBye {
 					t.Errorf("call %d: it did not play to its end: %q", i+1, p.snapshot().msgs)
 				}
@@ -172,16 +159,7 @@ func TestServerSessionGoroutinePanic(t *testing.T) {
 				if c.send != "" {
 					p.send(c.send)
 				}
-				select {
-				case <-p.done:
-				case <-time.After(10 * time.Second):
-					t.Fatalf("call %d: the connection did not end", i+1)
-				}
-				srvWait(t, "the call's end", func() bool {
-					srv.mu.Lock()
-					defer srv.mu.Unlock()
-					return srv.active == 0 && len(srv.sessions) == 0
-				})
+				srvCallGone(t, srv, p, i)
 				if r := p.snapshot(); r.appBye {
 					t.Errorf("call %d: the application said bye: the call should have been dropped", i+1)
 				}
@@ -286,16 +264,7 @@ func TestServerPanicAtCallEnd(t *testing.T) {
 			url, stop := srvTest(t, srv)
 			for i := range 2 { // MaxCalls 1: the second is refused if the first kept its place
 				p := srvDialPeer(t, url, func(p *wirePeer) { p.byeIgnore = true })
-				select {
-				case <-p.done:
-				case <-time.After(10 * time.Second):
-					t.Fatalf("call %d: the connection did not end", i+1)
-				}
-				srvWait(t, "the call's end", func() bool {
-					srv.mu.Lock()
-					defer srv.mu.Unlock()
-					return srv.active == 0 && len(srv.sessions) == 0
-				})
+				srvCallGone(t, srv, p, i)
 			}
 			if n := strings.Count(logs.String(), c.want); n != 2 {
 				t.Errorf("%d log lines with %s, want 2; log:\n%s", n, c.want, logs.String())
@@ -304,6 +273,22 @@ func TestServerPanicAtCallEnd(t *testing.T) {
 			srvStopsPromptly(t, stop)
 		})
 	}
+}
+
+// srvCallGone waits for the connection of call i (from 0) to end, and
+// for srv to hold neither its place nor its session.
+func srvCallGone(t *testing.T, srv *Server, p *wirePeer, i int) {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("call %d: the connection did not end", i+1)
+	}
+	srvWait(t, fmt.Sprintf("call %d's place and session to be given back", i+1), func() bool {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		return srv.active == 0 && len(srv.sessions) == 0
+	})
 }
 
 // checkPanicsCounted checks elkspipe_panics_total on m's /metrics: n
