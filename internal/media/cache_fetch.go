@@ -107,6 +107,13 @@ func (c *Cache) fetch(ctx context.Context, raw, k string, publish func(*partial)
 	if err != nil {
 		return "", false, fmt.Errorf("cache folder: %w", err)
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			tmp.Close() // no descriptor, no partial file left by a panic
+			os.Remove(tmp.Name())
+			panic(p) // for fetchContained, which reports it
+		}
+	}()
 	part := newPartial(tmp.Name())
 	if st, err := tmp.Stat(); err == nil && !fresh.noStore {
 		part.version, part.versioned = copyVersion(body, st)
