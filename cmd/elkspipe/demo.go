@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -42,7 +41,6 @@ func formatNames() string {
 // runDemo is `elkspipe demo`: a server and a simulated call in one process.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("elkspipe demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var duration, rtt time.Duration = 10 * time.Second, 50 * time.Millisecond
 	fs.Var(durationFlag{&duration}, "duration", "how long the simulated caller stays on the line (call time)")
 	fs.Var(durationFlag{&rtt}, "rtt", "simulated network round trip")
@@ -51,15 +49,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	record := fs.String("record", "heard.wav", "WAV file for what the caller heard (empty: none)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	verbose := fs.Bool("v", false, "log the server's and the simulator's events to stderr")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, demoUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	usageOn(fs, demoUsage, stderr)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "elkspipe demo: unexpected argument %q\n", fs.Arg(0))

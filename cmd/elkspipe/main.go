@@ -199,7 +199,6 @@ const (
 // run is the whole command, minus the process: it returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("elkspipe", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	verbose := fs.Bool("v", false, "print the negotiated chain (automatic stages marked) and stream events")
 	quiet := fs.Bool("q", false, "print nothing but errors (not even warnings: skipped playlist items, an empty trim, a fade longer than the stream)")
 	logFormat := fs.String("log-format", "text", "a server's log: `text` (log/slog's key=value lines) or json")
@@ -209,15 +208,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	applyCacheDir := addCacheFlag(fs)
 	applyRenderCache := addRenderCacheFlag(fs)
 	startProfile := addProfileFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	usageOn(fs, usage, stderr)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if *version {
 		fmt.Fprintln(stdout, buildVersion())

@@ -36,17 +36,10 @@ docs/routing.md.
 // a Router of its routes and reloads them on SIGHUP.
 func runServe(ctx context.Context, args []string, logOpts logOptions, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("elkspipe serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	check := fs.Bool("check", false, "check the routes file (every pipeline opens) and exit")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, serveUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	usageOn(fs, serveUsage, stderr)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprintln(stderr, "elkspipe: usage: elkspipe serve [-check] ROUTES-FILE")

@@ -105,7 +105,6 @@ func parseSize(s string) (int64, error) {
 // runSimulate is `elkspipe simulate`: it returns the exit status.
 func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("elkspipe simulate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	opt := elkstest.Options{Duration: 30 * time.Second, BufferLimit: elkstest.DefaultBufferLimit}
 	fs.Var(durationFlag{&opt.Duration}, "duration", "how long the caller stays on the line (`DUR` of call time); 0: until the application ends the call")
 	fs.Float64Var(&opt.Speed, "speed", 1, "how many times faster than real time the call runs")
@@ -127,28 +126,19 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	verbose := fs.Bool("v", false, "log the simulator's events to standard error")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the simulator to `FILE` (go tool pprof FILE), to see what it spends its time on")
 	caFile := fs.String("ca", "", "trust the certificates in this PEM `FILE` (a CA, or a self-signed certificate) for a wss:// URL, instead of the system's")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, simulateUsage)
-		fs.PrintDefaults()
-	}
+	usageOn(fs, simulateUsage, stderr)
 	// Go's flag package stops at the first argument that is not a flag:
 	// parse what comes before the URL, then what comes after it.
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "elkspipe simulate: no URL to call (elkspipe simulate ws://HOST:PORT/PATH)")
 		return exitUsage
 	}
 	opt.URL = fs.Arg(0)
-	if err := fs.Parse(fs.Args()[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, fs.Args()[1:]); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "elkspipe simulate: unexpected argument %q after the URL (quote the --say pipeline)\n", fs.Arg(0))
