@@ -983,29 +983,7 @@ func mp3DownmixPerFrame(t *testing.T, b []byte, ref []float32) []float32 {
 // BenchmarkDecodeMP3 decodes a 44.1 kHz joint-stereo 160 kbit/s file and
 // reports how many times faster than real time that is.
 func BenchmarkDecodeMP3(b *testing.B) {
-	data := readMP3Fixture(b, "sine44s.mp3")
-	buf := make([]float32, 2*4096)
-	frames := 0
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		src, err := DecodeMP3(bytes.NewReader(data))
-		if err != nil {
-			b.Fatal(err)
-		}
-		for {
-			n, err := src.Read(buf)
-			frames += n
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	audio := float64(frames) / 44100
-	b.ReportMetric(audio/b.Elapsed().Seconds(), "x_realtime")
+	benchDecoding(b, readMP3Fixture(b, "sine44s.mp3"), DecodeMP3)
 }
 
 // FuzzDecodeMP3 feeds DecodeMP3 mutated MP3 data: it must never panic.
