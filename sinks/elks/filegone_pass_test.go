@@ -89,15 +89,7 @@ func TestLoopedFileGonePassthrough(t *testing.T) {
 							t.Error(err)
 						}
 					}()
-					err := c.play(t, chain)
-					r := c.report()
-					if !errors.Is(err, elks.ErrCallOver) {
-						t.Fatalf("the play ended with %v, want the caller's hang-up at %v", err, callLen)
-					}
-					if r.End.By != elks.ByAPI || !near(r.Played, callLen.Seconds()) || r.Gaps.Count != 0 || len(r.Violations) != 0 {
-						t.Fatalf("call ended by %s after %v s of audio, gaps %+v, problems %v; want the caller's hang-up at %v, no gap",
-							r.End.By, r.Played, r.Gaps, r.Problems, callLen)
-					}
+					r := playedToHangup(t, c, chain, callLen)
 					files := c.tap.files()
 					passSent(t, files, data)
 					// The MP3 plays 0.5 s, the WAV 1.3 s.
@@ -111,7 +103,7 @@ func TestLoopedFileGonePassthrough(t *testing.T) {
 
 					// The next call has nothing to replay.
 					c2 := startSim(t, cfg, elkstest.Options{CallID: "c2", From: "+46700000001", To: "+46700000002", Duration: callLen})
-					err = c2.play(t, chain)
+					err := c2.play(t, chain)
 					r2 := c2.report()
 					if err == nil || !strings.Contains(err.Error(), `file "`+path+`"`) || (how == "deleted" && !errors.Is(err, fs.ErrNotExist)) {
 						t.Errorf("a call after the file was %s: %v, want an error naming file %q", how, err, path)
@@ -154,12 +146,7 @@ func TestLoopedFileReplacedPassthrough(t *testing.T) {
 						t.Error(err)
 					}
 				}()
-				err := c.play(t, "file "+path+" | loop")
-				r := c.report()
-				if !errors.Is(err, elks.ErrCallOver) || r.End.By != elks.ByAPI || !near(r.Played, callLen.Seconds()) || r.Gaps.Count != 0 {
-					t.Fatalf("the play ended with %v by %s after %v s, gaps %+v; want the caller's hang-up at %v, no gap",
-						err, r.End.By, r.Played, r.Gaps, callLen)
-				}
+				playedToHangup(t, c, "file "+path+" | loop", callLen)
 				n := passSent(t, c.tap.files(), old, next)
 				t.Logf("sent the old file %d times, the new one %d times", n[0], n[1])
 				// The rename at 5 s comes while the sender is a few

@@ -56,15 +56,7 @@ func TestLoopedFileDeletedMidCall(t *testing.T) {
 						t.Error(err)
 					}
 				}()
-				err := c.play(t, chain)
-				r := c.report()
-				if !errors.Is(err, elks.ErrCallOver) {
-					t.Fatalf("the play ended with %v, want the caller's hang-up at %v", err, callLen)
-				}
-				if r.End.By != elks.ByAPI || !near(r.Played, callLen.Seconds()) || r.Gaps.Count != 0 || len(r.Violations) != 0 {
-					t.Fatalf("call ended by %s after %v s of audio, gaps %+v, problems %v; want the caller's hang-up at %v, no gap",
-						r.End.By, r.Played, r.Gaps, r.Problems, callLen)
-				}
+				playedToHangup(t, c, chain, callLen)
 				heard, _ := c.tap.audio(t, elks.PCM16000)
 				if len(heard) < int(callLen.Seconds())*16000 || len(heard) > len(want) {
 					t.Fatalf("sent %d samples, want at least %d", len(heard), int(callLen.Seconds())*16000)
@@ -73,7 +65,7 @@ func TestLoopedFileDeletedMidCall(t *testing.T) {
 
 				// The next call has nothing to replay.
 				c2 := startSim(t, cfg, elkstest.Options{CallID: "c2", From: "+46700000001", To: "+46700000002", Duration: callLen})
-				err = c2.play(t, chain)
+				err := c2.play(t, chain)
 				r2 := c2.report()
 				if err == nil || !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), `file "`+path+`"`) {
 					t.Errorf("a call after the deletion: %v, want an error naming file %q: no such file", err, path)
@@ -84,4 +76,21 @@ func TestLoopedFileDeletedMidCall(t *testing.T) {
 			})
 		})
 	}
+}
+
+// playedToHangup plays chain in c's call and checks that it played to
+// the caller's hang-up at callLen, with no gap and no protocol problem;
+// it returns the simulator's report.
+func playedToHangup(t *testing.T, c *simCall, chain string, callLen time.Duration) *elkstest.Report {
+	t.Helper()
+	err := c.play(t, chain)
+	r := c.report()
+	if !errors.Is(err, elks.ErrCallOver) {
+		t.Fatalf("the play ended with %v, want the caller's hang-up at %v", err, callLen)
+	}
+	if r.End.By != elks.ByAPI || !near(r.Played, callLen.Seconds()) || r.Gaps.Count != 0 || len(r.Violations) != 0 {
+		t.Fatalf("call ended by %s after %v s of audio, gaps %+v, problems %v; want the caller's hang-up at %v, no gap",
+			r.End.By, r.Played, r.Gaps, r.Problems, callLen)
+	}
+	return r
 }
