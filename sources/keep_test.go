@@ -238,20 +238,7 @@ func TestLoopPlaysFileRenamedOver(t *testing.T) {
 		}
 		oldAudio := keepPlayOnce(t, File(path))
 		newAudio := keepPlayOnce(t, File(next))
-		got, err := keepPlay(t, File(path), 3, func(i int) {
-			if i == 1 {
-				if err := os.Rename(next, path); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := append(append(append([]float32{}, oldAudio...), newAudio...), newAudio...)
-		if len(got) != len(want) || audiotest.MaxDiff(got, want) != 0 {
-			t.Fatalf("played %d samples (max diff %g), want the old audio then the new one twice (%d)", len(got), audiotest.MaxDiff(got, want), len(want))
-		}
+		checkReplacedAfterFirst(t, path, next, oldAudio, newAudio)
 	})
 	for _, noshare := range []bool{false, true} {
 		t.Run(map[bool]string{false: "mp3 shared", true: "mp3 not shared"}[noshare], func(t *testing.T) {
@@ -260,20 +247,7 @@ func TestLoopPlaysFileRenamedOver(t *testing.T) {
 			}
 			path, next := cacheCopy(t, "sine44m.mp3"), cacheCopy(t, "sine44notag.mp3")
 			oldAudio, newAudio := privateDecode(t, path), privateDecode(t, next)
-			got, err := keepPlay(t, File(path), 3, func(i int) {
-				if i == 1 {
-					if err := os.Rename(next, path); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := append(append(append([]float32{}, oldAudio...), newAudio...), newAudio...)
-			if len(got) != len(want) || audiotest.MaxDiff(got, want) != 0 {
-				t.Fatalf("played %d samples (max diff %g), want the old audio then the new one twice (%d)", len(got), audiotest.MaxDiff(got, want), len(want))
-			}
+			checkReplacedAfterFirst(t, path, next, oldAudio, newAudio)
 		})
 	}
 }
@@ -392,4 +366,26 @@ func TestLoopKeepsIdleSharedDecoding(t *testing.T) {
 		t.Fatalf("played %d samples (max diff %g), want the %d of the file in place", len(got), audiotest.MaxDiff(got, want), len(want))
 	}
 	keepCheckReleased(t, path)
+}
+
+// checkReplacedAfterFirst loops path three times, replacing it with next
+// (a rename) after the first iteration, and checks that it played
+// oldAudio then newAudio twice: a replaced file is picked up at the next
+// iteration, never mixed into the one playing.
+func checkReplacedAfterFirst(t *testing.T, path, next string, oldAudio, newAudio []float32) {
+	t.Helper()
+	got, err := keepPlay(t, File(path), 3, func(i int) {
+		if i == 1 {
+			if err := os.Rename(next, path); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(append(append([]float32{}, oldAudio...), newAudio...), newAudio...)
+	if len(got) != len(want) || audiotest.MaxDiff(got, want) != 0 {
+		t.Fatalf("played %d samples (max diff %g), want the old audio then the new one twice (%d)", len(got), audiotest.MaxDiff(got, want), len(want))
+	}
 }
